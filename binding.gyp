@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "xvpc",
+      "sources": ["native/addon/addon.cc", "native/addon/bpf_object.cc", "native/addon/bpf_ops.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wno-missing-field-initializers"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-lbpf", "-lelf", "-lz"]
+    }
+  ]
+}

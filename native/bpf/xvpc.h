@@ -1,0 +1,158 @@
+/* xvpc: every map and record the XDP programs share.
+ *
+ * The TS codecs in src/dataplane/records.ts mirror these layouts byte for byte;
+ * test/btf.test.ts compares their sizes with the sizes in the object's BTF.
+ *
+ * Conventions: IPv4 addresses are stored in network byte order (as they sit in
+ * the packet); VNIs, counts and ifindexes in host byte order.
+ */
+#ifndef XVPC_H
+#define XVPC_H
+
+#include <linux/types.h>
+
+#define XVPC_MAX_SWITCHES 16 /* switches per network, routers per VPC */
+#define XVPC_MAGLEV_SIZE 251 /* consistent-hash table slots (prime) */
+#define XVPC_MAX_BACKENDS 16 /* backends of a scaled endpoint */
+
+#define XVPC_GENEVE_PORT 6081
+#define XVPC_GENEVE_OPT_CLASS 0x0111
+#define XVPC_OPT_RTS 0x48    /* return to sender: host IPv4 + MAC */
+#define XVPC_OPT_SCALED 0x49 /* scaled endpoint: flow modification */
+
+/* Capacities; the loader may raise or lower them before load. */
+#define XVPC_DEFAULT_ENDPOINTS (1 << 20)
+#define XVPC_DEFAULT_NETWORKS 65536
+#define XVPC_DEFAULT_VPCS 65536
+#define XVPC_DEFAULT_SUBSTRATE 65536
+#define XVPC_DEFAULT_AGENTS 65536
+#define XVPC_DEFAULT_HOST_CACHE 65536
+
+enum xvpc_ep_type {
+	XVPC_EP_SIMPLE = 0,
+	XVPC_EP_SCALED = 1,
+	XVPC_EP_HOST = 2,
+	XVPC_EP_GATEWAY = 3,
+};
+
+/* A consistent-hash member list: maglev[slot] indexes members[]. */
+struct xvpc_members {
+	__u32 count;
+	__u32 members[XVPC_MAX_SWITCHES]; /* host IPv4s */
+	__u8 maglev[XVPC_MAGLEV_SIZE];
+	__u8 _pad[1];
+};
+
+/* vpcs: vni -> routers */
+struct vpc_key {
+	__u32 vni;
+};
+struct vpc_value {
+	struct xvpc_members routers;
+};
+
+/* networks: LPM on (vni, prefix). prefixlen counts the 32 VNI bits too. */
+struct network_key {
+	__u32 prefixlen;
+	__u32 vni;
+	__u32 ip; /* network byte order */
+};
+struct network_value {
+	__u32 vni;
+	__u32 net_id;
+	__u32 prefix;    /* network byte order */
+	__u32 prefixlen; /* CIDR length, 0..32 */
+	__u32 gw_ip;     /* network byte order */
+	__u8 gw_mac[6];
+	__u8 _pad[2];
+	struct xvpc_members switches;
+};
+
+/* endpoints: (vni, ip) -> where it lives */
+struct endpoint_key {
+	__u32 vni;
+	__u32 ip; /* network byte order */
+};
+struct endpoint_value {
+	__u8 type; /* enum xvpc_ep_type */
+	__u8 backend_count;
+	__u8 mac[6];
+	__u32 host_ip; /* network byte order */
+	__u8 host_mac[6];
+	__u8 _pad[2];
+	__s32 hosted_ifindex; /* host-side veth on this host, or -1 */
+	__u32 net_id;
+	__u32 backends[XVPC_MAX_BACKENDS]; /* scaled endpoints: backend IPs */
+};
+
+/* substrate: underlay ip -> mac */
+struct substrate_value {
+	__u8 mac[6];
+	__u8 _pad[2];
+};
+
+/* agent_meta: host-side veth ifindex -> the endpoint behind it */
+struct agent_meta_value {
+	__u32 vni;
+	__u32 ip; /* network byte order */
+	__u8 mac[6];
+	__u8 _pad[2];
+	__u32 net_id;
+};
+
+/* host_cfg: index 0 -> this host's underlay identity */
+struct host_cfg_value {
+	__u32 ip; /* network byte order */
+	__u8 mac[6];
+	__u8 _pad[2];
+	__u32 ifindex; /* eth0 */
+	__u32 flags;
+};
+
+/* ep_host_cache: (vni, ip) -> host (direct path) */
+struct host_cache_value {
+	__u32 host_ip;
+	__u8 host_mac[6];
+	__u8 _pad[2];
+};
+
+/* stats: one per-CPU counter per verdict and drop reason.
+ * src/dataplane/stats.ts lists the same names in the same order;
+ * test/btf.test.ts checks them against this enum in BTF. */
+enum xvpc_stat {
+	XVPC_STAT_TRANSIT_RX = 0,
+	XVPC_STAT_TRANSIT_PASS,
+	XVPC_STAT_TRANSIT_TX,
+	XVPC_STAT_TRANSIT_REDIRECT,
+	XVPC_STAT_TRANSIT_DROP,
+	XVPC_STAT_AGENT_RX,
+	XVPC_STAT_AGENT_PASS,
+	XVPC_STAT_AGENT_TX,
+	XVPC_STAT_AGENT_REDIRECT,
+	XVPC_STAT_AGENT_DROP,
+	XVPC_STAT_SWITCH_FWD,
+	XVPC_STAT_ROUTER_NET_FWD,
+	XVPC_STAT_ROUTER_VPC_FWD,
+	XVPC_STAT_DECAP,
+	XVPC_STAT_ENCAP,
+	XVPC_STAT_ARP_REPLY,
+	XVPC_STAT_DROP_TRUNCATED,
+	XVPC_STAT_DROP_GENEVE_VERSION,
+	XVPC_STAT_DROP_GENEVE_PROTO,
+	XVPC_STAT_DROP_GENEVE_OPT,
+	XVPC_STAT_DROP_IP_OPTIONS,
+	XVPC_STAT_DROP_FRAGMENT,
+	XVPC_STAT_DROP_BAD_IP,
+	XVPC_STAT_DROP_TTL,
+	XVPC_STAT_DROP_NO_ENDPOINT,
+	XVPC_STAT_DROP_NO_ROUTE,
+	XVPC_STAT_DROP_NO_SUBSTRATE,
+	XVPC_STAT_DROP_NO_SWITCH,
+	XVPC_STAT_DROP_SPOOFED,
+	XVPC_STAT_DROP_UNSUPPORTED,
+	XVPC_STAT_DROP_NO_HOST_CFG,
+	XVPC_STAT_DROP_ADJUST,
+	XVPC_STAT_MAX,
+};
+
+#endif

@@ -1,0 +1,52 @@
+// The compiled N-API addon (native/addon) with its TypeScript shape.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface RawProgram { name: string; section: string; fd: number }
+export interface RawMap {
+  name: string; fd: number; type: number; keySize: number; valueSize: number; maxEntries: number; pinPath?: string;
+}
+export interface RawMapInfo {
+  id: number; name: string; type: number; keySize: number; valueSize: number;
+  /** bytes a lookup returns: valueSize, or one 8-byte-aligned slot per possible CPU for per-CPU maps */
+  valueBytes: number; maxEntries: number; flags: number;
+}
+export interface TestRunResult { retval: number; data: Buffer; durationNs: number }
+export type XdpMode = 'native' | 'generic';
+
+export interface RawBpfObject {
+  load(): void;
+  programs(): RawProgram[];
+  maps(): RawMap[];
+  programFd(name: string): number;
+  mapFd(name: string): number;
+  close(): void;
+  readonly loaded: boolean;
+  readonly closed: boolean;
+}
+
+export interface Addon {
+  BpfObject: new (path: string, opts?: { pinRoot?: string; maxEntries?: Record<string, number> }) => RawBpfObject;
+  mapInfo(fd: number): RawMapInfo;
+  mapLookup(fd: number, key: Buffer): Buffer | null;
+  mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;
+  mapDelete(fd: number, key: Buffer): boolean;
+  mapKeys(fd: number): Buffer[];
+  mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags?: number): void;
+  objGet(path: string): number;
+  objPin(fd: number, path: string): void;
+  closeFd(fd: number): void;
+  /** netnsPath: act inside that network namespace (e.g. /run/netns/NAME) instead of our own. */
+  xdpAttach(ifindex: number, progFd: number, mode?: XdpMode, netnsPath?: string): void;
+  xdpDetach(ifindex: number, mode?: XdpMode, netnsPath?: string): void;
+  xdpQuery(ifindex: number, mode?: XdpMode, netnsPath?: string): number;
+  progId(fd: number): number;
+  progTestRun(fd: number, packet: Buffer, opts?: { repeat?: number; outSize?: number; ingressIfindex?: number }): TestRunResult;
+  numPossibleCpus(): number;
+}
+
+/** Repository root: src/dataplane and dist/dataplane both sit two levels below it. */
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+const require = createRequire(import.meta.url);
+export const addon: Addon = require(`${repoRoot}build/Release/xvpc.node`);

@@ -1,0 +1,32 @@
+// Running system commands (ip, ethtool, ping, ...) without a shell.
+import { execFile, spawn } from 'node:child_process';
+
+export interface RunResult { code: number; stdout: string; stderr: string }
+
+/** Runs argv[0] with the rest as arguments; never throws for a non-zero exit. */
+export function run(argv: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      argv[0], argv.slice(1),
+      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number' && !err.killed) {
+          reject(new Error(`${argv[0]}: ${err.message}`));
+          return;
+        }
+        const code = err ? (typeof err.code === 'number' ? err.code : 124) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Like run(), but a non-zero exit throws with the command and its stderr. */
+export async function must(argv: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<string> {
+  const r = await run(argv, opts);
+  if (r.code !== 0) throw new Error(`'${argv.join(' ')}' exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout;
+}
+
+export { spawn };

@@ -1,0 +1,38 @@
+// Network namespaces and links, through iproute2.
+import { readFile } from 'node:fs/promises';
+import { must, run } from './exec.js';
+
+/** argv that runs `argv` inside namespace `ns` (or as is when ns is null). */
+export function inNs(ns: string | null, argv: string[]): string[] {
+  return ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv;
+}
+
+export async function createNamespace(name: string): Promise<void> {
+  await must(['ip', 'netns', 'add', name]);
+  await must(inNs(name, ['ip', 'link', 'set', 'lo', 'up']));
+}
+
+/** Deletes a namespace; a missing one is not an error (cleanup must be idempotent). */
+export async function deleteNamespace(name: string): Promise<void> {
+  await run(['ip', 'netns', 'delete', name]);
+}
+
+export async function listNamespaces(): Promise<string[]> {
+  const out = await must(['ip', '-j', 'netns', 'list']).catch(() => '[]');
+  const parsed = JSON.parse(out.trim() || '[]') as { name: string }[];
+  return parsed.map((n) => n.name);
+}
+
+export async function linkIndex(ns: string | null, dev: string): Promise<number> {
+  const out = await must(inNs(ns, ['cat', `/sys/class/net/${dev}/ifindex`]));
+  return Number(out.trim());
+}
+
+export async function linkMac(ns: string | null, dev: string): Promise<string> {
+  return (await must(inNs(ns, ['cat', `/sys/class/net/${dev}/address`]))).trim();
+}
+
+/** ifindex of a link in this process's own namespace. */
+export async function localLinkIndex(dev: string): Promise<number> {
+  return Number((await readFile(`/sys/class/net/${dev}/ifindex`, 'utf8')).trim());
+}
