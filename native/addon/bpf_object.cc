@@ -1,13 +1,15 @@
 // BpfObject: one BPF ELF object opened (and later loaded) through libbpf.
 //
-//   new BpfObject(path, { pinRoot?, maxEntries?: { [map]: n } })
+//   new BpfObject(path, { pinRoot?, maxEntries?: { [map]: n }, reuseMaps?: { [map]: pinPath } })
 //   .load()  .programs()  .maps()  .programFd(name)  .mapFd(name)  .close()
 //
 // Maps declared with LIBBPF_PIN_BY_NAME are pinned under pinRoot, and an
 // existing pin is reused on load: that is what keeps state across a daemon
 // restart.
 #include <napi.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <unistd.h>
 #include <linux/bpf.h>
 #include <cerrno>
 #include <string>
@@ -37,13 +39,15 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "BpfObject(path): path must be a string");
     std::string path = info[0].As<Napi::String>();
     std::string pin_root;
-    Napi::Object max_entries;
+    Napi::Object max_entries, reuse;
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Object opts = info[1].As<Napi::Object>();
       if (opts.Has("pinRoot") && opts.Get("pinRoot").IsString())
         pin_root = opts.Get("pinRoot").As<Napi::String>();
       if (opts.Has("maxEntries") && opts.Get("maxEntries").IsObject())
         max_entries = opts.Get("maxEntries").As<Napi::Object>();
+      if (opts.Has("reuseMaps") && opts.Get("reuseMaps").IsObject())
+        reuse = opts.Get("reuseMaps").As<Napi::Object>();
     }
     LIBBPF_OPTS(bpf_object_open_opts, open_opts);
     if (!pin_root.empty()) open_opts.pin_root_path = pin_root.c_str();
@@ -66,6 +70,31 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
         if (rc) {
           Release();
           ThrowErrno(env, "set max_entries of " + name, rc);
+        }
+      }
+    }
+
+    if (!reuse.IsEmpty()) {
+      Napi::Array names = reuse.GetPropertyNames();
+      for (uint32_t i = 0; i < names.Length(); i++) {
+        std::string name = names.Get(i).As<Napi::String>();
+        std::string pin = reuse.Get(name).As<Napi::String>();
+        struct bpf_map* map = bpf_object__find_map_by_name(obj_, name.c_str());
+        if (!map) {
+          Release();
+          ThrowType(env, "reuseMaps: no map named '" + name + "' in " + path);
+        }
+        int fd = bpf_obj_get(pin.c_str());
+        if (fd < 0) {
+          int err = errno;
+          Release();
+          ThrowErrno(env, "reuseMaps: open " + pin, err);
+        }
+        int rc = bpf_map__reuse_fd(map, fd);  // dups fd
+        close(fd);
+        if (rc) {
+          Release();
+          ThrowErrno(env, "reuseMaps: reuse " + pin + " for " + name, rc);
         }
       }
     }

@@ -26,7 +26,9 @@ export interface RawBpfObject {
 }
 
 export interface Addon {
-  BpfObject: new (path: string, opts?: { pinRoot?: string; maxEntries?: Record<string, number> }) => RawBpfObject;
+  BpfObject: new (path: string, opts?: {
+    pinRoot?: string; maxEntries?: Record<string, number>; reuseMaps?: Record<string, string>;
+  }) => RawBpfObject;
   mapInfo(fd: number): RawMapInfo;
   mapLookup(fd: number, key: Buffer): Buffer | null;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;

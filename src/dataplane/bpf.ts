@@ -52,6 +52,8 @@ export interface OpenOptions {
   pinRoot?: string;
   /** Capacity per map name, set before load. */
   maxEntries?: Record<string, number>;
+  /** Map name -> pin path of an existing map to use instead of creating one. */
+  reuseMaps?: Record<string, string>;
 }
 
 /** A BPF ELF object, opened and loaded into the kernel. */
@@ -106,6 +108,9 @@ function netnsPath(netns?: string): string | undefined {
   if (!netns) return undefined;
   return netns.includes('/') ? netns : `/run/netns/${netns}`;
 }
+
+/** Pins a map at `path`. */
+export function pinMap(map: BpfMap, path: string): void { addon.objPin(map.fd, path); }
 
 export function xdpDetach(ifindex: number, mode: XdpMode = 'native', netns?: string): void {
   addon.xdpDetach(ifindex, mode, netnsPath(netns));

@@ -1,0 +1,14 @@
+/* pass: XDP_PASS and nothing else. Attached to the receiving end of a veth
+ * into which XDP frames are sent (XDP_TX or redirect from its peer): on this
+ * kernel a veth only accepts XDP frames when it runs an XDP program of its
+ * own; GRO alone was not enough (see test/func for the proof). */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("xdp")
+int xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,283 @@
+// Controller: holds the desired VPCs, networks and endpoints and drives every
+// host's transitd to match (see desired.ts for what goes where). Each call is
+// validated before anything changes; calls run one at a time.
+import { connectTransitd, type TransitdClient } from '../daemon/client.js';
+import { EndpointType } from '../dataplane/records.js';
+import { MAX_MEMBERS } from '../dataplane/maglev.js';
+import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
+import { cidrContains, cidrOverlaps, cidrWithin, formatIpv4, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
+import { endpointMac, gatewayIp } from './addressing.js';
+import { desiredState } from './desired.js';
+import { Endpoint, type ControllerHost } from './endpoint.js';
+import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './model.js';
+import { Reconciler } from './reconcile.js';
+import { MAX_VNI } from '../daemon/validate.js';
+
+function requireObject(args: unknown, method: string): Record<string, unknown> {
+  if (typeof args !== 'object' || args === null) throw invalid(`${method}: expected an object of arguments`);
+  return args as Record<string, unknown>;
+}
+
+function vniArg(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_VNI) throw invalid(`vni: ${String(v)} is not a VNI (1..${MAX_VNI})`);
+  return v;
+}
+
+function netIdArg(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`netId: ${String(v)} is not a network id (uint32)`);
+  return v;
+}
+
+function canonicalCidr(v: unknown, field = 'cidr'): string {
+  const c = parseCidr(v, field);
+  return `${formatIpv4(c.prefix)}/${c.len}`;
+}
+
+export class Controller<H extends ControllerHost = ControllerHost> {
+  private model = new Model();
+  private readonly clients: Record<string, TransitdClient>;
+  private readonly reconciler: Reconciler;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly droplets: Record<string, H>) {
+    if (typeof droplets !== 'object' || droplets === null) throw invalid('droplets: expected a record of droplets by name');
+    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connectTransitd(name, d.transitdAddress)]));
+    this.reconciler = new Reconciler(this.clients);
+  }
+
+  /** Runs one API call at a time; a call that fails leaves the model as it was. */
+  private change<T>(mutate: (model: Model) => T): Promise<T> {
+    const run = async () => {
+      const before = this.model.clone();
+      let result: T;
+      try {
+        result = mutate(this.model);
+      } catch (err) {
+        this.model = before; // validation throws before mutating; this is belt and braces
+        throw err;
+      }
+      try {
+        await this.sync();
+      } catch (err) {
+        this.model = before;
+        await this.sync().catch(() => undefined);
+        throw err;
+      }
+      return result;
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private sync(): Promise<void> {
+    const hosts = Object.fromEntries(Object.entries(this.droplets).map(([n, d]) => [n, { ip: d.ip, mac: d.mac }]));
+    return this.reconciler.reconcile(desiredState(this.model, hosts));
+  }
+
+  private hostArg(v: unknown, field: string): string {
+    if (typeof v !== 'string' || v === '') throw invalid(`${field}: expected a droplet name`);
+    if (!Object.hasOwn(this.droplets, v)) throw notFound(`${field}: no droplet named '${v}'`);
+    return v;
+  }
+
+  private hostList(v: unknown, field: string): string[] {
+    if (!Array.isArray(v)) throw invalid(`${field}: expected a list of droplet names`);
+    if (v.length > MAX_MEMBERS) throw invalid(`${field}: at most ${MAX_MEMBERS}, got ${v.length}`);
+    const names = v.map((n, i) => this.hostArg(n, `${field}[${i}]`));
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) throw invalid(`${field}: '${dup}' is listed twice`);
+    return names;
+  }
+
+  private vpc(vni: number): VpcModel {
+    const vpc = this.model.vpcs.get(vni);
+    if (!vpc) throw notFound(`vni: no VPC with VNI ${vni}`);
+    return vpc;
+  }
+
+  private network(vni: number, netId: number): NetworkModel {
+    this.vpc(vni);
+    const net = this.model.networks.get(Model.netKey(vni, netId));
+    if (!net) throw notFound(`netId: VPC ${vni} has no network ${netId}`);
+    return net;
+  }
+
+  private endpointIp(net: NetworkModel, v: unknown): string {
+    const ip = formatIpv4(parseIpv4(v, 'ip'));
+    const c = parseCidr(net.cidr, 'cidr');
+    const n = parseIpv4(ip, 'ip');
+    if (!cidrContains(c, n)) throw invalid(`ip: ${ip} is outside network ${net.netId}'s CIDR ${net.cidr}`);
+    const host = (n & ~maskOf(c.len)) >>> 0;
+    if (c.len < 31 && (host === 0 || host === (~maskOf(c.len) >>> 0)))
+      throw invalid(`ip: ${ip} is the network or broadcast address of ${net.cidr}`);
+    if (ip === gatewayIp(net.cidr)) throw invalid(`ip: ${ip} is the gateway address of ${net.cidr}`);
+    if (this.model.endpoints.has(Model.epKey(net.vni, ip))) throw alreadyExists(`ip: endpoint ${ip} already exists in VPC ${net.vni}`);
+    return ip;
+  }
+
+  private makeEndpoint(ep: EndpointModel): Endpoint<H> {
+    const reply = ep.host ? this.reconciler.attachmentsOf(ep.host).get(Model.epKey(ep.vni, ep.ip)) : undefined;
+    return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, ep.host ? this.droplets[ep.host] : undefined, reply?.netns ?? '');
+  }
+
+  // --- VPCs ----------------------------------------------------------------
+  // Each call validates inside the queue, against the model as the calls
+  // before it left it, and throws before mutating anything.
+
+  async createVpc(args: { vni: number; cidr: string; routers?: string[] }): Promise<void> {
+    return this.change((m) => {
+      const a = requireObject(args, 'createVpc');
+      const vni = vniArg(a.vni);
+      const cidr = canonicalCidr(a.cidr);
+      const routers = this.hostList(a.routers ?? [], 'routers');
+      if (m.vpcs.has(vni)) throw alreadyExists(`vni: VPC ${vni} already exists`);
+      m.vpcs.set(vni, { vni, cidr, routers });
+    });
+  }
+
+  async deleteVpc(args: { vni: number }): Promise<void> {
+    return this.change((m) => {
+      const vni = vniArg(requireObject(args, 'deleteVpc').vni);
+      this.vpc(vni);
+      for (const ep of m.endpointsOf(vni)) m.endpoints.delete(Model.epKey(vni, ep.ip));
+      for (const net of m.networksOf(vni)) m.networks.delete(Model.netKey(vni, net.netId));
+      m.vpcs.delete(vni);
+    });
+  }
+
+  async addRouter(args: { vni: number; router: string }): Promise<void> {
+    return this.change(() => {
+      const a = requireObject(args, 'addRouter');
+      const vpc = this.vpc(vniArg(a.vni));
+      const router = this.hostArg(a.router, 'router');
+      if (vpc.routers.includes(router)) throw alreadyExists(`router: '${router}' is already a router of VPC ${vpc.vni}`);
+      if (vpc.routers.length >= MAX_MEMBERS) throw invalid(`router: VPC ${vpc.vni} has ${MAX_MEMBERS} routers already`);
+      vpc.routers.push(router);
+    });
+  }
+
+  async removeRouter(args: { vni: number; router: string }): Promise<void> {
+    return this.change(() => {
+      const a = requireObject(args, 'removeRouter');
+      const vpc = this.vpc(vniArg(a.vni));
+      const router = this.hostArg(a.router, 'router');
+      if (!vpc.routers.includes(router)) throw notFound(`router: '${router}' is not a router of VPC ${vpc.vni}`);
+      vpc.routers = vpc.routers.filter((r) => r !== router);
+    });
+  }
+
+  // --- networks --------------------------------------------------------------
+  async createNetwork(args: { vni: number; netId: number; cidr: string; switches: string[] }): Promise<void> {
+    return this.change((m) => {
+      const a = requireObject(args, 'createNetwork');
+      const vpc = this.vpc(vniArg(a.vni));
+      const netId = netIdArg(a.netId);
+      const cidr = canonicalCidr(a.cidr);
+      const switches = this.hostList(a.switches, 'switches');
+      if (switches.length === 0) throw invalid('switches: a network needs at least one switch');
+      const c = parseCidr(cidr, 'cidr');
+      if (!cidrWithin(c, parseCidr(vpc.cidr, 'cidr'))) throw invalid(`cidr: ${cidr} is not inside VPC ${vpc.vni}'s CIDR ${vpc.cidr}`);
+      if (c.len > 30) throw invalid(`cidr: ${cidr} is too small for a gateway and endpoints (at most /30)`);
+      if (m.networks.has(Model.netKey(vpc.vni, netId))) throw alreadyExists(`netId: VPC ${vpc.vni} already has network ${netId}`);
+      const overlap = m.networksOf(vpc.vni).find((n) => cidrOverlaps(c, parseCidr(n.cidr, 'cidr')));
+      if (overlap) throw invalid(`cidr: ${cidr} overlaps network ${overlap.netId} (${overlap.cidr}) of VPC ${vpc.vni}`);
+      m.networks.set(Model.netKey(vpc.vni, netId), { vni: vpc.vni, netId, cidr, switches });
+    });
+  }
+
+  async deleteNetwork(args: { vni: number; netId: number }): Promise<void> {
+    return this.change((m) => {
+      const a = requireObject(args, 'deleteNetwork');
+      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      for (const ep of m.endpointsOf(net.vni, net.netId)) m.endpoints.delete(Model.epKey(net.vni, ep.ip));
+      m.networks.delete(Model.netKey(net.vni, net.netId));
+    });
+  }
+
+  async addSwitch(args: { vni: number; netId: number; switch: string }): Promise<void> {
+    return this.change(() => {
+      const a = requireObject(args, 'addSwitch');
+      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const sw = this.hostArg(a.switch, 'switch');
+      if (net.switches.includes(sw)) throw alreadyExists(`switch: '${sw}' is already a switch of network ${net.netId}`);
+      if (net.switches.length >= MAX_MEMBERS) throw invalid(`switch: network ${net.netId} has ${MAX_MEMBERS} switches already`);
+      net.switches.push(sw);
+    });
+  }
+
+  async removeSwitch(args: { vni: number; netId: number; switch: string }): Promise<void> {
+    return this.change(() => {
+      const a = requireObject(args, 'removeSwitch');
+      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const sw = this.hostArg(a.switch, 'switch');
+      if (!net.switches.includes(sw)) throw notFound(`switch: '${sw}' is not a switch of network ${net.netId}`);
+      if (net.switches.length === 1)
+        throw new XvpcError('FAILED_PRECONDITION', `switch: '${sw}' is the last switch of network ${net.netId}; add another first`);
+      net.switches = net.switches.filter((s) => s !== sw);
+    });
+  }
+
+  // --- endpoints ---------------------------------------------------------------
+  private async createHosted(method: string, args: unknown, type: EndpointType): Promise<Endpoint<H>> {
+    const ep = await this.change((m) => {
+      const a = requireObject(args, method);
+      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const ip = this.endpointIp(net, a.ip);
+      const host = this.hostArg(a.host, 'host');
+      const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type, host, backends: [] };
+      m.endpoints.set(Model.epKey(net.vni, ip), ep);
+      return ep;
+    });
+    return this.makeEndpoint(ep);
+  }
+
+  async createSimpleEndpoint(args: { vni: number; netId: number; ip: string; host: string }): Promise<Endpoint<H>> {
+    return this.createHosted('createSimpleEndpoint', args, EndpointType.SIMPLE);
+  }
+
+  /** An endpoint whose interface sits in the host's own namespace, so the host itself is in the VPC. */
+  async createHostEndpoint(args: { vni: number; netId: number; ip: string; host: string }): Promise<Endpoint<H>> {
+    return this.createHosted('createHostEndpoint', args, EndpointType.HOST);
+  }
+
+  async createScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<Endpoint<H>> {
+    const ep = await this.change((m) => {
+      const a = requireObject(args, 'createScaledEndpoint');
+      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const ip = this.endpointIp(net, a.ip);
+      if (!Array.isArray(a.backends) || a.backends.length === 0) throw invalid('backends: a scaled endpoint needs at least one backend endpoint');
+      if (a.backends.length > 16) throw invalid(`backends: at most 16, got ${a.backends.length}`);
+      const backends = a.backends.map((b: unknown, i) => {
+        const bip = (b as { ip?: unknown })?.ip;
+        const known = typeof bip === 'string' ? m.endpoints.get(Model.epKey(net.vni, bip)) : undefined;
+        if (!known) throw notFound(`backends[${i}]: not an endpoint of VPC ${net.vni}`);
+        if (known.type === EndpointType.SCALED) throw invalid(`backends[${i}]: ${known.ip} is itself a scaled endpoint`);
+        return known.ip;
+      });
+      const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type: EndpointType.SCALED, backends };
+      m.endpoints.set(Model.epKey(net.vni, ip), ep);
+      return ep;
+    });
+    return this.makeEndpoint(ep);
+  }
+
+  async deleteSimpleEndpoint(args: { vni: number; netId: number; ip: string }): Promise<void> {
+    return this.change((m) => {
+      const a = requireObject(args, 'deleteSimpleEndpoint');
+      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const ip = formatIpv4(parseIpv4(a.ip, 'ip'));
+      const ep = m.endpoints.get(Model.epKey(net.vni, ip));
+      if (!ep || ep.netId !== net.netId) throw notFound(`ip: network ${net.netId} of VPC ${net.vni} has no endpoint ${ip}`);
+      const usedBy = m.endpointsOf(net.vni).find((e) => e.backends.includes(ip));
+      if (usedBy) throw new XvpcError('FAILED_PRECONDITION', `ip: ${ip} is a backend of scaled endpoint ${usedBy.ip}`);
+      m.endpoints.delete(Model.epKey(net.vni, ip));
+    });
+  }
+
+  /** Closes the gRPC channels; hosts keep their state. */
+  async close(): Promise<void> {
+    await this.queue;
+    for (const c of Object.values(this.clients)) c.close();
+  }
+}

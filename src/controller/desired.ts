@@ -1,0 +1,70 @@
+// What every host's maps and plumbing should hold, derived from the model.
+// This is the cascade of DESIGN.md in one place:
+//   substrate  -> every host (each must reach the others' MACs)
+//   vpc        -> its routers and the switches of its networks
+//   network    -> its switches, its VPC's routers, the hosts of its endpoints
+//   endpoint   -> its network's switches and its own host (plus attachment there)
+import { EndpointType } from '../dataplane/records.js';
+import { EndpointType as PbEndpointType, type AttachEndpointRequest, type Endpoint, type Network, type Substrate, type Vpc } from '../gen/transit.js';
+import { gatewayIp, gatewayMac } from './addressing.js';
+import type { Model } from './model.js';
+
+export interface HostAddress { ip: string; mac: string }
+
+export interface HostGoal {
+  substrate: Map<string, Substrate>;
+  vpcs: Map<string, Vpc>;
+  networks: Map<string, Network>;
+  endpoints: Map<string, Endpoint>;
+  attachments: Map<string, AttachEndpointRequest>;
+}
+
+export const emptyGoal = (): HostGoal => ({
+  substrate: new Map(), vpcs: new Map(), networks: new Map(), endpoints: new Map(), attachments: new Map(),
+});
+
+export function desiredState(model: Model, hosts: Record<string, HostAddress>): Map<string, HostGoal> {
+  const goals = new Map<string, HostGoal>(Object.keys(hosts).map((h) => [h, emptyGoal()]));
+  const goal = (host: string): HostGoal => goals.get(host)!;
+  const ipsOf = (names: string[]) => names.map((n) => hosts[n].ip);
+
+  const substrate = Object.values(hosts).map((h) => ({ ip: h.ip, mac: h.mac }));
+  for (const g of goals.values()) for (const s of substrate) g.substrate.set(s.ip, s);
+
+  for (const vpc of model.vpcs.values()) {
+    const record: Vpc = { vni: vpc.vni, routers: ipsOf(vpc.routers) };
+    const holders = new Set(vpc.routers);
+    for (const net of model.networksOf(vpc.vni)) net.switches.forEach((s) => holders.add(s));
+    for (const h of holders) goal(h).vpcs.set(String(vpc.vni), record);
+  }
+
+  for (const net of model.networks.values()) {
+    const gwIp = gatewayIp(net.cidr);
+    const record: Network = {
+      vni: net.vni, netId: net.netId, cidr: net.cidr, gatewayIp: gwIp, gatewayMac: gatewayMac(net.vni, gwIp),
+      switches: ipsOf(net.switches),
+    };
+    const endpoints = model.endpointsOf(net.vni, net.netId);
+    const holders = new Set([...net.switches, ...(model.vpcs.get(net.vni)?.routers ?? [])]);
+    for (const ep of endpoints) if (ep.host) holders.add(ep.host);
+    for (const h of holders) goal(h).networks.set(`${net.vni}/${net.cidr}`, record);
+
+    for (const ep of endpoints) {
+      const host = ep.host ? hosts[ep.host] : undefined;
+      const epRecord: Endpoint = {
+        vni: ep.vni, ip: ep.ip, type: ep.type as number as PbEndpointType, mac: ep.mac,
+        hostIp: host?.ip ?? '', hostMac: host?.mac ?? '', netId: ep.netId, backends: ep.backends, hostedIfindex: -1,
+      };
+      const key = `${ep.vni}/${ep.ip}`;
+      for (const s of net.switches) goal(s).endpoints.set(key, epRecord);
+      if (ep.host) {
+        goal(ep.host).endpoints.set(key, epRecord);
+        goal(ep.host).attachments.set(key, {
+          vni: ep.vni, netId: ep.netId, ip: ep.ip, mac: ep.mac, cidr: net.cidr, gatewayIp: gwIp,
+          hostEndpoint: ep.type === EndpointType.HOST, mtu: 0,
+        });
+      }
+    }
+  }
+  return goals;
+}

@@ -1,0 +1,94 @@
+// Brings every host from what it was last sent to what the model wants, in
+// an order that keeps traffic flowing:
+//   1. attach new endpoints (namespace, veth, agent)
+//   2. upsert substrate, VPC and endpoint records
+//   3. upsert network records (switch lists): a new switch already knows its
+//      endpoints before any agent is told to use it
+//   4. delete records no longer wanted
+//   5. detach endpoints no longer wanted
+import type { AttachEndpointReply, GoalState } from '../gen/transit.js';
+import type { TransitdClient } from '../daemon/client.js';
+import { emptyGoal, type HostGoal } from './desired.js';
+
+type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints';
+
+const emptyBatch = (): GoalState => ({
+  substrate: [], vpcs: [], networks: [], endpoints: [],
+  deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+});
+
+function changed<T>(want: Map<string, T>, have: Map<string, T>): [string, T][] {
+  const out: [string, T][] = [];
+  for (const [k, v] of want) {
+    const old = have.get(k);
+    if (old === undefined || JSON.stringify(old) !== JSON.stringify(v)) out.push([k, v]);
+  }
+  return out;
+}
+
+const gone = <T>(want: Map<string, T>, have: Map<string, T>): string[] => [...have.keys()].filter((k) => !want.has(k));
+
+export class Reconciler {
+  private readonly applied = new Map<string, HostGoal>();
+  /** host -> endpoint key -> where its plumbing lives */
+  readonly attachments = new Map<string, Map<string, AttachEndpointReply>>();
+
+  constructor(private readonly clients: Record<string, TransitdClient>) {}
+
+  private appliedFor(host: string): HostGoal {
+    let g = this.applied.get(host);
+    if (!g) this.applied.set(host, (g = emptyGoal()));
+    return g;
+  }
+
+  async reconcile(desired: Map<string, HostGoal>): Promise<void> {
+    const hosts = [...desired.keys()];
+    const each = (fn: (host: string, want: HostGoal, have: HostGoal) => Promise<void>) =>
+      Promise.all(hosts.map((h) => fn(h, desired.get(h)!, this.appliedFor(h))));
+
+    await each(async (host, want, have) => {
+      for (const [key, req] of changed(want.attachments, have.attachments)) {
+        const reply = await this.clients[host].attachEndpoint(req);
+        have.attachments.set(key, req);
+        this.attachmentsOf(host).set(key, reply);
+      }
+    });
+    await each((host, want, have) => this.upsert(host, want, have, ['substrate', 'vpcs', 'endpoints']));
+    await each((host, want, have) => this.upsert(host, want, have, ['networks']));
+    await each(async (host, want, have) => {
+      const batch = emptyBatch();
+      const del = { substrate: gone(want.substrate, have.substrate), vpcs: gone(want.vpcs, have.vpcs),
+        networks: gone(want.networks, have.networks), endpoints: gone(want.endpoints, have.endpoints) };
+      batch.deleteSubstrate = del.substrate.map((ip) => ({ ip }));
+      batch.deleteVpcs = del.vpcs.map((k) => have.vpcs.get(k)!).map((v) => ({ vni: v.vni }));
+      batch.deleteNetworks = del.networks.map((k) => have.networks.get(k)!).map((n) => ({ vni: n.vni, cidr: n.cidr }));
+      batch.deleteEndpoints = del.endpoints.map((k) => have.endpoints.get(k)!).map((e) => ({ vni: e.vni, ip: e.ip }));
+      if (Object.values(del).every((l) => l.length === 0)) return;
+      await this.clients[host].applyGoalState(batch);
+      for (const kind of Object.keys(del) as Kind[]) for (const k of del[kind]) have[kind].delete(k);
+    });
+    await each(async (host, want, have) => {
+      for (const key of gone(want.attachments, have.attachments)) {
+        const req = have.attachments.get(key)!;
+        await this.clients[host].detachEndpoint({ vni: req.vni, ip: req.ip });
+        have.attachments.delete(key);
+        this.attachmentsOf(host).delete(key);
+      }
+    });
+  }
+
+  private async upsert(host: string, want: HostGoal, have: HostGoal, kinds: Kind[]): Promise<void> {
+    const batch = emptyBatch();
+    const todo = kinds.map((kind) => [kind, changed<any>(want[kind], have[kind])] as const);
+    if (todo.every(([, list]) => list.length === 0)) return;
+    for (const [kind, list] of todo) (batch[kind] as unknown[]).push(...list.map(([, v]) => v));
+    await this.clients[host].applyGoalState(batch);
+    for (const [kind, list] of todo) for (const [k, v] of list) (have[kind] as Map<string, unknown>).set(k, v);
+  }
+
+  attachmentsOf(host: string): Map<string, AttachEndpointReply> {
+    let m = this.attachments.get(host);
+    if (!m) this.attachments.set(host, (m = new Map()));
+    return m;
+  }
+}

@@ -1,0 +1,45 @@
+// A promise-based client of one transitd. gRPC failures become XvpcErrors with
+// the same code and the daemon's message, prefixed with the host's name.
+import * as grpc from '@grpc/grpc-js';
+import { XvpcError, type XvpcErrorCode } from '../errors.js';
+import { TransitClient as GrpcTransitClient, type TransitClient as GrpcClient } from '../gen/transit.js';
+
+const CODE_NAMES: Partial<Record<grpc.status, XvpcErrorCode>> = {
+  [grpc.status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [grpc.status.NOT_FOUND]: 'NOT_FOUND',
+  [grpc.status.ALREADY_EXISTS]: 'ALREADY_EXISTS',
+  [grpc.status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
+  [grpc.status.UNAVAILABLE]: 'UNAVAILABLE',
+  [grpc.status.DEADLINE_EXCEEDED]: 'UNAVAILABLE',
+};
+
+type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>,
+  cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
+type Methods = {
+  [K in keyof GrpcClient as GrpcClient[K] extends Unary<any, any> ? K : never]:
+    GrpcClient[K] extends Unary<infer Req, infer Res> ? (req: Req, opts?: { timeoutMs?: number }) => Promise<Res> : never;
+};
+
+export type TransitdClient = Methods & { close(): void; readonly name: string };
+
+export function connectTransitd(name: string, address: string, defaultTimeoutMs = 30_000): TransitdClient {
+  const raw = new GrpcTransitClient(address, grpc.credentials.createInsecure());
+  return new Proxy({} as TransitdClient, {
+    get(_target, prop: string) {
+      if (prop === 'close') return () => raw.close();
+      if (prop === 'name') return name;
+      if (prop === 'then') return undefined; // not a thenable
+      const method = (raw as any)[prop];
+      if (typeof method !== 'function') return undefined;
+      return (req: unknown, opts: { timeoutMs?: number } = {}) =>
+        new Promise((resolve, reject) => {
+          const deadline = new Date(Date.now() + (opts.timeoutMs ?? defaultTimeoutMs));
+          method.call(raw, req, new grpc.Metadata(), { deadline }, (err: grpc.ServiceError | null, res: unknown) => {
+            if (!err) return resolve(res);
+            const code = CODE_NAMES[err.code as grpc.status] ?? 'INTERNAL';
+            reject(new XvpcError(code, `${name}: ${err.details || err.message}`));
+          });
+        });
+    },
+  });
+}

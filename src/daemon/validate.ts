@@ -1,0 +1,117 @@
+// Request validation for transitd: every message becomes a typed record or an
+// INVALID_ARGUMENT that names the offending field. Nothing is written before
+// a whole request has passed.
+import { invalid } from '../errors.js';
+import { cidrContains, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
+import { MAX_MEMBERS } from '../dataplane/maglev.js';
+import { EndpointType, MAX_BACKENDS, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord } from '../dataplane/records.js';
+import type * as pb from '../gen/transit.js';
+
+export const MAX_VNI = 0xffffff;
+
+export function vni(v: unknown, field = 'vni'): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_VNI)
+    throw invalid(`${field}: ${String(v)} is not a VNI (1..${MAX_VNI})`);
+  return v;
+}
+
+export function u32(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`${field}: ${String(v)} is not a uint32`);
+  return v;
+}
+
+export function ipv4(v: unknown, field: string): string { return formatIpv4(parseIpv4(v, field)); }
+
+/** A canonical CIDR string (host bits must be clear). */
+export function cidr(v: unknown, field = 'cidr'): string { return formatCidr(parseCidr(v, field)); }
+
+export function mac(v: unknown, field: string): string {
+  const b = parseMac(v, field);
+  if (b[0] & 1) throw invalid(`${field}: '${String(v)}' is a multicast MAC`);
+  return String(v).toLowerCase();
+}
+
+function members(list: unknown, field: string, max = MAX_MEMBERS): string[] {
+  if (!Array.isArray(list)) throw invalid(`${field}: must be a list of IPv4 addresses`);
+  if (list.length > max) throw invalid(`${field}: at most ${max} entries, got ${list.length}`);
+  const out = list.map((ip, i) => ipv4(ip, `${field}[${i}]`));
+  const dup = out.find((ip, i) => out.indexOf(ip) !== i);
+  if (dup) throw invalid(`${field}: ${dup} is listed twice`);
+  return out;
+}
+
+export function vpcRecord(m: pb.Vpc): VpcRecord {
+  return { vni: vni(m.vni), routers: members(m.routers, 'routers') };
+}
+
+export function networkRecord(m: pb.Network): NetworkRecord {
+  const r: NetworkRecord = {
+    vni: vni(m.vni),
+    netId: u32(m.netId, 'net_id'),
+    cidr: cidr(m.cidr),
+    gatewayIp: ipv4(m.gatewayIp, 'gateway_ip'),
+    gatewayMac: mac(m.gatewayMac, 'gateway_mac'),
+    switches: members(m.switches, 'switches'),
+  };
+  const c = parseCidr(r.cidr, 'cidr');
+  const gw = parseIpv4(r.gatewayIp, 'gateway_ip');
+  if (!cidrContains(c, gw) || ((gw & ~maskOf(c.len)) >>> 0) === 0)
+    throw invalid(`gateway_ip: ${r.gatewayIp} is not a host address of ${r.cidr}`);
+  return r;
+}
+
+export function endpointType(v: unknown): EndpointType {
+  if (v !== 0 && v !== 1 && v !== 2 && v !== 3) throw invalid(`type: ${String(v)} is not an endpoint type`);
+  return v as EndpointType;
+}
+
+/** hostedIfindex is transitd's to fill in; a request's value is ignored. */
+export function endpointRecord(m: pb.Endpoint): EndpointRecord {
+  const type = endpointType(m.type);
+  const backends = members(m.backends, 'backends', MAX_BACKENDS);
+  if (type === EndpointType.SCALED && backends.length === 0) throw invalid('backends: a scaled endpoint needs at least one');
+  if (type !== EndpointType.SCALED && backends.length > 0) throw invalid('backends: only a scaled endpoint has backends');
+  return {
+    vni: vni(m.vni),
+    ip: ipv4(m.ip, 'ip'),
+    type,
+    mac: mac(m.mac, 'mac'),
+    hostIp: m.hostIp === '' && type === EndpointType.SCALED ? '0.0.0.0' : ipv4(m.hostIp, 'host_ip'),
+    hostMac: m.hostMac === '' && type === EndpointType.SCALED ? '00:00:00:00:00:00' : mac(m.hostMac, 'host_mac'),
+    netId: u32(m.netId, 'net_id'),
+    backends,
+    hostedIfindex: -1,
+  };
+}
+
+export function substrateRecord(m: pb.Substrate): SubstrateRecord {
+  return { ip: ipv4(m.ip, 'ip'), mac: mac(m.mac, 'mac') };
+}
+
+export function endpointKey(m: pb.EndpointKey): { vni: number; ip: string } {
+  return { vni: vni(m.vni), ip: ipv4(m.ip, 'ip') };
+}
+
+export function networkKey(m: pb.NetworkKey): { vni: number; cidr: string } {
+  return { vni: vni(m.vni), cidr: cidr(m.cidr) };
+}
+
+export interface AttachRequest {
+  vni: number; netId: number; ip: string; mac: string; cidr: string; prefixLen: number;
+  gatewayIp: string; hostEndpoint: boolean; mtu: number;
+}
+
+export function attachRequest(m: pb.AttachEndpointRequest): AttachRequest {
+  const net = parseCidr(m.cidr, 'cidr');
+  const ipN = parseIpv4(m.ip, 'ip');
+  if (!cidrContains(net, ipN)) throw invalid(`ip: ${m.ip} is outside cidr ${m.cidr}`);
+  const gw = isIpv4(m.gatewayIp) ? parseIpv4(m.gatewayIp, 'gateway_ip') : NaN;
+  if (!cidrContains(net, gw)) throw invalid(`gateway_ip: '${m.gatewayIp}' is not inside cidr ${m.cidr}`);
+  if (gw === ipN) throw invalid(`ip: ${m.ip} is the gateway address`);
+  const mtu = u32(m.mtu, 'mtu');
+  if (mtu !== 0 && (mtu < 576 || mtu > 9000)) throw invalid(`mtu: ${mtu} is outside 576..9000`);
+  return {
+    vni: vni(m.vni), netId: u32(m.netId, 'net_id'), ip: ipv4(m.ip, 'ip'), mac: mac(m.mac, 'mac'),
+    cidr: formatCidr(net), prefixLen: net.len, gatewayIp: formatIpv4(gw), hostEndpoint: Boolean(m.hostEndpoint), mtu,
+  };
+}

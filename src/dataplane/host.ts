@@ -1,0 +1,160 @@
+// HostDataplane: one host's loaded xvpc object (transit + agent programs) and
+// typed access to its maps. Maps are pinned under pinRoot and reused on the
+// next open, so a restarted daemon finds the state the kernel kept using.
+import { existsSync, mkdirSync } from 'node:fs';
+import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, xdpDetach, type BpfMap } from './bpf.js';
+import type { XdpMode } from './addon.js';
+import {
+  decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostConfig, decodeNetwork, decodeSubstrate, decodeVpc,
+  encodeAgentMeta, encodeEndpoint, encodeHostConfig, encodeNetwork, encodeSubstrate, encodeVpc, endpointKey,
+  networkKey, substrateKey, u32Key, vpcKey,
+  type AgentMeta, type EndpointRecord, type HostConfig, type NetworkRecord, type SubstrateRecord, type VpcRecord,
+} from './records.js';
+import { STAT_NAMES, type Stats } from './stats.js';
+import { sumPerCpuU64 } from './bpf.js';
+
+export interface Capacities {
+  endpoints?: number; networks?: number; vpcs?: number; substrate?: number; agent_meta?: number; ep_host_cache?: number;
+}
+
+/** How a write treats an existing record. */
+export type WriteMode = 'create' | 'update' | 'upsert';
+const FLAGS: Record<WriteMode, number> = { create: BPF_NOEXIST, update: BPF_EXIST, upsert: 0 };
+
+export class HostDataplane {
+  private constructor(
+    private readonly obj: BpfObject,
+    /** XDP_PASS program for veths that receive XDP frames (see native/bpf/pass.bpf.c) */
+    private readonly pass: BpfObject,
+    readonly pinRoot: string,
+    private readonly m: Record<'vpcs' | 'networks' | 'endpoints' | 'substrate' | 'agent_meta' | 'host_cfg' |
+      'interfaces' | 'ep_host_cache' | 'stats', BpfMap>,
+  ) {}
+
+  static open(pinRoot: string, capacities: Capacities = {}): HostDataplane {
+    mkdirSync(pinRoot, { recursive: true });
+    const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)) as Record<string, number>;
+    // libbpf cannot reuse a pinned devmap by name (see the map's comment in
+    // xvpc.bpf.c), so `interfaces` is pinned and reused here.
+    const interfacesPin = `${pinRoot}/interfaces`;
+    const reuse = existsSync(interfacesPin);
+    const obj = BpfObject.load(bpfObjectPath('xvpc'), { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
+    if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
+    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'interfaces',
+      'ep_host_cache', 'stats'] as const;
+    const maps = Object.fromEntries(names.map((n) => [n, obj.map(n)])) as HostDataplane['m'];
+    return new HostDataplane(obj, BpfObject.load(bpfObjectPath('pass')), pinRoot, maps);
+  }
+
+  close(): void {
+    this.obj.close();
+    this.pass.close();
+  }
+
+  get transitProgram() { return this.obj.program('xdp_transit'); }
+  get agentProgram() { return this.obj.program('xdp_agent'); }
+  map(name: keyof HostDataplane['m']): BpfMap { return this.m[name]; }
+
+  // --- programs on interfaces -------------------------------------------
+  attachTransit(ifindex: number, mode: XdpMode = 'native'): void {
+    this.addInterface(ifindex);
+    this.transitProgram.attachXdp(ifindex, mode);
+  }
+  attachAgent(ifindex: number, mode: XdpMode = 'native'): void {
+    this.addInterface(ifindex);
+    this.agentProgram.attachXdp(ifindex, mode);
+  }
+  /** Lets a veth accept XDP frames its peer sends it (`netns`: the namespace it lives in). */
+  attachPass(ifindex: number, netns?: string): void { this.pass.program('xdp_pass').attachXdp(ifindex, 'native', netns); }
+  detach(ifindex: number, mode: XdpMode = 'native'): void { xdpDetach(ifindex, mode); }
+
+  /** Makes ifindex a redirect target. */
+  addInterface(ifindex: number): void {
+    const v = Buffer.alloc(4);
+    v.writeUInt32LE(ifindex);
+    this.m.interfaces.update(u32Key(ifindex), v);
+  }
+  removeInterface(ifindex: number): void { this.m.interfaces.delete(u32Key(ifindex)); }
+
+  // --- host identity -----------------------------------------------------
+  setHostConfig(cfg: HostConfig): void { this.m.host_cfg.update(u32Key(0), encodeHostConfig(cfg)); }
+  hostConfig(): HostConfig | null {
+    const v = this.m.host_cfg.lookup(u32Key(0));
+    const cfg = v ? decodeHostConfig(v) : null;
+    return cfg && cfg.ifindex !== 0 ? cfg : null;
+  }
+
+  // --- records -------------------------------------------------------------
+  putVpc(r: VpcRecord, mode: WriteMode = 'upsert'): void { this.m.vpcs.update(vpcKey(r.vni), encodeVpc(r), FLAGS[mode]); }
+  getVpc(vni: number): VpcRecord | null {
+    const v = this.m.vpcs.lookup(vpcKey(vni));
+    return v ? decodeVpc(vpcKey(vni), v) : null;
+  }
+  deleteVpc(vni: number): boolean { return this.m.vpcs.delete(vpcKey(vni)); }
+  listVpcs(): VpcRecord[] {
+    return this.m.vpcs.keys().flatMap((k) => { const v = this.m.vpcs.lookup(k); return v ? [decodeVpc(k, v)] : []; });
+  }
+
+  putNetwork(r: NetworkRecord, mode: WriteMode = 'upsert'): void {
+    this.m.networks.update(networkKey(r.vni, r.cidr), encodeNetwork(r), FLAGS[mode]);
+  }
+  /** Exact-prefix lookup (an LPM lookup with a full-length key would match the longest prefix instead). */
+  getNetwork(vni: number, cidr: string): NetworkRecord | null {
+    const v = this.m.networks.lookup(networkKey(vni, cidr));
+    const r = v ? decodeNetwork(v) : null;
+    return r && r.vni === vni && r.cidr === cidr ? r : null;
+  }
+  deleteNetwork(vni: number, cidr: string): boolean { return this.m.networks.delete(networkKey(vni, cidr)); }
+  listNetworks(): NetworkRecord[] {
+    return this.m.networks.keys().flatMap((k) => { const v = this.m.networks.lookup(k); return v ? [decodeNetwork(v)] : []; });
+  }
+
+  putEndpoint(r: EndpointRecord, mode: WriteMode = 'upsert'): void {
+    this.m.endpoints.update(endpointKey(r.vni, r.ip), encodeEndpoint(r), FLAGS[mode]);
+  }
+  getEndpoint(vni: number, ip: string): EndpointRecord | null {
+    const k = endpointKey(vni, ip);
+    const v = this.m.endpoints.lookup(k);
+    return v ? decodeEndpoint(k, v) : null;
+  }
+  deleteEndpoint(vni: number, ip: string): boolean {
+    this.m.ep_host_cache.delete(endpointKey(vni, ip));
+    return this.m.endpoints.delete(endpointKey(vni, ip));
+  }
+  listEndpointKeys(): { vni: number; ip: string }[] { return this.m.endpoints.keys().map(decodeEndpointKey); }
+  listEndpoints(): EndpointRecord[] {
+    return this.m.endpoints.keys().flatMap((k) => { const v = this.m.endpoints.lookup(k); return v ? [decodeEndpoint(k, v)] : []; });
+  }
+
+  putSubstrate(r: SubstrateRecord): void { this.m.substrate.update(substrateKey(r.ip), encodeSubstrate(r)); }
+  getSubstrate(ip: string): SubstrateRecord | null {
+    const v = this.m.substrate.lookup(substrateKey(ip));
+    return v ? decodeSubstrate(substrateKey(ip), v) : null;
+  }
+  deleteSubstrate(ip: string): boolean { return this.m.substrate.delete(substrateKey(ip)); }
+  listSubstrate(): SubstrateRecord[] {
+    return this.m.substrate.keys().flatMap((k) => { const v = this.m.substrate.lookup(k); return v ? [decodeSubstrate(k, v)] : []; });
+  }
+
+  putAgentMeta(ifindex: number, meta: AgentMeta): void { this.m.agent_meta.update(u32Key(ifindex), encodeAgentMeta(meta)); }
+  deleteAgentMeta(ifindex: number): boolean { return this.m.agent_meta.delete(u32Key(ifindex)); }
+  /** Every endpoint veth the agent serves: ifindex -> its endpoint. */
+  listAgentMeta(): Map<number, AgentMeta> {
+    const out = new Map<number, AgentMeta>();
+    for (const k of this.m.agent_meta.keys()) {
+      const v = this.m.agent_meta.lookup(k);
+      if (v) out.set(k.readUInt32LE(0), decodeAgentMeta(v));
+    }
+    return out;
+  }
+
+  // --- counters --------------------------------------------------------------
+  stats(): Stats {
+    const out = {} as Stats;
+    STAT_NAMES.forEach((name, i) => {
+      const v = this.m.stats.lookup(u32Key(i));
+      out[name] = v ? Number(sumPerCpuU64(v)) : 0;
+    });
+    return out;
+  }
+}

@@ -1,0 +1,14 @@
+// Counter names, in the order of enum xvpc_stat in native/bpf/xvpc.h
+// (test/btf.test.ts checks them against the object's BTF).
+export const STAT_NAMES = [
+  'transit_rx', 'transit_pass', 'transit_tx', 'transit_redirect', 'transit_drop',
+  'agent_rx', 'agent_pass', 'agent_tx', 'agent_redirect', 'agent_drop',
+  'switch_fwd', 'router_net_fwd', 'router_vpc_fwd', 'decap', 'encap', 'arp_reply',
+  'drop_truncated', 'drop_geneve_version', 'drop_geneve_proto', 'drop_geneve_opt',
+  'drop_ip_options', 'drop_fragment', 'drop_bad_ip', 'drop_ttl', 'drop_no_endpoint',
+  'drop_no_route', 'drop_no_substrate', 'drop_no_switch', 'drop_spoofed', 'drop_unsupported',
+  'drop_no_host_cfg', 'drop_adjust',
+] as const;
+
+export type StatName = (typeof STAT_NAMES)[number];
+export type Stats = Record<StatName, number>;

@@ -1,0 +1,14 @@
+// XvpcError: every error the public API throws, with a gRPC-style code.
+export type XvpcErrorCode =
+  | 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'FAILED_PRECONDITION' | 'UNAVAILABLE' | 'INTERNAL';
+
+export class XvpcError extends Error {
+  constructor(readonly code: XvpcErrorCode, message: string) {
+    super(message);
+    this.name = 'XvpcError';
+  }
+}
+
+export const invalid = (message: string): XvpcError => new XvpcError('INVALID_ARGUMENT', message);
+export const notFound = (message: string): XvpcError => new XvpcError('NOT_FOUND', message);
+export const alreadyExists = (message: string): XvpcError => new XvpcError('ALREADY_EXISTS', message);
