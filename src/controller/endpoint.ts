@@ -42,8 +42,7 @@ export class Endpoint<H extends ControllerHost = ControllerHost> {
   async ping(ip: string, opts: { count?: number; timeoutMs?: number } = {}): Promise<PingResult> {
     const count = opts.count ?? 3;
     const timeoutMs = opts.timeoutMs ?? 2000 + count * 1000;
-    const deadline = Math.max(1, Math.ceil(timeoutMs / 1000));
-    const r = await this.run(['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', '-w', String(deadline), ip],
+    const r = await this.run(['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', ip],
       { timeoutMs: timeoutMs + 2000 });
     return parsePing(r.stdout, r.code);
   }

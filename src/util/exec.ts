@@ -10,11 +10,13 @@ export function run(argv: string[], opts: { timeoutMs?: number; input?: string }
       argv[0], argv.slice(1),
       { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
       (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number' && !err.killed) {
+        // A string code means the command could not start (ENOENT...);
+        // anything else is an exit status or a signal, which callers judge.
+        if (err && typeof err.code === 'string') {
           reject(new Error(`${argv[0]}: ${err.message}`));
           return;
         }
-        const code = err ? (typeof err.code === 'number' ? err.code : 124) : 0;
+        const code = !err ? 0 : typeof err.code === 'number' ? err.code : err.killed ? 124 : 128;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );

@@ -1,0 +1,133 @@
+// What both backends share: identity, the transitd channel and lifecycle
+// (start, stop, restart, health, stats) and the order of teardown. A backend
+// supplies its plumbing and how to run a process inside the droplet.
+import { rm } from 'node:fs/promises';
+import { XvpcError } from '../errors.js';
+import type { HealthReply } from '../gen/transit.js';
+import type { Droplet, DropletBackend, DropletSpec, RunOptions, RunResult } from './droplet.js';
+import {
+  grpcAddress, logPath, pinRoot, portName, runDir, socketPath, underlayNs,
+} from './names.js';
+import { isRunning, stopProcess } from './process.js';
+import { listRecords, removePid, removeRecord, writePid, writeRecord } from './records.js';
+import { TransitdChannel, assertTransitdBuilt, waitHealthy } from './transitd.js';
+import { deleteUnderlay, removePort } from './underlay.js';
+
+/** Once the last droplet of a prefix is gone, its underlay and run dir go too. */
+export async function releasePrefixIfUnused(prefix: string): Promise<void> {
+  if ((await listRecords(prefix)).length > 0) return;
+  await deleteUnderlay(prefix);
+  await rm(runDir(prefix), { recursive: true, force: true });
+}
+
+export abstract class BaseDroplet implements Droplet {
+  abstract readonly backend: DropletBackend;
+  abstract readonly netnsPath: string;
+  readonly id: string;
+  readonly prefix: string;
+  readonly ip: string;
+  readonly mac: string;
+  readonly transitdAddress: string;
+  readonly underlayNs: string;
+  readonly underlayPort: string;
+  readonly pinRoot: string;
+  readonly logPath: string;
+  protected pid: number | undefined;
+  protected readonly channel: TransitdChannel;
+  private destroyed = false;
+
+  constructor(protected readonly spec: DropletSpec) {
+    this.id = spec.name;
+    this.prefix = spec.prefix;
+    this.ip = spec.ip;
+    this.mac = spec.mac;
+    this.transitdAddress = grpcAddress(spec.prefix, spec.name);
+    this.underlayNs = underlayNs(spec.prefix);
+    this.underlayPort = portName(spec.name);
+    this.pinRoot = pinRoot(spec.prefix, spec.name);
+    this.logPath = logPath(spec.prefix, spec.name);
+    this.channel = new TransitdChannel(this.transitdAddress);
+  }
+
+  get transitdPid(): number | undefined {
+    return this.pid;
+  }
+
+  /** Creates the droplet's namespace/container and its eth0 on the underlay. */
+  async setup(): Promise<void> {
+    await writeRecord(this.prefix, {
+      name: this.id, backend: this.backend, index: this.spec.index, ip: this.ip, mac: this.mac, ...this.recordExtra(),
+    });
+    await this.createHost();
+  }
+
+  /** Fields of the run-dir record only this backend has. */
+  protected abstract recordExtra(): { ns?: string; container?: string };
+  protected abstract createHost(): Promise<void>;
+  /** Removes the namespace/container and whatever transitd made inside it. */
+  protected abstract removeHost(): Promise<void>;
+  /** Starts transitd detached; returns its pid on this machine (also for docker: we kill it from here). */
+  protected abstract spawnTransitd(): Promise<number>;
+  abstract run(cmd: string[], opts?: RunOptions): Promise<RunResult>;
+  abstract netnsRun(ns: string, cmd: string[], opts?: RunOptions): Promise<RunResult>;
+
+  async startTransitd(): Promise<void> {
+    this.assertAlive();
+    if (this.pid !== undefined && (await isRunning(this.pid))) return;
+    assertTransitdBuilt();
+    await rm(socketPath(this.prefix, this.id), { force: true });
+    const pid = await this.spawnTransitd();
+    this.pid = pid;
+    await writePid(this.prefix, this.id, pid);
+    try {
+      await waitHealthy(this.channel, this.prefix, this.id, async () => !(await isRunning(pid)), this.spec.transitdTimeoutMs);
+    } catch (err) {
+      await this.stopTransitd().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async stopTransitd(): Promise<void> {
+    this.channel.close();
+    const pid = this.pid;
+    // The socket path is in its command line, so a reused pid is never hit.
+    if (pid !== undefined) await stopProcess(pid, socketPath(this.prefix, this.id));
+    this.pid = undefined;
+    await removePid(this.prefix, this.id);
+  }
+
+  async restartTransitd(): Promise<void> {
+    await this.stopTransitd();
+    await this.startTransitd();
+  }
+
+  async health(): Promise<HealthReply> {
+    this.assertTransitd();
+    return this.channel.health(5000);
+  }
+
+  async stats(): Promise<Record<string, number>> {
+    this.assertTransitd();
+    return this.channel.stats();
+  }
+
+  async destroy(): Promise<void> {
+    this.destroyed = true;
+    await this.stopTransitd();
+    await this.removeHost();
+    await removePort(this.prefix, this.id);
+    await rm(this.pinRoot, { recursive: true, force: true });
+    for (const ext of ['sock', 'log']) await rm(`${runDir(this.prefix)}/${this.id}.${ext}`, { force: true });
+    await removeRecord(this.prefix, this.id);
+    await releasePrefixIfUnused(this.prefix);
+  }
+
+  private assertAlive(): void {
+    if (this.destroyed) throw new XvpcError('FAILED_PRECONDITION', `droplet '${this.id}' was destroyed`);
+  }
+
+  private assertTransitd(): void {
+    this.assertAlive();
+    if (this.pid === undefined) throw new XvpcError('FAILED_PRECONDITION', `droplet '${this.id}': transitd is not running`);
+  }
+}

@@ -1,0 +1,53 @@
+// Shared pieces of the functional suite: droplets with a unique prefix,
+// traffic checks, and counter deltas that prove packets crossed XDP.
+import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { createDroplets, destroyDroplets, type Droplet } from '../../src/droplet/index.js';
+import type { Endpoint } from '../../src/controller/endpoint.js';
+
+export const PROBE = fileURLToPath(new URL('../lib/probe.mjs', import.meta.url));
+
+/** ≤ 6 chars, unique per run. */
+export const shortPrefix = (tag: string): string => `${tag}${randomBytes(2).toString('hex')}`.slice(0, 6);
+
+export async function makeDroplets(names: string[], tag: string, backend: 'netns' | 'docker' = 'netns'): Promise<Record<string, Droplet>> {
+  return createDroplets(names, { prefix: shortPrefix(tag), backend });
+}
+
+export { destroyDroplets };
+
+export type Counters = Record<string, number>;
+
+export async function snapshot(droplets: Droplet[]): Promise<Counters[]> {
+  return Promise.all(droplets.map((d) => d.stats()));
+}
+
+export function delta(before: Counters, after: Counters, name: string): number {
+  return (after[name] ?? 0) - (before[name] ?? 0);
+}
+
+/** Pings and expects every echo answered. */
+export async function expectPing(from: Endpoint, to: string, count = 5): Promise<void> {
+  const r = await from.ping(to, { count });
+  expect(r, `${from.ip} -> ${to}`).toMatchObject({ ok: true, transmitted: count, received: count });
+}
+
+export async function expectNoPing(from: Endpoint, to: string): Promise<void> {
+  const r = await from.ping(to, { count: 2, timeoutMs: 2000 });
+  expect(r.received, `${from.ip} -> ${to} must not answer`).toBe(0);
+}
+
+/** Starts an echo server on `server`, asks it from `client`, checks the answer. */
+export async function expectEcho(proto: 'tcp' | 'udp' | 'http', client: Endpoint, server: Endpoint, port: number): Promise<void> {
+  const serving = server.run([process.execPath, PROBE, 'serve', proto, String(port), '8'], { timeoutMs: 15_000 });
+  try {
+    const msg = `${proto}-${client.ip}-to-${server.ip}`;
+    const r = await client.run([process.execPath, PROBE, 'ask', proto, server.ip, String(port), msg], { timeoutMs: 10_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(`pong:${msg}`);
+  } finally {
+    await server.run(['pkill', '-f', `probe.mjs serve ${proto} ${port}`]);
+    await serving;
+  }
+}

@@ -1,0 +1,57 @@
+// Two endpoints on one switch (the switch on a third host): ICMP, TCP, UDP
+// and HTTP both ways, and proof that the packets crossed XDP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Controller } from '../../src/controller/controller.js';
+import type { Endpoint } from '../../src/controller/endpoint.js';
+import type { Droplet } from '../../src/droplet/index.js';
+import { delta, destroyDroplets, expectEcho, expectPing, makeDroplets, snapshot } from './lib.js';
+
+describe('two endpoints on one switch', () => {
+  let droplets: Record<string, Droplet>;
+  let c: Controller<Droplet>;
+  let left: Endpoint, right: Endpoint;
+
+  beforeAll(async () => {
+    droplets = await makeDroplets(['left', 'right', 'switch'], 'fs');
+    c = new Controller(droplets);
+    await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
+    await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
+    left = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
+    right = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'right' });
+  });
+
+  afterAll(async () => {
+    await c?.close();
+    if (droplets) await destroyDroplets(droplets);
+  });
+
+  it('ping both ways, every packet through the agents, the switch and decapsulation', async () => {
+    const hosts = [droplets.left, droplets.right, droplets.switch];
+    const before = await snapshot(hosts);
+    await expectPing(left, right.ip, 5);
+    await expectPing(right, left.ip, 5);
+    const after = await snapshot(hosts);
+    const [l, r, s] = [0, 1, 2];
+    // 10 echo requests + 10 replies, each way once: at least 10 per host and role.
+    expect(delta(before[l], after[l], 'encap')).toBeGreaterThanOrEqual(10);
+    expect(delta(before[r], after[r], 'encap')).toBeGreaterThanOrEqual(10);
+    expect(delta(before[s], after[s], 'switch_fwd')).toBeGreaterThanOrEqual(20);
+    expect(delta(before[l], after[l], 'decap')).toBeGreaterThanOrEqual(10);
+    expect(delta(before[r], after[r], 'decap')).toBeGreaterThanOrEqual(10);
+  });
+
+  for (const proto of ['tcp', 'udp', 'http'] as const) {
+    it(`${proto} both ways`, async () => {
+      const before = await snapshot([droplets.switch]);
+      await expectEcho(proto, left, right, 7001);
+      await expectEcho(proto, right, left, 7002);
+      const after = await snapshot([droplets.switch]);
+      expect(delta(before[0], after[0], 'switch_fwd')).toBeGreaterThanOrEqual(4);
+    });
+  }
+
+  it('endpoints carry the API shape', () => {
+    expect(left).toMatchObject({ vni: 3, netId: 1, ip: '10.0.0.2', mac: '0e:03:0a:00:00:02' });
+    expect(left.host).toBe(droplets.left);
+  });
+});
