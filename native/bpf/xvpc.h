@@ -106,8 +106,11 @@ struct host_cfg_value {
 	__u8 mac[6];
 	__u8 _pad[2];
 	__u32 ifindex; /* eth0 */
-	__u32 flags;
+	__u32 flags;   /* XVPC_HOST_F_* */
 };
+
+/* host_cfg.flags */
+#define XVPC_HOST_F_DIRECT_PATH 0x1 /* agent consults ep_host_cache before the switch */
 
 /* ep_host_cache: (vni, ip) -> host (direct path) */
 struct host_cache_value {
@@ -152,6 +155,7 @@ enum xvpc_stat {
 	XVPC_STAT_DROP_UNSUPPORTED,
 	XVPC_STAT_DROP_NO_HOST_CFG,
 	XVPC_STAT_DROP_ADJUST,
+	XVPC_STAT_DROP_NO_IFACE, /* redirect target missing from the interfaces devmap */
 	XVPC_STAT_MAX,
 };
 
