@@ -1,0 +1,74 @@
+// Several switches in one network, endpoints on the switch's own host, and
+// VPC isolation with the same IP in two VPCs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Controller } from '../../src/controller/controller.js';
+import type { Droplet } from '../../src/droplet/index.js';
+import { delta, destroyDroplets, expectEcho, expectNoPing, expectPing, makeDroplets, snapshot } from './lib.js';
+
+describe('topologies', () => {
+  let droplets: Record<string, Droplet>;
+  let c: Controller<Droplet>;
+
+  beforeAll(async () => {
+    droplets = await makeDroplets(['h1', 'h2', 's1', 's2', 's3'], 'ft');
+    c = new Controller(droplets);
+  });
+
+  afterAll(async () => {
+    await c?.close();
+    if (droplets) await destroyDroplets(droplets);
+  });
+
+  it('several switches in one network share the flows and all deliver', async () => {
+    await c.createVpc({ vni: 10, cidr: '10.10.0.0/16', routers: [] });
+    await c.createNetwork({ vni: 10, netId: 1, cidr: '10.10.0.0/16', switches: ['s1', 's2', 's3'] });
+    const eps = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => c.createSimpleEndpoint({ vni: 10, netId: 1, ip: `10.10.0.${10 + i}`, host: i % 2 ? 'h2' : 'h1' })),
+    );
+    const switches = [droplets.s1, droplets.s2, droplets.s3];
+    const before = await snapshot(switches);
+    for (const from of eps) for (const to of eps) if (from !== to && from.host !== to.host) await expectPing(from, to.ip, 1);
+    const after = await snapshot(switches);
+    const used = switches.filter((_, i) => delta(before[i], after[i], 'switch_fwd') > 0).length;
+    const total = switches.reduce((sum, _, i) => sum + delta(before[i], after[i], 'switch_fwd'), 0);
+    expect(total).toBeGreaterThanOrEqual(2 * 18); // 18 pings, request + reply
+    expect(used).toBeGreaterThanOrEqual(2);       // flows spread over more than one switch
+  });
+
+  it('endpoints on the switch host itself', async () => {
+    await c.createVpc({ vni: 11, cidr: '10.11.0.0/16', routers: [] });
+    await c.createNetwork({ vni: 11, netId: 1, cidr: '10.11.0.0/16', switches: ['s1'] });
+    const onSwitch = await c.createSimpleEndpoint({ vni: 11, netId: 1, ip: '10.11.0.2', host: 's1' });
+    const alsoOnSwitch = await c.createSimpleEndpoint({ vni: 11, netId: 1, ip: '10.11.0.3', host: 's1' });
+    const remote = await c.createSimpleEndpoint({ vni: 11, netId: 1, ip: '10.11.0.4', host: 'h1' });
+    const before = await snapshot([droplets.s1]);
+    await expectPing(onSwitch, alsoOnSwitch.ip, 3);
+    await expectPing(onSwitch, remote.ip, 3);
+    await expectPing(remote, onSwitch.ip, 3);
+    await expectEcho('tcp', remote, onSwitch, 7201);
+    const after = await snapshot([droplets.s1]);
+    expect(delta(before[0], after[0], 'encap')).toBeGreaterThanOrEqual(9);
+    expect(delta(before[0], after[0], 'decap')).toBeGreaterThanOrEqual(9);
+  });
+
+  it('the same IP in two VPCs: each reaches its own, neither sees the other', async () => {
+    for (const vni of [20, 21]) {
+      await c.createVpc({ vni, cidr: '10.20.0.0/16', routers: [] });
+      await c.createNetwork({ vni, netId: 1, cidr: '10.20.0.0/16', switches: ['s2'] });
+    }
+    const a20 = await c.createSimpleEndpoint({ vni: 20, netId: 1, ip: '10.20.0.2', host: 'h1' });
+    const b20 = await c.createSimpleEndpoint({ vni: 20, netId: 1, ip: '10.20.0.3', host: 'h2' });
+    const a21 = await c.createSimpleEndpoint({ vni: 21, netId: 1, ip: '10.20.0.2', host: 'h2' });
+    const only21 = await c.createSimpleEndpoint({ vni: 21, netId: 1, ip: '10.20.0.9', host: 'h1' });
+    await expectPing(a20, b20.ip, 3);
+    await expectPing(a21, only21.ip, 3);
+    // 10.20.0.9 exists only in VPC 21: VPC 20 cannot reach it.
+    await expectNoPing(a20, only21.ip);
+    // 10.20.0.3 exists only in VPC 20.
+    await expectNoPing(a21, b20.ip);
+    // Same address, different VPCs: the echo comes from the right one.
+    await expectEcho('udp', b20, a20, 7202);
+    const seen = await a21.run(['ip', 'neigh', 'show', b20.ip]);
+    expect(seen.stdout).not.toMatch(/lladdr/);
+  });
+});
