@@ -23,13 +23,20 @@ export async function listNamespaces(): Promise<string[]> {
   return parsed.map((n) => n.name);
 }
 
+/** A link as `ip -j link show` describes it; netlink, so right under nsenter too (sysfs may not be). */
+async function linkJson(ns: string | null, dev: string): Promise<{ ifindex: number; address: string }> {
+  const out = await must(['ip', ...(ns ? ['-n', ns] : []), '-j', 'link', 'show', 'dev', dev]);
+  const [link] = JSON.parse(out) as { ifindex: number; address: string }[];
+  if (!link) throw new Error(`no interface ${dev}${ns ? ` in namespace ${ns}` : ''}`);
+  return link;
+}
+
 export async function linkIndex(ns: string | null, dev: string): Promise<number> {
-  const out = await must(inNs(ns, ['cat', `/sys/class/net/${dev}/ifindex`]));
-  return Number(out.trim());
+  return (await linkJson(ns, dev)).ifindex;
 }
 
 export async function linkMac(ns: string | null, dev: string): Promise<string> {
-  return (await must(inNs(ns, ['cat', `/sys/class/net/${dev}/address`]))).trim();
+  return (await linkJson(ns, dev)).address;
 }
 
 /** ifindex of a link in this process's own namespace. */
