@@ -1,0 +1,116 @@
+// Bad input is rejected with the right code, names the culprit, and changes
+// nothing: through the Controller and straight at transitd over gRPC.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Controller } from '../../src/controller/controller.js';
+import { connectTransitd, type TransitdClient } from '../../src/daemon/client.js';
+import { XvpcError } from '../../src/errors.js';
+import type { Droplet } from '../../src/droplet/index.js';
+import { destroyDroplets, expectPing, makeDroplets } from './lib.js';
+
+async function rejects(p: Promise<unknown>, code: XvpcError['code'], message: RegExp): Promise<void> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err, 'expected a rejection').toBeInstanceOf(XvpcError);
+  expect((err as XvpcError).code).toBe(code);
+  expect((err as XvpcError).message).toMatch(message);
+}
+
+describe('API validation', () => {
+  let droplets: Record<string, Droplet>;
+  let c: Controller<Droplet>;
+  let transitd: TransitdClient;
+
+  beforeAll(async () => {
+    droplets = await makeDroplets(['h1', 'h2'], 'fe');
+    c = new Controller(droplets);
+    transitd = connectTransitd('h1', droplets.h1.transitdAddress);
+    await c.createVpc({ vni: 50, cidr: '10.50.0.0/16', routers: [] });
+    await c.createNetwork({ vni: 50, netId: 1, cidr: '10.50.1.0/24', switches: ['h1'] });
+  });
+
+  afterAll(async () => {
+    transitd?.close();
+    await c?.close();
+    if (droplets) await destroyDroplets(droplets);
+  });
+
+  it('the controller rejects what the contract says, naming the field', async () => {
+    await rejects(c.createVpc({ vni: 50, cidr: '10.50.0.0/16', routers: [] }), 'ALREADY_EXISTS', /vni: VPC 50 already exists/);
+    await rejects(c.createVpc({ vni: 0, cidr: '10.0.0.0/16', routers: [] }), 'INVALID_ARGUMENT', /vni/);
+    await rejects(c.createVpc({ vni: 51, cidr: '10.0.0.0/33', routers: [] }), 'INVALID_ARGUMENT', /cidr/);
+    await rejects(c.createVpc({ vni: 51, cidr: '10.0.0.1/16', routers: [] }), 'INVALID_ARGUMENT', /cidr: .* host bits/);
+    await rejects(c.createVpc({ vni: 51, cidr: '10.0.0.0/16', routers: ['nope'] }), 'NOT_FOUND', /routers\[0\]: no droplet named 'nope'/);
+    await rejects(c.createNetwork({ vni: 99, netId: 1, cidr: '10.0.0.0/24', switches: ['h1'] }), 'NOT_FOUND', /vni: no VPC with VNI 99/);
+    await rejects(c.createNetwork({ vni: 50, netId: 1, cidr: '10.50.9.0/24', switches: ['h1'] }), 'ALREADY_EXISTS', /netId/);
+    await rejects(c.createNetwork({ vni: 50, netId: 2, cidr: '10.60.0.0/24', switches: ['h1'] }), 'INVALID_ARGUMENT', /cidr: .* not inside/);
+    await rejects(c.createNetwork({ vni: 50, netId: 2, cidr: '10.50.1.128/25', switches: ['h1'] }), 'INVALID_ARGUMENT', /overlaps/);
+    await rejects(c.createNetwork({ vni: 50, netId: 2, cidr: 'ten/8', switches: ['h1'] }), 'INVALID_ARGUMENT', /cidr/);
+    await rejects(c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.2.5', host: 'h1' }), 'INVALID_ARGUMENT', /ip: 10.50.2.5 is outside/);
+    await rejects(c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.1', host: 'h1' }), 'INVALID_ARGUMENT', /gateway/);
+    await rejects(c.createSimpleEndpoint({ vni: 50, netId: 7, ip: '10.50.1.5', host: 'h1' }), 'NOT_FOUND', /netId/);
+    await rejects(c.createSimpleEndpoint({ vni: 77, netId: 1, ip: '10.50.1.5', host: 'h1' }), 'NOT_FOUND', /vni/);
+    await rejects(c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.5', host: 'ghost' }), 'NOT_FOUND', /host: no droplet named 'ghost'/);
+    await rejects(c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.999', host: 'h1' }), 'INVALID_ARGUMENT', /ip/);
+    await rejects(c.deleteSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.77' }), 'NOT_FOUND', /no endpoint 10.50.1.77/);
+    await rejects(c.removeSwitch({ vni: 50, netId: 1, switch: 'h1' }), 'FAILED_PRECONDITION', /last switch/);
+    await rejects(c.removeRouter({ vni: 50, router: 'h2' }), 'NOT_FOUND', /not a router/);
+    await rejects(c.addSwitch({ vni: 50, netId: 1, switch: 'h1' }), 'ALREADY_EXISTS', /already a switch/);
+    await rejects((c.createVpc as (a: unknown) => Promise<void>)(null), 'INVALID_ARGUMENT', /expected an object/);
+  });
+
+  it('a duplicate endpoint is ALREADY_EXISTS and the first one keeps working', async () => {
+    const a = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.2', host: 'h1' });
+    const b = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.3', host: 'h2' });
+    await rejects(c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.2', host: 'h2' }), 'ALREADY_EXISTS', /10.50.1.2 already exists/);
+    await expectPing(a, b.ip, 2);
+  });
+
+  it('transitd answers INVALID_ARGUMENT naming the field and writes nothing', async () => {
+    const before = await transitd.dump({});
+    await rejects(transitd.createVpc({ vni: 1 << 24, routers: [] }), 'INVALID_ARGUMENT', /vni/);
+    await rejects(transitd.createVpc({ vni: 5, routers: ['1.2.3'] }), 'INVALID_ARGUMENT', /routers\[0\]/);
+    await rejects(transitd.createNetwork({ vni: 5, netId: 1, cidr: '10.0.0.0/24', gatewayIp: '10.0.1.1', gatewayMac: '0a:00:00:00:00:01', switches: [] }),
+      'INVALID_ARGUMENT', /gateway_ip/);
+    await rejects(transitd.createNetwork({ vni: 5, netId: 1, cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', gatewayMac: '01:00:00:00:00:01', switches: [] }),
+      'INVALID_ARGUMENT', /gateway_mac: .* multicast/);
+    await rejects(transitd.createEndpoint({ vni: 5, ip: '10.0.0.2', type: 9 as never, mac: '0e:00:00:00:00:02', hostIp: '172.30.0.2', hostMac: '0a:00:00:00:00:01', netId: 1, backends: [], hostedIfindex: 0 }),
+      'INVALID_ARGUMENT', /type/);
+    await rejects(transitd.attachEndpoint({ vni: 5, netId: 1, ip: '10.0.9.2', mac: '0e:00:00:00:00:02', cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', hostEndpoint: false, mtu: 0 }),
+      'INVALID_ARGUMENT', /ip: 10.0.9.2 is outside/);
+    await rejects(transitd.getEndpoint({ vni: 5, ip: '10.0.0.2' }), 'NOT_FOUND', /does not exist/);
+    await rejects(transitd.loadTransit({ interface: 'eth0; rm -rf /', mode: 'native' }), 'INVALID_ARGUMENT', /interface/);
+    expect(await transitd.dump({})).toEqual(before);
+  });
+
+  it('a goal state with one bad record is rejected whole', async () => {
+    const before = await transitd.dump({});
+    await rejects(transitd.applyGoalState({
+      substrate: [{ ip: '172.30.9.9', mac: '0a:00:00:00:09:09' }],
+      vpcs: [{ vni: 60, routers: [] }],
+      networks: [],
+      endpoints: [{ vni: 60, ip: '10.60.0.2', type: 0, mac: 'zz', hostIp: '172.30.0.2', hostMac: '0a:00:00:00:00:01', netId: 1, backends: [], hostedIfindex: 0 }],
+      deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+    }), 'INVALID_ARGUMENT', /endpoints\[0\]\.mac/);
+    expect(await transitd.dump({})).toEqual(before);
+  });
+
+  it('a goal state applies whole and is idempotent', async () => {
+    const goal = {
+      substrate: [{ ip: '172.30.9.9', mac: '0a:00:00:00:09:09' }],
+      vpcs: [{ vni: 61, routers: ['172.30.9.9'] }],
+      networks: [{ vni: 61, netId: 1, cidr: '10.61.0.0/24', gatewayIp: '10.61.0.1', gatewayMac: '0a:3d:0a:3d:00:01', switches: ['172.30.9.9'] }],
+      endpoints: [{ vni: 61, ip: '10.61.0.2', type: 0, mac: '0e:3d:0a:3d:00:02', hostIp: '172.30.9.9', hostMac: '0a:00:00:00:09:09', netId: 1, backends: [], hostedIfindex: 0 }],
+      deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+    };
+    await transitd.applyGoalState(goal);
+    const once = await transitd.dump({});
+    await transitd.applyGoalState(goal);
+    expect(await transitd.dump({})).toEqual(once);
+    expect(await transitd.getEndpoint({ vni: 61, ip: '10.61.0.2' })).toMatchObject({ hostIp: '172.30.9.9', hostedIfindex: -1 });
+    await transitd.applyGoalState({
+      substrate: [], vpcs: [], networks: [], endpoints: [],
+      deleteSubstrate: [{ ip: '172.30.9.9' }], deleteVpcs: [{ vni: 61 }], deleteNetworks: [{ vni: 61, cidr: '10.61.0.0/24' }],
+      deleteEndpoints: [{ vni: 61, ip: '10.61.0.2' }],
+    });
+    await rejects(transitd.getVpc({ vni: 61 }), 'NOT_FOUND', /vpc 61/);
+  });
+});
