@@ -1,39 +1,62 @@
-// `xvpc demo`: for now, load the counter program on a veth between two fresh
-// namespaces, ping across it and print how many packets XDP saw.
+// `xvpc demo`: three emulated hosts, one VPC, one network with its switch on
+// a third host, two endpoints that ping each other through the XDP data
+// plane; then every host's counters, and everything torn down again.
 import { randomBytes } from 'node:crypto';
-import { BpfObject, bpfObjectPath, sumPerCpuU64, xdpDetach } from '../dataplane/bpf.js';
-import { must, run } from '../util/exec.js';
-import { createNamespace, deleteNamespace, inNs, linkIndex } from '../util/netns.js';
+import { Controller } from '../controller/controller.js';
+import { createDroplets, destroyDroplets, type Droplet } from '../droplet/index.js';
 
-export async function runDemo(_args: string[]): Promise<number> {
-  const prefix = `xd${randomBytes(2).toString('hex')}`;
-  const [a, b] = [`${prefix}-a`, `${prefix}-b`];
+const say = (text: string) => console.log(text);
+
+function counterTable(rows: [string, Record<string, number>][]): string {
+  const names = [...new Set(rows.flatMap(([, c]) => Object.keys(c).filter((k) => c[k] > 0)))];
+  const width = Math.max(...names.map((n) => n.length), 8);
+  const header = `  ${'counter'.padEnd(width)}  ${rows.map(([h]) => h.padStart(8)).join('  ')}`;
+  const lines = names.map((n) => `  ${n.padEnd(width)}  ${rows.map(([, c]) => String(c[n] ?? 0).padStart(8)).join('  ')}`);
+  return [header, ...lines].join('\n');
+}
+
+export async function runDemo(args: string[]): Promise<number> {
+  const backend = args.includes('--docker') ? 'docker' : 'netns';
+  const prefix = `demo${randomBytes(1).toString('hex')}`;
+  say(`xvpc demo (${backend} droplets, prefix ${prefix})\n`);
+  say('1. Creating three hosts ("droplets") on one underlay bridge: left, right and switch.');
+  say('   Each runs transitd, which loads the transit XDP program on its eth0.');
+  let droplets: Record<string, Droplet> | undefined;
+  let controller: Controller<Droplet> | undefined;
   try {
-    console.log(`creating namespaces ${a} and ${b}, joined by a veth pair`);
-    await createNamespace(a);
-    await createNamespace(b);
-    await must(['ip', '-n', a, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1', 'netns', b]);
-    await must(inNs(a, ['ip', 'addr', 'add', '10.251.0.1/30', 'dev', 'veth0']));
-    await must(inNs(b, ['ip', 'addr', 'add', '10.251.0.2/30', 'dev', 'veth1']));
-    await must(inNs(a, ['ip', 'link', 'set', 'veth0', 'up']));
-    await must(inNs(b, ['ip', 'link', 'set', 'veth1', 'up']));
-    const ifindex = await linkIndex(a, 'veth0');
-    const obj = BpfObject.load(bpfObjectPath('counter'));
-    try {
-      obj.program('xdp_count').attachXdp(ifindex, 'native', a);
-      console.log(`attached XDP program xdp_count to ${a}/veth0 (native mode)`);
-      const ping = await run(inNs(b, ['ping', '-c', '3', '-i', '0.2', '10.251.0.1']));
-      console.log(ping.stdout.trim().split('\n').slice(-2).join('\n'));
-      const seen = sumPerCpuU64(obj.map('packets').lookup(Buffer.alloc(4))!);
-      console.log(`XDP counted ${seen} packets on ${a}/veth0`);
-      xdpDetach(ifindex, 'native', a);
-      return ping.code === 0 && seen >= 3n ? 0 : 1;
-    } finally {
-      obj.close();
-    }
+    droplets = await createDroplets(['left', 'right', 'switch'], { prefix, backend });
+    for (const d of Object.values(droplets)) say(`   - ${d.id.padEnd(6)} ${d.ip}  ${d.mac}`);
+    controller = new Controller(droplets);
+
+    say('\n2. Creating VPC 3 (10.0.0.0/16) and network 1 in it, switched by the host "switch".');
+    await controller.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
+    await controller.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
+
+    say('\n3. Creating two endpoints: 10.0.0.2 on "left" and 10.0.0.3 on "right".');
+    say('   Each gets its own namespace and a veth whose host side runs the transit agent (XDP),');
+    say('   which wraps its packets in Geneve (VNI 3) and sends them to the switch.');
+    const left = await controller.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
+    const right = await controller.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'right' });
+
+    say('\n4. Pinging both ways.');
+    const there = await left.ping(right.ip, { count: 5 });
+    say(`   10.0.0.2 -> 10.0.0.3: ${there.received}/${there.transmitted} answered, average ${there.rttMs ?? '-'} ms`);
+    const back = await right.ping(left.ip, { count: 5 });
+    say(`   10.0.0.3 -> 10.0.0.2: ${back.received}/${back.transmitted} answered, average ${back.rttMs ?? '-'} ms`);
+
+    say('\n5. The XDP counters of each host (packets, summed over CPUs):');
+    const rows = await Promise.all(Object.values(droplets).map(async (d) => [d.id, await d.stats()] as [string, Record<string, number>]));
+    say(counterTable(rows));
+    say('\n   encap: the agent wrapped a packet in Geneve; switch_fwd: the switch sent it on to the');
+    say('   destination host; decap: that host unwrapped it into the endpoint; arp_reply: ARP answered in XDP.');
+
+    const ok = there.ok && back.ok && there.received === there.transmitted && back.received === back.transmitted;
+    say(ok ? '\nBoth endpoints reached each other through the XDP data plane.' : '\nSome pings went unanswered: see the counters above.');
+    return ok ? 0 : 1;
   } finally {
-    await deleteNamespace(a);
-    await deleteNamespace(b);
-    console.log('removed both namespaces');
+    say('\n6. Tearing down: endpoints, namespaces, bridges and pinned maps.');
+    await controller?.close();
+    if (droplets) await destroyDroplets(droplets);
+    say('   Done; nothing of the demo is left on this machine.');
   }
 }
