@@ -28,7 +28,8 @@
 #define XVPC_ARP_TTL 64 /* outer TTL of encapsulated ARP and of ARP replies */
 #define XVPC_LPM_HOST (32 + 32) /* vni + full IPv4 */
 
-/* ---- maps (pinned by name; the loader picks the directory per host) ---- */
+/* ---- maps (pinned by name, except interfaces: see there; the loader picks
+ * the directory per host) ---- */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -184,21 +185,31 @@ static __always_inline int redirect_to(__u32 ifindex)
 	return XDP_REDIRECT;
 }
 
-/* MACs move as one 4-byte and one 2-byte access (the verifier allows
- * unaligned access where the CPU does; ethhdr is packed, so memcpy would go
- * byte by byte). */
+/* Word access to bytes that are also touched as bytes (MACs inside packed
+ * headers): may_alias keeps the optimiser honest. The verifier allows the
+ * unaligned accesses on CPUs that do (x86-64, arm64). */
+typedef __u32 __attribute__((may_alias)) xvpc_u32_a;
+typedef __u16 __attribute__((may_alias)) xvpc_u16_a;
+
+/* MACs move as one 4-byte and one 2-byte access (ethhdr is packed, so
+ * memcpy would go byte by byte). */
 static __always_inline void mac_copy(void *dst, const void *src)
 {
-	__u32 a = *(const __u32 *)src;
-	__u16 b = *(const __u16 *)(src + 4);
+	__u32 a = *(const xvpc_u32_a *)src;
+	__u16 b = *(const xvpc_u16_a *)(src + 4);
 
-	*(__u32 *)dst = a;
-	*(__u16 *)(dst + 4) = b;
+	*(xvpc_u32_a *)dst = a;
+	*(xvpc_u16_a *)(dst + 4) = b;
 }
 
 static __always_inline __be16 eth_proto(const struct ethhdr *eth)
 {
-	return *(const __be16 *)((const void *)eth + offsetof(struct ethhdr, h_proto));
+	return *(const xvpc_u16_a *)((const void *)eth + offsetof(struct ethhdr, h_proto));
+}
+
+static __always_inline void eth_set_proto(struct ethhdr *eth, __be16 proto)
+{
+	*(xvpc_u16_a *)((void *)eth + offsetof(struct ethhdr, h_proto)) = proto;
 }
 
 static __always_inline __u32 arp_ip(const __u8 *p)
@@ -595,7 +606,7 @@ static __always_inline int agent_encap(struct xdp_md *ctx, const struct host_cfg
 
 	mac_copy(eth->h_dest, dmac);
 	mac_copy(eth->h_source, hc->mac);
-	*(__be16 *)((void *)eth + offsetof(struct ethhdr, h_proto)) = bpf_htons(ETH_P_IP);
+	eth_set_proto(eth, bpf_htons(ETH_P_IP));
 
 	*(__u8 *)ip = 0x45; /* version 4, IHL 5 */
 	ip->tos = 0;

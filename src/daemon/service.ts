@@ -193,7 +193,22 @@ export class TransitService {
         return {};
       }),
 
-      updateSubstrate: (m: pb.Substrate) => this.serial(() => { this.dp.putSubstrate(v.substrateRecord(m)); return {}; }),
+      createSubstrate: (m: pb.Substrate) => this.serial(() => {
+        const r = v.substrateRecord(m);
+        this.write(`substrate ${r.ip}`, () => this.dp.putSubstrate(r, 'create'));
+        return {};
+      }),
+      updateSubstrate: (m: pb.Substrate) => this.serial(() => {
+        const r = v.substrateRecord(m);
+        this.write(`substrate ${r.ip}`, () => this.dp.putSubstrate(r, 'update'));
+        return {};
+      }),
+      getSubstrate: async (m: pb.SubstrateKey) => {
+        const ip = v.ipv4(m.ip, 'ip');
+        const r = this.dp.getSubstrate(ip);
+        if (!r) throw notFound(`substrate ${ip} does not exist`);
+        return r;
+      },
       deleteSubstrate: (m: pb.SubstrateKey) => this.serial(() => {
         const ip = v.ipv4(m.ip, 'ip');
         if (!this.dp.deleteSubstrate(ip)) throw notFound(`substrate ${ip} does not exist`);

@@ -126,7 +126,9 @@ export class HostDataplane {
     return this.m.endpoints.keys().flatMap((k) => { const v = this.m.endpoints.lookup(k); return v ? [decodeEndpoint(k, v)] : []; });
   }
 
-  putSubstrate(r: SubstrateRecord): void { this.m.substrate.update(substrateKey(r.ip), encodeSubstrate(r)); }
+  putSubstrate(r: SubstrateRecord, mode: WriteMode = 'upsert'): void {
+    this.m.substrate.update(substrateKey(r.ip), encodeSubstrate(r), FLAGS[mode]);
+  }
   getSubstrate(ip: string): SubstrateRecord | null {
     const v = this.m.substrate.lookup(substrateKey(ip));
     return v ? decodeSubstrate(substrateKey(ip), v) : null;

@@ -77,8 +77,12 @@ describe('API validation', () => {
     await rejects(transitd.attachEndpoint({ vni: 5, netId: 1, ip: '10.0.9.2', mac: '0e:00:00:00:00:02', cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', hostEndpoint: false, mtu: 0 }),
       'INVALID_ARGUMENT', /ip: 10.0.9.2 is outside/);
     await rejects(transitd.getEndpoint({ vni: 5, ip: '10.0.0.2' }), 'NOT_FOUND', /does not exist/);
+    await rejects(transitd.createSubstrate({ ip: droplets.h2.ip, mac: droplets.h2.mac }), 'ALREADY_EXISTS', /substrate/);
+    await rejects(transitd.updateSubstrate({ ip: '172.30.99.99', mac: '0a:00:00:00:00:01' }), 'NOT_FOUND', /substrate 172.30.99.99/);
+    await rejects(transitd.getSubstrate({ ip: '172.30.99.99' }), 'NOT_FOUND', /substrate 172.30.99.99/);
     await rejects(transitd.loadTransit({ interface: 'eth0; rm -rf /', mode: 'native' }), 'INVALID_ARGUMENT', /interface/);
     expect(await transitd.dump({})).toEqual(before);
+    expect(await transitd.getSubstrate({ ip: droplets.h2.ip })).toEqual({ ip: droplets.h2.ip, mac: droplets.h2.mac });
   });
 
   it('a goal state with one bad record is rejected whole', async () => {
