@@ -71,4 +71,20 @@ describe('topologies', () => {
     const seen = await a21.run(['ip', 'neigh', 'show', b20.ip]);
     expect(seen.stdout).not.toMatch(/lladdr/);
   });
+
+  it('a host endpoint puts the host itself into the VPC', async () => {
+    await c.createVpc({ vni: 12, cidr: '10.12.0.0/16', routers: [] });
+    await c.createNetwork({ vni: 12, netId: 1, cidr: '10.12.0.0/16', switches: ['s3'] });
+    const hostEp = await c.createHostEndpoint({ vni: 12, netId: 1, ip: '10.12.0.2', host: 'h1' });
+    const peer = await c.createSimpleEndpoint({ vni: 12, netId: 1, ip: '10.12.0.3', host: 'h2' });
+    expect(hostEp.host).toBe(droplets.h1);
+    // The host endpoint's interface lives in h1's own namespace.
+    const addrs = await droplets.h1.run(['ip', '-br', 'addr']);
+    expect(addrs.stdout).toMatch(/10\.12\.0\.2\/16/);
+    const before = await snapshot([droplets.s3]);
+    await expectPing(hostEp, peer.ip, 3);
+    await expectPing(peer, hostEp.ip, 3);
+    const after = await snapshot([droplets.s3]);
+    expect(delta(before[0], after[0], 'switch_fwd')).toBeGreaterThanOrEqual(12);
+  });
 });
