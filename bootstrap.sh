@@ -39,7 +39,8 @@ if ! mountpoint -q /sys/fs/bpf; then
 fi
 [ -r /sys/kernel/btf/vmlinux ] || need BTF "/sys/kernel/btf/vmlinux is absent: boot a kernel built with CONFIG_DEBUG_INFO_BTF=y"
 if command -v bpftool >/dev/null; then
-  bpftool feature probe kernel 2>/dev/null | grep -q "eBPF program_type xdp is available" \
+  probe=$(bpftool feature probe kernel 2>/dev/null)
+  grep -q "eBPF program_type xdp is available" <<<"$probe" \
     || need bpf "bpf() cannot load XDP programs: run as root on a kernel with CONFIG_BPF_SYSCALL and CONFIG_XDP_SOCKETS"
 fi
 
@@ -53,8 +54,13 @@ fi
 
 # --- npm dependencies and the build -----------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  # npm ci first; npm 11 here records only this platform's optional packages
+  # in the lock and then refuses its own lock in `npm ci`, so fall back to an
+  # install that still follows the lock's versions.
   say "npm ci"
-  npm ci --no-audit --no-fund >/tmp/xvpc-npm.log 2>&1 || { tail -20 /tmp/xvpc-npm.log; need npm "npm ci failed (log: /tmp/xvpc-npm.log)"; }
+  npm ci --no-audit --no-fund >/tmp/xvpc-npm.log 2>&1 \
+    || { say "npm ci refused the lock; npm install instead"; npm install --no-audit --no-fund >>/tmp/xvpc-npm.log 2>&1; } \
+    || { tail -20 /tmp/xvpc-npm.log; need npm "npm install failed (log: /tmp/xvpc-npm.log)"; }
 fi
 say "building (BPF objects, addon, protos, TypeScript)"
 npm run build >/tmp/xvpc-build.log 2>&1 || { tail -30 /tmp/xvpc-build.log; need build "npm run build failed (log: /tmp/xvpc-build.log)"; }
