@@ -1,18 +1,19 @@
 // Two endpoints on one switch (the switch on a third host): ICMP, TCP, UDP
-// and HTTP both ways, and proof that the packets crossed XDP.
+// and HTTP both ways, and proof that the packets crossed XDP. The same
+// scenario runs on both droplet backends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
-import type { Droplet } from '../../src/droplet/index.js';
+import type { Droplet, DropletBackend } from '../../src/droplet/index.js';
 import { delta, destroyDroplets, expectEcho, expectPing, makeDroplets, snapshot } from './lib.js';
 
-describe('two endpoints on one switch', () => {
+describe.each<DropletBackend>(['netns', 'docker'])('two endpoints on one switch (%s droplets)', (backend) => {
   let droplets: Record<string, Droplet>;
   let c: Controller<Droplet>;
   let left: Endpoint, right: Endpoint;
 
   beforeAll(async () => {
-    droplets = await makeDroplets(['left', 'right', 'switch'], 'fs');
+    droplets = await makeDroplets(['left', 'right', 'switch'], backend === 'netns' ? 'fs' : 'fd', backend);
     c = new Controller(droplets);
     await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
     await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
@@ -23,6 +24,10 @@ describe('two endpoints on one switch', () => {
   afterAll(async () => {
     await c?.close();
     if (droplets) await destroyDroplets(droplets);
+  });
+
+  it('runs on the asked-for backend', () => {
+    expect(Object.values(droplets).map((d) => d.backend)).toEqual([backend, backend, backend]);
   });
 
   it('ping both ways, every packet through the agents, the switch and decapsulation', async () => {
