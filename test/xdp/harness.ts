@@ -1,0 +1,111 @@
+// Shared by the packet-level XDP tests: a HostDataplane on a private pin
+// directory, test runs that report the counters they moved, the flow hash of
+// native/bpf/flowhash.h re-implemented independently, and the underlay hosts
+// the tests talk about.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { HostDataplane } from '../../src/dataplane/host.js';
+import { maglevTable } from '../../src/dataplane/maglev.js';
+import type { Stats, StatName } from '../../src/dataplane/stats.js';
+import { uniquePrefix } from '../lib/names.js';
+import { ipNum } from '../lib/packets.js';
+
+export const XDP = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
+
+/** lo: present in every namespace, so the devmap accepts it and test runs may name it as ingress. */
+export const LO = 1;
+
+export interface TestHost { ip: string; mac: string }
+
+/** This host (the one whose programs run) and the underlay hosts around it. */
+export const THIS_HOST: TestHost = { ip: '192.168.50.10', mac: '0a:58:c0:a8:32:0a' };
+export const hostN = (n: number): TestHost => ({
+  ip: `192.168.50.${n}`,
+  mac: `0a:58:c0:a8:32:${n.toString(16).padStart(2, '0')}`,
+});
+
+function ensureBpffs(): void {
+  try {
+    execFileSync('mountpoint', ['-q', '/sys/fs/bpf']);
+  } catch {
+    execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
+  }
+}
+
+/** A fresh data plane on its own pins; `close()` unloads it and removes the pins. */
+export function openDataplane(tag: string): { dp: HostDataplane; pinRoot: string; close(): void } {
+  ensureBpffs();
+  const pinRoot = `/sys/fs/bpf/xvpc/${uniquePrefix('u')}-${tag}`;
+  const dp = HostDataplane.open(pinRoot, { endpoints: 1024, networks: 256, vpcs: 64, substrate: 256, agent_meta: 64, ep_host_cache: 64 });
+  return {
+    dp,
+    pinRoot,
+    close() {
+      dp.close();
+      rmSync(pinRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Hex of a buffer: whole-buffer comparisons that print a readable diff. */
+export const hex = (b: Buffer): string => b.toString('hex');
+
+export interface Outcome {
+  verdict: number;
+  out: Buffer;
+  /** every counter that moved, with how much */
+  moved: Partial<Stats>;
+}
+
+export function statsDelta(before: Stats, after: Stats): Partial<Stats> {
+  const moved: Partial<Stats> = {};
+  for (const k of Object.keys(after) as StatName[]) {
+    if (after[k] !== before[k]) moved[k] = after[k] - before[k];
+  }
+  return moved;
+}
+
+/** One test run of xdp_transit (as if received on eth0). */
+export function runTransit(dp: HostDataplane, packet: Buffer): Outcome {
+  const before = dp.stats();
+  const r = dp.transitProgram.testRun(packet);
+  return { verdict: r.retval, out: r.data, moved: statsDelta(before, dp.stats()) };
+}
+
+/** One test run of xdp_agent, received on the veth whose agent_meta key is `ingress`. */
+export function runAgent(dp: HostDataplane, packet: Buffer, ingress = LO): Outcome {
+  const before = dp.stats();
+  const r = dp.agentProgram.testRun(packet, { ingressIfindex: ingress });
+  return { verdict: r.retval, out: r.data, moved: statsDelta(before, dp.stats()) };
+}
+
+// ---- flow hash (native/bpf/flowhash.h), written again from its definition ----
+
+function fmix(x: number): number {
+  x = (x ^ (x >>> 16)) >>> 0;
+  x = Math.imul(x, 0x85ebca6b) >>> 0;
+  x = (x ^ (x >>> 13)) >>> 0;
+  x = Math.imul(x, 0xc2b2ae35) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Inner-flow hash: ports only for TCP/UDP that is not a fragment (callers pass 0 otherwise). */
+export function flowHash(saddr: string, daddr: string, proto: number, sport = 0, dport = 0): number {
+  let h = fmix((ipNum(saddr) ^ 0x9e3779b9) >>> 0);
+  h = fmix((h ^ ipNum(daddr)) >>> 0);
+  h = fmix((h ^ (((sport << 16) | dport) >>> 0)) >>> 0);
+  return fmix((h ^ proto) >>> 0);
+}
+
+const tables = new Map<string, Uint8Array>();
+
+/** The member a Maglev table built from `members` gives hash `h`. */
+export function maglevPick(members: readonly string[], h: number): string {
+  const key = members.join(',');
+  let table = tables.get(key);
+  if (!table) tables.set(key, (table = maglevTable(members)));
+  return members[table[h % 251]];
+}
+
+/** Outer UDP source port the agent derives from the flow hash. */
+export const sportOf = (h: number): number => 49152 + (h & 0x3fff);
