@@ -3,7 +3,7 @@
 // validated before anything changes; calls run one at a time.
 import { connectTransitd, type TransitdClient } from '../daemon/client.js';
 import { EndpointType } from '../dataplane/records.js';
-import { MAX_MEMBERS } from '../dataplane/maglev.js';
+import { MAX_MEMBERS } from '../dataplane/slot-table.js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
 import { cidrContains, cidrOverlaps, cidrWithin, formatIpv4, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
 import { endpointMac, gatewayIp } from './addressing.js';

@@ -3,7 +3,7 @@
 // a whole request has passed.
 import { invalid } from '../errors.js';
 import { cidrContains, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
-import { MAX_MEMBERS } from '../dataplane/maglev.js';
+import { MAX_MEMBERS } from '../dataplane/slot-table.js';
 import { EndpointType, MAX_BACKENDS, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord } from '../dataplane/records.js';
 import type * as pb from '../gen/transit.js';
 

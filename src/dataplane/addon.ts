@@ -45,6 +45,36 @@ export interface Addon {
   progId(fd: number): number;
   progTestRun(fd: number, packet: Buffer, opts?: { repeat?: number; outSize?: number; ingressIfindex?: number }): TestRunResult;
   numPossibleCpus(): number;
+
+  // --- capture (native/addon/capture.cc, pcap.cc) ---
+  /** Loads raw struct bpf_insn[]; a refusal throws with the verifier's log. */
+  progLoad(type: number, name: string, insns: Buffer, opts?: { expectedAttachType?: number; license?: string }): number;
+  mapCreate(type: number, name: string, keySize: number, valueSize: number, maxEntries: number, flags?: number): number;
+  progInfoById(id: number): { id: number; name: string; type: number } | null;
+  RingBuffer: new (mapFd: number) => RawRingBuffer;
+  /** A tcpdump expression as classic BPF (struct bpf_insn[], 8 bytes each). */
+  pcapCompile(expr: string, snaplen: number, linktype?: number): Buffer;
+  /** libpcap's classic BPF interpreter: the filter's result for one packet (0: no match). */
+  pcapFilter(insns: Buffer, packet: Buffer, wireLen?: number): number;
+  PcapLive: new (iface: string, opts?: {
+    netns?: string; snaplen?: number; promisc?: boolean; bufferSize?: number; filter?: string;
+  }) => RawPcapLive;
+}
+
+export interface RawRingBuffer {
+  /** Samples ready now (at most max), never blocking. */
+  consume(max?: number): Buffer[];
+  close(): void;
+}
+
+export interface RawPcapPacket { sec: number; nsec: number; len: number; data: Buffer }
+export interface RawPcapLive {
+  /** Packets ready now (at most max), never blocking. */
+  dispatch(max?: number): RawPcapPacket[];
+  stats(): { received: number; dropped: number; ifDropped: number };
+  close(): void;
+  readonly datalink: number;
+  readonly snaplen: number;
 }
 
 /** Repository root: src/dataplane and dist/dataplane both sit two levels below it. */

@@ -3,11 +3,11 @@
 // in host (little-endian) order. test/btf.test.ts checks every SIZE against
 // the object's BTF.
 import { formatCidr, formatIpv4, formatMac, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
-import { MAGLEV_SIZE, MAX_MEMBERS, maglevTable } from './maglev.js';
+import { MAX_MEMBERS, SLOT_TABLE_SIZE, slotTable } from './slot-table.js';
 
 export const MAX_BACKENDS = 16;
 
-const MEMBERS_SIZE = 4 + 4 * MAX_MEMBERS + MAGLEV_SIZE + 1; // struct xvpc_members, padded to 4
+const MEMBERS_SIZE = 4 + 4 * MAX_MEMBERS + SLOT_TABLE_SIZE + 1; // struct xvpc_members, padded to 4
 
 export const SIZES = {
   xvpc_members: MEMBERS_SIZE,
@@ -42,7 +42,7 @@ export interface HostConfig { ip: string; mac: string; ifindex: number }
 function writeMembers(buf: Buffer, off: number, members: readonly string[], field: string): void {
   buf.writeUInt32LE(members.length, off);
   members.forEach((m, i) => buf.writeUInt32BE(parseIpv4(m, `${field}[${i}]`), off + 4 + 4 * i));
-  Buffer.from(maglevTable(members)).copy(buf, off + 4 + 4 * MAX_MEMBERS);
+  Buffer.from(slotTable(members)).copy(buf, off + 4 + 4 * MAX_MEMBERS);
 }
 
 function readMembers(buf: Buffer, off: number): string[] {
@@ -52,7 +52,7 @@ function readMembers(buf: Buffer, off: number): string[] {
 
 /** The slot table stored with a member list (for tests and tools). */
 export function readMaglev(buf: Buffer, off: number): Uint8Array {
-  return new Uint8Array(buf.subarray(off + 4 + 4 * MAX_MEMBERS, off + 4 + 4 * MAX_MEMBERS + MAGLEV_SIZE));
+  return new Uint8Array(buf.subarray(off + 4 + 4 * MAX_MEMBERS, off + 4 + 4 * MAX_MEMBERS + SLOT_TABLE_SIZE));
 }
 
 export const vpcKey = (vni: number): Buffer => { const b = Buffer.alloc(SIZES.vpc_key); b.writeUInt32LE(vni); return b; };

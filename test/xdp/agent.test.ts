@@ -11,7 +11,7 @@ import {
   IPPROTO_UDP, OPT_CLASS_XVPC, OPT_RTS, arp, eth, geneveFrame, icmpEcho, ipBytes, ipv4, macBytes, parseGeneveFrame,
   parseRts, rtsOption, tcp, udp,
 } from '../lib/packets.js';
-import { LO, THIS_HOST, XDP, flowHash, hex, hostN, maglevPick, openDataplane, runAgent, sportOf, type TestHost } from './harness.js';
+import { LO, THIS_HOST, XDP, flowHash, hex, hostN, slotPick, openDataplane, runAgent, sportOf, type TestHost } from './harness.js';
 
 const VNI_A = 0x0a1b2c;
 const VNI_B = 0x0d0e0f;
@@ -92,7 +92,7 @@ describe('encapsulation to a switch of the endpoint\'s network', () => {
   it('builds every outer field from the spec; XDP_REDIRECT', () => {
     const inner = fromMe(PEER, { ttl: 61, tos: 0x10 });
     const h = flowHash(ME.ip, PEER, IPPROTO_ICMP);
-    const sw = hostOf(maglevPick(NET1.switches, h));
+    const sw = hostOf(slotPick(NET1.switches, h));
     const r = runAgent(dp, inner);
     expect(r.verdict).toBe(XDP.REDIRECT);
     expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
@@ -153,7 +153,7 @@ describe('encapsulation to a switch of the endpoint\'s network', () => {
       const dport = [80, 443, 53, 8080][i % 4];
       const inner = fromMe(dst, { proto, sport, dport, ttl: 1 + i });
       const h = flowHash(ME.ip, dst, proto, sport, dport);
-      const sw = hostOf(maglevPick(NET1.switches, h));
+      const sw = hostOf(slotPick(NET1.switches, h));
       used.add(sw.ip);
       const r = runAgent(dp, inner);
       expect(r.verdict).toBe(XDP.REDIRECT);
@@ -174,7 +174,7 @@ describe('encapsulation to a switch of the endpoint\'s network', () => {
       const h = flowHash(ME.ip, PEER, IPPROTO_UDP, sp, dp_);
       const r = runAgent(dp, inner);
       expect(r.verdict).toBe(XDP.REDIRECT);
-      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(maglevPick(NET1.switches, h)), h, 64)));
+      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h, 64)));
       expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
     }
   });
@@ -185,7 +185,7 @@ describe('encapsulation to a switch of the endpoint\'s network', () => {
       const h = flowHash(ME.ip, PEER, IPPROTO_ICMP);
       const r = runAgent(dp, inner);
       expect(r.verdict).toBe(XDP.REDIRECT);
-      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(maglevPick(NET1.switches, h)), h, ttl)));
+      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h, ttl)));
     }
   });
 
@@ -232,7 +232,7 @@ describe('ARP from the endpoint', () => {
     const h = flowHash(ME.ip, PEER, 0);
     const r = runAgent(dp, req);
     expect(r.verdict).toBe(XDP.REDIRECT);
-    expect(hex(r.out)).toBe(hex(encapsulated(req, hostOf(maglevPick(NET1.switches, h)), h, 64)));
+    expect(hex(r.out)).toBe(hex(encapsulated(req, hostOf(slotPick(NET1.switches, h)), h, 64)));
     expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
   });
 
@@ -382,7 +382,7 @@ describe('direct path (host_cfg flag + ep_host_cache)', () => {
     const inner = fromMe(PEER);
     const h = flowHash(ME.ip, PEER, IPPROTO_ICMP);
     const r = runAgent(dp, inner);
-    expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(maglevPick(NET1.switches, h)), h, 64)));
+    expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h, 64)));
   });
 
   it('a cache entry naming this host, and ARP, go to the switch', () => {
@@ -390,11 +390,11 @@ describe('direct path (host_cfg flag + ep_host_cache)', () => {
     const inner = fromMe('10.1.0.98');
     const h = flowHash(ME.ip, '10.1.0.98', IPPROTO_ICMP);
     let r = runAgent(dp, inner);
-    expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(maglevPick(NET1.switches, h)), h, 64)));
+    expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h, 64)));
     const req = arpRequest(PEER);
     const ha = flowHash(ME.ip, PEER, 0);
     r = runAgent(dp, req);
-    expect(hex(r.out)).toBe(hex(encapsulated(req, hostOf(maglevPick(NET1.switches, ha)), ha, 64)));
+    expect(hex(r.out)).toBe(hex(encapsulated(req, hostOf(slotPick(NET1.switches, ha)), ha, 64)));
   });
 });
 
@@ -432,7 +432,7 @@ describe('this host is the network\'s only switch: transit runs inline', () => {
     const dst = '10.2.0.9';
     const inner = fromMe(dst, { proto: IPPROTO_TCP, sport: 6000, dport: 443, ttl: 40 });
     const h = flowHash(ME.ip, dst, IPPROTO_TCP, 6000, 443);
-    const sw = hostOf(maglevPick(NET2.switches, h));
+    const sw = hostOf(slotPick(NET2.switches, h));
     const routedInner = eth({ dst: NET1.gatewayMac, src: NET2.gatewayMac, type: ETH_P_IP },
       ipv4({ src: ME.ip, dst, proto: IPPROTO_TCP, ttl: 39, id: 0x2222, df: true }, tcp({ sport: 6000, dport: 443 })));
     const r = runAgent(dp, inner);

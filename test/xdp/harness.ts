@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { HostDataplane } from '../../src/dataplane/host.js';
-import { maglevTable } from '../../src/dataplane/maglev.js';
+import { slotTable } from '../../src/dataplane/slot-table.js';
 import type { Stats, StatName } from '../../src/dataplane/stats.js';
 import { uniquePrefix } from '../lib/names.js';
 import { ipNum } from '../lib/packets.js';
@@ -99,11 +99,11 @@ export function flowHash(saddr: string, daddr: string, proto: number, sport = 0,
 
 const tables = new Map<string, Uint8Array>();
 
-/** The member a Maglev table built from `members` gives hash `h`. */
-export function maglevPick(members: readonly string[], h: number): string {
+/** The member the slot table built from `members` gives hash `h`. */
+export function slotPick(members: readonly string[], h: number): string {
   const key = members.join(',');
   let table = tables.get(key);
-  if (!table) tables.set(key, (table = maglevTable(members)));
+  if (!table) tables.set(key, (table = slotTable(members)));
   return members[table[h % 251]];
 }
 

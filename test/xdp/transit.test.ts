@@ -11,7 +11,7 @@ import {
   type GeneveOption,
 } from '../lib/packets.js';
 import {
-  LO, THIS_HOST, XDP, flowHash, hex, hostN, maglevPick, openDataplane, runTransit, type TestHost,
+  LO, THIS_HOST, XDP, flowHash, hex, hostN, slotPick, openDataplane, runTransit, type TestHost,
 } from './harness.js';
 
 const VNI_A = 0x0a1b2c;
@@ -168,7 +168,7 @@ describe('router: the destination is in another network of the VPC', () => {
   /** The packet a router forward of `inner` (to NET2) must produce. */
   function routed(src: string, dst: string, o: InnerOpts, outerTtl = 30) {
     const h = flowHash(src, dst, o.proto ?? IPPROTO_ICMP, o.sport ?? (o.proto ? 40000 : 0), o.dport ?? (o.proto === IPPROTO_TCP ? 80 : o.proto === IPPROTO_UDP ? 53 : 0));
-    const sw = host(maglevPick(NET2.switches, h));
+    const sw = host(slotPick(NET2.switches, h));
     const after = innerIp(src, dst, { ...o, ttl: (o.ttl ?? 64) - 1, srcMac: NET2.gatewayMac });
     return { sw, expected: forwarded(after, sw, { ttl: outerTtl }) };
   }
@@ -248,7 +248,7 @@ describe('router: no network for the destination here -> a router of the VPC', (
     for (let i = 0; i < 24; i++) {
       const dst = `10.9.${i}.3`;
       const inner = innerIp(SENDER.ip, dst, { proto: IPPROTO_UDP, sport: 7000 + i, dport: 9000, ttl: 1 + i });
-      const router = host(maglevPick(ROUTERS_A, flowHash(SENDER.ip, dst, IPPROTO_UDP, 7000 + i, 9000)));
+      const router = host(slotPick(ROUTERS_A, flowHash(SENDER.ip, dst, IPPROTO_UDP, 7000 + i, 9000)));
       used.add(router.ip);
       const r = runTransit(dp, toUs(inner));
       expect(r.verdict).toBe(XDP.TX);
