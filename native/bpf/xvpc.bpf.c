@@ -22,6 +22,7 @@
 #include "wire.h"
 #include "csum.h"
 #include "flowhash.h"
+#include "xdpcap.h"
 
 #define XVPC_IP_MF 0x2000
 #define XVPC_IP_OFFSET 0x1fff
@@ -106,6 +107,16 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
+
+/* The capture hook: one slot per XDP action (see xdpcap.h). Empty unless a
+ * capture runs; libbpf 1.1 reuses the pinned PROG_ARRAY as it is. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, XVPC_XDPCAP_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xdpcap_hook SEC(".maps");
 
 /* Every type the TS side mirrors must be in the object's BTF. The maps carry
  * the records; the enums are only used as constants, so this function's
@@ -268,11 +279,13 @@ static __always_inline __u32 ipv4_flowhash(const struct iphdr *ip, void *data_en
 /* Walk the Geneve options: 0 when acceptable, else the drop reason. *rts_off
  * gets the offset of the RTS option's data from the start of the options, or
  * -1. The caller has checked that opt_bytes of options lie inside the packet. */
-static __always_inline int geneve_walk(void *opts, __u32 opt_bytes, void *data_end, int *rts_off)
+static __always_inline int geneve_walk(void *opts, __u32 opt_bytes, void *data_end, int *rts_off,
+				       int *scaled_off)
 {
 	__u32 off = 0;
 
 	*rts_off = -1;
+	*scaled_off = -1;
 	for (int i = 0; i < XVPC_MAX_GENEVE_OPTS; i++) {
 		struct xvpc_geneve_opt *o;
 		__u32 len;
@@ -294,8 +307,11 @@ static __always_inline int geneve_walk(void *opts, __u32 opt_bytes, void *data_e
 			if (len != sizeof(*o) + sizeof(struct xvpc_rts))
 				return XVPC_STAT_DROP_GENEVE_OPT;
 			*rts_off = off + sizeof(*o);
-		} else if (!(ours && o->type == XVPC_OPT_SCALED) &&
-			   (o->type & XVPC_GENEVE_OPT_CRITICAL)) {
+		} else if (ours && o->type == XVPC_OPT_SCALED) {
+			if (len != sizeof(*o) + sizeof(__u32))
+				return XVPC_STAT_DROP_GENEVE_OPT;
+			*scaled_off = off + sizeof(*o);
+		} else if (o->type & XVPC_GENEVE_OPT_CRITICAL) {
 			return XVPC_STAT_DROP_GENEVE_OPT;
 		}
 		off += len;
@@ -348,6 +364,51 @@ static __always_inline int transit_decap(struct xdp_md *ctx, const struct endpoi
 	return act;
 }
 
+#include "scaled.h"
+
+/* The destination is a scaled endpoint: hand the flow to one of its backends. */
+static __always_inline int transit_scaled(struct xdp_md *ctx, const struct host_cfg_value *hc,
+					  const struct endpoint_value *ep, __u32 vni,
+					  struct ethhdr *ieth, struct iphdr *iip, struct iphdr *ip,
+					  __u32 outer_len, bool from_agent)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 n = ep->backend_count, vip = iip->daddr, bip, idx;
+	struct endpoint_value *bep;
+	struct ethhdr *eth;
+	struct l4_ref l4;
+	int err;
+
+	if (n == 0 || n > XVPC_MAX_BACKENDS)
+		return drop(XVPC_STAT_DROP_NO_BACKEND);
+	idx = ipv4_flowhash(iip, data_end) % n;
+	xvpc_opaque(idx); /* keep the mask below: clang knows idx < 16, the verifier does not */
+	bip = ep->backends[idx & (XVPC_MAX_BACKENDS - 1)];
+	bep = endpoint_of(vni, bip);
+	if (!bep || bep->type == XVPC_EP_SCALED)
+		return drop(XVPC_STAT_DROP_NO_BACKEND);
+	if (bep->hosted_ifindex < 0 && ip->ttl <= 1)
+		return drop(XVPC_STAT_DROP_TTL);
+	l4 = l4_of(iip, data_end);
+	inner_addr_set(iip, &iip->daddr, bip, &l4);
+	mac_copy(ieth->h_dest, bep->mac);
+	stat_inc(XVPC_STAT_SCALED_DNAT);
+	if (bep->hosted_ifindex >= 0) {
+		scaled_remember(vni, iip, data_end, vip, bep->hosted_ifindex);
+		return transit_decap(ctx, bep, outer_len);
+	}
+	err = scaled_add_opt(ctx, vip);
+	if (err)
+		return drop(err);
+	eth = (void *)(long)ctx->data;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > (void *)(long)ctx->data_end)
+		return drop(XVPC_STAT_DROP_TRUNCATED);
+	outer_forward(eth, ip, hc, bep->host_ip, bep->host_mac);
+	stat_inc(XVPC_STAT_SWITCH_FWD);
+	return transit_tx(hc, from_agent);
+}
+
 /* UDP to this host with IP options or fragmented (off the fast path): what is
  * not Geneve passes; Geneve is dropped, since the outer header must be plain.
  * A later fragment shows no port, so it passes. */
@@ -382,7 +443,7 @@ static __always_inline int transit_process(struct xdp_md *ctx, bool from_agent)
 	struct iphdr *ip;
 	__u32 tot, opt_bytes, outer_len, vni;
 	void *opts;
-	int rts_off, err;
+	int rts_off, scaled_off, err;
 
 	/* 1. Only Geneve to this host's address is ours; the rest passes. */
 	if (!hc || !hc->ip)
@@ -418,7 +479,7 @@ static __always_inline int transit_process(struct xdp_md *ctx, bool from_agent)
 	opts = (void *)(gh + 1);
 	if (opts + opt_bytes > data_end)
 		return drop(XVPC_STAT_DROP_TRUNCATED);
-	err = geneve_walk(opts, opt_bytes, data_end, &rts_off);
+	err = geneve_walk(opts, opt_bytes, data_end, &rts_off, &scaled_off);
 	if (err)
 		return drop(err);
 	vni = ((__u32)gh->vni[0] << 16) | ((__u32)gh->vni[1] << 8) | gh->vni[2];
@@ -510,8 +571,16 @@ static __always_inline int transit_process(struct xdp_md *ctx, bool from_agent)
 		/* 4a/4b. Switch: the destination endpoint is known. */
 		ep = endpoint_of(vni, iip->daddr);
 		if (ep) {
-			if (ep->hosted_ifindex >= 0)
+			if (ep->type == XVPC_EP_SCALED)
+				return transit_scaled(ctx, hc, ep, vni, ieth, iip, ip, outer_len,
+						      from_agent);
+			if (ep->hosted_ifindex >= 0) {
+				__u32 vip = scaled_opt_vip(opts, scaled_off, data_end);
+
+				if (vip) /* a scaled endpoint's flow: its answers go out as vip */
+					scaled_remember(vni, iip, data_end, vip, ep->hosted_ifindex);
 				return transit_decap(ctx, ep, outer_len);
+			}
 			if (ep->host_ip == hc->ip) /* claims to live here, but no veth */
 				return drop(XVPC_STAT_DROP_NO_ENDPOINT);
 			if (ip->ttl <= 1)
@@ -571,7 +640,7 @@ int xdp_transit(struct xdp_md *ctx)
 	stat_inc(XVPC_STAT_TRANSIT_RX);
 	act = transit_process(ctx, false);
 	count_verdict(act, XVPC_STAT_TRANSIT_RX);
-	return act;
+	return xdpcap_exit(ctx, &xdpcap_hook, act);
 }
 
 /* ---- agent ---- */
@@ -680,6 +749,7 @@ static __always_inline int agent_process(struct xdp_md *ctx)
 			return drop(XVPC_STAT_DROP_TRUNCATED);
 		if (ip->saddr != meta->ip)
 			return drop(XVPC_STAT_DROP_SPOOFED);
+		scaled_agent_snat(meta, ip, data_end);
 		h = ipv4_flowhash(ip, data_end);
 		ttl = ip->ttl;
 
@@ -767,5 +837,6 @@ int xdp_agent(struct xdp_md *ctx)
 	stat_inc(XVPC_STAT_AGENT_RX);
 	act = agent_process(ctx);
 	count_verdict(act, XVPC_STAT_AGENT_RX);
-	return act;
+	/* Transit run inline returns here: the hook sees the agent's final verdict once. */
+	return xdpcap_exit(ctx, &xdpcap_hook, act);
 }

@@ -96,9 +96,29 @@ struct agent_meta_value {
 	__u32 vni;
 	__u32 ip; /* network byte order */
 	__u8 mac[6];
-	__u8 _pad[2];
+	__u8 flags; /* XVPC_AGENT_F_*, set by the data plane itself */
+	__u8 _pad;
 	__u32 net_id;
 };
+
+/* agent_meta.flags */
+#define XVPC_AGENT_F_SCALED_BACKEND 0x1 /* has served a scaled endpoint: check scaled_flows */
+
+/* scaled_flows: on a backend's host, a flow a switch sent it on behalf of a
+ * scaled endpoint; the agent answers such flows as the scaled endpoint. */
+struct scaled_flow_key {
+	__u32 vni;
+	__u32 client_ip;     /* network byte order */
+	__u32 backend_ip;    /* network byte order */
+	__u16 client_port;   /* network byte order; 0 for ICMP */
+	__u16 backend_port;  /* network byte order; 0 for ICMP */
+	__u8 proto;
+	__u8 _pad[3];
+};
+struct scaled_flow_value {
+	__u32 vip; /* the scaled endpoint's IP, network byte order */
+};
+#define XVPC_DEFAULT_SCALED_FLOWS 65536
 
 /* host_cfg: index 0 -> this host's underlay identity */
 struct host_cfg_value {
@@ -156,6 +176,9 @@ enum xvpc_stat {
 	XVPC_STAT_DROP_NO_HOST_CFG,
 	XVPC_STAT_DROP_ADJUST,
 	XVPC_STAT_DROP_NO_IFACE, /* redirect target missing from the interfaces devmap */
+	XVPC_STAT_SCALED_DNAT,      /* a switch sent a flow to a scaled endpoint's backend */
+	XVPC_STAT_SCALED_SNAT,      /* a backend's reply left as the scaled endpoint */
+	XVPC_STAT_DROP_NO_BACKEND,  /* scaled endpoint without a known backend */
 	XVPC_STAT_MAX,
 };
 

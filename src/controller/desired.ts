@@ -3,11 +3,12 @@
 //   substrate  -> every host (each must reach the others' MACs)
 //   vpc        -> its routers and the switches of its networks
 //   network    -> its switches, its VPC's routers, the hosts of its endpoints
-//   endpoint   -> its network's switches and its own host (plus attachment there)
+//   endpoint   -> its network's switches and its own host (plus attachment there);
+//                 a scaled endpoint's backends also to the scaled endpoint's switches
 import { EndpointType } from '../dataplane/records.js';
 import { EndpointType as PbEndpointType, type AttachEndpointRequest, type Endpoint, type Network, type Substrate, type Vpc } from '../gen/transit.js';
 import { gatewayIp, gatewayMac } from './addressing.js';
-import type { Model } from './model.js';
+import { Model } from './model.js';
 
 export interface HostAddress { ip: string; mac: string }
 
@@ -38,6 +39,7 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
     for (const h of holders) goal(h).vpcs.set(String(vpc.vni), record);
   }
 
+  const endpointRecords = new Map<string, Endpoint>();
   for (const net of model.networks.values()) {
     const gwIp = gatewayIp(net.cidr);
     const record: Network = {
@@ -56,6 +58,7 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
         hostIp: host?.ip ?? '', hostMac: host?.mac ?? '', netId: ep.netId, backends: ep.backends, hostedIfindex: -1,
       };
       const key = `${ep.vni}/${ep.ip}`;
+      endpointRecords.set(key, epRecord);
       for (const s of net.switches) goal(s).endpoints.set(key, epRecord);
       if (ep.host) {
         goal(ep.host).endpoints.set(key, epRecord);
@@ -64,6 +67,17 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
           hostEndpoint: ep.type === EndpointType.HOST, mtu: 0,
         });
       }
+    }
+  }
+  // A scaled endpoint's switches pick among its backends, so they must know
+  // every backend, whichever network of the VPC it is in.
+  for (const ep of model.endpoints.values()) {
+    if (ep.type !== EndpointType.SCALED) continue;
+    const net = model.networks.get(Model.netKey(ep.vni, ep.netId));
+    for (const ip of ep.backends) {
+      const key = `${ep.vni}/${ip}`;
+      const record = endpointRecords.get(key);
+      if (record && net) for (const s of net.switches) goal(s).endpoints.set(key, record);
     }
   }
   return goals;

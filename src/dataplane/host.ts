@@ -28,7 +28,7 @@ export class HostDataplane {
     private readonly pass: BpfObject,
     readonly pinRoot: string,
     private readonly m: Record<'vpcs' | 'networks' | 'endpoints' | 'substrate' | 'agent_meta' | 'host_cfg' |
-      'interfaces' | 'ep_host_cache' | 'stats', BpfMap>,
+      'interfaces' | 'ep_host_cache' | 'scaled_flows' | 'stats', BpfMap>,
   ) {}
 
   static open(pinRoot: string, capacities: Capacities = {}): HostDataplane {
@@ -41,7 +41,7 @@ export class HostDataplane {
     const obj = BpfObject.load(bpfObjectPath('xvpc'), { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
     if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
     const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'interfaces',
-      'ep_host_cache', 'stats'] as const;
+      'ep_host_cache', 'scaled_flows', 'stats'] as const;
     const maps = Object.fromEntries(names.map((n) => [n, obj.map(n)])) as HostDataplane['m'];
     return new HostDataplane(obj, BpfObject.load(bpfObjectPath('pass')), pinRoot, maps);
   }

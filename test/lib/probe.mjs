@@ -1,6 +1,6 @@
 // A tiny traffic tool run inside endpoints' namespaces (node is on every
 // droplet): echo servers and clients for TCP, UDP and HTTP.
-//   node probe.mjs serve tcp|udp|http PORT [SECONDS]   answers "pong:<msg>" until SECONDS pass
+//   node probe.mjs serve tcp|udp|http PORT [SECONDS] [NAME]   answers "pong:<msg>" ("pong:<msg>@NAME") until SECONDS pass
 //   node probe.mjs ask tcp|udp|http IP PORT MSG         prints the answer; exit 1 if none in 5 s
 //   node probe.mjs stream IP PORT SECONDS               sends TCP data for SECONDS, prints bytes acked by the echo
 import dgram from 'node:dgram';
@@ -9,23 +9,24 @@ import net from 'node:net';
 
 const [cmd, proto, a, b, c] = process.argv.slice(2);
 
-function serve(proto, port, seconds) {
+function serve(proto, port, seconds, name) {
+  const pong = (msg) => `pong:${msg}${name ? `@${name}` : ''}`;
   setTimeout(() => process.exit(0), seconds * 1000).unref();
   if (proto === 'tcp') {
     net.createServer((s) => {
       let sink = false; // a stream() client: swallow everything, answer nothing
       s.on('data', (d) => {
         sink ||= d.subarray(0, 4).toString() === 'sink';
-        if (!sink) s.write(`pong:${d}`);
+        if (!sink) s.write(pong(d));
       });
       s.on('error', () => {});
     }).listen(port);
   } else if (proto === 'udp') {
     const s = dgram.createSocket('udp4');
-    s.on('message', (m, r) => s.send(`pong:${m}`, r.port, r.address));
+    s.on('message', (m, r) => s.send(pong(m), r.port, r.address));
     s.bind(port);
   } else {
-    http.createServer((req, res) => res.end(`pong:${decodeURIComponent(req.url.slice(1))}`)).listen(port);
+    http.createServer((req, res) => res.end(pong(decodeURIComponent(req.url.slice(1))))).listen(port);
   }
   setInterval(() => {}, 1000);
 }
@@ -79,7 +80,7 @@ function stream(ip, port, seconds) {
   s.setTimeout(5000, () => { console.error(`stream stalled after ${sent} bytes`); process.exit(1); });
 }
 
-if (cmd === 'serve') serve(proto, Number(a), Number(b ?? 30));
+if (cmd === 'serve') serve(proto, Number(a), Number(b ?? 30), c);
 else if (cmd === 'ask') ask(proto, a, Number(b), c).then((r) => console.log(r), (e) => { console.error(e.message); process.exit(1); });
 else if (cmd === 'stream') stream(proto, Number(a), Number(b));
 else { console.error('usage: probe.mjs serve|ask|stream ...'); process.exit(2); }

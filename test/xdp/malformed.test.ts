@@ -225,11 +225,18 @@ describe('Geneve options', () => {
   });
 
   it('more than 8 options: drop_geneve_opt; 8 (unknown, non-critical, scaled) are accepted untouched', () => {
-    const eight = [RTS, unknown(0x01), unknown(0x02, 0), { cls: OPT_CLASS_XVPC, type: OPT_SCALED, data: Buffer.alloc(8) },
+    const eight = [RTS, unknown(0x01), unknown(0x02, 0), { cls: OPT_CLASS_XVPC, type: OPT_SCALED, data: Buffer.alloc(4) },
       unknown(0x03, 3), unknown(0x04), unknown(0x05, 0), unknown(0x7f, 2)];
     expectForwarded(runTransit(dp, toUs({ options: eight })), forwarded({ options: eight }));
     const pkt = toUs({ options: [...eight, unknown(0x06, 0)] });
     expectDrop(runTransit(dp, pkt), pkt, 'drop_geneve_opt');
+  });
+
+  it('a scaled-endpoint option whose data is not one IPv4 address: drop_geneve_opt', () => {
+    for (const data of [Buffer.alloc(0), Buffer.alloc(8)]) {
+      const pkt = toUs({ options: [RTS, { cls: OPT_CLASS_XVPC, type: OPT_SCALED, data }] });
+      expectDrop(runTransit(dp, pkt), pkt, 'drop_geneve_opt');
+    }
   });
 });
 

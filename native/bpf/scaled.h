@@ -1,0 +1,189 @@
+/* scaled: scaled endpoints (one IP served by several backends), for
+ * xvpc.bpf.c, which includes this after its helpers.
+ *
+ *   switch  dst is a scaled endpoint: pick a backend by flow hash, rewrite the
+ *           inner destination to it (DNAT), add Geneve option 0x49 carrying
+ *           the scaled endpoint's IP, forward to the backend's host (or
+ *           deliver, when the backend lives on the switch host).
+ *   transit on the backend's host: option 0x49 -> remember the flow in
+ *           scaled_flows, flag the backend's veth in agent_meta, decapsulate.
+ *   agent   a packet from a flagged backend that matches a remembered flow
+ *           leaves with the scaled endpoint's IP as its source (SNAT), so the
+ *           client only ever talks to the scaled endpoint.
+ * Flows are keyed by 5-tuple; ICMP by addresses alone. Fragments after the
+ * first carry no ports, so they may reach another backend: not supported.
+ */
+#ifndef XVPC_SCALED_H
+#define XVPC_SCALED_H
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XVPC_DEFAULT_SCALED_FLOWS);
+	__type(key, struct scaled_flow_key);
+	__type(value, struct scaled_flow_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} scaled_flows SEC(".maps");
+
+/* Option 0x49: class, type, length 1 word, then the scaled endpoint's IP. */
+struct xvpc_scaled_opt {
+	struct xvpc_geneve_opt hdr;
+	__u32 vip;
+};
+#define XVPC_SCALED_OPT_LEN sizeof(struct xvpc_scaled_opt)
+#define XVPC_GENEVE_BASE_END (XVPC_OUTER_L2L4 + sizeof(struct xvpc_geneve))
+
+/* RFC 1624: the checksum after a 32-bit word of the summed data changed. */
+static __always_inline __u16 xvpc_csum_replace4(__u16 check, __u32 from, __u32 to)
+{
+	__u32 s = (__u16)~check;
+
+	s += (~from & 0xffff) + (~from >> 16);
+	s += (to & 0xffff) + (to >> 16);
+	return (__u16)~xvpc_csum_fold32(s);
+}
+
+/* Where the L4 checksum and ports of an inner IPv4 packet are, if it has them. */
+struct l4_ref {
+	__u16 *check;     /* NULL: no checksum to patch */
+	__be16 *sport;    /* NULL for ICMP and later fragments */
+	__be16 *dport;
+	bool udp;
+};
+
+static __always_inline struct l4_ref l4_of(struct iphdr *ip, void *data_end)
+{
+	struct l4_ref r = {};
+	void *l4 = (void *)ip + ip->ihl * 4;
+
+	if (ip->frag_off & bpf_htons(XVPC_IP_OFFSET))
+		return r;
+	if (ip->protocol == IPPROTO_TCP && l4 + 18 <= data_end) {
+		r.sport = l4;
+		r.dport = l4 + 2;
+		r.check = l4 + 16;
+	} else if (ip->protocol == IPPROTO_UDP && l4 + 8 <= data_end) {
+		r.sport = l4;
+		r.dport = l4 + 2;
+		r.check = l4 + 6;
+		r.udp = true;
+	} else if (ip->protocol == IPPROTO_ICMP && l4 + 4 <= data_end) {
+		/* ICMP's checksum covers no pseudo-header: nothing to patch. */
+	}
+	return r;
+}
+
+/* Replace an inner address (saddr or daddr) and patch both checksums. */
+static __always_inline void inner_addr_set(struct iphdr *ip, __be32 *field, __u32 to,
+					   const struct l4_ref *l4)
+{
+	__u32 from = *field;
+
+	ip->check = xvpc_csum_replace4(ip->check, from, to);
+	if (l4->check && !(l4->udp && *l4->check == 0)) {
+		__u16 c = xvpc_csum_replace4(*l4->check, from, to);
+
+		*l4->check = (l4->udp && c == 0) ? 0xffff : c;
+	}
+	*field = to;
+}
+
+static __always_inline void scaled_flow_key_of(struct scaled_flow_key *k, __u32 vni,
+					       __u32 client, __u32 backend, __u8 proto,
+					       __u16 client_port, __u16 backend_port)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->vni = vni;
+	k->client_ip = client;
+	k->backend_ip = backend;
+	k->client_port = client_port;
+	k->backend_port = backend_port;
+	k->proto = proto;
+}
+
+/* On the backend's host: remember the flow and flag the backend's veth. */
+static __always_inline void scaled_remember(__u32 vni, struct iphdr *iip, void *data_end,
+					    __u32 vip, __s32 ifindex)
+{
+	struct l4_ref l4 = l4_of(iip, data_end);
+	struct scaled_flow_value v = { .vip = vip };
+	struct agent_meta_value *meta;
+	struct scaled_flow_key k;
+	__u32 idx = ifindex;
+
+	scaled_flow_key_of(&k, vni, iip->saddr, iip->daddr, iip->protocol,
+			   l4.sport ? *l4.sport : 0, l4.dport ? *l4.dport : 0);
+	bpf_map_update_elem(&scaled_flows, &k, &v, BPF_ANY);
+	meta = bpf_map_lookup_elem(&agent_meta, &idx);
+	if (meta && !(meta->flags & XVPC_AGENT_F_SCALED_BACKEND))
+		meta->flags |= XVPC_AGENT_F_SCALED_BACKEND;
+}
+
+/* In the agent: a backend's packet of a remembered flow leaves as the scaled
+ * endpoint. Only for veths flagged as backends, so others pay nothing. */
+static __always_inline void scaled_agent_snat(const struct agent_meta_value *meta,
+					      struct iphdr *ip, void *data_end)
+{
+	struct scaled_flow_value *v;
+	struct scaled_flow_key k;
+	struct l4_ref l4;
+
+	if (!(meta->flags & XVPC_AGENT_F_SCALED_BACKEND))
+		return;
+	l4 = l4_of(ip, data_end);
+	scaled_flow_key_of(&k, meta->vni, ip->daddr, ip->saddr, ip->protocol,
+			   l4.dport ? *l4.dport : 0, l4.sport ? *l4.sport : 0);
+	v = bpf_map_lookup_elem(&scaled_flows, &k);
+	if (!v)
+		return;
+	inner_addr_set(ip, &ip->saddr, v->vip, &l4);
+	stat_inc(XVPC_STAT_SCALED_SNAT);
+}
+
+/* Option 0x49 of a received Geneve packet: the scaled endpoint's IP, or 0. */
+static __always_inline __u32 scaled_opt_vip(void *opts, int scaled_off, void *data_end)
+{
+	__u32 *vip;
+
+	if (scaled_off < 0)
+		return 0;
+	vip = opts + (scaled_off & 0xff);
+	if ((void *)(vip + 1) > data_end)
+		return 0;
+	return *vip;
+}
+
+/* Grow the Geneve header by option 0x49 right after its base header (options
+ * may come in any order): the 50 bytes before it move 8 bytes to the front. */
+static __always_inline int scaled_add_opt(struct xdp_md *ctx, __u32 vip)
+{
+	struct xvpc_scaled_opt *opt;
+	struct xvpc_geneve *gh;
+	struct udphdr *udp;
+	struct iphdr *ip;
+	void *data, *data_end;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)XVPC_SCALED_OPT_LEN))
+		return XVPC_STAT_DROP_ADJUST;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + XVPC_GENEVE_BASE_END + XVPC_SCALED_OPT_LEN > data_end)
+		return XVPC_STAT_DROP_TRUNCATED;
+	__builtin_memmove(data, data + XVPC_SCALED_OPT_LEN, XVPC_GENEVE_BASE_END);
+
+	ip = data + sizeof(struct ethhdr);
+	udp = (void *)(ip + 1);
+	gh = (void *)(udp + 1);
+	opt = (void *)(gh + 1);
+	opt->hdr.opt_class = bpf_htons(XVPC_GENEVE_OPT_CLASS);
+	opt->hdr.type = XVPC_OPT_SCALED;
+	opt->hdr.len = sizeof(opt->vip) / 4;
+	opt->vip = vip;
+	gh->ver_optlen += XVPC_SCALED_OPT_LEN / 4;
+	ip->tot_len = bpf_htons(bpf_ntohs(ip->tot_len) + XVPC_SCALED_OPT_LEN);
+	udp->len = bpf_htons(bpf_ntohs(udp->len) + XVPC_SCALED_OPT_LEN);
+	return 0; /* the caller's outer_forward() recomputes the IP checksum */
+}
+
+_Static_assert(sizeof(struct xvpc_scaled_opt) == 8, "scaled option");
+
+#endif

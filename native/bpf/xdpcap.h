@@ -1,0 +1,29 @@
+/* xvpc: the capture hook (xdpcap style).
+ *
+ * Every XDP program of a host leaves through xdpcap_exit(): it tail-calls
+ * slot `action` of a PROG_ARRAY (one slot per XDP action: 0 ABORTED, 1 DROP,
+ * 2 PASS, 3 TX, 4 REDIRECT). An empty slot falls through and the program
+ * returns its action as if nothing were there; a capture tool puts a program
+ * in the slots it wants, which reads the (final) packet, emits a sample and
+ * returns the same action. src/capture/ builds and installs those programs.
+ *
+ * Building with -DXVPC_NO_XDPCAP leaves the hook out (only to measure what
+ * it costs: tools/xdpcap-cost.mjs).
+ */
+#ifndef XVPC_XDPCAP_H
+#define XVPC_XDPCAP_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#define XVPC_XDPCAP_SLOTS (XDP_REDIRECT + 1)
+
+static __always_inline int xdpcap_exit(struct xdp_md *ctx, void *hook, int action)
+{
+#ifndef XVPC_NO_XDPCAP
+	bpf_tail_call(ctx, hook, action);
+#endif
+	return action;
+}
+
+#endif

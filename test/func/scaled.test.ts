@@ -1,0 +1,83 @@
+// A scaled endpoint: one IP served by several backends. Switches spread
+// flows over the backends (DNAT); backends answer as the scaled endpoint
+// (SNAT in their agent), so clients only ever see the scaled endpoint's IP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Controller } from '../../src/controller/controller.js';
+import type { Endpoint } from '../../src/controller/endpoint.js';
+import { XvpcError } from '../../src/errors.js';
+import type { Droplet } from '../../src/droplet/index.js';
+import { PROBE, delta, destroyDroplets, expectPing, makeDroplets, snapshot } from './lib.js';
+
+describe('a scaled endpoint', () => {
+  let droplets: Record<string, Droplet>;
+  let c: Controller<Droplet>;
+  let client: Endpoint, b1: Endpoint, b2: Endpoint, vip: Endpoint;
+
+  beforeAll(async () => {
+    droplets = await makeDroplets(['h1', 'h2', 'h3', 'sw'], 'fk');
+    c = new Controller(droplets);
+    await c.createVpc({ vni: 60, cidr: '10.60.0.0/16', routers: [] });
+    await c.createNetwork({ vni: 60, netId: 1, cidr: '10.60.0.0/16', switches: ['sw'] });
+    b1 = await c.createSimpleEndpoint({ vni: 60, netId: 1, ip: '10.60.0.11', host: 'h1' });
+    b2 = await c.createSimpleEndpoint({ vni: 60, netId: 1, ip: '10.60.0.12', host: 'h2' });
+    client = await c.createSimpleEndpoint({ vni: 60, netId: 1, ip: '10.60.0.2', host: 'h3' });
+    vip = await c.createScaledEndpoint({ vni: 60, netId: 1, ip: '10.60.0.100', backends: [b1, b2] });
+  });
+
+  afterAll(async () => {
+    await c?.close();
+    if (droplets) await destroyDroplets(droplets);
+  });
+
+  it('has an IP but no host', async () => {
+    expect(vip).toMatchObject({ vni: 60, netId: 1, ip: '10.60.0.100' });
+    expect(vip.host).toBeUndefined();
+    expect(() => vip.run(['true'])).toThrow(XvpcError);
+  });
+
+  it('answers ping as the scaled endpoint', async () => {
+    const before = await snapshot([droplets.sw]);
+    await expectPing(client, vip.ip, 3);
+    const after = await snapshot([droplets.sw]);
+    expect(delta(before[0], after[0], 'scaled_dnat')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('spreads TCP (HTTP) flows over both backends, replies always from the scaled IP', async () => {
+    const servers = [b1, b2].map((b) => b.run([process.execPath, PROBE, 'serve', 'http', '7501', '20', b.ip], { timeoutMs: 30_000 }));
+    const hosts = [droplets.h1, droplets.h2];
+    const before = await snapshot(hosts);
+    try {
+      const answeredBy = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        const r = await client.run([process.execPath, PROBE, 'ask', 'http', vip.ip, '7501', `q${i}`], { timeoutMs: 10_000 });
+        expect(r.stderr).toBe('');
+        const m = /^pong:q\d+@(.+)$/.exec(r.stdout.trim());
+        expect(m, r.stdout).not.toBeNull();
+        answeredBy.add(m![1]);
+      }
+      expect([...answeredBy].sort()).toEqual([b1.ip, b2.ip]);
+    } finally {
+      for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve http 7501']);
+      await Promise.all(servers);
+    }
+    const after = await snapshot(hosts);
+    // Each backend's agent rewrote its answers to come from the scaled IP.
+    for (let i = 0; i < 2; i++) expect(delta(before[i], after[i], 'scaled_snat')).toBeGreaterThan(0);
+  });
+
+  it('UDP to the scaled endpoint', async () => {
+    const servers = [b1, b2].map((b) => b.run([process.execPath, PROBE, 'serve', 'udp', '7502', '10', b.ip], { timeoutMs: 20_000 }));
+    try {
+      const r = await client.run([process.execPath, PROBE, 'ask', 'udp', vip.ip, '7502', 'u'], { timeoutMs: 10_000 });
+      expect(r.stdout.trim()).toMatch(/^pong:u@10\.60\.0\.1[12]$/);
+    } finally {
+      for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve udp 7502']);
+      await Promise.all(servers);
+    }
+  });
+
+  it('a backend cannot be deleted while it serves the scaled endpoint', async () => {
+    const err = await c.deleteSimpleEndpoint({ vni: 60, netId: 1, ip: b1.ip }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FAILED_PRECONDITION' });
+  });
+});
