@@ -5,7 +5,7 @@ import { Controller } from '../../src/controller/controller.js';
 import { connectTransitd, type TransitdClient } from '../../src/daemon/client.js';
 import { XvpcError } from '../../src/errors.js';
 import type { Droplet } from '../../src/droplet/index.js';
-import { destroyDroplets, expectPing, makeDroplets } from './lib.js';
+import { delta, destroyDroplets, expectPing, makeDroplets, snapshot } from './lib.js';
 
 async function rejects(p: Promise<unknown>, code: XvpcError['code'], message: RegExp): Promise<void> {
   const err = await p.then(() => undefined, (e: unknown) => e);
@@ -61,7 +61,9 @@ describe('API validation', () => {
     const a = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.2', host: 'h1' });
     const b = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.3', host: 'h2' });
     await rejects(c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.2', host: 'h2' }), 'ALREADY_EXISTS', /10.50.1.2 already exists/);
+    const before = await snapshot([droplets.h2]);
     await expectPing(a, b.ip, 2);
+    expect(delta(before[0], (await snapshot([droplets.h2]))[0], 'decap')).toBeGreaterThanOrEqual(2);
   });
 
   it('transitd answers INVALID_ARGUMENT naming the field and writes nothing', async () => {

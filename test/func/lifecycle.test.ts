@@ -6,7 +6,7 @@ import { connectTransitd } from '../../src/daemon/client.js';
 import type { GoalState } from '../../src/gen/transit.js';
 import { listNamespaces } from '../../src/util/netns.js';
 import type { Droplet } from '../../src/droplet/index.js';
-import { destroyDroplets, expectNoPing, expectPing, makeDroplets } from './lib.js';
+import { delta, destroyDroplets, expectNoPing, expectPing, makeDroplets, snapshot } from './lib.js';
 
 async function dump(d: Droplet): Promise<GoalState> {
   const client = connectTransitd(d.id, d.transitdAddress);
@@ -37,7 +37,9 @@ describe('deleting endpoints, networks and VPCs', () => {
   it('a deleted endpoint is unreachable, in no map, and can be re-created on another host', async () => {
     const a = await c.createSimpleEndpoint({ vni: 30, netId: 1, ip: '10.30.1.2', host: 'h1' });
     const b = await c.createSimpleEndpoint({ vni: 30, netId: 1, ip: '10.30.1.3', host: 'h2' });
+    const before = await snapshot([droplets.h2]);
     await expectPing(a, b.ip, 2);
+    expect(delta(before[0], (await snapshot([droplets.h2]))[0], 'decap')).toBeGreaterThanOrEqual(2);
 
     await c.deleteSimpleEndpoint({ vni: 30, netId: 1, ip: b.ip });
     await expectNoPing(a, b.ip);
@@ -49,14 +51,20 @@ describe('deleting endpoints, networks and VPCs', () => {
 
     const moved = await c.createSimpleEndpoint({ vni: 30, netId: 1, ip: '10.30.1.3', host: 'h3' });
     expect(moved.host).toBe(droplets.h3);
+    const beforeMove = await snapshot([droplets.h3, droplets.sw]);
     await expectPing(a, moved.ip, 3);
     await expectPing(moved, a.ip, 3);
+    const after = await snapshot([droplets.h3, droplets.sw]);
+    expect(delta(beforeMove[0], after[0], 'decap')).toBeGreaterThanOrEqual(6);
+    expect(delta(beforeMove[1], after[1], 'switch_fwd')).toBeGreaterThanOrEqual(12);
   });
 
   it('deleting a network and then its VPC leaves no record, interface or namespace on any host', async () => {
     const x = await c.createSimpleEndpoint({ vni: 30, netId: 2, ip: '10.30.2.2', host: 'h1' });
     await c.createSimpleEndpoint({ vni: 30, netId: 2, ip: '10.30.2.3', host: 'h2' });
+    const beforeNet = await snapshot([droplets.sw]);
     await expectPing(x, '10.30.2.3', 2);
+    expect(delta(beforeNet[0], (await snapshot([droplets.sw]))[0], 'switch_fwd')).toBeGreaterThanOrEqual(4);
 
     await c.deleteNetwork({ vni: 30, netId: 2 });
     for (const d of Object.values(droplets)) {
