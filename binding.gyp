@@ -2,12 +2,13 @@
   "targets": [
     {
       "target_name": "xvpc",
-      "sources": ["native/addon/addon.cc", "native/addon/bpf_object.cc", "native/addon/bpf_ops.cc"],
+      "sources": ["native/addon/addon.cc", "native/addon/bpf_object.cc", "native/addon/bpf_ops.cc",
+                  "native/addon/capture.cc", "native/addon/pcap.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wno-missing-field-initializers"],
       "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["-lbpf", "-lelf", "-lz"]
+      "libraries": ["-lbpf", "-lelf", "-lz", "-lpcap"]
     }
   ]
 }

@@ -8,3 +8,8 @@ export { connectTransitd, type TransitdClient } from './daemon/client.js';
 export { HostDataplane } from './dataplane/host.js';
 export { STAT_NAMES, type StatName, type Stats } from './dataplane/stats.js';
 export { BpfObject, BpfMap, BpfProgram, PinnedMap, bpfObjectPath, xdpDetach, xdpQuery } from './dataplane/bpf.js';
+export {
+  Capture, XdpCapture, PcapCapture, XDP_ACTIONS, decodeFrame, summarizeFrame, createEncoder, compileFilter,
+  type CapturedPacket, type XdpAction, type Frame, type CaptureFormat, type CaptureInterface, type PacketRecord,
+} from './capture/index.js';
+export type { DropletCaptureOptions } from './droplet/index.js';

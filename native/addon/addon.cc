@@ -12,6 +12,8 @@ namespace xvpc {
 
 Napi::Object InitBpfObject(Napi::Env env, Napi::Object exports);
 Napi::Object InitBpfOps(Napi::Env env, Napi::Object exports);
+Napi::Object InitCapture(Napi::Env env, Napi::Object exports);
+Napi::Object InitPcap(Napi::Env env, Napi::Object exports);
 
 static std::mutex log_mutex;
 static std::string libbpf_log;
@@ -19,10 +21,17 @@ static const size_t kMaxLog = 16384;
 
 static int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char buf[4096];
-  int n = vsnprintf(buf, sizeof(buf), fmt, args);
+  // The verifier log arrives as one message of many kilobytes: size it first.
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return 0;
+  std::string msg(n + 1, '\0');
+  vsnprintf(msg.data(), msg.size(), fmt, args);
+  msg.resize(n);
   std::lock_guard<std::mutex> lock(log_mutex);
-  libbpf_log.append(buf, n > 0 ? std::min<size_t>(n, sizeof(buf) - 1) : 0);
+  libbpf_log += msg;
   if (libbpf_log.size() > kMaxLog) libbpf_log.erase(0, libbpf_log.size() - kMaxLog);
   return 0;
 }
@@ -79,6 +88,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xvpc::InstallLibbpfLogger();
   xvpc::InitBpfObject(env, exports);
   xvpc::InitBpfOps(env, exports);
+  xvpc::InitCapture(env, exports);
+  xvpc::InitPcap(env, exports);
   return exports;
 }
 

@@ -1,9 +1,16 @@
 #!/usr/bin/env node
-// The `xvpc` command line.
-import { cleanupAll } from '../droplet/index.js';
+// The `xvpc` command line: a table of commands, one file each under src/cli/.
+// Exit codes: 0 done, 1 failed, 2 bad command line (one line on stderr).
+import { BENCH_USAGE, BenchUsageError, runBench } from '../bench/main.js';
+import { XvpcError } from '../errors.js';
+import { type Command, UsageError } from './args.js';
+import { captureCommand } from './capture.js';
+import { cleanupCommand } from './cleanup.js';
 import { runDemo } from './demo.js';
-
-interface Command { summary: string; usage: string; example: string; run(args: string[]): Promise<number> }
+import { epCommand } from './ep.js';
+import { netCommand } from './net.js';
+import { statsCommand } from './stats.js';
+import { vpcCommand } from './vpc.js';
 
 const COMMANDS: Record<string, Command> = {
   demo: {
@@ -12,29 +19,32 @@ const COMMANDS: Record<string, Command> = {
     example: 'xvpc demo',
     run: runDemo,
   },
-  cleanup: {
-    summary: 'remove what crashed runs left behind (namespaces, containers, pins, transitds)',
-    usage: 'xvpc cleanup [--prefix P]',
-    example: 'xvpc cleanup --prefix xt1',
+  bench: {
+    summary: 'benchmarks on droplets: xvpc vs direct vs kernel VXLAN, per-packet cost, control plane, provisioning',
+    usage: BENCH_USAGE,
+    example: 'xvpc bench --quick',
     async run(args) {
-      const i = args.indexOf('--prefix');
-      if (i >= 0 && !args[i + 1]) throw new UsageError('--prefix needs a value');
-      const extra = args.filter((a, j) => j !== i && j !== i + 1);
-      if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
-      const summary = await cleanupAll(i >= 0 ? args[i + 1] : undefined);
-      const parts = Object.entries(summary).filter(([k]) => k !== 'prefixes').map(([k, v]) => `${(v as unknown[]).length} ${k}`);
-      console.log(`removed ${parts.join(', ')} (prefixes: ${summary.prefixes.join(', ') || 'none'})`);
-      return 0;
+      try {
+        return await runBench(args);
+      } catch (err) {
+        throw err instanceof BenchUsageError ? new UsageError(err.message) : err;
+      }
     },
   },
+  cleanup: cleanupCommand,
+  capture: captureCommand,
+  stats: statsCommand,
+  vpc: vpcCommand,
+  net: netCommand,
+  ep: epCommand,
 };
-
-class UsageError extends Error {}
 
 function help(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
   return `usage: xvpc <command> [options]   (xvpc <command> --help for more)\n\ncommands:\n${lines.join('\n')}\n\nexample:\n  xvpc demo`;
 }
+
+const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
@@ -42,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(help());
     return 0;
   }
-  const command = COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
     console.error(`xvpc: unknown command '${name}' (try: xvpc --help)`);
     return 2;
@@ -54,18 +64,19 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(args);
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`xvpc ${name}: ${err.message} (usage: ${command.usage})`);
+    if (err instanceof UsageError || (err instanceof XvpcError && err.code === 'INVALID_ARGUMENT')) {
+      console.error(`xvpc ${name}: ${firstLine(err)} (see: xvpc ${name} --help)`);
       return 2;
     }
-    throw err;
+    console.error(`xvpc ${name}: ${firstLine(err)}`);
+    return 1;
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
-    console.error(`xvpc: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`xvpc: ${firstLine(err)}`);
     process.exitCode = 1;
   },
 );

@@ -26,6 +26,10 @@ async function main(): Promise<void> {
   if (!values.host || !values.socket) throw new Error(`--host and --socket are required\n${USAGE}`);
   const mode = values.mode;
   if (mode !== 'native' && mode !== 'generic') throw new Error(`--mode must be native or generic, not '${mode}'`);
+  const agentMode = process.env.XVPC_AGENT_MODE;
+  if (agentMode !== undefined && agentMode !== 'native' && agentMode !== 'generic') {
+    throw new Error(`XVPC_AGENT_MODE must be native or generic, not '${agentMode}'`);
+  }
 
   const eth = await linkInfo(values.iface!);
   if (!eth.ipv4) throw new Error(`${values.iface} has no IPv4 address`);

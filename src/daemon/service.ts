@@ -24,6 +24,9 @@ const GRPC_CODE: Record<XvpcError['code'], grpc.status> = {
 
 export interface HostIdentity extends HostConfig { name: string; iface: string }
 
+/** XDP mode of the agent on endpoint veths: env XVPC_AGENT_MODE=native|generic (default native; main.ts validates it). */
+export const AGENT_MODE: 'native' | 'generic' = process.env.XVPC_AGENT_MODE === 'generic' ? 'generic' : 'native';
+
 export class TransitService {
   private queue: Promise<unknown> = Promise.resolve();
   private transitLoaded = false;
@@ -103,7 +106,7 @@ export class TransitService {
           const peerIndex = names.netns ? await linkIndex(names.netns, names.peer) : (await linkInfo(names.peer)).ifindex;
           this.dp.attachPass(peerIndex, names.netns || undefined);
           this.dp.putAgentMeta(ifindex, { vni: req.vni, ip: req.ip, mac: req.mac, netId: req.netId });
-          this.dp.attachAgent(ifindex);
+          this.dp.attachAgent(ifindex, AGENT_MODE);
           const record = this.dp.getEndpoint(req.vni, req.ip);
           if (record) this.putEndpoint(record, 'update');
         } catch (err) {

@@ -52,6 +52,8 @@ export interface Addon {
   mapCreate(type: number, name: string, keySize: number, valueSize: number, maxEntries: number, flags?: number): number;
   progInfoById(id: number): { id: number; name: string; type: number } | null;
   RingBuffer: new (mapFd: number) => RawRingBuffer;
+  /** CLOCK_REALTIME - CLOCK_MONOTONIC in ns: turns bpf_ktime_get_ns() into wall clock. */
+  clockOffsetNs(): bigint;
   /** A tcpdump expression as classic BPF (struct bpf_insn[], 8 bytes each). */
   pcapCompile(expr: string, snaplen: number, linktype?: number): Buffer;
   /** libpcap's classic BPF interpreter: the filter's result for one packet (0: no match). */

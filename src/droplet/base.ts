@@ -2,9 +2,10 @@
 // (start, stop, restart, health, stats) and the order of teardown. A backend
 // supplies its plumbing and how to run a process inside the droplet.
 import { rm } from 'node:fs/promises';
-import { XvpcError } from '../errors.js';
+import { XvpcError, invalid } from '../errors.js';
+import { type Capture, PcapCapture, XdpCapture, hookPath } from '../capture/session.js';
 import type { HealthReply } from '../gen/transit.js';
-import type { Droplet, DropletBackend, DropletSpec, RunOptions, RunResult } from './droplet.js';
+import type { Droplet, DropletBackend, DropletCaptureOptions, DropletSpec, RunOptions, RunResult } from './droplet.js';
 import {
   grpcAddress, logPath, pinRoot, portName, runDir, socketPath, underlayNs,
 } from './names.js';
@@ -70,6 +71,23 @@ export abstract class BaseDroplet implements Droplet {
   protected abstract spawnTransitd(): Promise<number>;
   abstract run(cmd: string[], opts?: RunOptions): Promise<RunResult>;
   abstract netnsRun(ns: string, cmd: string[], opts?: RunOptions): Promise<RunResult>;
+  abstract namespacePath(ns: string): string;
+
+  capture(opts: DropletCaptureOptions = {}): Capture {
+    this.assertAlive();
+    if (opts.iface !== undefined) {
+      if (opts.actions) throw invalid('actions: only for captures at the XDP hook (leave out iface)');
+      return new PcapCapture({
+        iface: opts.iface, netnsPath: opts.netns ? this.namespacePath(opts.netns) : this.netnsPath,
+        filter: opts.filter, snaplen: opts.snaplen, name: `${this.id}:${opts.iface}`,
+      });
+    }
+    if (opts.netns) throw invalid('netns: only with iface');
+    return new XdpCapture({
+      hookPath: hookPath(this.pinRoot), actions: opts.actions, filter: opts.filter, snaplen: opts.snaplen,
+      name: this.id, force: opts.force,
+    });
+  }
 
   async startTransitd(): Promise<void> {
     this.assertAlive();

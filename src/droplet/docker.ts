@@ -151,6 +151,11 @@ export class DockerDroplet extends BaseDroplet {
     return dockerExec(docker().getContainer(this.container), cmd, opts.timeoutMs);
   }
 
+  /** Endpoint namespaces are mounted under the container's /run/netns; its root is visible from here. */
+  namespacePath(ns: string): string {
+    return `/proc/${this.containerPid}/root/run/netns/${ns}`;
+  }
+
   netnsRun(ns: string, cmd: string[], opts: RunOptions = {}): Promise<RunResult> {
     return dockerExec(docker().getContainer(this.container), ['ip', 'netns', 'exec', ns, ...cmd], opts.timeoutMs);
   }

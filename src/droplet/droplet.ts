@@ -2,6 +2,8 @@
 // per prefix. The `Droplet` interface is the public contract (API.md) plus
 // what the controller, the tests and the tools need to drive a host.
 import type { HealthReply } from '../gen/transit.js';
+import type { Capture } from '../capture/session.js';
+import type { XdpAction } from '../capture/program.js';
 import { alreadyExists, invalid } from '../errors.js';
 import { listNamespaces } from '../util/netns.js';
 import { DockerDroplet, dockerPreflight } from './docker.js';
@@ -49,6 +51,30 @@ export interface Droplet {
   health(): Promise<HealthReply>;
   /** Runs cmd inside a network namespace that lives on this droplet (e.g. an endpoint's). */
   netnsRun(ns: string, cmd: string[], opts?: RunOptions): Promise<RunResult>;
+  /** Path, valid on this machine, of a network namespace that lives on this droplet (e.g. an endpoint's). */
+  namespacePath(ns: string): string;
+  /**
+   * Captures this host's packets: by default where they leave its XDP programs
+   * (the capture hook), per XDP action, filtered in the kernel by a tcpdump
+   * expression; with `iface`, on that interface through libpcap. An async
+   * iterator of decoded packets; stop() ends it.
+   */
+  capture(opts?: DropletCaptureOptions): Capture;
+}
+
+export interface DropletCaptureOptions {
+  /** tcpdump expression (e.g. 'geneve and icmp'); default every packet */
+  filter?: string;
+  /** XDP verdicts to capture (hook captures); default all five */
+  actions?: readonly XdpAction[];
+  /** bytes kept per packet */
+  snaplen?: number;
+  /** capture on this interface through libpcap instead of the XDP hook */
+  iface?: string;
+  /** with iface: the namespace on this droplet it lives in (e.g. an endpoint's); default the droplet's own */
+  netns?: string;
+  /** hook captures: take the slots even if another live capture holds them */
+  force?: boolean;
 }
 
 export interface CreateDropletsOptions {

@@ -75,4 +75,8 @@ export class NetnsDroplet extends BaseDroplet {
   netnsRun(ns: string, cmd: string[], opts: RunOptions = {}): Promise<RunResult> {
     return run(inNs(ns, cmd), opts);
   }
+
+  namespacePath(ns: string): string {
+    return `/run/netns/${ns}`;
+  }
 }

@@ -1,0 +1,128 @@
+// The XDP capture program that goes into a slot of a host's xdpcap_hook:
+// it runs the (translated) filter on the packet as the host's program leaves
+// it, emits matching packets into a BPF ring buffer, and returns the action
+// of its slot, so the packet goes on exactly as it would have without it.
+//
+// A sample in the ring buffer:
+//   u64 ktime ns | u32 action | u32 ingress ifindex | u32 wire length | u32 captured length | bytes
+import { addon } from '../dataplane/addon.js';
+import { type CbpfInsn, CBPF_STACK, cbpfUsesMemory, translateCbpf } from './cbpf.js';
+import { ADD, Asm, FP, HELPER, JEQ, JLE, JLT, JNE } from './ebpf.js';
+
+export const XDP_ACTIONS = ['aborted', 'drop', 'pass', 'tx', 'redirect'] as const;
+export type XdpAction = (typeof XDP_ACTIONS)[number];
+
+export const SAMPLE_HEADER = 24;
+/** Largest snaplen: the per-CPU scratch value stays well under the allocator's unit size. */
+export const MAX_SNAPLEN = 16384;
+export const DEFAULT_SNAPLEN = 4096;
+
+const BPF_PROG_TYPE_XDP = 6;
+const BPF_XDP = 37; // expected attach type libbpf gives SEC("xdp"); tail-call partners must match
+const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
+const BPF_MAP_TYPE_RINGBUF = 27;
+
+// struct xdp_md
+const CTX_DATA = 0, CTX_DATA_END = 4, CTX_INGRESS_IFINDEX = 12;
+
+export interface CaptureProgramSpec {
+  /** slot and verdict: index into XDP_ACTIONS */
+  action: number;
+  snaplen: number;
+  ringbufFd: number;
+  scratchFd: number;
+  /** classic BPF filter; none captures everything */
+  filter?: CbpfInsn[];
+}
+
+const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5, R6 = 6, R7 = 7, R8 = 8, R9 = 9;
+const KEY_SLOT = -CBPF_STACK - 8;
+
+/** The capture program's instructions. */
+export function captureProgram(spec: CaptureProgramSpec): Buffer {
+  const { action, snaplen } = spec;
+  const asm = new Asm();
+  asm.mov64(R6, R1); // ctx, kept across helper calls
+  asm.mov64(R1, R6).call(HELPER.xdp_get_buff_len).mov64(R9, R0);
+
+  if (spec.filter) {
+    // The verifier refuses reads of uninitialised stack: zero the scratch memory first.
+    if (cbpfUsesMemory(spec.filter)) for (let off = -CBPF_STACK; off < 0; off += 8) asm.st(8, FP, off, 0);
+    asm.ldx(4, R2, R6, CTX_DATA).ldx(4, R3, R6, CTX_DATA_END);
+    asm.mov32(R7, { imm: 0 }).mov32(R8, { imm: 0 }); // classic BPF starts with A = X = 0
+    translateCbpf(asm, spec.filter, { data: R2, dataEnd: R3, len: R9, a: R7, x: R8, t1: R4, t2: R5 },
+      { accept: 'accept', reject: 'out' });
+    // A filter that never matches: no sample code (it would be unreachable, which the verifier refuses).
+    if (!asm.isReferenced('accept')) return asm.label('out').mov64(R0, { imm: action }).exit().assemble();
+  }
+
+  asm.label('accept');
+  asm.st(4, FP, KEY_SLOT, 0);
+  asm.ldMapFd(R1, spec.scratchFd).mov64(R2, FP).alu64(ADD, R2, { imm: KEY_SLOT }).call(HELPER.map_lookup_elem);
+  asm.jmp(JEQ, R0, { imm: 0 }, 'out');
+  asm.mov64(R7, R0);
+  asm.call(HELPER.ktime_get_ns).stx(8, R7, 0, R0);
+  asm.st(4, R7, 8, action);
+  asm.ldx(4, R1, R6, CTX_INGRESS_IFINDEX).stx(4, R7, 12, R1);
+  asm.stx(4, R7, 16, R9);
+  asm.mov64(R8, R9).jmp(JLE, R8, { imm: snaplen }, 'clamped').mov64(R8, { imm: snaplen });
+  asm.label('clamped');
+  asm.jmp(JLT, R8, { imm: 1 }, 'out');
+  asm.stx(4, R7, 20, R8);
+  asm.mov64(R1, R6).mov64(R2, { imm: 0 }).mov64(R3, R7).alu64(ADD, R3, { imm: SAMPLE_HEADER }).mov64(R4, R8);
+  asm.call(HELPER.xdp_load_bytes);
+  asm.jmp(JNE, R0, { imm: 0 }, 'out');
+  asm.ldMapFd(R1, spec.ringbufFd).mov64(R2, R7).mov64(R3, R8).alu64(ADD, R3, { imm: SAMPLE_HEADER }).mov64(R4, { imm: 0 });
+  asm.call(HELPER.ringbuf_output);
+  asm.label('out').mov64(R0, { imm: action }).exit();
+  return asm.assemble();
+}
+
+/** The ring buffer and per-CPU scratch value one capture's programs share. */
+export class CaptureMaps {
+  readonly ringbufFd: number;
+  readonly scratchFd: number;
+
+  constructor(readonly snaplen: number, ringBytes: number) {
+    this.ringbufFd = addon.mapCreate(BPF_MAP_TYPE_RINGBUF, 'xcap_ring', 0, 0, ringBytes);
+    try {
+      const value = Math.ceil((SAMPLE_HEADER + snaplen) / 8) * 8;
+      this.scratchFd = addon.mapCreate(BPF_MAP_TYPE_PERCPU_ARRAY, 'xcap_scratch', 4, value, 1);
+    } catch (err) {
+      addon.closeFd(this.ringbufFd);
+      throw err;
+    }
+  }
+
+  close(): void {
+    addon.closeFd(this.ringbufFd);
+    addon.closeFd(this.scratchFd);
+  }
+}
+
+/** Loads one capture program (an XDP program, tail-call compatible with the host's). */
+export function loadCaptureProgram(insns: Buffer, name: string): number {
+  return addon.progLoad(BPF_PROG_TYPE_XDP, name, insns, { expectedAttachType: BPF_XDP });
+}
+
+export interface Sample {
+  ktimeNs: bigint; action: number; ifindex: number; length: number; data: Buffer;
+}
+
+export function parseSample(buf: Buffer): Sample {
+  const caplen = buf.readUInt32LE(20);
+  return {
+    ktimeNs: buf.readBigUInt64LE(0),
+    action: buf.readUInt32LE(8),
+    ifindex: buf.readUInt32LE(12),
+    length: buf.readUInt32LE(16),
+    data: buf.subarray(SAMPLE_HEADER, SAMPLE_HEADER + Math.min(caplen, buf.length - SAMPLE_HEADER)),
+  };
+}
+
+/** Ring buffer size in bytes: a power of two, at least a page. */
+export function ringBytes(requested: number): number {
+  let n = 4096;
+  while (n < requested) n *= 2;
+  return n;
+}

@@ -1,0 +1,245 @@
+// The `xvpc` command line: help on every command, one-line errors and exit 2
+// on bad arguments, the record operations against a running transitd with
+// --json, and the counters.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../src/dataplane/addon.js';
+import { Controller } from '../src/controller/controller.js';
+import type { Endpoint } from '../src/controller/endpoint.js';
+import type { Droplet } from '../src/droplet/index.js';
+import { run } from '../src/util/exec.js';
+import { destroyDroplets, expectPing, makeDroplets } from './func/lib.js';
+
+const CLI = `${repoRoot}dist/cli/main.js`;
+const xvpc = (...args: string[]) => run([process.execPath, CLI, ...args], { timeoutMs: 30_000 });
+const json = (out: string) => JSON.parse(out);
+
+describe('xvpc --help', () => {
+  it('lists the commands, and every command explains itself with an example', async () => {
+    const top = await xvpc('--help');
+    expect(top.code).toBe(0);
+    const names = top.stdout.split('\n').map((l) => /^ {2}([a-z]+) {2,}/.exec(l)?.[1]).filter((n): n is string => !!n);
+    expect(names).toEqual(expect.arrayContaining(['demo', 'cleanup', 'capture', 'stats', 'vpc', 'net', 'ep']));
+    for (const name of names) {
+      for (const flag of ['--help', '-h']) {
+        const r = await xvpc(name, flag);
+        expect(r.code, `${name} ${flag}`).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^usage: xvpc ${name}`));
+        expect(r.stdout).toMatch(new RegExp(`\\nexample:\\n {2}xvpc ${name}\\b`));
+      }
+    }
+    expect((await xvpc('vpc', 'get', '--help')).stdout).toMatch(/xvpc vpc update --vni VNI \[--routers ROUTERS\]/);
+    expect((await xvpc()).code).toBe(0);
+  });
+});
+
+describe('bad arguments: exit 2 and one line on stderr', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['unknown option', ['stats', '--prefix', 'p1', '--bogus'], /unknown option '--bogus'/],
+    ['missing value', ['vpc', 'get', '--vni'], /--vni needs a value/],
+    ['value on a flag', ['stats', '--prefix', 'p1', '--json=yes'], /--json takes no value/],
+    ['no operation', ['vpc'], /give an operation: get, list, create, update, delete/],
+    ['unknown operation', ['ep', 'frob'], /unknown operation 'frob'/],
+    ['bad VNI', ['vpc', 'get', '--vni', 'x', '--prefix', 'p1', '--host', 'a'], /--vni must be an integer in 1\.\.16777215, not 'x'/],
+    ['VNI out of range', ['vpc', 'delete', '--vni', '0', '--prefix', 'p1', '--host', 'a'], /--vni must be an integer/],
+    ['missing key', ['net', 'get', '--vni', '3', '--prefix', 'p1', '--host', 'a'], /--cidr is required/],
+    ['nothing to update', ['ep', 'update', '--vni', '3', '--ip', '10.0.0.2', '--prefix', 'p1', '--host', 'a'], /nothing to update/],
+    ['missing field on create', ['net', 'create', '--vni', '3', '--cidr', '10.0.0.0/16', '--net-id', '1', '--prefix', 'p1', '--host', 'a'], /--gateway-ip is required/],
+    ['bad endpoint type', ['ep', 'update', '--vni', '3', '--ip', '10.0.0.2', '--type', 'huge', '--prefix', 'p1', '--host', 'a'], /--type must be one of/],
+    ['no host', ['vpc', 'get', '--vni', '3', '--prefix', 'p1'], /--host is required/],
+    ['bad prefix', ['capture', '--prefix', 'Bad!', '--host', 'a'], /--prefix 'Bad!' must be 1-6 characters/],
+    ['capture without host', ['capture', '--prefix', 'p1'], /--host is required \(or --underlay\)/],
+    ['bad action', ['capture', '--prefix', 'p1', '--host', 'a', '--actions', 'tx,nope'], /--actions: 'nope' is not one of/],
+    ['actions on an interface', ['capture', '--prefix', 'p1', '--host', 'a', '-i', 'eth0', '--actions', 'tx'], /--actions and --force are for the XDP hook/],
+    ['bad count', ['capture', '--prefix', 'p1', '--host', 'a', '-c', '0'], /--count must be an integer/],
+    ['bad format', ['capture', '--prefix', 'p1', '--host', 'a', '-w', 'x', '--format', 'txt'], /--format must be pcapng or pcap/],
+    ['bad endpoint', ['capture', '--prefix', 'p1', '--host', 'a', '-i', 'veth0', '--endpoint', '10.0.0.2'], /--endpoint must be VNI\/IP/],
+    ['interval without watch', ['stats', '--prefix', 'p1', '--interval', '2'], /--interval and -n go with --watch/],
+    ['socket and prefix', ['stats', '--prefix', 'p1', '--socket', '/tmp/x.sock'], /give --socket or --prefix\/--host, not both/],
+    ['cleanup extra argument', ['cleanup', 'extra'], /unexpected argument 'extra'/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, async () => {
+      const r = await xvpc(...args);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^xvpc[ :]/);
+      expect(lines[0]).toMatch(message);
+    });
+  }
+
+  it('a droplet that does not exist is a failure (exit 1), named in one line', async () => {
+    const r = await xvpc('vpc', 'get', '--vni', '3', '--prefix', 'zz9', '--host', 'nohost');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([`xvpc vpc: no droplet 'nohost' in prefix 'zz9' (nothing in /run/xvpc/zz9)`]);
+  });
+});
+
+describe('against running droplets', () => {
+  let droplets: Record<string, Droplet>;
+  let c: Controller<Droplet>;
+  let left: Endpoint, other: Endpoint;
+  let prefix: string;
+  const at = (host = 'left') => ['--prefix', prefix, '--host', host];
+
+  beforeAll(async () => {
+    droplets = await makeDroplets(['left', 'switch'], 'cl');
+    prefix = droplets.left.prefix;
+    c = new Controller(droplets);
+    await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
+    await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
+    left = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
+    other = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'switch' });
+  });
+
+  afterAll(async () => {
+    await c?.close();
+    if (droplets) await destroyDroplets(droplets);
+  });
+
+  it('vpc: create, get, update, get, delete, get (NOT_FOUND) with --json', async () => {
+    const [S, L] = [droplets.switch.ip, droplets.left.ip];
+    let r = await xvpc('vpc', 'create', ...at(), '--vni', '9', '--routers', S, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S] });
+    r = await xvpc('vpc', 'create', ...at(), '--vni', '9');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc vpc: left: vpc 9 already exists']);
+
+    r = await xvpc('vpc', 'get', ...at(), '--vni', '9', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S] });
+    r = await xvpc('vpc', 'update', ...at(), '--vni', '9', '--routers', `${S},${L}`, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S, L] });
+    // The same transitd through its socket.
+    r = await xvpc('vpc', 'get', '--socket', `/run/xvpc/${prefix}/left.sock`, '--vni', '9', '--json');
+    expect(json(r.stdout).routers).toEqual([S, L]);
+    // Human output names the record.
+    r = await xvpc('vpc', 'get', ...at(), '--vni', '9');
+    expect(r.stdout).toBe(`vpc 9\n  vni: 9\n  routers: ${S}, ${L}\n`);
+    r = await xvpc('vpc', 'list', ...at(), '--json');
+    expect(json(r.stdout)).toContainEqual({ vni: 9, routers: [S, L] });
+
+    r = await xvpc('vpc', 'delete', ...at(), '--vni', '9', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual({ deleted: '9' });
+    r = await xvpc('vpc', 'get', ...at(), '--vni', '9', '--json');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc vpc: left: vpc 9 does not exist']);
+    r = await xvpc('vpc', 'update', ...at(), '--vni', '9', '--routers', S);
+    expect(r.code).toBe(1);
+  });
+
+  it('net: get, update (only the fields given), list, delete with --json', async () => {
+    let r = await xvpc('net', 'get', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const net = json(r.stdout);
+    expect(net).toMatchObject({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: [droplets.switch.ip] });
+
+    r = await xvpc('net', 'update', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--switches', `${droplets.switch.ip},${droplets.left.ip}`, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual({ ...net, switches: [droplets.switch.ip, droplets.left.ip] });
+    r = await xvpc('net', 'list', ...at('switch'), '--json');
+    expect(json(r.stdout)).toEqual([{ ...net, switches: [droplets.switch.ip, droplets.left.ip] }]);
+
+    r = await xvpc('net', 'update', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--switches', droplets.switch.ip);
+    expect(r.code, r.stderr).toBe(0);
+    await expectPing(left, other.ip, 2); // still switched as before
+
+    r = await xvpc('net', 'delete', ...at('left'), '--vni', '3', '--cidr', '10.0.0.0/16');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('deleted network 3/10.0.0.0/16');
+    r = await xvpc('net', 'get', ...at('left'), '--vni', '3', '--cidr', '10.0.0.0/16', '--json');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc net: left: network 3/10.0.0.0/16 does not exist']);
+    // Put it back by hand: left's agent needs it to pick a switch.
+    r = await xvpc('net', 'create', ...at('left'), '--vni', '3', '--cidr', '10.0.0.0/16', '--net-id', '1',
+      '--gateway-ip', net.gatewayIp, '--gateway-mac', net.gatewayMac, '--switches', droplets.switch.ip, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual(net);
+    await expectPing(left, other.ip, 2);
+  });
+
+  it('ep: create, get, update, delete round trip with --json; transitd\'s refusals are one line', async () => {
+    const sw = droplets.switch;
+    const key = ['--vni', '3', '--ip', '10.0.0.9'];
+    let r = await xvpc('ep', 'create', ...at(), ...key, '--mac', '0e:03:0a:00:00:09', '--host-ip', sw.ip, '--host-mac', sw.mac, '--net-id', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual({
+      vni: 3, ip: '10.0.0.9', type: 'simple', mac: '0e:03:0a:00:00:09', hostIp: sw.ip, hostMac: sw.mac, netId: 1, backends: [], hostedIfindex: -1,
+    });
+    r = await xvpc('ep', 'update', ...at(), ...key, '--mac', '0e:03:0a:00:00:99', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toMatchObject({ ip: '10.0.0.9', mac: '0e:03:0a:00:00:99', hostIp: sw.ip });
+    r = await xvpc('ep', 'get', ...at(), ...key, '--json');
+    expect(json(r.stdout).mac).toBe('0e:03:0a:00:00:99');
+
+    // The endpoint hosted on left: transitd fills in its veth.
+    r = await xvpc('ep', 'get', ...at(), '--vni', '3', '--ip', left.ip, '--json');
+    expect(json(r.stdout)).toMatchObject({ ip: left.ip, mac: left.mac, type: 'simple', hostIp: droplets.left.ip });
+    expect(json(r.stdout).hostedIfindex).toBeGreaterThan(0);
+    r = await xvpc('ep', 'list', ...at(), '--json');
+    expect(json(r.stdout).map((e: { ip: string }) => e.ip)).toEqual(expect.arrayContaining(['10.0.0.2', '10.0.0.9']));
+
+    // A value transitd refuses is a bad argument: exit 2, its message on one line.
+    r = await xvpc('ep', 'update', ...at(), ...key, '--mac', 'zz:zz');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^xvpc ep: left: mac: /);
+
+    r = await xvpc('ep', 'delete', ...at(), ...key, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual({ deleted: '3/10.0.0.9' });
+    r = await xvpc('ep', 'get', ...at(), ...key);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc ep: left: endpoint 3/10.0.0.9 does not exist']);
+    r = await xvpc('ep', 'delete', ...at(), ...key);
+    expect(r.code).toBe(1);
+  });
+
+  it('stats: counters by name with one column per host, --json, --host, --watch', async () => {
+    await expectPing(left, other.ip, 3);
+    let r = await xvpc('stats', '--prefix', prefix);
+    expect(r.code, r.stderr).toBe(0);
+    const [header, ...rows] = r.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^counter +left +switch$/);
+    const encap = rows.find((l) => l.startsWith('encap '));
+    expect(encap).toBeDefined();
+    const [, l, s] = encap!.trim().split(/ +/).map(Number);
+    expect(l).toBeGreaterThanOrEqual(3);
+    expect(s).toBeGreaterThanOrEqual(3);
+    expect(rows.every((row) => !/^\S+( +0)+$/.test(row))).toBe(true); // all-zero counters are left out
+
+    r = await xvpc('stats', '--prefix', prefix, '--json');
+    const all = json(r.stdout);
+    expect(Object.keys(all)).toEqual(['left', 'switch']);
+    expect(all.left.encap).toBe(l);
+    expect(all.switch).toHaveProperty('drop_truncated', 0);
+
+    r = await xvpc('stats', '--prefix', prefix, '--host', 'switch', '--all');
+    expect(r.stdout.split('\n')[0]).toMatch(/^counter +switch$/);
+    expect(r.stdout).toMatch(/\ndrop_truncated +0\n/);
+
+    r = await xvpc('stats', '--socket', `/run/xvpc/${prefix}/left.sock`, '--json');
+    expect(Object.values(json(r.stdout))[0]).toMatchObject({ encap: l });
+
+    r = await xvpc('stats', '--prefix', prefix, '--watch', '--interval', '1', '-n', '2', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const frames = r.stdout.trim().split('\n').map((x) => JSON.parse(x));
+    expect(frames).toHaveLength(2);
+    expect(frames[1].counters.left.encap).toBeGreaterThanOrEqual(l);
+
+    r = await xvpc('stats', '--prefix', prefix, '--host', 'left', '--watch', '--interval', '1', '-n', '2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/every 1s\ncounter +left\n/);
+    expect(r.stdout).toMatch(/encap +\d+ \(\+0\)/); // the second frame shows what changed
+
+    r = await xvpc('stats', '--prefix', prefix, '--host', 'nobody');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`xvpc stats: no droplet 'nobody' in prefix '${prefix}' (droplets: left, switch)`);
+  });
+});
