@@ -16,7 +16,7 @@ import type { Endpoint } from '../src/controller/endpoint.js';
 import type { Droplet } from '../src/droplet/index.js';
 import { listNamespaces } from '../src/util/netns.js';
 import { run } from '../src/util/exec.js';
-import { delta, destroyDroplets, expectPing, makeDroplets, snapshot } from './func/lib.js';
+import { delta, destroyDroplets, expectPing, makeDroplets, snapshot, switchScenario, type SwitchScenario } from './func/lib.js';
 import { uniquePrefix } from './lib/names.js';
 
 const CLI = `${repoRoot}dist/cli/main.js`;
@@ -305,20 +305,17 @@ describe('captures on droplets during a ping', () => {
   let prefix: string;
   const tmp = mkdtempSync(`${tmpdir()}/xvpc-capture-`);
 
+  let scenario: SwitchScenario | undefined;
+
   beforeAll(async () => {
-    droplets = await makeDroplets(['left', 'right', 'switch'], 'cp');
+    scenario = await switchScenario('cp');
+    ({ droplets, c, left, right } = scenario);
     prefix = droplets.left.prefix;
-    c = new Controller(droplets);
-    await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
-    await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
-    left = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
-    right = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'right' });
     await expectPing(left, right.ip, 2); // ARP settled: the captures below see ICMP only
   });
 
   afterAll(async () => {
-    await c?.close();
-    if (droplets) await destroyDroplets(droplets);
+    await scenario?.close();
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -498,19 +495,16 @@ describe('captures on docker droplets', () => {
   let c: Controller<Droplet>;
   let left: Endpoint, right: Endpoint;
 
+  let scenario: SwitchScenario | undefined;
+
   beforeAll(async () => {
-    droplets = await makeDroplets(['left', 'right', 'switch'], 'cd', 'docker');
-    c = new Controller(droplets);
-    await c.createVpc({ vni: 5, cidr: '10.5.0.0/16', routers: [] });
-    await c.createNetwork({ vni: 5, netId: 1, cidr: '10.5.0.0/16', switches: ['switch'] });
-    left = await c.createSimpleEndpoint({ vni: 5, netId: 1, ip: '10.5.0.2', host: 'left' });
-    right = await c.createSimpleEndpoint({ vni: 5, netId: 1, ip: '10.5.0.3', host: 'right' });
+    scenario = await switchScenario('cd', { backend: 'docker', vni: 5, net: '10.5' });
+    ({ droplets, c, left, right } = scenario);
     await expectPing(left, right.ip, 2);
   });
 
   afterAll(async () => {
-    await c?.close();
-    if (droplets) await destroyDroplets(droplets);
+    await scenario?.close();
   });
 
   it('the hook pins and the endpoint namespaces are reached from this machine', async () => {

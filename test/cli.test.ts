@@ -7,7 +7,7 @@ import { Controller } from '../src/controller/controller.js';
 import type { Endpoint } from '../src/controller/endpoint.js';
 import type { Droplet } from '../src/droplet/index.js';
 import { run } from '../src/util/exec.js';
-import { destroyDroplets, expectPing, makeDroplets } from './func/lib.js';
+import { expectPing, switchScenario, type SwitchScenario } from './func/lib.js';
 
 const CLI = `${repoRoot}dist/cli/main.js`;
 const xvpc = (...args: string[]) => run([process.execPath, CLI, ...args], { timeoutMs: 30_000 });
@@ -84,19 +84,16 @@ describe('against running droplets', () => {
   let prefix: string;
   const at = (host = 'left') => ['--prefix', prefix, '--host', host];
 
+  let scenario: SwitchScenario | undefined;
+
   beforeAll(async () => {
-    droplets = await makeDroplets(['left', 'switch'], 'cl');
+    scenario = await switchScenario('cl', { rightHost: 'switch' });
+    ({ droplets, c, left, right: other } = scenario);
     prefix = droplets.left.prefix;
-    c = new Controller(droplets);
-    await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
-    await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
-    left = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
-    other = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'switch' });
   });
 
   afterAll(async () => {
-    await c?.close();
-    if (droplets) await destroyDroplets(droplets);
+    await scenario?.close();
   });
 
   it('vpc: create, get, update, get, delete, get (NOT_FOUND) with --json', async () => {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createDroplets, destroyDroplets, type Droplet } from '../../src/droplet/index.js';
+import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 
 export const PROBE = fileURLToPath(new URL('../lib/probe.mjs', import.meta.url));
@@ -49,5 +50,42 @@ export async function expectEcho(proto: 'tcp' | 'udp' | 'http', client: Endpoint
   } finally {
     await server.run(['pkill', '-f', `probe.mjs serve ${proto} ${port}`]);
     await serving;
+  }
+}
+
+export interface SwitchScenario {
+  droplets: Record<string, Droplet>;
+  c: Controller<Droplet>;
+  left: Endpoint;
+  right: Endpoint;
+  /** Closes the controller and destroys the droplets (idempotent). */
+  close(): Promise<void>;
+}
+
+/**
+ * The basic scenario: VPC `vni` with one network (`net`.0.0/16) switched by
+ * droplet 'switch', endpoints `net`.0.2 on 'left' and `net`.0.3 on `rightHost`.
+ * If setting it up fails, whatever was made is torn down before the error.
+ */
+export async function switchScenario(tag: string, opts: {
+  backend?: 'netns' | 'docker'; vni?: number; net?: string; rightHost?: 'right' | 'switch';
+} = {}): Promise<SwitchScenario> {
+  const { backend = 'netns', vni = 3, net = '10.0', rightHost = 'right' } = opts;
+  const names = rightHost === 'right' ? ['left', 'right', 'switch'] : ['left', 'switch'];
+  const droplets = await makeDroplets(names, tag, backend);
+  const c = new Controller(droplets);
+  const close = async () => {
+    await c.close();
+    await destroyDroplets(droplets);
+  };
+  try {
+    await c.createVpc({ vni, cidr: `${net}.0.0/16`, routers: [] });
+    await c.createNetwork({ vni, netId: 1, cidr: `${net}.0.0/16`, switches: ['switch'] });
+    const left = await c.createSimpleEndpoint({ vni, netId: 1, ip: `${net}.0.2`, host: 'left' });
+    const right = await c.createSimpleEndpoint({ vni, netId: 1, ip: `${net}.0.3`, host: rightHost });
+    return { droplets, c, left, right, close };
+  } catch (err) {
+    await close();
+    throw err;
   }
 }

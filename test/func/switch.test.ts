@@ -2,28 +2,22 @@
 // and HTTP both ways, and proof that the packets crossed XDP. The same
 // scenario runs on both droplet backends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { Droplet, DropletBackend } from '../../src/droplet/index.js';
-import { delta, destroyDroplets, expectEcho, expectPing, makeDroplets, snapshot } from './lib.js';
+import { delta, expectEcho, expectPing, snapshot, switchScenario, type SwitchScenario } from './lib.js';
 
 describe.each<DropletBackend>(['netns', 'docker'])('two endpoints on one switch (%s droplets)', (backend) => {
+  let scenario: SwitchScenario | undefined;
   let droplets: Record<string, Droplet>;
-  let c: Controller<Droplet>;
   let left: Endpoint, right: Endpoint;
 
   beforeAll(async () => {
-    droplets = await makeDroplets(['left', 'right', 'switch'], backend === 'netns' ? 'fs' : 'fd', backend);
-    c = new Controller(droplets);
-    await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
-    await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
-    left = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
-    right = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'right' });
+    scenario = await switchScenario(backend === 'netns' ? 'fs' : 'fd', { backend });
+    ({ droplets, left, right } = scenario);
   });
 
   afterAll(async () => {
-    await c?.close();
-    if (droplets) await destroyDroplets(droplets);
+    await scenario?.close();
   });
 
   it('runs on the asked-for backend', () => {
