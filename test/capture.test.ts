@@ -11,7 +11,7 @@ import { HostDataplane } from '../src/dataplane/host.js';
 import { compileFilter, decodeCbpf } from '../src/capture/cbpf.js';
 import { CaptureMaps, XDP_ACTIONS, captureProgram, loadCaptureProgram, parseSample } from '../src/capture/program.js';
 import { type CapturedPacket, PcapCapture, XdpCapture, hookPath } from '../src/capture/session.js';
-import { Controller } from '../src/controller/controller.js';
+import type { Controller } from '../src/controller/controller.js';
 import type { Endpoint } from '../src/controller/endpoint.js';
 import type { Droplet } from '../src/droplet/index.js';
 import { listNamespaces } from '../src/util/netns.js';
