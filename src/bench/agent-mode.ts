@@ -2,7 +2,6 @@
 // native XDP on the endpoints' host-side veths. transitd reads
 // XVPC_AGENT_MODE when it attaches an endpoint; the droplets inherit this
 // process's environment, so it is set just while they start.
-import type { Droplet } from '../droplet/index.js';
 import { run } from '../util/exec.js';
 import * as iperf from './iperf.js';
 import { XvpcTopology } from './scenarios.js';
@@ -29,9 +28,9 @@ async function withEnv<T>(name: string, value: string, fn: () => Promise<T>): Pr
 }
 
 export async function measureAgentMode(prefix: string, seconds: number, port: number,
-  step: (s: string) => void, done: (s: string) => void, made: (d: Record<string, Droplet>) => void): Promise<AgentModeResult> {
+  step: (s: string) => void, done: (s: string) => void): Promise<AgentModeResult> {
   step('xvpc (a) with XVPC_AGENT_MODE=generic');
-  const t = await withEnv('XVPC_AGENT_MODE', 'generic', () => XvpcTopology.create(prefix, made));
+  const t = await withEnv('XVPC_AGENT_MODE', 'generic', () => XvpcTopology.create(prefix));
   try {
     const links = await run(['ip', '-n', `${prefix}-left`, '-o', 'link', 'show']);
     const agentLine = links.stdout.split('\n').find((l) => /: ve[0-9a-f]{8}@/.test(l)) ?? '';

@@ -25,6 +25,17 @@ export async function rssBytes(pid: number | undefined): Promise<number> {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/** CPU seconds a process used, its waited-for children (the commands it ran) included; NaN if it is gone. */
+export async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!stat) return NaN;
+  // fields after "(comm)": state is field 3; utime, stime, cutime, cstime are fields 14-17
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = [11, 12, 13, 14].reduce((a, i) => a + Number(f[i]), 0);
+  return ticks / 100; // USER_HZ
+}
+
 /** /proc/meminfo in bytes, by field. */
 export async function meminfo(): Promise<Record<string, number>> {
   const text = await readFile('/proc/meminfo', 'utf8');

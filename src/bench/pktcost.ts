@@ -1,20 +1,22 @@
 // Per-packet cost of the XDP paths, with BPF_PROG_TEST_RUN on a private copy
 // of the xvpc object (its own maps, pinned under the bench's prefix, attached
-// nowhere).
+// nowhere), against the empty XDP program (pass.o) as the floor.
 //
-// How it is measured, and why: test_run with repeat > 1 runs the program
-// again and again on the SAME buffer. Every xvpc path rewrites its packet
-// (the switch re-addresses the outer header to another host, decapsulation
-// strips it, the agent prepends one), so from the second run on the packet
-// takes another path (PASS, a drop, a failed adjust_head). Each path is
-// therefore run with repeat = 1 on a fresh copy of its packet, many times,
-// interleaved with the empty program measured the same way; the kernel times
-// each run (ktime around the program), and the empty program's median is that
-// timing's floor. Every run's verdict is checked, and the role counter of each
-// path must have moved by exactly the number of runs.
+// The trap: test_run with repeat > 1 runs the program again and again on the
+// SAME buffer. Every xvpc path rewrites its packet (the switch re-addresses
+// the outer header to another host, decapsulation strips it, the agent
+// prepends one), so from the second run on the packet takes another path
+// (PASS, a drop, a failed adjust_head); the "naive" numbers recorded below
+// show it: the role counter moves by 1 for N runs.
 //
-// For contrast, the naive repeat = N number is recorded too, with the counter
-// evidence of how many of those N runs really took the path.
+// Two methods that avoid it, both with every verdict checked and each path's
+// role counter required to move by exactly the number of runs:
+//   1. headline: repeat = N through a restoring wrapper (restore-prog.ts) that
+//      puts the packet back and tail-calls the path; minus the wrapper with
+//      the empty program; plus the empty program's own per-run cost;
+//   2. cross-check: repeat = 1 on a fresh packet, many runs interleaved with the
+//      empty program measured the same way; kernel-timed medians (both terms
+//      carry the timing overhead, so the ratio is compressed toward 1).
 import { readFileSync } from 'node:fs';
 import { BpfObject, bpfObjectPath, type BpfProgram } from '../dataplane/bpf.js';
 import { HostDataplane } from '../dataplane/host.js';

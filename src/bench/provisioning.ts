@@ -9,10 +9,12 @@
 import { performance } from 'node:perf_hooks';
 import { Controller } from '../controller/controller.js';
 import type { Endpoint } from '../controller/endpoint.js';
-import { createDroplets, destroyDroplets, type Droplet } from '../droplet/index.js';
+import { createDroplets, destroyDroplets } from '../droplet/index.js';
 import { formatIpv4 } from '../util/addr.js';
-import { cgroupMemory, kernelBytes, meminfo, percentile, rssBytes, sig } from './measure.js';
+import { endpointMac } from '../controller/addressing.js';
+import { connectTransitd } from '../daemon/client.js';
 import { run } from '../util/exec.js';
+import { cgroupMemory, cpuSeconds, kernelBytes, meminfo, percentile, rssBytes, sig } from './measure.js';
 import { nsRun } from './ns.js';
 
 export interface ReadyResult {
@@ -25,14 +27,20 @@ export interface ReadyResult {
   /** echo requests that went unanswered before the first reply, summed */
   lostBeforeFirstReply: number;
   pingIntervalMs: number;
+  /** transitd's AttachEndpoint alone (namespace, veth, addresses, XDP), called directly for a few extra endpoints, ms */
+  attachP50Ms: number;
+  attachSamples: number;
 }
 
 export interface ScaleResult {
   endpoints: number;
   totalSeconds: number;
   perEndpointMs: number;
-  /** time of the last tenth of the calls, per endpoint: how the cost grows with the count */
+  /** time of the first and the last tenth of the calls, per endpoint: how the cost grows with the count */
+  firstTenthPerEndpointMs: number;
   lastTenthPerEndpointMs: number;
+  /** CPU seconds over the whole run: this process (the Controller) and the host's transitd with the commands it ran */
+  cpuSeconds: { controller: number; hostTransitd: number };
   memory: {
     /** the headline: growth of this run's memory cgroup per endpoint if there is one, else MemAvailable's drop per endpoint */
     perEndpointBytes: number;
@@ -73,10 +81,9 @@ async function firstReply(ep: Endpoint, ip: string): Promise<{ atMs: number; seq
 const epIp = (n: number): string => formatIpv4(((10 << 24) >>> 0) + 2 + n);
 
 export async function measureProvisioning(prefix: string, readyCount: number, scaleCount: number,
-  onStep: (s: string) => void, onDone: (s: string) => void, made: (d: Record<string, Droplet>) => void): Promise<ProvisioningResult> {
+  onStep: (s: string) => void, onDone: (s: string) => void): Promise<ProvisioningResult> {
   onStep('droplets host, peer, switch; VPC and peer endpoint');
   const droplets = await createDroplets(['host', 'peer', 'switch'], { prefix });
-  made(droplets);
   const c = new Controller(droplets);
   let n = 0; // endpoints made so far (and the index of the next address)
   try {
@@ -99,12 +106,27 @@ export async function measureProvisioning(prefix: string, readyCount: number, sc
       ping.push(reply.atMs - t1);
       lost += reply.seq - 1;
     }
+    // transitd's share: AttachEndpoint called directly for a few more, then detached again.
+    const client = connectTransitd('host', droplets.host.transitdAddress);
+    const attach: number[] = [];
+    try {
+      for (let k = 0; k < 8; k++) {
+        const ip = formatIpv4(((10 << 24) >>> 0) + (200 << 8) + 10 + k);
+        const t = wallMs();
+        await client.attachEndpoint({ vni: VNI, netId: 1, ip, mac: endpointMac(VNI, ip), cidr: '10.0.0.0/16', gatewayIp: '10.0.0.1', hostEndpoint: false, mtu: 0 });
+        attach.push(wallMs() - t);
+        await client.detachEndpoint({ vni: VNI, ip });
+      }
+    } finally {
+      client.close();
+    }
     const ready: ReadyResult = {
       endpoints: readyCount,
       p50Ms: sig(percentile(total, 50)), p90Ms: sig(percentile(total, 90)), p99Ms: sig(percentile(total, 99)), maxMs: sig(Math.max(...total)),
       createP50Ms: sig(percentile(create, 50)), createP99Ms: sig(percentile(create, 99)),
       pingP50Ms: sig(percentile(ping, 50)), pingP99Ms: sig(percentile(ping, 99)),
       lostBeforeFirstReply: lost, pingIntervalMs: PING_INTERVAL_S * 1000,
+      attachP50Ms: sig(percentile(attach, 50)), attachSamples: attach.length,
     };
     onDone(`p50 ${ready.p50Ms} ms, p99 ${ready.p99Ms} ms`);
 
@@ -115,13 +137,19 @@ export async function measureProvisioning(prefix: string, readyCount: number, sc
     const cg0 = await cgroupMemory();
     const rss0 = await rssBytes(host.transitdPid);
     const created: Endpoint[] = [];
+    const tenthCount = Math.ceil(scaleCount / 10);
+    const cpu0 = { controller: process.cpuUsage(), transitd: await cpuSeconds(host.transitdPid) };
     const t0 = wallMs();
-    let tenth = t0;
+    let firstTenthEnd = t0;
+    let lastTenthStart = t0;
     for (let i = 0; i < scaleCount; i++, n++) {
-      if (i === scaleCount - Math.ceil(scaleCount / 10)) tenth = wallMs();
+      if (i === tenthCount) firstTenthEnd = wallMs();
+      if (i === scaleCount - tenthCount) lastTenthStart = wallMs();
       created.push(await c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: epIp(n), host: 'host' }));
     }
     const t1 = wallMs();
+    const controllerCpu = process.cpuUsage(cpu0.controller);
+    const transitdCpu = (await cpuSeconds(host.transitdPid)) - cpu0.transitd;
     const mem1 = await meminfo();
     const cg1 = await cgroupMemory();
     const rss1 = await rssBytes(host.transitdPid);
@@ -139,7 +167,9 @@ export async function measureProvisioning(prefix: string, readyCount: number, sc
       endpoints: scaleCount,
       totalSeconds: sig((t1 - t0) / 1000),
       perEndpointMs: sig((t1 - t0) / scaleCount),
-      lastTenthPerEndpointMs: sig((t1 - tenth) / Math.ceil(scaleCount / 10)),
+      firstTenthPerEndpointMs: sig((firstTenthEnd - t0) / tenthCount),
+      lastTenthPerEndpointMs: sig((t1 - lastTenthStart) / tenthCount),
+      cpuSeconds: { controller: sig((controllerCpu.user + controllerCpu.system) / 1e6), hostTransitd: sig(transitdCpu) },
       memory: {
         perEndpointBytes: cg ? cg.perEndpointBytes : Math.round(drop / scaleCount),
         method: cg ? `growth of this run's memory cgroup (${cg.source}) / endpoints` : 'MemAvailable drop / endpoints (system-wide)',

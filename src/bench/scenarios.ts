@@ -83,10 +83,9 @@ export class XvpcTopology {
     readonly server: Endpoint,
   ) {}
 
-  /** `made` receives the droplets as soon as they exist, so a failure later still tears them down. */
-  static async create(prefix: string, made: (d: Record<string, Droplet>) => void): Promise<XvpcTopology> {
+  /** On failure the droplets are destroyed again. */
+  static async create(prefix: string): Promise<XvpcTopology> {
     const droplets = await createDroplets(['left', 'right', 'switch'], { prefix });
-    made(droplets);
     const c = new Controller(droplets);
     try {
       await c.createVpc({ vni: VNI, cidr: CIDR, routers: [] });
@@ -98,7 +97,8 @@ export class XvpcTopology {
       await reachable(server.netns, CLIENT_IP);
       return t;
     } catch (err) {
-      await c.close();
+      await c.close().catch(() => undefined);
+      await destroyDroplets(droplets).catch(() => undefined);
       throw err;
     }
   }

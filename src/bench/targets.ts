@@ -31,6 +31,6 @@ export function check(id: string, what: string, goal: string, measured: number, 
   if (!Number.isFinite(score)) margin = 'not measured';
   else if (met) margin = `met with ${Math.round((score - 1) * 100)}% to spare`;
   else if (direction === '>=') margin = `missed by ${Math.round((1 - score) * 100)}% (${score.toFixed(2)} of the goal)`;
-  else margin = `missed: ${(measured / threshold).toFixed(1)}× the limit`;
+  else margin = `missed: ${(measured / threshold).toFixed(2)}× the limit`;
   return { id, what, goal, measured, unit, threshold, direction, met, score: Number(score.toFixed(3)), margin, ...extra };
 }

@@ -2,7 +2,6 @@
 // (see scenarios.ts). For the xvpc scenarios the data-plane counters of every
 // host are recorded around the runs, as evidence of the path the packets took
 // and of any drops.
-import type { Droplet } from '../droplet/index.js';
 import * as iperf from './iperf.js';
 import { requestResponse, type LatencyResult } from './latency.js';
 import { Baseline, XvpcTopology, type Pair, type ScenarioKey } from './scenarios.js';
@@ -31,8 +30,6 @@ export interface ThroughputResult {
 export interface ThroughputHooks {
   step(s: string): void;
   done(s: string): void;
-  /** droplets exist: the caller tears them down even if this throws */
-  madeDroplets(d: Record<string, Droplet>): void;
   /** runs after (a) is measured, while its topology stands (a profile, say) */
   afterA?(pair: Pair): Promise<void>;
 }
@@ -89,7 +86,7 @@ export async function measureThroughput(prefix: string, seconds: number, rrRound
   const result: ThroughputResult = { secondsPerRun: seconds, rrRounds, endpointMtu: 0, scenarios: {} };
   try {
     h.step('xvpc: droplets left, right, switch; VPC; endpoints 10.0.0.2 (left), 10.0.0.3 (right)');
-    xvpc = await XvpcTopology.create(prefix, h.madeDroplets);
+    xvpc = await XvpcTopology.create(prefix);
     result.endpointMtu = await xvpc.endpointMtu();
     h.done(`endpoint MTU ${result.endpointMtu}`);
     h.step('baselines: direct (veth+bridge) and kernel VXLAN namespaces');
