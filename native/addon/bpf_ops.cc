@@ -9,6 +9,7 @@
 #include <linux/if_link.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <net/if.h>
 #include <unistd.h>
 #include <cerrno>
 #include <string>
@@ -247,6 +248,20 @@ static Napi::Value XdpQuery(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, id);
 }
 
+// ifIndex(name, netnsPath?) -> ifindex of a link (in that namespace), or throws ENODEV
+static Napi::Value IfIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "ifIndex: name must be a string");
+  std::string name = info[0].As<Napi::String>();
+  unsigned idx;
+  {
+    NetnsScope scope(env, NetnsArg(info, 1));
+    idx = if_nametoindex(name.c_str());
+  }
+  if (idx == 0) ThrowErrno(env, "no interface named " + name, errno ? errno : ENODEV);
+  return Napi::Number::New(env, idx);
+}
+
 // progId(fd) -> kernel id of a program
 static Napi::Value ProgId(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -307,6 +322,7 @@ Napi::Object InitBpfOps(Napi::Env env, Napi::Object exports) {
   exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach));
   exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery));
   exports.Set("progId", Napi::Function::New(env, ProgId));
+  exports.Set("ifIndex", Napi::Function::New(env, IfIndex));
   exports.Set("progTestRun", Napi::Function::New(env, ProgTestRun));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
   return exports;

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const maxEndpoints = values['max-endpoints'] ? Number(values['max-endpoints']) : undefined;
   const dp = HostDataplane.open(pinRoot, { endpoints: maxEndpoints });
   dp.setHostConfig({ ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex });
-  const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex },
+  const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
     values['ns-prefix'] ?? values.host);
   await service.loadTransit(eth.name, mode);
 

@@ -2,12 +2,16 @@
 // host endpoint, the host's own namespace), the veth pair, addresses, routes.
 import { createHash } from 'node:crypto';
 import { must, run } from '../util/exec.js';
-import { createNamespace, deleteNamespace, inNs } from '../util/netns.js';
+import { deleteNamespace, inNs } from '../util/netns.js';
 import type { AttachRequest } from './validate.js';
 
-/** Geneve overhead of the agent's encapsulation: outer Ethernet+IPv4+UDP+Geneve+RTS option. */
-export const ENCAP_OVERHEAD = 14 + 20 + 8 + 8 + 16;
-export const DEFAULT_ENDPOINT_MTU = 1500 - ENCAP_OVERHEAD - 14 - 20; // room to spare under a 1500 underlay
+/** Bytes the data plane adds to an endpoint's IP packet on the underlay:
+ * outer IPv4 + UDP + Geneve + RTS option (52) around the inner Ethernet
+ * frame (14), plus the scaled-endpoint option (8) a switch may insert. */
+export const UNDERLAY_OVERHEAD = 20 + 8 + 8 + 16 + 14 + 8;
+
+/** The largest endpoint MTU whose packets still fit the underlay's. */
+export const endpointMtu = (underlayMtu: number): number => underlayMtu - UNDERLAY_OVERHEAD;
 
 export interface EndpointNames { netns: string; veth: string; peer: string }
 
@@ -21,23 +25,32 @@ export function endpointNames(nsPrefix: string, vni: number, ip: string, hostEnd
   };
 }
 
-export async function createEndpointPlumbing(names: EndpointNames, req: AttachRequest): Promise<void> {
-  const ns = names.netns || null;
-  if (ns) await createNamespace(ns);
+/**
+ * Three processes in all (each costs a few ms): `ip -batch` on the host side,
+ * `ip -batch` inside the endpoint's namespace, and ethtool. `addrgenmode
+ * none` keeps IPv6 link-local addresses, and so router solicitations the
+ * agent would only drop, off both ends.
+ */
+export async function createEndpointPlumbing(names: EndpointNames, req: AttachRequest, mtu: number): Promise<void> {
+  const ns = names.netns;
+  const hostSide = [
+    ...(ns ? [`netns add ${ns}`] : []),
+    `link add ${names.veth} type veth peer name ${names.peer}${ns ? ` netns ${ns}` : ''}`,
+    `link set ${names.veth} addrgenmode none up`,
+  ];
+  const endpointSide = [
+    ...(ns ? ['link set lo up'] : []),
+    `link set ${names.peer} address ${req.mac} mtu ${mtu} addrgenmode none`,
+    `addr add ${req.ip}/${req.prefixLen} dev ${names.peer}`,
+    `link set ${names.peer} up`,
+    ...(ns ? [`route add default via ${req.gatewayIp} dev ${names.peer}`] : []),
+  ];
   try {
-    await must(['ip', 'link', 'add', names.veth, 'type', 'veth', 'peer', 'name', names.peer, ...(ns ? ['netns', ns] : [])]);
-    // IPv6 would only bring router solicitations the agent drops as unsupported.
-    await run(['sysctl', '-qw', `net.ipv6.conf.${names.veth}.disable_ipv6=1`]);
-    await must(['ip', 'link', 'set', names.veth, 'up']);
-    const inside = (argv: string[]) => inNs(ns, argv);
-    await run(inside(['sysctl', '-qw', `net.ipv6.conf.${names.peer}.disable_ipv6=1`]));
-    await must(inside(['ip', 'link', 'set', names.peer, 'address', req.mac, 'mtu', String(req.mtu || DEFAULT_ENDPOINT_MTU)]));
-    await must(inside(['ip', 'addr', 'add', `${req.ip}/${req.prefixLen}`, 'dev', names.peer]));
-    await must(inside(['ip', 'link', 'set', names.peer, 'up']));
+    await must(['ip', '-batch', '-'], { input: `${hostSide.join('\n')}\n` });
+    await must(['ip', ...(ns ? ['-n', ns] : []), '-batch', '-'], { input: `${endpointSide.join('\n')}\n` });
     // The agent encapsulates in XDP and cannot finish a checksum the stack
     // left to the NIC. (For receiving XDP frames, transitd attaches xdp_pass.)
-    await must(inside(['ethtool', '-K', names.peer, 'tx', 'off']));
-    if (ns) await must(inside(['ip', 'route', 'add', 'default', 'via', req.gatewayIp, 'dev', names.peer]));
+    await must(inNs(ns || null, ['ethtool', '-K', names.peer, 'tx', 'off']));
   } catch (err) {
     await deleteEndpointPlumbing(names);
     throw err;

@@ -7,8 +7,8 @@ import type { HostDataplane, WriteMode } from '../dataplane/host.js';
 import type { EndpointRecord, HostConfig } from '../dataplane/records.js';
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
-import { linkIndex } from '../util/netns.js';
-import { createEndpointPlumbing, deleteEndpointPlumbing, endpointNames } from './plumbing.js';
+import { addon } from '../dataplane/addon.js';
+import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames } from './plumbing.js';
 import * as v from './validate.js';
 import { applyGoalState } from './goal-state.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
@@ -22,7 +22,7 @@ const GRPC_CODE: Record<XvpcError['code'], grpc.status> = {
   INTERNAL: grpc.status.INTERNAL,
 };
 
-export interface HostIdentity extends HostConfig { name: string; iface: string }
+export interface HostIdentity extends HostConfig { name: string; iface: string; mtu: number }
 
 /** XDP mode of the agent on endpoint veths: env XVPC_AGENT_MODE=native|generic (default native; main.ts validates it). */
 export const AGENT_MODE: 'native' | 'generic' = process.env.XVPC_AGENT_MODE === 'generic' ? 'generic' : 'native';
@@ -100,11 +100,11 @@ export class TransitService {
         const names = endpointNames(this.nsPrefix, req.vni, req.ip, req.hostEndpoint);
         const existing = this.hostedIfindex(req.vni, req.ip);
         if (existing >= 0) return { netns: names.netns, veth: names.veth, ifindex: existing };
-        await createEndpointPlumbing(names, req);
-        const { ifindex } = await linkInfo(names.veth);
+        await createEndpointPlumbing(names, req, req.mtu || endpointMtu(this.host.mtu));
+        const ifindex = addon.ifIndex(names.veth);
         try {
-          const peerIndex = names.netns ? await linkIndex(names.netns, names.peer) : (await linkInfo(names.peer)).ifindex;
-          this.dp.attachPass(peerIndex, names.netns || undefined);
+          const netns = names.netns ? `/run/netns/${names.netns}` : undefined;
+          this.dp.attachPass(addon.ifIndex(names.peer, netns), netns);
           this.dp.putAgentMeta(ifindex, { vni: req.vni, ip: req.ip, mac: req.mac, netId: req.netId });
           this.dp.attachAgent(ifindex, AGENT_MODE);
           const record = this.dp.getEndpoint(req.vni, req.ip);

@@ -43,6 +43,8 @@ export interface Addon {
   xdpDetach(ifindex: number, mode?: XdpMode, netnsPath?: string): void;
   xdpQuery(ifindex: number, mode?: XdpMode, netnsPath?: string): number;
   progId(fd: number): number;
+  /** if_nametoindex, inside network namespace `netnsPath` if given. */
+  ifIndex(name: string, netnsPath?: string): number;
   progTestRun(fd: number, packet: Buffer, opts?: { repeat?: number; outSize?: number; ingressIfindex?: number }): TestRunResult;
   numPossibleCpus(): number;
 
