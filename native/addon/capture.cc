@@ -3,7 +3,7 @@
 // BPF ring buffer. libpcap lives in pcap.cc: its struct bpf_insn (classic
 // BPF) and the kernel's (eBPF) cannot share a translation unit.
 //
-//   progLoad(type, name, insns, { expectedAttachType?, license? }) -> fd
+//   progLoad(type, name, insns, { expectedAttachType?, progFlags?, license? }) -> fd
 //   mapCreate(type, name, keySize, valueSize, maxEntries, flags = 0) -> fd
 //   progInfoById(id) -> { id, name, type } | null
 //   new RingBuffer(mapFd)  .consume(max) -> Buffer[]  .close()
@@ -37,22 +37,23 @@ static Napi::Value ProgLoad(const Napi::CallbackInfo& info) {
   if (insns.Length() == 0 || insns.Length() % sizeof(struct bpf_insn))
     ThrowType(env, "progLoad: insns must hold whole 8-byte instructions");
   std::string license = "GPL";
-  uint32_t attach = 0;
+  uint32_t attach = 0, flags = 0;
   if (info.Length() > 3 && info[3].IsObject()) {
     Napi::Object o = info[3].As<Napi::Object>();
     attach = OptU32(o, "expectedAttachType", 0);
+    flags = OptU32(o, "progFlags", 0);
     if (o.Has("license") && o.Get("license").IsString()) license = o.Get("license").As<Napi::String>();
   }
   size_t cnt = insns.Length() / sizeof(struct bpf_insn);
   std::vector<struct bpf_insn> copy(cnt);
   memcpy(copy.data(), insns.Data(), insns.Length());
-  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = (enum bpf_attach_type)attach);
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = (enum bpf_attach_type)attach, .prog_flags = flags);
   int fd = bpf_prog_load((enum bpf_prog_type)type, name.c_str(), license.c_str(), copy.data(), cnt, &opts);
   if (fd >= 0) return Napi::Number::New(env, fd);
   int err = errno;
   // Once more with the log, to say why.
   std::vector<char> log(1 << 20);
-  LIBBPF_OPTS(bpf_prog_load_opts, again, .expected_attach_type = (enum bpf_attach_type)attach,
+  LIBBPF_OPTS(bpf_prog_load_opts, again, .expected_attach_type = (enum bpf_attach_type)attach, .prog_flags = flags,
               .log_level = 1, .log_size = (uint32_t)log.size(), .log_buf = log.data());
   fd = bpf_prog_load((enum bpf_prog_type)type, name.c_str(), license.c_str(), copy.data(), cnt, &again);
   if (fd >= 0) return Napi::Number::New(env, fd);

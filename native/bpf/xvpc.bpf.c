@@ -461,7 +461,9 @@ static __always_inline int transit_process(struct xdp_md *ctx, bool from_agent)
 
 	/* Geneve to us from here on: malformed means dropped. */
 	tot = bpf_ntohs(ip->tot_len);
-	if (ip->version != 4 || tot != (__u32)(data_end - (void *)ip) ||
+	/* The whole frame, fragments included (xdp.frags: data_end only ends the
+	 * linear part, which always holds the headers). */
+	if (ip->version != 4 || tot != bpf_xdp_get_buff_len(ctx) - sizeof(*eth) ||
 	    bpf_ntohs(udp->len) != tot - sizeof(*ip) || !xvpc_ip_csum_ok(ip))
 		return drop(XVPC_STAT_DROP_BAD_IP);
 
@@ -632,7 +634,7 @@ static __always_inline int transit_process(struct xdp_md *ctx, bool from_agent)
 	return drop(XVPC_STAT_DROP_UNSUPPORTED);
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdp_transit(struct xdp_md *ctx)
 {
 	int act;
@@ -651,7 +653,7 @@ static __always_inline int agent_encap(struct xdp_md *ctx, const struct host_cfg
 				       const struct agent_meta_value *meta, __u32 daddr,
 				       const __u8 *dmac, __u32 h, __u8 ttl)
 {
-	__u32 frame_len = ctx->data_end - ctx->data;
+	__u32 frame_len = bpf_xdp_get_buff_len(ctx); /* fragments included */
 	struct xvpc_geneve_opt *opt;
 	struct xvpc_geneve *gh;
 	struct xvpc_rts *rts;
@@ -829,7 +831,7 @@ encap:
 	return redirect_to(hc->ifindex);
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdp_agent(struct xdp_md *ctx)
 {
 	int act;

@@ -8,7 +8,10 @@
 // cleanupAll(prefix) finds them too; the same inner addresses and MTU.
 import { Controller } from '../controller/controller.js';
 import type { Endpoint } from '../controller/endpoint.js';
-import { createDroplets, destroyDroplets, type Droplet } from '../droplet/index.js';
+import { DEFAULT_UNDERLAY_MTU, createDroplets, destroyDroplets, type Droplet } from '../droplet/index.js';
+
+/** Outer IPv4 + UDP + VXLAN + inner Ethernet. */
+const VXLAN_OVERHEAD = 50;
 import { must } from '../util/exec.js';
 import { createNamespace, deleteNamespace } from '../util/netns.js';
 import { linkMtu, nsMust, nsRun } from './ns.js';
@@ -157,8 +160,8 @@ export class Baseline {
 
   /**
    * (d): `<prefix>-vl` and `<prefix>-vr`, eth0 on br0 of `<prefix>-vul`
-   * (172.30.0.2/.3, MTU 1500), vxlan0 (VNI 42, UDP 4789) carrying the inner
-   * addresses with the endpoints' MTU.
+   * (172.30.0.2/.3, the droplets' underlay MTU), vxlan0 (VNI 42, UDP 4789)
+   * carrying the inner addresses with the endpoints' MTU (or what fits).
    */
   static async vxlan(prefix: string, mtu: number): Promise<Baseline> {
     const [l, r, ul] = [`${prefix}-vl`, `${prefix}-vr`, `${prefix}-vul`];
@@ -170,10 +173,10 @@ export class Baseline {
         if (ns === ul) await makeBridge(ns);
         else await quietNamespace(ns);
       }
-      await plug(ul, 'ul', l, 'eth0', `${under[l]}/16`, 1500);
-      await plug(ul, 'ur', r, 'eth0', `${under[r]}/16`, 1500);
+      await plug(ul, 'ul', l, 'eth0', `${under[l]}/16`, DEFAULT_UNDERLAY_MTU);
+      await plug(ul, 'ur', r, 'eth0', `${under[r]}/16`, DEFAULT_UNDERLAY_MTU);
       for (const [ns, peer, inner] of [[l, under[r], CLIENT_IP], [r, under[l], SERVER_IP]]) {
-        await must(['ip', '-n', ns, 'link', 'add', 'vxlan0', 'mtu', String(Math.min(mtu, 1450)), 'type', 'vxlan', 'id', '42',
+        await must(['ip', '-n', ns, 'link', 'add', 'vxlan0', 'mtu', String(Math.min(mtu, DEFAULT_UNDERLAY_MTU - VXLAN_OVERHEAD)), 'type', 'vxlan', 'id', '42',
           'remote', peer, 'dstport', '4789', 'dev', 'eth0']);
         await must(['ip', '-n', ns, 'addr', 'add', `${inner}/16`, 'dev', 'vxlan0']);
         await must(['ip', '-n', ns, 'link', 'set', 'vxlan0', 'up']);

@@ -19,6 +19,8 @@ export const DEFAULT_SNAPLEN = 4096;
 
 const BPF_PROG_TYPE_XDP = 6;
 const BPF_XDP = 37; // expected attach type libbpf gives SEC("xdp"); tail-call partners must match
+/** The host's programs are SEC("xdp.frags"); a tail-call partner must be frags-aware too. */
+const BPF_F_XDP_HAS_FRAGS = 1 << 5;
 const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
 const BPF_MAP_TYPE_RINGBUF = 27;
 
@@ -102,7 +104,7 @@ export class CaptureMaps {
 
 /** Loads one capture program (an XDP program, tail-call compatible with the host's). */
 export function loadCaptureProgram(insns: Buffer, name: string): number {
-  return addon.progLoad(BPF_PROG_TYPE_XDP, name, insns, { expectedAttachType: BPF_XDP });
+  return addon.progLoad(BPF_PROG_TYPE_XDP, name, insns, { expectedAttachType: BPF_XDP, progFlags: BPF_F_XDP_HAS_FRAGS });
 }
 
 export interface Sample {

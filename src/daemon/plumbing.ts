@@ -36,7 +36,7 @@ export async function createEndpointPlumbing(names: EndpointNames, req: AttachRe
   const hostSide = [
     ...(ns ? [`netns add ${ns}`] : []),
     `link add ${names.veth} type veth peer name ${names.peer}${ns ? ` netns ${ns}` : ''}`,
-    `link set ${names.veth} addrgenmode none up`,
+    `link set ${names.veth} mtu ${mtu} addrgenmode none up`,
   ];
   const endpointSide = [
     ...(ns ? ['link set lo up'] : []),

@@ -50,7 +50,7 @@ export interface Addon {
 
   // --- capture (native/addon/capture.cc, pcap.cc) ---
   /** Loads raw struct bpf_insn[]; a refusal throws with the verifier's log. */
-  progLoad(type: number, name: string, insns: Buffer, opts?: { expectedAttachType?: number; license?: string }): number;
+  progLoad(type: number, name: string, insns: Buffer, opts?: { expectedAttachType?: number; progFlags?: number; license?: string }): number;
   mapCreate(type: number, name: string, keySize: number, valueSize: number, maxEntries: number, flags?: number): number;
   progInfoById(id: number): { id: number; name: string; type: number } | null;
   RingBuffer: new (mapFd: number) => RawRingBuffer;

@@ -83,7 +83,7 @@ export interface CreateDropletsOptions {
   prefix?: string;
   /** Start transitd in every droplet (default true). false gives bare plumbing, for tests of it. */
   transitd?: boolean;
-  /** MTU of the underlay (eth0 and its bridge port); default 1500. */
+  /** MTU of the underlay (eth0 and its bridge port); default DEFAULT_UNDERLAY_MTU. */
   mtu?: number;
   /** How long to wait for each transitd to answer Health; default 15 s. */
   transitdTimeoutMs?: number;
@@ -104,6 +104,10 @@ export interface DropletSpec {
 }
 
 const DEFAULT_PREFIX = 'xvpc';
+/** Jumbo frames, as cloud underlays run: endpoints get 9000 minus the
+ * encapsulation, and every XDP program is frags-aware so veths allow it.
+ * (TCP through the overlay: 2.0 Gbit/s at 1500, 6.9 at 9000, measured.) */
+export const DEFAULT_UNDERLAY_MTU = 9000;
 const DEFAULT_IMAGE = 'xvpc-buildbox:latest';
 const PARALLEL_PLUMBING = 8;
 const PARALLEL_TRANSITD = 4; // node start-up and BPF loading are CPU-bound
@@ -135,7 +139,7 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const prefix = validatePrefix(opts.prefix ?? DEFAULT_PREFIX);
   const backend = opts.backend ?? 'netns';
   if (backend !== 'netns' && backend !== 'docker') throw invalid(`backend: '${String(backend)}' is not 'netns' or 'docker'`);
-  const mtu = opts.mtu ?? 1500;
+  const mtu = opts.mtu ?? DEFAULT_UNDERLAY_MTU;
   if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw invalid(`mtu: ${mtu} is not an integer in 1280..65535`);
   const withTransitd = opts.transitd ?? true;
   const image = opts.image ?? DEFAULT_IMAGE;

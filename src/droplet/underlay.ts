@@ -84,7 +84,7 @@ export async function addPort(prefix: string, target: NsTarget, spec: PortSpec):
   // XDP_TX / redirect out of eth0 lands on the bridge port, and a veth only
   // takes XDP frames when it runs an XDP program itself (on this kernel GRO
   // was not enough: measured). eth0 gets transitd's transit program.
-  await must(['ip', '-n', ul, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', bpfObjectPath('pass'), 'sec', 'xdp']);
+  await must(['ip', '-n', ul, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', bpfObjectPath('pass'), 'sec', 'xdp.frags']);
 }
 
 /** Removes a droplet's bridge port (its peer goes with it); a missing one is fine. */
