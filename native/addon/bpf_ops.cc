@@ -168,6 +168,46 @@ static Napi::Value MapUpdateBatch(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// mapLookupMany(fd, keys, count) -> { values, present }: one lookup per key
+// in native code (the kernel has no keyed batch lookup); values holds count
+// slots, present[i] is 1 where key i was found.
+static Napi::Value MapLookupMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0, "mapLookupMany");
+  auto keys = BufArg(info, 1, "mapLookupMany", "keys");
+  if (info.Length() < 3 || !info[2].IsNumber()) ThrowType(env, "mapLookupMany: count must be a number");
+  uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+  MapShape s = Shape(env, fd, "mapLookupMany");
+  CheckSize(env, "mapLookupMany", s, "keys", keys.Length(), (size_t)s.info.key_size * count);
+  auto values = Napi::Buffer<uint8_t>::New(env, (size_t)s.value_bytes * count);
+  auto present = Napi::Buffer<uint8_t>::New(env, count);
+  for (uint32_t i = 0; i < count; i++) {
+    int rc = bpf_map_lookup_elem(fd, keys.Data() + (size_t)i * s.info.key_size, values.Data() + (size_t)i * s.value_bytes);
+    if (rc && errno != ENOENT) ThrowErrno(env, std::string("lookup in map '") + s.info.name + "' at key " + std::to_string(i), errno);
+    present.Data()[i] = rc == 0;
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("values", values);
+  r.Set("present", present);
+  return r;
+}
+
+// mapDeleteMany(fd, keys, count): deletes each key; absent keys are fine.
+static Napi::Value MapDeleteMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0, "mapDeleteMany");
+  auto keys = BufArg(info, 1, "mapDeleteMany", "keys");
+  if (info.Length() < 3 || !info[2].IsNumber()) ThrowType(env, "mapDeleteMany: count must be a number");
+  uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+  MapShape s = Shape(env, fd, "mapDeleteMany");
+  CheckSize(env, "mapDeleteMany", s, "keys", keys.Length(), (size_t)s.info.key_size * count);
+  for (uint32_t i = 0; i < count; i++) {
+    if (bpf_map_delete_elem(fd, keys.Data() + (size_t)i * s.info.key_size) && errno != ENOENT)
+      ThrowErrno(env, std::string("delete in map '") + s.info.name + "' at key " + std::to_string(i), errno);
+  }
+  return env.Undefined();
+}
+
 // objGet(path) -> fd of a pinned map or program
 static Napi::Value ObjGet(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -315,6 +355,8 @@ Napi::Object InitBpfOps(Napi::Env env, Napi::Object exports) {
   exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
   exports.Set("mapKeys", Napi::Function::New(env, MapKeys));
   exports.Set("mapUpdateBatch", Napi::Function::New(env, MapUpdateBatch));
+  exports.Set("mapLookupMany", Napi::Function::New(env, MapLookupMany));
+  exports.Set("mapDeleteMany", Napi::Function::New(env, MapDeleteMany));
   exports.Set("objGet", Napi::Function::New(env, ObjGet));
   exports.Set("objPin", Napi::Function::New(env, ObjPin));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));

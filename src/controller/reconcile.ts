@@ -1,13 +1,14 @@
 // Brings every host from what it was last sent to what the model wants, in
 // an order that keeps traffic flowing:
 //   1. attach new endpoints (namespace, veth, agent)
-//   2. upsert substrate, VPC and endpoint records
+//   2. upsert substrate and VPC records, then endpoint records (packed)
 //   3. upsert network records (switch lists): a new switch already knows its
 //      endpoints before any agent is told to use it
 //   4. delete records no longer wanted
 //   5. detach endpoints no longer wanted
 import type { AttachEndpointReply, GoalState } from '../gen/transit.js';
 import type { TransitdClient } from '../daemon/client.js';
+import { packEndpoints, type EndpointRecord, type EndpointType } from '../dataplane/records.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 
 type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints';
@@ -53,7 +54,10 @@ export class Reconciler {
         this.attachmentsOf(host).set(key, reply);
       }
     });
-    await each((host, want, have) => this.upsert(host, want, have, ['substrate', 'vpcs', 'endpoints']));
+    await each(async (host, want, have) => {
+      await this.upsert(host, want, have, ['substrate', 'vpcs']);
+      await this.upsertEndpoints(host, want, have);
+    });
     await each((host, want, have) => this.upsert(host, want, have, ['networks']));
     await each(async (host, want, have) => {
       const batch = emptyBatch();
@@ -84,6 +88,19 @@ export class Reconciler {
     for (const [kind, list] of todo) (batch[kind] as unknown[]).push(...list.map(([, v]) => v));
     await this.clients[host].applyGoalState(batch);
     for (const [kind, list] of todo) for (const [k, v] of list) (have[kind] as Map<string, unknown>).set(k, v);
+  }
+
+  /** Endpoint records go packed, in the kernel's layout: one batch write on the host. */
+  private async upsertEndpoints(host: string, want: HostGoal, have: HostGoal): Promise<void> {
+    const todo = changed(want.endpoints, have.endpoints);
+    if (todo.length === 0) return;
+    const records: EndpointRecord[] = todo.map(([, e]) => ({
+      vni: e.vni, ip: e.ip, type: e.type as number as EndpointType, mac: e.mac,
+      hostIp: e.hostIp || '0.0.0.0', hostMac: e.hostMac || '00:00:00:00:00:00', // a scaled endpoint has no host
+      netId: e.netId, backends: e.backends, hostedIfindex: -1,
+    }));
+    await this.clients[host].putEndpoints(packEndpoints(records));
+    for (const [k, v] of todo) have.endpoints.set(k, v);
   }
 
   attachmentsOf(host: string): Map<string, AttachEndpointReply> {

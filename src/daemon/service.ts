@@ -11,6 +11,7 @@ import { addon } from '../dataplane/addon.js';
 import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames } from './plumbing.js';
 import * as v from './validate.js';
 import { applyGoalState } from './goal-state.js';
+import { putEndpointBatch } from './endpoint-batch.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
 
 const GRPC_CODE: Record<XvpcError['code'], grpc.status> = {
@@ -218,6 +219,11 @@ export class TransitService {
         return {};
       }),
 
+      putEndpoints: (m: pb.EndpointBatch) => this.serial(() => {
+        const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength); // putEndpointBatch copies
+        putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
+        return {};
+      }),
       applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this, m); return {}; }),
       dump: async (): Promise<pb.GoalState> => ({
         substrate: this.dp.listSubstrate(),

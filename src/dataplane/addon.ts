@@ -35,6 +35,8 @@ export interface Addon {
   mapDelete(fd: number, key: Buffer): boolean;
   mapKeys(fd: number): Buffer[];
   mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags?: number): void;
+  mapLookupMany(fd: number, keys: Buffer, count: number): { values: Buffer; present: Buffer };
+  mapDeleteMany(fd: number, keys: Buffer, count: number): void;
   objGet(path: string): number;
   objPin(fd: number, path: string): void;
   closeFd(fd: number): void;

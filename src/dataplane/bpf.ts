@@ -27,6 +27,11 @@ export class BpfMap {
   update(key: Buffer, value: Buffer, flags = BPF_ANY): void { addon.mapUpdate(this.fd, key, value, flags); }
   delete(key: Buffer): boolean { return addon.mapDelete(this.fd, key); }
   keys(): Buffer[] { return addon.mapKeys(this.fd); }
+  /** Looks up `count` keys laid end to end: their values, and which were present. */
+  lookupMany(keys: Buffer, count: number): { values: Buffer; present: Buffer } {
+    return addon.mapLookupMany(this.fd, keys, count);
+  }
+  deleteMany(keys: Buffer, count: number): void { addon.mapDeleteMany(this.fd, keys, count); }
   /** Writes `count` records laid end to end in `keys` and `values` with one syscall. */
   updateBatch(keys: Buffer, values: Buffer, count: number, flags = BPF_ANY): void {
     addon.mapUpdateBatch(this.fd, keys, values, count, flags);

@@ -104,9 +104,12 @@ export function decodeNetwork(value: Buffer): NetworkRecord {
 
 export function endpointKey(vni: number, ip: string): Buffer {
   const b = Buffer.alloc(SIZES.endpoint_key);
-  b.writeUInt32LE(vni, 0);
-  b.writeUInt32BE(parseIpv4(ip, 'ip'), 4);
+  writeEndpointKey(b, 0, vni, ip);
   return b;
+}
+export function writeEndpointKey(b: Buffer, off: number, vni: number, ip: string): void {
+  b.writeUInt32LE(vni, off);
+  b.writeUInt32BE(parseIpv4(ip, 'ip'), off + 4);
 }
 export function decodeEndpointKey(key: Buffer): { vni: number; ip: string } {
   return { vni: key.readUInt32LE(0), ip: formatIpv4(key.readUInt32BE(4)) };
@@ -114,15 +117,30 @@ export function decodeEndpointKey(key: Buffer): { vni: number; ip: string } {
 
 export function encodeEndpoint(r: EndpointRecord): Buffer {
   const b = Buffer.alloc(SIZES.endpoint_value);
-  b.writeUInt8(r.type, 0);
-  b.writeUInt8(r.backends.length, 1);
-  parseMac(r.mac, 'mac').copy(b, 2);
-  b.writeUInt32BE(parseIpv4(r.hostIp, 'hostIp'), 8);
-  parseMac(r.hostMac, 'hostMac').copy(b, 12);
-  b.writeInt32LE(r.hostedIfindex, 20);
-  b.writeUInt32LE(r.netId, 24);
-  r.backends.forEach((ip, i) => b.writeUInt32BE(parseIpv4(ip, `backends[${i}]`), 28 + 4 * i));
+  writeEndpoint(b, 0, r);
   return b;
+}
+/** Writes struct endpoint_value at `off` of `b` (which must be zeroed there). */
+export function writeEndpoint(b: Buffer, off: number, r: EndpointRecord): void {
+  b.writeUInt8(r.type, off);
+  b.writeUInt8(r.backends.length, off + 1);
+  parseMac(r.mac, 'mac').copy(b, off + 2);
+  b.writeUInt32BE(parseIpv4(r.hostIp, 'hostIp'), off + 8);
+  parseMac(r.hostMac, 'hostMac').copy(b, off + 12);
+  b.writeInt32LE(r.hostedIfindex, off + 20);
+  b.writeUInt32LE(r.netId, off + 24);
+  r.backends.forEach((ip, i) => b.writeUInt32BE(parseIpv4(ip, `backends[${i}]`), off + 28 + 4 * i));
+}
+
+/** Many endpoints in the packed form transitd's PutEndpoints takes. */
+export function packEndpoints(records: readonly EndpointRecord[]): { keys: Buffer; values: Buffer } {
+  const keys = Buffer.alloc(records.length * SIZES.endpoint_key);
+  const values = Buffer.alloc(records.length * SIZES.endpoint_value);
+  records.forEach((r, i) => {
+    writeEndpointKey(keys, i * SIZES.endpoint_key, r.vni, r.ip);
+    writeEndpoint(values, i * SIZES.endpoint_value, r);
+  });
+  return { keys, values };
 }
 export function decodeEndpoint(key: Buffer, value: Buffer): EndpointRecord {
   const count = Math.min(value.readUInt8(1), MAX_BACKENDS);

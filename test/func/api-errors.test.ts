@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
 import { connectTransitd, type TransitdClient } from '../../src/daemon/client.js';
+import { EndpointType, SIZES, packEndpoints } from '../../src/dataplane/records.js';
 import { XvpcError } from '../../src/errors.js';
 import type { Droplet } from '../../src/droplet/index.js';
 import { delta, destroyDroplets, expectPing, makeDroplets, snapshot } from './lib.js';
@@ -118,5 +119,28 @@ describe('API validation', () => {
       deleteEndpoints: [{ vni: 61, ip: '10.61.0.2' }],
     });
     await rejects(transitd.getVpc({ vni: 61 }), 'NOT_FOUND', /vpc 61/);
+  });
+
+  it('PutEndpoints writes a packed batch whole, or rejects it naming the record and field', async () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({
+      vni: 62, ip: `10.62.${i >> 7}.${(i & 127) + 1}`, type: EndpointType.SIMPLE, mac: '0e:3e:00:00:00:01',
+      hostIp: '172.30.9.9', hostMac: '0a:00:00:00:09:09', netId: 1, backends: [], hostedIfindex: 0,
+    }));
+    const bad = packEndpoints(records);
+    bad.values[250 * SIZES.endpoint_value + 2] = 0x01; // records[250].mac: multicast
+    const before = await transitd.dump({});
+    await rejects(transitd.putEndpoints(bad), 'INVALID_ARGUMENT', /records\[250\]\.mac/);
+    await rejects(transitd.putEndpoints({ keys: Buffer.alloc(7), values: Buffer.alloc(0) }), 'INVALID_ARGUMENT', /keys/);
+    expect(await transitd.dump({})).toEqual(before);
+
+    await transitd.putEndpoints(packEndpoints(records));
+    await transitd.putEndpoints(packEndpoints(records)); // idempotent
+    const after = await transitd.dump({});
+    expect(after.endpoints.filter((e) => e.vni === 62)).toHaveLength(300);
+    expect(await transitd.getEndpoint({ vni: 62, ip: '10.62.1.44' })).toMatchObject({ hostIp: '172.30.9.9', hostedIfindex: -1 });
+    await transitd.applyGoalState({
+      substrate: [], vpcs: [], networks: [], endpoints: [], deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [],
+      deleteEndpoints: records.map((r) => ({ vni: r.vni, ip: r.ip })),
+    });
   });
 });
