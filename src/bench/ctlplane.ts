@@ -1,5 +1,5 @@
 // Control plane: how fast endpoint records get into one host's maps through
-// the public path (gRPC ApplyGoalState -> transitd -> validation -> map
+// the public path (gRPC PutEndpoints -> transitd -> validation -> map
 // writes), against raw batched map updates through the addon alone
 // (BpfMap.updateBatch), at growing sizes. The records are those a switch holds:
 // endpoints living on other hosts. Each size gets a fresh droplet (a fresh
@@ -8,16 +8,16 @@ import { readFileSync, rmSync } from 'node:fs';
 import { connectTransitd } from '../daemon/client.js';
 import { PinnedMap } from '../dataplane/bpf.js';
 import { HostDataplane } from '../dataplane/host.js';
-import { EndpointType, encodeEndpoint, endpointKey, SIZES } from '../dataplane/records.js';
+import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, SIZES, type EndpointRecord } from '../dataplane/records.js';
 import { createDroplets, destroyDroplets, type Droplet } from '../droplet/index.js';
-import { EndpointType as PbEndpointType, GoalState, type Endpoint as PbEndpoint } from '../gen/transit.js';
+import { EndpointBatch, EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../gen/transit.js';
 import { formatIpv4 } from '../util/addr.js';
 import { msSince, nowNs, rssBytes, sig } from './measure.js';
 import { profileDuring } from './profile.js';
 
 export interface CtlSizeResult {
   endpoints: number;
-  /** records per ApplyGoalState call, and its encoded size */
+  /** records per PutEndpoints call, and its encoded size */
   chunk: number;
   chunkBytes: number;
   /** calls in flight at once */
@@ -56,9 +56,6 @@ export interface CtlPlaneResult {
 
 const VNI = 7;
 const REMOTE_HOSTS = 64;
-const empty = (): GoalState => ({
-  substrate: [], vpcs: [], networks: [], endpoints: [], deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
-});
 
 /** Endpoint i of n: 10.0.0.1 upwards, on one of REMOTE_HOSTS other hosts. */
 function record(i: number): PbEndpoint {
@@ -77,14 +74,19 @@ function memlockOf(fd: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** The record as the Controller's reconciler packs it for PutEndpoints. */
+function packed(r: PbEndpoint): EndpointRecord {
+  return { ...r, type: EndpointType.SIMPLE, hostedIfindex: -1 };
+}
+
 async function throughTransitd(d: Droplet, n: number, chunk: number, window: number): Promise<Omit<CtlSizeResult, 'raw' | 'vsRaw'>> {
-  const batches: GoalState[] = [];
+  const batches: EndpointBatch[] = [];
   for (let off = 0; off < n; off += chunk) {
-    const b = empty();
-    for (let i = off; i < Math.min(n, off + chunk); i++) b.endpoints.push(record(i));
-    batches.push(b);
+    const recs: EndpointRecord[] = [];
+    for (let i = off; i < Math.min(n, off + chunk); i++) recs.push(packed(record(i)));
+    batches.push(packEndpoints(recs));
   }
-  const chunkBytes = GoalState.encode(batches[0]).finish().length;
+  const chunkBytes = EndpointBatch.encode(batches[0]).finish().length;
   const client = connectTransitd(d.id, d.transitdAddress, 120_000);
   try {
     await client.health({});
@@ -92,7 +94,7 @@ async function throughTransitd(d: Droplet, n: number, chunk: number, window: num
     const t0 = nowNs();
     let next = 0;
     const worker = async () => {
-      while (next < batches.length) await client.applyGoalState(batches[next++]);
+      while (next < batches.length) await client.putEndpoints(batches[next++]);
     };
     await Promise.all(Array.from({ length: Math.min(window, batches.length) }, worker));
     const ms = msSince(t0);
@@ -220,7 +222,7 @@ export async function measureControlPlane(prefix: string, rawPinRoot: string, si
   onStep: (s: string) => void, onDone: (s: string) => void, profile?: { endpoints: number; dataPath: string }): Promise<CtlPlaneResult> {
   const out: CtlSizeResult[] = [];
   for (const n of sizes) {
-    onStep(`${n.toLocaleString('en')} endpoints via ApplyGoalState (chunks of ${chunk})`);
+    onStep(`${n.toLocaleString('en')} endpoints via PutEndpoints (chunks of ${chunk})`);
     const droplets = await createDroplets(['cp'], { prefix });
     let viaTransitd: Omit<CtlSizeResult, 'raw' | 'vsRaw'>;
     try {
@@ -248,8 +250,9 @@ export async function measureControlPlane(prefix: string, rawPinRoot: string, si
   }
   return {
     ...(prof ? { profile: prof } : {}),
-    path: 'Controller-side gRPC client (connectTransitd) -> ApplyGoalState (endpoint records of remote hosts, as a switch holds) '
-      + '-> transitd validation -> one map update per record (plus the lookup that makes the batch undoable)',
+    path: 'Controller-side gRPC client (connectTransitd) -> PutEndpoints (endpoint records of remote hosts, as a switch holds, '
+      + 'packed in the kernel layout as the reconciler sends them) -> transitd field checks -> one native lookup per record '
+      + '(what makes the batch undoable) -> one batch map update per chunk',
     raw: 'BpfMap.updateBatch from the bench process into a private copy of the maps, pre-encoded records, same chunk size',
     sizes: out,
   };
