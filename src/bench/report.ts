@@ -123,7 +123,7 @@ export function buildReport(s: Sections): Pick<BenchResults, 'rows' | 'ratios' |
     for (const z of cp.sizes) {
       const n = z.endpoints.toLocaleString('en');
       ratio(`ctl_${z.endpoints}_vs_raw`, z.vsRaw);
-      rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'time via gRPC ApplyGoalState', value: sig(z.seconds), unit: 's',
+      rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'time via gRPC PutEndpoints', value: sig(z.seconds), unit: 's',
         ...(z.endpoints === 1_000_000 ? { target: '≤2 s', met: z.seconds <= 2 ? 'yes' : 'no' } : {}) });
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'rate via transitd', value: sig(z.recordsPerSecond / 1000), unit: 'k/s' });
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'rate raw updateBatch', value: sig(z.raw.recordsPerSecond / 1000), unit: 'k/s' });
@@ -264,12 +264,14 @@ function ctlWhy(s: Sections): string {
       + `${Object.entries(p.areas).filter(([, v]) => v >= 3).map(([k, v]) => `${k} ${v}%`).join(', ')}`
       + `${p.sysBpfInclusive !== undefined ? `; inside bpf() syscalls ${p.sysBpfInclusive}%` : ''}.`
     : p?.error ? ` (no transitd profile: ${p.error})` : '';
-  return `Per record, transitd decodes protobuf strings, validates and parses the text IPs and MACs, reads the old record for the `
-    + `all-or-nothing undo (one bpf() lookup) and writes it (one bpf() update); the raw path writes ${last.chunk.toLocaleString('en')} `
-    + `pre-encoded records per syscall. At ${last.endpoints.toLocaleString('en')}: ${sig(last.recordsPerSecond / 1000)}k/s vs `
-    + `${sig(last.raw.recordsPerSecond / 1000)}k/s raw.${prof} gRPC chunks: ${last.chunk.toLocaleString('en')} records = `
-    + `${sig(last.chunkBytes / MB)} MB per ApplyGoalState (under grpc-js's 4 MB receive limit), ${last.window} in flight. Levers: binary `
-    + 'addresses in the proto (no text parsing), one updateBatch per goal state with the undo taken by lookup_batch.';
+  return `Records travel packed in the kernel's layout (PutEndpoints); per record transitd checks the fields in JS and reads the `
+    + `old value for the all-or-nothing undo with one bpf() lookup (in native code: the kernel has no keyed batch lookup, and its `
+    + `batch update takes no BPF_NOEXIST that would let new records skip it), then writes each chunk with one batch update, as `
+    + `the raw path does with ${last.chunk.toLocaleString('en')} pre-encoded records per syscall. At ${last.endpoints.toLocaleString('en')}: `
+    + `${sig(last.recordsPerSecond / 1000)}k/s vs ${sig(last.raw.recordsPerSecond / 1000)}k/s raw.${prof} gRPC chunks: `
+    + `${last.chunk.toLocaleString('en')} records = ${sig(last.chunkBytes / MB)} MB per PutEndpoints (under grpc-js's 4 MB receive `
+    + `limit), ${last.window} in flight. Levers left: drop the per-record undo lookup (e.g. undo by deleting only records known `
+    + 'new from a transitd-side index), or pipeline lookups and writes across chunks.';
 }
 
 function readyWhy(s: Sections): string {
@@ -278,9 +280,9 @@ function readyWhy(s: Sections): string {
   const z = p.scale;
   return `Of the ${r.p50Ms} ms p50, createSimpleEndpoint() takes ${r.createP50Ms} ms and the first echo reply comes ${r.pingP50Ms} ms after it returns `
     + `(ping's start-up included; ${r.lostBeforeFirstReply} requests lost before a first reply over all ${r.endpoints}). transitd's AttachEndpoint alone `
-    + `takes ${r.attachP50Ms} ms p50: it builds the namespace and veth with ~13 commands (ip netns/link/addr/route, sysctl, ethtool), one `
-    + `process each (a short 'ip' command takes ~${p.commandSpawnMs} ms to run here); the rest is the Controller recomputing every host's `
-    + `goal state and the ApplyGoalState round trips. ${z.lastTenthPerEndpointMs > 1.3 * z.firstTenthPerEndpointMs ? 'The cost grows' : 'The cost barely grows'} with the endpoints already there: ${z.firstTenthPerEndpointMs} ms per `
+    + `takes ${r.attachP50Ms} ms p50: it builds the namespace and veth with three processes (two 'ip -batch' and one ethtool; `
+    + `a short 'ip' command takes ~${p.commandSpawnMs} ms to run here); the rest is the Controller recomputing every host's `
+    + `goal state and the gRPC round trips. ${z.lastTenthPerEndpointMs > 1.3 * z.firstTenthPerEndpointMs ? 'The cost grows' : 'The cost barely grows'} with the endpoints already there: ${z.firstTenthPerEndpointMs} ms per `
     + `endpoint in the first tenth of ${z.endpoints.toLocaleString('en')}, ${z.lastTenthPerEndpointMs} ms in the last (CPU over the run: `
     + `Controller ${z.cpuSeconds.controller} s, host transitd with its commands ${z.cpuSeconds.hostTransitd} s). Levers: netlink from transitd instead `
     + 'of processes, and a Controller that diffs only what a call changed.';
