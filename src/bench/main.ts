@@ -52,11 +52,11 @@ interface Settings {
 
 const QUICK: Settings = {
   secondsPerRun: 3, rrRounds: 5000, pktRunsPerPath: 5000, pktRepeat: 100_000,
-  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 10_000, ctlWindow: 2, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000,
+  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000,
 };
 const FULL: Settings = {
   secondsPerRun: 10, rrRounds: 20_000, pktRunsPerPath: 20_000, pktRepeat: 1_000_000,
-  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 10_000, ctlWindow: 2, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000,
+  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000,
 };
 
 interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean }

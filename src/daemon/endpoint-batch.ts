@@ -1,8 +1,8 @@
 // PutEndpoints: many endpoint records in the kernel's own layout. Each record
 // is checked field by field (INVALID_ARGUMENT names record and field), the
-// ones hosted here get their veth's ifindex, the previous values are read so
-// a failed write can be undone, and the whole set goes in with one batch
-// update. This is the path that makes a million endpoints take seconds.
+// ones hosted here get their veth's ifindex, and HostDataplane writes the set
+// with one batch update it can undo. This is the path that makes a million
+// endpoints take seconds.
 import { XvpcError, invalid } from '../errors.js';
 import { EndpointType, MAX_BACKENDS, SIZES } from '../dataplane/records.js';
 import type { HostDataplane } from '../dataplane/host.js';
@@ -58,28 +58,10 @@ export function putEndpointBatch(dp: HostDataplane, hostIp: string, keysIn: Buff
     values.writeInt32LE(ifindex, i * VALUE + 20);
   }
 
-  const map = dp.map('endpoints');
-  const before = map.lookupMany(keys, count);
   try {
-    map.updateBatch(keys, values, count);
+    dp.putEndpointsPacked(keys, values, count);
   } catch (err) {
-    undo(dp, keys, before, count);
     throw new XvpcError('INTERNAL', `endpoint batch not applied (rolled back): ${(err as Error).message}`);
   }
   return count;
-}
-
-/** Puts back what the keys held before: old values where there were some, nothing where there were none. */
-function undo(dp: HostDataplane, keys: Buffer, before: { values: Buffer; present: Buffer }, count: number): void {
-  const map = dp.map('endpoints');
-  const had: number[] = [];
-  const fresh: number[] = [];
-  for (let i = 0; i < count; i++) (before.present[i] ? had : fresh).push(i);
-  const pick = (list: number[], src: Buffer, size: number) => Buffer.concat(list.map((i) => src.subarray(i * size, (i + 1) * size)));
-  try {
-    if (fresh.length) map.deleteMany(pick(fresh, keys, KEY), fresh.length);
-    if (had.length) map.updateBatch(pick(had, keys, KEY), pick(had, before.values, VALUE), had.length);
-  } catch {
-    /* best effort: the original error is what the caller reports */
-  }
 }

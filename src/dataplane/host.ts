@@ -7,10 +7,11 @@ import type { XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostConfig, decodeNetwork, decodeSubstrate, decodeVpc,
   encodeAgentMeta, encodeEndpoint, encodeHostConfig, encodeNetwork, encodeSubstrate, encodeVpc, endpointKey,
-  networkKey, substrateKey, u32Key, vpcKey,
+  networkKey, substrateKey, u32Key, vpcKey, SIZES,
   type AgentMeta, type EndpointRecord, type HostConfig, type NetworkRecord, type SubstrateRecord, type VpcRecord,
 } from './records.js';
 import { STAT_NAMES, type Stats } from './stats.js';
+import { EndpointIndex } from './endpoint-index.js';
 import { sumPerCpuU64 } from './bpf.js';
 
 export interface Capacities {
@@ -22,6 +23,9 @@ export type WriteMode = 'create' | 'update' | 'upsert';
 const FLAGS: Record<WriteMode, number> = { create: BPF_NOEXIST, update: BPF_EXIST, upsert: 0 };
 
 export class HostDataplane {
+  /** Keys of the endpoints map, built on the first packed write (see endpoint-index.ts). */
+  private index?: EndpointIndex;
+
   private constructor(
     private readonly obj: BpfObject,
     /** XDP_PASS program for veths that receive XDP frames (see native/bpf/pass.bpf.c) */
@@ -110,7 +114,39 @@ export class HostDataplane {
   }
 
   putEndpoint(r: EndpointRecord, mode: WriteMode = 'upsert'): void {
-    this.m.endpoints.update(endpointKey(r.vni, r.ip), encodeEndpoint(r), FLAGS[mode]);
+    const key = endpointKey(r.vni, r.ip);
+    this.m.endpoints.update(key, encodeEndpoint(r), FLAGS[mode]);
+    this.index?.add(key, 0);
+  }
+
+  /**
+   * Upserts `count` packed records (struct endpoint_key[] / endpoint_value[])
+   * with one batch write. All or nothing: if the kernel refuses part of the
+   * batch (the map is full), rewritten records get their old values back and
+   * new ones are removed, then the kernel's error is thrown.
+   */
+  putEndpointsPacked(keys: Buffer, values: Buffer, count: number): void {
+    const map = this.m.endpoints;
+    const index = (this.index ??= EndpointIndex.fromKeys(map.keys()));
+    const rewritten: number[] = [];
+    for (let i = 0; i < count; i++) if (index.has(keys, i * SIZES.endpoint_key)) rewritten.push(i);
+    const pick = (list: number[], src: Buffer, size: number) => Buffer.concat(list.map((i) => src.subarray(i * size, (i + 1) * size)));
+    const oldKeys = pick(rewritten, keys, SIZES.endpoint_key);
+    const before = map.lookupMany(oldKeys, rewritten.length);
+    try {
+      map.updateBatch(keys, values, count);
+    } catch (err) {
+      // Best effort, then the kernel's error: delete what may be new, restore what was there.
+      const isOld = new Set(rewritten);
+      const fresh = Array.from({ length: count }, (_, i) => i).filter((i) => !isOld.has(i));
+      try {
+        if (fresh.length) map.deleteMany(pick(fresh, keys, SIZES.endpoint_key), fresh.length);
+        const had = rewritten.map((_, j) => j).filter((j) => before.present[j]);
+        if (had.length) map.updateBatch(pick(had, oldKeys, SIZES.endpoint_key), pick(had, before.values, SIZES.endpoint_value), had.length);
+      } catch { /* the original error is the one to report */ }
+      throw err;
+    }
+    for (let i = 0; i < count; i++) index.add(keys, i * SIZES.endpoint_key);
   }
   getEndpoint(vni: number, ip: string): EndpointRecord | null {
     const k = endpointKey(vni, ip);
@@ -118,8 +154,10 @@ export class HostDataplane {
     return v ? decodeEndpoint(k, v) : null;
   }
   deleteEndpoint(vni: number, ip: string): boolean {
-    this.m.ep_host_cache.delete(endpointKey(vni, ip));
-    return this.m.endpoints.delete(endpointKey(vni, ip));
+    const key = endpointKey(vni, ip);
+    this.m.ep_host_cache.delete(key);
+    this.index?.delete(key, 0);
+    return this.m.endpoints.delete(key);
   }
   listEndpointKeys(): { vni: number; ip: string }[] { return this.m.endpoints.keys().map(decodeEndpointKey); }
   listEndpoints(): EndpointRecord[] {

@@ -36,7 +36,13 @@ function ensureBpffs(): void {
 export function openDataplane(tag: string): { dp: HostDataplane; pinRoot: string; close(): void } {
   ensureBpffs();
   const pinRoot = `/sys/fs/bpf/xvpc/${uniquePrefix('u')}-${tag}`;
-  const dp = HostDataplane.open(pinRoot, { endpoints: 1024, networks: 256, vpcs: 64, substrate: 256, agent_meta: 64, ep_host_cache: 64 });
+  let dp: HostDataplane;
+  try {
+    dp = HostDataplane.open(pinRoot, { endpoints: 1024, networks: 256, vpcs: 64, substrate: 256, agent_meta: 64, ep_host_cache: 64 });
+  } catch (err) {
+    rmSync(pinRoot, { recursive: true, force: true }); // a refused load still made the pin directory
+    throw err;
+  }
   return {
     dp,
     pinRoot,
