@@ -1,4 +1,4 @@
-/* flowhash: the inner-flow hash that picks a switch or router (Maglev slot)
+/* flowhash: the inner-flow hash that picks a switch or router (a slot of the table)
  * and the outer UDP source port. TS tests recompute it, so it is exact:
  *
  *   fmix(x) = murmur3's 32-bit finalizer, all arithmetic mod 2^32:
@@ -13,7 +13,7 @@
  * clear and offset 0) and the L4 header is present. ARP hashes as
  * (spa, tpa, proto 0, ports 0).
  *
- *   member   = members[maglev[h % XVPC_MAGLEV_SIZE]]
+ *   member   = members[slots[h % XVPC_SLOT_TABLE_SIZE]]
  *   udp sport = 49152 + (h & 0x3fff)
  */
 #ifndef XVPC_FLOWHASH_H
@@ -58,15 +58,15 @@ static __always_inline __u32 xvpc_flowhash(__u32 saddr, __u32 daddr, __u32 proto
 static __always_inline __u32 xvpc_members_pick(const struct xvpc_members *m, __u32 h)
 {
 	__u32 count = m->count;
-	__u32 slot = h % XVPC_MAGLEV_SIZE;
+	__u32 slot = h % XVPC_SLOT_TABLE_SIZE;
 	__u32 idx;
 
 	if (count == 0 || count > XVPC_MAX_SWITCHES)
 		return 0;
 	xvpc_opaque(slot);
-	if (slot >= XVPC_MAGLEV_SIZE)
+	if (slot >= XVPC_SLOT_TABLE_SIZE)
 		return 0;
-	idx = m->maglev[slot];
+	idx = m->slots[slot];
 	if (idx >= count)
 		return 0;
 	xvpc_opaque(idx);

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 
 #define XVPC_MAX_SWITCHES 16 /* switches per network, routers per VPC */
-#define XVPC_MAGLEV_SIZE 251 /* consistent-hash table slots (prime) */
+#define XVPC_SLOT_TABLE_SIZE 251 /* consistent-hash table slots (prime) */
 #define XVPC_MAX_BACKENDS 16 /* backends of a scaled endpoint */
 
 #define XVPC_GENEVE_PORT 6081
@@ -35,11 +35,12 @@ enum xvpc_ep_type {
 	XVPC_EP_GATEWAY = 3,
 };
 
-/* A consistent-hash member list: maglev[slot] indexes members[]. */
+/* A consistent-hash member list: slots[slot] indexes members[] (filled by
+ * rendezvous hashing per slot: src/dataplane/slot-table.ts). */
 struct xvpc_members {
 	__u32 count;
 	__u32 members[XVPC_MAX_SWITCHES]; /* host IPv4s */
-	__u8 maglev[XVPC_MAGLEV_SIZE];
+	__u8 slots[XVPC_SLOT_TABLE_SIZE];
 	__u8 _pad[1];
 };
 

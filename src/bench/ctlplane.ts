@@ -164,7 +164,7 @@ function area(sym: string, kernel: boolean): string {
     if (url.includes('/gen/transit') || url.includes('@bufbuild')) return 'protobuf decode/encode';
     if (url.includes('@grpc') || url.includes('http2')) return 'gRPC/HTTP2';
     if (url.includes('/daemon/validate') || url.includes('/util/addr')) return 'validation (IP/MAC parsing)';
-    if (url.includes('/dataplane/records') || url.includes('/dataplane/maglev')) return 'record encoding';
+    if (url.includes('/dataplane/records') || url.includes('/dataplane/slot-table')) return 'record encoding';
     if (url.includes('/dataplane/')) return 'dataplane wrappers';
     if (url.includes('/daemon/')) return 'goal-state apply';
     if (url.startsWith('node:')) return 'node internals (JS)';

@@ -51,7 +51,7 @@ function readMembers(buf: Buffer, off: number): string[] {
 }
 
 /** The slot table stored with a member list (for tests and tools). */
-export function readMaglev(buf: Buffer, off: number): Uint8Array {
+export function readSlotTable(buf: Buffer, off: number): Uint8Array {
   return new Uint8Array(buf.subarray(off + 4 + 4 * MAX_MEMBERS, off + 4 + 4 * MAX_MEMBERS + SLOT_TABLE_SIZE));
 }
 

@@ -1,5 +1,5 @@
 // The consistent-hash slot table the XDP programs pick switches and routers
-// from: `members[table[flowhash % SLOT_TABLE_SIZE]]` (the `maglev` field of
+// from: `members[table[flowhash % SLOT_TABLE_SIZE]]` (the `slots` field of
 // struct xvpc_members in native/bpf/xvpc.h).
 //
 // Each slot goes to the member with the highest score hash(member, slot)
@@ -11,7 +11,7 @@
 // busiest of 5 members gets up to ~1.4x its fair share (bench it if it matters).
 import { createHash } from 'node:crypto';
 
-export const SLOT_TABLE_SIZE = 251; // XVPC_MAGLEV_SIZE in native/bpf/xvpc.h (prime)
+export const SLOT_TABLE_SIZE = 251; // XVPC_SLOT_TABLE_SIZE in native/bpf/xvpc.h (prime)
 export const MAX_MEMBERS = 16;      // XVPC_MAX_SWITCHES
 
 /** murmur3's 32-bit finalizer: a cheap, well-mixed integer hash. */

@@ -173,7 +173,7 @@ describe('router: the destination is in another network of the VPC', () => {
     return { sw, expected: forwarded(after, sw, { ttl: outerTtl }) };
   }
 
-  it('sends to the switch Maglev picks with the flow hash; inner TTL - 1 with its checksum, src MAC = gateway', () => {
+  it('sends to the switch the slot table picks with the flow hash; inner TTL - 1 with its checksum, src MAC = gateway', () => {
     const used = new Set<string>();
     for (let i = 0; i < 48; i++) {
       const proto = [IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP][i % 3];
@@ -243,7 +243,7 @@ describe('router: the destination is in another network of the VPC', () => {
 });
 
 describe('router: no network for the destination here -> a router of the VPC', () => {
-  it('sends to the router Maglev picks, inner untouched (that router decrements it); XDP_TX', () => {
+  it('sends to the router the slot table picks, inner untouched (that router decrements it); XDP_TX', () => {
     const used = new Set<string>();
     for (let i = 0; i < 24; i++) {
       const dst = `10.9.${i}.3`;
