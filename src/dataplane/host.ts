@@ -5,7 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, xdpDetach, type BpfMap } from './bpf.js';
 import type { XdpMode } from './addon.js';
 import {
-  decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostConfig, decodeNetwork, decodeSubstrate, decodeVpc,
+  decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeNetwork, decodeSubstrate, decodeVpc,
   encodeAgentMeta, encodeEndpoint, encodeHostConfig, encodeNetwork, encodeSubstrate, encodeVpc, endpointKey,
   networkKey, substrateKey, u32Key, vpcKey, SIZES,
   type AgentMeta, type EndpointRecord, type HostConfig, type NetworkRecord, type SubstrateRecord, type VpcRecord,
@@ -82,11 +82,6 @@ export class HostDataplane {
 
   // --- host identity -----------------------------------------------------
   setHostConfig(cfg: HostConfig): void { this.m.host_cfg.update(u32Key(0), encodeHostConfig(cfg)); }
-  hostConfig(): HostConfig | null {
-    const v = this.m.host_cfg.lookup(u32Key(0));
-    const cfg = v ? decodeHostConfig(v) : null;
-    return cfg && cfg.ifindex !== 0 ? cfg : null;
-  }
 
   // --- records -------------------------------------------------------------
   putVpc(r: VpcRecord, mode: WriteMode = 'upsert'): void { this.m.vpcs.update(vpcKey(r.vni), encodeVpc(r), FLAGS[mode]); }

@@ -50,11 +50,6 @@ function readMembers(buf: Buffer, off: number): string[] {
   return Array.from({ length: count }, (_, i) => formatIpv4(buf.readUInt32BE(off + 4 + 4 * i)));
 }
 
-/** The slot table stored with a member list (for tests and tools). */
-export function readSlotTable(buf: Buffer, off: number): Uint8Array {
-  return new Uint8Array(buf.subarray(off + 4 + 4 * MAX_MEMBERS, off + 4 + 4 * MAX_MEMBERS + SLOT_TABLE_SIZE));
-}
-
 export const vpcKey = (vni: number): Buffer => { const b = Buffer.alloc(SIZES.vpc_key); b.writeUInt32LE(vni); return b; };
 
 export function encodeVpc(r: VpcRecord): Buffer {

@@ -1,5 +1,4 @@
 // Network namespaces and links, through iproute2.
-import { readFile } from 'node:fs/promises';
 import { must, run } from './exec.js';
 
 /** argv that runs `argv` inside namespace `ns` (or as is when ns is null). */
@@ -35,11 +34,3 @@ export async function linkIndex(ns: string | null, dev: string): Promise<number>
   return (await linkJson(ns, dev)).ifindex;
 }
 
-export async function linkMac(ns: string | null, dev: string): Promise<string> {
-  return (await linkJson(ns, dev)).address;
-}
-
-/** ifindex of a link in this process's own namespace. */
-export async function localLinkIndex(dev: string): Promise<number> {
-  return Number((await readFile(`/sys/class/net/${dev}/ifindex`, 'utf8')).trim());
-}
