@@ -42,7 +42,7 @@ struct {
 	__type(value, __u32);
 } target SEC(".maps");
 
-SEC("xdp")
+SEC("xdp.frags") /* tail-call partners must match the data plane's frags flag */
 int xdp_restore(struct xdp_md *ctx)
 {
 	__u32 zero = 0;
