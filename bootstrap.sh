@@ -17,7 +17,7 @@ fi
 
 # --- system packages -------------------------------------------------------
 PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iputils-ping iperf3 curl
-  tcpdump libpcap-dev docker.io debootstrap ethtool protobuf-compiler make g++ python3 procps)
+  tcpdump libpcap-dev docker.io debootstrap ethtool protobuf-compiler make g++ python3 procps linux-perf)
 absent=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || absent+=("$p")
