@@ -17,14 +17,16 @@
 //   2. cross-check: repeat = 1 on a fresh packet, many runs interleaved with the
 //      empty program measured the same way; kernel-timed medians (both terms
 //      carry the timing overhead, so the ratio is compressed toward 1).
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { BpfObject, bpfObjectPath, type BpfProgram } from '../dataplane/bpf.js';
+import { repoRoot } from '../dataplane/addon.js';
 import { HostDataplane } from '../dataplane/host.js';
 import { EndpointType } from '../dataplane/records.js';
 import type { StatName } from '../dataplane/stats.js';
 import { median, percentile, sig } from './measure.js';
 import { geneve, innerUdpFrame, outerDst, type Host } from './packets.js';
 import { RestoreWrapper } from './restore-prog.js';
+import { must } from '../util/exec.js';
 
 const XDP_PASS = 2, XDP_TX = 3, XDP_REDIRECT = 4;
 const VERDICT = ['ABORTED', 'DROP', 'PASS', 'TX', 'REDIRECT'];
@@ -98,8 +100,10 @@ const ROUNDS = 3;
 export async function measurePacketCost(pinRoot: string, buildDir: string, runsPerPath: number, repeatN: number,
   onStep?: (s: string) => void): Promise<PktCostResult> {
   const lo = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8').trim());
-  const dp = HostDataplane.open(pinRoot, { endpoints: 1024, networks: 64, vpcs: 64, substrate: 64, agent_meta: 64, ep_host_cache: 64 });
+  const caps = { endpoints: 1024, networks: 64, vpcs: 64, substrate: 64, agent_meta: 64, ep_host_cache: 64 };
+  const dp = HostDataplane.open(pinRoot, caps);
   const empty = BpfObject.load(bpfObjectPath('pass'));
+  let nohook: HostDataplane | undefined;
   try {
     // This host (172.30.0.2) with eth0 = lo: the only device a test run in
     // this namespace can be given as ingress and as redirect target.
@@ -117,6 +121,9 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     ep(client, me, lo);
     dp.putAgentMeta(lo, { vni: VNI, ip: client.ip, mac: client.mac, netId: 1 });
 
+    // The same source built without the capture hook, sharing these maps:
+    // what the empty hook costs is switch minus switch_nohook.
+    nohook = HostDataplane.open(pinRoot, caps, await compileWithoutHook(buildDir));
     const transit = dp.transitProgram;
     const agent = dp.agentProgram;
     const inner = innerUdpFrame(client, server);
@@ -125,6 +132,9 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
         packet: geneve(peer, me, VNI, inner), expect: XDP_PASS },
       { path: 'switch', description: 'transit: Geneve for a remote endpoint -> re-address to its host, XDP_TX',
         prog: transit, packet: geneve(peer, me, VNI, innerUdpFrame(client, server)), expect: XDP_TX, counter: 'switch_fwd',
+        check: (out) => (outerDst(out) === peer.ip ? undefined : `outer dst ${outerDst(out)}, want ${peer.ip}`) },
+      { path: 'switch_nohook', description: 'the switch path built with -DXVPC_NO_XDPCAP: the capture hook costs switch minus this',
+        prog: nohook.transitProgram, packet: geneve(peer, me, VNI, innerUdpFrame(client, server)), expect: XDP_TX, counter: 'switch_fwd',
         check: (out) => (outerDst(out) === peer.ip ? undefined : `outer dst ${outerDst(out)}, want ${peer.ip}`) },
       { path: 'router', description: 'transit: switch miss, network LPM -> one of its switches, XDP_TX',
         prog: transit, packet: geneve(peer, me, VNI, innerUdpFrame(client, routed)), expect: XDP_TX, counter: 'router_net_fwd',
@@ -161,7 +171,9 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     for (const [path, n] of wrong) throw new Error(`pktcost ${path}: ${n} of ${runsPerPath} runs gave another verdict`);
     const delta1 = (s: PathSpec) => (s.counter ? after[s.counter] - before[s.counter] : undefined);
     for (const s of specs) {
-      if (s.counter && delta1(s) !== runsPerPath) throw new Error(`pktcost ${s.path}: ${s.counter} moved by ${delta1(s)}, want ${runsPerPath}`);
+      // Paths that share a counter (switch and switch_nohook share the maps) move it together.
+      const want = runsPerPath * specs.filter((x) => x.counter === s.counter).length;
+      if (s.counter && delta1(s) !== want) throw new Error(`pktcost ${s.path}: ${s.counter} moved by ${delta1(s)}, want ${want}`);
     }
 
     // The naive way, for contrast: repeat = N on one buffer.
@@ -245,10 +257,21 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     };
   } finally {
     empty.close();
+    nohook?.close();
     dp.close();
   }
 }
 
 function nonZero(s: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== 0));
+}
+
+/** xvpc.bpf.c compiled with -DXVPC_NO_XDPCAP (the exits without the tail call), same flags as native/bpf/Makefile. */
+async function compileWithoutHook(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const out = `${dir}/xvpc-nohook.o`;
+  const src = `${repoRoot}native/bpf`;
+  await must(['clang', '-target', 'bpf', '-O2', '-g', '-Wall', '-Werror', '-DXVPC_NO_XDPCAP', '-I', src,
+    '-I', `/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '-c', `${src}/xvpc.bpf.c`, '-o', out]);
+  return out;
 }

@@ -35,14 +35,15 @@ export class HostDataplane {
       'interfaces' | 'ep_host_cache' | 'scaled_flows' | 'stats', BpfMap>,
   ) {}
 
-  static open(pinRoot: string, capacities: Capacities = {}): HostDataplane {
+  /** objectPath: another build of xvpc.bpf.c (the bench compares one without the capture hook). */
+  static open(pinRoot: string, capacities: Capacities = {}, objectPath = bpfObjectPath('xvpc')): HostDataplane {
     mkdirSync(pinRoot, { recursive: true });
     const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)) as Record<string, number>;
     // libbpf cannot reuse a pinned devmap by name (see the map's comment in
     // xvpc.bpf.c), so `interfaces` is pinned and reused here.
     const interfacesPin = `${pinRoot}/interfaces`;
     const reuse = existsSync(interfacesPin);
-    const obj = BpfObject.load(bpfObjectPath('xvpc'), { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
+    const obj = BpfObject.load(objectPath, { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
     if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
     const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'interfaces',
       'ep_host_cache', 'scaled_flows', 'stats'] as const;
