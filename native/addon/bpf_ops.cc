@@ -27,6 +27,16 @@ static int FdArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
   return fd;
 }
 
+static int IfindexArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  if (info.Length() <= i || !info[i].IsNumber()) ThrowType(info.Env(), std::string(fn) + ": ifindex must be a number");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+static uint32_t CountArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  if (info.Length() <= i || !info[i].IsNumber()) ThrowType(info.Env(), std::string(fn) + ": count must be a number");
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+
 static Napi::Buffer<uint8_t> BufArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what) {
   if (info.Length() <= i || !info[i].IsBuffer())
     ThrowType(info.Env(), std::string(fn) + ": " + what + " must be a Buffer");
@@ -146,8 +156,7 @@ static Napi::Value MapUpdateBatch(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0, "mapUpdateBatch");
   auto keys = BufArg(info, 1, "mapUpdateBatch", "keys");
   auto values = BufArg(info, 2, "mapUpdateBatch", "values");
-  if (info.Length() < 4 || !info[3].IsNumber()) ThrowType(env, "mapUpdateBatch: count must be a number");
-  uint32_t count = info[3].As<Napi::Number>().Uint32Value();
+  uint32_t count = CountArg(info, 3, "mapUpdateBatch");
   uint64_t flags = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int64Value() : (int64_t)BPF_ANY;
   MapShape s = Shape(env, fd, "mapUpdateBatch");
   CheckSize(env, "mapUpdateBatch", s, "keys", keys.Length(), (size_t)s.info.key_size * count);
@@ -175,8 +184,7 @@ static Napi::Value MapLookupMany(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0, "mapLookupMany");
   auto keys = BufArg(info, 1, "mapLookupMany", "keys");
-  if (info.Length() < 3 || !info[2].IsNumber()) ThrowType(env, "mapLookupMany: count must be a number");
-  uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+  uint32_t count = CountArg(info, 2, "mapLookupMany");
   MapShape s = Shape(env, fd, "mapLookupMany");
   CheckSize(env, "mapLookupMany", s, "keys", keys.Length(), (size_t)s.info.key_size * count);
   auto values = Napi::Buffer<uint8_t>::New(env, (size_t)s.value_bytes * count);
@@ -197,8 +205,7 @@ static Napi::Value MapDeleteMany(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0, "mapDeleteMany");
   auto keys = BufArg(info, 1, "mapDeleteMany", "keys");
-  if (info.Length() < 3 || !info[2].IsNumber()) ThrowType(env, "mapDeleteMany: count must be a number");
-  uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+  uint32_t count = CountArg(info, 2, "mapDeleteMany");
   MapShape s = Shape(env, fd, "mapDeleteMany");
   CheckSize(env, "mapDeleteMany", s, "keys", keys.Length(), (size_t)s.info.key_size * count);
   for (uint32_t i = 0; i < count; i++) {
@@ -252,8 +259,7 @@ static uint32_t XdpModeFlag(Napi::Env env, const Napi::CallbackInfo& info, size_
 // xdpAttach(ifindex, progFd, mode = 'native', netnsPath?): replaces whatever is attached.
 static Napi::Value XdpAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) ThrowType(env, "xdpAttach: ifindex must be a number");
-  int ifindex = info[0].As<Napi::Number>().Int32Value();
+  int ifindex = IfindexArg(info, 0, "xdpAttach");
   int prog_fd = FdArg(info, 1, "xdpAttach");
   uint32_t flags = XdpModeFlag(env, info, 2);
   TakeLibbpfLog();
@@ -266,8 +272,7 @@ static Napi::Value XdpAttach(const Napi::CallbackInfo& info) {
 // xdpDetach(ifindex, mode = 'native', netnsPath?)
 static Napi::Value XdpDetach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) ThrowType(env, "xdpDetach: ifindex must be a number");
-  int ifindex = info[0].As<Napi::Number>().Int32Value();
+  int ifindex = IfindexArg(info, 0, "xdpDetach");
   uint32_t flags = XdpModeFlag(env, info, 1);
   NetnsScope scope(env, NetnsArg(info, 2));
   int rc = bpf_xdp_detach(ifindex, flags, nullptr);
@@ -278,8 +283,7 @@ static Napi::Value XdpDetach(const Napi::CallbackInfo& info) {
 // xdpQuery(ifindex, mode = 'native', netnsPath?) -> attached program id, 0 if none
 static Napi::Value XdpQuery(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) ThrowType(env, "xdpQuery: ifindex must be a number");
-  int ifindex = info[0].As<Napi::Number>().Int32Value();
+  int ifindex = IfindexArg(info, 0, "xdpQuery");
   uint32_t flags = XdpModeFlag(env, info, 1);
   uint32_t id = 0;
   NetnsScope scope(env, NetnsArg(info, 2));
