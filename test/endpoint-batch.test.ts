@@ -13,7 +13,7 @@ const rec = (i: number, hostIp = '172.30.0.2'): EndpointRecord => ({
   vni: 9, ip: `10.9.${i >> 8}.${i & 255}`, type: EndpointType.SIMPLE, mac: '0e:09:00:00:00:01', hostIp,
   hostMac: '0a:58:ac:1e:00:02', netId: 1, backends: [], hostedIfindex: 0,
 });
-const put = (dp: HostDataplane, records: EndpointRecord[]) => {
+const put = (dp: HostDataplane, records: EndpointRecord[]): Promise<number> => {
   const { keys, values } = packEndpoints(records);
   return putEndpointBatch(dp, HOST, keys, values);
 };
@@ -24,22 +24,22 @@ describe('packed endpoint batches (capacity 1024)', () => {
   beforeAll(() => { env = openDataplane('batch'); });
   afterAll(() => env?.close());
 
-  it('writes new records and overwrites existing ones', () => {
-    expect(put(env.dp, Array.from({ length: 1000 }, (_, i) => rec(i + 1)))).toBe(1000);
+  it('writes new records and overwrites existing ones', async () => {
+    expect(await put(env.dp, Array.from({ length: 1000 }, (_, i) => rec(i + 1)))).toBe(1000);
     expect(env.dp.listEndpointKeys()).toHaveLength(1000);
     // Half already there (moved to another host), half new.
-    expect(put(env.dp, Array.from({ length: 20 }, (_, i) => rec(i + 991, '172.30.0.3')))).toBe(20);
+    expect(await put(env.dp, Array.from({ length: 20 }, (_, i) => rec(i + 991, '172.30.0.3')))).toBe(20);
     expect(env.dp.listEndpointKeys()).toHaveLength(1010);
     expect(env.dp.getEndpoint(9, rec(995).ip)).toMatchObject({ hostIp: '172.30.0.3', hostedIfindex: -1 });
     expect(env.dp.getEndpoint(9, rec(1).ip)).toMatchObject({ hostIp: '172.30.0.2' });
   });
 
-  it('a batch that overflows the map is undone: no new record stays, old values come back', () => {
+  it('a batch that overflows the map is undone: no new record stays, old values come back', async () => {
     const before = env.dp.listEndpoints();
     // 30 existing records rewritten, then 40 new ones: the map holds 1024.
     const batch = [...Array.from({ length: 30 }, (_, i) => rec(i + 1, '172.30.0.4')), ...Array.from({ length: 40 }, (_, i) => rec(i + 2000))];
     let err: unknown;
-    try { put(env.dp, batch); } catch (e) { err = e; }
+    try { await put(env.dp, batch); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(XvpcError);
     expect((err as XvpcError).code).toBe('INTERNAL');
     expect((err as XvpcError).message).toMatch(/rolled back/);
@@ -47,9 +47,9 @@ describe('packed endpoint batches (capacity 1024)', () => {
     expect(sort(env.dp.listEndpoints())).toEqual(sort(before));
   });
 
-  it('new records only, overflowing: the ones that went in are taken out again', () => {
+  it('new records only, overflowing: the ones that went in are taken out again', async () => {
     const before = env.dp.listEndpointKeys().length;
-    expect(() => put(env.dp, Array.from({ length: 40 }, (_, i) => rec(i + 3000)))).toThrow(/rolled back/);
+    await expect(put(env.dp, Array.from({ length: 40 }, (_, i) => rec(i + 3000)))).rejects.toThrow(/rolled back/);
     expect(env.dp.listEndpointKeys()).toHaveLength(before);
   });
 });

@@ -12,6 +12,7 @@ namespace xvpc {
 
 Napi::Object InitBpfObject(Napi::Env env, Napi::Object exports);
 Napi::Object InitBpfOps(Napi::Env env, Napi::Object exports);
+Napi::Object InitBatchAsync(Napi::Env env, Napi::Object exports);
 Napi::Object InitCapture(Napi::Env env, Napi::Object exports);
 Napi::Object InitPcap(Napi::Env env, Napi::Object exports);
 
@@ -88,6 +89,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xvpc::InstallLibbpfLogger();
   xvpc::InitBpfObject(env, exports);
   xvpc::InitBpfOps(env, exports);
+  xvpc::InitBatchAsync(env, exports);
   xvpc::InitCapture(env, exports);
   xvpc::InitPcap(env, exports);
   return exports;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "errors.h"
+#include "signals_blocked.h"
 
 namespace xvpc {
 
@@ -126,7 +127,11 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     struct bpf_object* obj = Live(info.Env());
     if (loaded_) throw Napi::Error::New(info.Env(), "BPF object is already loaded");
     TakeLibbpfLog();
-    int rc = bpf_object__load(obj);
+    int rc;
+    {
+      SignalsBlocked quiet;
+      rc = bpf_object__load(obj);
+    }
     if (rc) ThrowErrno(info.Env(), std::string("load ") + bpf_object__name(obj), rc);
     loaded_ = true;
     return info.Env().Undefined();

@@ -23,6 +23,7 @@
 
 #include "errors.h"
 #include "addon_args.h"
+#include "signals_blocked.h"
 
 namespace xvpc {
 
@@ -48,7 +49,11 @@ static Napi::Value ProgLoad(const Napi::CallbackInfo& info) {
   std::vector<struct bpf_insn> copy(cnt);
   memcpy(copy.data(), insns.Data(), insns.Length());
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = (enum bpf_attach_type)attach, .prog_flags = flags);
-  int fd = bpf_prog_load((enum bpf_prog_type)type, name.c_str(), license.c_str(), copy.data(), cnt, &opts);
+  int fd;
+  {
+    SignalsBlocked quiet;
+    fd = bpf_prog_load((enum bpf_prog_type)type, name.c_str(), license.c_str(), copy.data(), cnt, &opts);
+  }
   if (fd >= 0) return Napi::Number::New(env, fd);
   int err = errno;
   // Once more with the log, to say why.

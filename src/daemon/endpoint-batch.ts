@@ -36,7 +36,7 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   }
 }
 
-export function putEndpointBatch(dp: HostDataplane, hostIp: string, keysIn: Buffer, valuesIn: Buffer): number {
+export async function putEndpointBatch(dp: HostDataplane, hostIp: string, keysIn: Buffer, valuesIn: Buffer): Promise<number> {
   if (keysIn.length % KEY !== 0) throw invalid(`keys: ${keysIn.length} bytes is not a whole number of ${KEY}-byte keys`);
   const count = keysIn.length / KEY;
   if (valuesIn.length !== count * VALUE) throw invalid(`values: ${valuesIn.length} bytes, want ${count} x ${VALUE}`);
@@ -59,7 +59,7 @@ export function putEndpointBatch(dp: HostDataplane, hostIp: string, keysIn: Buff
   }
 
   try {
-    dp.putEndpointsPacked(keys, values, count);
+    await dp.putEndpointsPacked(keys, values, count);
   } catch (err) {
     throw new XvpcError('INTERNAL', `endpoint batch not applied (rolled back): ${(err as Error).message}`);
   }

@@ -219,9 +219,9 @@ export class TransitService {
         return {};
       }),
 
-      putEndpoints: (m: pb.EndpointBatch) => this.serial(() => {
+      putEndpoints: (m: pb.EndpointBatch) => this.serial(async () => {
         const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength); // putEndpointBatch copies
-        putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
+        await putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
         return {};
       }),
       applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this, m); return {}; }),

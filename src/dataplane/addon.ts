@@ -36,6 +36,8 @@ export interface Addon {
   mapKeys(fd: number): Buffer[];
   mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags?: number): void;
   mapLookupMany(fd: number, keys: Buffer, count: number): { values: Buffer; present: Buffer };
+  /** The batch update on a worker thread (not for per-CPU maps). */
+  mapUpdateBatchAsync(fd: number, keys: Buffer, values: Buffer, count: number): Promise<void>;
   mapDeleteMany(fd: number, keys: Buffer, count: number): void;
   objGet(path: string): number;
   objPin(fd: number, path: string): void;

@@ -32,6 +32,10 @@ export class BpfMap {
     return addon.mapLookupMany(this.fd, keys, count);
   }
   deleteMany(keys: Buffer, count: number): void { addon.mapDeleteMany(this.fd, keys, count); }
+  /** updateBatch on a worker thread: the JS thread stays free while the kernel writes. */
+  updateBatchAsync(keys: Buffer, values: Buffer, count: number): Promise<void> {
+    return addon.mapUpdateBatchAsync(this.fd, keys, values, count);
+  }
   /** Writes `count` records laid end to end in `keys` and `values` with one syscall. */
   updateBatch(keys: Buffer, values: Buffer, count: number, flags = BPF_ANY): void {
     addon.mapUpdateBatch(this.fd, keys, values, count, flags);

@@ -4,10 +4,28 @@
 // Built once from the map, then kept up to date by every write through
 // HostDataplane; if it ever said "absent" wrongly, only a failed batch's undo
 // would be affected, never a successful write.
-export class EndpointIndex {
-  private readonly byVni = new Map<number, Set<number>>();
+//
+// An open-addressing hash set over two Uint32Arrays: a million keys cost
+// ~16 MB and tens of nanoseconds per operation (a JS Set of numbers per VNI
+// measured 0.3 us per add and per lookup, more than the map write itself).
+const EMPTY = 0;           // VNI 0 is never a key (VNIs are 1..2^24-1)
+const DELETED = 0xffffffff; // nor is this
 
-  /** keys: struct endpoint_key[] laid end to end (vni LE, ip network order). */
+function fmix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+export class EndpointIndex {
+  private vnis = new Uint32Array(1024);
+  private ips = new Uint32Array(1024);
+  private used = 0; // live keys plus tombstones
+
+  /** keys: struct endpoint_key buffers (vni little-endian, ip network order). */
   static fromKeys(keys: Buffer[]): EndpointIndex {
     const idx = new EndpointIndex();
     for (const k of keys) idx.add(k, 0);
@@ -15,21 +33,51 @@ export class EndpointIndex {
   }
 
   has(keys: Buffer, off: number): boolean {
-    return this.byVni.get(keys.readUInt32LE(off))?.has(keys.readUInt32BE(off + 4)) ?? false;
+    return this.find(keys.readUInt32LE(off), keys.readUInt32BE(off + 4)) >= 0;
   }
 
   add(keys: Buffer, off: number): void {
     const vni = keys.readUInt32LE(off);
-    let ips = this.byVni.get(vni);
-    if (!ips) this.byVni.set(vni, (ips = new Set()));
-    ips.add(keys.readUInt32BE(off + 4));
+    const ip = keys.readUInt32BE(off + 4);
+    if (this.find(vni, ip) >= 0) return;
+    if ((this.used + 1) * 2 > this.vnis.length) this.grow();
+    const mask = this.vnis.length - 1;
+    let i = fmix32(Math.imul(vni, 0x9e3779b1) ^ ip) & mask;
+    while (this.vnis[i] !== EMPTY && this.vnis[i] !== DELETED) i = (i + 1) & mask;
+    if (this.vnis[i] === EMPTY) this.used++;
+    this.vnis[i] = vni;
+    this.ips[i] = ip;
   }
 
   delete(keys: Buffer, off: number): void {
-    const vni = keys.readUInt32LE(off);
-    const ips = this.byVni.get(vni);
-    if (!ips) return;
-    ips.delete(keys.readUInt32BE(off + 4));
-    if (ips.size === 0) this.byVni.delete(vni);
+    const i = this.find(keys.readUInt32LE(off), keys.readUInt32BE(off + 4));
+    if (i >= 0) this.vnis[i] = DELETED;
+  }
+
+  /** Slot of (vni, ip), or -1. */
+  private find(vni: number, ip: number): number {
+    const mask = this.vnis.length - 1;
+    let i = fmix32(Math.imul(vni, 0x9e3779b1) ^ ip) & mask;
+    for (;;) {
+      const v = this.vnis[i];
+      if (v === EMPTY) return -1;
+      if (v === vni && this.ips[i] === ip) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Doubles the table (tombstones are dropped on the way). */
+  private grow(): void {
+    const [vnis, ips] = [this.vnis, this.ips];
+    this.vnis = new Uint32Array(vnis.length * 2);
+    this.ips = new Uint32Array(vnis.length * 2);
+    this.used = 0;
+    const key = Buffer.alloc(8);
+    for (let i = 0; i < vnis.length; i++) {
+      if (vnis[i] === EMPTY || vnis[i] === DELETED) continue;
+      key.writeUInt32LE(vnis[i], 0);
+      key.writeUInt32BE(ips[i], 4);
+      this.add(key, 0);
+    }
   }
 }

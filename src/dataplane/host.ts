@@ -117,11 +117,11 @@ export class HostDataplane {
 
   /**
    * Upserts `count` packed records (struct endpoint_key[] / endpoint_value[])
-   * with one batch write. All or nothing: if the kernel refuses part of the
+   * with one batch write, done on a worker thread. All or nothing: if the kernel refuses part of the
    * batch (the map is full), rewritten records get their old values back and
    * new ones are removed, then the kernel's error is thrown.
    */
-  putEndpointsPacked(keys: Buffer, values: Buffer, count: number): void {
+  async putEndpointsPacked(keys: Buffer, values: Buffer, count: number): Promise<void> {
     const map = this.m.endpoints;
     const index = (this.index ??= EndpointIndex.fromKeys(map.keys()));
     const rewritten: number[] = [];
@@ -130,7 +130,8 @@ export class HostDataplane {
     const oldKeys = pick(rewritten, keys, SIZES.endpoint_key);
     const before = map.lookupMany(oldKeys, rewritten.length);
     try {
-      map.updateBatch(keys, values, count);
+      // Off the JS thread: transitd receives the next batch meanwhile.
+      await map.updateBatchAsync(keys, values, count);
     } catch (err) {
       // Best effort, then the kernel's error: delete what may be new, restore what was there.
       const isOld = new Set(rewritten);
