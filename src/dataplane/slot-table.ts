@@ -10,19 +10,10 @@
 // surviving members on removal. The price here is balance: with 251 slots the
 // busiest of 5 members gets up to ~1.4x its fair share (bench it if it matters).
 import { createHash } from 'node:crypto';
+import { fmix32 } from '../util/hash.js';
 
 export const SLOT_TABLE_SIZE = 251; // XVPC_SLOT_TABLE_SIZE in native/bpf/xvpc.h (prime)
 export const MAX_MEMBERS = 16;      // XVPC_MAX_SWITCHES
-
-/** murmur3's 32-bit finalizer: a cheap, well-mixed integer hash. */
-function fmix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
 
 const memberSeed = (name: string): number => createHash('sha256').update(name).digest().readUInt32BE(0);
 

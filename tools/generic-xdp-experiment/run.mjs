@@ -10,25 +10,10 @@
 //   generic: TCP 7.82 / 7.56 / 7.82 Gbit/s (26-87 retransmits), UDP 129 / 125 / 124 kpps
 // Generic with TSO left on the endpoint's veth0 carried nothing: the GSO
 // aggregate reaches XDP whole and its outer lengths overflow.
-import { Controller } from '../../dist/controller/controller.js';
-import { createDroplets, destroyDroplets } from '../../dist/droplet/index.js';
 import { must, run } from '../../dist/util/exec.js';
+import { gbits, iperf, withSwitchTopology } from '../lib/experiment.mjs';
 
-const prefix = `gx${process.pid.toString(36).slice(-4)}`;
-const droplets = await createDroplets(['left', 'right', 'switch'], { prefix });
-const c = new Controller(droplets);
-
-async function iperf(client, server, args) {
-  const serving = server.run(['iperf3', '-s', '-1'], { timeoutMs: 30_000 });
-  await new Promise((r) => setTimeout(r, 400));
-  const out = await client.run(['iperf3', '-c', server.ip, '-t', '4', '-J', ...args], { timeoutMs: 30_000 });
-  await serving;
-  return JSON.parse(out.stdout).end;
-}
-const tcp = async (l, r) => {
-  const end = await iperf(l, r, []);
-  return `TCP ${(end.sum_received.bits_per_second / 1e9).toFixed(2)} Gbit/s (${end.sum_sent.retransmits} retransmits)`;
-};
+const tcp = async (l, r) => `TCP ${gbits(await iperf(l, r, []))}`;
 const udp = async (l, r) => {
   const s = (await iperf(l, r, ['-u', '-l', '64', '-b', '0'])).sum;
   return `UDP 64 B ${((s.packets - s.lost_packets) / s.seconds / 1000).toFixed(0)} kpps received`;
@@ -43,14 +28,9 @@ async function toGeneric(ns, dev) {
   await must(['ip', 'netns', 'exec', ns, 'bpftool', 'net', 'attach', 'xdpgeneric', 'id', String(id), 'dev', dev]);
 }
 
-try {
-  await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
-  await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
-  const left = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
-  const right = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'right' });
-  await left.ping(right.ip, { count: 1 });
+const prefix = `gx${process.pid.toString(36).slice(-4)}`;
+await withSwitchTopology(prefix, async ({ droplets, left, right }) => {
   console.log(`native:  ${await tcp(left, right)}, ${await udp(left, right)}`);
-
   for (const name of Object.keys(droplets)) {
     const ns = `${prefix}-${name}`;
     await toGeneric(ns, 'eth0');
@@ -59,10 +39,6 @@ try {
     await run(['ip', '-n', `${prefix}-ul`, 'link', 'set', 'dev', `u-${name}`, 'xdp', 'off']);
   }
   for (const ep of [left, right]) await run(['ip', '-n', ep.netns, 'link', 'set', 'dev', 'veth0', 'xdp', 'off']);
-  const ping = await left.ping(right.ip, { count: 2 });
-  if (!ping.ok) throw new Error('no ping in generic mode');
+  if (!(await left.ping(right.ip, { count: 2 })).ok) throw new Error('no ping in generic mode');
   console.log(`generic: ${await tcp(left, right)}, ${await udp(left, right)}`);
-} finally {
-  await c.close();
-  await destroyDroplets(droplets);
-}
+});

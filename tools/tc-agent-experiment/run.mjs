@@ -11,9 +11,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Controller } from '../../dist/controller/controller.js';
-import { createDroplets, destroyDroplets } from '../../dist/droplet/index.js';
 import { must } from '../../dist/util/exec.js';
+import { gbits, iperf, withSwitchTopology } from '../lib/experiment.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const obj = `${mkdtempSync(`${tmpdir()}/xvpc-tc-`)}/tc_encap.o`;
@@ -21,26 +20,9 @@ await must(['clang', '-target', 'bpf', '-O2', '-g', '-Wall', '-Wno-address-of-pa
   '-I', `/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '-c', `${here}tc_encap.bpf.c`, '-o', obj]);
 
 const prefix = `tc${process.pid.toString(36).slice(-4)}`;
-const droplets = await createDroplets(['left', 'right', 'switch'], { prefix });
-const c = new Controller(droplets);
-
-async function iperf(client, server, streams) {
-  const serving = server.run(['iperf3', '-s', '-1'], { timeoutMs: 30_000 });
-  await new Promise((r) => setTimeout(r, 400));
-  const out = await client.run(['iperf3', '-c', server.ip, '-t', '5', '-P', String(streams), '-J'], { timeoutMs: 30_000 });
-  await serving;
-  const j = JSON.parse(out.stdout);
-  return `${(j.end.sum_received.bits_per_second / 1e9).toFixed(2)} Gbit/s (${j.end.sum_sent.retransmits} retransmits)`;
-}
-
-try {
-  await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
-  await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
-  const left = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
-  const right = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'right' });
-  await left.ping(right.ip, { count: 1 });
-  console.log(`XDP agent (native):  TCP 1 stream  ${await iperf(left, right, 1)}`);
-  console.log(`XDP agent (native):  TCP 4 streams ${await iperf(left, right, 4)}`);
+await withSwitchTopology(prefix, async ({ droplets, left, right }) => {
+  console.log(`XDP agent (native):  TCP 1 stream  ${gbits(await iperf(left, right, []))}`);
+  console.log(`XDP agent (native):  TCP 4 streams ${gbits(await iperf(left, right, ['-P', '4']))}`);
 
   // Swap the client's agent for the TC program; let veth0 hand over TSO aggregates.
   const ns = `${prefix}-left`;
@@ -62,9 +44,6 @@ try {
   await must(['bpftool', 'map', 'update', 'id', String(map.id), 'key', '0', '0', '0', '0', 'value', ...cfg.map(String)]);
   // The TC program does not answer ARP.
   await must(['ip', '-n', left.netns, 'neigh', 'replace', right.ip, 'lladdr', right.mac, 'dev', 'veth0', 'nud', 'permanent']);
-  console.log(`TC agent (GSO kept): TCP 1 stream  ${await iperf(left, right, 1)}`);
-  console.log(`TC agent (GSO kept): TCP 4 streams ${await iperf(left, right, 4)}`);
-} finally {
-  await c.close();
-  await destroyDroplets(droplets);
-}
+  console.log(`TC agent (GSO kept): TCP 1 stream  ${gbits(await iperf(left, right, []))}`);
+  console.log(`TC agent (GSO kept): TCP 4 streams ${gbits(await iperf(left, right, ['-P', '4']))}`);
+});
