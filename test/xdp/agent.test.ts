@@ -11,7 +11,7 @@ import {
   IPPROTO_UDP, OPT_CLASS_XVPC, OPT_RTS, arp, eth, geneveFrame, icmpEcho, ipBytes, ipv4, macBytes, parseGeneveFrame,
   parseRts, rtsOption, tcp, udp,
 } from '../lib/packets.js';
-import { LO, THIS_HOST, XDP, flowHash, hex, hostN, slotPick, openDataplane, runAgent, sportOf, type TestHost } from './harness.js';
+import { LO, THIS_HOST, XDP, flowHash, hex, hostN, slotPick, openDataplane, runAgent, sportOf, type TestHost, beThisHost } from './harness.js';
 
 const VNI_A = 0x0a1b2c;
 const VNI_B = 0x0d0e0f;
@@ -38,8 +38,7 @@ let dp: HostDataplane;
 beforeAll(() => {
   env = openDataplane('agent');
   dp = env.dp;
-  dp.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
-  dp.addInterface(LO);
+  beThisHost(dp);
   dp.putAgentMeta(LO, ME);
   for (const h of ALL_HOSTS) dp.putSubstrate({ ip: h.ip, mac: h.mac });
   for (const n of [NET1, NET2, NET1_B]) dp.putNetwork(n);

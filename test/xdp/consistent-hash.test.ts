@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
 import { IPPROTO_TCP, IPPROTO_UDP, eth, ETH_P_IP, fmtIp, ipv4, tcp, udp } from '../lib/packets.js';
-import { LO, THIS_HOST, XDP, flowHash, hostN, slotPick, openDataplane, sportOf } from './harness.js';
+import { LO, THIS_HOST, XDP, flowHash, hostN, slotPick, openDataplane, sportOf, beThisHost } from './harness.js';
 
 const VNI = 0x00abcd;
 const ME = { vni: VNI, ip: '10.20.0.7', mac: '02:00:0a:14:00:07', netId: 1 };
@@ -26,8 +26,7 @@ const flows: Flow[] = [];
 beforeAll(() => {
   env = openDataplane('chash');
   dp = env.dp;
-  dp.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
-  dp.addInterface(LO);
+  beThisHost(dp);
   dp.putAgentMeta(LO, ME);
   for (const h of FIVE) dp.putSubstrate({ ip: h.ip, mac: h.mac });
   for (let i = 0; i < FLOWS; i++) {

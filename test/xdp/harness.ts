@@ -53,6 +53,12 @@ export function openDataplane(tag: string): { dp: HostDataplane; pinRoot: string
   };
 }
 
+/** Makes the data plane this test host: THIS_HOST's address, eth0 played by lo (also a redirect target). */
+export function beThisHost(dp: HostDataplane): void {
+  dp.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
+  dp.addInterface(LO);
+}
+
 /** Hex of a buffer: whole-buffer comparisons that print a readable diff. */
 export const hex = (b: Buffer): string => b.toString('hex');
 

@@ -10,7 +10,7 @@ import {
   IPPROTO_UDP, IPV4_LEN, OPT_CLASS_XVPC, OPT_CRITICAL, OPT_RTS, OPT_SCALED, UDP_LEN, arp, eth, fixIpv4Checksum,
   geneveFrame, icmpEcho, ipv4, rtsOption, tcp, udp, type GeneveOption, type GeneveOpts,
 } from '../lib/packets.js';
-import { LO, THIS_HOST, XDP, hex, hostN, openDataplane, runAgent, runTransit, type Outcome } from './harness.js';
+import { LO, THIS_HOST, XDP, hex, hostN, openDataplane, runAgent, runTransit, type Outcome, beThisHost } from './harness.js';
 
 const VNI = 0x0a1b2c;
 const SENDER_HOST = hostN(21);
@@ -25,8 +25,7 @@ let dp: HostDataplane;
 beforeAll(() => {
   env = openDataplane('malformed');
   dp = env.dp;
-  dp.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
-  dp.addInterface(LO);
+  beThisHost(dp);
   dp.putAgentMeta(LO, { vni: VNI, ip: SENDER.ip, mac: SENDER.mac, netId: 1 });
   dp.putNetwork({ vni: VNI, netId: 1, cidr: '10.1.0.0/24', gatewayIp: '10.1.0.1', gatewayMac: GW_MAC, switches: [hostN(11).ip] });
   dp.putSubstrate({ ip: hostN(11).ip, mac: hostN(11).mac });

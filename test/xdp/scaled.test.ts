@@ -8,7 +8,7 @@ import {
   ETH_P_IP, IPPROTO_TCP, OPT_CLASS_XVPC, OPT_SCALED, eth, geneveFrame, inetChecksum, ipBytes, ipv4, parseEth, parseGeneve,
   parseIpv4, parseUdp, rtsOption, tcp,
 } from '../lib/packets.js';
-import { LO, THIS_HOST, XDP, flowHash, hex, hostN, openDataplane, runAgent, runTransit } from './harness.js';
+import { LO, THIS_HOST, XDP, flowHash, hex, hostN, openDataplane, runAgent, runTransit, beThisHost } from './harness.js';
 
 const VNI = 60;
 const NET = { vni: VNI, netId: 1, cidr: '10.60.0.0/16', gatewayIp: '10.60.0.1', gatewayMac: '0a:3c:0a:3c:00:01', switches: [THIS_HOST.ip] };
@@ -42,8 +42,7 @@ describe('scaled endpoints', () => {
   beforeAll(() => {
     env = openDataplane('scaled');
     dp = env.dp;
-    dp.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
-    dp.addInterface(LO);
+    beThisHost(dp);
     dp.putNetwork(NET);
     for (const h of [hostN(1), hostN(2), hostN(3)]) dp.putSubstrate(h);
     dp.putEndpoint(simple(CLIENT));
