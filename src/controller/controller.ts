@@ -5,33 +5,19 @@ import { connectTransitd, type TransitdClient } from '../daemon/client.js';
 import { EndpointType } from '../dataplane/records.js';
 import { MAX_MEMBERS } from '../dataplane/slot-table.js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
-import { cidrContains, cidrOverlaps, cidrWithin, formatIpv4, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
+import { cidrContains, cidrOverlaps, cidrWithin, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
 import { endpointMac, gatewayIp } from './addressing.js';
 import { desiredState } from './desired.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
 import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './model.js';
 import { Reconciler } from './reconcile.js';
-import { MAX_VNI } from '../daemon/validate.js';
+import * as check from '../daemon/validate.js';
 
 function requireObject(args: unknown, method: string): Record<string, unknown> {
   if (typeof args !== 'object' || args === null) throw invalid(`${method}: expected an object of arguments`);
   return args as Record<string, unknown>;
 }
 
-function vniArg(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_VNI) throw invalid(`vni: ${String(v)} is not a VNI (1..${MAX_VNI})`);
-  return v;
-}
-
-function netIdArg(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`netId: ${String(v)} is not a network id (uint32)`);
-  return v;
-}
-
-function canonicalCidr(v: unknown, field = 'cidr'): string {
-  const c = parseCidr(v, field);
-  return `${formatIpv4(c.prefix)}/${c.len}`;
-}
 
 export class Controller<H extends ControllerHost = ControllerHost> {
   private model = new Model();
@@ -104,7 +90,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   }
 
   private endpointIp(net: NetworkModel, v: unknown): string {
-    const ip = formatIpv4(parseIpv4(v, 'ip'));
+    const ip = check.ipv4(v, 'ip');
     const c = parseCidr(net.cidr, 'cidr');
     const n = parseIpv4(ip, 'ip');
     if (!cidrContains(c, n)) throw invalid(`ip: ${ip} is outside network ${net.netId}'s CIDR ${net.cidr}`);
@@ -128,8 +114,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async createVpc(args: { vni: number; cidr: string; routers?: string[] }): Promise<void> {
     return this.change((m) => {
       const a = requireObject(args, 'createVpc');
-      const vni = vniArg(a.vni);
-      const cidr = canonicalCidr(a.cidr);
+      const vni = check.vni(a.vni);
+      const cidr = check.cidr(a.cidr);
       const routers = this.hostList(a.routers ?? [], 'routers');
       if (m.vpcs.has(vni)) throw alreadyExists(`vni: VPC ${vni} already exists`);
       m.vpcs.set(vni, { vni, cidr, routers });
@@ -138,7 +124,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async deleteVpc(args: { vni: number }): Promise<void> {
     return this.change((m) => {
-      const vni = vniArg(requireObject(args, 'deleteVpc').vni);
+      const vni = check.vni(requireObject(args, 'deleteVpc').vni);
       this.vpc(vni);
       for (const ep of m.endpointsOf(vni)) m.endpoints.delete(Model.epKey(vni, ep.ip));
       for (const net of m.networksOf(vni)) m.networks.delete(Model.netKey(vni, net.netId));
@@ -149,7 +135,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async addRouter(args: { vni: number; router: string }): Promise<void> {
     return this.change(() => {
       const a = requireObject(args, 'addRouter');
-      const vpc = this.vpc(vniArg(a.vni));
+      const vpc = this.vpc(check.vni(a.vni));
       const router = this.hostArg(a.router, 'router');
       if (vpc.routers.includes(router)) throw alreadyExists(`router: '${router}' is already a router of VPC ${vpc.vni}`);
       if (vpc.routers.length >= MAX_MEMBERS) throw invalid(`router: VPC ${vpc.vni} has ${MAX_MEMBERS} routers already`);
@@ -160,7 +146,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async removeRouter(args: { vni: number; router: string }): Promise<void> {
     return this.change(() => {
       const a = requireObject(args, 'removeRouter');
-      const vpc = this.vpc(vniArg(a.vni));
+      const vpc = this.vpc(check.vni(a.vni));
       const router = this.hostArg(a.router, 'router');
       if (!vpc.routers.includes(router)) throw notFound(`router: '${router}' is not a router of VPC ${vpc.vni}`);
       vpc.routers = vpc.routers.filter((r) => r !== router);
@@ -171,9 +157,9 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async createNetwork(args: { vni: number; netId: number; cidr: string; switches: string[] }): Promise<void> {
     return this.change((m) => {
       const a = requireObject(args, 'createNetwork');
-      const vpc = this.vpc(vniArg(a.vni));
-      const netId = netIdArg(a.netId);
-      const cidr = canonicalCidr(a.cidr);
+      const vpc = this.vpc(check.vni(a.vni));
+      const netId = check.u32(a.netId, 'netId');
+      const cidr = check.cidr(a.cidr);
       const switches = this.hostList(a.switches, 'switches');
       if (switches.length === 0) throw invalid('switches: a network needs at least one switch');
       const c = parseCidr(cidr, 'cidr');
@@ -189,7 +175,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async deleteNetwork(args: { vni: number; netId: number }): Promise<void> {
     return this.change((m) => {
       const a = requireObject(args, 'deleteNetwork');
-      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       for (const ep of m.endpointsOf(net.vni, net.netId)) m.endpoints.delete(Model.epKey(net.vni, ep.ip));
       m.networks.delete(Model.netKey(net.vni, net.netId));
     });
@@ -198,7 +184,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async addSwitch(args: { vni: number; netId: number; switch: string }): Promise<void> {
     return this.change(() => {
       const a = requireObject(args, 'addSwitch');
-      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const sw = this.hostArg(a.switch, 'switch');
       if (net.switches.includes(sw)) throw alreadyExists(`switch: '${sw}' is already a switch of network ${net.netId}`);
       if (net.switches.length >= MAX_MEMBERS) throw invalid(`switch: network ${net.netId} has ${MAX_MEMBERS} switches already`);
@@ -209,7 +195,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async removeSwitch(args: { vni: number; netId: number; switch: string }): Promise<void> {
     return this.change(() => {
       const a = requireObject(args, 'removeSwitch');
-      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const sw = this.hostArg(a.switch, 'switch');
       if (!net.switches.includes(sw)) throw notFound(`switch: '${sw}' is not a switch of network ${net.netId}`);
       if (net.switches.length === 1)
@@ -222,7 +208,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   private async createHosted(method: string, args: unknown, type: EndpointType): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
       const a = requireObject(args, method);
-      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const host = this.hostArg(a.host, 'host');
       const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type, host, backends: [] };
@@ -244,7 +230,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async createScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
       const a = requireObject(args, 'createScaledEndpoint');
-      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
+      const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       if (!Array.isArray(a.backends) || a.backends.length === 0) throw invalid('backends: a scaled endpoint needs at least one backend endpoint');
       if (a.backends.length > 16) throw invalid(`backends: at most 16, got ${a.backends.length}`);
@@ -265,8 +251,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async deleteSimpleEndpoint(args: { vni: number; netId: number; ip: string }): Promise<void> {
     return this.change((m) => {
       const a = requireObject(args, 'deleteSimpleEndpoint');
-      const net = this.network(vniArg(a.vni), netIdArg(a.netId));
-      const ip = formatIpv4(parseIpv4(a.ip, 'ip'));
+      const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
+      const ip = check.ipv4(a.ip, 'ip');
       const ep = m.endpoints.get(Model.epKey(net.vni, ip));
       if (!ep || ep.netId !== net.netId) throw notFound(`ip: network ${net.netId} of VPC ${net.vni} has no endpoint ${ip}`);
       const usedBy = m.endpointsOf(net.vni).find((e) => e.backends.includes(ip));
