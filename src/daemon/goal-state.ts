@@ -2,7 +2,6 @@
 // every record it touched is put back as it was. Upserts make it idempotent.
 import { XvpcError } from '../errors.js';
 import type { GoalState } from '../gen/transit.js';
-import type { EndpointRecord, NetworkRecord, SubstrateRecord, VpcRecord } from '../dataplane/records.js';
 import type { TransitService } from './service.js';
 import * as v from './validate.js';
 
@@ -47,10 +46,10 @@ export function applyGoalState(svc: TransitService, m: GoalState): void {
   try {
     // Endpoints before networks: a switch knows its endpoints before any
     // agent is told to send to it.
-    for (const r of substrate) { restoreSubstrate(r.ip); dp.putSubstrate(r as SubstrateRecord); }
-    for (const r of vpcs) { restoreVpc(r.vni); dp.putVpc(r as VpcRecord); }
-    for (const r of endpoints) { restoreEndpoint(r.vni, r.ip); svc.putEndpoint(r as EndpointRecord, 'upsert'); }
-    for (const r of networks) { restoreNetwork(r.vni, r.cidr); dp.putNetwork(r as NetworkRecord); }
+    for (const r of substrate) { restoreSubstrate(r.ip); dp.putSubstrate(r); }
+    for (const r of vpcs) { restoreVpc(r.vni); dp.putVpc(r); }
+    for (const r of endpoints) { restoreEndpoint(r.vni, r.ip); svc.putEndpoint(r, 'upsert'); }
+    for (const r of networks) { restoreNetwork(r.vni, r.cidr); dp.putNetwork(r); }
     for (const k of delEndpoints) { restoreEndpoint(k.vni, k.ip); dp.deleteEndpoint(k.vni, k.ip); }
     for (const k of delNetworks) { restoreNetwork(k.vni, k.cidr); dp.deleteNetwork(k.vni, k.cidr); }
     for (const vni of delVpcs) { restoreVpc(vni); dp.deleteVpc(vni); }
