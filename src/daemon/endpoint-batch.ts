@@ -47,8 +47,7 @@ export async function putEndpointBatch(dp: HostDataplane, hostIp: string, keysIn
   for (let i = 0; i < count; i++) checkRecord(keys, values, i);
 
   const here = parseIpv4(hostIp, 'host ip');
-  const hosted = new Map<string, number>();
-  for (const [ifindex, meta] of dp.listAgentMeta()) hosted.set(`${meta.vni}/${meta.ip}`, ifindex);
+  const hosted = dp.hostedIfindexes();
   for (let i = 0; i < count; i++) {
     let ifindex = -1;
     if (values.readUInt32BE(i * VALUE + 8) === here && hosted.size > 0) {

@@ -49,8 +49,7 @@ export class TransitService {
 
   /** ifindex of the veth serving (vni, ip) on this host, or -1. */
   private hostedIfindex(vni: number, ip: string): number {
-    for (const [ifindex, meta] of this.dp.listAgentMeta()) if (meta.vni === vni && meta.ip === ip) return ifindex;
-    return -1;
+    return this.dp.hostedIfindexes().get(`${vni}/${ip}`) ?? -1;
   }
 
   /** An endpoint record as this host stores it: hosted here only if its veth is here. */

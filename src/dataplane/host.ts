@@ -185,6 +185,13 @@ export class HostDataplane {
     return out;
   }
 
+  /** Endpoints whose veth is on this host: "vni/ip" -> host-side veth ifindex. */
+  hostedIfindexes(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [ifindex, meta] of this.listAgentMeta()) out.set(`${meta.vni}/${meta.ip}`, ifindex);
+    return out;
+  }
+
   // --- counters --------------------------------------------------------------
   stats(): Stats {
     const out = {} as Stats;
