@@ -165,7 +165,10 @@ static Napi::Value MapUpdateBatch(const Napi::CallbackInfo& info) {
   LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
   uint32_t done = count;
   int rc = bpf_map_update_batch(fd, keys.Data(), values.Data(), &done, &opts);
-  if (rc && (errno == EINVAL || errno == ENOTSUP) && done == 0) {
+  // A map type without batch ops says so with ENOTSUPP (524, kernel-internal)
+  // or EOPNOTSUPP before touching anything. (`done` cannot tell: when the
+  // kernel refuses up front, libbpf hands back the count it was given.)
+  if (rc && (errno == 524 || errno == EOPNOTSUPP)) {
     for (uint32_t i = 0; i < count; i++) {
       if (bpf_map_update_elem(fd, keys.Data() + (size_t)i * s.info.key_size,
                               values.Data() + (size_t)i * s.value_bytes, flags))
