@@ -1,5 +1,5 @@
 /* scaled: scaled endpoints (one IP served by several backends), for
- * xvpc.bpf.c, which includes this after its helpers.
+ * datapath.h, which includes this after its helpers (scaled_flows is in maps.h).
  *
  *   switch  dst is a scaled endpoint: pick a backend by flow hash, rewrite the
  *           inner destination to it (DNAT), add Geneve option 0x49 carrying
@@ -15,14 +15,6 @@
  */
 #ifndef XVPC_SCALED_H
 #define XVPC_SCALED_H
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, XVPC_DEFAULT_SCALED_FLOWS);
-	__type(key, struct scaled_flow_key);
-	__type(value, struct scaled_flow_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} scaled_flows SEC(".maps");
 
 /* Option 0x49: class, type, length 1 word, then the scaled endpoint's IP. */
 struct xvpc_scaled_opt {
@@ -154,7 +146,7 @@ static __always_inline __u32 scaled_opt_vip(void *opts, int scaled_off, void *da
 
 /* Grow the Geneve header by option 0x49 right after its base header (options
  * may come in any order): the 50 bytes before it move 8 bytes to the front. */
-static __always_inline int scaled_add_opt(struct xdp_md *ctx, __u32 vip)
+static __always_inline int scaled_add_opt(xvpc_ctx *ctx, __u32 vip)
 {
 	struct xvpc_scaled_opt *opt;
 	struct xvpc_geneve *gh;
@@ -162,13 +154,12 @@ static __always_inline int scaled_add_opt(struct xdp_md *ctx, __u32 vip)
 	struct iphdr *ip;
 	void *data, *data_end;
 
-	if (bpf_xdp_adjust_head(ctx, -(int)XVPC_SCALED_OPT_LEN))
+	if (ctx_open_gap(ctx, XVPC_GENEVE_BASE_END, XVPC_SCALED_OPT_LEN))
 		return XVPC_STAT_DROP_ADJUST;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
+	data = ctx_data(ctx);
+	data_end = ctx_data_end(ctx);
 	if (data + XVPC_GENEVE_BASE_END + XVPC_SCALED_OPT_LEN > data_end)
 		return XVPC_STAT_DROP_TRUNCATED;
-	__builtin_memmove(data, data + XVPC_SCALED_OPT_LEN, XVPC_GENEVE_BASE_END);
 
 	ip = data + sizeof(struct ethhdr);
 	udp = (void *)(ip + 1);
@@ -179,8 +170,10 @@ static __always_inline int scaled_add_opt(struct xdp_md *ctx, __u32 vip)
 	opt->hdr.len = sizeof(opt->vip) / 4;
 	opt->vip = vip;
 	gh->ver_optlen += XVPC_SCALED_OPT_LEN / 4;
-	ip->tot_len = bpf_htons(bpf_ntohs(ip->tot_len) + XVPC_SCALED_OPT_LEN);
-	udp->len = bpf_htons(bpf_ntohs(udp->len) + XVPC_SCALED_OPT_LEN);
+	if (!ctx_is_gso(ctx)) { /* an aggregate's lengths are set when it is cut */
+		ip->tot_len = bpf_htons(bpf_ntohs(ip->tot_len) + XVPC_SCALED_OPT_LEN);
+		udp->len = bpf_htons(bpf_ntohs(udp->len) + XVPC_SCALED_OPT_LEN);
+	}
 	return 0; /* the caller's outer_forward() recomputes the IP checksum */
 }
 

@@ -1,0 +1,159 @@
+/* hook_tc: the data path on the TC hook (xvpc_tc.bpf.c): the same packet
+ * logic (datapath.h) on socket buffers, so the stack's GSO aggregates cross
+ * every hop whole. Encapsulation goes through bpf_skb_adjust_room with the
+ * tunnel flags, which records the inner headers and marks the aggregate
+ * UDP-tunnel GSO: it is cut into wire packets only where a device cannot take
+ * it (a veth and a bridge take it whole). */
+#ifndef XVPC_HOOK_TC_H
+#define XVPC_HOOK_TC_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "maps.h"
+
+typedef struct __sk_buff xvpc_ctx;
+
+/* Bytes made linear before parsing: the agent's inner Ethernet + IPv4 with
+ * options + TCP up to its checksum; transit's outer headers with the longest
+ * Geneve options, then the same inner headers. */
+#define XVPC_TC_PULL_AGENT 96
+#define XVPC_TC_PULL_TRANSIT 384
+/* Non-IP frames decapsulated by moving them (ARP): at most this long. */
+#define XVPC_TC_SMALL_FRAME 64
+
+#define XVPC_TC_ENCAP_FLAGS                                                                       \
+	(BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |   \
+	 BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN))
+
+static __always_inline void *ctx_data(const struct __sk_buff *skb)
+{
+	return (void *)(long)skb->data;
+}
+
+static __always_inline void *ctx_data_end(const struct __sk_buff *skb)
+{
+	return (void *)(long)skb->data_end;
+}
+
+static __always_inline __u32 ctx_len(struct __sk_buff *skb)
+{
+	return skb->len;
+}
+
+/* An aggregate of several wire packets: its IP and UDP lengths are rewritten
+ * per packet when it is cut, so they are not checked against its length. */
+static __always_inline bool ctx_is_gso(const struct __sk_buff *skb)
+{
+	return skb->gso_size != 0;
+}
+
+static __always_inline __u32 ctx_ingress_ifindex(const struct __sk_buff *skb)
+{
+	return skb->ifindex; /* on the ingress hook: the receiving device */
+}
+
+/* Make the first len bytes (or the whole packet) direct-access. */
+static __always_inline void ctx_pull(struct __sk_buff *skb, __u32 len)
+{
+	__u32 want = skb->len < len ? skb->len : len;
+
+	if (ctx_data(skb) + want > ctx_data_end(skb))
+		bpf_skb_pull_data(skb, want);
+}
+
+/* Encapsulation: the frame grows by len at the front and continues at offset
+ * len. IPv4 opens the room behind the Ethernet header with the tunnel flags
+ * (GSO kept), then moves that header to where the inner frame starts; ARP
+ * (refused by adjust_room) is a small frame and simply gets a new head. */
+static __always_inline int ctx_push(struct __sk_buff *skb, __u32 len)
+{
+	void *data;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return bpf_skb_change_head(skb, len, 0);
+	if (bpf_skb_adjust_room(skb, len, BPF_ADJ_ROOM_MAC, XVPC_TC_ENCAP_FLAGS))
+		return -1;
+	data = ctx_data(skb);
+	if (data + len + ETH_HLEN > ctx_data_end(skb))
+		return -1;
+	__builtin_memcpy(data + len, data, ETH_HLEN);
+	return 0;
+}
+
+/* Decapsulation: the frame from offset len on becomes the whole frame. The
+ * inner Ethernet header moves to the front, then the bytes behind it go;
+ * gso_size stays (it counts inner payload). A non-IP skb is our own ARP,
+ * encapsulated by ctx_push a moment ago (the agent running transit inline):
+ * it is moved down and trimmed. */
+static __always_inline int ctx_pop(struct __sk_buff *skb, __u32 len)
+{
+	__u8 buf[XVPC_TC_SMALL_FRAME];
+	__u32 inner;
+	void *data;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		data = ctx_data(skb);
+		if (data + len + ETH_HLEN > ctx_data_end(skb))
+			return -1;
+		__builtin_memcpy(data, data + len, ETH_HLEN);
+		return bpf_skb_adjust_room(skb, -(int)len, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO);
+	}
+	inner = skb->len - len;
+	if (len >= skb->len || inner > sizeof(buf))
+		return -1;
+	if (bpf_skb_load_bytes(skb, len, buf, inner) || bpf_skb_store_bytes(skb, 0, buf, inner, 0))
+		return -1;
+	return bpf_skb_change_tail(skb, inner, 0);
+}
+
+/* len bytes open at offset off; the off bytes before it move to the front. */
+static __always_inline int ctx_open_gap(struct __sk_buff *skb, __u32 off, __u32 len)
+{
+	void *data;
+
+	if (bpf_skb_adjust_room(skb, len, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))
+		return -1;
+	data = ctx_data(skb);
+	if (data + off + len > ctx_data_end(skb))
+		return -1;
+	/* adjust_room opened the gap behind the Ethernet header */
+	__builtin_memmove(data + ETH_HLEN, data + ETH_HLEN + len, off - ETH_HLEN);
+	return 0;
+}
+
+static __always_inline int ctx_redirect(struct __sk_buff *skb, __u32 ifindex)
+{
+	bpf_redirect(ifindex, 0);
+	return XDP_REDIRECT;
+}
+
+/* Straight into the endpoint's namespace: the ingress of the veth's peer,
+ * without another pass through a backlog queue. */
+static __always_inline int ctx_deliver(struct __sk_buff *skb, __u32 ifindex)
+{
+	bpf_redirect_peer(ifindex, 0);
+	return XDP_REDIRECT;
+}
+
+static __always_inline int ctx_tx(struct __sk_buff *skb)
+{
+	bpf_redirect(skb->ifindex, 0);
+	return XDP_TX;
+}
+
+/* The data path's verdict as TC's. */
+static __always_inline int tc_verdict(int act)
+{
+	if (act == XDP_PASS)
+		return TC_ACT_OK;
+	if (act == XDP_TX || act == XDP_REDIRECT)
+		return TC_ACT_REDIRECT;
+	return TC_ACT_SHOT;
+}
+
+#endif

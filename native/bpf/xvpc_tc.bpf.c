@@ -1,0 +1,38 @@
+/* xvpc data plane on the TC hook: the same packet logic as xvpc.bpf.c
+ * (datapath.h) as two clsact ingress programs, for hosts whose NIC and
+ * endpoint links are veths: XDP on a veth turns GSO off on its peer and
+ * copies every packet, TC keeps the stack's 64 KB aggregates whole from the
+ * sending socket to the receiving one (hook_tc.h). Maps are shared with the
+ * XDP build by pinning; counters are the same. No capture hook.
+ *
+ *   tc_transit  ingress of eth0
+ *   tc_agent    ingress of every endpoint's host-side veth
+ */
+#include "hook_tc.h"
+#include "datapath.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("tc")
+int tc_transit(struct __sk_buff *skb)
+{
+	int act;
+
+	stat_inc(XVPC_STAT_TRANSIT_RX);
+	ctx_pull(skb, XVPC_TC_PULL_TRANSIT);
+	act = transit_process(skb, false);
+	count_verdict(act, XVPC_STAT_TRANSIT_RX);
+	return tc_verdict(act);
+}
+
+SEC("tc")
+int tc_agent(struct __sk_buff *skb)
+{
+	int act;
+
+	stat_inc(XVPC_STAT_AGENT_RX);
+	ctx_pull(skb, XVPC_TC_PULL_AGENT);
+	act = agent_process(skb);
+	count_verdict(act, XVPC_STAT_AGENT_RX);
+	return tc_verdict(act);
+}
