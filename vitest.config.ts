@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Every test touches the kernel (BPF objects, namespaces); keep files in
     // one process at a time so runs stay predictable on a 2-core machine.
     fileParallelism: false,
@@ -10,5 +9,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     reporters: ['default', './test/lib/skip-guard-reporter.ts'],
+    projects: [
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
+      // The packet tests again, on the TC build of the data path (test/xdp/harness.ts).
+      { extends: true, test: { name: 'tc', include: ['test/xdp/**/*.test.ts'], env: { XVPC_TEST_HOOK: 'tc' } } },
+    ],
   },
 });

@@ -295,6 +295,60 @@ static Napi::Value XdpQuery(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, id);
 }
 
+// TC: one clsact ingress filter per interface, ours at a fixed handle and
+// priority, so attaching again replaces it in place (a restarted transitd).
+static constexpr uint32_t kTcHandle = 1, kTcPriority = 1;
+
+static struct bpf_tc_hook IngressHook(int ifindex) {
+  struct bpf_tc_hook hook = {};
+  hook.sz = sizeof(hook);
+  hook.ifindex = ifindex;
+  hook.attach_point = BPF_TC_INGRESS;
+  return hook;
+}
+
+// tcAttach(ifindex, progFd, netnsPath?): creates the clsact qdisc if needed.
+static Napi::Value TcAttach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int ifindex = IfindexArg(info, 0, "tcAttach");
+  int prog_fd = FdArg(info, 1, "tcAttach");
+  TakeLibbpfLog();
+  NetnsScope scope(env, NetnsArg(info, 2));
+  struct bpf_tc_hook hook = IngressHook(ifindex);
+  int rc = bpf_tc_hook_create(&hook);
+  if (rc && rc != -EEXIST) ThrowErrno(env, "create clsact on ifindex " + std::to_string(ifindex), rc);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
+              .priority = kTcPriority);
+  rc = bpf_tc_attach(&hook, &opts);
+  if (rc) ThrowErrno(env, "attach TC ingress to ifindex " + std::to_string(ifindex), rc);
+  return env.Undefined();
+}
+
+// tcDetach(ifindex, netnsPath?): removes our filter; ENOENT when there is none.
+static Napi::Value TcDetach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int ifindex = IfindexArg(info, 0, "tcDetach");
+  NetnsScope scope(env, NetnsArg(info, 1));
+  struct bpf_tc_hook hook = IngressHook(ifindex);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  int rc = bpf_tc_detach(&hook, &opts);
+  if (rc) ThrowErrno(env, "detach TC ingress from ifindex " + std::to_string(ifindex), rc);
+  return env.Undefined();
+}
+
+// tcQuery(ifindex, netnsPath?) -> id of our ingress program, 0 if none
+static Napi::Value TcQuery(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int ifindex = IfindexArg(info, 0, "tcQuery");
+  NetnsScope scope(env, NetnsArg(info, 1));
+  struct bpf_tc_hook hook = IngressHook(ifindex);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  int rc = bpf_tc_query(&hook, &opts);
+  if (rc == -ENOENT || rc == -EINVAL) return Napi::Number::New(env, 0);  // no filter / no clsact
+  if (rc) ThrowErrno(env, "query TC ingress on ifindex " + std::to_string(ifindex), rc);
+  return Napi::Number::New(env, opts.prog_id);
+}
+
 // ifIndex(name, netnsPath?) -> ifindex of a link (in that namespace), or throws ENODEV
 static Napi::Value IfIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -334,14 +388,23 @@ static Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
       ingress = o.Get("ingressIfindex").As<Napi::Number>().Uint32Value();
   }
   std::vector<uint8_t> out(out_size);
-  struct xdp_md ctx_in = {};
-  ctx_in.data_end = packet.Length();
-  ctx_in.ingress_ifindex = ingress;
+  struct bpf_prog_info pi = {};
+  uint32_t pi_len = sizeof(pi);
+  if (bpf_obj_get_info_by_fd(fd, &pi, &pi_len)) ThrowErrno(env, "progTestRun: not a BPF program", errno);
+  // The receiving interface goes in the context: xdp_md for XDP, __sk_buff for TC.
+  struct xdp_md xdp_ctx = {};
+  xdp_ctx.data_end = packet.Length();
+  xdp_ctx.ingress_ifindex = ingress;
+  struct __sk_buff skb_ctx = {};
+  skb_ctx.ifindex = ingress;
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.Data(), .data_out = out.data(),
               .data_size_in = (uint32_t)packet.Length(), .data_size_out = out_size, .repeat = (int)repeat);
-  if (ingress) {
-    opts.ctx_in = &ctx_in;
-    opts.ctx_size_in = sizeof(ctx_in);
+  if (ingress && pi.type == BPF_PROG_TYPE_SCHED_CLS) {
+    opts.ctx_in = &skb_ctx;
+    opts.ctx_size_in = sizeof(skb_ctx);
+  } else if (ingress) {
+    opts.ctx_in = &xdp_ctx;
+    opts.ctx_size_in = sizeof(xdp_ctx);
   }
   if (bpf_prog_test_run_opts(fd, &opts)) ThrowErrno(env, "BPF_PROG_TEST_RUN", errno);
   Napi::Object r = Napi::Object::New(env);
@@ -370,6 +433,9 @@ Napi::Object InitBpfOps(Napi::Env env, Napi::Object exports) {
   exports.Set("xdpAttach", Napi::Function::New(env, XdpAttach));
   exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach));
   exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery));
+  exports.Set("tcAttach", Napi::Function::New(env, TcAttach));
+  exports.Set("tcDetach", Napi::Function::New(env, TcDetach));
+  exports.Set("tcQuery", Napi::Function::New(env, TcQuery));
   exports.Set("progId", Napi::Function::New(env, ProgId));
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex));
   exports.Set("progTestRun", Napi::Function::New(env, ProgTestRun));

@@ -93,18 +93,19 @@ static __always_inline int ctx_push(struct __sk_buff *skb, __u32 len)
 static __always_inline int ctx_pop(struct __sk_buff *skb, __u32 len)
 {
 	__u8 buf[XVPC_TC_SMALL_FRAME];
-	__u32 inner;
+	__u64 inner;
 	void *data;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		data = ctx_data(skb);
-		if (data + len + ETH_HLEN > ctx_data_end(skb))
+		/* both bounds: the verifier does not relate a variable offset to the start */
+		if (data + ETH_HLEN > ctx_data_end(skb) || data + len + ETH_HLEN > ctx_data_end(skb))
 			return -1;
 		__builtin_memcpy(data, data + len, ETH_HLEN);
 		return bpf_skb_adjust_room(skb, -(int)len, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO);
 	}
-	inner = skb->len - len;
-	if (len >= skb->len || inner > sizeof(buf))
+	inner = (__u64)skb->len - len; /* 64-bit, so the one unsigned check bounds it both ways */
+	if (inner == 0 || inner > sizeof(buf))
 		return -1;
 	if (bpf_skb_load_bytes(skb, len, buf, inner) || bpf_skb_store_bytes(skb, 0, buf, inner, 0))
 		return -1;

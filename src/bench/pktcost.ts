@@ -123,7 +123,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
 
     // The same source built without the capture hook, sharing these maps:
     // what the empty hook costs is switch minus switch_nohook.
-    nohook = HostDataplane.open(pinRoot, caps, await compileWithoutHook(buildDir));
+    nohook = HostDataplane.open(pinRoot, caps, { objectPath: await compileWithoutHook(buildDir) });
     const transit = dp.transitProgram;
     const agent = dp.agentProgram;
     const inner = innerUdpFrame(client, server);

@@ -46,9 +46,15 @@ export interface Addon {
   xdpAttach(ifindex: number, progFd: number, mode?: XdpMode, netnsPath?: string): void;
   xdpDetach(ifindex: number, mode?: XdpMode, netnsPath?: string): void;
   xdpQuery(ifindex: number, mode?: XdpMode, netnsPath?: string): number;
+  /** Our clsact ingress filter (fixed handle/priority: attaching again replaces it). */
+  tcAttach(ifindex: number, progFd: number, netnsPath?: string): void;
+  tcDetach(ifindex: number, netnsPath?: string): void;
+  /** Id of our ingress program, 0 if none. */
+  tcQuery(ifindex: number, netnsPath?: string): number;
   progId(fd: number): number;
   /** if_nametoindex, inside network namespace `netnsPath` if given. */
   ifIndex(name: string, netnsPath?: string): number;
+  /** ingressIfindex goes in the program type's context (xdp_md or __sk_buff). */
   progTestRun(fd: number, packet: Buffer, opts?: { repeat?: number; outSize?: number; ingressIfindex?: number }): TestRunResult;
   numPossibleCpus(): number;
 

@@ -51,6 +51,10 @@ export class BpfProgram {
   attachXdp(ifindex: number, mode: XdpMode = 'native', netns?: string): void {
     addon.xdpAttach(ifindex, this.fd, mode, netnsPath(netns));
   }
+  /** Our clsact ingress filter on ifindex (replacing the one there), in namespace `netns` if given. */
+  attachTc(ifindex: number, netns?: string): void {
+    addon.tcAttach(ifindex, this.fd, netnsPath(netns));
+  }
   testRun(packet: Buffer, opts: { repeat?: number; outSize?: number; ingressIfindex?: number } = {}): TestRunResult {
     return addon.progTestRun(this.fd, packet, opts);
   }
@@ -127,6 +131,18 @@ export function xdpDetach(ifindex: number, mode: XdpMode = 'native', netns?: str
 /** Id of the program attached in `mode`, 0 if none. */
 export function xdpQuery(ifindex: number, mode: XdpMode = 'native', netns?: string): number {
   return addon.xdpQuery(ifindex, mode, netnsPath(netns));
+}
+/** Removes our clsact ingress filter; none there is not an error. */
+export function tcDetach(ifindex: number, netns?: string): void {
+  try {
+    addon.tcDetach(ifindex, netnsPath(netns));
+  } catch (err: any) {
+    if (err?.code !== 'ENOENT' && err?.code !== 'EINVAL') throw err;
+  }
+}
+/** Id of our clsact ingress program, 0 if none. */
+export function tcQuery(ifindex: number, netns?: string): number {
+  return addon.tcQuery(ifindex, netnsPath(netns));
 }
 export const numPossibleCpus = (): number => addon.numPossibleCpus();
 

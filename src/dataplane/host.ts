@@ -2,7 +2,7 @@
 // typed access to its maps. Maps are pinned under pinRoot and reused on the
 // next open, so a restarted daemon finds the state the kernel kept using.
 import { existsSync, mkdirSync } from 'node:fs';
-import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, xdpDetach, type BpfMap } from './bpf.js';
+import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
 import type { XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeNetwork, decodeSubstrate, decodeVpc,
@@ -18,6 +18,13 @@ export interface Capacities {
   endpoints?: number; networks?: number; vpcs?: number; substrate?: number; agent_meta?: number; ep_host_cache?: number;
 }
 
+/** Which build of the data path a host runs: XDP (xvpc.bpf.c) or TC (xvpc_tc.bpf.c). */
+export type Hook = 'xdp' | 'tc';
+/** How the programs hook in: native or generic XDP, or TC (clsact ingress). */
+export type AttachMode = XdpMode | 'tc';
+export const hookOf = (mode: AttachMode): Hook => (mode === 'tc' ? 'tc' : 'xdp');
+export const ATTACH_MODES: readonly AttachMode[] = ['native', 'generic', 'tc'];
+
 /** How a write treats an existing record. */
 export type WriteMode = 'create' | 'update' | 'upsert';
 const FLAGS: Record<WriteMode, number> = { create: BPF_NOEXIST, update: BPF_EXIST, upsert: 0 };
@@ -28,58 +35,87 @@ export class HostDataplane {
 
   private constructor(
     private readonly obj: BpfObject,
-    /** XDP_PASS program for veths that receive XDP frames (see native/bpf/pass.bpf.c) */
-    private readonly pass: BpfObject,
+    /** XDP_PASS program for veths that receive XDP frames (see native/bpf/pass.bpf.c); XDP build only */
+    private readonly pass: BpfObject | undefined,
     readonly pinRoot: string,
+    readonly hook: Hook,
     private readonly m: Record<'vpcs' | 'networks' | 'endpoints' | 'substrate' | 'agent_meta' | 'host_cfg' |
-      'interfaces' | 'ep_host_cache' | 'scaled_flows' | 'stats', BpfMap>,
+      'ep_host_cache' | 'scaled_flows' | 'stats', BpfMap> & { interfaces?: BpfMap },
   ) {}
 
-  /** objectPath: another build of xvpc.bpf.c (the bench compares one without the capture hook). */
-  static open(pinRoot: string, capacities: Capacities = {}, objectPath = bpfObjectPath('xvpc')): HostDataplane {
+  /**
+   * hook: the XDP build (xvpc.bpf.c, default) or the TC build (xvpc_tc.bpf.c)
+   * of the data path; both use the same pinned maps. objectPath: another
+   * build of the XDP object (the bench compares one without the capture hook).
+   */
+  static open(pinRoot: string, capacities: Capacities = {}, opts: { hook?: Hook; objectPath?: string } = {}): HostDataplane {
+    const hook = opts.hook ?? 'xdp';
     mkdirSync(pinRoot, { recursive: true });
     const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)) as Record<string, number>;
-    // libbpf cannot reuse a pinned devmap by name (see the map's comment in
-    // xvpc.bpf.c), so `interfaces` is pinned and reused here.
-    const interfacesPin = `${pinRoot}/interfaces`;
-    const reuse = existsSync(interfacesPin);
-    const obj = BpfObject.load(objectPath, { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
-    if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
-    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'interfaces',
-      'ep_host_cache', 'scaled_flows', 'stats'] as const;
+    let obj: BpfObject;
+    if (hook === 'tc') {
+      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc_tc'), { pinRoot, maxEntries });
+    } else {
+      // libbpf cannot reuse a pinned devmap by name (see the map's comment in
+      // hook_xdp.h), so `interfaces` is pinned and reused here.
+      const interfacesPin = `${pinRoot}/interfaces`;
+      const reuse = existsSync(interfacesPin);
+      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc'), { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
+      if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
+    }
+    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'ep_host_cache', 'scaled_flows', 'stats'] as const;
     const maps = Object.fromEntries(names.map((n) => [n, obj.map(n)])) as HostDataplane['m'];
-    return new HostDataplane(obj, BpfObject.load(bpfObjectPath('pass')), pinRoot, maps);
+    if (hook === 'xdp') maps.interfaces = obj.map('interfaces');
+    return new HostDataplane(obj, hook === 'xdp' ? BpfObject.load(bpfObjectPath('pass')) : undefined, pinRoot, hook, maps);
   }
 
   close(): void {
     this.obj.close();
-    this.pass.close();
+    this.pass?.close();
   }
 
-  get transitProgram() { return this.obj.program('xdp_transit'); }
-  get agentProgram() { return this.obj.program('xdp_agent'); }
-  map(name: keyof HostDataplane['m']): BpfMap { return this.m[name]; }
+  get transitProgram() { return this.obj.program(this.hook === 'tc' ? 'tc_transit' : 'xdp_transit'); }
+  get agentProgram() { return this.obj.program(this.hook === 'tc' ? 'tc_agent' : 'xdp_agent'); }
+  map(name: Exclude<keyof HostDataplane['m'], 'interfaces'>): BpfMap { return this.m[name]; }
 
   // --- programs on interfaces -------------------------------------------
-  attachTransit(ifindex: number, mode: XdpMode = 'native'): void {
-    this.addInterface(ifindex);
-    this.transitProgram.attachXdp(ifindex, mode);
+  /** mode: 'native' or 'generic' XDP for the XDP build, 'tc' for the TC build. */
+  attachTransit(ifindex: number, mode: AttachMode = this.defaultMode): void {
+    this.checkMode(mode);
+    this.attach(this.transitProgram, ifindex, mode);
   }
-  attachAgent(ifindex: number, mode: XdpMode = 'native'): void {
-    this.addInterface(ifindex);
-    this.agentProgram.attachXdp(ifindex, mode);
+  attachAgent(ifindex: number, mode: AttachMode = this.defaultMode): void {
+    this.checkMode(mode);
+    this.attach(this.agentProgram, ifindex, mode);
   }
-  /** Lets a veth accept XDP frames its peer sends it (`netns`: the namespace it lives in). */
-  attachPass(ifindex: number, netns?: string): void { this.pass.program('xdp_pass').attachXdp(ifindex, 'native', netns); }
-  detach(ifindex: number, mode: XdpMode = 'native'): void { xdpDetach(ifindex, mode); }
+  /** Lets a veth accept XDP frames its peer sends it (`netns`: the namespace it lives in). Not needed on TC. */
+  attachPass(ifindex: number, netns?: string): void { this.pass?.program('xdp_pass').attachXdp(ifindex, 'native', netns); }
+  detach(ifindex: number, mode: AttachMode = this.defaultMode): void {
+    if (mode === 'tc') tcDetach(ifindex);
+    else xdpDetach(ifindex, mode);
+  }
 
-  /** Makes ifindex a redirect target. */
+  private get defaultMode(): AttachMode { return this.hook === 'tc' ? 'tc' : 'native'; }
+  private checkMode(mode: AttachMode): void {
+    if (hookOf(mode) !== this.hook) throw new Error(`mode '${mode}' needs the ${hookOf(mode)} build, and this data plane runs the ${this.hook} build`);
+  }
+  private attach(prog: BpfProgram, ifindex: number, mode: AttachMode): void {
+    if (mode === 'tc') {
+      prog.attachTc(ifindex);
+    } else {
+      this.addInterface(ifindex);
+      prog.attachXdp(ifindex, mode);
+    }
+  }
+
+  /** Makes ifindex a redirect target (XDP redirects through the devmap; TC needs nothing). */
   addInterface(ifindex: number): void {
+    if (!this.m.interfaces) return;
     const v = Buffer.alloc(4);
     v.writeUInt32LE(ifindex);
     this.m.interfaces.update(u32Key(ifindex), v);
   }
-  removeInterface(ifindex: number): void { this.m.interfaces.delete(u32Key(ifindex)); }
+  removeInterface(ifindex: number): void { this.m.interfaces?.delete(u32Key(ifindex)); }
 
   // --- host identity -----------------------------------------------------
   setHostConfig(cfg: HostConfig): void { this.m.host_cfg.update(u32Key(0), encodeHostConfig(cfg)); }

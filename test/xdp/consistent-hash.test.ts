@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
 import { IPPROTO_TCP, IPPROTO_UDP, eth, ETH_P_IP, fmtIp, ipv4, tcp, udp } from '../lib/packets.js';
-import { LO, THIS_HOST, XDP, flowHash, hostN, slotPick, openDataplane, sportOf, beThisHost } from './harness.js';
+import { LO, THIS_HOST, XDP, retvalOf, flowHash, hostN, slotPick, openDataplane, sportOf, beThisHost } from './harness.js';
 
 const VNI = 0x00abcd;
 const ME = { vni: VNI, ip: '10.20.0.7', mac: '02:00:0a:14:00:07', netId: 1 };
@@ -49,7 +49,7 @@ function route(switches: string[]): string[] {
   const prog = dp.agentProgram;
   const chosen = flows.map((f, i) => {
     const r = prog.testRun(f.packet, { ingressIfindex: LO });
-    if (r.retval !== XDP.REDIRECT) throw new Error(`flow ${i}: verdict ${r.retval}`);
+    if (r.retval !== retvalOf(XDP.REDIRECT)) throw new Error(`flow ${i}: verdict ${r.retval}`);
     const dst = fmtIp(r.data.readUInt32BE(30));
     // The data plane must agree with the hash and the table, flow by flow (sport included).
     const want = slotPick(switches, f.h);

@@ -1,16 +1,46 @@
-// Shared by the packet-level XDP tests: a HostDataplane on a private pin
+// Shared by the packet-level data-path tests: a HostDataplane on a private pin
 // directory, test runs that report the counters they moved, the flow hash of
 // native/bpf/flowhash.h re-implemented independently, and the underlay hosts
 // the tests talk about.
+//
+// Every test here runs twice (vitest.config.ts): on the XDP build, and with
+// XVPC_TEST_HOOK=tc on the TC build of the same packet logic. Expectations
+// are written as XDP verdicts; a TC return is read back as one (see verdictOf).
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { HostDataplane } from '../../src/dataplane/host.js';
+import { HostDataplane, type Hook } from '../../src/dataplane/host.js';
 import { slotTable } from '../../src/dataplane/slot-table.js';
 import type { Stats, StatName } from '../../src/dataplane/stats.js';
 import { uniquePrefix } from '../lib/names.js';
 import { ipNum } from '../lib/packets.js';
 
 export const XDP = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
+const TC_ACT = { OK: 0, SHOT: 2, REDIRECT: 7 } as const;
+
+/** The build under test. */
+export const HOOK: Hook = process.env.XVPC_TEST_HOOK === 'tc' ? 'tc' : 'xdp';
+
+/** What the program under test returns for an XDP verdict (TC: TX and REDIRECT are both a redirect). */
+export function retvalOf(verdict: number): number {
+  if (HOOK === 'xdp') return verdict;
+  if (verdict === XDP.PASS) return TC_ACT.OK;
+  if (verdict === XDP.TX || verdict === XDP.REDIRECT) return TC_ACT.REDIRECT;
+  return TC_ACT.SHOT;
+}
+
+/**
+ * A program's return as an XDP verdict. On TC "back out where it came in"
+ * and "out of another interface" are both TC_ACT_REDIRECT; the program's own
+ * verdict counter (`prog`_tx or `prog`_redirect, which every test also
+ * checks exactly) tells them apart.
+ */
+function verdictOf(retval: number, moved: Partial<Stats>, prog: 'transit' | 'agent'): number {
+  if (HOOK === 'xdp') return retval;
+  if (retval === TC_ACT.OK) return XDP.PASS;
+  if (retval === TC_ACT.SHOT) return XDP.DROP;
+  if (retval === TC_ACT.REDIRECT) return moved[`${prog}_tx`] ? XDP.TX : XDP.REDIRECT;
+  return -1 - retval; // no XDP meaning: fails any expectation
+}
 
 /** lo: present in every namespace, so the devmap accepts it and test runs may name it as ingress. */
 export const LO = 1;
@@ -38,7 +68,7 @@ export function openDataplane(tag: string): { dp: HostDataplane; pinRoot: string
   const pinRoot = `/sys/fs/bpf/xvpc/${uniquePrefix('u')}-${tag}`;
   let dp: HostDataplane;
   try {
-    dp = HostDataplane.open(pinRoot, { endpoints: 1024, networks: 256, vpcs: 64, substrate: 256, agent_meta: 64, ep_host_cache: 64 });
+    dp = HostDataplane.open(pinRoot, { endpoints: 1024, networks: 256, vpcs: 64, substrate: 256, agent_meta: 64, ep_host_cache: 64 }, { hook: HOOK });
   } catch (err) {
     rmSync(pinRoot, { recursive: true, force: true }); // a refused load still made the pin directory
     throw err;
@@ -77,18 +107,29 @@ export function statsDelta(before: Stats, after: Stats): Partial<Stats> {
   return moved;
 }
 
-/** One test run of xdp_transit (as if received on eth0). */
-export function runTransit(dp: HostDataplane, packet: Buffer): Outcome {
-  const before = dp.stats();
-  const r = dp.transitProgram.testRun(packet);
-  return { verdict: r.retval, out: r.data, moved: statsDelta(before, dp.stats()) };
+/**
+ * Whether BPF_PROG_TEST_RUN takes the frame on this hook. For TC it builds a
+ * real skb and refuses (EINVAL) an IPv4 frame shorter than Ethernet + 20
+ * bytes, though such a frame can reach TC ingress from a peer; XDP takes any.
+ */
+export function testRunTakes(pkt: Buffer): boolean {
+  return HOOK === 'xdp' || pkt.length >= 34 || pkt.readUInt16BE(12) !== 0x0800;
 }
 
-/** One test run of xdp_agent, received on the veth whose agent_meta key is `ingress`. */
+/** One test run of the transit program (as if received on eth0, played by lo). */
+export function runTransit(dp: HostDataplane, packet: Buffer): Outcome {
+  const before = dp.stats();
+  const r = dp.transitProgram.testRun(packet, { ingressIfindex: LO });
+  const moved = statsDelta(before, dp.stats());
+  return { verdict: verdictOf(r.retval, moved, 'transit'), out: r.data, moved };
+}
+
+/** One test run of the agent program, received on the veth whose agent_meta key is `ingress`. */
 export function runAgent(dp: HostDataplane, packet: Buffer, ingress = LO): Outcome {
   const before = dp.stats();
   const r = dp.agentProgram.testRun(packet, { ingressIfindex: ingress });
-  return { verdict: r.retval, out: r.data, moved: statsDelta(before, dp.stats()) };
+  const moved = statsDelta(before, dp.stats());
+  return { verdict: verdictOf(r.retval, moved, 'agent'), out: r.data, moved };
 }
 
 // ---- flow hash (native/bpf/flowhash.h), written again from its definition ----

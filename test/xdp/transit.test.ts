@@ -11,7 +11,7 @@ import {
   type GeneveOption,
 } from '../lib/packets.js';
 import {
-  LO, THIS_HOST, XDP, flowHash, hex, hostN, slotPick, openDataplane, runTransit, type TestHost,
+  HOOK, LO, THIS_HOST, XDP, flowHash, hex, hostN, slotPick, openDataplane, runTransit, type TestHost,
 } from './harness.js';
 
 const VNI_A = 0x0a1b2c;
@@ -294,6 +294,12 @@ describe('decapsulation for an endpoint hosted here', () => {
 
   it('a veth missing from the interfaces devmap: drop_no_iface (bpf_redirect_map fails in test runs too)', () => {
     const r = runTransit(dp, toUs(innerIp(SENDER.ip, EP_NO_IFACE.ip)));
+    if (HOOK === 'tc') {
+      // No devmap on TC: the redirect is issued, and a veth that is gone drops it in the kernel.
+      expect(r.verdict).toBe(XDP.REDIRECT);
+      expect(r.moved).toEqual({ transit_rx: 1, transit_redirect: 1, decap: 1 });
+      return;
+    }
     expect(r.verdict).toBe(XDP.DROP);
     expect(r.moved).toEqual({ transit_rx: 1, transit_drop: 1, drop_no_iface: 1 });
   });
