@@ -134,10 +134,18 @@ static __always_inline int ctx_redirect(struct __sk_buff *skb, __u32 ifindex)
 }
 
 /* Straight into the endpoint's namespace: the ingress of the veth's peer,
- * without another pass through a backlog queue. */
+ * without another pass through a backlog queue. That path keeps
+ * skb->protocol as it is, so a frame whose type changed on decapsulation
+ * (ARP out of an IPv4 packet) goes out of the veth instead, where the peer
+ * reads its type again. */
 static __always_inline int ctx_deliver(struct __sk_buff *skb, __u32 ifindex)
 {
-	bpf_redirect_peer(ifindex, 0);
+	struct ethhdr *eth = ctx_data(skb);
+
+	if ((void *)(eth + 1) <= ctx_data_end(skb) && eth->h_proto == skb->protocol)
+		bpf_redirect_peer(ifindex, 0);
+	else
+		bpf_redirect(ifindex, 0);
 	return XDP_REDIRECT;
 }
 

@@ -6,12 +6,12 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HostDataplane } from '../dataplane/host.js';
+import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../dataplane/host.js';
 import { TransitService as TransitServiceDef } from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { TransitService } from './service.js';
 
-const USAGE = `usage: transitd --host NAME --socket PATH [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic]
+const USAGE = `usage: transitd --host NAME --socket PATH [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc]
 example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
 
 async function main(): Promise<void> {
@@ -24,8 +24,9 @@ async function main(): Promise<void> {
   });
   if (values.help) { console.log(USAGE); return; }
   if (!values.host || !values.socket) throw new Error(`--host and --socket are required\n${USAGE}`);
-  const mode = values.mode;
-  if (mode !== 'native' && mode !== 'generic') throw new Error(`--mode must be native or generic, not '${mode}'`);
+  // native/generic: the XDP build; tc: the TC build (GSO kept, for veth hosts).
+  const mode = values.mode as AttachMode;
+  if (!ATTACH_MODES.includes(mode)) throw new Error(`--mode must be native, generic or tc, not '${mode}'`);
   const agentMode = process.env.XVPC_AGENT_MODE;
   if (agentMode !== undefined && agentMode !== 'native' && agentMode !== 'generic') {
     throw new Error(`XVPC_AGENT_MODE must be native or generic, not '${agentMode}'`);
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   if (!eth.ipv4) throw new Error(`${values.iface} has no IPv4 address`);
   const pinRoot = values['pin-root'] ?? `/sys/fs/bpf/xvpc/${values.host}`;
   const maxEndpoints = values['max-endpoints'] ? Number(values['max-endpoints']) : undefined;
-  const dp = HostDataplane.open(pinRoot, { endpoints: maxEndpoints });
+  const dp = HostDataplane.open(pinRoot, { endpoints: maxEndpoints }, { hook: hookOf(mode) });
   dp.setHostConfig({ ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex });
   const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
     values['ns-prefix'] ?? values.host);
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
   rmSync(values.socket, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
-  console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name}, serving unix://${values.socket}`);
+  console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}), serving unix://${values.socket}`);
 
   // On stop, leave programs attached and maps pinned: traffic keeps flowing
   // until the next transitd takes over.

@@ -26,12 +26,17 @@ export function endpointNames(nsPrefix: string, vni: number, ip: string, hostEnd
 }
 
 /**
- * Three processes in all (each costs a few ms): `ip -batch` on the host side,
- * `ip -batch` inside the endpoint's namespace, and ethtool. `addrgenmode
+ * Three processes at most (each costs a few ms): `ip -batch` on the host side,
+ * `ip -batch` inside the endpoint's namespace, and ethtool (XDP only). `addrgenmode
  * none` keeps IPv6 link-local addresses, and so router solicitations the
  * agent would only drop, off both ends.
+ *
+ * txChecksum: leave the endpoint's TX checksum offload (and with it TSO) on.
+ * The TC data path keeps the stack's checksum state; the XDP one cannot
+ * finish a checksum the stack left to the NIC, so it turns the offload off.
  */
-export async function createEndpointPlumbing(names: EndpointNames, req: AttachRequest, mtu: number): Promise<void> {
+export async function createEndpointPlumbing(names: EndpointNames, req: AttachRequest, mtu: number,
+  opts: { txChecksum: boolean }): Promise<void> {
   const ns = names.netns;
   const hostSide = [
     ...(ns ? [`netns add ${ns}`] : []),
@@ -48,9 +53,8 @@ export async function createEndpointPlumbing(names: EndpointNames, req: AttachRe
   try {
     await must(['ip', '-batch', '-'], { input: `${hostSide.join('\n')}\n` });
     await must(['ip', ...(ns ? ['-n', ns] : []), '-batch', '-'], { input: `${endpointSide.join('\n')}\n` });
-    // The agent encapsulates in XDP and cannot finish a checksum the stack
-    // left to the NIC. (For receiving XDP frames, transitd attaches xdp_pass.)
-    await must(inNs(ns || null, ['ethtool', '-K', names.peer, 'tx', 'off']));
+    // (For receiving XDP frames, transitd attaches xdp_pass.)
+    if (!opts.txChecksum) await must(inNs(ns || null, ['ethtool', '-K', names.peer, 'tx', 'off']));
   } catch (err) {
     await deleteEndpointPlumbing(names);
     throw err;

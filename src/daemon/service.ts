@@ -3,7 +3,7 @@
 // races another request.
 import * as grpc from '@grpc/grpc-js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
-import type { HostDataplane, WriteMode } from '../dataplane/host.js';
+import { ATTACH_MODES, hookOf, type AttachMode, type HostDataplane, type WriteMode } from '../dataplane/host.js';
 import type { EndpointRecord, HostConfig } from '../dataplane/records.js';
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
@@ -41,7 +41,10 @@ export class TransitService {
     return next;
   }
 
-  async loadTransit(iface: string, mode: 'native' | 'generic'): Promise<void> {
+  /** How this host's agents attach: TC on the TC build, else XVPC_AGENT_MODE's XDP mode. */
+  private get agentMode(): AttachMode { return this.dp.hook === 'tc' ? 'tc' : AGENT_MODE; }
+
+  async loadTransit(iface: string, mode: AttachMode): Promise<void> {
     const { ifindex } = await linkInfo(iface);
     this.dp.attachTransit(ifindex, mode);
     this.transitLoaded = true;
@@ -78,8 +81,11 @@ export class TransitService {
         host: this.host.name, ip: this.host.ip, mac: this.host.mac, pid: process.pid, transitLoaded: this.transitLoaded,
       }),
       loadTransit: (m: pb.LoadTransitRequest) => this.serial(async () => {
-        const mode = m.mode === '' ? 'native' : m.mode;
-        if (mode !== 'native' && mode !== 'generic') throw invalid(`mode: '${m.mode}' is not 'native' or 'generic'`);
+        const mode = (m.mode === '' ? (this.dp.hook === 'tc' ? 'tc' : 'native') : m.mode) as AttachMode;
+        if (!ATTACH_MODES.includes(mode)) throw invalid(`mode: '${m.mode}' is not 'native', 'generic' or 'tc'`);
+        if (hookOf(mode) !== this.dp.hook) {
+          throw new XvpcError('FAILED_PRECONDITION', `mode: '${mode}' needs the ${hookOf(mode)} data path; transitd on ${this.host.name} runs the ${this.dp.hook} one (its --mode)`);
+        }
         if (!/^[\w.-]{1,15}$/.test(m.interface)) throw invalid(`interface: '${m.interface}' is not an interface name`);
         await this.loadTransit(m.interface, mode).catch((err) => {
           throw err instanceof XvpcError ? err : new XvpcError('FAILED_PRECONDITION', `interface: ${m.interface}: ${err.message}`);
@@ -89,7 +95,7 @@ export class TransitService {
       unloadTransit: (m: pb.UnloadTransitRequest) => this.serial(async () => {
         if (!/^[\w.-]{1,15}$/.test(m.interface)) throw invalid(`interface: '${m.interface}' is not an interface name`);
         const { ifindex } = await linkInfo(m.interface).catch(() => { throw notFound(`interface: ${m.interface} does not exist`); });
-        this.dp.detach(ifindex);
+        this.dp.detach(ifindex); // in this data path's default mode
         this.transitLoaded = false;
         return {};
       }),
@@ -100,13 +106,14 @@ export class TransitService {
         const names = endpointNames(this.nsPrefix, req.vni, req.ip, req.hostEndpoint);
         const existing = this.hostedIfindex(req.vni, req.ip);
         if (existing >= 0) return { netns: names.netns, veth: names.veth, ifindex: existing };
-        await createEndpointPlumbing(names, req, req.mtu || endpointMtu(this.host.mtu));
+        const xdp = this.dp.hook === 'xdp';
+        await createEndpointPlumbing(names, req, req.mtu || endpointMtu(this.host.mtu), { txChecksum: !xdp });
         const ifindex = addon.ifIndex(names.veth);
         try {
           const netns = names.netns ? `/run/netns/${names.netns}` : undefined;
-          this.dp.attachPass(addon.ifIndex(names.peer, netns), netns);
+          if (xdp) this.dp.attachPass(addon.ifIndex(names.peer, netns), netns);
           this.dp.putAgentMeta(ifindex, { vni: req.vni, ip: req.ip, mac: req.mac, netId: req.netId });
-          this.dp.attachAgent(ifindex, AGENT_MODE);
+          this.dp.attachAgent(ifindex, this.agentMode);
           const record = this.dp.getEndpoint(req.vni, req.ip);
           if (record) this.putEndpoint(record, 'update');
         } catch (err) {

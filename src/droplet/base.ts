@@ -11,6 +11,7 @@ import {
 } from './names.js';
 import { isRunning, stopProcess } from './process.js';
 import { listRecords, removePid, removeRecord, writePid, writeRecord } from './records.js';
+import type { AttachMode } from '../dataplane/host.js';
 import { TransitdChannel, assertTransitdBuilt, waitHealthy } from './transitd.js';
 import { deleteUnderlay, removePort } from './underlay.js';
 
@@ -49,6 +50,8 @@ export abstract class BaseDroplet implements Droplet {
     this.logPath = logPath(spec.prefix, spec.name);
     this.channel = new TransitdChannel(this.transitdAddress);
   }
+
+  get mode(): AttachMode { return this.spec.mode; }
 
   get transitdPid(): number | undefined {
     return this.pid;

@@ -122,7 +122,7 @@ export class DockerDroplet extends BaseDroplet {
     const info = await c.inspect();
     this.containerPid = info.State.Pid;
     if (!this.containerPid) throw new XvpcError('INTERNAL', `container ${this.container} has no pid after start`);
-    await addPort(this.prefix, { pid: this.containerPid }, { name: this.id, ip: this.ip, mac: this.mac, mtu: this.spec.mtu });
+    await addPort(this.prefix, { pid: this.containerPid }, { name: this.id, ip: this.ip, mac: this.mac, mtu: this.spec.mtu, xdpPass: this.spec.mode !== 'tc' });
   }
 
   protected async removeHost(): Promise<void> {
@@ -135,7 +135,7 @@ export class DockerDroplet extends BaseDroplet {
   }
 
   protected async spawnTransitd(): Promise<number> {
-    const line = `${transitdArgv(this.prefix, this.id).map(shQuote).join(' ')} </dev/null >>${shQuote(logPath(this.prefix, this.id))} 2>&1 &`;
+    const line = `${transitdArgv(this.prefix, this.id, this.spec.mode).map(shQuote).join(' ')} </dev/null >>${shQuote(logPath(this.prefix, this.id))} 2>&1 &`;
     const r = await dockerExec(docker().getContainer(this.container), ['sh', '-c', line], 10_000);
     if (r.code !== 0) throw new XvpcError('UNAVAILABLE', `transitd on ${this.id}: could not start it: ${r.stderr.trim()}`);
     // Its pid as seen from here, found by the socket path it was given (unique per droplet).

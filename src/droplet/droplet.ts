@@ -5,6 +5,7 @@ import type { HealthReply } from '../gen/transit.js';
 import type { Capture } from '../capture/session.js';
 import type { XdpAction } from '../capture/program.js';
 import { alreadyExists, invalid } from '../errors.js';
+import { ATTACH_MODES, type AttachMode } from '../dataplane/host.js';
 import { listNamespaces } from '../util/netns.js';
 import { DockerDroplet, dockerPreflight } from './docker.js';
 import {
@@ -28,6 +29,8 @@ export interface Droplet {
   destroy(): Promise<void>;
 
   readonly backend: DropletBackend;
+  /** How its transitd hooks the data path in (native/generic XDP, or tc). */
+  readonly mode: AttachMode;
   readonly prefix: string;
   /** grpc-js address of this droplet's transitd: unix:///run/xvpc/<prefix>/<name>.sock */
   readonly transitdAddress: string;
@@ -89,6 +92,12 @@ export interface CreateDropletsOptions {
   transitdTimeoutMs?: number;
   /** docker backend: the image to run; default xvpc-buildbox:latest. */
   image?: string;
+  /**
+   * How each transitd hooks the data path in (transitd --mode): native XDP
+   * (default, or env XVPC_MODE), generic XDP, or tc. tc keeps GSO end to end
+   * over the veths droplets are made of (see native/bpf/hook_tc.h).
+   */
+  mode?: AttachMode;
 }
 
 /** Settings a backend gets for one droplet. */
@@ -101,6 +110,7 @@ export interface DropletSpec {
   mtu: number;
   transitdTimeoutMs: number;
   image: string;
+  mode: AttachMode;
 }
 
 const DEFAULT_PREFIX = 'xvpc';
@@ -139,6 +149,8 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const prefix = validatePrefix(opts.prefix ?? DEFAULT_PREFIX);
   const backend = opts.backend ?? 'netns';
   if (backend !== 'netns' && backend !== 'docker') throw invalid(`backend: '${String(backend)}' is not 'netns' or 'docker'`);
+  const mode = (opts.mode ?? process.env.XVPC_MODE ?? 'native') as AttachMode;
+  if (!ATTACH_MODES.includes(mode)) throw invalid(`mode: '${mode}' is not one of ${ATTACH_MODES.join(', ')}`);
   const mtu = opts.mtu ?? DEFAULT_UNDERLAY_MTU;
   if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw invalid(`mtu: ${mtu} is not an integer in 1280..65535`);
   const withTransitd = opts.transitd ?? true;
@@ -163,7 +175,7 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const droplets = names.map((name, i) => {
     const spec: DropletSpec = {
       prefix, name, index: indexes[i], ip: underlayIp(indexes[i]), mac: underlayMac(indexes[i]), mtu,
-      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image,
+      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode,
     };
     return backend === 'docker' ? new DockerDroplet(spec) : new NetnsDroplet(spec);
   });

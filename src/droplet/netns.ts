@@ -38,7 +38,7 @@ export class NetnsDroplet extends BaseDroplet {
 
   protected async createHost(): Promise<void> {
     await createNamespace(this.ns);
-    await addPort(this.prefix, { netns: this.ns }, { name: this.id, ip: this.ip, mac: this.mac, mtu: this.spec.mtu });
+    await addPort(this.prefix, { netns: this.ns }, { name: this.id, ip: this.ip, mac: this.mac, mtu: this.spec.mtu, xdpPass: this.spec.mode !== 'tc' });
   }
 
   protected async removeHost(): Promise<void> {
@@ -54,7 +54,7 @@ export class NetnsDroplet extends BaseDroplet {
   protected async spawnTransitd(): Promise<number> {
     const log = openSync(logPath(this.prefix, this.id), 'a');
     try {
-      const child = spawn('nsenter', [`--net=${this.netnsPath}`, '--', ...transitdArgv(this.prefix, this.id)], {
+      const child = spawn('nsenter', [`--net=${this.netnsPath}`, '--', ...transitdArgv(this.prefix, this.id, this.spec.mode)], {
         detached: true, stdio: ['ignore', log, log],
       });
       const pid = await new Promise<number>((resolve, reject) => {

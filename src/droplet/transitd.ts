@@ -6,15 +6,17 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { XvpcError } from '../errors.js';
 import { repoRoot } from '../dataplane/addon.js';
+import type { AttachMode } from '../dataplane/host.js';
 import { TransitClient, type HealthReply } from '../gen/transit.js';
 import { DROPLET_IFACE, dropletNs, grpcAddress, logPath, pinRoot, socketPath } from './names.js';
 
 export const transitdMain = (): string => `${repoRoot}dist/daemon/main.js`;
 
 /** transitd's argv (node first). Endpoint namespaces become `<prefix>-<name>-e...`, so cleanup can find them. */
-export function transitdArgv(prefix: string, name: string): string[] {
+export function transitdArgv(prefix: string, name: string, mode: AttachMode): string[] {
   return [
     process.execPath, transitdMain(),
+    '--mode', mode,
     '--host', name,
     '--socket', socketPath(prefix, name),
     '--iface', DROPLET_IFACE,

@@ -61,7 +61,11 @@ export async function deleteUnderlay(prefix: string): Promise<void> {
   await deleteNamespace(underlayNs(prefix));
 }
 
-export interface PortSpec { name: string; ip: string; mac: string; mtu: number }
+export interface PortSpec {
+  name: string; ip: string; mac: string; mtu: number;
+  /** Run xdp_pass on the bridge port: needed when eth0 sends XDP frames (XDP_TX, redirects). */
+  xdpPass: boolean;
+}
 
 /**
  * Plugs a droplet into the bridge: veth `u-<name>` in the underlay, its peer
@@ -83,8 +87,9 @@ export async function addPort(prefix: string, target: NsTarget, spec: PortSpec):
 
   // XDP_TX / redirect out of eth0 lands on the bridge port, and a veth only
   // takes XDP frames when it runs an XDP program itself (on this kernel GRO
-  // was not enough: measured). eth0 gets transitd's transit program.
-  await must(['ip', '-n', ul, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', bpfObjectPath('pass'), 'sec', 'xdp.frags']);
+  // was not enough: measured). eth0 gets transitd's transit program. Not on
+  // the TC data path: an XDP program here would turn GSO off on eth0.
+  if (spec.xdpPass) await must(['ip', '-n', ul, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', bpfObjectPath('pass'), 'sec', 'xdp.frags']);
 }
 
 /** Removes a droplet's bridge port (its peer goes with it); a missing one is fine. */

@@ -6,14 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { createDroplets, destroyDroplets, type Droplet } from '../../src/droplet/index.js';
 import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
+import type { AttachMode } from '../../src/dataplane/host.js';
 
 export const PROBE = fileURLToPath(new URL('../lib/probe.mjs', import.meta.url));
 
 /** ≤ 6 chars, unique per run. */
 export const shortPrefix = (tag: string): string => `${tag}${randomBytes(2).toString('hex')}`.slice(0, 6);
 
-export async function makeDroplets(names: string[], tag: string, backend: 'netns' | 'docker' = 'netns'): Promise<Record<string, Droplet>> {
-  return createDroplets(names, { prefix: shortPrefix(tag), backend });
+export async function makeDroplets(names: string[], tag: string, backend: 'netns' | 'docker' = 'netns',
+  mode?: AttachMode): Promise<Record<string, Droplet>> {
+  return createDroplets(names, { prefix: shortPrefix(tag), backend, mode });
 }
 
 export { destroyDroplets };
@@ -68,11 +70,11 @@ export interface SwitchScenario {
  * If setting it up fails, whatever was made is torn down before the error.
  */
 export async function switchScenario(tag: string, opts: {
-  backend?: 'netns' | 'docker'; vni?: number; net?: string; rightHost?: 'right' | 'switch';
+  backend?: 'netns' | 'docker'; vni?: number; net?: string; rightHost?: 'right' | 'switch'; mode?: AttachMode;
 } = {}): Promise<SwitchScenario> {
-  const { backend = 'netns', vni = 3, net = '10.0', rightHost = 'right' } = opts;
+  const { backend = 'netns', vni = 3, net = '10.0', rightHost = 'right', mode } = opts;
   const names = rightHost === 'right' ? ['left', 'right', 'switch'] : ['left', 'switch'];
-  const droplets = await makeDroplets(names, tag, backend);
+  const droplets = await makeDroplets(names, tag, backend, mode);
   const c = new Controller(droplets);
   const close = async () => {
     await c.close();
