@@ -241,7 +241,7 @@ static __always_inline int transit_decap(xvpc_ctx *ctx, const struct endpoint_va
 	if ((void *)(eth + 1) > ctx_data_end(ctx))
 		return drop(XVPC_STAT_DROP_TRUNCATED);
 	mac_copy(eth->h_dest, ep->mac);
-	act = ctx_deliver(ctx, ifindex);
+	act = ctx_deliver(ctx, ifindex, ep->type == XVPC_EP_HOST);
 	if (act == XDP_REDIRECT)
 		stat_inc(XVPC_STAT_DECAP);
 	return act;

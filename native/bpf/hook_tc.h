@@ -134,15 +134,16 @@ static __always_inline int ctx_redirect(struct __sk_buff *skb, __u32 ifindex)
 }
 
 /* Straight into the endpoint's namespace: the ingress of the veth's peer,
- * without another pass through a backlog queue. That path keeps
- * skb->protocol as it is, so a frame whose type changed on decapsulation
- * (ARP out of an IPv4 packet) goes out of the veth instead, where the peer
- * reads its type again. */
-static __always_inline int ctx_deliver(struct __sk_buff *skb, __u32 ifindex)
+ * without another pass through a backlog queue. The kernel takes that path
+ * only into another namespace (not for a host endpoint, host_ns), and it
+ * keeps skb->protocol as it is, so a frame whose type changed on
+ * decapsulation (ARP out of an IPv4 packet) goes out of the veth instead,
+ * where the peer reads its type again. */
+static __always_inline int ctx_deliver(struct __sk_buff *skb, __u32 ifindex, bool host_ns)
 {
 	struct ethhdr *eth = ctx_data(skb);
 
-	if ((void *)(eth + 1) <= ctx_data_end(skb) && eth->h_proto == skb->protocol)
+	if (!host_ns && (void *)(eth + 1) <= ctx_data_end(skb) && eth->h_proto == skb->protocol)
 		bpf_redirect_peer(ifindex, 0);
 	else
 		bpf_redirect(ifindex, 0);

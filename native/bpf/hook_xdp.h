@@ -100,8 +100,9 @@ static __always_inline int ctx_redirect(struct xdp_md *ctx, __u32 ifindex)
 	return XDP_REDIRECT;
 }
 
-/* Into an endpoint's host-side veth, so that its endpoint receives it. */
-static __always_inline int ctx_deliver(struct xdp_md *ctx, __u32 ifindex)
+/* Into an endpoint's host-side veth, so that its endpoint receives it
+ * (host_ns: the endpoint is the host's own namespace; only TC cares). */
+static __always_inline int ctx_deliver(struct xdp_md *ctx, __u32 ifindex, bool host_ns)
 {
 	return ctx_redirect(ctx, ifindex);
 }

@@ -83,10 +83,10 @@ export class TransitService {
       loadTransit: (m: pb.LoadTransitRequest) => this.serial(async () => {
         const mode = (m.mode === '' ? (this.dp.hook === 'tc' ? 'tc' : 'native') : m.mode) as AttachMode;
         if (!ATTACH_MODES.includes(mode)) throw invalid(`mode: '${m.mode}' is not 'native', 'generic' or 'tc'`);
+        if (!/^[\w.-]{1,15}$/.test(m.interface)) throw invalid(`interface: '${m.interface}' is not an interface name`);
         if (hookOf(mode) !== this.dp.hook) {
           throw new XvpcError('FAILED_PRECONDITION', `mode: '${mode}' needs the ${hookOf(mode)} data path; transitd on ${this.host.name} runs the ${this.dp.hook} one (its --mode)`);
         }
-        if (!/^[\w.-]{1,15}$/.test(m.interface)) throw invalid(`interface: '${m.interface}' is not an interface name`);
         await this.loadTransit(m.interface, mode).catch((err) => {
           throw err instanceof XvpcError ? err : new XvpcError('FAILED_PRECONDITION', `interface: ${m.interface}: ${err.message}`);
         });
