@@ -30,7 +30,7 @@ async function withEnv<T>(name: string, value: string, fn: () => Promise<T>): Pr
 export async function measureAgentMode(prefix: string, seconds: number, port: number,
   step: (s: string) => void, done: (s: string) => void): Promise<AgentModeResult> {
   step('xvpc (a) with XVPC_AGENT_MODE=generic');
-  const t = await withEnv('XVPC_AGENT_MODE', 'generic', () => XvpcTopology.create(prefix));
+  const t = await withEnv('XVPC_AGENT_MODE', 'generic', () => XvpcTopology.create(prefix, 'native'));
   try {
     const links = await run(['ip', '-n', `${prefix}-left`, '-o', 'link', 'show']);
     const agentLine = links.stdout.split('\n').find((l) => /: ve[0-9a-f]{8}@/.test(l)) ?? '';

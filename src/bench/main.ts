@@ -2,7 +2,7 @@
 // bench/results.json and prints the table and the targets.
 //
 // Sections (run in this order; the table keeps the numbering):
-//   1 throughput/latency: xvpc (switch remote, switch local) vs direct vs kernel VXLAN,
+//   1 throughput/latency: xvpc on XDP and on TC (switch remote, switch local) vs direct vs kernel VXLAN,
 //     plus a perf profile of xvpc TCP and the generic-XDP agent as a design lever
 //   2 per-packet cost: BPF_PROG_TEST_RUN per path vs an empty XDP program
 //   4 provisioning: createSimpleEndpoint() to first ping; many endpoints on one host
@@ -154,7 +154,7 @@ export async function runBench(args: string[]): Promise<number> {
 
   try {
     mkdirSync(workDir, { recursive: true });
-    await section('throughput', '1 throughput and latency (xvpc a/b, direct, VXLAN)', async () => {
+    await section('throughput', '1 throughput and latency (xvpc XDP a/b, TC at/bt, direct, VXLAN)', async () => {
       sections.throughput = await measureThroughput(prefix.throughput, cfg.secondsPerRun, cfg.rrRounds, {
         ...hooks,
         afterA: opts.profile ? async (pair) => {

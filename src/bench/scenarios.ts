@@ -1,7 +1,8 @@
-// The four ways the same two endpoints (10.0.0.2 -> 10.0.0.3) are connected
-// for the throughput and latency runs:
-//   (a) xvpc, the network's switch on a third host
-//   (b) xvpc, the switch on the client's host (same endpoints: the switch moves)
+// The ways the same two endpoints (10.0.0.2 -> 10.0.0.3) are connected for
+// the throughput and latency runs:
+//   (a) xvpc on XDP, the network's switch on a third host
+//   (b) xvpc on XDP, the switch on the client's host (same endpoints: the switch moves)
+//   (at), (bt) the same two on droplets running the TC data path
 //   (c) direct: two namespaces on a Linux bridge (veth + bridge, the limit here)
 //   (d) kernel VXLAN: two namespaces with vxlan0 over an underlay bridge
 // (c) and (d) get their own namespaces, named `<prefix>-...` so that
@@ -16,11 +17,17 @@ import { must } from '../util/exec.js';
 import { createNamespace, deleteNamespace } from '../util/netns.js';
 import { linkMtu, nsMust, nsRun } from './ns.js';
 
-export type ScenarioKey = 'a' | 'b' | 'c' | 'd';
+export type ScenarioKey = 'a' | 'b' | 'at' | 'bt' | 'c' | 'd';
+/** The xvpc scenarios: [switch on a third host, switch on the client host] per data path. */
+export const XVPC_KEYS = { native: ['a', 'b'], tc: ['at', 'bt'] } as const;
+export type XvpcKey = 'a' | 'b' | 'at' | 'bt';
+export const isXvpc = (k: ScenarioKey): k is XvpcKey => k !== 'c' && k !== 'd';
 
 export const SCENARIO_LABELS: Record<ScenarioKey, string> = {
-  a: 'xvpc, switch on a 3rd host',
-  b: 'xvpc, switch on client host',
+  a: 'xvpc XDP, switch on a 3rd host',
+  b: 'xvpc XDP, switch on client host',
+  at: 'xvpc TC, switch on a 3rd host',
+  bt: 'xvpc TC, switch on client host',
   c: 'direct (veth+bridge)',
   d: 'kernel VXLAN',
 };
@@ -77,9 +84,10 @@ async function reachable(ns: string, ip: string, timeoutMs = 10_000): Promise<vo
   if (r.code !== 0) throw new Error(`${ns} cannot reach ${ip}: ${r.stdout.trim()} ${r.stderr.trim()}`);
 }
 
-/** (a) and (b): three droplets, one VPC, the two endpoints. */
+/** (a) and (b), or (at) and (bt): three droplets, one VPC, the two endpoints. */
 export class XvpcTopology {
   private constructor(
+    readonly mode: 'native' | 'tc',
     readonly droplets: Record<string, Droplet>,
     readonly controller: Controller<Droplet>,
     readonly client: Endpoint,
@@ -87,15 +95,15 @@ export class XvpcTopology {
   ) {}
 
   /** On failure the droplets are destroyed again. */
-  static async create(prefix: string): Promise<XvpcTopology> {
-    const droplets = await createDroplets(['left', 'right', 'switch'], { prefix });
+  static async create(prefix: string, mode: 'native' | 'tc'): Promise<XvpcTopology> {
+    const droplets = await createDroplets(['left', 'right', 'switch'], { prefix, mode });
     const c = new Controller(droplets);
     try {
       await c.createVpc({ vni: VNI, cidr: CIDR, routers: [] });
       await c.createNetwork({ vni: VNI, netId: 1, cidr: CIDR, switches: ['switch'] });
       const client = await c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: CLIENT_IP, host: 'left' });
       const server = await c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: SERVER_IP, host: 'right' });
-      const t = new XvpcTopology(droplets, c, client, server);
+      const t = new XvpcTopology(mode, droplets, c, client, server);
       await reachable(client.netns, SERVER_IP);
       await reachable(server.netns, CLIENT_IP);
       return t;
@@ -109,7 +117,7 @@ export class XvpcTopology {
   /** MTU the endpoints got (the baselines use the same). */
   endpointMtu(): Promise<number> { return linkMtu(this.client.netns, 'veth0'); }
 
-  private pair(key: 'a' | 'b'): Pair {
+  private pair(key: XvpcKey): Pair {
     return {
       key, label: SCENARIO_LABELS[key], clientNs: this.client.netns, serverNs: this.server.netns, serverIp: SERVER_IP,
       counters: async () => Object.fromEntries(await Promise.all(
@@ -117,7 +125,8 @@ export class XvpcTopology {
     };
   }
 
-  pairA(): Pair { return this.pair('a'); }
+  /** The switch on the third host: (a) or (at). */
+  pairA(): Pair { return this.pair(XVPC_KEYS[this.mode][0]); }
 
   /** Moves the network's only switch from the third host onto the client's host. */
   async moveSwitchToClientHost(): Promise<Pair> {
@@ -125,7 +134,7 @@ export class XvpcTopology {
     await this.controller.removeSwitch({ vni: VNI, netId: 1, switch: 'switch' });
     await reachable(this.client.netns, SERVER_IP);
     await reachable(this.server.netns, CLIENT_IP);
-    return this.pair('b');
+    return this.pair(XVPC_KEYS[this.mode][1]);
   }
 
   async destroy(): Promise<void> {

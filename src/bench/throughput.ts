@@ -1,4 +1,4 @@
-// Section 1: throughput and latency between the same two endpoints, four ways
+// Section 1: throughput and latency between the same two endpoints, six ways
 // (see scenarios.ts). For the xvpc scenarios the data-plane counters of every
 // host are recorded around the runs, as evidence of the path the packets took
 // and of any drops.
@@ -84,23 +84,37 @@ export async function measureThroughput(prefix: string, seconds: number, rrRound
   let xvpc: XvpcTopology | undefined;
   const baselines: Baseline[] = [];
   const result: ThroughputResult = { secondsPerRun: seconds, rrRounds, endpointMtu: 0, scenarios: {} };
-  try {
-    h.step('xvpc: droplets left, right, switch; VPC; endpoints 10.0.0.2 (left), 10.0.0.3 (right)');
-    xvpc = await XvpcTopology.create(prefix);
+  const topology = async (mode: 'native' | 'tc') => {
+    h.step(`xvpc ${mode === 'tc' ? 'TC' : 'XDP'}: droplets left, right, switch; VPC; endpoints 10.0.0.2 (left), 10.0.0.3 (right)`);
+    xvpc = await XvpcTopology.create(prefix, mode);
     result.endpointMtu = await xvpc.endpointMtu();
     h.done(`endpoint MTU ${result.endpointMtu}`);
+    return xvpc;
+  };
+  const moveSwitch = async (t: XvpcTopology) => {
+    h.step('xvpc: moving the switch onto the client host (addSwitch left, removeSwitch switch)');
+    const pair = await t.moveSwitchToClientHost();
+    h.done('');
+    return pair;
+  };
+  try {
+    const xdp = await topology('native');
     h.step('baselines: direct (veth+bridge) and kernel VXLAN namespaces');
     baselines.push(await Baseline.direct(prefix, result.endpointMtu));
     baselines.push(await Baseline.vxlan(prefix, result.endpointMtu));
     h.done('');
 
-    result.scenarios.a = await measurePair(xvpc.pairA(), seconds, rrRounds, h);
-    await h.afterA?.(xvpc.pairA());
+    result.scenarios.a = await measurePair(xdp.pairA(), seconds, rrRounds, h);
+    await h.afterA?.(xdp.pairA());
     for (const b of baselines) result.scenarios[b.pair.key] = await measurePair(b.pair, seconds, rrRounds, h);
-    h.step('xvpc: moving the switch onto the client host (addSwitch left, removeSwitch switch)');
-    const pairB = await xvpc.moveSwitchToClientHost();
-    h.done('');
-    result.scenarios.b = await measurePair(pairB, seconds, rrRounds, h);
+    result.scenarios.b = await measurePair(await moveSwitch(xdp), seconds, rrRounds, h);
+    await xdp.destroy();
+    xvpc = undefined;
+
+    // The same droplets and endpoints on the TC data path (one topology at a time).
+    const tc = await topology('tc');
+    result.scenarios.at = await measurePair(tc.pairA(), seconds, rrRounds, h);
+    result.scenarios.bt = await measurePair(await moveSwitch(tc), seconds, rrRounds, h);
     return result;
   } finally {
     h.step('teardown');
