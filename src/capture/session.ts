@@ -248,7 +248,8 @@ export class XdpCapture extends Capture {
       this.hookFd = addon.objGet(opts.hookPath);
     } catch (err) {
       throw new XvpcError('FAILED_PRECONDITION',
-        `no capture hook at ${opts.hookPath} (is the host's transitd running?): ${(err as Error).message.split('\n')[0]}`);
+        `no capture hook at ${opts.hookPath}: the host's transitd is not running, or runs the TC data path (--mode tc), `
+          + `which has no XDP hook; capture one of its interfaces instead (${(err as Error).message.split('\n')[0]})`);
     }
     this.mapId = addon.mapInfo(this.hookFd).id;
     try {
