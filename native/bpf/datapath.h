@@ -33,6 +33,10 @@
 #define XVPC_IP_OFFSET 0x1fff
 #define XVPC_ARP_TTL 64 /* outer TTL of encapsulated ARP and of ARP replies */
 #define XVPC_LPM_HOST (32 + 32) /* vni + full IPv4 */
+/* The longest run of headers transit reads: outer Ethernet/IPv4/UDP, Geneve
+ * with the most options, inner Ethernet, inner IPv4 with options, TCP up to
+ * its checksum (14 + 20 + 8 + 8 + 252 + 14 + 60 + 18). */
+#define XVPC_HEADERS_MAX 394
 
 /* The verdict counters of each program are laid out RX, PASS, TX, REDIRECT, DROP. */
 _Static_assert(XVPC_STAT_TRANSIT_DROP - XVPC_STAT_TRANSIT_RX == 4, "transit verdicts");
@@ -342,7 +346,17 @@ static __always_inline int transit_process(xvpc_ctx *ctx, bool from_agent)
 	if ((void *)(udp + 1) > data_end || udp->dest != bpf_htons(XVPC_GENEVE_PORT))
 		return XDP_PASS;
 
-	/* Geneve to us from here on: malformed means dropped. */
+	/* Geneve to us from here on: malformed means dropped. Only now is the
+	 * rest of the headers made direct-access (TC; a no-op on XDP), so
+	 * traffic that is not ours is not pulled; pointers are taken again. */
+	ctx_pull(ctx, XVPC_HEADERS_MAX);
+	data = ctx_data(ctx);
+	data_end = ctx_data_end(ctx);
+	eth = data;
+	ip = data + sizeof(*eth);
+	udp = (void *)(ip + 1);
+	if ((void *)(udp + 1) > data_end)
+		return drop(XVPC_STAT_DROP_TRUNCATED);
 	tot = bpf_ntohs(ip->tot_len);
 	if (ip->version != 4 || !xvpc_ip_csum_ok(ip))
 		return drop(XVPC_STAT_DROP_BAD_IP);

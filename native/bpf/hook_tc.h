@@ -18,11 +18,10 @@
 
 typedef struct __sk_buff xvpc_ctx;
 
-/* Bytes made linear before parsing: the agent's inner Ethernet + IPv4 with
- * options + TCP up to its checksum; transit's outer headers with the longest
- * Geneve options, then the same inner headers. */
-#define XVPC_TC_PULL_AGENT 96
-#define XVPC_TC_PULL_TRANSIT 384
+/* Bytes made direct-access before parsing: Ethernet + IPv4 with options +
+ * TCP up to its checksum (the agent's endpoint traffic; enough for transit to
+ * tell Geneve to this host, which then pulls XVPC_HEADERS_MAX). */
+#define XVPC_TC_PULL_FIRST 96
 /* Non-IP frames decapsulated by moving them (ARP): at most this long. */
 #define XVPC_TC_SMALL_FRAME 64
 

@@ -19,7 +19,7 @@ int tc_transit(struct __sk_buff *skb)
 	int act;
 
 	stat_inc(XVPC_STAT_TRANSIT_RX);
-	ctx_pull(skb, XVPC_TC_PULL_TRANSIT);
+	ctx_pull(skb, XVPC_TC_PULL_FIRST);
 	act = transit_process(skb, false);
 	count_verdict(act, XVPC_STAT_TRANSIT_RX);
 	return tc_verdict(act);
@@ -31,7 +31,7 @@ int tc_agent(struct __sk_buff *skb)
 	int act;
 
 	stat_inc(XVPC_STAT_AGENT_RX);
-	ctx_pull(skb, XVPC_TC_PULL_AGENT);
+	ctx_pull(skb, XVPC_TC_PULL_FIRST);
 	act = agent_process(skb);
 	count_verdict(act, XVPC_STAT_AGENT_RX);
 	return tc_verdict(act);
