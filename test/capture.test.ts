@@ -203,6 +203,36 @@ describe('capture hook and filters, test-run', () => {
     expect(dp.transitProgram.testRun(FRAMES.icmp).retval).toBe(2);
   });
 
+  it('the TC build has its own hook, tccap_hook; its capture programs return TC verdicts', async () => {
+    const tcRoot = `${pinRoot}-tc`;
+    const tc = HostDataplane.open(tcRoot, {}, { hook: 'tc' });
+    try {
+      tc.setHostConfig({ ip: '172.30.0.4', mac: H4, ifindex: 1 });
+      expect(hookPath(tcRoot)).toBe(`${tcRoot}/tccap_hook`);
+      const cap = new XdpCapture({ hookPath: hookPath(tcRoot), actions: ['pass', 'drop'], name: 'unit' });
+      expect(cap.interfaces.map((i) => i.name)).toEqual(['unit:tc:pass', 'unit:tc:drop']);
+      try {
+        const pass = tc.transitProgram.testRun(FRAMES.icmp, { ingressIfindex: 1 });
+        expect(pass.retval).toBe(0); // TC_ACT_OK, returned by the capture program in the pass slot
+        const bad = Buffer.from(FRAMES.geneveIcmp);
+        bad[14 + 20 + 8] |= 0x40;
+        expect(tc.transitProgram.testRun(bad, { ingressIfindex: 1 }).retval).toBe(2); // TC_ACT_SHOT
+        const got = await cap.collect({ count: 2, timeoutMs: 2000 });
+        expect(got.map((p) => p.action)).toEqual(['pass', 'drop']);
+        expect(got[0].data.equals(FRAMES.icmp)).toBe(true);
+        expect(got[0]).toMatchObject({ length: FRAMES.icmp.length, ifindex: 1, icmp: { type: 8 } });
+        expect(got[1]).toMatchObject({ interfaceId: 1, geneve: { vni: 3 }, inner: { icmp: { type: 8 } } });
+      } finally {
+        await cap.stop();
+      }
+      // Stopped: the slots are empty again and the verdicts unchanged.
+      expect(tc.transitProgram.testRun(FRAMES.icmp, { ingressIfindex: 1 }).retval).toBe(0);
+    } finally {
+      tc.close();
+      rmSync(tcRoot, { recursive: true, force: true });
+    }
+  });
+
   it('the leftovers of a capture whose process died are taken over', async () => {
     const maps = new CaptureMaps(256, 4096);
     const fd = loadCaptureProgram(captureProgram({ action: 3, snaplen: 256, ringbufFd: maps.ringbufFd, scratchFd: maps.scratchFd }), 'xcap_4194303');
@@ -298,7 +328,8 @@ async function startCli(args: string[]) {
   return { child, exited, stdout: () => Buffer.concat(out), stderr: () => stderr };
 }
 
-describe('captures on droplets during a ping', () => {
+// On both data paths: the TC build has its own hook (tccap_hook) with the same slots.
+describe.each(['native', 'tc'] as const)('captures on droplets during a ping (%s)', (mode) => {
   let droplets: Record<string, Droplet>;
   let c: Controller<Droplet>;
   let left: Endpoint, right: Endpoint;
@@ -308,7 +339,7 @@ describe('captures on droplets during a ping', () => {
   let scenario: SwitchScenario | undefined;
 
   beforeAll(async () => {
-    scenario = await switchScenario('cp');
+    scenario = await switchScenario(mode === 'tc' ? 'ct' : 'cp', { mode });
     ({ droplets, c, left, right } = scenario);
     prefix = droplets.left.prefix;
     await expectPing(left, right.ip, 2); // ARP settled: the captures below see ICMP only

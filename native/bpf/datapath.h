@@ -349,14 +349,15 @@ static __always_inline int transit_process(xvpc_ctx *ctx, bool from_agent)
 	/* Geneve to us from here on: malformed means dropped. Only now is the
 	 * rest of the headers made direct-access (TC; a no-op on XDP), so
 	 * traffic that is not ours is not pulled; pointers are taken again. */
-	ctx_pull(ctx, XVPC_HEADERS_MAX);
-	data = ctx_data(ctx);
-	data_end = ctx_data_end(ctx);
-	eth = data;
-	ip = data + sizeof(*eth);
-	udp = (void *)(ip + 1);
-	if ((void *)(udp + 1) > data_end)
-		return drop(XVPC_STAT_DROP_TRUNCATED);
+	if (ctx_pull(ctx, XVPC_HEADERS_MAX)) {
+		data = ctx_data(ctx);
+		data_end = ctx_data_end(ctx);
+		eth = data;
+		ip = data + sizeof(*eth);
+		udp = (void *)(ip + 1);
+		if ((void *)(udp + 1) > data_end)
+			return drop(XVPC_STAT_DROP_TRUNCATED);
+	}
 	tot = bpf_ntohs(ip->tot_len);
 	if (ip->version != 4 || !xvpc_ip_csum_ok(ip))
 		return drop(XVPC_STAT_DROP_BAD_IP);

@@ -15,8 +15,21 @@
 #include <bpf/bpf_endian.h>
 
 #include "maps.h"
+#include "xdpcap.h"
 
 typedef struct __sk_buff xvpc_ctx;
+
+/* The capture hook of the TC build: like xdpcap_hook (xdpcap.h), one slot per
+ * data-path verdict, holding SCHED_CLS programs that return the TC verdict
+ * of their slot. A PROG_ARRAY keeps the program type of its first user, so
+ * the two builds pin different ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, XVPC_XDPCAP_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tccap_hook SEC(".maps");
 
 /* Bytes made direct-access before parsing: Ethernet + IPv4 with options +
  * TCP up to its checksum (the agent's endpoint traffic; enough for transit to
@@ -56,13 +69,16 @@ static __always_inline __u32 ctx_ingress_ifindex(const struct __sk_buff *skb)
 	return skb->ifindex; /* on the ingress hook: the receiving device */
 }
 
-/* Make the first len bytes (or the whole packet) direct-access. */
-static __always_inline void ctx_pull(struct __sk_buff *skb, __u32 len)
+/* Make the first len bytes (or the whole packet) direct-access. True when
+ * it pulled, which invalidates every packet pointer taken before. */
+static __always_inline bool ctx_pull(struct __sk_buff *skb, __u32 len)
 {
 	__u32 want = skb->len < len ? skb->len : len;
 
-	if (ctx_data(skb) + want > ctx_data_end(skb))
-		bpf_skb_pull_data(skb, want);
+	if (ctx_data(skb) + want <= ctx_data_end(skb))
+		return false;
+	bpf_skb_pull_data(skb, want);
+	return true;
 }
 
 /* Encapsulation: the frame grows by len at the front and continues at offset
@@ -163,6 +179,16 @@ static __always_inline int tc_verdict(int act)
 	if (act == XDP_TX || act == XDP_REDIRECT)
 		return TC_ACT_REDIRECT;
 	return TC_ACT_SHOT;
+}
+
+/* Leave through the capture hook: an empty slot falls through. A redirect
+ * target set before the tail call stays set for the kernel. */
+static __always_inline int tc_exit(struct __sk_buff *skb, int act)
+{
+#ifndef XVPC_NO_XDPCAP
+	bpf_tail_call(skb, &tccap_hook, act);
+#endif
+	return tc_verdict(act);
 }
 
 #endif

@@ -61,9 +61,11 @@ static __always_inline __u32 ctx_ingress_ifindex(const struct xdp_md *ctx)
 	return ctx->ingress_ifindex;
 }
 
-/* Headers are always in the linear part of an XDP frame. */
-static __always_inline void ctx_pull(struct xdp_md *ctx, __u32 len)
+/* Headers are always in the linear part of an XDP frame: nothing to pull,
+ * no pointer to take again. */
+static __always_inline bool ctx_pull(struct xdp_md *ctx, __u32 len)
 {
+	return false;
 }
 
 /* Encapsulation: the frame grows by len at the front and continues at offset len. */

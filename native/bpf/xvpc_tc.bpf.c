@@ -3,7 +3,7 @@
  * endpoint links are veths: XDP on a veth turns GSO off on its peer and
  * copies every packet, TC keeps the stack's 64 KB aggregates whole from the
  * sending socket to the receiving one (hook_tc.h). Maps are shared with the
- * XDP build by pinning; counters are the same. No capture hook.
+ * XDP build by pinning; counters are the same; the capture hook is tccap_hook.
  *
  *   tc_transit  ingress of eth0
  *   tc_agent    ingress of every endpoint's host-side veth
@@ -22,7 +22,7 @@ int tc_transit(struct __sk_buff *skb)
 	ctx_pull(skb, XVPC_TC_PULL_FIRST);
 	act = transit_process(skb, false);
 	count_verdict(act, XVPC_STAT_TRANSIT_RX);
-	return tc_verdict(act);
+	return tc_exit(skb, act);
 }
 
 SEC("tc")
@@ -34,5 +34,5 @@ int tc_agent(struct __sk_buff *skb)
 	ctx_pull(skb, XVPC_TC_PULL_FIRST);
 	act = agent_process(skb);
 	count_verdict(act, XVPC_STAT_AGENT_RX);
-	return tc_verdict(act);
+	return tc_exit(skb, act);
 }

@@ -28,6 +28,7 @@ export const FP = 10;
 export const HELPER = {
   map_lookup_elem: 1,
   ktime_get_ns: 5,
+  skb_load_bytes: 26,
   ringbuf_output: 130,
   xdp_get_buff_len: 188,
   xdp_load_bytes: 189,

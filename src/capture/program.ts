@@ -1,14 +1,17 @@
-// The XDP capture program that goes into a slot of a host's xdpcap_hook:
-// it runs the (translated) filter on the packet as the host's program leaves
-// it, emits matching packets into a BPF ring buffer, and returns the action
-// of its slot, so the packet goes on exactly as it would have without it.
+// The capture program that goes into a slot of a host's capture hook
+// (xdpcap_hook on the XDP build, tccap_hook on the TC build): it runs the
+// (translated) filter on the packet as the host's program leaves it, emits
+// matching packets into a BPF ring buffer, and returns the verdict of its
+// slot, so the packet goes on exactly as it would have without it.
 //
 // A sample in the ring buffer:
 //   u64 ktime ns | u32 action | u32 ingress ifindex | u32 wire length | u32 captured length | bytes
 import { addon } from '../dataplane/addon.js';
+import type { Hook } from '../dataplane/host.js';
 import { type CbpfInsn, CBPF_STACK, cbpfUsesMemory, translateCbpf } from './cbpf.js';
 import { ADD, Asm, FP, HELPER, JEQ, JLE, JLT, JNE } from './ebpf.js';
 
+/** The data path's verdicts (XDP's on both builds), one hook slot each. */
 export const XDP_ACTIONS = ['aborted', 'drop', 'pass', 'tx', 'redirect'] as const;
 export type XdpAction = (typeof XDP_ACTIONS)[number];
 
@@ -17,6 +20,7 @@ export const SAMPLE_HEADER = 24;
 export const MAX_SNAPLEN = 16384;
 export const DEFAULT_SNAPLEN = 4096;
 
+const BPF_PROG_TYPE_SCHED_CLS = 3;
 const BPF_PROG_TYPE_XDP = 6;
 const BPF_XDP = 37; // expected attach type libbpf gives SEC("xdp"); tail-call partners must match
 /** The host's programs are SEC("xdp.frags"); a tail-call partner must be frags-aware too. */
@@ -24,8 +28,13 @@ const BPF_F_XDP_HAS_FRAGS = 1 << 5;
 const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
 const BPF_MAP_TYPE_RINGBUF = 27;
 
-// struct xdp_md
-const CTX_DATA = 0, CTX_DATA_END = 4, CTX_INGRESS_IFINDEX = 12;
+/** What differs between the two hooks' contexts (struct xdp_md, struct __sk_buff). */
+const CTX = {
+  xdp: { data: 0, dataEnd: 4, ifindex: 12 /* ingress_ifindex */, loadBytes: HELPER.xdp_load_bytes },
+  tc: { data: 76, dataEnd: 80, ifindex: 40 /* ifindex: the device it arrived on */, loadBytes: HELPER.skb_load_bytes },
+} as const;
+/** The TC verdict each slot's program returns (tc_verdict() in native/bpf/hook_tc.h). */
+const TC_VERDICT = [2, 2, 0, 7, 7]; // SHOT, SHOT, OK, REDIRECT, REDIRECT
 
 export interface CaptureProgramSpec {
   /** slot and verdict: index into XDP_ACTIONS */
@@ -35,6 +44,8 @@ export interface CaptureProgramSpec {
   scratchFd: number;
   /** classic BPF filter; none captures everything */
   filter?: CbpfInsn[];
+  /** which build's hook the program goes into; default xdp */
+  hook?: Hook;
 }
 
 const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5, R6 = 6, R7 = 7, R8 = 8, R9 = 9;
@@ -43,19 +54,23 @@ const KEY_SLOT = -CBPF_STACK - 8;
 /** The capture program's instructions. */
 export function captureProgram(spec: CaptureProgramSpec): Buffer {
   const { action, snaplen } = spec;
+  const hook = spec.hook ?? 'xdp';
+  const ctx = CTX[hook];
+  const verdict = hook === 'tc' ? TC_VERDICT[action] : action;
   const asm = new Asm();
   asm.mov64(R6, R1); // ctx, kept across helper calls
-  asm.mov64(R1, R6).call(HELPER.xdp_get_buff_len).mov64(R9, R0);
+  if (hook === 'tc') asm.ldx(4, R9, R6, 0); // skb->len
+  else asm.mov64(R1, R6).call(HELPER.xdp_get_buff_len).mov64(R9, R0);
 
   if (spec.filter) {
     // The verifier refuses reads of uninitialised stack: zero the scratch memory first.
     if (cbpfUsesMemory(spec.filter)) for (let off = -CBPF_STACK; off < 0; off += 8) asm.st(8, FP, off, 0);
-    asm.ldx(4, R2, R6, CTX_DATA).ldx(4, R3, R6, CTX_DATA_END);
+    asm.ldx(4, R2, R6, ctx.data).ldx(4, R3, R6, ctx.dataEnd);
     asm.mov32(R7, { imm: 0 }).mov32(R8, { imm: 0 }); // classic BPF starts with A = X = 0
     translateCbpf(asm, spec.filter, { data: R2, dataEnd: R3, len: R9, a: R7, x: R8, t1: R4, t2: R5 },
       { accept: 'accept', reject: 'out' });
     // A filter that never matches: no sample code (it would be unreachable, which the verifier refuses).
-    if (!asm.isReferenced('accept')) return asm.label('out').mov64(R0, { imm: action }).exit().assemble();
+    if (!asm.isReferenced('accept')) return asm.label('out').mov64(R0, { imm: verdict }).exit().assemble();
   }
 
   asm.label('accept');
@@ -65,18 +80,18 @@ export function captureProgram(spec: CaptureProgramSpec): Buffer {
   asm.mov64(R7, R0);
   asm.call(HELPER.ktime_get_ns).stx(8, R7, 0, R0);
   asm.st(4, R7, 8, action);
-  asm.ldx(4, R1, R6, CTX_INGRESS_IFINDEX).stx(4, R7, 12, R1);
+  asm.ldx(4, R1, R6, ctx.ifindex).stx(4, R7, 12, R1);
   asm.stx(4, R7, 16, R9);
   asm.mov64(R8, R9).jmp(JLE, R8, { imm: snaplen }, 'clamped').mov64(R8, { imm: snaplen });
   asm.label('clamped');
   asm.jmp(JLT, R8, { imm: 1 }, 'out');
   asm.stx(4, R7, 20, R8);
   asm.mov64(R1, R6).mov64(R2, { imm: 0 }).mov64(R3, R7).alu64(ADD, R3, { imm: SAMPLE_HEADER }).mov64(R4, R8);
-  asm.call(HELPER.xdp_load_bytes);
+  asm.call(ctx.loadBytes);
   asm.jmp(JNE, R0, { imm: 0 }, 'out');
   asm.ldMapFd(R1, spec.ringbufFd).mov64(R2, R7).mov64(R3, R8).alu64(ADD, R3, { imm: SAMPLE_HEADER }).mov64(R4, { imm: 0 });
   asm.call(HELPER.ringbuf_output);
-  asm.label('out').mov64(R0, { imm: action }).exit();
+  asm.label('out').mov64(R0, { imm: verdict }).exit();
   return asm.assemble();
 }
 
@@ -102,8 +117,9 @@ export class CaptureMaps {
   }
 }
 
-/** Loads one capture program (an XDP program, tail-call compatible with the host's). */
-export function loadCaptureProgram(insns: Buffer, name: string): number {
+/** Loads one capture program, tail-call compatible with the host's programs of that hook. */
+export function loadCaptureProgram(insns: Buffer, name: string, hook: Hook = 'xdp'): number {
+  if (hook === 'tc') return addon.progLoad(BPF_PROG_TYPE_SCHED_CLS, name, insns);
   return addon.progLoad(BPF_PROG_TYPE_XDP, name, insns, { expectedAttachType: BPF_XDP, progFlags: BPF_F_XDP_HAS_FRAGS });
 }
 

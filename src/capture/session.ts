@@ -1,6 +1,7 @@
 // A running capture: an async iterator of decoded packets with stop().
 //
-//   XdpCapture   a host's XDP programs, through their xdpcap_hook: one capture
+//   XdpCapture   a host's data-path programs, through their capture hook
+//                (xdpcap_hook, or tccap_hook on the TC build): one capture
 //                program per chosen action, the tcpdump filter translated to
 //                eBPF and run in the kernel, matches streamed through a ring buffer.
 //   PcapCapture  an ordinary interface (an endpoint's veth0, the underlay
@@ -10,7 +11,10 @@
 // Both poll without blocking on a short timer. The timer only keeps Node
 // alive while someone awaits a packet, so a capture left open never holds a
 // process (or a teardown) up; stop() detaches and closes everything.
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { XvpcError } from '../errors.js';
+import type { Hook } from '../dataplane/host.js';
 import { addon, type RawPcapLive, type RawRingBuffer } from '../dataplane/addon.js';
 import { decodeCbpf, compileFilter } from './cbpf.js';
 import { decodeFrame, type Frame } from './decode.js';
@@ -166,8 +170,14 @@ export abstract class Capture implements AsyncIterableIterator<CapturedPacket> {
 
 // --- XDP hook captures ---------------------------------------------------------
 
-/** Pinned xdpcap_hook of a host whose maps are pinned under pinRoot. */
-export const hookPath = (pinRoot: string): string => `${pinRoot.replace(/\/$/, '')}/xdpcap_hook`;
+/** The pinned capture hook of a host whose maps are pinned under pinRoot: tccap_hook if it runs the TC build, else xdpcap_hook. */
+export function hookPath(pinRoot: string): string {
+  const dir = pinRoot.replace(/\/$/, '');
+  return existsSync(`${dir}/tccap_hook`) ? `${dir}/tccap_hook` : `${dir}/xdpcap_hook`;
+}
+
+/** The build whose hook a pinned capture hook is. */
+const hookOfPath = (path: string): Hook => (basename(path) === 'tccap_hook' ? 'tc' : 'xdp');
 
 export interface XdpCaptureOptions {
   /** the host's pinned xdpcap_hook (hookPath(droplet.pinRoot)) */
@@ -240,16 +250,17 @@ export class XdpCapture extends Capture {
       throw new XvpcError('INVALID_ARGUMENT', (err as Error).message);
     }
     const prefix = opts.name ? `${opts.name}:` : '';
+    const hook = hookOfPath(opts.hookPath);
     this.interfaces = actions.map((a) => ({
-      name: `${prefix}xdp:${a}`, description: `packets leaving XDP with XDP_${a.toUpperCase()}`, linktype: 1, snaplen,
+      name: `${prefix}${hook}:${a}`, linktype: 1, snaplen,
+      description: hook === 'xdp' ? `packets leaving XDP with XDP_${a.toUpperCase()}` : `packets leaving the TC data path with verdict ${a}`,
     }));
 
     try {
       this.hookFd = addon.objGet(opts.hookPath);
     } catch (err) {
       throw new XvpcError('FAILED_PRECONDITION',
-        `no capture hook at ${opts.hookPath}: the host's transitd is not running, or runs the TC data path (--mode tc), `
-          + `which has no XDP hook; capture one of its interfaces instead (${(err as Error).message.split('\n')[0]})`);
+        `no capture hook at ${opts.hookPath} (is the host's transitd running?): ${(err as Error).message.split('\n')[0]}`);
     }
     this.mapId = addon.mapInfo(this.hookFd).id;
     try {
@@ -258,8 +269,8 @@ export class XdpCapture extends Capture {
       const name = `xcap_${process.pid}`;
       for (const action of actions) {
         const slot = XDP_ACTIONS.indexOf(action);
-        const insns = captureProgram({ action: slot, snaplen, ringbufFd: this.maps.ringbufFd, scratchFd: this.maps.scratchFd, filter });
-        const fd = loadCaptureProgram(insns, name);
+        const insns = captureProgram({ action: slot, snaplen, ringbufFd: this.maps.ringbufFd, scratchFd: this.maps.scratchFd, filter, hook });
+        const fd = loadCaptureProgram(insns, name, hook);
         this.progs.push({ slot, fd, id: addon.progId(fd) });
       }
       this.ring = new addon.RingBuffer(this.maps.ringbufFd);

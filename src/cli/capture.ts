@@ -1,5 +1,5 @@
-// `xvpc capture`: packets of a running droplet, at the exit of its XDP
-// programs (the capture hook, per XDP action, filtered in the kernel) or on
+// `xvpc capture`: packets of a running droplet, at the exit of its data-path
+// programs (the capture hook of its XDP or TC build, per verdict, filtered in the kernel) or on
 // an interface (libpcap); printed one per line, or written as pcapng/pcap to
 // a file or to stdout (`-w -`, for tcpdump or Wireshark).
 import { createWriteStream } from 'node:fs';
@@ -29,8 +29,9 @@ export const captureCommand: Command = {
     '       xvpc capture --prefix P --underlay [--host NAME | -i IFACE] [...] [EXPRESSION...]',
     '',
     'EXPRESSION is a tcpdump filter, run in the kernel (e.g. \'geneve and icmp\', \'udp port 6081\').',
-    'Without -i the packets are taken where the host\'s XDP programs leave them (outer Geneve headers',
-    'included), with the verdict each left with; -w - writes to stdout for `tcpdump -r -` or Wireshark.',
+    'Without -i the packets are taken where the host\'s data-path programs (XDP, or TC with --mode tc) leave',
+    'them (outer Geneve headers included), with the verdict each left with; -w - writes to stdout for',
+    '`tcpdump -r -` or Wireshark.',
   ].join('\n'),
   example: [
     'xvpc capture --prefix demo1 --host switch --actions tx -c 4 geneve and icmp',
