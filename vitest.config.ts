@@ -13,11 +13,11 @@ export default defineConfig({
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
       // The packet tests again, on the TC build of the data path (test/xdp/harness.ts).
       { extends: true, test: { name: 'tc', include: ['test/xdp/**/*.test.ts'], env: { XVPC_TEST_HOOK: 'tc' } } },
-      // The functional scenarios again on droplets running the TC data path
-      // (switch.test.ts names its data paths itself).
+      // The functional scenarios again on droplets running the XDP data path
+      // (droplets default to TC; switch.test.ts names its data paths itself).
       {
         extends: true,
-        test: { name: 'func-tc', include: ['test/func/**/*.test.ts'], exclude: ['test/func/switch.test.ts'], env: { XVPC_MODE: 'tc' } },
+        test: { name: 'func-xdp', include: ['test/func/**/*.test.ts'], exclude: ['test/func/switch.test.ts'], env: { XVPC_MODE: 'native' } },
       },
     ],
   },

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectTransitd } from '../src/daemon/client.js';
 import { XvpcError } from '../src/errors.js';
-import { cleanupAll, createDroplets, destroyDroplets, type Droplet } from '../src/droplet/index.js';
+import { DEFAULT_DROPLET_MODE, cleanupAll, createDroplets, destroyDroplets, type Droplet } from '../src/droplet/index.js';
 import { dockerRunning, docker } from '../src/droplet/docker.js';
 import { ownerOf } from '../src/droplet/names.js';
 import { isRunning } from '../src/droplet/process.js';
@@ -96,8 +96,20 @@ describe('netns droplets (plumbing, no transitd)', () => {
     if (nf.code === 0) expect(nf.stdout.trim()).toBe('0');
   });
 
-  it('runs an XDP program on every bridge port (XDP_TX / redirect out of eth0 needs one on the peer)', async () => {
-    for (const drop of Object.values(d)) expect(await portXdp(drop)).toBeDefined();
+  it('runs xdp_pass on the bridge port of XDP droplets only (XDP_TX out of eth0 needs it; on TC it would only cost GSO)', async () => {
+    const mode = process.env.XVPC_MODE ?? DEFAULT_DROPLET_MODE;
+    for (const drop of Object.values(d)) {
+      expect(drop.mode).toBe(mode);
+      expect(await portXdp(drop) !== undefined, drop.id).toBe(mode !== 'tc');
+    }
+    const other = mode === 'tc' ? 'native' : 'tc';
+    const x = await createDroplets(['x'], { prefix, transitd: false, mode: other });
+    try {
+      expect(x.x.mode).toBe(other);
+      expect(await portXdp(x.x) !== undefined).toBe(other !== 'tc');
+    } finally {
+      await destroyDroplets(x);
+    }
   });
 
   it('run() returns exit code, stdout and stderr, and honours timeoutMs', async () => {
@@ -275,7 +287,7 @@ describe('docker droplets', () => {
     for (const drop of Object.values(d)) {
       expect(drop.backend).toBe('docker');
       expect(await eth0(drop)).toEqual({ ip: drop.ip, mac: drop.mac, prefixLen: 16 });
-      expect(await portXdp(drop)).toBeDefined();
+      expect(await portXdp(drop) !== undefined, `${drop.id}: xdp_pass on the bridge port only for XDP`).toBe(drop.mode !== 'tc');
     }
     expect(d.p.ip).not.toBe(d.q.ip);
     await pingOk(d.p, d.q.ip);
@@ -297,8 +309,13 @@ describe('docker droplets', () => {
     await d.q.startTransitd();
     const h = await d.q.health();
     expect(h).toMatchObject({ host: 'q', ip: d.q.ip, mac: d.q.mac, transitLoaded: true });
-    const [link] = JSON.parse((await d.q.run(['ip', '-j', 'link', 'show', 'dev', 'eth0'])).stdout);
-    expect(link.xdp, 'transit program on the container\'s eth0').toBeDefined();
+    // The transit program on the container's eth0, on the droplet's hook.
+    if (d.q.mode === 'tc') {
+      expect((await d.q.run(['tc', 'filter', 'show', 'dev', 'eth0', 'ingress'])).stdout).toContain('tc_transit');
+    } else {
+      const [link] = JSON.parse((await d.q.run(['ip', '-j', 'link', 'show', 'dev', 'eth0'])).stdout);
+      expect(link.xdp?.prog?.name ?? link.xdp, 'transit program on the container\'s eth0').toBeDefined();
+    }
     const pins = (await readdir(d.q.pinRoot)).sort();
     expect(pins.length).toBeGreaterThan(0);
     const before = d.q.transitdPid!;

@@ -114,7 +114,8 @@ export async function runBench(args: string[]): Promise<number> {
     date: new Date().toISOString(), quick: opts.quick, host: await hostMeta(), git: await gitDescribe(),
     settings: { ...cfg, ctlSizes: cfg.ctlSizes.join(','), runId }, sections: [...opts.only],
     notes: [
-      'All traffic runs between network namespaces this run creates on this machine; droplets are netns droplets.',
+      'All traffic runs between network namespaces this run creates on this machine; droplets are netns droplets, '
+        + 'on the TC data path (their default) except in scenarios (a) and (b) and the generic-agent lever, which run XDP.',
       'Ratios "vs direct"/"vs vxlan" divide by the same metric of (c)/(d): above 1 is more throughput, or more latency.',
       `The machine has ${cpus().length} CPUs and may be shared with other work while the bench runs; CPU shares per run are recorded as a noise indicator.`,
       'Units: rows carry {value, unit}; in sections, keys end in their unit (Ns, Us, Ms, Seconds, Bytes, Pps, BitsPerSecond, Percent, '

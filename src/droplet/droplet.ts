@@ -93,9 +93,11 @@ export interface CreateDropletsOptions {
   /** docker backend: the image to run; default xvpc-buildbox:latest. */
   image?: string;
   /**
-   * How each transitd hooks the data path in (transitd --mode): native XDP
-   * (default, or env XVPC_MODE), generic XDP, or tc. tc keeps GSO end to end
-   * over the veths droplets are made of (see native/bpf/hook_tc.h).
+   * How each transitd hooks the data path in (transitd --mode): tc (the
+   * default here, or env XVPC_MODE), native or generic XDP. A droplet is made
+   * of veths, where the TC build keeps GSO end to end and XDP cannot
+   * (native/bpf/hook_tc.h; `npm run bench` compares both). transitd on a host
+   * with a real NIC defaults to native XDP.
    */
   mode?: AttachMode;
 }
@@ -119,6 +121,8 @@ const DEFAULT_PREFIX = 'xvpc';
  * (TCP through the overlay: 2.0 Gbit/s at 1500, 6.9 at 9000, measured.) */
 export const DEFAULT_UNDERLAY_MTU = 9000;
 const DEFAULT_IMAGE = 'xvpc-buildbox:latest';
+/** TCP through a switch on a third droplet: 16.7 Gbit/s on TC, 6.6 on native XDP (npm run bench). */
+export const DEFAULT_DROPLET_MODE: AttachMode = 'tc';
 const PARALLEL_PLUMBING = 8;
 const PARALLEL_TRANSITD = 4; // node start-up and BPF loading are CPU-bound
 
@@ -149,7 +153,7 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const prefix = validatePrefix(opts.prefix ?? DEFAULT_PREFIX);
   const backend = opts.backend ?? 'netns';
   if (backend !== 'netns' && backend !== 'docker') throw invalid(`backend: '${String(backend)}' is not 'netns' or 'docker'`);
-  const mode = (opts.mode ?? process.env.XVPC_MODE ?? 'native') as AttachMode;
+  const mode = (opts.mode ?? process.env.XVPC_MODE ?? DEFAULT_DROPLET_MODE) as AttachMode;
   if (!ATTACH_MODES.includes(mode)) throw invalid(`mode: '${mode}' is not one of ${ATTACH_MODES.join(', ')}`);
   const mtu = opts.mtu ?? DEFAULT_UNDERLAY_MTU;
   if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw invalid(`mtu: ${mtu} is not an integer in 1280..65535`);
