@@ -14,9 +14,9 @@ import { vpcCommand } from './vpc.js';
 
 const COMMANDS: Record<string, Command> = {
   demo: {
-    summary: 'three droplets, a VPC, two endpoints pinging through XDP; then teardown',
-    usage: 'xvpc demo [--docker]',
-    example: 'xvpc demo',
+    summary: 'three droplets, a VPC, two endpoints pinging through the data plane; then teardown',
+    usage: 'xvpc demo [--docker] [--xdp]   (--xdp: the XDP build instead of the droplets\' default, TC)',
+    example: 'xvpc demo --xdp',
     run: runDemo,
   },
   bench: {
