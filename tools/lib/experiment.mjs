@@ -4,9 +4,9 @@
 import { Controller } from '../../dist/controller/controller.js';
 import { createDroplets, destroyDroplets } from '../../dist/droplet/index.js';
 
-/** Builds the topology, runs fn with it, and always tears it down. */
+/** Builds the topology (on XDP droplets: the experiments vary the XDP path), runs fn with it, and always tears it down. */
 export async function withSwitchTopology(prefix, fn) {
-  const droplets = await createDroplets(['left', 'right', 'switch'], { prefix });
+  const droplets = await createDroplets(['left', 'right', 'switch'], { prefix, mode: 'native' });
   const c = new Controller(droplets);
   try {
     await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
