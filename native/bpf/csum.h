@@ -1,6 +1,6 @@
 /* csum: IPv4 header checksum (RFC 1071) for the 20-byte, option-less headers
  * the data plane builds, verifies and rewrites, and the RFC 1624 incremental
- * update for a TTL decrement. */
+ * updates for a TTL decrement and for a changed 32-bit word. */
 #ifndef XVPC_CSUM_H
 #define XVPC_CSUM_H
 
@@ -49,6 +49,16 @@ static __always_inline void xvpc_ip_dec_ttl(struct iphdr *ip)
 	check += bpf_htons(0x0100);
 	ip->check = (__u16)(check + (check >= 0xffff));
 	ip->ttl--;
+}
+
+/* RFC 1624: the checksum after a 32-bit word of the summed data changed. */
+static __always_inline __u16 xvpc_csum_replace4(__u16 check, __u32 from, __u32 to)
+{
+	__u32 s = (__u16)~check;
+
+	s += (~from & 0xffff) + (~from >> 16);
+	s += (to & 0xffff) + (to >> 16);
+	return (__u16)~xvpc_csum_fold32(s);
 }
 
 #endif

@@ -277,13 +277,14 @@ static __always_inline int transit_scaled(xvpc_ctx *ctx, const struct host_cfg_v
 	if (bep->hosted_ifindex < 0 && ip->ttl <= 1)
 		return drop(XVPC_STAT_DROP_TTL);
 	l4 = l4_of(iip, data_end);
-	inner_addr_set(iip, &iip->daddr, bip, &l4);
 	mac_copy(ieth->h_dest, bep->mac);
 	stat_inc(XVPC_STAT_SCALED_DNAT);
-	if (bep->hosted_ifindex >= 0) {
-		scaled_remember(vni, iip, data_end, vip, bep->hosted_ifindex);
+	if (bep->hosted_ifindex >= 0)
+		scaled_remember(vni, iip, data_end, bip, vip, bep->hosted_ifindex);
+	/* Last touch through these pointers: on TC the checksum helper moves the packet. */
+	inner_addr_set(ctx, iip, &iip->daddr, bip, &l4);
+	if (bep->hosted_ifindex >= 0)
 		return transit_decap(ctx, bep, outer_len);
-	}
 	err = scaled_add_opt(ctx, vip);
 	if (err)
 		return drop(err);
@@ -478,7 +479,8 @@ static __always_inline int transit_process(xvpc_ctx *ctx, bool from_agent)
 				__u32 vip = scaled_opt_vip(opts, scaled_off, data_end);
 
 				if (vip) /* a scaled endpoint's flow: its answers go out as vip */
-					scaled_remember(vni, iip, data_end, vip, ep->hosted_ifindex);
+					scaled_remember(vni, iip, data_end, iip->daddr, vip,
+							ep->hosted_ifindex);
 				return transit_decap(ctx, ep, outer_len);
 			}
 			if (ep->host_ip == hc->ip) /* claims to live here, but no veth */
@@ -642,7 +644,15 @@ static __always_inline int agent_process(xvpc_ctx *ctx)
 			return drop(XVPC_STAT_DROP_TRUNCATED);
 		if (ip->saddr != meta->ip)
 			return drop(XVPC_STAT_DROP_SPOOFED);
-		scaled_agent_snat(meta, ip, data_end);
+		if (scaled_agent_snat(ctx, meta, ip, data_end)) {
+			/* TC's checksum helper moved the packet: take the pointers again */
+			data = ctx_data(ctx);
+			data_end = ctx_data_end(ctx);
+			eth = data;
+			ip = (void *)(eth + 1);
+			if ((void *)(ip + 1) > data_end)
+				return drop(XVPC_STAT_DROP_TRUNCATED);
+		}
 		h = ipv4_flowhash(ip, data_end);
 		ttl = ip->ttl;
 

@@ -142,6 +142,21 @@ static __always_inline int ctx_open_gap(struct __sk_buff *skb, __u32 off, __u32 
 	return 0;
 }
 
+/* Patch an L4 checksum for a changed 4-byte word of its pseudo-header (an
+ * address). A packet a local socket sent carries only the pseudo-header sum
+ * there (CHECKSUM_PARTIAL), which moves the other way; the kernel's helper
+ * knows which it is (and keeps a UDP 0 as 0). True: it invalidates every
+ * packet pointer. */
+static __always_inline bool ctx_l4_csum_addr(struct __sk_buff *skb, __u16 *check, __u32 from,
+					     __u32 to, bool udp)
+{
+	__u32 off = (void *)check - ctx_data(skb);
+
+	bpf_l4_csum_replace(skb, off, from, to,
+			    BPF_F_PSEUDO_HDR | sizeof(to) | (udp ? BPF_F_MARK_MANGLED_0 : 0));
+	return true;
+}
+
 static __always_inline int ctx_redirect(struct __sk_buff *skb, __u32 ifindex)
 {
 	bpf_redirect(ifindex, 0);

@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "maps.h"
+#include "csum.h"
 #include "xdpcap.h"
 
 typedef struct xdp_md xvpc_ctx;
@@ -92,6 +93,22 @@ static __always_inline int ctx_open_gap(struct xdp_md *ctx, __u32 off, __u32 len
 		return -1;
 	__builtin_memmove(data, data + len, off);
 	return 0;
+}
+
+/* Patch an L4 checksum for a changed 4-byte word of its pseudo-header (an
+ * address): an XDP frame's checksums are complete, so RFC 1624 in place; a
+ * UDP checksum of 0 (none) stays 0 and a computed 0 becomes 0xffff. False:
+ * packet pointers stay valid. */
+static __always_inline bool ctx_l4_csum_addr(struct xdp_md *ctx, __u16 *check, __u32 from, __u32 to,
+					     bool udp)
+{
+	__u16 c;
+
+	if (udp && *check == 0)
+		return false;
+	c = xvpc_csum_replace4(*check, from, to);
+	*check = (udp && c == 0) ? 0xffff : c;
+	return false;
 }
 
 /* Out of another interface, through the devmap; a missing entry is a loader bug, counted. */

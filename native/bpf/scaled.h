@@ -24,16 +24,6 @@ struct xvpc_scaled_opt {
 #define XVPC_SCALED_OPT_LEN sizeof(struct xvpc_scaled_opt)
 #define XVPC_GENEVE_BASE_END (XVPC_OUTER_L2L4 + sizeof(struct xvpc_geneve))
 
-/* RFC 1624: the checksum after a 32-bit word of the summed data changed. */
-static __always_inline __u16 xvpc_csum_replace4(__u16 check, __u32 from, __u32 to)
-{
-	__u32 s = (__u16)~check;
-
-	s += (~from & 0xffff) + (~from >> 16);
-	s += (to & 0xffff) + (to >> 16);
-	return (__u16)~xvpc_csum_fold32(s);
-}
-
 /* Where the L4 checksum and ports of an inner IPv4 packet are, if it has them. */
 struct l4_ref {
 	__u16 *check;     /* NULL: no checksum to patch */
@@ -64,19 +54,19 @@ static __always_inline struct l4_ref l4_of(struct iphdr *ip, void *data_end)
 	return r;
 }
 
-/* Replace an inner address (saddr or daddr) and patch both checksums. */
-static __always_inline void inner_addr_set(struct iphdr *ip, __be32 *field, __u32 to,
-					   const struct l4_ref *l4)
+/* Replace an inner address (saddr or daddr) and patch both checksums; the
+ * L4 one goes through the hook (ctx_l4_csum_addr), since on TC it may be a
+ * CHECKSUM_PARTIAL seed. True when packet pointers must be taken again. */
+static __always_inline bool inner_addr_set(xvpc_ctx *ctx, struct iphdr *ip, __be32 *field,
+					   __u32 to, const struct l4_ref *l4)
 {
 	__u32 from = *field;
 
 	ip->check = xvpc_csum_replace4(ip->check, from, to);
-	if (l4->check && !(l4->udp && *l4->check == 0)) {
-		__u16 c = xvpc_csum_replace4(*l4->check, from, to);
-
-		*l4->check = (l4->udp && c == 0) ? 0xffff : c;
-	}
 	*field = to;
+	if (!l4->check)
+		return false;
+	return ctx_l4_csum_addr(ctx, l4->check, from, to, l4->udp);
 }
 
 static __always_inline void scaled_flow_key_of(struct scaled_flow_key *k, __u32 vni,
@@ -92,9 +82,10 @@ static __always_inline void scaled_flow_key_of(struct scaled_flow_key *k, __u32 
 	k->proto = proto;
 }
 
-/* On the backend's host: remember the flow and flag the backend's veth. */
+/* On the backend's host: remember the flow (from iip's client to backend)
+ * and flag the backend's veth. */
 static __always_inline void scaled_remember(__u32 vni, struct iphdr *iip, void *data_end,
-					    __u32 vip, __s32 ifindex)
+					    __u32 backend, __u32 vip, __s32 ifindex)
 {
 	struct l4_ref l4 = l4_of(iip, data_end);
 	struct scaled_flow_value v = { .vip = vip };
@@ -102,7 +93,7 @@ static __always_inline void scaled_remember(__u32 vni, struct iphdr *iip, void *
 	struct scaled_flow_key k;
 	__u32 idx = ifindex;
 
-	scaled_flow_key_of(&k, vni, iip->saddr, iip->daddr, iip->protocol,
+	scaled_flow_key_of(&k, vni, iip->saddr, backend, iip->protocol,
 			   l4.sport ? *l4.sport : 0, l4.dport ? *l4.dport : 0);
 	bpf_map_update_elem(&scaled_flows, &k, &v, BPF_ANY);
 	meta = bpf_map_lookup_elem(&agent_meta, &idx);
@@ -111,8 +102,9 @@ static __always_inline void scaled_remember(__u32 vni, struct iphdr *iip, void *
 }
 
 /* In the agent: a backend's packet of a remembered flow leaves as the scaled
- * endpoint. Only for veths flagged as backends, so others pay nothing. */
-static __always_inline void scaled_agent_snat(const struct agent_meta_value *meta,
+ * endpoint. Only for veths flagged as backends, so others pay nothing. True
+ * when packet pointers must be taken again. */
+static __always_inline bool scaled_agent_snat(xvpc_ctx *ctx, const struct agent_meta_value *meta,
 					      struct iphdr *ip, void *data_end)
 {
 	struct scaled_flow_value *v;
@@ -120,15 +112,15 @@ static __always_inline void scaled_agent_snat(const struct agent_meta_value *met
 	struct l4_ref l4;
 
 	if (!(meta->flags & XVPC_AGENT_F_SCALED_BACKEND))
-		return;
+		return false;
 	l4 = l4_of(ip, data_end);
 	scaled_flow_key_of(&k, meta->vni, ip->daddr, ip->saddr, ip->protocol,
 			   l4.dport ? *l4.dport : 0, l4.sport ? *l4.sport : 0);
 	v = bpf_map_lookup_elem(&scaled_flows, &k);
 	if (!v)
-		return;
-	inner_addr_set(ip, &ip->saddr, v->vip, &l4);
+		return false;
 	stat_inc(XVPC_STAT_SCALED_SNAT);
+	return inner_addr_set(ctx, ip, &ip->saddr, v->vip, &l4);
 }
 
 /* Option 0x49 of a received Geneve packet: the scaled endpoint's IP, or 0. */

@@ -76,6 +76,30 @@ describe('a scaled endpoint', () => {
     }
   });
 
+  it('rewritten TCP and UDP checksums stay right where a host finishes them in software', async () => {
+    // With TX checksum offload off on eth0, the switch (DNAT) and the backends' hosts (SNAT)
+    // complete every checksum in software from what the data plane left in the header; a
+    // wrong patch there makes the receiving endpoint drop the packet. Locally sent packets
+    // carry only the pseudo-header sum (CHECKSUM_PARTIAL), which patches the other way round.
+    const hosts = [droplets.sw, droplets.h1, droplets.h2];
+    const eth0 = (d: Droplet, on: 'on' | 'off') => d.run(['ethtool', '-K', 'eth0', 'tx', on]);
+    for (const d of hosts) expect((await eth0(d, 'off')).code).toBe(0);
+    const servers = [b1, b2].flatMap((b) => (['tcp', 'udp'] as const).map((proto) =>
+      b.run([process.execPath, PROBE, 'serve', proto, '7503', '20', b.ip], { timeoutMs: 30_000 })));
+    try {
+      for (let i = 0; i < 6; i++) {
+        for (const proto of ['tcp', 'udp'] as const) {
+          const r = await client.run([process.execPath, PROBE, 'ask', proto, vip.ip, '7503', `c${i}`], { timeoutMs: 10_000 });
+          expect(r.stdout.trim(), `${proto} ${r.stderr}`).toMatch(new RegExp(`^pong:c${i}@10\\.60\\.0\\.1[12]$`));
+        }
+      }
+    } finally {
+      for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve .* 7503']);
+      await Promise.all(servers);
+      for (const d of hosts) await eth0(d, 'on');
+    }
+  });
+
   it('a backend cannot be deleted while it serves the scaled endpoint', async () => {
     const err = await c.deleteSimpleEndpoint({ vni: 60, netId: 1, ip: b1.ip }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'FAILED_PRECONDITION' });
