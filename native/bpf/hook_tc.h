@@ -21,15 +21,8 @@ typedef struct __sk_buff xvpc_ctx;
 
 /* The capture hook of the TC build: like xdpcap_hook (xdpcap.h), one slot per
  * data-path verdict, holding SCHED_CLS programs that return the TC verdict
- * of their slot. A PROG_ARRAY keeps the program type of its first user, so
- * the two builds pin different ones. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, XVPC_XDPCAP_SLOTS);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tccap_hook SEC(".maps");
+ * of their slot. */
+XVPC_CAPTURE_HOOK(tccap_hook);
 
 /* Bytes made direct-access before parsing: Ethernet + IPv4 with options +
  * TCP up to its checksum (the agent's endpoint traffic; enough for transit to

@@ -26,13 +26,7 @@ struct {
 
 /* The capture hook: one slot per XDP action (see xdpcap.h). Empty unless a
  * capture runs; libbpf 1.1 reuses the pinned PROG_ARRAY as it is. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, XVPC_XDPCAP_SLOTS);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xdpcap_hook SEC(".maps");
+XVPC_CAPTURE_HOOK(xdpcap_hook);
 
 static __always_inline void *ctx_data(const struct xdp_md *ctx)
 {

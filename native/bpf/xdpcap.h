@@ -18,6 +18,17 @@
 
 #define XVPC_XDPCAP_SLOTS (XDP_REDIRECT + 1)
 
+/* A capture hook: the PROG_ARRAY, pinned by name. A PROG_ARRAY keeps the
+ * program type of its first user, so each build declares its own. */
+#define XVPC_CAPTURE_HOOK(name)                                                                    \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PROG_ARRAY);                                              \
+		__uint(max_entries, XVPC_XDPCAP_SLOTS);                                             \
+		__type(key, __u32);                                                                 \
+		__type(value, __u32);                                                               \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                                \
+	} name SEC(".maps")
+
 static __always_inline int xdpcap_exit(struct xdp_md *ctx, void *hook, int action)
 {
 #ifndef XVPC_NO_XDPCAP
