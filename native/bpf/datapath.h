@@ -282,7 +282,8 @@ static __always_inline int transit_scaled(xvpc_ctx *ctx, const struct host_cfg_v
 	if (bep->hosted_ifindex >= 0)
 		scaled_remember(vni, iip, data_end, bip, vip, bep->hosted_ifindex);
 	/* Last touch through these pointers: on TC the checksum helper moves the packet. */
-	inner_addr_set(ctx, iip, &iip->daddr, bip, &l4);
+	if (inner_addr_set(ctx, iip, &iip->daddr, bip, &l4) < 0)
+		return drop(XVPC_STAT_DROP_ADJUST);
 	if (bep->hosted_ifindex >= 0)
 		return transit_decap(ctx, bep, outer_len);
 	err = scaled_add_opt(ctx, vip);
@@ -359,11 +360,14 @@ static __always_inline int transit_process(xvpc_ctx *ctx, bool from_agent)
 		if ((void *)(udp + 1) > data_end)
 			return drop(XVPC_STAT_DROP_TRUNCATED);
 	}
-	tot = bpf_ntohs(ip->tot_len);
-	if (ip->version != 4 || !xvpc_ip_csum_ok(ip))
-		return drop(XVPC_STAT_DROP_BAD_IP);
-	if (!ctx_is_gso(ctx) &&
-	    (tot != ctx_len(ctx) - sizeof(*eth) || bpf_ntohs(udp->len) != tot - sizeof(*ip)))
+	/* The lengths describe the whole frame, fragments included (xdp.frags:
+	 * data_end only ends the linear part). A TC aggregate longer than 16
+	 * bits says 0xffff (agent_encap); it is never a wire packet. */
+	tot = ctx_len(ctx) - sizeof(*eth);
+	if (tot > 0xffff)
+		tot = 0xffff;
+	if (ip->version != 4 || tot != bpf_ntohs(ip->tot_len) || bpf_ntohs(udp->len) != tot - sizeof(*ip) ||
+	    !xvpc_ip_csum_ok(ip))
 		return drop(XVPC_STAT_DROP_BAD_IP);
 
 	/* 2. Geneve header and options. */
@@ -644,7 +648,10 @@ static __always_inline int agent_process(xvpc_ctx *ctx)
 			return drop(XVPC_STAT_DROP_TRUNCATED);
 		if (ip->saddr != meta->ip)
 			return drop(XVPC_STAT_DROP_SPOOFED);
-		if (scaled_agent_snat(ctx, meta, ip, data_end)) {
+		err = scaled_agent_snat(ctx, meta, ip, data_end);
+		if (err < 0)
+			return drop(XVPC_STAT_DROP_ADJUST);
+		if (err) {
 			/* TC's checksum helper moved the packet: take the pointers again */
 			data = ctx_data(ctx);
 			data_end = ctx_data_end(ctx);
@@ -670,6 +677,7 @@ static __always_inline int agent_process(xvpc_ctx *ctx)
 		}
 	} else if (eth_proto(eth) == bpf_htons(ETH_P_ARP)) {
 		struct xvpc_arp *arp = (void *)(eth + 1);
+		struct network_value *gw;
 		struct endpoint_value *ep;
 		__u32 spa, tpa;
 
@@ -695,6 +703,15 @@ static __always_inline int agent_process(xvpc_ctx *ctx)
 		ep = endpoint_of(meta->vni, tpa);
 		if (ep) {
 			arp_make_reply(eth, arp, ep->mac);
+			stat_inc(XVPC_STAT_ARP_REPLY);
+			return ctx_tx(ctx);
+		}
+		/* Another network's gateway, when this host holds that network (as
+		 * its switch, router or endpoint host): answered as its switch would,
+		 * one hop sooner. */
+		gw = network_of(meta->vni, tpa);
+		if (gw && tpa == gw->gw_ip) {
+			arp_make_reply(eth, arp, gw->gw_mac);
 			stat_inc(XVPC_STAT_ARP_REPLY);
 			return ctx_tx(ctx);
 		}

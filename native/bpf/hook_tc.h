@@ -28,9 +28,6 @@ XVPC_CAPTURE_HOOK(tccap_hook);
  * TCP up to its checksum (the agent's endpoint traffic; enough for transit to
  * tell Geneve to this host, which then pulls XVPC_HEADERS_MAX). */
 #define XVPC_TC_PULL_FIRST 96
-/* Non-IP frames decapsulated by moving them (ARP): at most this long. */
-#define XVPC_TC_SMALL_FRAME 64
-
 #define XVPC_TC_ENCAP_FLAGS                                                                       \
 	(BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |   \
 	 BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN))
@@ -48,13 +45,6 @@ static __always_inline void *ctx_data_end(const struct __sk_buff *skb)
 static __always_inline __u32 ctx_len(struct __sk_buff *skb)
 {
 	return skb->len;
-}
-
-/* An aggregate of several wire packets: its IP and UDP lengths are rewritten
- * per packet when it is cut, so they are not checked against its length. */
-static __always_inline bool ctx_is_gso(const struct __sk_buff *skb)
-{
-	return skb->gso_size != 0;
 }
 
 static __always_inline __u32 ctx_ingress_ifindex(const struct __sk_buff *skb)
@@ -84,8 +74,15 @@ static __always_inline int ctx_push(struct __sk_buff *skb, __u32 len)
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return bpf_skb_change_head(skb, len, 0);
-	if (bpf_skb_adjust_room(skb, len, BPF_ADJ_ROOM_MAC, XVPC_TC_ENCAP_FLAGS))
-		return -1;
+	if (bpf_skb_adjust_room(skb, len, BPF_ADJ_ROOM_MAC, XVPC_TC_ENCAP_FLAGS)) {
+		/* The flags refuse a packet that is a tunnel packet already (the
+		 * endpoint runs its own, with checksum offload). A single packet
+		 * needs no tunnel GSO metadata; an aggregate would, so it stays
+		 * refused (endpoints do not send those: plumbing.ts). */
+		if (skb->gso_size ||
+		    bpf_skb_adjust_room(skb, len, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))
+			return -1;
+	}
 	data = ctx_data(skb);
 	if (data + len + ETH_HLEN > ctx_data_end(skb))
 		return -1;
@@ -95,29 +92,23 @@ static __always_inline int ctx_push(struct __sk_buff *skb, __u32 len)
 
 /* Decapsulation: the frame from offset len on becomes the whole frame. The
  * inner Ethernet header moves to the front, then the bytes behind it go;
- * gso_size stays (it counts inner payload). A non-IP skb is our own ARP,
- * encapsulated by ctx_push a moment ago (the agent running transit inline):
- * it is moved down and trimmed. */
+ * gso_size stays (it counts inner payload). Only an IPv4 skb can shrink so:
+ * a non-IP one would be our own ARP, encapsulated by ctx_push a moment ago
+ * for transit inline, and the agent answers every ARP request transit could
+ * before encapsulating. (6.18 cannot clear the aggregate's tunnel marks
+ * here: see TC_UNCARRIED_GSO in src/daemon/plumbing.ts.) */
 static __always_inline int ctx_pop(struct __sk_buff *skb, __u32 len)
 {
-	__u8 buf[XVPC_TC_SMALL_FRAME];
-	__u64 inner;
 	void *data;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		data = ctx_data(skb);
-		/* both bounds: the verifier does not relate a variable offset to the start */
-		if (data + ETH_HLEN > ctx_data_end(skb) || data + len + ETH_HLEN > ctx_data_end(skb))
-			return -1;
-		__builtin_memcpy(data, data + len, ETH_HLEN);
-		return bpf_skb_adjust_room(skb, -(int)len, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO);
-	}
-	inner = (__u64)skb->len - len; /* 64-bit, so the one unsigned check bounds it both ways */
-	if (inner == 0 || inner > sizeof(buf))
+	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return -1;
-	if (bpf_skb_load_bytes(skb, len, buf, inner) || bpf_skb_store_bytes(skb, 0, buf, inner, 0))
+	data = ctx_data(skb);
+	/* both bounds: the verifier does not relate a variable offset to the start */
+	if (data + ETH_HLEN > ctx_data_end(skb) || data + len + ETH_HLEN > ctx_data_end(skb))
 		return -1;
-	return bpf_skb_change_tail(skb, inner, 0);
+	__builtin_memcpy(data, data + len, ETH_HLEN);
+	return bpf_skb_adjust_room(skb, -(int)len, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO);
 }
 
 /* len bytes open at offset off; the off bytes before it move to the front. */
@@ -138,16 +129,17 @@ static __always_inline int ctx_open_gap(struct __sk_buff *skb, __u32 off, __u32 
 /* Patch an L4 checksum for a changed 4-byte word of its pseudo-header (an
  * address). A packet a local socket sent carries only the pseudo-header sum
  * there (CHECKSUM_PARTIAL), which moves the other way; the kernel's helper
- * knows which it is (and keeps a UDP 0 as 0). True: it invalidates every
- * packet pointer. */
-static __always_inline bool ctx_l4_csum_addr(struct __sk_buff *skb, __u16 *check, __u32 from,
-					     __u32 to, bool udp)
+ * knows which it is (and keeps a UDP 0 as 0). 1: done, and every packet
+ * pointer is invalid; -1: the helper failed. */
+static __always_inline int ctx_l4_csum_addr(struct __sk_buff *skb, __u16 *check, __u32 from,
+					    __u32 to, bool udp)
 {
 	__u32 off = (void *)check - ctx_data(skb);
 
-	bpf_l4_csum_replace(skb, off, from, to,
-			    BPF_F_PSEUDO_HDR | sizeof(to) | (udp ? BPF_F_MARK_MANGLED_0 : 0));
-	return true;
+	if (bpf_l4_csum_replace(skb, off, from, to,
+				BPF_F_PSEUDO_HDR | sizeof(to) | (udp ? BPF_F_MARK_MANGLED_0 : 0)))
+		return -1;
+	return 1;
 }
 
 static __always_inline int ctx_redirect(struct __sk_buff *skb, __u32 ifindex)

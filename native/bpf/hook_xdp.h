@@ -45,12 +45,6 @@ static __always_inline __u32 ctx_len(struct xdp_md *ctx)
 	return bpf_xdp_get_buff_len(ctx);
 }
 
-/* XDP sees wire frames only, never the stack's aggregates. */
-static __always_inline bool ctx_is_gso(const struct xdp_md *ctx)
-{
-	return false;
-}
-
 static __always_inline __u32 ctx_ingress_ifindex(const struct xdp_md *ctx)
 {
 	return ctx->ingress_ifindex;
@@ -91,18 +85,18 @@ static __always_inline int ctx_open_gap(struct xdp_md *ctx, __u32 off, __u32 len
 
 /* Patch an L4 checksum for a changed 4-byte word of its pseudo-header (an
  * address): an XDP frame's checksums are complete, so RFC 1624 in place; a
- * UDP checksum of 0 (none) stays 0 and a computed 0 becomes 0xffff. False:
- * packet pointers stay valid. */
-static __always_inline bool ctx_l4_csum_addr(struct xdp_md *ctx, __u16 *check, __u32 from, __u32 to,
-					     bool udp)
+ * UDP checksum of 0 (none) stays 0 and a computed 0 becomes 0xffff. 0:
+ * packet pointers stay valid (hook_tc.h's may return 1 or -1). */
+static __always_inline int ctx_l4_csum_addr(struct xdp_md *ctx, __u16 *check, __u32 from, __u32 to,
+					    bool udp)
 {
 	__u16 c;
 
 	if (udp && *check == 0)
-		return false;
+		return 0;
 	c = xvpc_csum_replace4(*check, from, to);
 	*check = (udp && c == 0) ? 0xffff : c;
-	return false;
+	return 0;
 }
 
 /* Out of another interface, through the devmap; a missing entry is a loader bug, counted. */

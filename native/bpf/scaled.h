@@ -56,16 +56,17 @@ static __always_inline struct l4_ref l4_of(struct iphdr *ip, void *data_end)
 
 /* Replace an inner address (saddr or daddr) and patch both checksums; the
  * L4 one goes through the hook (ctx_l4_csum_addr), since on TC it may be a
- * CHECKSUM_PARTIAL seed. True when packet pointers must be taken again. */
-static __always_inline bool inner_addr_set(xvpc_ctx *ctx, struct iphdr *ip, __be32 *field,
-					   __u32 to, const struct l4_ref *l4)
+ * CHECKSUM_PARTIAL seed. 0: done; 1: done, packet pointers must be taken
+ * again; -1: the checksum could not be patched (drop the packet). */
+static __always_inline int inner_addr_set(xvpc_ctx *ctx, struct iphdr *ip, __be32 *field,
+					  __u32 to, const struct l4_ref *l4)
 {
 	__u32 from = *field;
 
 	ip->check = xvpc_csum_replace4(ip->check, from, to);
 	*field = to;
 	if (!l4->check)
-		return false;
+		return 0;
 	return ctx_l4_csum_addr(ctx, l4->check, from, to, l4->udp);
 }
 
@@ -102,23 +103,23 @@ static __always_inline void scaled_remember(__u32 vni, struct iphdr *iip, void *
 }
 
 /* In the agent: a backend's packet of a remembered flow leaves as the scaled
- * endpoint. Only for veths flagged as backends, so others pay nothing. True
- * when packet pointers must be taken again. */
-static __always_inline bool scaled_agent_snat(xvpc_ctx *ctx, const struct agent_meta_value *meta,
-					      struct iphdr *ip, void *data_end)
+ * endpoint. Only for veths flagged as backends, so others pay nothing.
+ * Returns as inner_addr_set(). */
+static __always_inline int scaled_agent_snat(xvpc_ctx *ctx, const struct agent_meta_value *meta,
+					     struct iphdr *ip, void *data_end)
 {
 	struct scaled_flow_value *v;
 	struct scaled_flow_key k;
 	struct l4_ref l4;
 
 	if (!(meta->flags & XVPC_AGENT_F_SCALED_BACKEND))
-		return false;
+		return 0;
 	l4 = l4_of(ip, data_end);
 	scaled_flow_key_of(&k, meta->vni, ip->daddr, ip->saddr, ip->protocol,
 			   l4.dport ? *l4.dport : 0, l4.sport ? *l4.sport : 0);
 	v = bpf_map_lookup_elem(&scaled_flows, &k);
 	if (!v)
-		return false;
+		return 0;
 	stat_inc(XVPC_STAT_SCALED_SNAT);
 	return inner_addr_set(ctx, ip, &ip->saddr, v->vip, &l4);
 }
@@ -145,6 +146,7 @@ static __always_inline int scaled_add_opt(xvpc_ctx *ctx, __u32 vip)
 	struct udphdr *udp;
 	struct iphdr *ip;
 	void *data, *data_end;
+	__u32 tot;
 
 	if (ctx_open_gap(ctx, XVPC_GENEVE_BASE_END, XVPC_SCALED_OPT_LEN))
 		return XVPC_STAT_DROP_ADJUST;
@@ -162,10 +164,13 @@ static __always_inline int scaled_add_opt(xvpc_ctx *ctx, __u32 vip)
 	opt->hdr.len = sizeof(opt->vip) / 4;
 	opt->vip = vip;
 	gh->ver_optlen += XVPC_SCALED_OPT_LEN / 4;
-	if (!ctx_is_gso(ctx)) { /* an aggregate's lengths are set when it is cut */
-		ip->tot_len = bpf_htons(bpf_ntohs(ip->tot_len) + XVPC_SCALED_OPT_LEN);
-		udp->len = bpf_htons(bpf_ntohs(udp->len) + XVPC_SCALED_OPT_LEN);
-	}
+	/* As agent_encap sets them: an aggregate (TC) gets at most 0xffff, and a
+	 * bridge that checks IPv4 lengths trims to what is written here. */
+	tot = ctx_len(ctx) - sizeof(struct ethhdr);
+	if (tot > 0xffff)
+		tot = 0xffff;
+	ip->tot_len = bpf_htons(tot);
+	udp->len = bpf_htons(tot - sizeof(*ip));
 	return 0; /* the caller's outer_forward() recomputes the IP checksum */
 }
 

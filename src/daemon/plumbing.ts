@@ -26,14 +26,29 @@ export function endpointNames(nsPrefix: string, vni: number, ip: string, hostEnd
 }
 
 /**
- * Three processes at most (each costs a few ms): `ip -batch` on the host side,
- * `ip -batch` inside the endpoint's namespace, and ethtool (XDP only). `addrgenmode
+ * GSO kinds the TC data path cannot carry, turned off on the endpoint's side so
+ * the stack cuts them before the agent sees them. Decapsulation on 6.18 leaves
+ * an aggregate marked as a UDP tunnel (bpf_skb_adjust_room has no flag to clear
+ * it), which a receiving socket then fails to cut for UDP GSO (UDP_SEGMENT);
+ * an endpoint's own tunnels (VXLAN, GRE, IPIP) are refused by the encap flags
+ * as aggregates; SCTP and fraglist aggregates by adjust_room. TCP keeps TSO.
+ */
+const TC_UNCARRIED_GSO = [
+  'tx-udp-segmentation', 'off', 'tx-gso-list', 'off', 'tx-sctp-segmentation', 'off',
+  'tx-udp_tnl-segmentation', 'off', 'tx-udp_tnl-csum-segmentation', 'off', 'tx-gre-segmentation', 'off',
+  'tx-gre-csum-segmentation', 'off', 'tx-ipxip4-segmentation', 'off', 'tx-ipxip6-segmentation', 'off',
+];
+
+/**
+ * Three processes (each costs a few ms): `ip -batch` on the host side,
+ * `ip -batch` inside the endpoint's namespace, and ethtool. `addrgenmode
  * none` keeps IPv6 link-local addresses, and so router solicitations the
  * agent would only drop, off both ends.
  *
- * txChecksum: leave the endpoint's TX checksum offload (and with it TSO) on.
- * The TC data path keeps the stack's checksum state; the XDP one cannot
- * finish a checksum the stack left to the NIC, so it turns the offload off.
+ * txChecksum: leave the endpoint's TX checksum offload (and with it TSO) on,
+ * turning off only the GSO kinds in TC_UNCARRIED_GSO. The TC data path keeps
+ * the stack's checksum state; the XDP one cannot finish a checksum the stack
+ * left to the NIC, so it turns the offload off.
  */
 export async function createEndpointPlumbing(names: EndpointNames, req: AttachRequest, mtu: number,
   opts: { txChecksum: boolean }): Promise<void> {
@@ -54,7 +69,7 @@ export async function createEndpointPlumbing(names: EndpointNames, req: AttachRe
     await must(['ip', '-batch', '-'], { input: `${hostSide.join('\n')}\n` });
     await must(['ip', ...(ns ? ['-n', ns] : []), '-batch', '-'], { input: `${endpointSide.join('\n')}\n` });
     // (For receiving XDP frames, transitd attaches xdp_pass.)
-    if (!opts.txChecksum) await must(inNs(ns || null, ['ethtool', '-K', names.peer, 'tx', 'off']));
+    await must(inNs(ns || null, ['ethtool', '-K', names.peer, ...(opts.txChecksum ? TC_UNCARRIED_GSO : ['tx', 'off'])]));
   } catch (err) {
     await deleteEndpointPlumbing(names);
     throw err;

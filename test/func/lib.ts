@@ -9,6 +9,7 @@ import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { AttachMode } from '../../src/dataplane/host.js';
 
 export const PROBE = fileURLToPath(new URL('../lib/probe.mjs', import.meta.url));
+export const UDP_GSO = fileURLToPath(new URL('../lib/udp-gso.py', import.meta.url));
 
 /** ≤ 6 chars, unique per run. */
 export const shortPrefix = (tag: string): string => `${tag}${randomBytes(2).toString('hex')}`.slice(0, 6);

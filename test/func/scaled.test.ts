@@ -6,6 +6,7 @@ import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import { XvpcError } from '../../src/errors.js';
 import type { Droplet } from '../../src/droplet/index.js';
+import { must, run } from '../../src/util/exec.js';
 import { PROBE, delta, destroyDroplets, expectPing, makeDroplets, snapshot } from './lib.js';
 
 describe('a scaled endpoint', () => {
@@ -97,6 +98,28 @@ describe('a scaled endpoint', () => {
       for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve .* 7503']);
       await Promise.all(servers);
       for (const d of hosts) await eth0(d, 'on');
+    }
+  });
+
+  it('a TCP stream to the scaled endpoint crosses a bridge that checks IPv4 lengths', async () => {
+    // br_netfilter's IPv4 check trims a frame to its IPv4 length: the outer
+    // lengths must stay right after the switch inserts option 0x49.
+    const ul = droplets.sw.underlayNs;
+    const loaded = await run(['ip', 'netns', 'exec', ul, 'test', '-e', '/proc/sys/net/bridge/bridge-nf-call-iptables']);
+    expect(loaded.code, 'br_netfilter must be loaded for this check (dockerd loads it; bootstrap starts dockerd)').toBe(0);
+    const nf = (v: 0 | 1) => must(['ip', 'netns', 'exec', ul, 'sysctl', '-qw', `net.bridge.bridge-nf-call-iptables=${v}`]);
+    await nf(1);
+    const servers = [b1, b2].map((b) => b.run([process.execPath, PROBE, 'serve', 'tcp', '7504', '15', b.ip], { timeoutMs: 30_000 }));
+    try {
+      const ready = await client.run([process.execPath, PROBE, 'ask', 'tcp', vip.ip, '7504', 'ready'], { timeoutMs: 10_000 });
+      expect(ready.stdout.trim()).toMatch(/^pong:ready@/);
+      const s = await client.run([process.execPath, PROBE, 'stream', vip.ip, '7504', '1'], { timeoutMs: 15_000 });
+      expect(s.stderr).toBe('');
+      expect(Number(s.stdout.trim())).toBeGreaterThan(1e6);
+    } finally {
+      await nf(0);
+      for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve tcp 7504']);
+      await Promise.all(servers);
     }
   });
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { Droplet, DropletBackend } from '../../src/droplet/index.js';
 import type { AttachMode } from '../../src/dataplane/host.js';
-import { PROBE, delta, expectEcho, expectPing, snapshot, switchScenario, type SwitchScenario } from './lib.js';
+import { PROBE, UDP_GSO, delta, expectEcho, expectPing, snapshot, switchScenario, type SwitchScenario } from './lib.js';
 
 const VARIANTS: { backend: DropletBackend; mode: AttachMode; tag: string }[] = [
   { backend: 'netns', mode: 'native', tag: 'fs' },
@@ -58,6 +58,40 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
     } finally {
       await right.run(['pkill', '-f', 'probe.mjs serve tcp 7003']);
       await serving;
+    }
+  });
+
+  // Python is on every netns droplet (it is this machine's); the docker buildbox image has node only.
+  if (backend === 'netns') it('UDP GSO (UDP_SEGMENT) datagrams arrive one by one', async () => {
+    const receiving = right.run(['/usr/bin/python3', UDP_GSO, 'recv', '7004'], { timeoutMs: 15_000 });
+    await new Promise((r) => setTimeout(r, 400));
+    const sent = await left.run(['/usr/bin/python3', UDP_GSO, 'send', right.ip, '7004', '10'], { timeoutMs: 10_000 });
+    expect(sent.stderr).toBe('');
+    expect(sent.stdout.trim()).toBe('gso');
+    expect(Number((await receiving).stdout.trim())).toBe(80);
+  });
+
+  it('an endpoint\'s own VXLAN tunnel crosses the overlay: ping, TCP, and a TCP stream', async () => {
+    const inner = { [left.ip]: '192.168.77.2', [right.ip]: '192.168.77.3' };
+    for (const [ep, peer] of [[left, right], [right, left]] as const) {
+      for (const cmd of [
+        ['ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'remote', peer.ip, 'dstport', '4789', 'dev', 'veth0'],
+        ['ip', 'addr', 'add', `${inner[ep.ip]}/24`, 'dev', 'vx0'],
+        ['ip', 'link', 'set', 'vx0', 'up'],
+      ]) expect((await ep.run(cmd)).stderr).toBe('');
+    }
+    const serving = right.run([process.execPath, PROBE, 'serve', 'tcp', '7005', '10'], { timeoutMs: 15_000 });
+    try {
+      expect((await left.run(['ping', '-c', '2', '-W', '2', inner[right.ip]])).stdout).toMatch(/2 received/);
+      const r = await left.run([process.execPath, PROBE, 'ask', 'tcp', inner[right.ip], '7005', 'in-vxlan'], { timeoutMs: 10_000 });
+      expect(r.stdout.trim()).toBe('pong:in-vxlan');
+      const s = await left.run([process.execPath, PROBE, 'stream', inner[right.ip], '7005', '1'], { timeoutMs: 10_000 });
+      expect(s.stderr).toBe('');
+      expect(Number(s.stdout.trim())).toBeGreaterThan(1e6);
+    } finally {
+      await right.run(['pkill', '-f', 'probe.mjs serve tcp 7005']);
+      await serving;
+      for (const ep of [left, right]) await ep.run(['ip', 'link', 'del', 'vx0']);
     }
   });
 

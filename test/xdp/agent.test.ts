@@ -446,11 +446,11 @@ describe('this host is the network\'s only switch: transit runs inline', () => {
     expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1, router_net_fwd: 1 });
   });
 
-  it('ARP for another network\'s gateway: answered inline and sent back into the veth (XDP_TX)', () => {
+  it('ARP for another network\'s gateway this host holds: answered by the agent, before any encapsulation (XDP_TX)', () => {
     const r = runAgent(dp, arpRequest(NET2.gatewayIp));
     expect(r.verdict).toBe(XDP.TX);
     expect(hex(r.out)).toBe(hex(arpReply(NET2.gatewayMac, NET2.gatewayIp)));
-    expect(r.moved).toEqual({ agent_rx: 1, agent_tx: 1, encap: 1, arp_reply: 1 });
+    expect(r.moved).toEqual({ agent_rx: 1, agent_tx: 1, arp_reply: 1 });
   });
 
   it('ARP nobody knows: drop_no_endpoint', () => {
