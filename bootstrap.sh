@@ -73,6 +73,11 @@ if [ -f obj/bpf/counter.o ]; then
     && ip netns exec "$ns" ip link set dev vb0 xdpdrv obj obj/bpf/counter.o sec xdp 2>/tmp/xvpc-xdp.log \
     && say "XDP attaches to a veth in native mode" \
     || need xdp "native XDP on a veth failed ($(tail -1 /tmp/xvpc-xdp.log)): needs a kernel with CONFIG_VETH and XDP (5.x+)"
+  # The TC data path (the droplets' default): a clsact ingress filter.
+  ip netns exec "$ns" tc qdisc add dev vb1 clsact 2>/tmp/xvpc-tc.log \
+    && ip netns exec "$ns" tc filter add dev vb1 ingress bpf da obj obj/bpf/counter.o sec tc 2>>/tmp/xvpc-tc.log \
+    && say "TC (clsact) BPF attaches to a veth" \
+    || need tc "a clsact BPF filter on a veth failed ($(tail -1 /tmp/xvpc-tc.log)): needs CONFIG_NET_CLS_BPF and CONFIG_NET_SCH_INGRESS"
   ip netns delete "$ns" 2>/dev/null
 fi
 

@@ -1,6 +1,6 @@
 // The addon against the real kernel: load, attach, map ops, test runs, errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfObject, bpfObjectPath, numPossibleCpus, sumPerCpuU64, xdpDetach, xdpQuery } from '../src/dataplane/bpf.js';
+import { BpfObject, bpfObjectPath, numPossibleCpus, sumPerCpuU64, tcDetach, tcQuery, xdpDetach, xdpQuery } from '../src/dataplane/bpf.js';
 import { addon } from '../src/dataplane/addon.js';
 import { must, run } from '../src/util/exec.js';
 import { createNamespace, deleteNamespace, inNs, linkIndex } from '../src/util/netns.js';
@@ -20,7 +20,7 @@ describe('BPF object', () => {
   it('opens, loads and lists programs and maps', () => {
     const obj = BpfObject.load(bpfObjectPath('counter'));
     try {
-      expect(obj.programs()).toEqual(['xdp_count']);
+      expect(obj.programs()).toEqual(['xdp_count', 'tc_count']);
       expect(obj.maps()).toContain('packets');
       const info = obj.map('packets').info();
       expect(info.keySize).toBe(4);
@@ -154,6 +154,32 @@ describe('XDP on a veth in a fresh namespace', () => {
       expect(xdpQuery(ifindex, mode, nsA)).toBe(0);
     });
   }
+
+  it('attaches a TC ingress filter, counts real packets, replaces it in place, detaches', async () => {
+    const obj = BpfObject.load(bpfObjectPath('counter'));
+    const again = BpfObject.load(bpfObjectPath('counter'));
+    const prog = obj.program('tc_count');
+    try {
+      expect(tcQuery(ifindex, nsA)).toBe(0);
+      prog.attachTc(ifindex, nsA);
+      expect(tcQuery(ifindex, nsA)).toBe(prog.id);
+      const ping = await run(inNs(nsB, ['ping', '-c', '5', '-i', '0.05', '-W', '1', '10.250.0.1']));
+      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+      expect(sumPerCpuU64(obj.map('packets').lookup(ZERO)!)).toBeGreaterThanOrEqual(5n);
+      // Attaching again (a restarted transitd) replaces our filter: one filter, the new program.
+      again.program('tc_count').attachTc(ifindex, nsA);
+      expect(tcQuery(ifindex, nsA)).toBe(again.program('tc_count').id);
+      const filters = await must(inNs(nsA, ['tc', 'filter', 'show', 'dev', 'veth0', 'ingress']));
+      expect(filters.split('\n').filter((l) => / handle /.test(l))).toHaveLength(1);
+    } finally {
+      tcDetach(ifindex, nsA);
+      obj.close();
+      again.close();
+    }
+    expect(tcQuery(ifindex, nsA)).toBe(0);
+    expect(() => addon.tcDetach(ifindex, `/run/netns/${nsA}`)).toThrow(/detach TC ingress/);
+    tcDetach(ifindex, nsA); // the wrapper takes "nothing there" as done
+  });
 
   it('attaching to an interface that does not exist throws', () => {
     const obj = BpfObject.load(bpfObjectPath('counter'));

@@ -1,6 +1,8 @@
-/* counter: the smallest useful XDP program. Counts every packet it sees and
- * passes it on. Used by the foundation tests and the first demo. */
+/* counter: the smallest useful XDP program, and its TC twin. Each counts every
+ * packet it sees and passes it on. Used by the foundation tests and by
+ * bootstrap.sh to check that both hooks attach to a veth. */
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
 struct {
@@ -19,6 +21,17 @@ int xdp_count(struct xdp_md *ctx)
 	if (count)
 		*count += 1;
 	return XDP_PASS;
+}
+
+SEC("tc")
+int tc_count(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	__u64 *count = bpf_map_lookup_elem(&packets, &zero);
+
+	if (count)
+		*count += 1;
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "GPL";
