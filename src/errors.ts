@@ -12,3 +12,4 @@ export class XvpcError extends Error {
 export const invalid = (message: string): XvpcError => new XvpcError('INVALID_ARGUMENT', message);
 export const notFound = (message: string): XvpcError => new XvpcError('NOT_FOUND', message);
 export const alreadyExists = (message: string): XvpcError => new XvpcError('ALREADY_EXISTS', message);
+export const failedPrecondition = (message: string): XvpcError => new XvpcError('FAILED_PRECONDITION', message);

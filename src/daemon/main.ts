@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
     values['ns-prefix'] ?? values.host);
   await service.loadTransit(eth.name, mode);
+  const agents = service.reattachAgents();
 
   const server = new grpc.Server();
   server.addService(TransitServiceDef, service.handlers());
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   rmSync(values.socket, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
-  console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}), serving unix://${values.socket}`);
+  console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}, ${agents} endpoint agents), serving unix://${values.socket}`);
 
   // On stop, leave programs attached and maps pinned: traffic keeps flowing
   // until the next transitd takes over.

@@ -44,6 +44,25 @@ export class TransitService {
   /** How this host's agents attach: TC on the TC build, else XVPC_AGENT_MODE's XDP mode. */
   private get agentMode(): AttachMode { return this.dp.hook === 'tc' ? 'tc' : AGENT_MODE; }
 
+  /**
+   * Attaches this build's agent to every endpoint veth the pinned maps know,
+   * replacing what an earlier transitd attached, so a restart (an upgrade)
+   * runs its own programs everywhere. Veths that are gone are skipped; the
+   * number re-attached is returned.
+   */
+  reattachAgents(): number {
+    let n = 0;
+    for (const ifindex of this.dp.listAgentMeta().keys()) {
+      try {
+        this.dp.attachAgent(ifindex, this.agentMode);
+        n++;
+      } catch (err: any) {
+        if (err?.code !== 'ENODEV' && err?.code !== 'ENOENT') throw err;
+      }
+    }
+    return n;
+  }
+
   async loadTransit(iface: string, mode: AttachMode): Promise<void> {
     const { ifindex } = await linkInfo(iface);
     this.dp.attachTransit(ifindex, mode);

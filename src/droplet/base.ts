@@ -60,7 +60,7 @@ export abstract class BaseDroplet implements Droplet {
   /** Creates the droplet's namespace/container and its eth0 on the underlay. */
   async setup(): Promise<void> {
     await writeRecord(this.prefix, {
-      name: this.id, backend: this.backend, index: this.spec.index, ip: this.ip, mac: this.mac, ...this.recordExtra(),
+      name: this.id, backend: this.backend, index: this.spec.index, ip: this.ip, mac: this.mac, mode: this.spec.mode, ...this.recordExtra(),
     });
     await this.createHost();
   }

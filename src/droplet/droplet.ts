@@ -4,8 +4,8 @@
 import type { HealthReply } from '../gen/transit.js';
 import type { Capture } from '../capture/session.js';
 import type { XdpAction } from '../capture/program.js';
-import { alreadyExists, invalid } from '../errors.js';
-import { ATTACH_MODES, type AttachMode } from '../dataplane/host.js';
+import { alreadyExists, failedPrecondition, invalid } from '../errors.js';
+import { ATTACH_MODES, hookOf, type AttachMode } from '../dataplane/host.js';
 import { listNamespaces } from '../util/netns.js';
 import { DockerDroplet, dockerPreflight } from './docker.js';
 import {
@@ -164,6 +164,15 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   if (withTransitd) assertTransitdBuilt();
   if (backend === 'docker') await dockerPreflight(prefix, names, image);
   const records = await listRecords(prefix);
+  // One data path per underlay. TC endpoints leave their TCP/UDP checksums to
+  // offload; on veths nothing finishes them before an XDP host turns the
+  // packet into an XDP frame, which loses that state: the receiver drops it.
+  const other = records.filter((r) => r.mode && hookOf(r.mode) !== hookOf(mode));
+  if (other.length) {
+    throw failedPrecondition(`mode: prefix '${prefix}' already has droplets on the ${hookOf(other[0].mode!)} data path `
+      + `(${other.map((r) => r.name).join(', ')}), and '${mode}' is ${hookOf(mode)}: TC endpoints leave checksums to offload, `
+      + 'which XDP hosts on veths cannot finish; use one data path per prefix');
+  }
   const existing = new Set(records.map((r) => r.name));
   const namespaces = new Set(await listNamespaces());
   for (const name of names) {

@@ -13,6 +13,8 @@ export interface DropletRecord {
   /** netns backend: the droplet's namespace; docker backend: the container's name. */
   ns?: string;
   container?: string;
+  /** how its transitd hooks the data path in (absent in records of older runs) */
+  mode?: 'native' | 'generic' | 'tc';
 }
 
 export async function ensureRunDir(prefix: string): Promise<void> {

@@ -95,6 +95,24 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
     }
   });
 
+  it('a restarted transitd attaches its own agent program to the endpoints it already has', async () => {
+    const host = droplets.left;
+    /** id of the agent program on the host side of left's endpoint veth */
+    const agentId = async (): Promise<number> => {
+      const links: { ifname: string }[] = JSON.parse((await host.run(['ip', '-j', 'link', 'show'])).stdout);
+      const veth = links.find((l) => /^ve[0-9a-f]{8}$/.test(l.ifname))!.ifname;
+      if (mode === 'tc') return Number(/ id (\d+) /.exec((await host.run(['tc', 'filter', 'show', 'dev', veth, 'ingress'])).stdout)?.[1]);
+      return JSON.parse((await host.run(['ip', '-j', 'link', 'show', 'dev', veth])).stdout)[0].xdp.prog.id;
+    };
+    const before = await agentId();
+    expect(before).toBeGreaterThan(0);
+    await host.restartTransitd();
+    const after = await agentId();
+    expect(after).toBeGreaterThan(0);
+    expect(after).not.toBe(before);
+    await expectPing(left, right.ip, 3);
+  });
+
   for (const proto of ['tcp', 'udp', 'http'] as const) {
     it(`${proto} both ways`, async () => {
       const before = await snapshot([droplets.switch]);
