@@ -12,25 +12,26 @@ struct {
 	__type(value, __u64);
 } packets SEC(".maps");
 
-SEC("xdp")
-int xdp_count(struct xdp_md *ctx)
+static __always_inline void count_packet(void)
 {
 	__u32 zero = 0;
 	__u64 *count = bpf_map_lookup_elem(&packets, &zero);
 
 	if (count)
 		*count += 1;
+}
+
+SEC("xdp")
+int xdp_count(struct xdp_md *ctx)
+{
+	count_packet();
 	return XDP_PASS;
 }
 
 SEC("tc")
 int tc_count(struct __sk_buff *skb)
 {
-	__u32 zero = 0;
-	__u64 *count = bpf_map_lookup_elem(&packets, &zero);
-
-	if (count)
-		*count += 1;
+	count_packet();
 	return TC_ACT_OK;
 }
 
