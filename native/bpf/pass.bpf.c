@@ -11,4 +11,11 @@ int xdp_pass(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* The TC build's floor in the bench's per-packet cost: TC_ACT_OK and nothing else. */
+SEC("tc")
+int tc_pass(struct __sk_buff *skb)
+{
+	return 0; /* TC_ACT_OK */
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -1,6 +1,8 @@
 // Per-packet cost of the XDP paths, with BPF_PROG_TEST_RUN on a private copy
 // of the xvpc object (its own maps, pinned under the bench's prefix, attached
-// nowhere), against the empty XDP program (pass.o) as the floor.
+// nowhere), against the empty XDP program (pass.o) as the floor. The TC
+// build's paths (tc_*) run on the same maps against the empty TC program,
+// with the repeat = 1 method only (the restoring wrapper is an XDP program).
 //
 // The trap: test_run with repeat > 1 runs the program again and again on the
 // SAME buffer. Every xvpc path rewrites its packet (the switch re-addresses
@@ -30,6 +32,9 @@ import { must } from '../util/exec.js';
 
 const XDP_PASS = 2, XDP_TX = 3, XDP_REDIRECT = 4;
 const VERDICT = ['ABORTED', 'DROP', 'PASS', 'TX', 'REDIRECT'];
+/** TC returns, offset so VERDICT-style names stay apart from XDP's */
+const TC_OK = 0, TC_REDIRECT = 7;
+const verdictName = (tc: boolean, v: number): string => (tc ? ({ 0: 'TC_ACT_OK', 2: 'TC_ACT_SHOT', 7: 'TC_ACT_REDIRECT' } as Record<number, string>)[v] ?? String(v) : VERDICT[v] ?? String(v));
 
 export interface PathCost {
   path: string;
@@ -73,6 +78,8 @@ export interface PktCostResult {
 
 interface PathSpec {
   path: string;
+  /** a TC program: repeat = 1 only, against tc_empty */
+  tc?: boolean;
   description: string;
   prog: BpfProgram;
   packet: Buffer;
@@ -104,6 +111,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
   const dp = HostDataplane.open(pinRoot, caps);
   const empty = BpfObject.load(bpfObjectPath('pass'));
   let nohook: HostDataplane | undefined;
+  let tcdp: HostDataplane | undefined;
   try {
     // This host (172.30.0.2) with eth0 = lo: the only device a test run in
     // this namespace can be given as ingress and as redirect target.
@@ -126,6 +134,8 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     nohook = HostDataplane.open(pinRoot, caps, { objectPath: await compileWithoutHook(buildDir) });
     const transit = dp.transitProgram;
     const agent = dp.agentProgram;
+    // The TC build of the same logic on the same pinned maps.
+    tcdp = HostDataplane.open(pinRoot, caps, { hook: 'tc' });
     const inner = innerUdpFrame(client, server);
     const specs: PathSpec[] = [
       { path: 'empty', description: 'empty XDP program (XDP_PASS): the floor', prog: empty.program('xdp_pass'),
@@ -145,12 +155,24 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
       { path: 'decap', description: 'transit: Geneve for an endpoint hosted here -> strip, redirect to its veth',
         prog: transit, packet: geneve(peer, me, VNI, innerUdpFrame(client, hosted)), expect: XDP_REDIRECT, counter: 'decap',
         check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
+      { path: 'tc_empty', tc: true, description: 'empty TC program (TC_ACT_OK): the TC floor, an skb built per run included',
+        prog: empty.program('tc_pass'), packet: geneve(peer, me, VNI, inner), expect: TC_OK },
+      { path: 'tc_switch', tc: true, description: 'TC transit: the switch path, redirected back out of eth0',
+        prog: tcdp.transitProgram, packet: geneve(peer, me, VNI, innerUdpFrame(client, server)), expect: TC_REDIRECT, counter: 'switch_fwd',
+        check: (out) => (outerDst(out) === peer.ip ? undefined : `outer dst ${outerDst(out)}, want ${peer.ip}`) },
+      { path: 'tc_agent_encap', tc: true, description: 'TC agent: encapsulation with bpf_skb_adjust_room, redirect to eth0',
+        prog: tcdp.agentProgram, packet: inner, expect: TC_REDIRECT, counter: 'encap',
+        check: (out) => (out.length === inner.length + 66 && outerDst(out) === sw.ip ? undefined : `encap output ${out.length} bytes to ${outerDst(out)}`) },
+      { path: 'tc_decap', tc: true, description: 'TC transit: decapsulation, bpf_redirect_peer into the endpoint',
+        prog: tcdp.transitProgram, packet: geneve(peer, me, VNI, innerUdpFrame(client, hosted)), expect: TC_REDIRECT, counter: 'decap',
+        check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
     ];
+    const xdpSpecs = specs.filter((s) => !s.tc);
 
     // Warm-up and a check of each path's verdict and output.
     for (const s of specs) {
       const r = s.prog.testRun(s.packet, { ingressIfindex: lo });
-      if (r.retval !== s.expect) throw new Error(`pktcost ${s.path}: verdict ${VERDICT[r.retval] ?? r.retval}, want ${VERDICT[s.expect]}; counters ${JSON.stringify(nonZero(dp.stats()))}`);
+      if (r.retval !== s.expect) throw new Error(`pktcost ${s.path}: verdict ${verdictName(!!s.tc, r.retval)}, want ${verdictName(!!s.tc, s.expect)}; counters ${JSON.stringify(nonZero(dp.stats()))}`);
       const bad = s.check?.(r.data);
       if (bad) throw new Error(`pktcost ${s.path}: ${bad}`);
     }
@@ -179,7 +201,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     // The naive way, for contrast: repeat = N on one buffer.
     const naive = new Map<string, { repeat: number; meanNs: number; counterDelta: number }>();
     const NAIVE = 1000;
-    for (const s of specs.filter((x) => x.counter)) {
+    for (const s of xdpSpecs.filter((x) => x.counter)) {
       const b = dp.stats();
       const r = s.prog.testRun(s.packet, { repeat: NAIVE, ingressIfindex: lo });
       naive.set(s.path, { repeat: NAIVE, meanNs: r.durationNs, counterDelta: dp.stats()[s.counter!] - b[s.counter!] });
@@ -198,10 +220,10 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     if (wrapper) {
       try {
         onStep?.(`restore wrapper: repeat=${repeatN} x ${ROUNDS} rounds per path`);
-        const means = new Map<string, number[]>(specs.map((s) => [s.path, []]));
+        const means = new Map<string, number[]>(xdpSpecs.map((s) => [s.path, []]));
         const deltas = new Map<string, number>();
         for (let round = 0; round < ROUNDS; round++) {
-          for (const s of specs) {
+          for (const s of xdpSpecs) {
             const b = dp.stats();
             const r = wrapper.run(s.prog, s.packet, repeatN, lo);
             if (r.retval !== s.expect) throw new Error(`pktcost ${s.path} (restore wrapper): verdict ${VERDICT[r.retval] ?? r.retval}, want ${VERDICT[s.expect]}`);
@@ -217,7 +239,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
         }
         const emptyWrapped = median(means.get('empty')!);
         Object.assign(wrapperInfo, { available: true, repeat: repeatN, rounds: ROUNDS, emptyWrappedNs: emptyWrapped });
-        for (const s of specs) {
+        for (const s of xdpSpecs) {
           const wrapped = median(means.get(s.path)!);
           restored.set(s.path, {
             repeat: repeatN * ROUNDS, wrappedNs: wrapped, netNs: wrapped - emptyWrapped,
@@ -229,14 +251,15 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
       }
     }
 
-    const floor = median(samples.get('empty')!);
+    const floors = { xdp: median(samples.get('empty')!), tc: median(samples.get('tc_empty')!) };
     const paths = specs.map((s): PathCost => {
       const xs = samples.get(s.path)!;
       const gross = median(xs);
+      const floor = s.tc ? floors.tc : floors.xdp;
       const r = restored.get(s.path);
       const ns = r ? emptyRepeatedNs + r.netNs : gross;
       return {
-        path: s.path, description: s.description, verdict: VERDICT[s.expect], frameBytes: s.packet.length,
+        path: s.path, description: s.description, verdict: verdictName(!!s.tc, s.expect), frameBytes: s.packet.length,
         nsPerPacket: sig(ns), vsEmpty: sig(r ? ns / emptyRepeatedNs : gross / floor), method: r ? 'restore-wrapper' : 'repeat-1',
         repeat1: {
           runs: xs.length, grossNs: gross, p10Ns: percentile(xs, 10), p90Ns: percentile(xs, 90), netNs: gross - floor,
@@ -252,12 +275,14 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
         + 'empty program\'s own per-run cost (repeat=1e6); every run verified by its role counter moving by exactly N. '
         + 'Cross-check: repeat=1 on a fresh packet, many runs interleaved with the empty program, kernel-timed medians '
         + '(these carry ~timer overhead in both terms). Naive repeat=N without restoring is recorded to show that only 1 '
-        + 'of N runs takes the path.',
+        + 'of N runs takes the path. The TC build\'s paths (tc_*) have the repeat=1 numbers only, against the empty TC '
+        + 'program (a TC test run builds an skb per run, which both terms carry).',
       emptyRepeatedNs, restoreWrapper: wrapperInfo, paths,
     };
   } finally {
     empty.close();
     nohook?.close();
+    tcdp?.close();
     dp.close();
   }
 }

@@ -105,7 +105,12 @@ export function buildReport(s: Sections): Pick<BenchResults, 'rows' | 'ratios' |
   if (pc) {
     for (const p of pc.paths) {
       rows.push({ section: '2 per-packet cost', scenario: p.path, metric: `ns/packet (${p.method})`, value: p.nsPerPacket, unit: 'ns' });
-      if (p.path === 'empty') continue;
+      if (p.path === 'empty' || p.path === 'tc_empty') continue;
+      if (p.path.startsWith('tc_')) {
+        ratio(`pkt_${p.path}_vs_tc_empty`, p.vsEmpty);
+        rows.push({ section: '2 per-packet cost', scenario: p.path, metric: 'vs empty TC program (repeat=1)', value: p.vsEmpty, unit: '×' });
+        continue;
+      }
       ratio(`pkt_${p.path}_vs_empty`, p.vsEmpty);
       ratio(`pkt_${p.path}_repeat1_vs_empty`, p.repeat1.vsEmpty);
       const row: Row = { section: '2 per-packet cost', scenario: p.path, metric: 'vs empty XDP program', value: p.vsEmpty, unit: '×' };
