@@ -1,5 +1,5 @@
-// HostDataplane: one host's loaded xvpc object (transit + agent programs) and
-// typed access to its maps. Maps are pinned under pinRoot and reused on the
+// HostDataplane: one host's loaded xvpc object (transit + agent programs, the
+// XDP or the TC build) and typed access to its maps. Maps are pinned under pinRoot and reused on the
 // next open, so a restarted daemon finds the state the kernel kept using.
 import { existsSync, mkdirSync } from 'node:fs';
 import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';

@@ -79,7 +79,7 @@ export abstract class BaseDroplet implements Droplet {
   capture(opts: DropletCaptureOptions = {}): Capture {
     this.assertAlive();
     if (opts.iface !== undefined) {
-      if (opts.actions) throw invalid('actions: only for captures at the XDP hook (leave out iface)');
+      if (opts.actions) throw invalid('actions: only for captures at the capture hook (leave out iface)');
       return new PcapCapture({
         iface: opts.iface, netnsPath: opts.netns ? this.namespacePath(opts.netns) : this.netnsPath,
         filter: opts.filter, snaplen: opts.snaplen, name: `${this.id}:${opts.iface}`,

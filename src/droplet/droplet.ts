@@ -25,7 +25,7 @@ export interface Droplet {
   readonly ip: string;               // underlay IPv4 of its eth0
   readonly mac: string;              // MAC of its eth0
   run(cmd: string[], opts?: RunOptions): Promise<RunResult>;
-  stats(): Promise<Record<string, number>>;   // XDP counters of this host, summed over CPUs
+  stats(): Promise<Record<string, number>>;   // data-plane counters of this host, summed over CPUs
   destroy(): Promise<void>;
 
   readonly backend: DropletBackend;
@@ -57,8 +57,8 @@ export interface Droplet {
   /** Path, valid on this machine, of a network namespace that lives on this droplet (e.g. an endpoint's). */
   namespacePath(ns: string): string;
   /**
-   * Captures this host's packets: by default where they leave its XDP programs
-   * (the capture hook), per XDP action, filtered in the kernel by a tcpdump
+   * Captures this host's packets: by default where they leave its data-path
+   * programs (the capture hook of its XDP or TC build), per verdict, filtered in the kernel by a tcpdump
    * expression; with `iface`, on that interface through libpcap. An async
    * iterator of decoded packets; stop() ends it.
    */
@@ -68,11 +68,11 @@ export interface Droplet {
 export interface DropletCaptureOptions {
   /** tcpdump expression (e.g. 'geneve and icmp'); default every packet */
   filter?: string;
-  /** XDP verdicts to capture (hook captures); default all five */
+  /** verdicts to capture (hook captures, named as XDP's on both builds); default all five */
   actions?: readonly XdpAction[];
   /** bytes kept per packet */
   snaplen?: number;
-  /** capture on this interface through libpcap instead of the XDP hook */
+  /** capture on this interface through libpcap instead of the capture hook */
   iface?: string;
   /** with iface: the namespace on this droplet it lives in (e.g. an endpoint's); default the droplet's own */
   netns?: string;
