@@ -37,6 +37,8 @@
  * with the most options, inner Ethernet, inner IPv4 with options, TCP up to
  * its checksum (14 + 20 + 8 + 8 + 252 + 14 + 60 + 18). */
 #define XVPC_HEADERS_MAX 394
+/* What transit reads behind the inner IPv4 header: ports, TCP up to its checksum. */
+#define XVPC_INNER_L4_READ 20
 
 /* The verdict counters of each program are laid out RX, PASS, TX, REDIRECT, DROP. */
 _Static_assert(XVPC_STAT_TRANSIT_DROP - XVPC_STAT_TRANSIT_RX == 4, "transit verdicts");
@@ -298,6 +300,38 @@ static __always_inline int transit_scaled(xvpc_ctx *ctx, const struct host_cfg_v
 	return transit_tx(ctx, hc, from_agent);
 }
 
+/* How many leading bytes an IPv4 frame's readers need: Ethernet, IPv4 with
+ * its options (20 at least: an ARP body fits too) and its L4 ports and
+ * checksum; the most an IPv4 header can have while its first byte is not yet
+ * direct-access. Both programs' first look at a packet. */
+static __always_inline __u32 ipv4_headers_len(void *data, void *data_end)
+{
+	__u8 *ip = data + sizeof(struct ethhdr);
+	__u32 ihl = 60;
+
+	if ((void *)(ip + 1) <= data_end)
+		ihl = (*ip & 0xf) * 4;
+	if (ihl < sizeof(struct iphdr))
+		ihl = sizeof(struct iphdr);
+	return sizeof(struct ethhdr) + ihl + XVPC_INNER_L4_READ;
+}
+
+/* How many leading bytes transit reads of a Geneve packet: the outer headers
+ * with this packet's options, then the inner frame's as ipv4_headers_len()
+ * counts them; XVPC_HEADERS_MAX while the Geneve header is not yet
+ * direct-access. So a TC aggregate, whose first bytes hold exactly these
+ * headers, is not pulled (copied) for the worst case. */
+static __always_inline __u32 geneve_headers_len(void *data, void *data_end)
+{
+	struct xvpc_geneve *gh = data + XVPC_OUTER_L2L4;
+	__u32 outer;
+
+	if ((void *)(gh + 1) > data_end)
+		return XVPC_HEADERS_MAX;
+	outer = XVPC_OUTER_L2L4 + sizeof(*gh) + XVPC_GENEVE_OPT_BYTES(gh);
+	return outer + ipv4_headers_len(data + outer, data_end);
+}
+
 /* UDP to this host with IP options or fragmented (off the fast path): what is
  * not Geneve passes; Geneve is dropped, since the outer header must be plain.
  * A later fragment shows no port, so it passes. */
@@ -350,8 +384,9 @@ static __always_inline int transit_process(xvpc_ctx *ctx, bool from_agent)
 
 	/* Geneve to us from here on: malformed means dropped. Only now is the
 	 * rest of the headers made direct-access (TC; a no-op on XDP), so
-	 * traffic that is not ours is not pulled; pointers are taken again. */
-	if (ctx_pull(ctx, XVPC_HEADERS_MAX)) {
+	 * traffic that is not ours is not pulled; pointers are taken again. A
+	 * header cut short by a wrong length fails a bounds check below. */
+	if (ctx_pull(ctx, geneve_headers_len(data, data_end))) {
 		data = ctx_data(ctx);
 		data_end = ctx_data_end(ctx);
 		eth = data;

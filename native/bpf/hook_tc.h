@@ -24,10 +24,6 @@ typedef struct __sk_buff xvpc_ctx;
  * of their slot. */
 XVPC_CAPTURE_HOOK(tccap_hook);
 
-/* Bytes made direct-access before parsing: Ethernet + IPv4 with options +
- * TCP up to its checksum (the agent's endpoint traffic; enough for transit to
- * tell Geneve to this host, which then pulls XVPC_HEADERS_MAX). */
-#define XVPC_TC_PULL_FIRST 96
 #define XVPC_TC_ENCAP_FLAGS                                                                       \
 	(BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |   \
 	 BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN))

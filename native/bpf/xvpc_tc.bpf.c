@@ -7,6 +7,9 @@
  *
  *   tc_transit  ingress of eth0
  *   tc_agent    ingress of every endpoint's host-side veth
+ *
+ * Both first make direct-access what they read of an IPv4 frame (transit then
+ * the rest of a Geneve packet's headers), no more: pulling copies.
  */
 #include "hook_tc.h"
 #include "datapath.h"
@@ -19,7 +22,7 @@ int tc_transit(struct __sk_buff *skb)
 	int act;
 
 	stat_inc(XVPC_STAT_TRANSIT_RX);
-	ctx_pull(skb, XVPC_TC_PULL_FIRST);
+	ctx_pull(skb, ipv4_headers_len(ctx_data(skb), ctx_data_end(skb)));
 	act = transit_process(skb, false);
 	count_verdict(act, XVPC_STAT_TRANSIT_RX);
 	return tc_exit(skb, act);
@@ -31,7 +34,7 @@ int tc_agent(struct __sk_buff *skb)
 	int act;
 
 	stat_inc(XVPC_STAT_AGENT_RX);
-	ctx_pull(skb, XVPC_TC_PULL_FIRST);
+	ctx_pull(skb, ipv4_headers_len(ctx_data(skb), ctx_data_end(skb)));
 	act = agent_process(skb);
 	count_verdict(act, XVPC_STAT_AGENT_RX);
 	return tc_exit(skb, act);
