@@ -307,6 +307,17 @@ static struct bpf_tc_hook IngressHook(int ifindex) {
   return hook;
 }
 
+// Names our filter on a hook: its handle and priority (prog_fd/flags for attach).
+static struct bpf_tc_opts OurFilter(int prog_fd = 0, uint32_t flags = 0) {
+  struct bpf_tc_opts opts = {};
+  opts.sz = sizeof(opts);
+  opts.prog_fd = prog_fd;
+  opts.flags = flags;
+  opts.handle = kTcHandle;
+  opts.priority = kTcPriority;
+  return opts;
+}
+
 // tcAttach(ifindex, progFd, netnsPath?): creates the clsact qdisc if needed.
 static Napi::Value TcAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -317,8 +328,7 @@ static Napi::Value TcAttach(const Napi::CallbackInfo& info) {
   struct bpf_tc_hook hook = IngressHook(ifindex);
   int rc = bpf_tc_hook_create(&hook);
   if (rc && rc != -EEXIST) ThrowErrno(env, "create clsact on ifindex " + std::to_string(ifindex), rc);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
-              .priority = kTcPriority);
+  struct bpf_tc_opts opts = OurFilter(prog_fd, BPF_TC_F_REPLACE);
   rc = bpf_tc_attach(&hook, &opts);
   if (rc) ThrowErrno(env, "attach TC ingress to ifindex " + std::to_string(ifindex), rc);
   return env.Undefined();
@@ -330,7 +340,7 @@ static Napi::Value TcDetach(const Napi::CallbackInfo& info) {
   int ifindex = IfindexArg(info, 0, "tcDetach");
   NetnsScope scope(env, NetnsArg(info, 1));
   struct bpf_tc_hook hook = IngressHook(ifindex);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  struct bpf_tc_opts opts = OurFilter();
   int rc = bpf_tc_detach(&hook, &opts);
   if (rc) ThrowErrno(env, "detach TC ingress from ifindex " + std::to_string(ifindex), rc);
   return env.Undefined();
@@ -342,7 +352,7 @@ static Napi::Value TcQuery(const Napi::CallbackInfo& info) {
   int ifindex = IfindexArg(info, 0, "tcQuery");
   NetnsScope scope(env, NetnsArg(info, 1));
   struct bpf_tc_hook hook = IngressHook(ifindex);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  struct bpf_tc_opts opts = OurFilter();
   int rc = bpf_tc_query(&hook, &opts);
   if (rc == -ENOENT || rc == -EINVAL) return Napi::Number::New(env, 0);  // no filter / no clsact
   if (rc) ThrowErrno(env, "query TC ingress on ifindex " + std::to_string(ifindex), rc);
