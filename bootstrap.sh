@@ -17,7 +17,8 @@ fi
 
 # --- system packages -------------------------------------------------------
 PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iputils-ping iperf3 curl
-  tcpdump libpcap-dev docker.io debootstrap ethtool protobuf-compiler make g++ python3 procps linux-perf)
+  tcpdump libpcap-dev docker.io debootstrap ethtool protobuf-compiler make g++ python3 procps linux-perf
+  etcd-server chromium openssl)
 absent=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || absent+=("$p")
@@ -54,13 +55,10 @@ fi
 
 # --- npm dependencies and the build -----------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm ci first; npm 11 here records only this platform's optional packages
-  # in the lock and then refuses its own lock in `npm ci`, so fall back to an
-  # install that still follows the lock's versions.
+  # Exactly the committed lock: npm ci never rewrites package-lock.json.
   say "npm ci"
   npm ci --no-audit --no-fund >/tmp/xvpc-npm.log 2>&1 \
-    || { say "npm ci refused the lock; npm install instead"; npm install --no-audit --no-fund >>/tmp/xvpc-npm.log 2>&1; } \
-    || { tail -20 /tmp/xvpc-npm.log; need npm "npm install failed (log: /tmp/xvpc-npm.log)"; }
+    || { tail -20 /tmp/xvpc-npm.log; need npm "npm ci failed (log: /tmp/xvpc-npm.log)"; }
 fi
 say "building (BPF objects, addon, protos, TypeScript)"
 npm run build >/tmp/xvpc-build.log 2>&1 || { tail -30 /tmp/xvpc-build.log; need build "npm run build failed (log: /tmp/xvpc-build.log)"; }

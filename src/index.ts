@@ -4,7 +4,7 @@ export type { Droplet, CreateDropletsOptions, DropletBackend } from './droplet/i
 export { Controller } from './controller/controller.js';
 export { Endpoint, type PingResult } from './controller/endpoint.js';
 export { XvpcError, type XvpcErrorCode } from './errors.js';
-export { connectTransitd, type TransitdClient } from './daemon/client.js';
+export { connectTransitd, type TransitdClient } from './transitd/client.js';
 export { HostDataplane } from './dataplane/host.js';
 export { STAT_NAMES, type StatName, type Stats } from './dataplane/stats.js';
 export { BpfObject, BpfMap, BpfProgram, PinnedMap, bpfObjectPath, xdpDetach, xdpQuery } from './dataplane/bpf.js';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectTransitd } from '../src/daemon/client.js';
+import { connectTransitd } from '../src/transitd/client.js';
 import { XvpcError } from '../src/errors.js';
 import { DEFAULT_DROPLET_MODE, cleanupAll, createDroplets, destroyDroplets, type Droplet } from '../src/droplet/index.js';
 import { dockerRunning, docker } from '../src/droplet/docker.js';
@@ -196,7 +196,7 @@ describe('netns droplets with transitd', () => {
   let d: Record<string, Droplet> = {};
 
   it('starts transitd in every droplet, answering on its unix socket', async () => {
-    expect(existsSync(new URL('../dist/daemon/main.js', import.meta.url)), 'dist/daemon/main.js: run npm run build').toBe(true);
+    expect(existsSync(new URL('../dist/transitd/main.js', import.meta.url)), 'dist/transitd/main.js: run npm run build').toBe(true);
     d = await createDroplets(['left', 'right'], { prefix });
     for (const drop of Object.values(d)) {
       const h = await drop.health();
@@ -307,7 +307,7 @@ describe('docker droplets', () => {
   });
 
   it('runs transitd inside the container; a restart keeps the pins', async () => {
-    expect(existsSync(new URL('../dist/daemon/main.js', import.meta.url)), 'dist/daemon/main.js: run npm run build').toBe(true);
+    expect(existsSync(new URL('../dist/transitd/main.js', import.meta.url)), 'dist/transitd/main.js: run npm run build').toBe(true);
     await d.q.startTransitd();
     const h = await d.q.health();
     expect(h).toMatchObject({ host: 'q', ip: d.q.ip, mac: d.q.mac, transitLoaded: true });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../src/dataplane/host.js';
 import { EndpointType, packEndpoints, type EndpointRecord } from '../src/dataplane/records.js';
-import { putEndpointBatch } from '../src/daemon/endpoint-batch.js';
+import { putEndpointBatch } from '../src/transitd/endpoint-batch.js';
 import { XvpcError } from '../src/errors.js';
 import { openDataplane } from './xdp/harness.js';
 

@@ -92,7 +92,7 @@ static __always_inline int ctx_push(struct __sk_buff *skb, __u32 len)
  * a non-IP one would be our own ARP, encapsulated by ctx_push a moment ago
  * for transit inline, and the agent answers every ARP request transit could
  * before encapsulating. (6.18 cannot clear the aggregate's tunnel marks
- * here: see TC_UNCARRIED_GSO in src/daemon/plumbing.ts.) */
+ * here: see TC_UNCARRIED_GSO in src/transitd/plumbing.ts.) */
 static __always_inline int ctx_pop(struct __sk_buff *skb, __u32 len)
 {
 	void *data;

@@ -5,7 +5,7 @@
 // endpoints living on other hosts. Each size gets a fresh droplet (a fresh
 // transitd and empty maps), so sizes do not add up and RSS is per size.
 import { readFileSync, rmSync } from 'node:fs';
-import { connectTransitd } from '../daemon/client.js';
+import { connectTransitd } from '../transitd/client.js';
 import { PinnedMap } from '../dataplane/bpf.js';
 import { HostDataplane } from '../dataplane/host.js';
 import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, SIZES, type EndpointRecord } from '../dataplane/records.js';
@@ -163,10 +163,10 @@ function area(sym: string, kernel: boolean): string {
     const url = js[1];
     if (url.includes('/gen/transit') || url.includes('@bufbuild')) return 'protobuf decode/encode';
     if (url.includes('@grpc') || url.includes('http2')) return 'gRPC/HTTP2';
-    if (url.includes('/daemon/validate') || url.includes('/util/addr')) return 'validation (IP/MAC parsing)';
+    if (url.includes('/transitd/validate') || url.includes('/util/addr')) return 'validation (IP/MAC parsing)';
     if (url.includes('/dataplane/records') || url.includes('/dataplane/slot-table')) return 'record encoding';
     if (url.includes('/dataplane/')) return 'dataplane wrappers';
-    if (url.includes('/daemon/')) return 'goal-state apply';
+    if (url.includes('/transitd/')) return 'goal-state apply';
     if (url.startsWith('node:')) return 'node internals (JS)';
     return 'other JavaScript';
   }

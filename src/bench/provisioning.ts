@@ -12,7 +12,7 @@ import type { Endpoint } from '../controller/endpoint.js';
 import { createDroplets, destroyDroplets } from '../droplet/index.js';
 import { formatIpv4 } from '../util/addr.js';
 import { endpointMac } from '../controller/addressing.js';
-import { connectTransitd } from '../daemon/client.js';
+import { connectTransitd } from '../transitd/client.js';
 import { run } from '../util/exec.js';
 import { cgroupMemory, cpuSeconds, kernelBytes, meminfo, percentile, rssBytes, sig } from './measure.js';
 import { nsRun } from './ns.js';

@@ -2,7 +2,7 @@
 // parsing with one-line messages, and finding a host's transitd.
 import { access } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { connectTransitd, type TransitdClient } from '../daemon/client.js';
+import { connectTransitd, type TransitdClient } from '../transitd/client.js';
 import { NAME_RE, PREFIX_RE, metaPath, runDir, socketPath } from '../droplet/names.js';
 import { listRecords } from '../droplet/records.js';
 

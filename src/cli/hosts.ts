@@ -1,7 +1,7 @@
 // Finding a droplet's pieces from the records a run leaves in /run/xvpc/<prefix>
 // (the CLI runs apart from the process that made the droplets).
 import { readFile } from 'node:fs/promises';
-import { endpointNames } from '../daemon/plumbing.js';
+import { endpointNames } from '../transitd/plumbing.js';
 import { docker } from '../droplet/docker.js';
 import { dropletNs, metaPath, pinRoot, underlayNs } from '../droplet/names.js';
 import type { DropletRecord } from '../droplet/records.js';

@@ -2,7 +2,7 @@
 // delete of one kind of transitd record, on one host's transitd. update reads
 // the record and changes only the fields given. vpc.ts, net.ts and ep.ts say
 // what their records look like; this file does the rest.
-import type { TransitdClient } from '../daemon/client.js';
+import type { TransitdClient } from '../transitd/client.js';
 import { type Command, TARGET_OPTIONS, UsageError, parse, printJson, transitdFrom } from './args.js';
 
 export const OPS = ['get', 'list', 'create', 'update', 'delete'] as const;

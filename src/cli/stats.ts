@@ -1,6 +1,6 @@
 // `xvpc stats`: the XDP counters of a prefix's hosts, by name, one column per
 // host; --watch redraws them every interval with what changed.
-import { connectTransitd, type TransitdClient } from '../daemon/client.js';
+import { connectTransitd, type TransitdClient } from '../transitd/client.js';
 import { STAT_NAMES } from '../dataplane/stats.js';
 import { socketPath } from '../droplet/names.js';
 import { listRecords } from '../droplet/records.js';

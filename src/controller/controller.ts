@@ -1,7 +1,7 @@
 // Controller: holds the desired VPCs, networks and endpoints and drives every
 // host's transitd to match (see desired.ts for what goes where). Each call is
 // validated before anything changes; calls run one at a time.
-import { connectTransitd, type TransitdClient } from '../daemon/client.js';
+import { connectTransitd, type TransitdClient } from '../transitd/client.js';
 import { EndpointType } from '../dataplane/records.js';
 import { MAX_MEMBERS } from '../dataplane/slot-table.js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
@@ -11,7 +11,7 @@ import { desiredState } from './desired.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
 import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './model.js';
 import { Reconciler } from './reconcile.js';
-import * as check from '../daemon/validate.js';
+import * as check from '../transitd/validate.js';
 
 function requireObject(args: unknown, method: string): Record<string, unknown> {
   if (typeof args !== 'object' || args === null) throw invalid(`${method}: expected an object of arguments`);

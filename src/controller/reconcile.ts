@@ -7,7 +7,7 @@
 //   4. delete records no longer wanted
 //   5. detach endpoints no longer wanted
 import type { AttachEndpointReply, GoalState } from '../gen/transit.js';
-import type { TransitdClient } from '../daemon/client.js';
+import type { TransitdClient } from '../transitd/client.js';
 import { packEndpoints, type EndpointRecord, type EndpointType } from '../dataplane/records.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 

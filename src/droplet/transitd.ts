@@ -10,7 +10,7 @@ import type { AttachMode } from '../dataplane/host.js';
 import { TransitClient, type HealthReply } from '../gen/transit.js';
 import { DROPLET_IFACE, dropletNs, grpcAddress, logPath, pinRoot, socketPath } from './names.js';
 
-export const transitdMain = (): string => `${repoRoot}dist/daemon/main.js`;
+export const transitdMain = (): string => `${repoRoot}dist/transitd/main.js`;
 
 /** transitd's argv (node first). Endpoint namespaces become `<prefix>-<name>-e...`, so cleanup can find them. */
 export function transitdArgv(prefix: string, name: string, mode: AttachMode): string[] {

@@ -2,7 +2,7 @@
 // nothing: through the Controller and straight at transitd over gRPC.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
-import { connectTransitd, type TransitdClient } from '../../src/daemon/client.js';
+import { connectTransitd, type TransitdClient } from '../../src/transitd/client.js';
 import { EndpointType, SIZES, packEndpoints } from '../../src/dataplane/records.js';
 import { XvpcError } from '../../src/errors.js';
 import type { Droplet } from '../../src/droplet/index.js';

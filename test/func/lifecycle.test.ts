@@ -2,7 +2,7 @@
 // elsewhere), then a network and its VPC (nothing of them left anywhere).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
-import { connectTransitd } from '../../src/daemon/client.js';
+import { connectTransitd } from '../../src/transitd/client.js';
 import type { GoalState } from '../../src/gen/transit.js';
 import { listNamespaces } from '../../src/util/netns.js';
 import type { Droplet } from '../../src/droplet/index.js';
