@@ -3,8 +3,8 @@
 // half-way (the map fills up) put back exactly as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../src/dataplane/host.js';
-import { EndpointType, packEndpoints, type EndpointRecord } from '../src/dataplane/records.js';
-import { putEndpointBatch } from '../src/transitd/endpoint-batch.js';
+import { EndpointType, packEndpoints, type EndpointRecord } from '../src/abi/index.js';
+import { putEndpointBatch } from '../src/transitd/put-endpoints.js';
 import { XvpcError } from '../src/errors.js';
 import { openDataplane } from './xdp/harness.js';
 

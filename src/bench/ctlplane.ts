@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { connectTransitd } from '../transitd/client.js';
 import { PinnedMap } from '../dataplane/bpf.js';
 import { HostDataplane } from '../dataplane/host.js';
-import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, SIZES, type EndpointRecord } from '../dataplane/records.js';
+import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, ENDPOINT_KEY, ENDPOINT_VALUE, type EndpointRecord } from '../abi/index.js';
 import { createDroplets, destroyDroplets, type Droplet } from '../droplet/index.js';
 import { EndpointBatch, EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../gen/transit.js';
 import { formatIpv4 } from '../util/addr.js';
@@ -131,12 +131,12 @@ async function throughTransitd(d: Droplet, n: number, chunk: number, window: num
 
 /** The same records written with BpfMap.updateBatch (chunk records per call) into a private copy of the maps. */
 function rawBatched(pinRoot: string, n: number, chunk: number): { seconds: number; recordsPerSecond: number } {
-  const keys = Buffer.alloc(n * SIZES.endpoint_key);
-  const values = Buffer.alloc(n * SIZES.endpoint_value);
+  const keys = Buffer.alloc(n * ENDPOINT_KEY.size);
+  const values = Buffer.alloc(n * ENDPOINT_VALUE.size);
   for (let i = 0; i < n; i++) {
     const r = record(i);
-    endpointKey(VNI, r.ip).copy(keys, i * SIZES.endpoint_key);
-    encodeEndpoint({ ...r, type: EndpointType.SIMPLE, hostedIfindex: -1 }).copy(values, i * SIZES.endpoint_value);
+    endpointKey(VNI, r.ip).copy(keys, i * ENDPOINT_KEY.size);
+    encodeEndpoint({ ...r, type: EndpointType.SIMPLE, hostedIfindex: -1 }).copy(values, i * ENDPOINT_VALUE.size);
   }
   const dp = HostDataplane.open(pinRoot);
   try {
@@ -144,8 +144,8 @@ function rawBatched(pinRoot: string, n: number, chunk: number): { seconds: numbe
     const t0 = nowNs();
     for (let off = 0; off < n; off += chunk) {
       const count = Math.min(chunk, n - off);
-      map.updateBatch(keys.subarray(off * SIZES.endpoint_key, (off + count) * SIZES.endpoint_key),
-        values.subarray(off * SIZES.endpoint_value, (off + count) * SIZES.endpoint_value), count);
+      map.updateBatch(keys.subarray(off * ENDPOINT_KEY.size, (off + count) * ENDPOINT_KEY.size),
+        values.subarray(off * ENDPOINT_VALUE.size, (off + count) * ENDPOINT_VALUE.size), count);
     }
     const ms = msSince(t0);
     return { seconds: ms / 1000, recordsPerSecond: sig((n / ms) * 1000) };
@@ -164,7 +164,7 @@ function area(sym: string, kernel: boolean): string {
     if (url.includes('/gen/transit') || url.includes('@bufbuild')) return 'protobuf decode/encode';
     if (url.includes('@grpc') || url.includes('http2')) return 'gRPC/HTTP2';
     if (url.includes('/transitd/validate') || url.includes('/util/addr')) return 'validation (IP/MAC parsing)';
-    if (url.includes('/dataplane/records') || url.includes('/dataplane/slot-table')) return 'record encoding';
+    if (url.includes('/abi/')) return 'record encoding';
     if (url.includes('/dataplane/')) return 'dataplane wrappers';
     if (url.includes('/transitd/')) return 'goal-state apply';
     if (url.startsWith('node:')) return 'node internals (JS)';

@@ -7,10 +7,9 @@ import type { XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeNetwork, decodeSubstrate, decodeVpc,
   encodeAgentMeta, encodeEndpoint, encodeHostConfig, encodeNetwork, encodeSubstrate, encodeVpc, endpointKey,
-  networkKey, substrateKey, u32Key, vpcKey, SIZES,
-  type AgentMeta, type EndpointRecord, type HostConfig, type NetworkRecord, type SubstrateRecord, type VpcRecord,
-} from './records.js';
-import { STAT_NAMES, type Stats } from './stats.js';
+  networkKey, substrateKey, u32Key, vpcKey, decodeU32Key, endpointRecordKey, ENDPOINT_KEY, ENDPOINT_VALUE, STAT_NAMES,
+  type AgentMeta, type EndpointRecord, type HostConfig, type NetworkRecord, type Stats, type SubstrateRecord, type VpcRecord,
+} from '../abi/index.js';
 import { EndpointIndex } from './endpoint-index.js';
 import { sumPerCpuU64 } from './bpf.js';
 
@@ -111,9 +110,7 @@ export class HostDataplane {
   /** Makes ifindex a redirect target (XDP redirects through the devmap; TC needs nothing). */
   addInterface(ifindex: number): void {
     if (!this.m.interfaces) return;
-    const v = Buffer.alloc(4);
-    v.writeUInt32LE(ifindex);
-    this.m.interfaces.update(u32Key(ifindex), v);
+    this.m.interfaces.update(u32Key(ifindex), u32Key(ifindex)); // devmap: ifindex -> ifindex
   }
   removeInterface(ifindex: number): void { this.m.interfaces?.delete(u32Key(ifindex)); }
 
@@ -161,9 +158,9 @@ export class HostDataplane {
     const map = this.m.endpoints;
     const index = (this.index ??= EndpointIndex.fromKeys(map.keys()));
     const rewritten: number[] = [];
-    for (let i = 0; i < count; i++) if (index.has(keys, i * SIZES.endpoint_key)) rewritten.push(i);
+    for (let i = 0; i < count; i++) if (index.has(keys, i * ENDPOINT_KEY.size)) rewritten.push(i);
     const pick = (list: number[], src: Buffer, size: number) => Buffer.concat(list.map((i) => src.subarray(i * size, (i + 1) * size)));
-    const oldKeys = pick(rewritten, keys, SIZES.endpoint_key);
+    const oldKeys = pick(rewritten, keys, ENDPOINT_KEY.size);
     const before = map.lookupMany(oldKeys, rewritten.length);
     try {
       // Off the JS thread: transitd receives the next batch meanwhile.
@@ -173,13 +170,13 @@ export class HostDataplane {
       const isOld = new Set(rewritten);
       const fresh = Array.from({ length: count }, (_, i) => i).filter((i) => !isOld.has(i));
       try {
-        if (fresh.length) map.deleteMany(pick(fresh, keys, SIZES.endpoint_key), fresh.length);
+        if (fresh.length) map.deleteMany(pick(fresh, keys, ENDPOINT_KEY.size), fresh.length);
         const had = rewritten.map((_, j) => j).filter((j) => before.present[j]);
-        if (had.length) map.updateBatch(pick(had, oldKeys, SIZES.endpoint_key), pick(had, before.values, SIZES.endpoint_value), had.length);
+        if (had.length) map.updateBatch(pick(had, oldKeys, ENDPOINT_KEY.size), pick(had, before.values, ENDPOINT_VALUE.size), had.length);
       } catch { /* the original error is the one to report */ }
       throw err;
     }
-    for (let i = 0; i < count; i++) index.add(keys, i * SIZES.endpoint_key);
+    for (let i = 0; i < count; i++) index.add(keys, i * ENDPOINT_KEY.size);
   }
   getEndpoint(vni: number, ip: string): EndpointRecord | null {
     const k = endpointKey(vni, ip);
@@ -192,7 +189,7 @@ export class HostDataplane {
     this.index?.delete(key, 0);
     return this.m.endpoints.delete(key);
   }
-  listEndpointKeys(): { vni: number; ip: string }[] { return this.m.endpoints.keys().map(decodeEndpointKey); }
+  listEndpointKeys(): { vni: number; ip: string }[] { return this.m.endpoints.keys().map((k) => decodeEndpointKey(k)); }
   listEndpoints(): EndpointRecord[] {
     return this.m.endpoints.keys().flatMap((k) => { const v = this.m.endpoints.lookup(k); return v ? [decodeEndpoint(k, v)] : []; });
   }
@@ -216,7 +213,7 @@ export class HostDataplane {
     const out = new Map<number, AgentMeta>();
     for (const k of this.m.agent_meta.keys()) {
       const v = this.m.agent_meta.lookup(k);
-      if (v) out.set(k.readUInt32LE(0), decodeAgentMeta(v));
+      if (v) out.set(decodeU32Key(k), decodeAgentMeta(v));
     }
     return out;
   }
@@ -224,7 +221,7 @@ export class HostDataplane {
   /** Endpoints whose veth is on this host: "vni/ip" -> host-side veth ifindex. */
   hostedIfindexes(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const [ifindex, meta] of this.listAgentMeta()) out.set(`${meta.vni}/${meta.ip}`, ifindex);
+    for (const [ifindex, meta] of this.listAgentMeta()) out.set(endpointRecordKey(meta), ifindex);
     return out;
   }
 

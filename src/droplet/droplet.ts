@@ -2,6 +2,8 @@
 // per prefix. The `Droplet` interface is the public contract (API.md) plus
 // what the controller, the tests and the tools need to drive a host.
 import type { HealthReply } from '../gen/transit.js';
+import type { RunResult } from '../util/exec.js';
+export type { RunResult };
 import type { Capture } from '../capture/session.js';
 import type { XdpAction } from '../capture/program.js';
 import { alreadyExists, failedPrecondition, invalid } from '../errors.js';
@@ -18,7 +20,6 @@ import { ensureUnderlay } from './underlay.js';
 
 export type DropletBackend = 'netns' | 'docker';
 export interface RunOptions { timeoutMs?: number }
-export interface RunResult { code: number; stdout: string; stderr: string }
 
 export interface Droplet {
   readonly id: string;               // the name given

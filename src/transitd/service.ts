@@ -4,14 +4,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
 import { ATTACH_MODES, hookOf, type AttachMode, type HostDataplane, type WriteMode } from '../dataplane/host.js';
-import type { EndpointRecord, HostConfig } from '../dataplane/records.js';
+import { endpointRecordKey, type EndpointRecord, type HostConfig } from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { addon } from '../dataplane/addon.js';
 import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames } from './plumbing.js';
 import * as v from './validate.js';
 import { applyGoalState } from './goal-state.js';
-import { putEndpointBatch } from './endpoint-batch.js';
+import { putEndpointBatch } from './put-endpoints.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
 
 const GRPC_CODE: Record<XvpcError['code'], grpc.status> = {
@@ -71,7 +71,7 @@ export class TransitService {
 
   /** ifindex of the veth serving (vni, ip) on this host, or -1. */
   private hostedIfindex(vni: number, ip: string): number {
-    return this.dp.hostedIfindexes().get(`${vni}/${ip}`) ?? -1;
+    return this.dp.hostedIfindexes().get(endpointRecordKey({ vni, ip })) ?? -1;
   }
 
   /** An endpoint record as this host stores it: hosted here only if its veth is here. */

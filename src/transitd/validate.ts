@@ -3,11 +3,11 @@
 // a whole request has passed.
 import { invalid } from '../errors.js';
 import { cidrContains, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
-import { MAX_MEMBERS } from '../dataplane/slot-table.js';
-import { EndpointType, MAX_BACKENDS, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord } from '../dataplane/records.js';
+import {
+  EndpointType, MAX_BACKENDS, MAX_MEMBERS, MAX_VNI, endpointTypeOf,
+  type EndpointKey, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord,
+} from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
-
-export const MAX_VNI = 0xffffff;
 
 export function vni(v: unknown, field = 'vni'): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_VNI)
@@ -61,8 +61,9 @@ export function networkRecord(m: pb.Network): NetworkRecord {
 }
 
 export function endpointType(v: unknown): EndpointType {
-  if (v !== 0 && v !== 1 && v !== 2 && v !== 3) throw invalid(`type: ${String(v)} is not an endpoint type`);
-  return v as EndpointType;
+  const type = typeof v === 'number' ? endpointTypeOf(v) : undefined;
+  if (type === undefined) throw invalid(`type: ${String(v)} is not an endpoint type`);
+  return type;
 }
 
 /** hostedIfindex is transitd's to fill in; a request's value is ignored. */
@@ -88,7 +89,7 @@ export function substrateRecord(m: pb.Substrate): SubstrateRecord {
   return { ip: ipv4(m.ip, 'ip'), mac: mac(m.mac, 'mac') };
 }
 
-export function endpointKey(m: pb.EndpointKey): { vni: number; ip: string } {
+export function endpointKey(m: pb.EndpointKey): EndpointKey {
   return { vni: vni(m.vni), ip: ipv4(m.ip, 'ip') };
 }
 

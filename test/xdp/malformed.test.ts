@@ -3,8 +3,8 @@
 // Geneve to this host passes untouched. Rules: native/bpf/README.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
-import type { StatName } from '../../src/dataplane/stats.js';
-import { EndpointType } from '../../src/dataplane/records.js';
+import type { StatName } from '../../src/abi/index.js';
+import { EndpointType } from '../../src/abi/index.js';
 import {
   ARP_REQUEST, BROADCAST_MAC, ETH_LEN, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, GENEVE_LEN, IPPROTO_ICMP, IPPROTO_TCP,
   IPPROTO_UDP, IPV4_LEN, OPT_CLASS_XVPC, OPT_CRITICAL, OPT_RTS, OPT_SCALED, UDP_LEN, arp, eth, fixIpv4Checksum,

@@ -2,7 +2,7 @@
 // backend host's flow memory, and the backend agent's SNAT back to the
 // scaled endpoint's IP. Checksums are checked against full recomputes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EndpointType } from '../../src/dataplane/records.js';
+import { EndpointType } from '../../src/abi/index.js';
 import type { HostDataplane } from '../../src/dataplane/host.js';
 import {
   ETH_P_IP, IPPROTO_TCP, OPT_CLASS_XVPC, OPT_SCALED, eth, geneveFrame, inetChecksum, ipBytes, ipv4, parseEth, parseGeneve,

@@ -4,7 +4,7 @@
 // independently, and exactly which counters moved.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
-import { EndpointType } from '../../src/dataplane/records.js';
+import { EndpointType } from '../../src/abi/index.js';
 import {
   ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, ETH_P_ARP, ETH_P_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
   arp, eth, geneveFrame, icmpEcho, inetChecksum, ipv4, parseGeneveFrame, parseIpv4, parseRts, rtsOption, tcp, udp,

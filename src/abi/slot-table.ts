@@ -11,9 +11,7 @@
 // busiest of 5 members gets up to ~1.4x its fair share (bench it if it matters).
 import { createHash } from 'node:crypto';
 import { fmix32 } from '../util/hash.js';
-
-export const SLOT_TABLE_SIZE = 251; // XVPC_SLOT_TABLE_SIZE in native/bpf/xvpc.h (prime)
-export const MAX_MEMBERS = 16;      // XVPC_MAX_SWITCHES
+import { SLOT_TABLE_SIZE } from './limits.js';
 
 const memberSeed = (name: string): number => createHash('sha256').update(name).digest().readUInt32BE(0);
 
