@@ -7,6 +7,7 @@
 //   batch.ts       the packed endpoint batch: encoder and checker
 //   slot-table.ts  the consistent-hash slots of struct xvpc_members
 //   record-key.ts  the "vni/ip" strings that name records outside the kernel
+//   record-kinds.ts  the record kinds as a table: map, key and value codecs
 export * from './limits.js';
 export * from './enums.js';
 export * from './stats.js';
@@ -15,3 +16,4 @@ export * from './codecs.js';
 export * from './batch.js';
 export * from './slot-table.js';
 export * from './record-key.js';
+export * from './record-kinds.js';

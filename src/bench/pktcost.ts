@@ -117,11 +117,11 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     // this namespace can be given as ingress and as redirect target.
     dp.setHostConfig({ ip: me.ip, mac: me.mac, ifindex: lo });
     dp.addInterface(lo);
-    for (const h of [peer, sw]) dp.putSubstrate({ ip: h.ip, mac: h.mac });
+    for (const h of [peer, sw]) dp.put('substrate', { ip: h.ip, mac: h.mac });
     const gw = { gatewayMac: '0a:03:0a:00:00:01' };
-    dp.putNetwork({ vni: VNI, netId: 1, cidr: '10.0.0.0/16', gatewayIp: '10.0.0.1', ...gw, switches: [sw.ip] });
-    dp.putNetwork({ vni: VNI, netId: 2, cidr: '10.1.0.0/16', gatewayIp: '10.1.0.1', gatewayMac: '0a:03:0a:01:00:01', switches: [sw.ip] });
-    const ep = (h: Host, host: Host, hostedIfindex: number) => dp.putEndpoint({
+    dp.put('networks', { vni: VNI, netId: 1, cidr: '10.0.0.0/16', gatewayIp: '10.0.0.1', ...gw, switches: [sw.ip] });
+    dp.put('networks', { vni: VNI, netId: 2, cidr: '10.1.0.0/16', gatewayIp: '10.1.0.1', gatewayMac: '0a:03:0a:01:00:01', switches: [sw.ip] });
+    const ep = (h: Host, host: Host, hostedIfindex: number) => dp.put('endpoints', {
       vni: VNI, ip: h.ip, type: EndpointType.SIMPLE, mac: h.mac, hostIp: host.ip, hostMac: host.mac, netId: 1, backends: [], hostedIfindex,
     });
     ep(server, peer, -1); // lives on another host: this host switches for it

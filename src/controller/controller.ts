@@ -10,7 +10,7 @@ import { desiredState } from './desired.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
 import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './model.js';
 import { Reconciler } from './reconcile.js';
-import * as check from '../transitd/validate.js';
+import * as check from '../util/check.js';
 
 function requireObject(args: unknown, method: string): Record<string, unknown> {
   if (typeof args !== 'object' || args === null) throw invalid(`${method}: expected an object of arguments`);

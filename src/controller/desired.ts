@@ -8,7 +8,7 @@
 // Endpoints are kept as the kernel's records (src/abi): they travel packed
 // (PutEndpoints), so model -> record -> bytes, with nothing in between.
 import { EndpointType, endpointRecordKey, networkRecordKey, type EndpointRecord } from '../abi/index.js';
-import type { AttachEndpointRequest, Network, Substrate, Vpc } from '../gen/transit.js';
+import type { AttachEndpointRequest, Network, Substrate, Vpc } from '../transitd/client.js';
 import { gatewayIp, gatewayMac } from './addressing.js';
 import { Model } from './model.js';
 

@@ -6,8 +6,7 @@
 //      endpoints before any agent is told to use it
 //   4. delete records no longer wanted
 //   5. detach endpoints no longer wanted
-import type { AttachEndpointReply, GoalState } from '../gen/transit.js';
-import type { TransitdClient } from '../transitd/client.js';
+import type { AttachEndpointReply, GoalState, TransitdClient } from '../transitd/client.js';
 import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 

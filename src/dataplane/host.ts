@@ -5,10 +5,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
 import type { XdpMode } from './addon.js';
 import {
-  decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeNetwork, decodeSubstrate, decodeVpc,
-  encodeAgentMeta, encodeEndpoint, encodeHostConfig, encodeNetwork, encodeSubstrate, encodeVpc, endpointKey,
-  networkKey, substrateKey, u32Key, vpcKey, decodeU32Key, endpointRecordKey, ENDPOINT_KEY, ENDPOINT_VALUE, STAT_NAMES,
-  type AgentMeta, type EndpointRecord, type HostConfig, type NetworkRecord, type Stats, type SubstrateRecord, type VpcRecord,
+  decodeAgentMeta, decodeEndpointKey, decodeU32Key, encodeAgentMeta, encodeHostConfig, endpointRecordKey, u32Key,
+  ENDPOINT_KEY, ENDPOINT_VALUE, RECORD_KINDS, STAT_NAMES,
+  type AgentMeta, type EndpointKey, type HostConfig, type KeyOf, type RecordKind, type RecordKindName, type RecordOf, type Stats,
 } from '../abi/index.js';
 import { EndpointIndex } from './endpoint-index.js';
 import { sumPerCpuU64 } from './bpf.js';
@@ -117,35 +116,40 @@ export class HostDataplane {
   // --- host identity -----------------------------------------------------
   setHostConfig(cfg: HostConfig): void { this.m.host_cfg.update(u32Key(0), encodeHostConfig(cfg)); }
 
-  // --- records -------------------------------------------------------------
-  putVpc(r: VpcRecord, mode: WriteMode = 'upsert'): void { this.m.vpcs.update(vpcKey(r.vni), encodeVpc(r), FLAGS[mode]); }
-  getVpc(vni: number): VpcRecord | null {
-    const v = this.m.vpcs.lookup(vpcKey(vni));
-    return v ? decodeVpc(vpcKey(vni), v) : null;
-  }
-  deleteVpc(vni: number): boolean { return this.m.vpcs.delete(vpcKey(vni)); }
-  listVpcs(): VpcRecord[] {
-    return this.m.vpcs.keys().flatMap((k) => { const v = this.m.vpcs.lookup(k); return v ? [decodeVpc(k, v)] : []; });
-  }
+  // --- records (one code path for every kind: src/abi/record-kinds.ts) -------------
+  /** Side effects of endpoint writes on what is kept beside the map. */
+  private readonly onWrite: { [N in RecordKindName]?: { put?(key: Buffer): void; delete?(key: Buffer): void } } = {
+    endpoints: {
+      put: (key) => this.index?.add(key, 0),
+      // A deleted endpoint must not live on in the direct path's cache.
+      delete: (key) => { this.m.ep_host_cache.delete(key); this.index?.delete(key, 0); },
+    },
+  };
 
-  putNetwork(r: NetworkRecord, mode: WriteMode = 'upsert'): void {
-    this.m.networks.update(networkKey(r.vni, r.cidr), encodeNetwork(r), FLAGS[mode]);
+  put<N extends RecordKindName>(kind: N, r: RecordOf<N>, mode: WriteMode = 'upsert'): void {
+    const k: RecordKind<RecordOf<N>, KeyOf<N>> = RECORD_KINDS[kind];
+    const key = k.mapKey(r);
+    this.m[kind].update(key, k.encode(r), FLAGS[mode]);
+    this.onWrite[kind]?.put?.(key);
   }
-  /** Exact-prefix lookup (an LPM lookup with a full-length key would match the longest prefix instead). */
-  getNetwork(vni: number, cidr: string): NetworkRecord | null {
-    const v = this.m.networks.lookup(networkKey(vni, cidr));
-    const r = v ? decodeNetwork(v) : null;
-    return r && r.vni === vni && r.cidr === cidr ? r : null;
+  /** The record with exactly this key, or null. */
+  get<N extends RecordKindName>(kind: N, key: KeyOf<N>): RecordOf<N> | null {
+    const k: RecordKind<RecordOf<N>, KeyOf<N>> = RECORD_KINDS[kind];
+    const mapKey = k.mapKey(key);
+    const v = this.m[kind].lookup(mapKey);
+    const r = v ? k.decode(mapKey, v) : null;
+    return r && (!k.isExact || k.isExact(r, key)) ? r : null;
   }
-  deleteNetwork(vni: number, cidr: string): boolean { return this.m.networks.delete(networkKey(vni, cidr)); }
-  listNetworks(): NetworkRecord[] {
-    return this.m.networks.keys().flatMap((k) => { const v = this.m.networks.lookup(k); return v ? [decodeNetwork(v)] : []; });
+  /** false if there was no such record. */
+  delete<N extends RecordKindName>(kind: N, key: KeyOf<N>): boolean {
+    const mapKey = RECORD_KINDS[kind].mapKey(key);
+    this.onWrite[kind]?.delete?.(mapKey);
+    return this.m[kind].delete(mapKey);
   }
-
-  putEndpoint(r: EndpointRecord, mode: WriteMode = 'upsert'): void {
-    const key = endpointKey(r.vni, r.ip);
-    this.m.endpoints.update(key, encodeEndpoint(r), FLAGS[mode]);
-    this.index?.add(key, 0);
+  list<N extends RecordKindName>(kind: N): RecordOf<N>[] {
+    const k: RecordKind<RecordOf<N>, KeyOf<N>> = RECORD_KINDS[kind];
+    const map = this.m[kind];
+    return map.keys().flatMap((key) => { const v = map.lookup(key); return v ? [k.decode(key, v)] : []; });
   }
 
   /**
@@ -178,33 +182,7 @@ export class HostDataplane {
     }
     for (let i = 0; i < count; i++) index.add(keys, i * ENDPOINT_KEY.size);
   }
-  getEndpoint(vni: number, ip: string): EndpointRecord | null {
-    const k = endpointKey(vni, ip);
-    const v = this.m.endpoints.lookup(k);
-    return v ? decodeEndpoint(k, v) : null;
-  }
-  deleteEndpoint(vni: number, ip: string): boolean {
-    const key = endpointKey(vni, ip);
-    this.m.ep_host_cache.delete(key);
-    this.index?.delete(key, 0);
-    return this.m.endpoints.delete(key);
-  }
-  listEndpointKeys(): { vni: number; ip: string }[] { return this.m.endpoints.keys().map((k) => decodeEndpointKey(k)); }
-  listEndpoints(): EndpointRecord[] {
-    return this.m.endpoints.keys().flatMap((k) => { const v = this.m.endpoints.lookup(k); return v ? [decodeEndpoint(k, v)] : []; });
-  }
-
-  putSubstrate(r: SubstrateRecord, mode: WriteMode = 'upsert'): void {
-    this.m.substrate.update(substrateKey(r.ip), encodeSubstrate(r), FLAGS[mode]);
-  }
-  getSubstrate(ip: string): SubstrateRecord | null {
-    const v = this.m.substrate.lookup(substrateKey(ip));
-    return v ? decodeSubstrate(substrateKey(ip), v) : null;
-  }
-  deleteSubstrate(ip: string): boolean { return this.m.substrate.delete(substrateKey(ip)); }
-  listSubstrate(): SubstrateRecord[] {
-    return this.m.substrate.keys().flatMap((k) => { const v = this.m.substrate.lookup(k); return v ? [decodeSubstrate(k, v)] : []; });
-  }
+  listEndpointKeys(): EndpointKey[] { return this.m.endpoints.keys().map((k) => decodeEndpointKey(k)); }
 
   putAgentMeta(ifindex: number, meta: AgentMeta): void { this.m.agent_meta.update(u32Key(ifindex), encodeAgentMeta(meta)); }
   deleteAgentMeta(ifindex: number): boolean { return this.m.agent_meta.delete(u32Key(ifindex)); }

@@ -40,9 +40,9 @@ beforeAll(() => {
   dp = env.dp;
   beThisHost(dp);
   dp.putAgentMeta(LO, ME);
-  for (const h of ALL_HOSTS) dp.putSubstrate({ ip: h.ip, mac: h.mac });
-  for (const n of [NET1, NET2, NET1_B]) dp.putNetwork(n);
-  const ep = (ip: string, mac: string, host: TestHost, hostedIfindex: number) => dp.putEndpoint({
+  for (const h of ALL_HOSTS) dp.put('substrate', { ip: h.ip, mac: h.mac });
+  for (const n of [NET1, NET2, NET1_B]) dp.put('networks', n);
+  const ep = (ip: string, mac: string, host: TestHost, hostedIfindex: number) => dp.put('endpoints', {
     vni: VNI_A, ip, type: EndpointType.SIMPLE, mac, hostIp: host.ip, hostMac: host.mac, netId: 1, backends: [], hostedIfindex,
   });
   ep(EP_REMOTE.ip, EP_REMOTE.mac, EP_REMOTE.host, -1);
@@ -319,16 +319,16 @@ describe('what the agent refuses', () => {
 
   it('a network with no switches: drop_no_switch; a switch without substrate MAC: drop_no_substrate', () => {
     try {
-      dp.putNetwork({ ...NET1, switches: [] });
+      dp.put('networks', { ...NET1, switches: [] });
       let r = runAgent(dp, fromMe(PEER));
       expect(r.verdict).toBe(XDP.DROP);
       expect(r.moved).toEqual({ agent_rx: 1, agent_drop: 1, drop_no_switch: 1 });
-      dp.putNetwork({ ...NET1, switches: [hostN(99).ip] });
+      dp.put('networks', { ...NET1, switches: [hostN(99).ip] });
       r = runAgent(dp, fromMe(PEER));
       expect(r.verdict).toBe(XDP.DROP);
       expect(r.moved).toEqual({ agent_rx: 1, agent_drop: 1, drop_no_substrate: 1 });
     } finally {
-      dp.putNetwork(NET1);
+      dp.put('networks', NET1);
     }
   });
 
@@ -400,8 +400,8 @@ describe('direct path (host_cfg flag + ep_host_cache)', () => {
 // ---- this host is the switch: transit inline ---------------------------------------------------
 
 describe('this host is the network\'s only switch: transit runs inline', () => {
-  beforeAll(() => dp.putNetwork({ ...NET1, switches: [THIS_HOST.ip] }));
-  afterAll(() => dp.putNetwork(NET1));
+  beforeAll(() => dp.put('networks', { ...NET1, switches: [THIS_HOST.ip] }));
+  afterAll(() => dp.put('networks', NET1));
 
   /** What the inline switch/router produces: our encapsulation, then a forward by us (outer TTL - 1). */
   const forwardedInline = (inner: Buffer, to: TestHost, h: number, ttl: number) =>

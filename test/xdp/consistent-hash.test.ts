@@ -28,7 +28,7 @@ beforeAll(() => {
   dp = env.dp;
   beThisHost(dp);
   dp.putAgentMeta(LO, ME);
-  for (const h of FIVE) dp.putSubstrate({ ip: h.ip, mac: h.mac });
+  for (const h of FIVE) dp.put('substrate', { ip: h.ip, mac: h.mac });
   for (let i = 0; i < FLOWS; i++) {
     const proto = i % 3 === 0 ? IPPROTO_UDP : IPPROTO_TCP;
     const dst = fmtIp((0x0a140000 + 2 + (i % 4000)) >>> 0); // 10.20.0.2 ...
@@ -44,7 +44,7 @@ afterAll(() => env?.close());
 
 /** Runs every flow through xdp_agent with `switches`; returns the switch IP each one was sent to. */
 function route(switches: string[]): string[] {
-  dp.putNetwork({ ...NET, switches });
+  dp.put('networks', { ...NET, switches });
   const before = dp.stats();
   const prog = dp.agentProgram;
   const chosen = flows.map((f, i) => {

@@ -29,9 +29,9 @@ beforeAll(() => {
   dp = env.dp;
   beThisHost(dp);
   dp.putAgentMeta(LO, { vni: VNI, ip: SENDER.ip, mac: SENDER.mac, netId: 1 });
-  dp.putNetwork({ vni: VNI, netId: 1, cidr: '10.1.0.0/24', gatewayIp: '10.1.0.1', gatewayMac: GW_MAC, switches: [hostN(11).ip] });
-  dp.putSubstrate({ ip: hostN(11).ip, mac: hostN(11).mac });
-  dp.putEndpoint({
+  dp.put('networks', { vni: VNI, netId: 1, cidr: '10.1.0.0/24', gatewayIp: '10.1.0.1', gatewayMac: GW_MAC, switches: [hostN(11).ip] });
+  dp.put('substrate', { ip: hostN(11).ip, mac: hostN(11).mac });
+  dp.put('endpoints', {
     vni: VNI, ip: EP_REMOTE.ip, type: EndpointType.SIMPLE, mac: EP_REMOTE.mac, hostIp: EP_REMOTE.host.ip,
     hostMac: EP_REMOTE.host.mac, netId: 1, backends: [], hostedIfindex: -1,
   });
