@@ -3,7 +3,7 @@
 // takes them. packEndpoints builds one; checkEndpointBatch checks one field by
 // field without decoding it (a million records must stay cheap).
 import { invalid } from '../errors.js';
-import { type EndpointKey, type EndpointRecord, decodeEndpointKey, writeEndpoint, writeEndpointKey } from './codecs.js';
+import { type EndpointKey, type EndpointRecord, decodeEndpoint, decodeEndpointKey, writeEndpoint, writeEndpointKey } from './codecs.js';
 import { EndpointType } from './enums.js';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
 import { MAX_BACKENDS, MAX_VNI } from './limits.js';
@@ -66,4 +66,11 @@ export const batchEndpointHostIp = (values: Buffer, i: number): number => values
 /** Sets hosted_ifindex of record i (transitd's to fill: the veth, if the endpoint lives on this host). */
 export function setBatchHostedIfindex(values: Buffer, i: number, ifindex: number): void {
   values.writeInt32LE(ifindex, i * EV.size + EV.off.hosted_ifindex);
+}
+
+/** The records of a packed batch, decoded (for tests and tools; transitd never decodes a batch). */
+export function unpackEndpoints(batch: EndpointBatch): EndpointRecord[] {
+  const count = batch.keys.length / EK.size;
+  return Array.from({ length: count }, (_, i) =>
+    decodeEndpoint(batch.keys.subarray(i * EK.size, (i + 1) * EK.size), batch.values.subarray(i * EV.size, (i + 1) * EV.size)));
 }

@@ -24,9 +24,14 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   private readonly reconciler: Reconciler;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly droplets: Record<string, H>) {
+  /**
+   * opts.connect: how to reach a host's transitd (default: gRPC to
+   * transitdAddress); the unit tests hand in a recording fake.
+   */
+  constructor(readonly droplets: Record<string, H>, opts: { connect?: (name: string, address: string) => TransitdClient } = {}) {
     if (typeof droplets !== 'object' || droplets === null) throw invalid('droplets: expected a record of droplets by name');
-    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connectTransitd(name, d.transitdAddress)]));
+    const connect = opts.connect ?? connectTransitd;
+    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connect(name, d.transitdAddress)]));
     this.reconciler = new Reconciler(this.clients);
   }
 
