@@ -3,14 +3,19 @@
 import { XvpcError } from '../errors.js';
 import type { KeyOf, RecordKindName, RecordOf } from '../abi/index.js';
 import type { GoalState } from '../gen/transit.js';
-import { TRANSIT_KINDS, type HostRecords, type TransitKind } from './records.js';
+import { TRANSIT_KINDS, type HostRecords, type KindMessages, type TransitKind } from './records.js';
 
-/** Each kind's fields in a GoalState, and the names errors give them. */
-const FIELDS: { [N in RecordKindName]: { put: keyof GoalState; del: keyof GoalState; delName: string } } = {
-  substrate: { put: 'substrate', del: 'deleteSubstrate', delName: 'delete_substrate' },
-  vpcs: { put: 'vpcs', del: 'deleteVpcs', delName: 'delete_vpcs' },
-  networks: { put: 'networks', del: 'deleteNetworks', delName: 'delete_networks' },
-  endpoints: { put: 'endpoints', del: 'deleteEndpoints', delName: 'delete_endpoints' },
+/** Each kind's lists in a GoalState, and the names errors give them. */
+const FIELDS: {
+  [N in RecordKindName]: {
+    put(g: GoalState): KindMessages[N][0][]; putName: string;
+    del(g: GoalState): KindMessages[N][1][]; delName: string;
+  }
+} = {
+  substrate: { put: (g) => g.substrate, putName: 'substrate', del: (g) => g.deleteSubstrate, delName: 'delete_substrate' },
+  vpcs: { put: (g) => g.vpcs, putName: 'vpcs', del: (g) => g.deleteVpcs, delName: 'delete_vpcs' },
+  networks: { put: (g) => g.networks, putName: 'networks', del: (g) => g.deleteNetworks, delName: 'delete_networks' },
+  endpoints: { put: (g) => g.endpoints, putName: 'endpoints', del: (g) => g.deleteEndpoints, delName: 'delete_endpoints' },
 };
 /** Validation follows the message's field order. */
 const VALIDATE_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'networks', 'endpoints'];
@@ -19,8 +24,8 @@ const UPSERT_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'endpoints', 'netwo
 /** Deletions the other way round: what points at a record goes first. */
 const DELETE_ORDER: RecordKindName[] = ['endpoints', 'networks', 'vpcs', 'substrate'];
 
-function field<T, R>(list: unknown, name: string, fn: (x: T) => R): R[] {
-  return ((list as T[] | undefined) ?? []).map((x, i) => {
+function field<T, R>(list: T[] | undefined, name: string, fn: (x: T) => R): R[] {
+  return (list ?? []).map((x, i) => {
     try {
       return fn(x);
     } catch (err) {
@@ -43,12 +48,12 @@ export function applyGoalState(records: HostRecords, m: GoalState): void {
   const deletes = new Map<RecordKindName, () => void>();
   const validatePuts = <N extends RecordKindName>(kind: N) => {
     const t: TransitKind<N> = TRANSIT_KINDS[kind];
-    const list: RecordOf<N>[] = field(m[FIELDS[kind].put], FIELDS[kind].put, (x) => t.record(x));
+    const list: RecordOf<N>[] = field(FIELDS[kind].put(m), FIELDS[kind].putName, (x) => t.record(x));
     upserts.set(kind, () => { for (const r of list) { remember(kind, r); records.put(kind, r, 'upsert'); } });
   };
   const validateDeletes = <N extends RecordKindName>(kind: N) => {
     const t: TransitKind<N> = TRANSIT_KINDS[kind];
-    const list: KeyOf<N>[] = field(m[FIELDS[kind].del], FIELDS[kind].delName, (x) => t.key(x));
+    const list: KeyOf<N>[] = field(FIELDS[kind].del(m), FIELDS[kind].delName, (x) => t.key(x));
     deletes.set(kind, () => { for (const k of list) { remember(kind, k); records.delete(kind, k); } });
   };
   VALIDATE_ORDER.forEach(validatePuts);

@@ -13,16 +13,24 @@ import { toEndpoint, toNetwork, toVpc } from './convert.js';
 import * as v from './validate.js';
 import * as check from '../util/check.js';
 
+/** kind -> [its message, its key message] in proto/transit.proto */
+export interface KindMessages {
+  vpcs: [pb.Vpc, pb.VpcKey];
+  networks: [pb.Network, pb.NetworkKey];
+  endpoints: [pb.Endpoint, pb.EndpointKey];
+  substrate: [pb.Substrate, pb.SubstrateKey];
+}
+
 export interface TransitKind<N extends RecordKindName> {
   /** the gRPC methods' suffix: Create<method>, Update<method>, Get<method>, Delete<method> */
   method: string;
   /** how messages name one record: "vpc 5", "network 5/10.0.0.0/24" */
   describe(k: KeyOf<N>): string;
   /** a request's record, validated (INVALID_ARGUMENT names the field) */
-  record(m: any): RecordOf<N>;
+  record(m: KindMessages[N][0]): RecordOf<N>;
   /** a request's key, validated */
-  key(m: any): KeyOf<N>;
-  toMessage(r: RecordOf<N>): unknown;
+  key(m: KindMessages[N][1]): KeyOf<N>;
+  toMessage(r: RecordOf<N>): KindMessages[N][0];
 }
 
 export const TRANSIT_KINDS: { [N in RecordKindName]: TransitKind<N> } = {

@@ -13,7 +13,7 @@ import * as v from './validate.js';
 import { applyGoalState } from './goal-state.js';
 import { putEndpointBatch } from './put-endpoints.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
-import { HostRecords, TRANSIT_KINDS, type TransitKind } from './records.js';
+import { HostRecords, TRANSIT_KINDS, type KindMessages, type TransitKind } from './records.js';
 
 const GRPC_CODE: Record<XvpcError['code'], grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -85,12 +85,12 @@ export class TransitService {
   }
 
   /** Create<Kind>, Update<Kind>, Get<Kind>, Delete<Kind> for every kind of records.ts, alike. */
-  private recordHandlers(): Record<string, (m: unknown) => Promise<unknown>> {
-    const out: Record<string, (m: unknown) => Promise<unknown>> = {};
+  private recordHandlers(): Record<string, (m: any) => Promise<unknown>> {
+    const out: Record<string, (m: any) => Promise<unknown>> = {}; // grpc-js hands in decoded messages
     const add = <N extends RecordKindName>(kind: N) => {
       const t: TransitKind<N> = TRANSIT_KINDS[kind];
       const exists = (k: KeyOf<N>) => this.records.get(kind, k) !== null;
-      const put = (mode: 'create' | 'update') => (m: unknown) => this.serial(() => {
+      const put = (mode: 'create' | 'update') => (m: KindMessages[N][0]) => this.serial(() => {
         const r = t.record(m);
         if (mode === 'create' && exists(r)) throw alreadyExists(`${t.describe(r)} already exists`);
         if (mode === 'update' && !exists(r)) throw notFound(`${t.describe(r)} does not exist`);
@@ -99,13 +99,13 @@ export class TransitService {
       });
       out[`create${t.method}`] = put('create');
       out[`update${t.method}`] = put('update');
-      out[`get${t.method}`] = async (m) => {
+      out[`get${t.method}`] = async (m: KindMessages[N][1]) => {
         const k = t.key(m);
         const r = this.records.get(kind, k);
         if (!r) throw notFound(`${t.describe(k)} does not exist`);
         return t.toMessage(r);
       };
-      out[`delete${t.method}`] = (m) => this.serial(() => {
+      out[`delete${t.method}`] = (m: KindMessages[N][1]) => this.serial(() => {
         const k = t.key(m);
         if (!this.records.delete(kind, k)) throw notFound(`${t.describe(k)} does not exist`);
         return {};
