@@ -20,7 +20,14 @@
 #define XVPC_FLOWHASH_H
 
 #include <linux/types.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
 #include "xvpc.h"
+#include "wire.h"
+#include "verifier.h"
 
 _Static_assert((XVPC_MAX_SWITCHES & (XVPC_MAX_SWITCHES - 1)) == 0,
 	       "member index mask needs a power of two");
@@ -28,10 +35,6 @@ _Static_assert((XVPC_MAX_SWITCHES & (XVPC_MAX_SWITCHES - 1)) == 0,
 #define XVPC_FLOWHASH_SEED 0x9e3779b9u
 #define XVPC_SPORT_BASE 49152
 #define XVPC_SPORT_MASK 0x3fff
-
-/* Keep the compiler from assuming a range it proved, so the bounds check that
- * follows survives for the verifier. */
-#define xvpc_opaque(x) asm volatile("" : "+r"(x))
 
 static __always_inline __u32 xvpc_fmix(__u32 x)
 {
@@ -51,6 +54,24 @@ static __always_inline __u32 xvpc_flowhash(__u32 saddr, __u32 daddr, __u32 proto
 	h = xvpc_fmix(h ^ daddr);
 	h = xvpc_fmix(h ^ ((sport << 16) | dport));
 	return xvpc_fmix(h ^ proto);
+}
+
+/* Flow hash of an inner IPv4 packet (the definition above). */
+static __always_inline __u32 ipv4_flowhash(const struct iphdr *ip, void *data_end)
+{
+	__u32 sport = 0, dport = 0;
+
+	if ((ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP) &&
+	    !(ip->frag_off & bpf_htons(XVPC_IP_MF | XVPC_IP_OFFSET))) {
+		const __be16 *ports = (const void *)ip + ip->ihl * 4;
+
+		if ((const void *)(ports + 2) <= data_end) {
+			sport = bpf_ntohs(ports[0]);
+			dport = bpf_ntohs(ports[1]);
+		}
+	}
+	return xvpc_flowhash(bpf_ntohl(ip->saddr), bpf_ntohl(ip->daddr), ip->protocol, sport,
+			     dport);
 }
 
 /* Consistent-hash choice: the member's IPv4 (network order), or 0 when the

@@ -1,9 +1,9 @@
 /* hook_tc: the data path on the TC hook (xvpc_tc.bpf.c): the same packet
- * logic (datapath.h) on socket buffers, so the stack's GSO aggregates cross
+ * logic (transit.h, agent.h) on socket buffers, so the stack's GSO aggregates cross
  * every hop whole. Encapsulation goes through bpf_skb_adjust_room with the
  * tunnel flags, which records the inner headers and marks the aggregate
  * UDP-tunnel GSO: it is cut into wire packets only where a device cannot take
- * it (a veth and a bridge take it whole). */
+ * it (a veth and a bridge take it whole). Included through hook.h. */
 #ifndef XVPC_HOOK_TC_H
 #define XVPC_HOOK_TC_H
 

@@ -1,6 +1,6 @@
-/* hook_xdp: the data path on the XDP hook (xvpc.bpf.c). datapath.h is
+/* hook_xdp: the data path on the XDP hook (xvpc.bpf.c). The packet logic is
  * written against the ctx_* operations below; hook_tc.h has the same set for
- * TC. Verdicts are XDP's on both hooks. */
+ * TC. Verdicts are XDP's on both hooks. Included through hook.h. */
 #ifndef XVPC_HOOK_XDP_H
 #define XVPC_HOOK_XDP_H
 

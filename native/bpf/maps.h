@@ -1,5 +1,6 @@
 /* maps: the state both data paths (xvpc.bpf.c on XDP, xvpc_tc.bpf.c on TC)
- * share. Every map is pinned by name under the host's pin directory, so the
+ * share, the lookups of its records, and the counters with the verdicts
+ * they count. Every map is pinned by name under the host's pin directory, so the
  * two objects see the same records and counters; the loader picks the
  * directory per host. The XDP-only maps (interfaces, xdpcap_hook) live in
  * hook_xdp.h. */
@@ -99,6 +100,56 @@ static __always_inline int drop(__u32 reason)
 {
 	stat_inc(reason);
 	return XDP_DROP;
+}
+
+/* A step of transit or the agent returns a verdict, or XVPC_NEXT: the packet
+ * goes on to the next step. Never a verdict of its own. */
+#define XVPC_NEXT (-1)
+
+/* The verdict counters of each program are laid out RX, PASS, TX, REDIRECT, DROP. */
+_Static_assert(XVPC_STAT_TRANSIT_DROP - XVPC_STAT_TRANSIT_RX == 4, "transit verdicts");
+_Static_assert(XVPC_STAT_AGENT_PASS - XVPC_STAT_AGENT_RX == 1 &&
+		       XVPC_STAT_AGENT_TX - XVPC_STAT_AGENT_RX == 2 &&
+		       XVPC_STAT_AGENT_REDIRECT - XVPC_STAT_AGENT_RX == 3 &&
+		       XVPC_STAT_AGENT_DROP - XVPC_STAT_AGENT_RX == 4,
+	       "agent verdicts");
+
+/* Count the verdict: rx is the program's RX counter (see the layout above). */
+static __always_inline void count_verdict(int act, __u32 rx)
+{
+	__u32 idx = rx + 4;
+
+	if (act == XDP_PASS)
+		idx = rx + 1;
+	else if (act == XDP_TX)
+		idx = rx + 2;
+	else if (act == XDP_REDIRECT)
+		idx = rx + 3;
+	stat_inc(idx);
+}
+
+#define XVPC_LPM_HOST (32 + 32) /* vni + full IPv4 */
+
+static __always_inline struct host_cfg_value *host_cfg_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&host_cfg, &zero);
+}
+
+/* The network holding (vni, ip), by longest prefix. */
+static __always_inline struct network_value *network_of(__u32 vni, __u32 ip)
+{
+	struct network_key k = { .prefixlen = XVPC_LPM_HOST, .vni = vni, .ip = ip };
+
+	return bpf_map_lookup_elem(&networks, &k);
+}
+
+static __always_inline struct endpoint_value *endpoint_of(__u32 vni, __u32 ip)
+{
+	struct endpoint_key k = { .vni = vni, .ip = ip };
+
+	return bpf_map_lookup_elem(&endpoints, &k);
 }
 
 #endif

@@ -1,20 +1,39 @@
-/* scaled: scaled endpoints (one IP served by several backends), for
- * datapath.h, which includes this after its helpers (scaled_flows is in maps.h).
+/* scaled: scaled endpoints (one IP served by several backends).
  *
  *   switch  dst is a scaled endpoint: pick a backend by flow hash, rewrite the
  *           inner destination to it (DNAT), add Geneve option 0x49 carrying
  *           the scaled endpoint's IP, forward to the backend's host (or
- *           deliver, when the backend lives on the switch host).
+ *           deliver, when the backend lives on the switch host): scaled_switch.
  *   transit on the backend's host: option 0x49 -> remember the flow in
- *           scaled_flows, flag the backend's veth in agent_meta, decapsulate.
+ *           scaled_flows, flag the backend's veth in agent_meta, decapsulate:
+ *           scaled_opt_vip, scaled_remember.
  *   agent   a packet from a flagged backend that matches a remembered flow
  *           leaves with the scaled endpoint's IP as its source (SNAT), so the
- *           client only ever talks to the scaled endpoint.
+ *           client only ever talks to the scaled endpoint: scaled_agent_snat.
  * Flows are keyed by 5-tuple; ICMP by addresses alone. Fragments after the
  * first carry no ports, so they may reach another backend: not supported.
  */
 #ifndef XVPC_SCALED_H
 #define XVPC_SCALED_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xvpc.h"
+#include "wire.h"
+#include "hook.h"
+#include "maps.h"
+#include "eth.h"
+#include "csum.h"
+#include "ipv4.h"
+#include "flowhash.h"
+#include "verifier.h"
+#include "encap.h"
 
 /* Option 0x49: class, type, length 1 word, then the scaled endpoint's IP. */
 struct xvpc_scaled_opt {
@@ -23,36 +42,6 @@ struct xvpc_scaled_opt {
 };
 #define XVPC_SCALED_OPT_LEN sizeof(struct xvpc_scaled_opt)
 #define XVPC_GENEVE_BASE_END (XVPC_OUTER_L2L4 + sizeof(struct xvpc_geneve))
-
-/* Where the L4 checksum and ports of an inner IPv4 packet are, if it has them. */
-struct l4_ref {
-	__u16 *check;     /* NULL: no checksum to patch */
-	__be16 *sport;    /* NULL for ICMP and later fragments */
-	__be16 *dport;
-	bool udp;
-};
-
-static __always_inline struct l4_ref l4_of(struct iphdr *ip, void *data_end)
-{
-	struct l4_ref r = {};
-	void *l4 = (void *)ip + ip->ihl * 4;
-
-	if (ip->frag_off & bpf_htons(XVPC_IP_OFFSET))
-		return r;
-	if (ip->protocol == IPPROTO_TCP && l4 + 18 <= data_end) {
-		r.sport = l4;
-		r.dport = l4 + 2;
-		r.check = l4 + 16;
-	} else if (ip->protocol == IPPROTO_UDP && l4 + 8 <= data_end) {
-		r.sport = l4;
-		r.dport = l4 + 2;
-		r.check = l4 + 6;
-		r.udp = true;
-	} else if (ip->protocol == IPPROTO_ICMP && l4 + 4 <= data_end) {
-		/* ICMP's checksum covers no pseudo-header: nothing to patch. */
-	}
-	return r;
-}
 
 /* Replace an inner address (saddr or daddr) and patch both checksums; the
  * L4 one goes through the hook (ctx_l4_csum_addr), since on TC it may be a
@@ -164,7 +153,7 @@ static __always_inline int scaled_add_opt(xvpc_ctx *ctx, __u32 vip)
 	opt->hdr.len = sizeof(opt->vip) / 4;
 	opt->vip = vip;
 	gh->ver_optlen += XVPC_SCALED_OPT_LEN / 4;
-	/* As agent_encap sets them: an aggregate (TC) gets at most 0xffff, and a
+	/* As encap_push sets them: an aggregate (TC) gets at most 0xffff, and a
 	 * bridge that checks IPv4 lengths trims to what is written here. */
 	tot = ctx_len(ctx) - sizeof(struct ethhdr);
 	if (tot > 0xffff)
@@ -172,6 +161,53 @@ static __always_inline int scaled_add_opt(xvpc_ctx *ctx, __u32 vip)
 	ip->tot_len = bpf_htons(tot);
 	udp->len = bpf_htons(tot - sizeof(*ip));
 	return 0; /* the caller's outer_forward() recomputes the IP checksum */
+}
+
+/* The destination is a scaled endpoint: hand the flow to one of its
+ * backends, on this host (decapsulate) or another (forward with option 0x49).
+ * ip is the outer IPv4 header, iip the inner one. */
+static __always_inline int scaled_switch(xvpc_ctx *ctx, const struct host_cfg_value *hc,
+					 const struct endpoint_value *ep, __u32 vni,
+					 struct ethhdr *ieth, struct iphdr *iip, struct iphdr *ip,
+					 __u32 outer_len, bool from_agent)
+{
+	void *data_end = ctx_data_end(ctx);
+	__u32 n = ep->backend_count, vip = iip->daddr, bip, idx;
+	struct endpoint_value *bep;
+	struct ethhdr *eth;
+	struct l4_ref l4;
+	int err;
+
+	if (n == 0 || n > XVPC_MAX_BACKENDS)
+		return drop(XVPC_STAT_DROP_NO_BACKEND);
+	idx = ipv4_flowhash(iip, data_end) % n;
+	xvpc_opaque(idx); /* keep the mask below: clang knows idx < 16, the verifier does not */
+	bip = ep->backends[idx & (XVPC_MAX_BACKENDS - 1)];
+	bep = endpoint_of(vni, bip);
+	if (!bep || bep->type == XVPC_EP_SCALED)
+		return drop(XVPC_STAT_DROP_NO_BACKEND);
+	if (bep->hosted_ifindex < 0 && ip->ttl <= 1)
+		return drop(XVPC_STAT_DROP_TTL);
+	l4 = l4_of(iip, data_end);
+	mac_copy(ieth->h_dest, bep->mac);
+	stat_inc(XVPC_STAT_SCALED_DNAT);
+	if (bep->hosted_ifindex >= 0)
+		scaled_remember(vni, iip, data_end, bip, vip, bep->hosted_ifindex);
+	/* Last touch through these pointers: on TC the checksum helper moves the packet. */
+	if (inner_addr_set(ctx, iip, &iip->daddr, bip, &l4) < 0)
+		return drop(XVPC_STAT_DROP_ADJUST);
+	if (bep->hosted_ifindex >= 0)
+		return decap_deliver(ctx, bep, outer_len);
+	err = scaled_add_opt(ctx, vip);
+	if (err)
+		return drop(err);
+	eth = ctx_data(ctx);
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > ctx_data_end(ctx))
+		return drop(XVPC_STAT_DROP_TRUNCATED);
+	outer_forward(eth, ip, hc, bep->host_ip, bep->host_mac);
+	stat_inc(XVPC_STAT_SWITCH_FWD);
+	return outer_tx(ctx, hc, from_agent);
 }
 
 _Static_assert(sizeof(struct xvpc_scaled_opt) == 8, "scaled option");

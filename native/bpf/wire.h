@@ -1,6 +1,6 @@
-/* wire: on-wire layouts the XDP programs parse and build that the kernel UAPI
- * headers do not define (Geneve, Ethernet/IPv4 ARP), and the size of the
- * outer headers the agent prepends. */
+/* wire: on-wire layouts the programs parse and build that the kernel UAPI
+ * headers do not define (Geneve, Ethernet/IPv4 ARP, IPv4 fragment bits), and
+ * the size of the outer headers the agent prepends. */
 #ifndef XVPC_WIRE_H
 #define XVPC_WIRE_H
 
@@ -10,6 +10,10 @@
 #include <linux/udp.h>
 
 #define XVPC_ETH_P_TEB 0x6558 /* Geneve protocol: transparent Ethernet bridging */
+
+/* IPv4 frag_off: more fragments, and the fragment offset (host order). */
+#define XVPC_IP_MF 0x2000
+#define XVPC_IP_OFFSET 0x1fff
 
 /* Geneve base header (RFC 8926 section 3.4). */
 struct xvpc_geneve {

@@ -1,14 +1,17 @@
-/* xvpc data plane on the XDP hook: the maps and the two XDP programs of one
- * host (packet logic: datapath.h; the TC build of the same logic:
- * xvpc_tc.bpf.c).
+/* xvpc data plane on the XDP hook: the two XDP programs of one host (packet
+ * logic: transit.h, agent.h; the hook's operations: hook_xdp.h; the TC build
+ * of the same logic: xvpc_tc.bpf.c).
  *
  *   xdp_transit  on eth0
  *   xdp_agent    on every endpoint's host-side veth
  *
  * Both leave through the capture hook (xdpcap.h).
  */
-#include "hook_xdp.h"
-#include "datapath.h"
+#define XVPC_HOOK_XDP
+#include "hook.h"
+#include "maps.h"
+#include "transit.h"
+#include "agent.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -1,5 +1,5 @@
 /* xvpc data plane on the TC hook: the same packet logic as xvpc.bpf.c
- * (datapath.h) as two clsact ingress programs, for hosts whose NIC and
+ * (transit.h, agent.h) as two clsact ingress programs, for hosts whose NIC and
  * endpoint links are veths: XDP on a veth turns GSO off on its peer and
  * copies every packet, TC keeps the stack's 64 KB aggregates whole from the
  * sending socket to the receiving one (hook_tc.h). Maps are shared with the
@@ -11,8 +11,12 @@
  * Both first make direct-access what they read of an IPv4 frame (transit then
  * the rest of a Geneve packet's headers), no more: pulling copies.
  */
-#include "hook_tc.h"
-#include "datapath.h"
+#define XVPC_HOOK_TC
+#include "hook.h"
+#include "maps.h"
+#include "ipv4.h"
+#include "transit.h"
+#include "agent.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
