@@ -3,6 +3,8 @@
 // Exit codes: 0 done, 1 failed, 2 bad command line (one line on stderr).
 import { BENCH_USAGE, BenchUsageError, runBench } from '../bench/main.js';
 import { XvpcError } from '../errors.js';
+import { checkPrerequisites } from '../util/prereq.js';
+import { packageVersion } from '../version.js';
 import { type Command, UsageError } from './args.js';
 import { captureCommand } from './capture.js';
 import { cleanupCommand } from './cleanup.js';
@@ -41,7 +43,7 @@ const COMMANDS: Record<string, Command> = {
 
 function help(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
-  return `usage: xvpc <command> [options]   (xvpc <command> --help for more)\n\ncommands:\n${lines.join('\n')}\n\nexample:\n  xvpc demo`;
+  return `usage: xvpc <command> [options]   (xvpc <command> --help for more; xvpc --version)\n\ncommands:\n${lines.join('\n')}\n\nexample:\n  xvpc demo`;
 }
 
 const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -50,6 +52,10 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     console.log(help());
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(packageVersion());
     return 0;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
@@ -62,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    // Every command needs root, bpffs and the addon: say so up front, in one line.
+    checkPrerequisites();
     return await command.run(args);
   } catch (err) {
     if (err instanceof UsageError || (err instanceof XvpcError && err.code === 'INVALID_ARGUMENT')) {

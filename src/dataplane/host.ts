@@ -10,6 +10,7 @@ import {
   networkKey, substrateKey, u32Key, vpcKey, SIZES,
   type AgentMeta, type EndpointRecord, type HostConfig, type NetworkRecord, type SubstrateRecord, type VpcRecord,
 } from './records.js';
+import { checkPrerequisites } from '../util/prereq.js';
 import { STAT_NAMES, type Stats } from './stats.js';
 import { EndpointIndex } from './endpoint-index.js';
 import { sumPerCpuU64 } from './bpf.js';
@@ -49,6 +50,7 @@ export class HostDataplane {
    * build of the XDP object (the bench compares one without the capture hook).
    */
   static open(pinRoot: string, capacities: Capacities = {}, opts: { hook?: Hook; objectPath?: string } = {}): HostDataplane {
+    checkPrerequisites();
     const hook = opts.hook ?? 'xdp';
     mkdirSync(pinRoot, { recursive: true });
     const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)) as Record<string, number>;
