@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The `xvpc` command line: a table of commands, one file each under src/cli/.
 // Exit codes: 0 done, 1 failed, 2 bad command line (one line on stderr).
-import { BENCH_USAGE, BenchUsageError, runBench } from '../bench/main.js';
 import { XvpcError } from '../errors.js';
 import { checkPrerequisites } from '../util/prereq.js';
 import { packageVersion } from '../version.js';
@@ -23,13 +22,19 @@ const COMMANDS: Record<string, Command> = {
   },
   bench: {
     summary: 'benchmarks on droplets: xvpc vs direct vs kernel VXLAN, per-packet cost, control plane, provisioning',
-    usage: BENCH_USAGE,
+    usage: 'xvpc bench [--quick] [--only NAMES] [--out FILE] [--no-profile] [--no-lever]   (in a checkout: the published package leaves the benchmarks out)',
     example: 'xvpc bench --quick',
     async run(args) {
+      // Loaded on demand: dist/bench is not in the published package (package.json "files").
+      const bench = await import('../bench/main.js').catch((err: { code?: string }) => {
+        if (err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
+        throw err;
+      });
+      if (!bench) throw new XvpcError('FAILED_PRECONDITION', 'the benchmarks are not in the published package: run them from a checkout (npm run bench)');
       try {
-        return await runBench(args);
+        return await bench.runBench(args);
       } catch (err) {
-        throw err instanceof BenchUsageError ? new UsageError(err.message) : err;
+        throw err instanceof bench.BenchUsageError ? new UsageError(err.message) : err;
       }
     },
   },
