@@ -24,10 +24,18 @@ export function parseCapEff(status: string): bigint {
   return BigInt(`0x${hex}`);
 }
 
-/** Names of the required capabilities absent from `capEff`; CAP_BPF only where the kernel has it (cap_last_cap >= 39). */
+const has = (capEff: bigint, bit: number): boolean => (capEff & (1n << BigInt(bit))) !== 0n;
+
+/**
+ * Names of the required capabilities absent from `capEff`. CAP_BPF counts as
+ * held where the kernel has none (before 5.8, cap_last_cap < 39) and where
+ * CAP_SYS_ADMIN is held: the kernel grants BPF to either (bpf_capable()), and
+ * docker's "all capabilities" predates CAP_BPF.
+ */
 export function missingCapabilities(capEff: bigint, capLastCap: number): string[] {
+  const sysAdmin = has(capEff, 21);
   return REQUIRED_CAPABILITIES
-    .filter(({ bit }) => bit <= capLastCap && !(capEff & (1n << BigInt(bit))))
+    .filter(({ name, bit }) => !has(capEff, bit) && !(name === 'CAP_BPF' && (bit > capLastCap || sysAdmin)))
     .map(({ name }) => name);
 }
 
