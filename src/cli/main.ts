@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `xvpc` command line: a table of commands, one file each under src/cli/.
 // Exit codes: 0 done, 1 failed, 2 bad command line (one line on stderr).
-import { BENCH_USAGE, BenchUsageError, runBench } from '../bench/main.js';
 import { XvpcError } from '../errors.js';
+import { checkPrerequisites } from '../util/prereq.js';
+import { packageVersion } from '../version.js';
 import { type Command, UsageError } from './args.js';
 import { captureCommand } from './capture.js';
 import { cleanupCommand } from './cleanup.js';
@@ -21,13 +22,19 @@ const COMMANDS: Record<string, Command> = {
   },
   bench: {
     summary: 'benchmarks on droplets: xvpc vs direct vs kernel VXLAN, per-packet cost, control plane, provisioning',
-    usage: BENCH_USAGE,
+    usage: 'xvpc bench [--quick] [--only NAMES] [--out FILE] [--no-profile] [--no-lever]   (in a checkout: the published package leaves the benchmarks out)',
     example: 'xvpc bench --quick',
     async run(args) {
+      // Loaded on demand: dist/bench is not in the published package (package.json "files").
+      const bench = await import('../bench/main.js').catch((err: { code?: string }) => {
+        if (err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
+        throw err;
+      });
+      if (!bench) throw new XvpcError('FAILED_PRECONDITION', 'the benchmarks are not in the published package: run them from a checkout (npm run bench)');
       try {
-        return await runBench(args);
+        return await bench.runBench(args);
       } catch (err) {
-        throw err instanceof BenchUsageError ? new UsageError(err.message) : err;
+        throw err instanceof bench.BenchUsageError ? new UsageError(err.message) : err;
       }
     },
   },
@@ -41,7 +48,7 @@ const COMMANDS: Record<string, Command> = {
 
 function help(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
-  return `usage: xvpc <command> [options]   (xvpc <command> --help for more)\n\ncommands:\n${lines.join('\n')}\n\nexample:\n  xvpc demo`;
+  return `usage: xvpc <command> [options]   (xvpc <command> --help for more; xvpc --version)\n\ncommands:\n${lines.join('\n')}\n\nexample:\n  xvpc demo`;
 }
 
 const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -50,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     console.log(help());
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(packageVersion());
     return 0;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
@@ -62,6 +73,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    // Every command needs root, bpffs and the addon: say so up front, in one line.
+    checkPrerequisites();
     return await command.run(args);
   } catch (err) {
     if (err instanceof UsageError || (err instanceof XvpcError && err.code === 'INVALID_ARGUMENT')) {

@@ -9,6 +9,7 @@ import {
   ENDPOINT_KEY, ENDPOINT_VALUE, RECORD_KINDS, STAT_NAMES,
   type AgentMeta, type EndpointKey, type HostConfig, type KeyOf, type RecordKind, type RecordKindName, type RecordOf, type Stats,
 } from '../abi/index.js';
+import { checkPrerequisites } from '../util/prereq.js';
 import { EndpointIndex } from './endpoint-index.js';
 import { sumPerCpuU64 } from './bpf.js';
 
@@ -47,6 +48,7 @@ export class HostDataplane {
    * build of the XDP object (the bench compares one without the capture hook).
    */
   static open(pinRoot: string, capacities: Capacities = {}, opts: { hook?: Hook; objectPath?: string } = {}): HostDataplane {
+    checkPrerequisites();
     const hook = opts.hook ?? 'xdp';
     mkdirSync(pinRoot, { recursive: true });
     const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)) as Record<string, number>;

@@ -6,6 +6,7 @@ import type { CreateDropletsOptions, Droplet, DropletSpec } from './types.js';
 import { alreadyExists, failedPrecondition, invalid } from '../errors.js';
 import { ATTACH_MODES, hookOf } from '../dataplane/host.js';
 import { listNamespaces } from '../util/netns.js';
+import { checkPrerequisites } from '../util/prereq.js';
 import { DockerDroplet, dockerPreflight } from './docker.js';
 import {
   dropletNs, underlayIp, underlayMac, validateNames, validatePrefix,
@@ -61,6 +62,7 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const image = opts.image ?? DEFAULT_IMAGE;
 
   // Everything that can be refused is checked before anything is made.
+  checkPrerequisites();
   if (withTransitd) assertTransitdBuilt();
   if (backend === 'docker') await dockerPreflight(prefix, names, image);
   const records = await listRecords(prefix);
