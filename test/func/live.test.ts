@@ -36,6 +36,7 @@ async function streamWhile(client: Endpoint, server: Endpoint, port: number, dur
 function expectIntactAcross(r: StreamReport): void {
   expect(r.received, 'bytes and sha256 the server received').toEqual(r.sent);
   expect(r.sent.bytes).toBeGreaterThan(1 << 20);
+  expect(r.afterMark, 'the server was marked while the stream ran').not.toBeNull();
   expect(r.afterMark, 'bytes that arrived after the change was done').toBeGreaterThan(0);
 }
 
