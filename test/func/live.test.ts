@@ -20,7 +20,7 @@ async function streamWhile(client: Endpoint, server: Endpoint, port: number, dur
     let failed: unknown;
     try {
       await during();
-      await serving.signal('USR2');
+      await serving.mark();
     } catch (err) {
       failed = err;
     }

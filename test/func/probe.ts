@@ -28,6 +28,8 @@ export interface ProbeProcess {
   readonly pidfile: string;
   /** Sends `signal` to this process only (through its pid file). */
   signal(signal: 'TERM' | 'USR2'): Promise<void>;
+  /** A server marks the moment (SIGUSR2); resolves once it took the mark. */
+  mark(): Promise<void>;
   /** SIGTERM to this process, then its result. */
   stop(): Promise<RunResult>;
   /** Its result once it exits by itself. */
@@ -50,14 +52,22 @@ export async function startProbe(host: ProbeHost, args: string[], timeoutMs: num
     const r = await host.run(['sh', '-c', 'kill -s "$1" "$(cat "$2")"', 'sh', sig, pidfile]);
     if (r.code !== 0) throw new Error(`kill -s ${sig} via ${pidfile}: ${r.stderr.trim()}`);
   };
-  for (;;) {
-    if (exited) throw new Error(`probe ${args.join(' ')} exited ${exited.code} before it was ready: ${exited.stderr.trim() || exited.stdout.trim()}`);
-    if ((await host.run(['test', '-s', pidfile])).code === 0) break;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
+  /** Polls until `file` exists where the probe runs; throws if the probe exits first. */
+  const appears = async (file: string, what: string) => {
+    for (;;) {
+      if (exited) throw new Error(`probe ${args.join(' ')} exited ${exited.code} before ${what}: ${exited.stderr.trim() || exited.stdout.trim()}`);
+      if ((await host.run(['test', '-e', file])).code === 0) return;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  };
+  await appears(pidfile, 'it was ready');
   return {
     pidfile,
     signal,
+    async mark() {
+      await signal('USR2');
+      await appears(`${pidfile}.mark`, 'it took the mark');
+    },
     done,
     async stop() {
       if (!exited) await signal('TERM').catch(() => undefined); // it may have exited meanwhile

@@ -4,7 +4,8 @@
 //   node probe.mjs serve tcp|udp|http PORT [SECONDS] [NAME] [--pidfile F]
 //       answers "pong:<msg>" ("pong:<msg>@NAME") until SECONDS pass or SIGTERM; writes its
 //       pid to F once it listens (F is the caller's handle: readiness, and whom to stop).
-//       SIGUSR2 marks a moment: stream reports say how many bytes arrived after it.
+//       SIGUSR2 marks a moment: stream reports say how many bytes arrived after it; F.mark
+//       appears once the mark is taken.
 //   node probe.mjs ask tcp|udp|http IP PORT MSG       prints the answer; exit 1 if none in 5 s
 //   node probe.mjs stream IP PORT SECONDS [--pidfile F]
 //       sends TCP data until SECONDS pass or SIGTERM; writes its pid to F once the server
@@ -13,7 +14,7 @@
 //       "received" is what the server counted and hashed. Exit 1 on any socket error.
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 
@@ -29,8 +30,11 @@ const FLOWING_AFTER = 1 << 20;
 
 function writePidfile() {
   if (!pidfile) return;
-  writeFileSync(pidfile, String(process.pid));
-  process.on('exit', () => { try { unlinkSync(pidfile); } catch { /* already gone */ } });
+  writeFileSync(`${pidfile}.tmp`, String(process.pid));
+  renameSync(`${pidfile}.tmp`, pidfile); // whole or absent: a reader never sees it half written
+  process.on('exit', () => {
+    for (const f of [pidfile, `${pidfile}.mark`]) try { unlinkSync(f); } catch { /* not there */ }
+  });
 }
 
 function serve(proto, port, seconds, name) {
@@ -39,7 +43,11 @@ function serve(proto, port, seconds, name) {
   process.on('SIGTERM', () => process.exit(0));
   let marked = false;
   const sinks = new Set();
-  process.on('SIGUSR2', () => { marked = true; for (const k of sinks) k.atMark = k.bytes; });
+  process.on('SIGUSR2', () => {
+    marked = true;
+    for (const k of sinks) k.atMark = k.bytes;
+    if (pidfile) writeFileSync(`${pidfile}.mark`, ''); // the caller waits for the mark to be taken
+  });
   if (proto === 'tcp') {
     net.createServer((s) => {
       let sink; // a stream() client: count and hash everything, answer only the report
