@@ -16,10 +16,14 @@ export default defineConfig({
       // The packet tests again, on the TC build of the data path (test/xdp/harness.ts).
       { extends: true, test: { name: 'tc', include: ['test/xdp/**/*.test.ts'], env: { XVPC_TEST_HOOK: 'tc' } } },
       // The functional scenarios again on droplets running the XDP data path
-      // (droplets default to TC; switch.test.ts names its data paths itself).
+      // (droplets default to TC; switch.test.ts names its data paths itself),
+      // and the droplet tests, whose checks of the hook differ per data path.
       {
         extends: true,
-        test: { name: 'func-xdp', include: ['test/func/**/*.test.ts'], exclude: ['test/func/switch.test.ts'], env: { XVPC_MODE: 'native' } },
+        test: {
+          name: 'func-xdp', include: ['test/func/**/*.test.ts', 'test/droplet.test.ts'], exclude: ['test/func/switch.test.ts'],
+          env: { XVPC_MODE: 'native' },
+        },
       },
     ],
   },
