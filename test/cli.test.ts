@@ -19,6 +19,8 @@ describe('xvpc --help', () => {
     expect(top.code).toBe(0);
     const names = top.stdout.split('\n').map((l) => /^ {2}([a-z]+) {2,}/.exec(l)?.[1]).filter((n): n is string => !!n);
     expect(names).toEqual(expect.arrayContaining(['demo', 'cleanup', 'capture', 'stats', 'vpc', 'net', 'ep']));
+    // The benchmark is not part of the published CLI: it runs with `npm run bench` (bench/).
+    expect(names).not.toContain('bench');
     for (const name of names) {
       for (const flag of ['--help', '-h']) {
         const r = await xvpc(name, flag);

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The `xvpc` command line: a table of commands, one file each under src/cli/.
 // Exit codes: 0 done, 1 failed, 2 bad command line (one line on stderr).
-import { BENCH_USAGE, BenchUsageError, runBench } from '../bench/main.js';
 import { XvpcError } from '../errors.js';
 import { type Command, UsageError } from './args.js';
 import { captureCommand } from './capture.js';
@@ -18,18 +17,6 @@ const COMMANDS: Record<string, Command> = {
     usage: 'xvpc demo [--docker] [--xdp]   (--xdp: the XDP build instead of the droplets\' default, TC)',
     example: 'xvpc demo --xdp',
     run: runDemo,
-  },
-  bench: {
-    summary: 'benchmarks on droplets: xvpc vs direct vs kernel VXLAN, per-packet cost, control plane, provisioning',
-    usage: BENCH_USAGE,
-    example: 'xvpc bench --quick',
-    async run(args) {
-      try {
-        return await runBench(args);
-      } catch (err) {
-        throw err instanceof BenchUsageError ? new UsageError(err.message) : err;
-      }
-    },
   },
   cleanup: cleanupCommand,
   capture: captureCommand,

@@ -1,5 +1,5 @@
-// `xvpc bench [--quick]`: runs every benchmark section on droplets, writes
-// bench/results.json and prints the table and the targets.
+// `npm run bench [-- --quick]`: runs every benchmark section on droplets, writes
+// bench/results.json (or --out) and prints the table and the targets.
 //
 // Sections (run in this order; the table keeps the issue's numbering):
 //   1 throughput/latency: xvpc on XDP and on TC (switch remote, switch local) vs direct vs kernel VXLAN,
@@ -13,10 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname } from 'node:path';
-import { repoRoot } from '../dataplane/addon.js';
-import { cleanupAll } from '../droplet/index.js';
-import { PIN_ROOT } from '../droplet/names.js';
-import { run } from '../util/exec.js';
+import { repoRoot } from '../dist/dataplane/addon.js';
+import { cleanupAll } from '../dist/droplet/index.js';
+import { PIN_ROOT } from '../dist/droplet/names.js';
+import { run } from '../dist/util/exec.js';
 import { measureAgentMode } from './agent-mode.js';
 import { measureControlPlane } from './ctlplane.js';
 import * as iperf from './iperf.js';
@@ -31,7 +31,7 @@ import { freshPort, measureThroughput } from './throughput.js';
 
 export class BenchUsageError extends Error {}
 
-export const BENCH_USAGE = 'xvpc bench [--quick] [--only throughput,pktcost,provisioning,ctlplane] [--out FILE] [--no-profile] [--no-lever]';
+export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane] [--out FILE] [--no-profile] [--no-lever]';
 
 const SECTIONS = ['throughput', 'pktcost', 'provisioning', 'ctlplane'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -208,7 +208,7 @@ export async function runBench(args: string[]): Promise<number> {
   writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 
   const out: string[] = [];
-  out.push(`xvpc bench${opts.quick ? ' --quick' : ''}: ${meta.host.cpus} CPUs, kernel ${meta.host.kernel}, ${meta.durationSeconds} s`);
+  out.push(`npm run bench${opts.quick ? ' --quick' : ''}: ${meta.host.cpus} CPUs, kernel ${meta.host.kernel}, ${meta.durationSeconds} s`);
   out.push('');
   out.push(renderTable(report.rows));
   out.push('');

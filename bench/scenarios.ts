@@ -7,14 +7,14 @@
 //   (d) kernel VXLAN: two namespaces with vxlan0 over an underlay bridge
 // (c) and (d) get their own namespaces, named `<prefix>-...` so that
 // cleanupAll(prefix) finds them too; the same inner addresses and MTU.
-import { Controller } from '../controller/controller.js';
-import type { Endpoint } from '../controller/endpoint.js';
-import { DEFAULT_UNDERLAY_MTU, createDroplets, destroyDroplets, type Droplet } from '../droplet/index.js';
+import { Controller } from '../dist/controller/controller.js';
+import type { Endpoint } from '../dist/controller/endpoint.js';
+import { DEFAULT_UNDERLAY_MTU, createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/index.js';
 
 /** Outer IPv4 + UDP + VXLAN + inner Ethernet. */
 const VXLAN_OVERHEAD = 50;
-import { must } from '../util/exec.js';
-import { createNamespace, deleteNamespace } from '../util/netns.js';
+import { must } from '../dist/util/exec.js';
+import { createNamespace, deleteNamespace } from '../dist/util/netns.js';
 import { linkMtu, nsMust, nsRun } from './ns.js';
 
 export type ScenarioKey = 'a' | 'b' | 'at' | 'bt' | 'c' | 'd';

@@ -20,15 +20,15 @@
 //      empty program measured the same way; kernel-timed medians (both terms
 //      carry the timing overhead, so the ratio is compressed toward 1).
 import { mkdirSync, readFileSync } from 'node:fs';
-import { BpfObject, bpfObjectPath, type BpfProgram } from '../dataplane/bpf.js';
-import { repoRoot } from '../dataplane/addon.js';
-import { HostDataplane } from '../dataplane/host.js';
-import { EndpointType } from '../dataplane/records.js';
-import type { StatName } from '../dataplane/stats.js';
+import { BpfObject, bpfObjectPath, type BpfProgram } from '../dist/dataplane/bpf.js';
+import { repoRoot } from '../dist/dataplane/addon.js';
+import { HostDataplane } from '../dist/dataplane/host.js';
+import { EndpointType } from '../dist/dataplane/records.js';
+import type { StatName } from '../dist/dataplane/stats.js';
 import { median, percentile, sig } from './measure.js';
 import { geneve, innerUdpFrame, outerDst, type Host } from './packets.js';
 import { RestoreWrapper } from './restore-prog.js';
-import { must } from '../util/exec.js';
+import { must } from '../dist/util/exec.js';
 
 const XDP_PASS = 2, XDP_TX = 3, XDP_REDIRECT = 4;
 const VERDICT = ['ABORTED', 'DROP', 'PASS', 'TX', 'REDIRECT'];

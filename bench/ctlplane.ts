@@ -5,13 +5,13 @@
 // endpoints living on other hosts. Each size gets a fresh droplet (a fresh
 // transitd and empty maps), so sizes do not add up and RSS is per size.
 import { readFileSync, rmSync } from 'node:fs';
-import { connectTransitd } from '../transitd/client.js';
-import { PinnedMap } from '../dataplane/bpf.js';
-import { HostDataplane } from '../dataplane/host.js';
-import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, SIZES, type EndpointRecord } from '../dataplane/records.js';
-import { createDroplets, destroyDroplets, type Droplet } from '../droplet/index.js';
-import { EndpointBatch, EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../gen/transit.js';
-import { formatIpv4 } from '../util/addr.js';
+import { connectTransitd } from '../dist/transitd/client.js';
+import { PinnedMap } from '../dist/dataplane/bpf.js';
+import { HostDataplane } from '../dist/dataplane/host.js';
+import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, SIZES, type EndpointRecord } from '../dist/dataplane/records.js';
+import { createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/index.js';
+import { EndpointBatch, EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../dist/gen/transit.js';
+import { formatIpv4 } from '../dist/util/addr.js';
 import { msSince, nowNs, rssBytes, sig } from './measure.js';
 import { profileDuring } from './profile.js';
 
