@@ -12,7 +12,7 @@ import type { ThroughputResult } from './throughput.js';
 export interface Meta {
   date: string;
   quick: boolean;
-  host: { kernel: string; cpus: number; memTotalBytes: number; node: string; iperf3: string };
+  host: { name: string; kernel: string; cpus: number; cpuModel: string; memTotalBytes: number; node: string; iperf3: string };
   git?: string;
   settings: Record<string, number | string>;
   sections: string[];

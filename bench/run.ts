@@ -11,7 +11,7 @@
 // finally (and on Ctrl-C), whatever fails.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, hostname, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { repoRoot } from '../dist/dataplane/addon.js';
 import { cleanupAll } from '../dist/droplet/index.js';
@@ -27,11 +27,12 @@ import { Progress } from './progress.js';
 import { measureProvisioning } from './provisioning.js';
 import { buildReport, renderTable, renderTargets } from './report.js';
 import type { BenchResults, Meta, Sections } from './results.js';
+import { check, unmeasured } from './targets.js';
 import { freshPort, measureThroughput } from './throughput.js';
 
 export class BenchUsageError extends Error {}
 
-export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane] [--out FILE] [--no-profile] [--no-lever]';
+export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane] [--out FILE] [--no-profile] [--no-lever] [--keep-going]';
 
 const SECTIONS = ['throughput', 'pktcost', 'provisioning', 'ctlplane'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -59,15 +60,16 @@ const FULL: Settings = {
   ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000,
 };
 
-interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean }
+interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean; keepGoing: boolean }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { quick: false, only: [...SECTIONS], out: `${repoRoot}bench/results.json`, profile: true, lever: true };
+  const o: Options = { quick: false, only: [...SECTIONS], out: `${repoRoot}bench/results.json`, profile: true, lever: true, keepGoing: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--no-profile') o.profile = false;
     else if (a === '--no-lever') o.lever = false;
+    else if (a === '--keep-going') o.keepGoing = true;
     else if (a === '--out' || a === '--only') {
       const v = args[++i];
       if (!v) throw new BenchUsageError(`${a} needs a value`);
@@ -87,7 +89,7 @@ async function hostMeta(): Promise<Meta['host']> {
   const uname = await run(['uname', '-r']);
   const ip3 = await run(['iperf3', '--version']).catch(() => ({ stdout: '' }));
   return {
-    kernel: uname.stdout.trim(), cpus: cpus().length, memTotalBytes: totalmem(), node: process.version,
+    name: hostname(), kernel: uname.stdout.trim(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memTotalBytes: totalmem(), node: process.version,
     iperf3: ip3.stdout.split('\n')[0]?.trim() ?? '',
   };
 }
@@ -202,13 +204,18 @@ export async function runBench(args: string[]): Promise<number> {
   }
 
   meta.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
-  const report = buildReport(sections);
+  const report = buildReport(sections, { cpus: meta.host.cpus });
+  // A section that failed measured none of its targets: say so, never leave them out silently.
+  for (const [name, err] of Object.entries(errors)) {
+    report.targets.push(check(`${name}_targets`, `every target of section ${name} (bench/README.md lists them)`, 'see bench/README.md', undefined, '', 1, '>=',
+      { notMeasured: `section ${name} failed: ${err.split('\n')[0]}` }));
+  }
   const results: BenchResults = { meta, sections, errors, ...report };
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 
   const out: string[] = [];
-  out.push(`npm run bench${opts.quick ? ' --quick' : ''}: ${meta.host.cpus} CPUs, kernel ${meta.host.kernel}, ${meta.durationSeconds} s`);
+  out.push(`npm run bench${opts.quick ? ' --quick' : ''}: ${meta.host.name}, ${meta.host.cpus} CPUs, kernel ${meta.host.kernel}, ${meta.durationSeconds} s`);
   out.push('');
   out.push(renderTable(report.rows));
   out.push('');
@@ -219,8 +226,16 @@ export async function runBench(args: string[]): Promise<number> {
     out.push('Failed:');
     for (const [k, v] of Object.entries(errors)) out.push(`  ${k}: ${v}`);
   }
+  const lost = unmeasured(report.targets);
+  if (lost.length) {
+    out.push('');
+    out.push('Targets not measured (the measurement they name failed or is impossible):');
+    for (const t of lost) out.push(`  ${t.id}: ${t.margin}`);
+  }
   out.push('');
   out.push(`results: ${opts.out}`);
+  const failed = Object.keys(errors).length > 0 || lost.length > 0;
+  if (failed) out.push(opts.keepGoing ? '--keep-going: exit 0 despite the failures above' : 'exit 1: failures above (--keep-going exits 0)');
   console.log(out.join('\n'));
-  return Object.keys(errors).length ? 1 : 0;
+  return failed && !opts.keepGoing ? 1 : 0;
 }
