@@ -10,7 +10,9 @@ export default defineConfig({
     hookTimeout: 180_000,
     reporters: ['default', './test/lib/skip-guard-reporter.ts'],
     projects: [
-      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'] } },
+      // Root-free tests of pure logic (no kernel, no build needed): `npm run test:unit`.
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       // The packet tests again, on the TC build of the data path (test/xdp/harness.ts).
       { extends: true, test: { name: 'tc', include: ['test/xdp/**/*.test.ts'], env: { XVPC_TEST_HOOK: 'tc' } } },
       // The functional scenarios again on droplets running the XDP data path

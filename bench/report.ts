@@ -4,8 +4,7 @@
 // the profile). Also renders the table.
 import type { BenchResults, Row, Sections } from './results.js';
 import type { PairResult } from './throughput.js';
-import type { ScenarioKey } from './scenarios.js';
-import { SCENARIO_LABELS, isXvpc } from './scenarios.js';
+import { SCENARIO_LABELS, isXvpc, type ScenarioKey } from './scenario-keys.js';
 import { check, type TargetCheck } from './targets.js';
 import type { PathCost, PktCostResult } from './pktcost.js';
 import { tooWideToJudge } from './spread.js';
