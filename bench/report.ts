@@ -382,11 +382,12 @@ function readyWhy(s: Sections): string {
   return `Of the ${r.p50Ms} ms p50, createSimpleEndpoint() takes ${r.createP50Ms} ms and the first echo reply comes ${r.pingP50Ms} ms after it returns `
     + `(ping's start-up included; ${r.lostBeforeFirstReply} requests lost before a first reply over all ${r.endpoints}). transitd's AttachEndpoint alone `
     + `takes ${r.attachP50Ms} ms p50: it builds the namespace and veth with three processes (two 'ip -batch' and one ethtool for the veth's offloads; `
-    + `a short 'ip' command takes ~${p.commandSpawnMs} ms to run here); the rest is the Controller recomputing every host's `
-    + `goal state and the gRPC round trips. ${z.lastTenthPerEndpointMs > 1.3 * z.firstTenthPerEndpointMs ? 'The cost grows' : 'The cost barely grows'} with the endpoints already there: ${z.firstTenthPerEndpointMs} ms per `
+    + `a short 'ip' command took ${p.commandSpawnMs} ms to run in this run). `
+    + `${z.lastTenthPerEndpointMs > 1.3 * z.firstTenthPerEndpointMs ? 'The cost grows' : 'The cost barely grows'} with the endpoints already there: ${z.firstTenthPerEndpointMs} ms per `
     + `endpoint in the first tenth of ${z.endpoints.toLocaleString('en')}, ${z.lastTenthPerEndpointMs} ms in the last (CPU over the run: `
-    + `Controller ${z.cpuSeconds.controller} s, host transitd with its commands ${z.cpuSeconds.hostTransitd} s). Levers: netlink from transitd instead `
-    + 'of processes, and a Controller that diffs only what a call changed.';
+    + `Controller ${z.cpuSeconds.controller} s, host transitd with its commands ${z.cpuSeconds.hostTransitd} s). Hypothesis (not measured in this run): `
+    + 'the rest of createSimpleEndpoint() is the Controller recomputing every host\'s goal state and the gRPC round trips. '
+    + 'Levers: netlink from transitd instead of processes, and a Controller that diffs only what a call changed.';
 }
 
 function memWhy(s: Sections): string {
