@@ -39,7 +39,7 @@ export function tooWideToJudge(s: Spread, threshold: number): string | undefined
   const range = `middle half of ${s.rounds} rounds ${s.p25.toFixed(2)}-${s.p75.toFixed(2)}, all ${s.min.toFixed(2)}-${s.max.toFixed(2)}`;
   if (s.rounds < 3) return `only ${s.rounds} round(s); at least 3 are needed to see the spread`;
   if (s.relativeIqr > MAX_RELATIVE_IQR) {
-    return `spread too wide: ${range} (${Math.round(s.relativeIqr * 100)}% of the median, limit ${Math.round(MAX_RELATIVE_IQR * 100)}%)`;
+    return `spread too wide: ${range} (${(s.relativeIqr * 100).toFixed(1)}% of the median, limit ${Math.round(MAX_RELATIVE_IQR * 100)}%)`;
   }
   if (s.p25 <= threshold && threshold <= s.p75) return `the goal ${threshold} lies inside the spread: ${range}`;
   return undefined;
