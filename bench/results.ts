@@ -14,6 +14,8 @@ export interface Meta {
   quick: boolean;
   host: { name: string; kernel: string; cpus: number; cpuModel: string; memTotalBytes: number; node: string; iperf3: string };
   git?: string;
+  /** os.loadavg() when the run started and ended: how busy the machine was with other work too */
+  loadAverage: { start: number[]; end?: number[] };
   settings: Record<string, number | string>;
   sections: string[];
   durationSeconds?: number;

@@ -11,7 +11,7 @@
 // finally (and on Ctrl-C), whatever fails.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, totalmem } from 'node:os';
+import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { repoRoot } from '../dist/dataplane/addon.js';
 import { cleanupAll } from '../dist/droplet/index.js';
@@ -28,6 +28,7 @@ import { measureProvisioning } from './provisioning.js';
 import { buildReport, renderTable, renderTargets } from './report.js';
 import type { BenchResults, Meta, Sections } from './results.js';
 import { check, unmeasured } from './targets.js';
+import { sig } from './measure.js';
 import { freshPort, measureThroughput } from './throughput.js';
 
 export class BenchUsageError extends Error {}
@@ -114,6 +115,7 @@ export async function runBench(args: string[]): Promise<number> {
   const errors: Record<string, string> = {};
   const meta: Meta = {
     date: new Date().toISOString(), quick: opts.quick, host: await hostMeta(), git: await gitDescribe(),
+    loadAverage: { start: loadavg().map((x) => sig(x)) },
     settings: { ...cfg, ctlSizes: cfg.ctlSizes.join(','), runId }, sections: [...opts.only],
     notes: [
       'All traffic runs between network namespaces this run creates on this machine; droplets are netns droplets, '
@@ -204,6 +206,7 @@ export async function runBench(args: string[]): Promise<number> {
   }
 
   meta.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+  meta.loadAverage.end = loadavg().map((x) => sig(x));
   const report = buildReport(sections, { cpus: meta.host.cpus });
   // A section that failed measured none of its targets: say so, never leave them out silently.
   for (const [name, err] of Object.entries(errors)) {
@@ -215,7 +218,8 @@ export async function runBench(args: string[]): Promise<number> {
   writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 
   const out: string[] = [];
-  out.push(`npm run bench${opts.quick ? ' --quick' : ''}: ${meta.host.name}, ${meta.host.cpus} CPUs, kernel ${meta.host.kernel}, ${meta.durationSeconds} s`);
+  out.push(`npm run bench${opts.quick ? ' --quick' : ''}: ${meta.host.name}, ${meta.host.cpus} CPUs, kernel ${meta.host.kernel}, ${meta.durationSeconds} s, `
+    + `load average (1/5/15 min) ${meta.loadAverage.start.join('/')} at the start, ${meta.loadAverage.end?.join('/')} at the end`);
   out.push('');
   out.push(renderTable(report.rows));
   out.push('');
