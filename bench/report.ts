@@ -208,7 +208,7 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
     if (z.memory.cgroup) {
       rows.push({ section: sec, scenario: sz, metric: 'of it: kernel (cgroup kmem)', value: sig(z.memory.cgroup.perEndpointKernelBytes / MB), unit: 'MB' });
     }
-    rows.push({ section: sec, scenario: sz, metric: 'system-wide MemAvailable drop (noisy)', value: sig(z.memory.memAvailableDropBytes / z.endpoints / MB), unit: 'MB' });
+    rows.push({ section: sec, scenario: sz, metric: 'system-wide MemAvailable drop (other work included)', value: sig(z.memory.memAvailableDropBytes / z.endpoints / MB), unit: 'MB' });
     ratio('memory_per_endpoint_vs_target', perEp / MB / 1.1);
   }
   for (const t of targets) if (t.score !== undefined) ratios[`target_${t.id}_score`] = t.score;

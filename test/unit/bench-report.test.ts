@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CtlPlaneResult, CtlSizeResult } from '../../bench/ctlplane.js';
 import type { PathCost, PktCostResult } from '../../bench/pktcost.js';
-import { aggregateFinding, buildReport, metCell, pktSwitchTarget } from '../../bench/report.js';
+import { aggregateFinding, buildReport, metCell, pktSwitchTarget, renderTargets } from '../../bench/report.js';
+import { check } from '../../bench/targets.js';
 import { spreadOf } from '../../bench/spread.js';
 
 const repeat1 = (grossNs: number, vsEmpty: number): PathCost['repeat1'] => ({ runs: 100, grossNs, p10Ns: grossNs, p90Ns: grossNs, netNs: 0, vsEmpty });
@@ -87,5 +88,23 @@ describe('bench report: findings from the counters', () => {
     expect(aggregateFinding([1398, 1398], 1450)).toMatch(/1398 B .* within the endpoint MTU \(1450 B\): one packet per segment/);
     expect(aggregateFinding([1398, 30_000], 1450)).toMatch(/some runs carried aggregates, some segments/);
     expect(aggregateFinding([NaN], 1450)).toMatch(/No encapsulation counters/);
+  });
+});
+
+describe('bench report: the targets as printed', () => {
+  it('counts only met targets as met and labels every other status', () => {
+    const text = renderTargets([
+      check('a', 'A', '≤ 2 s', 1, 's', 2, '<='),
+      check('b', 'B', '≤ 2 s', 1, 's', 2, '<=', { estimated: true }),
+      check('c', 'C', '≤ 1.1 MB', -1.68, 'MB', 1.1, '<='),
+      check('d', 'D', '≤ 3×', undefined, '×', 3, '<=', { notMeasured: 'wrapper failed' }),
+      check('e', 'E', '≤ 3×', 2.9, '×', 3, '<=', { notJudged: 'spread too wide' }),
+    ]);
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('1 of 5 met; 1 not judged, 1 estimate, 1 not measured, 1 invalid');
+    expect(lines.slice(1).map((l) => l.split(' ')[0])).toEqual(['[met]', '[ESTIMATE]', '[INVALID]', '[NOT', '[NOT']);
+    expect(text).toMatch(/\[NOT MEASURED\] +D: \(goal ≤ 3×\) — not measured: wrapper failed/);
+    expect(text).toMatch(/\[NOT JUDGED\] +E: 2\.90 × \(goal ≤ 3×\)/);
+    expect(text).not.toMatch(/to spare.*-/);
   });
 });
