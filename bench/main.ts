@@ -5,7 +5,13 @@ import { BENCH_USAGE, BenchUsageError, runBench } from './run.js';
 
 const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 
-runBench(process.argv.slice(2)).then(
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`usage: ${BENCH_USAGE}\n\nSections, levers and targets: bench/README.md`);
+  process.exit(0);
+}
+
+runBench(args).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
     if (err instanceof BenchUsageError) {

@@ -37,6 +37,7 @@ describe('xvpc --help', () => {
 describe('bad arguments: exit 2 and one line on stderr', () => {
   const cases: [string, string[], RegExp][] = [
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['the benchmark, which left the package', ['bench'], /'bench' is not part of the package; .* run: npm run bench/],
     ['unknown option', ['stats', '--prefix', 'p1', '--bogus'], /unknown option '--bogus'/],
     ['missing value', ['vpc', 'get', '--vni'], /--vni needs a value/],
     ['value on a flag', ['stats', '--prefix', 'p1', '--json=yes'], /--json takes no value/],

@@ -41,7 +41,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    console.error(`xvpc: unknown command '${name}' (try: xvpc --help)`);
+    // The benchmark left the package (bench/ in the repository): say where it went.
+    if (name === 'bench') console.error("xvpc: 'bench' is not part of the package; in a checkout of the repository run: npm run bench -- --help");
+    else console.error(`xvpc: unknown command '${name}' (try: xvpc --help)`);
     return 2;
   }
   if (args.includes('--help') || args.includes('-h')) {
