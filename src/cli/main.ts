@@ -20,24 +20,6 @@ const COMMANDS: Record<string, Command> = {
     example: 'xvpc demo --xdp',
     run: runDemo,
   },
-  bench: {
-    summary: 'benchmarks on droplets: xvpc vs direct vs kernel VXLAN, per-packet cost, control plane, provisioning',
-    usage: 'xvpc bench [--quick] [--only NAMES] [--out FILE] [--no-profile] [--no-lever]   (in a checkout: the published package leaves the benchmarks out)',
-    example: 'xvpc bench --quick',
-    async run(args) {
-      // Loaded on demand: dist/bench is not in the published package (package.json "files").
-      const bench = await import('../bench/main.js').catch((err: { code?: string }) => {
-        if (err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
-        throw err;
-      });
-      if (!bench) throw new XvpcError('FAILED_PRECONDITION', 'the benchmarks are not in the published package: run them from a checkout (npm run bench)');
-      try {
-        return await bench.runBench(args);
-      } catch (err) {
-        throw err instanceof bench.BenchUsageError ? new UsageError(err.message) : err;
-      }
-    },
-  },
   cleanup: cleanupCommand,
   capture: captureCommand,
   stats: statsCommand,
@@ -65,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    console.error(`xvpc: unknown command '${name}' (try: xvpc --help)`);
+    // The benchmark left the package (bench/ in the repository): say where it went.
+    if (name === 'bench') console.error("xvpc: 'bench' is not part of the package; in a checkout of the repository run: npm run bench -- --help");
+    else console.error(`xvpc: unknown command '${name}' (try: xvpc --help)`);
     return 2;
   }
   if (args.includes('--help') || args.includes('-h')) {

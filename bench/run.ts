@@ -1,5 +1,5 @@
-// `xvpc bench [--quick]`: runs every benchmark section on droplets, writes
-// bench/results.json and prints the table and the targets.
+// `npm run bench [-- --quick]`: runs every benchmark section on droplets, writes
+// bench/results.json (or --out) and prints the table and the targets.
 //
 // Sections (run in this order; the table keeps the issue's numbering):
 //   1 throughput/latency: xvpc on XDP and on TC (switch remote, switch local) vs direct vs kernel VXLAN,
@@ -11,12 +11,12 @@
 // finally (and on Ctrl-C), whatever fails.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { dirname } from 'node:path';
-import { repoRoot } from '../dataplane/addon.js';
-import { cleanupAll } from '../droplet/index.js';
-import { PIN_ROOT } from '../droplet/names.js';
-import { run } from '../util/exec.js';
+import { repoRoot } from '../dist/dataplane/addon.js';
+import { cleanupAll } from '../dist/droplet/index.js';
+import { PIN_ROOT } from '../dist/droplet/names.js';
+import { run } from '../dist/util/exec.js';
 import { measureAgentMode } from './agent-mode.js';
 import { measureControlPlane } from './ctlplane.js';
 import * as iperf from './iperf.js';
@@ -27,11 +27,13 @@ import { Progress } from './progress.js';
 import { measureProvisioning } from './provisioning.js';
 import { buildReport, renderTable, renderTargets } from './report.js';
 import type { BenchResults, Meta, Sections } from './results.js';
+import { check, unmeasured } from './targets.js';
+import { sig } from './measure.js';
 import { freshPort, measureThroughput } from './throughput.js';
 
 export class BenchUsageError extends Error {}
 
-export const BENCH_USAGE = 'xvpc bench [--quick] [--only throughput,pktcost,provisioning,ctlplane] [--out FILE] [--no-profile] [--no-lever]';
+export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane] [--out FILE] [--no-profile] [--no-lever] [--keep-going]';
 
 const SECTIONS = ['throughput', 'pktcost', 'provisioning', 'ctlplane'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -59,15 +61,16 @@ const FULL: Settings = {
   ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000,
 };
 
-interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean }
+interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean; keepGoing: boolean }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { quick: false, only: [...SECTIONS], out: `${repoRoot}bench/results.json`, profile: true, lever: true };
+  const o: Options = { quick: false, only: [...SECTIONS], out: `${repoRoot}bench/results.json`, profile: true, lever: true, keepGoing: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--no-profile') o.profile = false;
     else if (a === '--no-lever') o.lever = false;
+    else if (a === '--keep-going') o.keepGoing = true;
     else if (a === '--out' || a === '--only') {
       const v = args[++i];
       if (!v) throw new BenchUsageError(`${a} needs a value`);
@@ -87,7 +90,7 @@ async function hostMeta(): Promise<Meta['host']> {
   const uname = await run(['uname', '-r']);
   const ip3 = await run(['iperf3', '--version']).catch(() => ({ stdout: '' }));
   return {
-    kernel: uname.stdout.trim(), cpus: cpus().length, memTotalBytes: totalmem(), node: process.version,
+    name: hostname(), kernel: uname.stdout.trim(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memTotalBytes: totalmem(), node: process.version,
     iperf3: ip3.stdout.split('\n')[0]?.trim() ?? '',
   };
 }
@@ -112,12 +115,13 @@ export async function runBench(args: string[]): Promise<number> {
   const errors: Record<string, string> = {};
   const meta: Meta = {
     date: new Date().toISOString(), quick: opts.quick, host: await hostMeta(), git: await gitDescribe(),
+    loadAverage: { start: loadavg().map((x) => sig(x)) },
     settings: { ...cfg, ctlSizes: cfg.ctlSizes.join(','), runId }, sections: [...opts.only],
     notes: [
       'All traffic runs between network namespaces this run creates on this machine; droplets are netns droplets, '
         + 'on the TC data path (their default) except in scenarios (a) and (b) and the generic-agent lever, which run XDP.',
       'Ratios "vs direct"/"vs vxlan" divide by the same metric of (c)/(d): above 1 is more throughput, or more latency.',
-      `The machine has ${cpus().length} CPUs and may be shared with other work while the bench runs; CPU shares per run are recorded as a noise indicator.`,
+      `The machine has ${cpus().length} CPUs and may be shared with other work while the bench runs; CPU shares per run and the load average at the start and end are recorded as noise indicators.`,
       'Units: rows carry {value, unit}; in sections, keys end in their unit (Ns, Us, Ms, Seconds, Bytes, Pps, BitsPerSecond, Percent, '
         + 'PerSecond); plain numbers are counts; cpuShare values are fractions of all CPUs; vs* and *_vs_* are ratios.',
     ],
@@ -202,13 +206,20 @@ export async function runBench(args: string[]): Promise<number> {
   }
 
   meta.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
-  const report = buildReport(sections);
+  meta.loadAverage.end = loadavg().map((x) => sig(x));
+  const report = buildReport(sections, { cpus: meta.host.cpus });
+  // A section that failed measured none of its targets: say so, never leave them out silently.
+  for (const [name, err] of Object.entries(errors)) {
+    report.targets.push(check(`${name}_targets`, `every target of section ${name} (bench/README.md lists them)`, 'see bench/README.md', undefined, '', 1, '>=',
+      { notMeasured: `section ${name} failed: ${err.split('\n')[0]}` }));
+  }
   const results: BenchResults = { meta, sections, errors, ...report };
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 
   const out: string[] = [];
-  out.push(`xvpc bench${opts.quick ? ' --quick' : ''}: ${meta.host.cpus} CPUs, kernel ${meta.host.kernel}, ${meta.durationSeconds} s`);
+  out.push(`npm run bench${opts.quick ? ' --quick' : ''}: ${meta.host.name}, ${meta.host.cpus} CPUs, kernel ${meta.host.kernel}, ${meta.durationSeconds} s, `
+    + `load average (1/5/15 min) ${meta.loadAverage.start.join('/')} at the start, ${meta.loadAverage.end?.join('/')} at the end`);
   out.push('');
   out.push(renderTable(report.rows));
   out.push('');
@@ -219,8 +230,16 @@ export async function runBench(args: string[]): Promise<number> {
     out.push('Failed:');
     for (const [k, v] of Object.entries(errors)) out.push(`  ${k}: ${v}`);
   }
+  const lost = unmeasured(report.targets);
+  if (lost.length) {
+    out.push('');
+    out.push('Targets not measured (the measurement they name failed or is impossible):');
+    for (const t of lost) out.push(`  ${t.id}: ${t.margin}`);
+  }
   out.push('');
   out.push(`results: ${opts.out}`);
+  const failed = Object.keys(errors).length > 0 || lost.length > 0;
+  if (failed) out.push(opts.keepGoing ? '--keep-going: exit 0 despite the failures above' : 'exit 1: failures above (--keep-going exits 0)');
   console.log(out.join('\n'));
-  return Object.keys(errors).length ? 1 : 0;
+  return failed && !opts.keepGoing ? 1 : 0;
 }

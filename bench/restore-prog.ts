@@ -12,8 +12,8 @@
 // measuring instrument, not part of the data plane; it is compiled on first
 // use with the same clang flags as native/bpf/Makefile.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { must } from '../util/exec.js';
-import { BpfObject, type BpfProgram } from '../dataplane/bpf.js';
+import { must } from '../dist/util/exec.js';
+import { BpfObject, type BpfProgram } from '../dist/dataplane/bpf.js';
 
 const MAX_PACKET = 256;
 

@@ -1,7 +1,7 @@
 // Running the bench's tools inside network namespaces: one-shot commands,
 // background servers that are always reaped, and small waits.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { must, run, type RunResult } from '../util/exec.js';
+import { must, run, type RunResult } from '../dist/util/exec.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

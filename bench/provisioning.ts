@@ -7,13 +7,13 @@
 // agent and records in place on its host, and the switch knows it: the ping
 // goes new endpoint -> agent -> switch -> peer and back.
 import { performance } from 'node:perf_hooks';
-import { Controller } from '../controller/controller.js';
-import type { Endpoint } from '../controller/endpoint.js';
-import { createDroplets, destroyDroplets } from '../droplet/index.js';
-import { formatIpv4 } from '../util/addr.js';
-import { endpointMac } from '../controller/addressing.js';
-import { connectTransitd } from '../transitd/client.js';
-import { run } from '../util/exec.js';
+import { Controller } from '../dist/controller/controller.js';
+import type { Endpoint } from '../dist/controller/endpoint.js';
+import { createDroplets, destroyDroplets } from '../dist/droplet/index.js';
+import { formatIpv4 } from '../dist/util/addr.js';
+import { endpointMac } from '../dist/controller/addressing.js';
+import { connectTransitd } from '../dist/transitd/client.js';
+import { run } from '../dist/util/exec.js';
 import { cgroupMemory, cpuSeconds, kernelBytes, meminfo, percentile, rssBytes, sig } from './measure.js';
 import { nsRun } from './ns.js';
 

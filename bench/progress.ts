@@ -1,4 +1,4 @@
-// The progress display of `xvpc bench`: which section and step runs, for how
+// The progress display of `npm run bench`: which section and step runs, for how
 // long, and the overall elapsed time. On a terminal one status line is
 // redrawn in place (with a spinner); otherwise each step is one plain line,
 // so logs of CI runs read well too. Everything goes to stderr: stdout holds

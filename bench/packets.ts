@@ -1,6 +1,6 @@
 // Frames for BPF_PROG_TEST_RUN: Ethernet, IPv4 (checksummed), UDP, and the
 // Geneve encapsulation xvpc puts on the wire (see native/bpf/README.md).
-import { parseIpv4, parseMac } from '../util/addr.js';
+import { parseIpv4, parseMac } from '../dist/util/addr.js';
 
 const ETH_P_IP = 0x0800;
 const ETH_P_TEB = 0x6558;

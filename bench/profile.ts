@@ -6,7 +6,7 @@
 //     NODE_OPTIONS=--perf-basic-prof so that its JavaScript functions have
 //     names: every symbol by self time.
 import { existsSync, rmSync } from 'node:fs';
-import { run } from '../util/exec.js';
+import { run } from '../dist/util/exec.js';
 import { sleep } from './ns.js';
 
 export interface ProfileResult {

@@ -7,30 +7,17 @@
 //   (d) kernel VXLAN: two namespaces with vxlan0 over an underlay bridge
 // (c) and (d) get their own namespaces, named `<prefix>-...` so that
 // cleanupAll(prefix) finds them too; the same inner addresses and MTU.
-import { Controller } from '../controller/controller.js';
-import type { Endpoint } from '../controller/endpoint.js';
-import { DEFAULT_UNDERLAY_MTU, createDroplets, destroyDroplets, type Droplet } from '../droplet/index.js';
+import { Controller } from '../dist/controller/controller.js';
+import type { Endpoint } from '../dist/controller/endpoint.js';
+import { DEFAULT_UNDERLAY_MTU, createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/index.js';
 
 /** Outer IPv4 + UDP + VXLAN + inner Ethernet. */
 const VXLAN_OVERHEAD = 50;
-import { must } from '../util/exec.js';
-import { createNamespace, deleteNamespace } from '../util/netns.js';
+import { must } from '../dist/util/exec.js';
+import { createNamespace, deleteNamespace } from '../dist/util/netns.js';
 import { linkMtu, nsMust, nsRun } from './ns.js';
 
-export type ScenarioKey = 'a' | 'b' | 'at' | 'bt' | 'c' | 'd';
-/** The xvpc scenarios: [switch on a third host, switch on the client host] per data path. */
-export const XVPC_KEYS = { native: ['a', 'b'], tc: ['at', 'bt'] } as const;
-export type XvpcKey = 'a' | 'b' | 'at' | 'bt';
-export const isXvpc = (k: ScenarioKey): k is XvpcKey => k !== 'c' && k !== 'd';
-
-export const SCENARIO_LABELS: Record<ScenarioKey, string> = {
-  a: 'xvpc XDP, switch on a 3rd host',
-  b: 'xvpc XDP, switch on client host',
-  at: 'xvpc TC, switch on a 3rd host',
-  bt: 'xvpc TC, switch on client host',
-  c: 'direct (veth+bridge)',
-  d: 'kernel VXLAN',
-};
+import { SCENARIO_LABELS, XVPC_KEYS, type ScenarioKey, type XvpcKey } from './scenario-keys.js';
 
 export const CLIENT_IP = '10.0.0.2';
 export const SERVER_IP = '10.0.0.3';

@@ -15,20 +15,24 @@
 // role counter required to move by exactly the number of runs:
 //   1. headline: repeat = N through a restoring wrapper (restore-prog.ts) that
 //      puts the packet back and tail-calls the path; minus the wrapper with
-//      the empty program; plus the empty program's own per-run cost;
+//      the empty program; plus the empty program's own per-run cost; in
+//      several rounds that interleave every term, reported as the median over
+//      rounds with its spread (bench/spread.ts says when it is too wide);
 //   2. cross-check: repeat = 1 on a fresh packet, many runs interleaved with the
 //      empty program measured the same way; kernel-timed medians (both terms
-//      carry the timing overhead, so the ratio is compressed toward 1).
+//      carry the timing overhead, so the ratio is compressed toward 1). Never
+//      used to judge the target: without the wrapper it is "not measured".
 import { mkdirSync, readFileSync } from 'node:fs';
-import { BpfObject, bpfObjectPath, type BpfProgram } from '../dataplane/bpf.js';
-import { repoRoot } from '../dataplane/addon.js';
-import { HostDataplane } from '../dataplane/host.js';
-import { EndpointType } from '../abi/index.js';
-import type { StatName } from '../abi/index.js';
+import { BpfObject, bpfObjectPath, type BpfProgram } from '../dist/dataplane/bpf.js';
+import { repoRoot } from '../dist/dataplane/addon.js';
+import { HostDataplane } from '../dist/dataplane/host.js';
+import { EndpointType } from '../dist/abi/index.js';
+import type { StatName } from '../dist/abi/index.js';
 import { median, percentile, sig } from './measure.js';
 import { geneve, innerUdpFrame, outerDst, type Host } from './packets.js';
 import { RestoreWrapper } from './restore-prog.js';
-import { must } from '../util/exec.js';
+import { spreadOf, type Spread } from './spread.js';
+import { must } from '../dist/util/exec.js';
 
 const XDP_PASS = 2, XDP_TX = 3, XDP_REDIRECT = 4;
 const VERDICT = ['ABORTED', 'DROP', 'PASS', 'TX', 'REDIRECT'];
@@ -55,13 +59,19 @@ export interface PathCost {
     vsEmpty: number;
     counter?: { name: string; delta: number };
   };
-  /** method 2: repeat = N through the restoring wrapper (warm); absent if it could not be built */
+  /** method 2: repeat = N through the restoring wrapper (warm), in interleaved rounds; absent if it could not be built */
   restored?: {
+    /** repeat per round */
     repeat: number;
+    rounds: number;
     /** wrapper + this path, mean ns per run (median of rounds) */
     wrappedNs: number;
-    /** wrappedNs minus wrapper + empty program: the path's own cost */
+    /** wrapper + this path minus wrapper + empty program, per round: the path's own cost (median of rounds) */
     netNs: number;
+    /** per round: the bare empty program + netNs of that round; the headline nsPerPacket is its median */
+    nsSpread: Spread;
+    /** per round: the figure above / that round's bare empty program; the headline vsEmpty is its median */
+    vsEmptySpread: Spread;
     counter?: { name: string; delta: number };
   };
   /** repeat = N on one buffer without restoring: what it reports, and how many runs took the path */
@@ -70,8 +80,8 @@ export interface PathCost {
 
 export interface PktCostResult {
   method: string;
-  /** the empty program with repeat = 1e6 on one buffer (nothing to rewrite): its per-run cost, ns */
-  emptyRepeatedNs: number;
+  /** the empty program with repeat = N on one buffer (nothing to rewrite): its per-run cost, ns, median of the rounds; absent without the wrapper */
+  emptyRepeatedNs?: number;
   restoreWrapper: { available: boolean; error?: string; repeat?: number; rounds?: number; emptyWrappedNs?: number };
   paths: PathCost[];
 }
@@ -97,7 +107,8 @@ const server: Host = { ip: '10.0.0.3', mac: '0e:03:0a:00:00:03' };
 const hosted: Host = { ip: '10.0.0.5', mac: '0e:03:0a:00:00:05' };
 const routed: Host = { ip: '10.1.0.9', mac: '0e:03:0a:01:00:09' };
 
-const ROUNDS = 3;
+/** rounds of the restoring-wrapper method (odd: the median is one of them) */
+const ROUNDS = 9;
 
 /**
  * pinRoot: where the private copy pins its maps; buildDir: where the wrapper
@@ -206,9 +217,14 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
       const r = s.prog.testRun(s.packet, { repeat: NAIVE, ingressIfindex: lo });
       naive.set(s.path, { repeat: NAIVE, meanNs: r.durationNs, counterDelta: dp.stats()[s.counter!] - b[s.counter!] });
     }
-    const emptyRepeatedNs = median([1, 2, 3].map(() => empty.program('xdp_pass').testRun(specs[0].packet, { repeat: 1_000_000 }).durationNs));
-
-    // Method 2: repeat = N through the restoring wrapper.
+    // Method 2: repeat = N through the restoring wrapper, in ROUNDS rounds.
+    // Each round measures the empty program bare (repeat = N on one buffer:
+    // nothing to rewrite) and every path through the wrapper, in an order that
+    // rotates from round to round, so a slow spell of this shared machine hits
+    // one round of every term rather than all rounds of one path. A path's
+    // figure per round is bare + (wrapper->path - wrapper->empty) of that same
+    // round, and its ratio divides by that round's bare empty; the headline is
+    // the median over rounds, with the spread.
     const restored = new Map<string, NonNullable<PathCost['restored']>>();
     const wrapperInfo: PktCostResult['restoreWrapper'] = { available: false };
     let wrapper: RestoreWrapper | undefined;
@@ -217,13 +233,22 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     } catch (err) {
       wrapperInfo.error = err instanceof Error ? err.message.split('\n')[0] : String(err);
     }
+    const bareEmpty: number[] = [];
     if (wrapper) {
       try {
-        onStep?.(`restore wrapper: repeat=${repeatN} x ${ROUNDS} rounds per path`);
-        const means = new Map<string, number[]>(xdpSpecs.map((s) => [s.path, []]));
+        onStep?.(`restore wrapper: repeat=${repeatN} x ${ROUNDS} interleaved rounds`);
+        const wrapped = new Map<string, number[]>(xdpSpecs.map((s) => [s.path, []]));
         const deltas = new Map<string, number>();
+        const terms: (PathSpec | 'bare')[] = ['bare', ...xdpSpecs];
         for (let round = 0; round < ROUNDS; round++) {
-          for (const s of xdpSpecs) {
+          for (let k = 0; k < terms.length; k++) {
+            const s = terms[(round + k) % terms.length];
+            if (s === 'bare') {
+              const r = empty.program('xdp_pass').testRun(specs[0].packet, { repeat: repeatN });
+              if (r.retval !== XDP_PASS) throw new Error(`pktcost empty (bare): verdict ${VERDICT[r.retval] ?? r.retval}, want PASS`);
+              bareEmpty.push(r.durationNs);
+              continue;
+            }
             const b = dp.stats();
             const r = wrapper.run(s.prog, s.packet, repeatN, lo);
             if (r.retval !== s.expect) throw new Error(`pktcost ${s.path} (restore wrapper): verdict ${VERDICT[r.retval] ?? r.retval}, want ${VERDICT[s.expect]}`);
@@ -234,15 +259,20 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
               if (d !== repeatN) throw new Error(`pktcost ${s.path} (restore wrapper): ${s.counter} moved by ${d}, want ${repeatN}`);
               deltas.set(s.path, (deltas.get(s.path) ?? 0) + d);
             }
-            means.get(s.path)!.push(r.meanNs);
+            wrapped.get(s.path)!.push(r.meanNs);
           }
         }
-        const emptyWrapped = median(means.get('empty')!);
-        Object.assign(wrapperInfo, { available: true, repeat: repeatN, rounds: ROUNDS, emptyWrappedNs: emptyWrapped });
+        const emptyWrapped = wrapped.get('empty')!;
+        if (bareEmpty.some((x) => !(x > 0)) || emptyWrapped.some((x) => !(x > 0))) {
+          throw new Error(`pktcost: the kernel timed the empty program at ${bareEmpty.join(', ')} ns bare, ${emptyWrapped.join(', ')} ns wrapped: 0 cannot be`);
+        }
+        Object.assign(wrapperInfo, { available: true, repeat: repeatN, rounds: ROUNDS, emptyWrappedNs: median(emptyWrapped) });
         for (const s of xdpSpecs) {
-          const wrapped = median(means.get(s.path)!);
+          const w = wrapped.get(s.path)!;
+          const ns = w.map((x, i) => bareEmpty[i] + x - emptyWrapped[i]);
           restored.set(s.path, {
-            repeat: repeatN * ROUNDS, wrappedNs: wrapped, netNs: wrapped - emptyWrapped,
+            repeat: repeatN, rounds: ROUNDS, wrappedNs: median(w), netNs: median(w.map((x, i) => x - emptyWrapped[i])),
+            nsSpread: spreadOf(ns), vsEmptySpread: spreadOf(ns.map((x, i) => x / bareEmpty[i])),
             ...(s.counter ? { counter: { name: s.counter, delta: deltas.get(s.path)! } } : {}),
           });
         }
@@ -250,6 +280,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
         wrapper.close();
       }
     }
+    const emptyRepeatedNs = bareEmpty.length ? median(bareEmpty) : undefined;
 
     const floors = { xdp: median(samples.get('empty')!), tc: median(samples.get('tc_empty')!) };
     const paths = specs.map((s): PathCost => {
@@ -257,10 +288,9 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
       const gross = median(xs);
       const floor = s.tc ? floors.tc : floors.xdp;
       const r = restored.get(s.path);
-      const ns = r ? emptyRepeatedNs + r.netNs : gross;
       return {
         path: s.path, description: s.description, verdict: verdictName(!!s.tc, s.expect), frameBytes: s.packet.length,
-        nsPerPacket: sig(ns), vsEmpty: sig(r ? ns / emptyRepeatedNs : gross / floor), method: r ? 'restore-wrapper' : 'repeat-1',
+        nsPerPacket: sig(r ? r.nsSpread.median : gross), vsEmpty: sig(r ? r.vsEmptySpread.median : gross / floor), method: r ? 'restore-wrapper' : 'repeat-1',
         repeat1: {
           runs: xs.length, grossNs: gross, p10Ns: percentile(xs, 10), p90Ns: percentile(xs, 90), netNs: gross - floor,
           vsEmpty: sig(gross / floor), ...(s.counter ? { counter: { name: s.counter, delta: delta1(s)! } } : {}),
@@ -272,7 +302,9 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     return {
       method: 'BPF_PROG_TEST_RUN on a private copy of xvpc.o (own maps, attached nowhere). Headline: repeat=N through a '
         + 'restoring wrapper (restores the packet, tail-calls the path), minus the wrapper with the empty program, plus the '
-        + 'empty program\'s own per-run cost (repeat=1e6); every run verified by its role counter moving by exactly N. '
+        + `empty program's own per-run cost (repeat=N on one buffer), in ${ROUNDS} rounds that interleave every path, the `
+        + 'wrapped empty program and the bare one in a rotating order; per round the ratio to that round\'s empty program, '
+        + 'reported as the median over rounds with its spread; every run verified by its role counter moving by exactly N. '
         + 'Cross-check: repeat=1 on a fresh packet, many runs interleaved with the empty program, kernel-timed medians '
         + '(these carry ~timer overhead in both terms). Naive repeat=N without restoring is recorded to show that only 1 '
         + 'of N runs takes the path. The TC build\'s paths (tc_*) have the repeat=1 numbers only, against the empty TC '

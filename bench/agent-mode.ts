@@ -2,7 +2,7 @@
 // native XDP on the endpoints' host-side veths. transitd reads
 // XVPC_AGENT_MODE when it attaches an endpoint; the droplets inherit this
 // process's environment, so it is set just while they start.
-import { run } from '../util/exec.js';
+import { run } from '../dist/util/exec.js';
 import * as iperf from './iperf.js';
 import { XvpcTopology } from './scenarios.js';
 

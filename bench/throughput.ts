@@ -4,7 +4,8 @@
 // and of any drops.
 import * as iperf from './iperf.js';
 import { requestResponse, type LatencyResult } from './latency.js';
-import { Baseline, XvpcTopology, type Pair, type ScenarioKey } from './scenarios.js';
+import { Baseline, XvpcTopology, type Pair } from './scenarios.js';
+import type { ScenarioKey } from './scenario-keys.js';
 
 type Counters = Record<string, Record<string, number>>;
 

@@ -12,8 +12,10 @@ import type { ThroughputResult } from './throughput.js';
 export interface Meta {
   date: string;
   quick: boolean;
-  host: { kernel: string; cpus: number; memTotalBytes: number; node: string; iperf3: string };
+  host: { name: string; kernel: string; cpus: number; cpuModel: string; memTotalBytes: number; node: string; iperf3: string };
   git?: string;
+  /** os.loadavg() when the run started and ended: how busy the machine was with other work too */
+  loadAverage: { start: number[]; end?: number[] };
   settings: Record<string, number | string>;
   sections: string[];
   durationSeconds?: number;
