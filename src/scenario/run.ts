@@ -18,7 +18,7 @@ import { parseScenarioText, readScenarioFile } from './parse.js';
 import { makePlan } from './plan.js';
 import { writeReport, type ScenarioReport } from './report.js';
 import { readRunFile, upAlive, writeRunFile, type RunEndpoint, type RunFile } from './runfile.js';
-import { applyShaping } from './shaping.js';
+import { applyShaping, assertShapingPossible } from './shaping.js';
 import type { Plan } from './types.js';
 
 export const STAGES = ['droplets', 'shaping', 'vpcs', 'networks', 'security-groups', 'endpoints', 'record', 'checks'] as const;
@@ -81,6 +81,7 @@ export async function runScenario(opts: RunScenarioOptions): Promise<RunScenario
   const { scenario, source } = opts.text !== undefined ? parseScenarioText(opts.text, 'scenario') : await readScenarioFile(opts.file!);
   const plan = makePlan(scenario, source);
   assertSupported(plan);
+  await assertShapingPossible(plan.shaping);
   await assertPrefixFree(prefix);
 
   const t0 = performance.now();
