@@ -22,6 +22,16 @@ import { applyShaping, assertShapingPossible } from './shaping.js';
 import type { Plan } from './types.js';
 
 export const STAGES = ['droplets', 'shaping', 'vpcs', 'networks', 'security-groups', 'endpoints', 'record', 'checks'] as const;
+/** What `up` cannot do without: masks may leave out only shaping, security-groups and checks. */
+const ESSENTIAL = ['droplets', 'vpcs', 'networks', 'endpoints', 'record'];
+
+function checkMasks(only?: string[], skip?: string[]): void {
+  for (const m of [...(only ?? []), ...(skip ?? [])]) {
+    if (!(STAGES as readonly string[]).includes(m)) throw invalid(`mask: no stage named '${m}' (stages: ${STAGES.join(', ')})`);
+  }
+  const dropped = ESSENTIAL.filter((s) => (only && !only.includes(s)) || skip?.includes(s));
+  if (dropped.length) throw invalid(`mask: up cannot leave out ${dropped.join(', ')} (only shaping, security-groups and checks may be skipped)`);
+}
 
 export interface RunScenarioOptions {
   /** the scenario file, or its text with `text` */
@@ -78,6 +88,7 @@ export async function runScenario(opts: RunScenarioOptions): Promise<RunScenario
   const prefix = opts.prefix ?? 'xs';
   if (!PREFIX_RE.test(prefix)) throw invalid(`prefix: '${prefix}' must be 1-6 characters of [a-z0-9]`);
   if ((opts.file === undefined) === (opts.text === undefined)) throw invalid('file: give a scenario file or its text (one of them)');
+  checkMasks(opts.only, opts.skip);
   const { scenario, source } = opts.text !== undefined ? parseScenarioText(opts.text, 'scenario') : await readScenarioFile(opts.file!);
   const plan = makePlan(scenario, source);
   assertSupported(plan);

@@ -194,5 +194,9 @@ endpoints: [{ vni: 5, netId: 1, hosts: [h1, h2], perHost: 100 }]
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}:13: endpoints\\[1\\]\\.host: no host 'h9'`));
     await expect(access(runDir(prefix))).rejects.toThrow();
+    const masked = await xvpc('up', file.replace('bad', 'two-vpcs'), '--prefix', prefix, '--skip', 'checks,droplets');
+    expect(masked.code).toBe(2);
+    expect(masked.stderr).toMatch(/mask: up cannot leave out droplets \(only shaping, security-groups and checks may be skipped\)/);
+    await expect(access(runDir(prefix))).rejects.toThrow();
   });
 });
