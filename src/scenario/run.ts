@@ -22,6 +22,13 @@ import { applyShaping, assertShapingPossible } from './shaping.js';
 import type { Plan } from './types.js';
 
 export const STAGES = ['droplets', 'shaping', 'vpcs', 'networks', 'security-groups', 'endpoints', 'record', 'checks'] as const;
+/**
+ * Tasks at once: most are Controller calls, which queue and sync together
+ * (one desired-state diff per batch, hosts attaching in parallel), so a wide
+ * window makes big batches; the processes they cause are per host and serial.
+ */
+const DEFAULT_PARALLELISM = 128;
+
 /** What `up` cannot do without: masks may leave out only shaping, security-groups and checks. */
 const ESSENTIAL = ['droplets', 'vpcs', 'networks', 'endpoints', 'record'];
 
@@ -40,7 +47,7 @@ export interface RunScenarioOptions {
   /** ≤ 6 characters of [a-z0-9]; default 'xs' */
   prefix?: string;
   signal?: AbortSignal;
-  /** tasks at once across stages (default 8) */
+  /** tasks at once across stages (default DEFAULT_PARALLELISM) */
   parallelism?: number;
   /** stage masks */
   only?: string[];
@@ -188,7 +195,7 @@ export async function runScenario(opts: RunScenarioOptions): Promise<RunScenario
   let outcome = 'up';
   let error: unknown;
   try {
-    timings = await runGraph(stages, { parallelism: opts.parallelism, only: opts.only, skip: opts.skip, signal: opts.signal, onProgress: opts.onProgress });
+    timings = await runGraph(stages, { parallelism: opts.parallelism ?? DEFAULT_PARALLELISM, only: opts.only, skip: opts.skip, signal: opts.signal, onProgress: opts.onProgress });
     if (checks.results.some((r) => !r.ok)) outcome = 'checks-failed';
   } catch (err) {
     error = err;
