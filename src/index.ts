@@ -13,3 +13,8 @@ export {
   type CapturedPacket, type XdpAction, type Frame, type CaptureFormat, type CaptureInterface, type PacketRecord,
 } from './capture/index.js';
 export type { DropletCaptureOptions } from './droplet/index.js';
+export { runScenario, STAGES, type RunScenarioOptions, type RunScenarioResult } from './scenario/run.js';
+export { parseScenarioText, readScenarioFile } from './scenario/parse.js';
+export { makePlan } from './scenario/plan.js';
+export { runGraph, StageError, CancelledError, type Stage, type Task, type StageTiming } from './scenario/graph.js';
+export type { Scenario, Plan } from './scenario/types.js';

@@ -8,9 +8,13 @@ import { type Command, UsageError } from './args.js';
 import { captureCommand } from './capture.js';
 import { cleanupCommand } from './cleanup.js';
 import { runDemo } from './demo.js';
+import { downCommand } from './down.js';
 import { epCommand } from './ep.js';
+import { execCommand } from './exec.js';
 import { netCommand } from './net.js';
+import { pingallCommand } from './pingall.js';
 import { statsCommand } from './stats.js';
+import { upCommand } from './up.js';
 import { vpcCommand } from './vpc.js';
 
 const COMMANDS: Record<string, Command> = {
@@ -20,6 +24,10 @@ const COMMANDS: Record<string, Command> = {
     example: 'xvpc demo --xdp',
     run: runDemo,
   },
+  up: upCommand,
+  down: downCommand,
+  pingall: pingallCommand,
+  exec: execCommand,
   cleanup: cleanupCommand,
   capture: captureCommand,
   stats: statsCommand,

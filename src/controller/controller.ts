@@ -18,11 +18,20 @@ function requireObject(args: unknown, method: string): Record<string, unknown> {
 }
 
 
+/** An API call waiting its turn: its model change, and how to answer it. */
+interface PendingChange {
+  mutate(model: Model): unknown;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
 export class Controller<H extends ControllerHost = ControllerHost> {
   private model = new Model();
   private readonly clients: Record<string, TransitdClient>;
   private readonly reconciler: Reconciler;
   private queue: Promise<unknown> = Promise.resolve();
+  private pending: PendingChange[] = [];
+  private draining = false;
 
   /**
    * opts.connect: how to reach a host's transitd (default: gRPC to
@@ -35,29 +44,54 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     this.reconciler = new Reconciler(this.clients);
   }
 
-  /** Runs one API call at a time; a call that fails leaves the model as it was. */
+  /**
+   * Runs API calls in order, each validated against the model as the calls
+   * before it left it. Calls that arrive while a sync runs are applied
+   * together and synced once (one desired-state diff, hosts attached in
+   * parallel): what makes thousands of endpoints affordable. A call that fails
+   * validation is rejected alone; if a joint sync fails, the model goes back
+   * and each call of the batch is tried again on its own, so a rejected call
+   * changes nothing and others are not rejected for it.
+   */
   private change<T>(mutate: (model: Model) => T): Promise<T> {
-    const run = async () => {
-      const before = this.model.clone();
-      let result: T;
+    const done = new Promise<T>((resolve, reject) => {
+      this.pending.push({ mutate, resolve: resolve as (v: unknown) => void, reject });
+    });
+    if (!this.draining) this.queue = this.drain();
+    return done;
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.pending.length) await this.applyBatch(this.pending.splice(0));
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async applyBatch(batch: PendingChange[]): Promise<void> {
+    const before = this.model.clone();
+    const applied: { change: PendingChange; result: unknown }[] = [];
+    for (const change of batch) {
+      // Validation throws before mutating (each call checks, then changes).
       try {
-        result = mutate(this.model);
+        applied.push({ change, result: change.mutate(this.model) });
       } catch (err) {
-        this.model = before; // validation throws before mutating; this is belt and braces
-        throw err;
+        change.reject(err);
       }
-      try {
-        await this.sync();
-      } catch (err) {
-        this.model = before;
-        await this.sync().catch(() => undefined);
-        throw err;
-      }
-      return result;
-    };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
+    }
+    if (!applied.length) return;
+    try {
+      await this.sync();
+    } catch (err) {
+      this.model = before;
+      await this.sync().catch(() => undefined);
+      if (applied.length === 1) applied[0].change.reject(err);
+      else for (const { change } of applied) await this.applyBatch([change]);
+      return;
+    }
+    for (const { change, result } of applied) change.resolve(result);
   }
 
   private sync(): Promise<void> {

@@ -2,7 +2,7 @@
 // host endpoint, the host's own namespace), the veth pair, addresses, routes.
 import { createHash } from 'node:crypto';
 import { must, run } from '../util/exec.js';
-import { deleteNamespace, inNs } from '../util/netns.js';
+import { deleteNamespace } from '../util/netns.js';
 import type { AttachRequest } from './validate.js';
 import { endpointRecordKey } from '../abi/index.js';
 
@@ -40,9 +40,15 @@ const TC_UNCARRIED_GSO = [
   'tx-gre-csum-segmentation', 'off', 'tx-ipxip4-segmentation', 'off', 'tx-ipxip6-segmentation', 'off',
 ];
 
+/** Where `ip netns add` puts a namespace. */
+const NETNS_DIR = '/run/netns';
+
 /**
  * Three processes (each costs a few ms): `ip -batch` on the host side,
- * `ip -batch` inside the endpoint's namespace, and ethtool. `addrgenmode
+ * `ip -batch` inside the endpoint's namespace, and ethtool, entered into the
+ * namespace with nsenter: `ip netns exec` also makes a mount namespace and
+ * remounts /sys, which took 19 ms of the 35 ms an endpoint cost (measured,
+ * docs/emulation.md "Scale"). `addrgenmode
  * none` keeps IPv6 link-local addresses, and so router solicitations the
  * agent would only drop, off both ends.
  *
@@ -70,7 +76,8 @@ export async function createEndpointPlumbing(names: EndpointNames, req: AttachRe
     await must(['ip', '-batch', '-'], { input: `${hostSide.join('\n')}\n` });
     await must(['ip', ...(ns ? ['-n', ns] : []), '-batch', '-'], { input: `${endpointSide.join('\n')}\n` });
     // (For receiving XDP frames, transitd attaches xdp_pass.)
-    await must(inNs(ns || null, ['ethtool', '-K', names.peer, ...(opts.txChecksum ? TC_UNCARRIED_GSO : ['tx', 'off'])]));
+    const ethtool = ['ethtool', '-K', names.peer, ...(opts.txChecksum ? TC_UNCARRIED_GSO : ['tx', 'off'])];
+    await must(ns ? ['nsenter', `--net=${NETNS_DIR}/${ns}`, ...ethtool] : ethtool);
   } catch (err) {
     await deleteEndpointPlumbing(names);
     throw err;
