@@ -3,23 +3,30 @@
 // --pin-root, so a restart picks the state up again), attaches the transit
 // program to --iface and serves the Transit gRPC service on a unix socket.
 import * as grpc from '@grpc/grpc-js';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../dataplane/host.js';
 import { TransitService as TransitServiceDef } from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
+import { recoverGoalState } from './goal-state.js';
+import { GoalStateJournal } from './journal.js';
 import { TransitService } from './service.js';
 
-const USAGE = `usage: transitd --host NAME --socket PATH [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc]
+const USAGE = `usage: transitd --host NAME --socket PATH [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
+  The socket, its directory and the journal are root-only (0600/0700) whatever the umask.
+  --journal: where goal states are journalled (default: the socket path with .journal for .sock)
 example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
 
 async function main(): Promise<void> {
+  // Whatever this process creates is root-only; the modes are also set explicitly below.
+  process.umask(0o077);
   const { values } = parseArgs({
     options: {
       host: { type: 'string' }, socket: { type: 'string' }, iface: { type: 'string', default: 'eth0' },
       'pin-root': { type: 'string' }, 'ns-prefix': { type: 'string' }, mode: { type: 'string', default: 'native' },
-      'max-endpoints': { type: 'string' }, help: { type: 'boolean' },
+      'max-endpoints': { type: 'string' }, journal: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) { console.log(USAGE); return; }
@@ -37,18 +44,24 @@ async function main(): Promise<void> {
   const pinRoot = values['pin-root'] ?? `/sys/fs/bpf/xvpc/${values.host}`;
   const maxEndpoints = values['max-endpoints'] ? Number(values['max-endpoints']) : undefined;
   const dp = HostDataplane.open(pinRoot, { endpoints: maxEndpoints }, { hook: hookOf(mode) });
+  // A goal state a killed transitd left half-applied is rolled back before anything is served.
+  ensurePrivateDir(dirname(values.socket));
+  const journal = new GoalStateJournal(values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`);
+  const restored = recoverGoalState(dp, journal);
+  if (restored > 0) console.log(`transitd ${values.host}: rolled back an interrupted goal state (${restored} records restored from ${journal.path})`);
   dp.setHostConfig({ ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex });
   const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
     values['ns-prefix'] ?? values.host);
+  service.journal = journal;
   await service.loadTransit(eth.name, mode);
   const agents = service.reattachAgents();
 
   const server = new grpc.Server();
   server.addService(TransitServiceDef, service.handlers());
-  mkdirSync(dirname(values.socket), { recursive: true });
   rmSync(values.socket, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  chmodSync(values.socket, PRIVATE_FILE_MODE); // connecting needs write permission: root only
   console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}, ${agents} endpoint agents), serving unix://${values.socket}`);
 
   // On stop, leave programs attached and maps pinned: traffic keeps flowing

@@ -11,6 +11,7 @@ import { addon } from '../dataplane/addon.js';
 import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames } from './plumbing.js';
 import * as v from './validate.js';
 import { applyGoalState } from './goal-state.js';
+import type { GoalStateJournal } from './journal.js';
 import { putEndpointBatch } from './endpoint-batch.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
 
@@ -31,6 +32,8 @@ export const AGENT_MODE: 'native' | 'generic' = process.env.XVPC_AGENT_MODE === 
 export class TransitService {
   private queue: Promise<unknown> = Promise.resolve();
   private transitLoaded = false;
+  /** Where goal states are journalled (main.ts sets it); without one a crash mid-batch is not rolled back. */
+  journal: GoalStateJournal | undefined;
 
   constructor(readonly dp: HostDataplane, readonly host: HostIdentity, readonly nsPrefix: string) {}
 
@@ -249,7 +252,7 @@ export class TransitService {
         await putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
         return {};
       }),
-      applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this, m); return {}; }),
+      applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this, m, this.journal); return {}; }),
       dump: async (): Promise<pb.GoalState> => ({
         substrate: this.dp.listSubstrate(),
         vpcs: this.dp.listVpcs().map(toVpc),
