@@ -5,6 +5,7 @@ import { BENCH_USAGE, BenchUsageError, runBench } from '../bench/main.js';
 import { XvpcError } from '../errors.js';
 import { type Command, UsageError } from './args.js';
 import { captureCommand } from './capture.js';
+import { certsCommand } from './certs.js';
 import { cleanupCommand } from './cleanup.js';
 import { runDemo } from './demo.js';
 import { epCommand } from './ep.js';
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   },
   cleanup: cleanupCommand,
   capture: captureCommand,
+  certs: certsCommand,
   stats: statsCommand,
   vpc: vpcCommand,
   net: netCommand,

@@ -30,6 +30,7 @@ export abstract class BaseDroplet implements Droplet {
   readonly ip: string;
   readonly mac: string;
   readonly transitdAddress: string;
+  readonly transitdTcpAddress: string | undefined;
   readonly underlayNs: string;
   readonly underlayPort: string;
   readonly pinRoot: string;
@@ -44,6 +45,7 @@ export abstract class BaseDroplet implements Droplet {
     this.ip = spec.ip;
     this.mac = spec.mac;
     this.transitdAddress = grpcAddress(spec.prefix, spec.name);
+    this.transitdTcpAddress = spec.transitdTls ? `${spec.ip}:${spec.transitdTls.port}` : undefined;
     this.underlayNs = underlayNs(spec.prefix);
     this.underlayPort = portName(spec.name);
     this.pinRoot = pinRoot(spec.prefix, spec.name);
@@ -67,6 +69,11 @@ export abstract class BaseDroplet implements Droplet {
 
   /** Fields of the run-dir record only this backend has. */
   protected abstract recordExtra(): { ns?: string; container?: string };
+  /** transitd's TCP listener with mutual TLS, if the droplet was made with transitdTls. */
+  protected get tcpListen(): { ip: string; port: number; dir: string } | undefined {
+    const t = this.spec.transitdTls;
+    return t ? { ip: this.ip, port: t.port, dir: t.dir } : undefined;
+  }
   protected abstract createHost(): Promise<void>;
   /** Removes the namespace/container and whatever transitd made inside it. */
   protected abstract removeHost(): Promise<void>;

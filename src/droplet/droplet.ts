@@ -34,6 +34,8 @@ export interface Droplet {
   readonly prefix: string;
   /** grpc-js address of this droplet's transitd: unix:///run/xvpc/<prefix>/<name>.sock */
   readonly transitdAddress: string;
+  /** With transitdTls: its TCP address (ip:port, mutual TLS), reachable from the underlay. */
+  readonly transitdTcpAddress: string | undefined;
   /** The droplet's network namespace as a path valid on this machine (for setns / the addon's netnsPath). */
   readonly netnsPath: string;
   /** Underlay namespace and this droplet's bridge port in it (for captures on the wire). */
@@ -100,7 +102,15 @@ export interface CreateDropletsOptions {
    * with a real NIC defaults to native XDP.
    */
   mode?: AttachMode;
+  /**
+   * Each transitd also listens on TCP, at <droplet ip>:port inside its
+   * namespace, with mutual TLS from `dir` (ca.crt, <name>.crt, <name>.key:
+   * `xvpc certs --dir DIR --host NAME=IP`).
+   */
+  transitdTls?: TransitdTls;
 }
+
+export interface TransitdTls { dir: string; port: number }
 
 /** Settings a backend gets for one droplet. */
 export interface DropletSpec {
@@ -113,6 +123,7 @@ export interface DropletSpec {
   transitdTimeoutMs: number;
   image: string;
   mode: AttachMode;
+  transitdTls?: TransitdTls;
 }
 
 const DEFAULT_PREFIX = 'xvpc';
@@ -188,7 +199,7 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const droplets = names.map((name, i) => {
     const spec: DropletSpec = {
       prefix, name, index: indexes[i], ip: underlayIp(indexes[i]), mac: underlayMac(indexes[i]), mtu,
-      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode,
+      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode, transitdTls: opts.transitdTls,
     };
     return backend === 'docker' ? new DockerDroplet(spec) : new NetnsDroplet(spec);
   });

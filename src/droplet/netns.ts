@@ -55,7 +55,7 @@ export class NetnsDroplet extends BaseDroplet {
   protected async spawnTransitd(): Promise<number> {
     const log = openPrivateLog(logPath(this.prefix, this.id)); // 0600 whatever the umask
     try {
-      const child = spawn('nsenter', [`--net=${this.netnsPath}`, '--', ...transitdArgv(this.prefix, this.id, this.spec.mode)], {
+      const child = spawn('nsenter', [`--net=${this.netnsPath}`, '--', ...transitdArgv(this.prefix, this.id, this.spec.mode, this.tcpListen)], {
         detached: true, stdio: ['ignore', log, log],
       });
       const pid = await new Promise<number>((resolve, reject) => {

@@ -13,7 +13,8 @@ import { DROPLET_IFACE, dropletNs, grpcAddress, logPath, pinRoot, socketPath } f
 export const transitdMain = (): string => `${repoRoot}dist/transitd/main.js`;
 
 /** transitd's argv (node first). Endpoint namespaces become `<prefix>-<name>-e...`, so cleanup can find them. */
-export function transitdArgv(prefix: string, name: string, mode: AttachMode): string[] {
+export function transitdArgv(prefix: string, name: string, mode: AttachMode,
+  tcp?: { ip: string; port: number; dir: string }): string[] {
   return [
     process.execPath, transitdMain(),
     '--mode', mode,
@@ -22,6 +23,10 @@ export function transitdArgv(prefix: string, name: string, mode: AttachMode): st
     '--iface', DROPLET_IFACE,
     '--pin-root', pinRoot(prefix, name),
     '--ns-prefix', dropletNs(prefix, name),
+    ...(tcp ? [
+      '--listen', `${tcp.ip}:${tcp.port}`, '--tls-ca', `${tcp.dir}/ca.crt`,
+      '--tls-cert', `${tcp.dir}/${name}.crt`, '--tls-key', `${tcp.dir}/${name}.key`,
+    ] : []),
   ];
 }
 

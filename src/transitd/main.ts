@@ -12,10 +12,16 @@ import { linkInfo } from '../util/link.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
 import { recoverGoalState } from './goal-state.js';
 import { GoalStateJournal } from './journal.js';
+import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limits } from './limits.js';
 import { TransitService } from './service.js';
+import { listenAddress, serverCredentials } from './tls.js';
 
-const USAGE = `usage: transitd --host NAME --socket PATH [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
+const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:PORT --tls-ca F --tls-cert F --tls-key F]
+                [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
+                [--max-message-mb 64] [--max-calls 64]
   The socket, its directory and the journal are root-only (0600/0700) whatever the umask.
+  --listen: also serve on TCP with mutual TLS: clients need a certificate signed by --tls-ca
+            (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
   --journal: where goal states are journalled (default: the socket path with .journal for .sock)
 example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
 
@@ -27,6 +33,8 @@ async function main(): Promise<void> {
       host: { type: 'string' }, socket: { type: 'string' }, iface: { type: 'string', default: 'eth0' },
       'pin-root': { type: 'string' }, 'ns-prefix': { type: 'string' }, mode: { type: 'string', default: 'native' },
       'max-endpoints': { type: 'string' }, journal: { type: 'string' }, help: { type: 'boolean' },
+      listen: { type: 'string' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+      'max-message-mb': { type: 'string' }, 'max-calls': { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); return; }
@@ -38,6 +46,23 @@ async function main(): Promise<void> {
   if (agentMode !== undefined && agentMode !== 'native' && agentMode !== 'generic') {
     throw new Error(`XVPC_AGENT_MODE must be native or generic, not '${agentMode}'`);
   }
+
+  const tlsGiven = ['tls-ca', 'tls-cert', 'tls-key'].filter((k) => values[k as 'tls-ca'] !== undefined);
+  if (values.listen !== undefined && tlsGiven.length !== 3) throw new Error(`--listen needs --tls-ca, --tls-cert and --tls-key (TCP is mutual TLS only)\n${USAGE}`);
+  if (values.listen === undefined && tlsGiven.length > 0) throw new Error(`--${tlsGiven[0]} goes with --listen`);
+  const tcp = values.listen === undefined ? undefined
+    : { address: listenAddress(values.listen), credentials: serverCredentials({ ca: values['tls-ca']!, cert: values['tls-cert']!, key: values['tls-key']! }) };
+  const positive = (raw: string | undefined, name: string, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1..${max}, not '${raw}'`);
+    return n;
+  };
+  const limits: Limits = {
+    ...DEFAULT_LIMITS,
+    maxMessageBytes: (positive(values['max-message-mb'], 'max-message-mb', 1024) ?? DEFAULT_LIMITS.maxMessageBytes / 2 ** 20) * 2 ** 20,
+    maxCallsInFlight: positive(values['max-calls'], 'max-calls', 10_000) ?? DEFAULT_LIMITS.maxCallsInFlight,
+  };
 
   const eth = await linkInfo(values.iface!);
   if (!eth.ipv4) throw new Error(`${values.iface} has no IPv4 address`);
@@ -56,13 +81,19 @@ async function main(): Promise<void> {
   await service.loadTransit(eth.name, mode);
   const agents = service.reattachAgents();
 
-  const server = new grpc.Server();
-  server.addService(TransitServiceDef, service.handlers());
+  const server = new grpc.Server(serverOptions(limits));
+  server.addService(tolerantDefinition(TransitServiceDef), service.handlers(new CallGate(limits.maxCallsInFlight)));
   rmSync(values.socket, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
   chmodSync(values.socket, PRIVATE_FILE_MODE); // connecting needs write permission: root only
-  console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}, ${agents} endpoint agents), serving unix://${values.socket}`);
+  let served = `unix://${values.socket}`;
+  if (tcp) {
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(tcp.address, tcp.credentials, (err, p) => (err ? reject(err) : resolve(p))));
+    served += ` and ${tcp.address.replace(/:\d+$/, `:${port}`)} (mutual TLS)`;
+  }
+  console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}, ${agents} endpoint agents), serving ${served}`);
 
   // On stop, leave programs attached and maps pinned: traffic keeps flowing
   // until the next transitd takes over.

@@ -12,6 +12,7 @@ import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNa
 import * as v from './validate.js';
 import { applyGoalState } from './goal-state.js';
 import type { GoalStateJournal } from './journal.js';
+import { CallGate, DEFAULT_LIMITS, Undecodable } from './limits.js';
 import { putEndpointBatch } from './endpoint-batch.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
 
@@ -96,8 +97,8 @@ export class TransitService {
     }
   }
 
-  /** The grpc-js implementation object. */
-  handlers(): grpc.UntypedServiceImplementation {
+  /** The grpc-js implementation object; `gate` bounds the calls served at once. */
+  handlers(gate = new CallGate(DEFAULT_LIMITS.maxCallsInFlight)): grpc.UntypedServiceImplementation {
     const h = {
       health: async (): Promise<pb.HealthReply> => ({
         host: this.host.name, ip: this.host.ip, mac: this.host.mac, pid: process.pid, transitLoaded: this.transitLoaded,
@@ -261,15 +262,30 @@ export class TransitService {
         deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
       }),
     };
-    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any)]));
+    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any, gate)]));
   }
 }
 
-/** Adapts an async handler to grpc-js, mapping errors to status codes. */
-function unary(name: string, fn: (m: any) => Promise<any> | any): grpc.handleUnaryCall<any, any> {
+/**
+ * Adapts an async handler to grpc-js, mapping errors to status codes. A
+ * request that could not be decoded is INVALID_ARGUMENT; beyond the gate's
+ * limit a call is RESOURCE_EXHAUSTED; neither reaches the handler.
+ */
+function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate): grpc.handleUnaryCall<any, any> {
   return (call, callback) => {
+    if (call.request instanceof Undecodable) {
+      const message = `request: not a valid ${name} message (${call.request.reason})`;
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: message, name: 'Error', message });
+      return;
+    }
+    if (!gate.enter()) {
+      const message = `transitd is serving its limit of calls at once; retry later`;
+      callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: message, name: 'Error', message });
+      return;
+    }
     Promise.resolve()
       .then(() => fn(call.request))
+      .finally(() => gate.leave())
       .then((reply) => callback(null, reply ?? {}))
       .catch((err: unknown) => {
         const code = err instanceof XvpcError ? GRPC_CODE[err.code] : grpc.status.INTERNAL;
