@@ -11,6 +11,7 @@ import { runDemo } from './demo.js';
 import { epCommand } from './ep.js';
 import { netCommand } from './net.js';
 import { statsCommand } from './stats.js';
+import { statusCommand } from './status.js';
 import { vpcCommand } from './vpc.js';
 
 const COMMANDS: Record<string, Command> = {
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, Command> = {
   capture: captureCommand,
   certs: certsCommand,
   stats: statsCommand,
+  status: statusCommand,
   vpc: vpcCommand,
   net: netCommand,
   ep: epCommand,

@@ -36,6 +36,8 @@ export interface Droplet {
   readonly transitdAddress: string;
   /** With transitdTls: its TCP address (ip:port, mutual TLS), reachable from the underlay. */
   readonly transitdTcpAddress: string | undefined;
+  /** With transitdMetricsPort: where its metrics are, reachable from the underlay and inside the droplet. */
+  readonly metricsUrl: string | undefined;
   /** The droplet's network namespace as a path valid on this machine (for setns / the addon's netnsPath). */
   readonly netnsPath: string;
   /** Underlay namespace and this droplet's bridge port in it (for captures on the wire). */
@@ -108,6 +110,8 @@ export interface CreateDropletsOptions {
    * `xvpc certs --dir DIR --host NAME=IP`).
    */
   transitdTls?: TransitdTls;
+  /** Each transitd serves Prometheus metrics at http://<droplet ip>:port/metrics (inside its namespace). */
+  transitdMetricsPort?: number;
 }
 
 export interface TransitdTls { dir: string; port: number }
@@ -124,6 +128,7 @@ export interface DropletSpec {
   image: string;
   mode: AttachMode;
   transitdTls?: TransitdTls;
+  transitdMetricsPort?: number;
 }
 
 const DEFAULT_PREFIX = 'xvpc';
@@ -199,7 +204,7 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const droplets = names.map((name, i) => {
     const spec: DropletSpec = {
       prefix, name, index: indexes[i], ip: underlayIp(indexes[i]), mac: underlayMac(indexes[i]), mtu,
-      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode, transitdTls: opts.transitdTls,
+      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode, transitdTls: opts.transitdTls, transitdMetricsPort: opts.transitdMetricsPort,
     };
     return backend === 'docker' ? new DockerDroplet(spec) : new NetnsDroplet(spec);
   });

@@ -13,15 +13,18 @@ import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
 import { recoverGoalState } from './goal-state.js';
 import { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limits } from './limits.js';
+import { TransitMetrics } from './metrics.js';
 import { TransitService } from './service.js';
 import { listenAddress, serverCredentials } from './tls.js';
 
 const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:PORT --tls-ca F --tls-cert F --tls-key F]
                 [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
-                [--max-message-mb 64] [--max-calls 64]
+                [--max-message-mb 64] [--max-calls 64] [--metrics ADDR:PORT]
   The socket, its directory and the journal are root-only (0600/0700) whatever the umask.
   --listen: also serve on TCP with mutual TLS: clients need a certificate signed by --tls-ca
             (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
+  --metrics: serve Prometheus metrics (plain HTTP GET /metrics) on ADDR:PORT: data-path counters,
+            map occupancy, gRPC calls and latencies. Bind it where only your Prometheus reaches.
   --journal: where goal states are journalled (default: the socket path with .journal for .sock)
 example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
 
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
       'pin-root': { type: 'string' }, 'ns-prefix': { type: 'string' }, mode: { type: 'string', default: 'native' },
       'max-endpoints': { type: 'string' }, journal: { type: 'string' }, help: { type: 'boolean' },
       listen: { type: 'string' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
-      'max-message-mb': { type: 'string' }, 'max-calls': { type: 'string' },
+      'max-message-mb': { type: 'string' }, 'max-calls': { type: 'string' }, metrics: { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); return; }
@@ -82,7 +85,9 @@ async function main(): Promise<void> {
   const agents = service.reattachAgents();
 
   const server = new grpc.Server(serverOptions(limits));
-  server.addService(tolerantDefinition(TransitServiceDef), service.handlers(new CallGate(limits.maxCallsInFlight)));
+  const metrics = values.metrics !== undefined ? new TransitMetrics(dp, values.host) : undefined;
+  server.addService(tolerantDefinition(TransitServiceDef),
+    service.handlers(new CallGate(limits.maxCallsInFlight), metrics && ((m, c, s) => metrics.observeRpc(m, c, s))));
   rmSync(values.socket, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
@@ -92,6 +97,10 @@ async function main(): Promise<void> {
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(tcp.address, tcp.credentials, (err, p) => (err ? reject(err) : resolve(p))));
     served += ` and ${tcp.address.replace(/:\d+$/, `:${port}`)} (mutual TLS)`;
+  }
+  if (metrics) {
+    const { port } = await metrics.serve(values.metrics!);
+    served += `, metrics on http://${values.metrics!.replace(/:\d+$/, `:${port}`)}/metrics`;
   }
   console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}, ${agents} endpoint agents), serving ${served}`);
 

@@ -13,6 +13,7 @@ import * as v from './validate.js';
 import { applyGoalState } from './goal-state.js';
 import type { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, Undecodable } from './limits.js';
+import { XVPC_VERSION } from '../util/version.js';
 import { putEndpointBatch } from './endpoint-batch.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
 
@@ -98,10 +99,11 @@ export class TransitService {
   }
 
   /** The grpc-js implementation object; `gate` bounds the calls served at once. */
-  handlers(gate = new CallGate(DEFAULT_LIMITS.maxCallsInFlight)): grpc.UntypedServiceImplementation {
+  handlers(gate = new CallGate(DEFAULT_LIMITS.maxCallsInFlight), observe?: RpcObserver): grpc.UntypedServiceImplementation {
     const h = {
       health: async (): Promise<pb.HealthReply> => ({
         host: this.host.name, ip: this.host.ip, mac: this.host.mac, pid: process.pid, transitLoaded: this.transitLoaded,
+        version: XVPC_VERSION, hook: this.dp.hook, maps: this.dp.mapUsage(),
       }),
       loadTransit: (m: pb.LoadTransitRequest) => this.serial(async () => {
         const mode = (m.mode === '' ? (this.dp.hook === 'tc' ? 'tc' : 'native') : m.mode) as AttachMode;
@@ -262,7 +264,7 @@ export class TransitService {
         deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
       }),
     };
-    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any, gate)]));
+    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any, gate, observe)]));
   }
 }
 
@@ -271,8 +273,16 @@ export class TransitService {
  * request that could not be decoded is INVALID_ARGUMENT; beyond the gate's
  * limit a call is RESOURCE_EXHAUSTED; neither reaches the handler.
  */
-function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate): grpc.handleUnaryCall<any, any> {
-  return (call, callback) => {
+/** Told of every answered call: its method, status code name and duration. */
+export type RpcObserver = (method: string, code: string, seconds: number) => void;
+
+function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate, observe?: RpcObserver): grpc.handleUnaryCall<any, any> {
+  return (call, outerCallback) => {
+    const start = process.hrtime.bigint();
+    const callback: grpc.sendUnaryData<any> = (err, value) => {
+      observe?.(name, grpc.status[err?.code ?? grpc.status.OK], Number(process.hrtime.bigint() - start) / 1e9);
+      outerCallback(err, value);
+    };
     if (call.request instanceof Undecodable) {
       const message = `request: not a valid ${name} message (${call.request.reason})`;
       callback({ code: grpc.status.INVALID_ARGUMENT, details: message, name: 'Error', message });
