@@ -27,7 +27,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   constructor(readonly droplets: Record<string, H>) {
     if (typeof droplets !== 'object' || droplets === null) throw invalid('droplets: expected a record of droplets by name');
-    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connectTransitd(name, d.transitdAddress)]));
+    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connectTransitd(name, d.transitdAddress, undefined, d.transitdTls)]));
     this.reconciler = new Reconciler(this.clients);
   }
 
