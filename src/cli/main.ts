@@ -12,6 +12,7 @@ import { epCommand } from './ep.js';
 import { netCommand } from './net.js';
 import { statsCommand } from './stats.js';
 import { statusCommand } from './status.js';
+import { transitdCommand } from './transitd.js';
 import { vpcCommand } from './vpc.js';
 
 const COMMANDS: Record<string, Command> = {
@@ -38,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   certs: certsCommand,
   stats: statsCommand,
   status: statusCommand,
+  transitd: transitdCommand,
   vpc: vpcCommand,
   net: netCommand,
   ep: epCommand,
