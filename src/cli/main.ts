@@ -9,6 +9,7 @@ import { certsCommand } from './certs.js';
 import { cleanupCommand } from './cleanup.js';
 import { runDemo } from './demo.js';
 import { epCommand } from './ep.js';
+import { flowsCommand } from './flows.js';
 import { netCommand } from './net.js';
 import { statsCommand } from './stats.js';
 import { statusCommand } from './status.js';
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, Command> = {
   },
   cleanup: cleanupCommand,
   capture: captureCommand,
+  flows: flowsCommand,
   certs: certsCommand,
   stats: statsCommand,
   status: statusCommand,
