@@ -1,7 +1,7 @@
 // A captured packet as a flow event, like `hubble observe` prints: the
 // endpoints' addresses and ports (the inner frame of a Geneve packet, else the
-// frame itself), protocol, VNI, the verdict the host's data path gave it, and
-// the underlay hosts when it is encapsulated.
+// frame itself), protocol, VNI, the verdict the host's data path gave it and
+// for drops its reason, and the underlay hosts when it is encapsulated.
 import type { CapturedPacket } from './session.js';
 import type { Frame } from './decode.js';
 
@@ -10,7 +10,7 @@ export interface FlowEvent {
   time: string;
   host: string;
   verdict: string;
-  /** why it was dropped, when the capture knows (the hook does not carry the reason today: null) */
+  /** why it was dropped (a drop counter's name without drop_, e.g. 'spoofed'); null for other verdicts */
   dropReason: string | null;
   vni: number | null;
   protocol: string;
@@ -36,7 +36,7 @@ function isoMicros(ns: bigint): string {
 export function flowEvent(p: CapturedPacket, host: string): FlowEvent {
   const inner: Frame = p.inner ?? p;
   const base = {
-    time: isoMicros(p.timestampNs), host, verdict: p.action ?? 'unknown', dropReason: null, length: p.length,
+    time: isoMicros(p.timestampNs), host, verdict: p.action ?? 'unknown', dropReason: p.dropReason ?? null, length: p.length,
     vni: p.geneve?.vni ?? null,
     underlay: p.inner && p.ipv4 ? { src: p.ipv4.src, dst: p.ipv4.dst } : null,
   };

@@ -14,13 +14,13 @@ const OPTIONS = {
 } as const;
 
 export const flowsCommand: Command = {
-  summary: 'watch decoded flow events (endpoints, protocol, ports, verdict) on a prefix\'s hosts',
+  summary: 'watch decoded flow events (endpoints, protocol, ports, verdict, drop reason) on a prefix\'s hosts',
   usage: [
     'xvpc flows --prefix P [--host NAME]... [--verdict drop,pass,tx,redirect,aborted] [--json] [-c COUNT]',
     '           [--duration SECS] [--force] [EXPRESSION...]',
     '',
-    'One event per packet leaving a host\'s data path: time, host, verdict, VNI, inner endpoints and',
-    'ports, protocol (the underlay hosts of encapsulated packets too). EXPRESSION is a tcpdump filter',
+    'One event per packet leaving a host\'s data path: time, host, verdict (and a drop\'s reason), VNI,',
+    'inner endpoints and ports, protocol (the underlay hosts of encapsulated packets too). EXPRESSION is a tcpdump filter',
     'on the packet as it leaves (outer headers included, e.g. \'geneve and icmp\'). --json: one JSON',
     'object per line. Without --host every droplet of the prefix is watched.',
   ].join('\n'),

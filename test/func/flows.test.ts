@@ -1,6 +1,6 @@
 // `xvpc flows`: decoded flow events from the capture hooks, as JSON lines and
 // text: a ping through the switch shows up with its endpoints, VNI, protocol
-// and the switch's verdict; a spoofed packet shows up as a drop at its agent.
+// and the switch's verdict; a spoofed packet shows up as a drop at its agent, with its reason.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,6 @@ describe('xvpc flows', () => {
     const lines = await flows(['--prefix', prefix, '--host', 'left', '--verdict', 'drop', '-c', '1', 'icmp'],
       async () => { await s.left.run(['ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', '-I', '10.0.0.99', s.right.ip]); });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`left\\s+DROP\\s+vni - 10\\.0\\.0\\.99 -> ${s.right.ip.replaceAll('.', '\\.')} icmp echo-request`));
+    expect(lines[0]).toMatch(new RegExp(`left\\s+DROP\\s+vni - 10\\.0\\.0\\.99 -> ${s.right.ip.replaceAll('.', '\\.')} icmp echo-request reason spoofed`));
   });
 });
