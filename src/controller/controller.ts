@@ -11,6 +11,7 @@ import { desiredState } from './desired.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
 import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './model.js';
 import { Reconciler } from './reconcile.js';
+import { ControllerMetrics } from './metrics.js';
 import * as check from '../transitd/validate.js';
 
 function requireObject(args: unknown, method: string): Record<string, unknown> {
@@ -24,6 +25,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   private readonly clients: Record<string, TransitdClient>;
   private readonly reconciler: Reconciler;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Reconcile counts and durations, for Prometheus (metrics.registry). */
+  readonly metrics = new ControllerMetrics();
 
   constructor(readonly droplets: Record<string, H>) {
     if (typeof droplets !== 'object' || droplets === null) throw invalid('droplets: expected a record of droplets by name');
@@ -58,7 +61,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   private sync(): Promise<void> {
     const hosts = Object.fromEntries(Object.entries(this.droplets).map(([n, d]) => [n, { ip: d.ip, mac: d.mac }]));
-    return this.reconciler.reconcile(desiredState(this.model, hosts));
+    return this.metrics.time(() => this.reconciler.reconcile(desiredState(this.model, hosts)));
   }
 
   private hostArg(v: unknown, field: string): string {

@@ -1,6 +1,7 @@
 // transitd --metrics: scraped from inside the droplets, the data-path counters,
 // map occupancy and RPC counts move with what happens (a ping through a switch,
-// a failed call); and `xvpc status` reports each host.
+// a failed call), the Controller's reconciles are counted and timed, and
+// `xvpc status` reports each host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -96,6 +97,18 @@ describe('transitd metrics and xvpc status', () => {
     expect(moved(k('xvpc_rpc_requests_total', 'right', { method: 'getVpc', code: 'NOT_FOUND' }))).toBe(1);
     expect(moved(k('xvpc_rpc_duration_seconds_count', 'right', { method: 'getVpc' }))).toBe(1);
     expect(get(after, k('xvpc_rpc_duration_seconds_sum', 'right', { method: 'getVpc' }))).toBeGreaterThan(0);
+  });
+
+  it('the Controller exports reconcile counts and durations', async () => {
+    const before = parse(await c.metrics.registry.metrics());
+    const ok = (s: Samples) => s.get(key('xvpc_controller_reconciles_total', { outcome: 'ok' })) ?? 0;
+    const count = (s: Samples) => s.get(key('xvpc_controller_reconcile_duration_seconds_count', { outcome: 'ok' })) ?? 0;
+    expect(ok(before)).toBeGreaterThanOrEqual(4); // VPC, network, two endpoints
+    await c.createVpc({ vni: 4, cidr: '10.4.0.0/16', routers: [] });
+    const after = parse(await c.metrics.registry.metrics());
+    expect(ok(after) - ok(before)).toBe(1);
+    expect(count(after) - count(before)).toBe(1);
+    expect(after.get(key('xvpc_controller_reconcile_duration_seconds_sum', { outcome: 'ok' }))).toBeGreaterThan(0);
   });
 
   it('xvpc status shows every host: health, program, version, map occupancy', async () => {
