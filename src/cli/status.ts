@@ -28,9 +28,10 @@ async function statusOf(name: string, address: string): Promise<HostStatus> {
   const client = connectTransitd(name, address, 5000);
   try {
     const h = await client.health({});
+    const { maps } = await client.getMapUsage({}, { timeoutMs: 30_000 });
     return {
       host: name, healthy: true, ip: h.ip, pid: h.pid, hook: h.hook, transitLoaded: h.transitLoaded, version: h.version,
-      maps: h.maps.map((m) => ({ name: m.name, entries: m.entries, capacity: m.capacity })),
+      maps: maps.map((m) => ({ name: m.name, entries: m.entries, capacity: m.capacity })),
     };
   } catch (err) {
     return { host: name, healthy: false, error: (err as Error).message };

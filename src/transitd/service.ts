@@ -103,8 +103,9 @@ export class TransitService {
     const h = {
       health: async (): Promise<pb.HealthReply> => ({
         host: this.host.name, ip: this.host.ip, mac: this.host.mac, pid: process.pid, transitLoaded: this.transitLoaded,
-        version: XVPC_VERSION, hook: this.dp.hook, maps: this.dp.mapUsage(),
+        version: XVPC_VERSION, hook: this.dp.hook,
       }),
+      getMapUsage: async (): Promise<pb.MapUsageReply> => ({ maps: this.dp.mapUsage() }),
       loadTransit: (m: pb.LoadTransitRequest) => this.serial(async () => {
         const mode = (m.mode === '' ? (this.dp.hook === 'tc' ? 'tc' : 'native') : m.mode) as AttachMode;
         if (!ATTACH_MODES.includes(mode)) throw invalid(`mode: '${m.mode}' is not 'native', 'generic' or 'tc'`);
