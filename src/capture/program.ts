@@ -8,6 +8,7 @@
 //   u64 ktime ns | u32 action (low 16 bits; the DROP slot puts the drop
 //   reason, an XVPC_STAT_DROP_* index, in the high 16) | u32 ingress ifindex |
 //   u32 wire length | u32 captured length | bytes
+import { DROP_REASON_MAP } from '../abi/index.js';
 import { addon } from '../dataplane/addon.js';
 import type { Hook } from '../dataplane/host.js';
 import { type CbpfInsn, CBPF_STACK, cbpfUsesMemory, translateCbpf } from './cbpf.js';
@@ -85,10 +86,10 @@ export function captureProgram(spec: CaptureProgramSpec): Buffer {
   asm.call(HELPER.ktime_get_ns).stx(8, R7, 0, R0);
   asm.st(4, R7, 8, action);
   if (action === 1 && spec.dropReasonFd !== undefined) {
-    // The key slot still holds 0: drop_reason[0] on this CPU, set by drop() just before the hook.
+    // The key slot still holds 0, drop_reason's only index: this CPU's reason, set by drop() just before the hook.
     asm.ldMapFd(R1, spec.dropReasonFd).mov64(R2, FP).alu64(ADD, R2, { imm: KEY_SLOT }).call(HELPER.map_lookup_elem);
     asm.jmp(JEQ, R0, { imm: 0 }, 'noreason');
-    asm.ldx(4, R1, R0, 0).alu64(AND, R1, { imm: 0xffff }).alu64(LSH, R1, { imm: 16 }).alu64(OR, R1, { imm: action });
+    asm.ldx(DROP_REASON_MAP.valueSize, R1, R0, DROP_REASON_MAP.reasonOff).alu64(AND, R1, { imm: 0xffff }).alu64(LSH, R1, { imm: 16 }).alu64(OR, R1, { imm: action });
     asm.stx(4, R7, 8, R1);
     asm.label('noreason');
   }

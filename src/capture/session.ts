@@ -18,7 +18,7 @@ import type { Hook } from '../dataplane/host.js';
 import { addon, type RawPcapLive, type RawRingBuffer } from '../dataplane/addon.js';
 import { decodeCbpf, compileFilter } from './cbpf.js';
 import { decodeFrame, type Frame } from './decode.js';
-import { STAT_NAMES } from '../dataplane/stats.js';
+import { STAT_NAMES } from '../abi/index.js';
 import type { CaptureInterface } from './pcap.js';
 import {
   CaptureMaps, DEFAULT_SNAPLEN, MAX_SNAPLEN, XDP_ACTIONS, captureProgram, loadCaptureProgram, parseSample, ringBytes,

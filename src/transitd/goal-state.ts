@@ -3,29 +3,52 @@
 // Before the first write the records it touches are journalled (journal.ts),
 // so a crash mid-batch is rolled back by the next transitd.
 import { XvpcError } from '../errors.js';
+import { RECORD_KINDS, type KeyOf, type RecordKindName, type RecordOf } from '../abi/index.js';
 import type { HostDataplane } from '../dataplane/host.js';
 import type { GoalState } from '../gen/transit.js';
 import { crashHook, type GoalStateJournal, type UndoEntry } from './journal.js';
-import type { TransitService } from './service.js';
-import * as v from './validate.js';
+import { TRANSIT_KINDS, type HostRecords, type KindMessages, type TransitKind } from './records.js';
 
-type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints';
-
-/** How each kind's records are read back and restored exactly as they were (raw, hostedIfindex included). */
-const RESTORE: Record<Kind, { get(dp: HostDataplane, k: any): unknown; put(dp: HostDataplane, r: any): void; del(dp: HostDataplane, k: any): void }> = {
-  substrate: { get: (dp, k) => dp.getSubstrate(k.ip), put: (dp, r) => dp.putSubstrate(r), del: (dp, k) => dp.deleteSubstrate(k.ip) },
-  vpcs: { get: (dp, k) => dp.getVpc(k.vni), put: (dp, r) => dp.putVpc(r), del: (dp, k) => dp.deleteVpc(k.vni) },
-  networks: { get: (dp, k) => dp.getNetwork(k.vni, k.cidr), put: (dp, r) => dp.putNetwork(r), del: (dp, k) => dp.deleteNetwork(k.vni, k.cidr) },
-  endpoints: { get: (dp, k) => dp.getEndpoint(k.vni, k.ip), put: (dp, r) => dp.putEndpoint(r), del: (dp, k) => dp.deleteEndpoint(k.vni, k.ip) },
+/** Each kind's lists in a GoalState, and the names errors give them. */
+const FIELDS: {
+  [N in RecordKindName]: {
+    put(g: GoalState): KindMessages[N][0][]; putName: string;
+    del(g: GoalState): KindMessages[N][1][]; delName: string;
+  }
+} = {
+  substrate: { put: (g) => g.substrate, putName: 'substrate', del: (g) => g.deleteSubstrate, delName: 'delete_substrate' },
+  vpcs: { put: (g) => g.vpcs, putName: 'vpcs', del: (g) => g.deleteVpcs, delName: 'delete_vpcs' },
+  networks: { put: (g) => g.networks, putName: 'networks', del: (g) => g.deleteNetworks, delName: 'delete_networks' },
+  endpoints: { put: (g) => g.endpoints, putName: 'endpoints', del: (g) => g.deleteEndpoints, delName: 'delete_endpoints' },
 };
+/** Validation follows the message's field order. */
+const VALIDATE_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'networks', 'endpoints'];
+/** Endpoints before networks: a switch knows its endpoints before any agent is told to send to it. */
+const UPSERT_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'endpoints', 'networks'];
+/** Deletions the other way round: what points at a record goes first. */
+const DELETE_ORDER: RecordKindName[] = ['endpoints', 'networks', 'vpcs', 'substrate'];
 
-/** Puts every journalled record back, last first; returns how many. */
+function field<T, R>(list: T[] | undefined, name: string, fn: (x: T) => R): R[] {
+  return (list ?? []).map((x, i) => {
+    try {
+      return fn(x);
+    } catch (err) {
+      if (err instanceof XvpcError) throw new XvpcError(err.code, `${name}[${i}].${err.message}`);
+      throw err;
+    }
+  });
+}
+
+/** One write of a batch: the record it touches (kind, key) and how to make it. */
+interface Write { kind: RecordKindName; key: unknown; write: () => void }
+
+/** Puts every journalled record back exactly as it was (raw, hostedIfindex included), last first; returns how many. */
 export function rollBack(dp: HostDataplane, entries: readonly UndoEntry[]): number {
   for (const e of [...entries].reverse()) {
-    const kind = RESTORE[e.kind as Kind];
-    if (!kind) throw new XvpcError('FAILED_PRECONDITION', `journal: unknown record kind '${e.kind}'`);
-    if (e.old) kind.put(dp, e.old);
-    else kind.del(dp, e.key);
+    const kind = e.kind as RecordKindName;
+    if (!Object.hasOwn(RECORD_KINDS, kind)) throw new XvpcError('FAILED_PRECONDITION', `journal: unknown record kind '${e.kind}'`);
+    if (e.old) dp.put(kind, e.old as RecordOf<typeof kind>);
+    else dp.delete(kind, e.key as KeyOf<typeof kind>);
   }
   return entries.length;
 }
@@ -39,42 +62,31 @@ export function recoverGoalState(dp: HostDataplane, journal: GoalStateJournal): 
   return n;
 }
 
-export function applyGoalState(svc: TransitService, m: GoalState, journal?: GoalStateJournal): void {
-  const field = <T, R>(list: T[] | undefined, name: string, fn: (x: T) => R): R[] =>
-    (list ?? []).map((x, i) => {
-      try {
-        return fn(x);
-      } catch (err) {
-        if (err instanceof XvpcError) throw new XvpcError(err.code, `${name}[${i}].${err.message}`);
-        throw err;
-      }
-    });
-  const substrate = field(m.substrate, 'substrate', v.substrateRecord);
-  const vpcs = field(m.vpcs, 'vpcs', v.vpcRecord);
-  const networks = field(m.networks, 'networks', v.networkRecord);
-  const endpoints = field(m.endpoints, 'endpoints', v.endpointRecord);
-  const delSubstrate = field(m.deleteSubstrate, 'delete_substrate', (k) => v.ipv4(k.ip, 'ip'));
-  const delVpcs = field(m.deleteVpcs, 'delete_vpcs', (k) => v.vni(k.vni));
-  const delNetworks = field(m.deleteNetworks, 'delete_networks', v.networkKey);
-  const delEndpoints = field(m.deleteEndpoints, 'delete_endpoints', v.endpointKey);
+export function applyGoalState(records: HostRecords, m: GoalState, journal?: GoalStateJournal): void {
+  // Validate everything first; each kind's writes wait in a list.
+  const upserts = new Map<RecordKindName, Write[]>();
+  const deletes = new Map<RecordKindName, Write[]>();
+  const validatePuts = <N extends RecordKindName>(kind: N) => {
+    const t: TransitKind<N> = TRANSIT_KINDS[kind];
+    const list: RecordOf<N>[] = field(FIELDS[kind].put(m), FIELDS[kind].putName, (x) => t.record(x));
+    upserts.set(kind, list.map((r) => ({ kind, key: r, write: () => records.put(kind, r, 'upsert') })));
+  };
+  const validateDeletes = <N extends RecordKindName>(kind: N) => {
+    const t: TransitKind<N> = TRANSIT_KINDS[kind];
+    const list: KeyOf<N>[] = field(FIELDS[kind].del(m), FIELDS[kind].delName, (x) => t.key(x));
+    deletes.set(kind, list.map((k) => ({ kind, key: k, write: () => { records.delete(kind, k); } })));
+  };
+  VALIDATE_ORDER.forEach(validatePuts);
+  VALIDATE_ORDER.forEach(validateDeletes);
 
-  const dp = svc.dp;
-  // Every write in order, with the key it touches. Endpoints before networks:
-  // a switch knows its endpoints before any agent is told to send to it.
-  const writes: { kind: Kind; key: unknown; write: () => void }[] = [
-    ...substrate.map((r) => ({ kind: 'substrate' as const, key: { ip: r.ip }, write: () => dp.putSubstrate(r) })),
-    ...vpcs.map((r) => ({ kind: 'vpcs' as const, key: { vni: r.vni }, write: () => dp.putVpc(r) })),
-    ...endpoints.map((r) => ({ kind: 'endpoints' as const, key: { vni: r.vni, ip: r.ip }, write: () => svc.putEndpoint(r, 'upsert') })),
-    ...networks.map((r) => ({ kind: 'networks' as const, key: { vni: r.vni, cidr: r.cidr }, write: () => dp.putNetwork(r) })),
-    ...delEndpoints.map((k) => ({ kind: 'endpoints' as const, key: k, write: () => { dp.deleteEndpoint(k.vni, k.ip); } })),
-    ...delNetworks.map((k) => ({ kind: 'networks' as const, key: k, write: () => { dp.deleteNetwork(k.vni, k.cidr); } })),
-    ...delVpcs.map((vni) => ({ kind: 'vpcs' as const, key: { vni }, write: () => { dp.deleteVpc(vni); } })),
-    ...delSubstrate.map((ip) => ({ kind: 'substrate' as const, key: { ip }, write: () => { dp.deleteSubstrate(ip); } })),
-  ];
-  // Each touched record as it is now, all read before the first write.
-  const undo: UndoEntry[] = writes.map((w) => ({ kind: w.kind, key: w.key, old: RESTORE[w.kind].get(dp, w.key) }));
+  // (1) Every write in order, with the record it touches as it is now, all read before the first write.
+  const writes: Write[] = [...UPSERT_ORDER.flatMap((k) => upserts.get(k)!), ...DELETE_ORDER.flatMap((k) => deletes.get(k)!)];
   if (writes.length === 0) return;
+  const undo: UndoEntry[] = writes.map((w) => ({
+    kind: w.kind, key: w.key, old: records.dp.get(w.kind, w.key as KeyOf<typeof w.kind>),
+  }));
 
+  // (2) Journal them, (3) apply, (4) forget them.
   journal?.begin(undo);
   const crash = crashHook();
   let done = 0;
@@ -86,7 +98,7 @@ export function applyGoalState(svc: TransitService, m: GoalState, journal?: Goal
     }
   } catch (err) {
     let rolledBack = true;
-    try { rollBack(dp, undo.slice(0, done + 1)); } catch { rolledBack = false; /* the journal stays: the next start finishes it */ }
+    try { rollBack(records.dp, undo.slice(0, done + 1)); } catch { rolledBack = false; /* the journal stays: the next start finishes it */ }
     if (rolledBack) journal?.end();
     throw new XvpcError('INTERNAL', `goal state not applied (rolled back): ${(err as Error).message}`);
   }

@@ -10,6 +10,7 @@ import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../datapla
 import { TransitService as TransitServiceDef } from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
+import { checkPrerequisites } from '../util/prereq.js';
 import { recoverGoalState } from './goal-state.js';
 import { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limits } from './limits.js';
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     maxCallsInFlight: positive(values['max-calls'], 'max-calls', 10_000) ?? DEFAULT_LIMITS.maxCallsInFlight,
   };
 
+  checkPrerequisites();
   const eth = await linkInfo(values.iface!);
   if (!eth.ipv4) throw new Error(`${values.iface} has no IPv4 address`);
   const pinRoot = values['pin-root'] ?? `/sys/fs/bpf/xvpc/${values.host}`;

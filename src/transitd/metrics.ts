@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HostDataplane } from '../dataplane/host.js';
-import { STAT_NAMES, type StatName } from '../dataplane/stats.js';
+import { STAT_NAMES, type StatName } from '../abi/index.js';
 import { invalid } from '../errors.js';
 
 const VERDICT = /^(transit|agent)_(rx|pass|tx|redirect|drop)$/;

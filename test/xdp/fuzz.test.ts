@@ -7,7 +7,7 @@
 // verdict.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
-import { EndpointType } from '../../src/dataplane/records.js';
+import { EndpointType } from '../../src/abi/index.js';
 import {
   ARP_REQUEST, BROADCAST_MAC, ETH_LEN, ETH_P_ARP, ETH_P_IP, GENEVE_PORT, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
   arp, eth, fixIpv4Checksum, geneveFrame, icmpEcho, inetChecksum, ipNum, ipv4, rtsOption, tcp, udp,

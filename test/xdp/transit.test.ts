@@ -4,7 +4,7 @@
 // independently, and exactly which counters moved.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
-import { EndpointType } from '../../src/dataplane/records.js';
+import { EndpointType } from '../../src/abi/index.js';
 import {
   ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, ETH_P_ARP, ETH_P_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
   arp, eth, geneveFrame, icmpEcho, inetChecksum, ipv4, parseGeneveFrame, parseIpv4, parseRts, rtsOption, tcp, udp,
@@ -48,7 +48,7 @@ let env: ReturnType<typeof openDataplane>;
 let dp: HostDataplane;
 
 function endpoint(vni: number, ip: string, mac: string, host: TestHost, hostedIfindex = -1, netId = 1) {
-  dp.putEndpoint({ vni, ip, type: EndpointType.SIMPLE, mac, hostIp: host.ip, hostMac: host.mac, netId, backends: [], hostedIfindex });
+  dp.put('endpoints', { vni, ip, type: EndpointType.SIMPLE, mac, hostIp: host.ip, hostMac: host.mac, netId, backends: [], hostedIfindex });
 }
 
 beforeAll(() => {
@@ -56,11 +56,11 @@ beforeAll(() => {
   dp = env.dp;
   dp.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
   dp.addInterface(LO);
-  for (const h of SUBSTRATE_HOSTS) dp.putSubstrate({ ip: h.ip, mac: h.mac });
-  for (const n of [NET1, NET2, NET_NO_SUBSTRATE, NET_NO_SWITCH, NET_ONLY_US]) dp.putNetwork(n);
-  dp.putVpc({ vni: VNI_A, routers: ROUTERS_A });
-  dp.putVpc({ vni: VNI_ROUTER_US, routers: [THIS_HOST.ip] });
-  dp.putVpc({ vni: VNI_NO_ROUTERS, routers: [] });
+  for (const h of SUBSTRATE_HOSTS) dp.put('substrate', { ip: h.ip, mac: h.mac });
+  for (const n of [NET1, NET2, NET_NO_SUBSTRATE, NET_NO_SWITCH, NET_ONLY_US]) dp.put('networks', n);
+  dp.put('vpcs', { vni: VNI_A, routers: ROUTERS_A });
+  dp.put('vpcs', { vni: VNI_ROUTER_US, routers: [THIS_HOST.ip] });
+  dp.put('vpcs', { vni: VNI_NO_ROUTERS, routers: [] });
   endpoint(VNI_A, EP_REMOTE.ip, EP_REMOTE.mac, EP_REMOTE.host);
   endpoint(VNI_A, EP_LOCAL.ip, EP_LOCAL.mac, THIS_HOST, LO);
   endpoint(VNI_A, EP_GHOST.ip, EP_GHOST.mac, THIS_HOST);
