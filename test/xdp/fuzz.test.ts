@@ -166,11 +166,11 @@ beforeAll(() => {
   dp = env.dp;
   beThisHost(dp);
   dp.putAgentMeta(LO, { vni: VNI, ip: SENDER.ip, mac: SENDER.mac, netId: 1 });
-  dp.putNetwork({ vni: VNI, netId: 1, cidr: '10.1.0.0/24', gatewayIp: '10.1.0.1', gatewayMac: '02:00:0a:01:00:01', switches: [hostN(11).ip] });
-  dp.putVpc({ vni: VNI, routers: [hostN(12).ip] });
-  dp.putSubstrate({ ip: hostN(11).ip, mac: hostN(11).mac });
-  dp.putSubstrate({ ip: hostN(12).ip, mac: hostN(12).mac });
-  dp.putEndpoint({
+  dp.put('networks', { vni: VNI, netId: 1, cidr: '10.1.0.0/24', gatewayIp: '10.1.0.1', gatewayMac: '02:00:0a:01:00:01', switches: [hostN(11).ip] });
+  dp.put('vpcs', { vni: VNI, routers: [hostN(12).ip] });
+  dp.put('substrate', { ip: hostN(11).ip, mac: hostN(11).mac });
+  dp.put('substrate', { ip: hostN(12).ip, mac: hostN(12).mac });
+  dp.put('endpoints', {
     vni: VNI, ip: REMOTE.ip, type: EndpointType.SIMPLE, mac: REMOTE.mac, hostIp: REMOTE.host.ip,
     hostMac: REMOTE.host.mac, netId: 1, backends: [], hostedIfindex: -1,
   });
