@@ -3,6 +3,9 @@ export { createDroplets, destroyDroplets, cleanupAll } from './droplet/index.js'
 export type { Droplet, CreateDropletsOptions, DropletBackend } from './droplet/index.js';
 export { Controller } from './controller/controller.js';
 export { Endpoint, type PingResult } from './controller/endpoint.js';
+export { remoteHost, type RemoteHostSpec } from './controller/remote-host.js';
+export type { ControllerHost } from './controller/endpoint.js';
+export type { TlsFiles } from './transitd/tls.js';
 export { XvpcError, type XvpcErrorCode } from './errors.js';
 export { connectTransitd, type TransitdClient } from './transitd/client.js';
 export { HostDataplane } from './dataplane/host.js';

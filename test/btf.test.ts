@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { bpfObjectPath } from '../src/dataplane/bpf.js';
 import {
-  ENDPOINT_VALUE, EndpointType, LAYOUTS, MAX_BACKENDS, MAX_MEMBERS, SLOT_TABLE_SIZE, STAT_NAMES, XVPC_MEMBERS,
+  DROP_REASON_MAP, ENDPOINT_VALUE, EndpointType, LAYOUTS, MAX_BACKENDS, MAX_MEMBERS, SLOT_TABLE_SIZE, STAT_NAMES, XVPC_MEMBERS,
 } from '../src/abi/index.js';
 
 interface BtfMember { name: string; type_id: number; bits_offset: number }
@@ -43,6 +43,20 @@ for (const object of ['xvpc', 'xvpc_tc']) {
         expect(fromBtf).toEqual(Object.entries(layout.off));
       });
     }
+
+    it('drop_reason holds one __u32 per CPU (the capture hook reads it)', () => {
+      // A map in BTF: a VAR of an anonymous struct whose members point at the key and value types.
+      const v = named('VAR', DROP_REASON_MAP.name);
+      const def = types.find((x) => x.id === (v as BtfType & { type_id: number }).type_id)!;
+      const sizeOf = (member: string): number | undefined => {
+        const ptr = types.find((x) => x.id === def.members!.find((m) => m.name === member)?.type_id);
+        let t = types.find((x) => x.id === (ptr as BtfType & { type_id?: number } | undefined)?.type_id);
+        while (t?.kind === 'TYPEDEF' || t?.kind === 'CONST' || t?.kind === 'VOLATILE') t = types.find((x) => x.id === (t as BtfType & { type_id: number }).type_id);
+        return t?.size;
+      };
+      expect(sizeOf('value')).toBe(DROP_REASON_MAP.valueSize);
+      expect(sizeOf('key')).toBe(4);
+    });
 
     it('limits follow the array lengths', () => {
       expect(arrayLength(XVPC_MEMBERS.name, 'members')).toBe(MAX_MEMBERS);

@@ -86,6 +86,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
+/* The reason (an XVPC_STAT_DROP_* index) of the last drop on this CPU: the
+ * capture hook's DROP slot reads it, so a capture can say why a packet it
+ * sees leave with XDP_DROP was dropped (xvpc flows). Every drop goes through
+ * drop(), which sets it just before the program leaves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drop_reason SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -98,6 +110,11 @@ static __always_inline void stat_inc(__u32 idx)
  * hooks; the TC entry points translate them (hook_tc.h). */
 static __always_inline int drop(__u32 reason)
 {
+	__u32 zero = 0;
+	__u32 *last = bpf_map_lookup_elem(&drop_reason, &zero);
+
+	if (last)
+		*last = reason;
 	stat_inc(reason);
 	return XDP_DROP;
 }

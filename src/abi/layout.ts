@@ -50,5 +50,11 @@ export const SCALED_FLOW_KEY = struct('scaled_flow_key', 20, {
 });
 export const SCALED_FLOW_VALUE = struct('scaled_flow_value', 4, { vip: 0 });
 
+/**
+ * The drop_reason map (native/bpf/maps.h): a per-CPU array of one __u32, the
+ * XVPC_STAT_DROP_* index of that CPU's last drop, at key 0 (a U32_KEY_SIZE index).
+ */
+export const DROP_REASON_MAP = { name: 'drop_reason', index: 0, valueSize: 4, reasonOff: 0 } as const;
+
 /** Keys that are a bare __u32 (substrate: an IPv4; agent_meta: an ifindex; arrays: an index). */
 export const U32_KEY_SIZE = 4;

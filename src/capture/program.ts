@@ -5,11 +5,14 @@
 // slot, so the packet goes on exactly as it would have without it.
 //
 // A sample in the ring buffer:
-//   u64 ktime ns | u32 action | u32 ingress ifindex | u32 wire length | u32 captured length | bytes
+//   u64 ktime ns | u32 action (low 16 bits; the DROP slot puts the drop
+//   reason, an XVPC_STAT_DROP_* index, in the high 16) | u32 ingress ifindex |
+//   u32 wire length | u32 captured length | bytes
+import { DROP_REASON_MAP } from '../abi/index.js';
 import { addon } from '../dataplane/addon.js';
 import type { Hook } from '../dataplane/host.js';
 import { type CbpfInsn, CBPF_STACK, cbpfUsesMemory, translateCbpf } from './cbpf.js';
-import { ADD, Asm, FP, HELPER, JEQ, JLE, JLT, JNE } from './ebpf.js';
+import { ADD, AND, Asm, FP, HELPER, JEQ, JLE, JLT, JNE, LSH, OR } from './ebpf.js';
 
 /** The data path's verdicts (XDP's on both builds), one hook slot each. */
 export const XDP_ACTIONS = ['aborted', 'drop', 'pass', 'tx', 'redirect'] as const;
@@ -46,6 +49,8 @@ export interface CaptureProgramSpec {
   filter?: CbpfInsn[];
   /** which build's hook the program goes into; default xdp */
   hook?: Hook;
+  /** the host's pinned drop_reason map (native/bpf/maps.h): the DROP slot's samples carry the reason */
+  dropReasonFd?: number;
 }
 
 const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5, R6 = 6, R7 = 7, R8 = 8, R9 = 9;
@@ -80,6 +85,14 @@ export function captureProgram(spec: CaptureProgramSpec): Buffer {
   asm.mov64(R7, R0);
   asm.call(HELPER.ktime_get_ns).stx(8, R7, 0, R0);
   asm.st(4, R7, 8, action);
+  if (action === 1 && spec.dropReasonFd !== undefined) {
+    // The key slot still holds 0, drop_reason's only index: this CPU's reason, set by drop() just before the hook.
+    asm.ldMapFd(R1, spec.dropReasonFd).mov64(R2, FP).alu64(ADD, R2, { imm: KEY_SLOT }).call(HELPER.map_lookup_elem);
+    asm.jmp(JEQ, R0, { imm: 0 }, 'noreason');
+    asm.ldx(DROP_REASON_MAP.valueSize, R1, R0, DROP_REASON_MAP.reasonOff).alu64(AND, R1, { imm: 0xffff }).alu64(LSH, R1, { imm: 16 }).alu64(OR, R1, { imm: action });
+    asm.stx(4, R7, 8, R1);
+    asm.label('noreason');
+  }
   asm.ldx(4, R1, R6, ctx.ifindex).stx(4, R7, 12, R1);
   asm.stx(4, R7, 16, R9);
   asm.mov64(R8, R9).jmp(JLE, R8, { imm: snaplen }, 'clamped').mov64(R8, { imm: snaplen });
@@ -125,13 +138,17 @@ export function loadCaptureProgram(insns: Buffer, name: string, hook: Hook = 'xd
 
 export interface Sample {
   ktimeNs: bigint; action: number; ifindex: number; length: number; data: Buffer;
+  /** drops: the XVPC_STAT_DROP_* index of the reason, if the sample carries one */
+  dropReason?: number;
 }
 
 export function parseSample(buf: Buffer): Sample {
   const caplen = buf.readUInt32LE(20);
+  const word = buf.readUInt32LE(8);
   return {
     ktimeNs: buf.readBigUInt64LE(0),
-    action: buf.readUInt32LE(8),
+    action: word & 0xffff,
+    ...(word >>> 16 ? { dropReason: word >>> 16 } : {}),
     ifindex: buf.readUInt32LE(12),
     length: buf.readUInt32LE(16),
     data: buf.subarray(SAMPLE_HEADER, SAMPLE_HEADER + Math.min(caplen, buf.length - SAMPLE_HEADER)),

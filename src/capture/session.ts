@@ -12,12 +12,13 @@
 // alive while someone awaits a packet, so a capture left open never holds a
 // process (or a teardown) up; stop() detaches and closes everything.
 import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { XvpcError } from '../errors.js';
 import type { Hook } from '../dataplane/host.js';
 import { addon, type RawPcapLive, type RawRingBuffer } from '../dataplane/addon.js';
 import { decodeCbpf, compileFilter } from './cbpf.js';
 import { decodeFrame, type Frame } from './decode.js';
+import { STAT_NAMES } from '../abi/index.js';
 import type { CaptureInterface } from './pcap.js';
 import {
   CaptureMaps, DEFAULT_SNAPLEN, MAX_SNAPLEN, XDP_ACTIONS, captureProgram, loadCaptureProgram, parseSample, ringBytes,
@@ -29,6 +30,8 @@ export interface CapturedPacket extends Frame {
   action?: XdpAction;
   /** Interface the packet came in on (XDP captures: the ingress ifindex in the host's namespace). */
   ifindex?: number;
+  /** Hook captures of drops: why the data path dropped it (a drop counter's name without drop_, e.g. 'spoofed'). */
+  dropReason?: string;
   /** Index into the capture's `interfaces` (pcapng interface id). */
   interfaceId: number;
   /** Wall clock, ns since the epoch. */
@@ -38,7 +41,7 @@ export interface CapturedPacket extends Frame {
   data: Buffer;
 }
 
-interface RawPacket { interfaceId: number; timestampNs: bigint; length: number; data: Buffer; action?: XdpAction; ifindex?: number }
+interface RawPacket { interfaceId: number; timestampNs: bigint; length: number; data: Buffer; action?: XdpAction; ifindex?: number; dropReason?: string }
 
 const DEFAULT_POLL_MS = 10;
 const DEFAULT_MAX_QUEUE = 100_000;
@@ -225,6 +228,7 @@ export class XdpCapture extends Capture {
   readonly interfaces: CaptureInterface[];
   readonly actions: readonly XdpAction[];
   private hookFd: number;
+  private reasonFd = -1;
   private readonly mapId: number;
   private maps?: CaptureMaps;
   private ring?: RawRingBuffer;
@@ -266,10 +270,16 @@ export class XdpCapture extends Capture {
     try {
       this.checkSlots(actions, opts.force ?? false);
       this.maps = new CaptureMaps(snaplen, ringBytes(opts.ringBytes ?? 4 << 20));
+      // The data path's last drop reason per CPU (absent in pins of older builds: no reasons then).
+      const reasonPin = `${dirname(opts.hookPath)}/drop_reason`;
+      this.reasonFd = existsSync(reasonPin) ? addon.objGet(reasonPin) : -1;
       const name = `xcap_${process.pid}`;
       for (const action of actions) {
         const slot = XDP_ACTIONS.indexOf(action);
-        const insns = captureProgram({ action: slot, snaplen, ringbufFd: this.maps.ringbufFd, scratchFd: this.maps.scratchFd, filter, hook });
+        const insns = captureProgram({
+          action: slot, snaplen, ringbufFd: this.maps.ringbufFd, scratchFd: this.maps.scratchFd, filter, hook,
+          dropReasonFd: this.reasonFd >= 0 ? this.reasonFd : undefined,
+        });
         const fd = loadCaptureProgram(insns, name, hook);
         this.progs.push({ slot, fd, id: addon.progId(fd) });
       }
@@ -311,6 +321,7 @@ export class XdpCapture extends Capture {
     return this.ring.consume(4096).map((buf) => {
       const s = parseSample(buf);
       const action = XDP_ACTIONS[s.action];
+      const reason = s.dropReason !== undefined ? STAT_NAMES[s.dropReason] : undefined;
       return {
         interfaceId: Math.max(0, this.actions.indexOf(action)),
         timestampNs: s.ktimeNs + this.clockOffset,
@@ -318,6 +329,7 @@ export class XdpCapture extends Capture {
         data: s.data,
         action,
         ifindex: s.ifindex,
+        ...(reason?.startsWith('drop_') ? { dropReason: reason.slice('drop_'.length) } : {}),
       };
     });
   }
@@ -336,6 +348,8 @@ export class XdpCapture extends Capture {
       addon.closeFd(p.fd);
     }
     this.progs.length = 0;
+    if (this.reasonFd >= 0) addon.closeFd(this.reasonFd);
+    this.reasonFd = -1;
     this.ring?.close();
     this.ring = undefined;
     this.maps?.close();

@@ -6,15 +6,19 @@ import { checkPrerequisites } from '../util/prereq.js';
 import { packageVersion } from '../version.js';
 import { type Command, UsageError } from './args.js';
 import { captureCommand } from './capture.js';
+import { certsCommand } from './certs.js';
 import { cleanupCommand } from './cleanup.js';
 import { runDemo } from './demo.js';
 import { downCommand } from './down.js';
 import { epCommand } from './ep.js';
 import { execCommand } from './exec.js';
+import { flowsCommand } from './flows.js';
 import { netCommand } from './net.js';
 import { pingallCommand } from './pingall.js';
 import { statsCommand } from './stats.js';
 import { upCommand } from './up.js';
+import { statusCommand } from './status.js';
+import { transitdCommand } from './transitd.js';
 import { vpcCommand } from './vpc.js';
 
 const COMMANDS: Record<string, Command> = {
@@ -30,7 +34,11 @@ const COMMANDS: Record<string, Command> = {
   exec: execCommand,
   cleanup: cleanupCommand,
   capture: captureCommand,
+  flows: flowsCommand,
+  certs: certsCommand,
   stats: statsCommand,
+  status: statusCommand,
+  transitd: transitdCommand,
   vpc: vpcCommand,
   net: netCommand,
   ep: epCommand,

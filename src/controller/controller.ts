@@ -10,6 +10,7 @@ import { desiredState } from './desired.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
 import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './model.js';
 import { Reconciler } from './reconcile.js';
+import { ControllerMetrics } from './metrics.js';
 import * as check from '../util/check.js';
 
 function requireObject(args: unknown, method: string): Record<string, unknown> {
@@ -32,6 +33,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   private queue: Promise<unknown> = Promise.resolve();
   private pending: PendingChange[] = [];
   private draining = false;
+  /** Reconcile counts and durations, for Prometheus (metrics.registry). */
+  readonly metrics = new ControllerMetrics();
 
   /**
    * opts.connect: how to reach a host's transitd (default: gRPC to
@@ -39,8 +42,9 @@ export class Controller<H extends ControllerHost = ControllerHost> {
    */
   constructor(readonly droplets: Record<string, H>, opts: { connect?: (name: string, address: string) => TransitdClient } = {}) {
     if (typeof droplets !== 'object' || droplets === null) throw invalid('droplets: expected a record of droplets by name');
-    const connect = opts.connect ?? connectTransitd;
-    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connect(name, d.transitdAddress)]));
+    const connect = (name: string, d: H) =>
+      opts.connect ? opts.connect(name, d.transitdAddress) : connectTransitd(name, d.transitdAddress, undefined, d.transitdTls);
+    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connect(name, d)]));
     this.reconciler = new Reconciler(this.clients);
   }
 
@@ -96,7 +100,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   private sync(): Promise<void> {
     const hosts = Object.fromEntries(Object.entries(this.droplets).map(([n, d]) => [n, { ip: d.ip, mac: d.mac }]));
-    return this.reconciler.reconcile(desiredState(this.model, hosts));
+    return this.metrics.time(() => this.reconciler.reconcile(desiredState(this.model, hosts)));
   }
 
   private hostArg(v: unknown, field: string): string {

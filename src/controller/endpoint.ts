@@ -2,15 +2,25 @@
 // endpoint's namespace on its host.
 import { XvpcError } from '../errors.js';
 import type { RunResult } from '../util/exec.js';
+import type { TlsFiles } from '../transitd/tls.js';
 
-/** What the controller needs of a host (a Droplet provides it). */
+/**
+ * What the controller needs of a host: its name, underlay address and MAC,
+ * and where its transitd answers (unix:// on this machine, or ADDR:PORT with
+ * `transitdTls`, mutual TLS). Everything the controller does to a host goes
+ * through that transitd. A Droplet provides it, and so does remoteHost()
+ * (remote-host.ts) for a real machine. run/netnsRun are only for running
+ * commands in endpoints (Endpoint.run, ping): hosts reached over the network
+ * do not have them.
+ */
 export interface ControllerHost {
   readonly id: string;
   readonly ip: string;
   readonly mac: string;
   readonly transitdAddress: string;
-  run(cmd: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
-  netnsRun(ns: string, cmd: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  readonly transitdTls?: TlsFiles;
+  run?(cmd: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  netnsRun?(ns: string, cmd: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
 }
 
 export interface PingResult { ok: boolean; transmitted: number; received: number; rttMs?: number }
@@ -36,7 +46,9 @@ export class Endpoint<H extends ControllerHost = ControllerHost> {
 
   run(cmd: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
     if (!this.host) throw new XvpcError('FAILED_PRECONDITION', `endpoint ${this.vni}/${this.ip} is scaled: it has no host to run on`);
-    return this.netns ? this.host.netnsRun(this.netns, cmd, opts) : this.host.run(cmd, opts);
+    const h = this.host;
+    if (!h.run || !h.netnsRun) throw new XvpcError('FAILED_PRECONDITION', `endpoint ${this.vni}/${this.ip}: host ${h.id} is reached over the network only; run commands on it there`);
+    return this.netns ? h.netnsRun(this.netns, cmd, opts) : h.run(cmd, opts);
   }
 
   async ping(ip: string, opts: { count?: number; timeoutMs?: number } = {}): Promise<PingResult> {

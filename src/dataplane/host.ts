@@ -240,4 +240,10 @@ export class HostDataplane {
     });
     return out;
   }
+
+  /** Entries against capacity of the maps that hold records and flows (a full map refuses writes). */
+  mapUsage(): { name: string; entries: number; capacity: number }[] {
+    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'ep_host_cache', 'scaled_flows'] as const;
+    return names.map((name) => ({ name, entries: this.m[name].keys().length, capacity: this.m[name].info().maxEntries }));
+  }
 }

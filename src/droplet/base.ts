@@ -12,7 +12,7 @@ import {
 import { isRunning, stopProcess } from './process.js';
 import { listRecords, removePid, removeRecord, writePid, writeRecord } from './records.js';
 import type { AttachMode } from '../dataplane/host.js';
-import { TransitdChannel, assertTransitdBuilt, waitHealthy } from './transitd.js';
+import { TransitdChannel, assertTransitdBuilt, waitHealthy, type TransitdNet } from './transitd.js';
 import { deleteUnderlay, removePort } from './underlay.js';
 
 /** Once the last droplet of a prefix is gone, its underlay and run dir go too. */
@@ -30,6 +30,8 @@ export abstract class BaseDroplet implements Droplet {
   readonly ip: string;
   readonly mac: string;
   readonly transitdAddress: string;
+  readonly transitdTcpAddress: string | undefined;
+  readonly metricsUrl: string | undefined;
   readonly underlayNs: string;
   readonly underlayPort: string;
   readonly pinRoot: string;
@@ -44,6 +46,8 @@ export abstract class BaseDroplet implements Droplet {
     this.ip = spec.ip;
     this.mac = spec.mac;
     this.transitdAddress = grpcAddress(spec.prefix, spec.name);
+    this.transitdTcpAddress = spec.transitdTls ? `${spec.ip}:${spec.transitdTls.port}` : undefined;
+    this.metricsUrl = spec.transitdMetricsPort ? `http://${spec.ip}:${spec.transitdMetricsPort}/metrics` : undefined;
     this.underlayNs = underlayNs(spec.prefix);
     this.underlayPort = portName(spec.name);
     this.pinRoot = pinRoot(spec.prefix, spec.name);
@@ -67,6 +71,10 @@ export abstract class BaseDroplet implements Droplet {
 
   /** Fields of the run-dir record only this backend has. */
   protected abstract recordExtra(): { ns?: string; container?: string };
+  /** transitd's TCP listener (mutual TLS) and metrics endpoint, if the droplet was made with them. */
+  protected get tcpListen(): TransitdNet {
+    return { ip: this.ip, tls: this.spec.transitdTls, metricsPort: this.spec.transitdMetricsPort };
+  }
   protected abstract createHost(): Promise<void>;
   /** Removes the namespace/container and whatever transitd made inside it. */
   protected abstract removeHost(): Promise<void>;
@@ -138,7 +146,7 @@ export abstract class BaseDroplet implements Droplet {
     await this.removeHost();
     await removePort(this.prefix, this.id);
     await rm(this.pinRoot, { recursive: true, force: true });
-    for (const ext of ['sock', 'log']) await rm(`${runDir(this.prefix)}/${this.id}.${ext}`, { force: true });
+    for (const ext of ['sock', 'log', 'journal']) await rm(`${runDir(this.prefix)}/${this.id}.${ext}`, { force: true });
     await removeRecord(this.prefix, this.id);
     await releasePrefixIfUnused(this.prefix);
   }

@@ -135,7 +135,9 @@ export class DockerDroplet extends BaseDroplet {
   }
 
   protected async spawnTransitd(): Promise<number> {
-    const line = `${transitdArgv(this.prefix, this.id, this.spec.mode).map(shQuote).join(' ')} </dev/null >>${shQuote(logPath(this.prefix, this.id))} 2>&1 &`;
+    // umask 077 and the chmod: the log is root-only even if it existed with another mode.
+    const log = shQuote(logPath(this.prefix, this.id));
+    const line = `umask 077; touch ${log} && chmod 600 ${log} && ${transitdArgv(this.prefix, this.id, this.spec.mode, this.tcpListen).map(shQuote).join(' ')} </dev/null >>${log} 2>&1 &`;
     const r = await dockerExec(docker().getContainer(this.container), ['sh', '-c', line], 10_000);
     if (r.code !== 0) throw new XvpcError('UNAVAILABLE', `transitd on ${this.id}: could not start it: ${r.stderr.trim()}`);
     // Its pid as seen from here, found by the socket path it was given (unique per droplet).

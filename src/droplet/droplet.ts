@@ -90,7 +90,7 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const droplets = names.map((name, i) => {
     const spec: DropletSpec = {
       prefix, name, index: indexes[i], ip: underlayIp(indexes[i]), mac: underlayMac(indexes[i]), mtu,
-      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode,
+      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode, transitdTls: opts.transitdTls, transitdMetricsPort: opts.transitdMetricsPort,
     };
     return backend === 'docker' ? new DockerDroplet(spec) : new NetnsDroplet(spec);
   });

@@ -1,8 +1,9 @@
 // The default backend: a droplet is network namespace `<prefix>-<name>` on
 // this machine, and its transitd a host process entered into it.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { run } from '../util/exec.js';
+import { openPrivateLog } from '../util/private-fs.js';
 import { createNamespace, deleteNamespace, inNs, listNamespaces } from '../util/netns.js';
 import { BaseDroplet } from './base.js';
 import type { DropletSpec, RunOptions, RunResult } from './types.js';
@@ -52,9 +53,9 @@ export class NetnsDroplet extends BaseDroplet {
    * namespace, which hides /sys/fs/bpf where the pins must outlive transitd.
    */
   protected async spawnTransitd(): Promise<number> {
-    const log = openSync(logPath(this.prefix, this.id), 'a');
+    const log = openPrivateLog(logPath(this.prefix, this.id)); // 0600 whatever the umask
     try {
-      const child = spawn('nsenter', [`--net=${this.netnsPath}`, '--', ...transitdArgv(this.prefix, this.id, this.spec.mode)], {
+      const child = spawn('nsenter', [`--net=${this.netnsPath}`, '--', ...transitdArgv(this.prefix, this.id, this.spec.mode, this.tcpListen)], {
         detached: true, stdio: ['ignore', log, log],
       });
       const pid = await new Promise<number>((resolve, reject) => {

@@ -1,8 +1,9 @@
 // What a run leaves in /run/xvpc/<prefix>: one <name>.json per droplet (so a
 // later process, e.g. cleanupAll after a crash, knows what exists) and
 // <name>.pid while its transitd runs.
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { metaPath, pidPath, runDir } from './names.js';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { ensurePrivateDir } from '../util/private-fs.js';
+import { RUN_ROOT, metaPath, pidPath, runDir } from './names.js';
 
 export interface DropletRecord {
   name: string;
@@ -18,11 +19,13 @@ export interface DropletRecord {
 }
 
 export async function ensureRunDir(prefix: string): Promise<void> {
-  await mkdir(runDir(prefix), { recursive: true });
+  // Root-only: it holds transitd's socket, logs and journal.
+  ensurePrivateDir(RUN_ROOT);
+  ensurePrivateDir(runDir(prefix));
 }
 
 export async function writeRecord(prefix: string, rec: DropletRecord): Promise<void> {
-  await writeFile(metaPath(prefix, rec.name), `${JSON.stringify(rec)}\n`);
+  await writeFile(metaPath(prefix, rec.name), `${JSON.stringify(rec)}\n`, { mode: 0o600 });
 }
 
 export async function removeRecord(prefix: string, name: string): Promise<void> {
@@ -51,7 +54,7 @@ export function freeIndexes(used: number[], count: number): number[] {
 }
 
 export async function writePid(prefix: string, name: string, pid: number): Promise<void> {
-  await writeFile(pidPath(prefix, name), `${pid}\n`);
+  await writeFile(pidPath(prefix, name), `${pid}\n`, { mode: 0o600 });
 }
 
 export async function readPid(prefix: string, name: string): Promise<number | undefined> {

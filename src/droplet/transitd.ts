@@ -10,10 +10,14 @@ import type { AttachMode } from '../dataplane/host.js';
 import { TransitClient, type HealthReply } from '../gen/transit.js';
 import { DROPLET_IFACE, dropletNs, grpcAddress, logPath, pinRoot, socketPath } from './names.js';
 
+/** What transitd serves besides its socket, at the droplet's underlay address `ip`. */
+export interface TransitdNet { ip?: string; tls?: { port: number; dir: string }; metricsPort?: number }
+
 export const transitdMain = (): string => `${repoRoot}dist/transitd/main.js`;
 
 /** transitd's argv (node first). Endpoint namespaces become `<prefix>-<name>-e...`, so cleanup can find them. */
-export function transitdArgv(prefix: string, name: string, mode: AttachMode): string[] {
+export function transitdArgv(prefix: string, name: string, mode: AttachMode, net: TransitdNet = {}): string[] {
+  const tcp = net.tls;
   return [
     process.execPath, transitdMain(),
     '--mode', mode,
@@ -22,6 +26,11 @@ export function transitdArgv(prefix: string, name: string, mode: AttachMode): st
     '--iface', DROPLET_IFACE,
     '--pin-root', pinRoot(prefix, name),
     '--ns-prefix', dropletNs(prefix, name),
+    ...(tcp ? [
+      '--listen', `${net.ip}:${tcp.port}`, '--tls-ca', `${tcp.dir}/ca.crt`,
+      '--tls-cert', `${tcp.dir}/${name}.crt`, '--tls-key', `${tcp.dir}/${name}.key`,
+    ] : []),
+    ...(net.metricsPort ? ['--metrics', `${net.ip}:${net.metricsPort}`] : []),
   ];
 }
 

@@ -25,6 +25,10 @@ export interface Droplet {
   readonly prefix: string;
   /** grpc-js address of this droplet's transitd: unix:///run/xvpc/<prefix>/<name>.sock */
   readonly transitdAddress: string;
+  /** With transitdTls: its TCP address (ip:port, mutual TLS), reachable from the underlay. */
+  readonly transitdTcpAddress: string | undefined;
+  /** With transitdMetricsPort: where its metrics are, reachable from the underlay and inside the droplet. */
+  readonly metricsUrl: string | undefined;
   /** The droplet's network namespace as a path valid on this machine (for setns / the addon's netnsPath). */
   readonly netnsPath: string;
   /** Underlay namespace and this droplet's bridge port in it (for captures on the wire). */
@@ -91,7 +95,17 @@ export interface CreateDropletsOptions {
    * with a real NIC defaults to native XDP.
    */
   mode?: AttachMode;
+  /**
+   * Each transitd also listens on TCP, at <droplet ip>:port inside its
+   * namespace, with mutual TLS from `dir` (ca.crt, <name>.crt, <name>.key:
+   * `xvpc certs --dir DIR --host NAME=IP`).
+   */
+  transitdTls?: TransitdTls;
+  /** Each transitd serves Prometheus metrics at http://<droplet ip>:port/metrics (inside its namespace). */
+  transitdMetricsPort?: number;
 }
+
+export interface TransitdTls { dir: string; port: number }
 
 /** Settings a backend gets for one droplet. */
 export interface DropletSpec {
@@ -104,4 +118,6 @@ export interface DropletSpec {
   transitdTimeoutMs: number;
   image: string;
   mode: AttachMode;
+  transitdTls?: TransitdTls;
+  transitdMetricsPort?: number;
 }

@@ -3,6 +3,8 @@
 // controller's one door to transitd: it imports this file and src/abi only.
 import * as grpc from '@grpc/grpc-js';
 import { XvpcError, type XvpcErrorCode } from '../errors.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import { clientCredentials, type TlsFiles } from './tls.js';
 import { TransitClient as GrpcTransitClient, type TransitClient as GrpcClient } from '../gen/transit.js';
 
 /** The messages a client sends and receives (proto/transit.proto). */
@@ -18,6 +20,7 @@ const CODE_NAMES: Partial<Record<grpc.status, XvpcErrorCode>> = {
   [grpc.status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
   [grpc.status.UNAVAILABLE]: 'UNAVAILABLE',
   [grpc.status.DEADLINE_EXCEEDED]: 'UNAVAILABLE',
+  [grpc.status.RESOURCE_EXHAUSTED]: 'UNAVAILABLE',
 };
 
 type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>,
@@ -29,8 +32,15 @@ type Methods = {
 
 export type TransitdClient = Methods & { close(): void; readonly name: string };
 
-export function connectTransitd(name: string, address: string, defaultTimeoutMs = 30_000): TransitdClient {
-  const raw = new GrpcTransitClient(address, grpc.credentials.createInsecure());
+/**
+ * A client of the transitd at `address`: unix:// (local, root-only socket) or
+ * ADDR:PORT with `tls`, the controller's certificate and the CA (the server's
+ * certificate must name `name`).
+ */
+export function connectTransitd(name: string, address: string, defaultTimeoutMs = 30_000, tls?: TlsFiles): TransitdClient {
+  const sizes = { 'grpc.max_send_message_length': DEFAULT_LIMITS.maxMessageBytes, 'grpc.max_receive_message_length': DEFAULT_LIMITS.maxMessageBytes };
+  const secure = tls ? clientCredentials(tls, name) : undefined;
+  const raw = new GrpcTransitClient(address, secure?.credentials ?? grpc.credentials.createInsecure(), { ...sizes, ...secure?.options });
   return new Proxy({} as TransitdClient, {
     get(_target, prop: string) {
       if (prop === 'close') return () => raw.close();

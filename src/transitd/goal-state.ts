@@ -1,8 +1,12 @@
 // A goal-state batch: validated whole first, then applied; if any write fails,
 // every record it touched is put back as it was. Upserts make it idempotent.
+// Before the first write the records it touches are journalled (journal.ts),
+// so a crash mid-batch is rolled back by the next transitd.
 import { XvpcError } from '../errors.js';
-import type { KeyOf, RecordKindName, RecordOf } from '../abi/index.js';
+import { RECORD_KINDS, type KeyOf, type RecordKindName, type RecordOf } from '../abi/index.js';
+import type { HostDataplane } from '../dataplane/host.js';
 import type { GoalState } from '../gen/transit.js';
+import { crashHook, type GoalStateJournal, type UndoEntry } from './journal.js';
 import { TRANSIT_KINDS, type HostRecords, type KindMessages, type TransitKind } from './records.js';
 
 /** Each kind's lists in a GoalState, and the names errors give them. */
@@ -35,37 +39,68 @@ function field<T, R>(list: T[] | undefined, name: string, fn: (x: T) => R): R[] 
   });
 }
 
-export function applyGoalState(records: HostRecords, m: GoalState): void {
-  const undo: (() => void)[] = [];
-  /** Remembers how to put k back as it is now. */
-  const remember = <N extends RecordKindName>(kind: N, k: KeyOf<N>) => {
-    const old = records.dp.get(kind, k);
-    undo.push(() => (old ? records.dp.put(kind, old) : records.dp.delete(kind, k)));
-  };
+/** One write of a batch: the record it touches (kind, key) and how to make it. */
+interface Write { kind: RecordKindName; key: unknown; write: () => void }
 
-  // Validate everything first; each kind's writes wait in a closure.
-  const upserts = new Map<RecordKindName, () => void>();
-  const deletes = new Map<RecordKindName, () => void>();
+/** Puts every journalled record back exactly as it was (raw, hostedIfindex included), last first; returns how many. */
+export function rollBack(dp: HostDataplane, entries: readonly UndoEntry[]): number {
+  for (const e of [...entries].reverse()) {
+    const kind = e.kind as RecordKindName;
+    if (!Object.hasOwn(RECORD_KINDS, kind)) throw new XvpcError('FAILED_PRECONDITION', `journal: unknown record kind '${e.kind}'`);
+    if (e.old) dp.put(kind, e.old as RecordOf<typeof kind>);
+    else dp.delete(kind, e.key as KeyOf<typeof kind>);
+  }
+  return entries.length;
+}
+
+/** Rolls back the batch a crashed transitd left in its journal, if any; returns the records restored. */
+export function recoverGoalState(dp: HostDataplane, journal: GoalStateJournal): number {
+  const entries = journal.pending();
+  if (!entries) return 0;
+  const n = rollBack(dp, entries);
+  journal.end();
+  return n;
+}
+
+export function applyGoalState(records: HostRecords, m: GoalState, journal?: GoalStateJournal): void {
+  // Validate everything first; each kind's writes wait in a list.
+  const upserts = new Map<RecordKindName, Write[]>();
+  const deletes = new Map<RecordKindName, Write[]>();
   const validatePuts = <N extends RecordKindName>(kind: N) => {
     const t: TransitKind<N> = TRANSIT_KINDS[kind];
     const list: RecordOf<N>[] = field(FIELDS[kind].put(m), FIELDS[kind].putName, (x) => t.record(x));
-    upserts.set(kind, () => { for (const r of list) { remember(kind, r); records.put(kind, r, 'upsert'); } });
+    upserts.set(kind, list.map((r) => ({ kind, key: r, write: () => records.put(kind, r, 'upsert') })));
   };
   const validateDeletes = <N extends RecordKindName>(kind: N) => {
     const t: TransitKind<N> = TRANSIT_KINDS[kind];
     const list: KeyOf<N>[] = field(FIELDS[kind].del(m), FIELDS[kind].delName, (x) => t.key(x));
-    deletes.set(kind, () => { for (const k of list) { remember(kind, k); records.delete(kind, k); } });
+    deletes.set(kind, list.map((k) => ({ kind, key: k, write: () => { records.delete(kind, k); } })));
   };
   VALIDATE_ORDER.forEach(validatePuts);
   VALIDATE_ORDER.forEach(validateDeletes);
 
+  // (1) Every write in order, with the record it touches as it is now, all read before the first write.
+  const writes: Write[] = [...UPSERT_ORDER.flatMap((k) => upserts.get(k)!), ...DELETE_ORDER.flatMap((k) => deletes.get(k)!)];
+  if (writes.length === 0) return;
+  const undo: UndoEntry[] = writes.map((w) => ({
+    kind: w.kind, key: w.key, old: records.dp.get(w.kind, w.key as KeyOf<typeof w.kind>),
+  }));
+
+  // (2) Journal them, (3) apply, (4) forget them.
+  journal?.begin(undo);
+  const crash = crashHook();
+  let done = 0;
   try {
-    for (const kind of UPSERT_ORDER) upserts.get(kind)!();
-    for (const kind of DELETE_ORDER) deletes.get(kind)!();
-  } catch (err) {
-    for (const fn of undo.reverse()) {
-      try { fn(); } catch { /* best effort: the original error is what matters */ }
+    for (const w of writes) {
+      w.write();
+      done++;
+      crash?.(done);
     }
+  } catch (err) {
+    let rolledBack = true;
+    try { rollBack(records.dp, undo.slice(0, done + 1)); } catch { rolledBack = false; /* the journal stays: the next start finishes it */ }
+    if (rolledBack) journal?.end();
     throw new XvpcError('INTERNAL', `goal state not applied (rolled back): ${(err as Error).message}`);
   }
+  journal?.end();
 }

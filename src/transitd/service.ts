@@ -11,6 +11,9 @@ import { addon } from '../dataplane/addon.js';
 import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames } from './plumbing.js';
 import * as v from './validate.js';
 import { applyGoalState } from './goal-state.js';
+import type { GoalStateJournal } from './journal.js';
+import { CallGate, DEFAULT_LIMITS, Undecodable } from './limits.js';
+import { XVPC_VERSION } from '../util/version.js';
 import { putEndpointBatch } from './put-endpoints.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
 import { HostRecords, TRANSIT_KINDS, type KindMessages, type TransitKind } from './records.js';
@@ -32,6 +35,8 @@ export const AGENT_MODE: 'native' | 'generic' = process.env.XVPC_AGENT_MODE === 
 export class TransitService {
   private queue: Promise<unknown> = Promise.resolve();
   private transitLoaded = false;
+  /** Where goal states are journalled (main.ts sets it); without one a crash mid-batch is not rolled back. */
+  journal: GoalStateJournal | undefined;
 
   readonly records: HostRecords;
 
@@ -115,12 +120,14 @@ export class TransitService {
     return out;
   }
 
-  /** The grpc-js implementation object. */
-  handlers(): grpc.UntypedServiceImplementation {
+  /** The grpc-js implementation object; `gate` bounds the calls served at once. */
+  handlers(gate = new CallGate(DEFAULT_LIMITS.maxCallsInFlight), observe?: RpcObserver): grpc.UntypedServiceImplementation {
     const h = {
       health: async (): Promise<pb.HealthReply> => ({
         host: this.host.name, ip: this.host.ip, mac: this.host.mac, pid: process.pid, transitLoaded: this.transitLoaded,
+        version: XVPC_VERSION, hook: this.dp.hook,
       }),
+      getMapUsage: async (): Promise<pb.MapUsageReply> => ({ maps: this.dp.mapUsage() }),
       loadTransit: (m: pb.LoadTransitRequest) => this.serial(async () => {
         const mode = (m.mode === '' ? (this.dp.hook === 'tc' ? 'tc' : 'native') : m.mode) as AttachMode;
         if (!ATTACH_MODES.includes(mode)) throw invalid(`mode: '${m.mode}' is not 'native', 'generic' or 'tc'`);
@@ -184,7 +191,7 @@ export class TransitService {
         await putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
         return {};
       }),
-      applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this.records, m); return {}; }),
+      applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this.records, m, this.journal); return {}; }),
       dump: async (): Promise<pb.GoalState> => ({
         substrate: this.records.list('substrate'),
         vpcs: this.records.list('vpcs').map(toVpc),
@@ -193,15 +200,38 @@ export class TransitService {
         deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
       }),
     };
-    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any)]));
+    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any, gate, observe)]));
   }
 }
 
-/** Adapts an async handler to grpc-js, mapping errors to status codes. */
-function unary(name: string, fn: (m: any) => Promise<any> | any): grpc.handleUnaryCall<any, any> {
-  return (call, callback) => {
+/**
+ * Adapts an async handler to grpc-js, mapping errors to status codes. A
+ * request that could not be decoded is INVALID_ARGUMENT; beyond the gate's
+ * limit a call is RESOURCE_EXHAUSTED; neither reaches the handler.
+ */
+/** Told of every answered call: its method, status code name and duration. */
+export type RpcObserver = (method: string, code: string, seconds: number) => void;
+
+function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate, observe?: RpcObserver): grpc.handleUnaryCall<any, any> {
+  return (call, outerCallback) => {
+    const start = process.hrtime.bigint();
+    const callback: grpc.sendUnaryData<any> = (err, value) => {
+      observe?.(name, grpc.status[err?.code ?? grpc.status.OK], Number(process.hrtime.bigint() - start) / 1e9);
+      outerCallback(err, value);
+    };
+    if (call.request instanceof Undecodable) {
+      const message = `request: not a valid ${name} message (${call.request.reason})`;
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: message, name: 'Error', message });
+      return;
+    }
+    if (!gate.enter()) {
+      const message = `transitd is serving its limit of calls at once; retry later`;
+      callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: message, name: 'Error', message });
+      return;
+    }
     Promise.resolve()
       .then(() => fn(call.request))
+      .finally(() => gate.leave())
       .then((reply) => callback(null, reply ?? {}))
       .catch((err: unknown) => {
         const code = err instanceof XvpcError ? GRPC_CODE[err.code] : grpc.status.INTERNAL;

@@ -1,0 +1,65 @@
+// `xvpc status`: each host's transitd at a glance: does it answer, which data
+// path it runs and whether transit is loaded, its version, and how full its
+// maps are. A host that does not answer is reported, not fatal (exit 1 at the end).
+import { connectTransitd } from '../transitd/client.js';
+import { socketPath } from '../droplet/names.js';
+import { listRecords } from '../droplet/records.js';
+import { type Command, UsageError, checkHost, checkPrefix, parse } from './args.js';
+
+const OPTIONS = { prefix: { type: 'string' }, host: { type: 'string', multiple: true }, json: { type: 'boolean' } } as const;
+
+interface HostStatus {
+  host: string; healthy: boolean; error?: string; ip?: string; pid?: number; hook?: string; transitLoaded?: boolean;
+  version?: string; maps?: { name: string; entries: number; capacity: number }[];
+}
+
+export const statusCommand: Command = {
+  summary: 'each host\'s transitd: health, data path and program, version, map occupancy',
+  usage: [
+    'xvpc status --prefix P [--host NAME]... [--json]',
+    '',
+    'One line per host (--json: one JSON object per host). Exit 1 if any host does not answer.',
+  ].join('\n'),
+  example: 'xvpc status --prefix demo1',
+  run: runStatus,
+};
+
+async function statusOf(name: string, address: string): Promise<HostStatus> {
+  const client = connectTransitd(name, address, 5000);
+  try {
+    const h = await client.health({});
+    const { maps } = await client.getMapUsage({}, { timeoutMs: 30_000 });
+    return {
+      host: name, healthy: true, ip: h.ip, pid: h.pid, hook: h.hook, transitLoaded: h.transitLoaded, version: h.version,
+      maps: maps.map((m) => ({ name: m.name, entries: m.entries, capacity: m.capacity })),
+    };
+  } catch (err) {
+    return { host: name, healthy: false, error: (err as Error).message };
+  } finally {
+    client.close();
+  }
+}
+
+function line(s: HostStatus, width: number): string {
+  if (!s.healthy) return `${s.host.padEnd(width)}  DOWN  ${s.error}`;
+  const program = `${s.hook}${s.transitLoaded ? '' : ' (transit not loaded)'}`;
+  const maps = (s.maps ?? []).map((m) => `${m.name} ${m.entries}/${m.capacity}`).join(', ');
+  return `${s.host.padEnd(width)}  ok    ${program.padEnd(4)}  v${s.version}  pid ${s.pid}  ${s.ip}  ${maps}`;
+}
+
+export async function runStatus(args: string[]): Promise<number> {
+  const { values } = parse(args, OPTIONS);
+  if (values.prefix === undefined) throw new UsageError('--prefix is required');
+  const prefix = checkPrefix(values.prefix);
+  let names = (values.host ?? []).map(checkHost);
+  if (names.length === 0) names = (await listRecords(prefix)).map((r) => r.name).sort();
+  if (names.length === 0) throw new Error(`no droplets in prefix '${prefix}'`);
+  const all = await Promise.all(names.map((n) => statusOf(n, `unix://${socketPath(prefix, n)}`)));
+  const width = Math.max(4, ...names.map((n) => n.length));
+  if (values.json) for (const s of all) console.log(JSON.stringify(s));
+  else {
+    console.log(`${'host'.padEnd(width)}  state program version  process  address  maps (entries/capacity)`);
+    for (const s of all) console.log(line(s, width));
+  }
+  return all.every((s) => s.healthy) ? 0 : 1;
+}
