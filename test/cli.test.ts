@@ -100,17 +100,17 @@ describe('against running droplets', () => {
     const [S, L] = [droplets.switch.ip, droplets.left.ip];
     let r = await xvpc('vpc', 'create', ...at(), '--vni', '9', '--routers', S, '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S] });
+    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S], directPath: true });
     r = await xvpc('vpc', 'create', ...at(), '--vni', '9');
     expect(r.code).toBe(1);
     expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc vpc: left: vpc 9 already exists']);
 
     r = await xvpc('vpc', 'get', ...at(), '--vni', '9', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S] });
+    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S], directPath: true });
     r = await xvpc('vpc', 'update', ...at(), '--vni', '9', '--routers', `${S},${L}`, '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S, L] });
+    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S, L], directPath: true });
     // The same transitd through its socket.
     r = await xvpc('vpc', 'get', '--socket', `/run/xvpc/${prefix}/left.sock`, '--vni', '9', '--json');
     expect(json(r.stdout).routers).toEqual([S, L]);
@@ -118,7 +118,7 @@ describe('against running droplets', () => {
     r = await xvpc('vpc', 'get', ...at(), '--vni', '9');
     expect(r.stdout).toBe(`vpc 9\n  vni: 9\n  routers: ${S}, ${L}\n`);
     r = await xvpc('vpc', 'list', ...at(), '--json');
-    expect(json(r.stdout)).toContainEqual({ vni: 9, routers: [S, L] });
+    expect(json(r.stdout)).toContainEqual({ vni: 9, routers: [S, L], directPath: true });
 
     r = await xvpc('vpc', 'delete', ...at(), '--vni', '9', '--json');
     expect(r.code, r.stderr).toBe(0);

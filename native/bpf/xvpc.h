@@ -50,7 +50,11 @@ struct vpc_key {
 };
 struct vpc_value {
 	struct xvpc_members routers;
+	__u32 flags; /* XVPC_VPC_F_* */
 };
+
+/* vpc_value.flags */
+#define XVPC_VPC_F_DIRECT_PATH 0x1 /* agents use ep_host_cache; transit learns into it */
 
 /* networks: LPM on (vni, prefix). prefixlen counts the 32 VNI bits too. */
 struct network_key {
@@ -127,13 +131,11 @@ struct host_cfg_value {
 	__u8 mac[6];
 	__u8 _pad[2];
 	__u32 ifindex; /* eth0 */
-	__u32 flags;   /* XVPC_HOST_F_* */
+	__u32 flags;   /* reserved, 0 */
 };
 
-/* host_cfg.flags */
-#define XVPC_HOST_F_DIRECT_PATH 0x1 /* agent consults ep_host_cache before the switch */
-
-/* ep_host_cache: (vni, ip) -> host (direct path) */
+/* ep_host_cache: (vni, ip) -> host (direct path), learned by transit from the
+ * RTS option of packets it delivers (direct_path.h) */
 struct host_cache_value {
 	__u32 host_ip;
 	__u8 host_mac[6];
@@ -180,6 +182,9 @@ enum xvpc_stat {
 	XVPC_STAT_SCALED_DNAT,      /* a switch sent a flow to a scaled endpoint's backend */
 	XVPC_STAT_SCALED_SNAT,      /* a backend's reply left as the scaled endpoint */
 	XVPC_STAT_DROP_NO_BACKEND,  /* scaled endpoint without a known backend */
+	XVPC_STAT_DIRECT_TX,        /* the agent sent straight to a cached host */
+	XVPC_STAT_DIRECT_LEARN,     /* transit wrote a new or changed ep_host_cache entry */
+	XVPC_STAT_DIRECT_STALE,     /* a direct packet for an endpoint not here, sent to a switch */
 	XVPC_STAT_MAX,
 };
 

@@ -111,14 +111,15 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   // Each call validates inside the queue, against the model as the calls
   // before it left it, and throws before mutating anything.
 
-  async createVpc(args: { vni: number; cidr: string; routers?: string[] }): Promise<void> {
+  async createVpc(args: { vni: number; cidr: string; routers?: string[]; directPath?: boolean }): Promise<void> {
     return this.change((m) => {
       const a = requireObject(args, 'createVpc');
       const vni = check.vni(a.vni);
       const cidr = check.cidr(a.cidr);
       const routers = this.hostList(a.routers ?? [], 'routers');
+      if (a.directPath !== undefined && typeof a.directPath !== 'boolean') throw invalid('directPath: expected true or false');
       if (m.vpcs.has(vni)) throw alreadyExists(`vni: VPC ${vni} already exists`);
-      m.vpcs.set(vni, { vni, cidr, routers });
+      m.vpcs.set(vni, { vni, cidr, routers, directPath: a.directPath ?? true });
     });
   }
 

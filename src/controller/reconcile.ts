@@ -1,7 +1,9 @@
 // Brings every host from what it was last sent to what the model wants, in
 // an order that keeps traffic flowing:
 //   1. attach new endpoints (namespace, veth, agent)
-//   2. upsert substrate and VPC records, then endpoint records (packed)
+//   2. upsert substrate and VPC records, then endpoint records (packed);
+//      then every host of a VPC forgets the learned host (direct path) of
+//      its endpoints that go or move, before their old records go
 //   3. upsert network records (switch lists): a new switch already knows its
 //      endpoints before any agent is told to use it
 //   4. delete records no longer wanted
@@ -54,10 +56,12 @@ export class Reconciler {
         this.attachmentsOf(host).set(key, reply);
       }
     });
+    const moved = this.goneOrMoved(desired);
     await each(async (host, want, have) => {
       await this.upsert(host, want, have, ['substrate', 'vpcs']);
       await this.upsertEndpoints(host, want, have);
     });
+    await this.flushHostCaches(desired, moved);
     await each((host, want, have) => this.upsert(host, want, have, ['networks']));
     await each(async (host, want, have) => {
       const batch = emptyBatch();
@@ -79,6 +83,27 @@ export class Reconciler {
         this.attachmentsOf(host).delete(key);
       }
     });
+  }
+
+  /** Endpoints (vni, ip) whose record goes away or names another host. */
+  private goneOrMoved(desired: Map<string, HostGoal>): { vni: number; ip: string }[] {
+    const where = (goals: Iterable<HostGoal>) => {
+      const m = new Map<string, { vni: number; ip: string; hostIp: string }>();
+      for (const g of goals) for (const [k, e] of g.endpoints) m.set(k, { vni: e.vni, ip: e.ip, hostIp: e.hostIp });
+      return m;
+    };
+    const before = where(this.applied.values());
+    const after = where(desired.values());
+    return [...before].filter(([k, e]) => after.get(k)?.hostIp !== e.hostIp).map(([, e]) => ({ vni: e.vni, ip: e.ip }));
+  }
+
+  /** Direct path: every host that holds (or held) a network of the VPC forgets where `endpoints` lived. */
+  private async flushHostCaches(desired: Map<string, HostGoal>, endpoints: { vni: number; ip: string }[]): Promise<void> {
+    if (endpoints.length === 0) return;
+    const vnis = new Set(endpoints.map((e) => e.vni));
+    const holdsVpc = (g: HostGoal | undefined) => [...(g?.networks.values() ?? [])].some((n) => vnis.has(n.vni));
+    const hosts = [...desired.keys()].filter((h) => holdsVpc(desired.get(h)) || holdsVpc(this.applied.get(h)));
+    await Promise.all(hosts.map((h) => this.clients[h].flushHostCache({ endpoints })));
   }
 
   private async upsert(host: string, want: HostGoal, have: HostGoal, kinds: Kind[]): Promise<void> {

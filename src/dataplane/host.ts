@@ -3,6 +3,7 @@
 // next open, so a restarted daemon finds the state the kernel kept using.
 import { existsSync, mkdirSync } from 'node:fs';
 import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
+import { formatIpv4, formatMac } from '../util/addr.js';
 import type { XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeNetwork, decodeSubstrate, decodeVpc,
@@ -191,6 +192,13 @@ export class HostDataplane {
     this.m.ep_host_cache.delete(key);
     this.index?.delete(key, 0);
     return this.m.endpoints.delete(key);
+  }
+  /** Direct path: drops the learned host of (vni, ip), if any. */
+  forgetHost(vni: number, ip: string): boolean { return this.m.ep_host_cache.delete(endpointKey(vni, ip)); }
+  /** Direct path: the learned host of (vni, ip), or null. */
+  learnedHost(vni: number, ip: string): { ip: string; mac: string } | null {
+    const v = this.m.ep_host_cache.lookup(endpointKey(vni, ip));
+    return v ? { ip: formatIpv4(v.readUInt32BE(0)), mac: formatMac(v.subarray(4, 10)) } : null;
   }
   listEndpointKeys(): { vni: number; ip: string }[] { return this.m.endpoints.keys().map(decodeEndpointKey); }
   listEndpoints(): EndpointRecord[] {

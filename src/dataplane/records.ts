@@ -12,7 +12,7 @@ const MEMBERS_SIZE = 4 + 4 * MAX_MEMBERS + SLOT_TABLE_SIZE + 1; // struct xvpc_m
 export const SIZES = {
   xvpc_members: MEMBERS_SIZE,
   vpc_key: 4,
-  vpc_value: MEMBERS_SIZE,
+  vpc_value: MEMBERS_SIZE + 4,
   network_key: 12,
   network_value: 28 + MEMBERS_SIZE,
   endpoint_key: 8,
@@ -25,7 +25,13 @@ export const SIZES = {
 
 export enum EndpointType { SIMPLE = 0, SCALED = 1, HOST = 2, GATEWAY = 3 }
 
-export interface VpcRecord { vni: number; routers: string[] }
+export interface VpcRecord {
+  vni: number; routers: string[];
+  /** Mizar's direct path: agents send straight to a destination's learned host */
+  directPath: boolean;
+}
+/** vpc_value.flags */
+export const VPC_F_DIRECT_PATH = 0x1;
 export interface NetworkRecord {
   vni: number; netId: number; cidr: string; gatewayIp: string; gatewayMac: string; switches: string[];
 }
@@ -55,10 +61,11 @@ export const vpcKey = (vni: number): Buffer => { const b = Buffer.alloc(SIZES.vp
 export function encodeVpc(r: VpcRecord): Buffer {
   const b = Buffer.alloc(SIZES.vpc_value);
   writeMembers(b, 0, r.routers, 'routers');
+  b.writeUInt32LE(r.directPath ? VPC_F_DIRECT_PATH : 0, MEMBERS_SIZE);
   return b;
 }
 export function decodeVpc(key: Buffer, value: Buffer): VpcRecord {
-  return { vni: key.readUInt32LE(0), routers: readMembers(value, 0) };
+  return { vni: key.readUInt32LE(0), routers: readMembers(value, 0), directPath: (value.readUInt32LE(MEMBERS_SIZE) & VPC_F_DIRECT_PATH) !== 0 };
 }
 
 export const NETWORK_SWITCHES_OFFSET = 28;

@@ -249,6 +249,11 @@ export class TransitService {
         await putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
         return {};
       }),
+      flushHostCache: (m: pb.HostCacheFlush) => this.serial(() => {
+        const keys = (m.endpoints ?? []).map((k, i) => ({ vni: v.vni(k.vni), ip: v.ipv4(k.ip, `endpoints[${i}].ip`) }));
+        for (const k of keys) this.dp.forgetHost(k.vni, k.ip);
+        return {};
+      }),
       applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this, m); return {}; }),
       dump: async (): Promise<pb.GoalState> => ({
         substrate: this.dp.listSubstrate(),

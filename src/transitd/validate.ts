@@ -41,7 +41,7 @@ function members(list: unknown, field: string, max = MAX_MEMBERS): string[] {
 }
 
 export function vpcRecord(m: pb.Vpc): VpcRecord {
-  return { vni: vni(m.vni), routers: members(m.routers, 'routers') };
+  return { vni: vni(m.vni), routers: members(m.routers, 'routers'), directPath: m.directPath === true };
 }
 
 export function networkRecord(m: pb.Network): NetworkRecord {

@@ -6,7 +6,7 @@ import { EndpointType } from '../../src/dataplane/records.js';
 import type { HostDataplane } from '../../src/dataplane/host.js';
 import {
   ETH_P_IP, IPPROTO_TCP, OPT_CLASS_XVPC, OPT_SCALED, eth, geneveFrame, inetChecksum, ipBytes, ipv4, parseEth, parseGeneve,
-  parseIpv4, parseUdp, rtsOption, tcp,
+  parseIpv4, parseRts, parseUdp, rtsOption, tcp, RTS_F_NO_LEARN,
 } from '../lib/packets.js';
 import { LO, THIS_HOST, XDP, flowHash, hex, hostN, openDataplane, runAgent, runTransit, beThisHost } from './harness.js';
 
@@ -63,7 +63,7 @@ describe('scaled endpoints', () => {
     expect(r.verdict).toBe(XDP.TX);
     expect(r.moved).toEqual({ transit_rx: 1, transit_tx: 1, switch_fwd: 1, scaled_dnat: 1 });
     const expected = geneveFrame(
-      { srcMac: THIS_HOST.mac, dstMac: chosen.host.mac, srcIp: THIS_HOST.ip, dstIp: chosen.host.ip, ttl: 63, sport: 51000 },
+      { srcMac: THIS_HOST.mac, dstMac: chosen.host.mac, srcIp: CLIENT.host.ip, dstIp: chosen.host.ip, ttl: 63, sport: 51000 },
       { vni: VNI, options: [{ cls: OPT_CLASS_XVPC, type: OPT_SCALED, data: ipBytes(VIP.ip) }, rtsOption(CLIENT.host.ip, CLIENT.host.mac)] },
       innerFrame(CLIENT, chosen));
     expect(hex(r.out)).toBe(hex(expected));
@@ -93,6 +93,8 @@ describe('scaled endpoints', () => {
     const inner = out.out.subarray(g.next);
     expect(hex(inner)).toBe(hex(innerFrame({ ip: VIP.ip, mac: chosen.mac }, { ip: CLIENT.ip, mac: NET.gatewayMac }, { sport: PORTS.dport, dport: PORTS.sport })));
     expect(parseEth(inner).src).toBe(chosen.mac);
+    // Its RTS option tells the client's host not to learn the scaled IP as living here.
+    expect(parseRts(g.options[0].data).flags).toBe(RTS_F_NO_LEARN);
   });
 
   it('a flow the backend did not get through the scaled endpoint keeps its own address', () => {
@@ -102,6 +104,7 @@ describe('scaled endpoints', () => {
     expect(out.moved.scaled_snat).toBeUndefined();
     const g = parseGeneve(out.out, parseUdp(out.out, parseIpv4(out.out).next).next);
     expect(hex(out.out.subarray(g.next))).toBe(hex(own));
+    expect(parseRts(g.options[0].data).flags).toBe(0);
   });
 
   it('a scaled endpoint whose backends are unknown here: drop_no_backend', () => {

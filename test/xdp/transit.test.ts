@@ -58,9 +58,9 @@ beforeAll(() => {
   dp.addInterface(LO);
   for (const h of SUBSTRATE_HOSTS) dp.putSubstrate({ ip: h.ip, mac: h.mac });
   for (const n of [NET1, NET2, NET_NO_SUBSTRATE, NET_NO_SWITCH, NET_ONLY_US]) dp.putNetwork(n);
-  dp.putVpc({ vni: VNI_A, routers: ROUTERS_A });
-  dp.putVpc({ vni: VNI_ROUTER_US, routers: [THIS_HOST.ip] });
-  dp.putVpc({ vni: VNI_NO_ROUTERS, routers: [] });
+  dp.putVpc({ vni: VNI_A, routers: ROUTERS_A, directPath: false });
+  dp.putVpc({ vni: VNI_ROUTER_US, routers: [THIS_HOST.ip], directPath: false });
+  dp.putVpc({ vni: VNI_NO_ROUTERS, routers: [], directPath: false });
   endpoint(VNI_A, EP_REMOTE.ip, EP_REMOTE.mac, EP_REMOTE.host);
   endpoint(VNI_A, EP_LOCAL.ip, EP_LOCAL.mac, THIS_HOST, LO);
   endpoint(VNI_A, EP_GHOST.ip, EP_GHOST.mac, THIS_HOST);
@@ -99,11 +99,12 @@ function toUs(inner: Buffer, a: OuterArgs = {}): Buffer {
     inner);
 }
 
-/** What a forward by this host must look like: same Geneve and options, outer from us to `to`. */
+/** What a forward by this host must look like: same Geneve and options, outer from us to `to`, the
+ * outer source IP still the sender's host (the one in the RTS option: the direct path checks it). */
 function forwarded(inner: Buffer, to: TestHost, a: OuterArgs = {}): Buffer {
   const from = a.from ?? SENDER_HOST;
   return geneveFrame(
-    { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: THIS_HOST.ip, dstIp: to.ip, ttl: (a.ttl ?? 30) - 1, sport: OUTER_SPORT, id: OUTER_ID },
+    { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: from.ip, dstIp: to.ip, ttl: (a.ttl ?? 30) - 1, sport: OUTER_SPORT, id: OUTER_ID },
     { vni: a.vni ?? VNI_A, options: a.options ?? [rtsOption(from.ip, from.mac)] },
     inner);
 }
@@ -113,7 +114,7 @@ const host = (ip: string): TestHost => SUBSTRATE_HOSTS.find((h) => h.ip === ip) 
 // ---- switch -------------------------------------------------------------------------
 
 describe('switch: the destination endpoint is known and lives elsewhere', () => {
-  it('rewrites the outer destination to its host, source to us, TTL - 1, checksum; XDP_TX; inner untouched', () => {
+  it('rewrites the outer destination to its host, source MAC to us (source IP kept), TTL - 1, checksum; XDP_TX; inner untouched', () => {
     const inner = innerIp(SENDER.ip, EP_REMOTE.ip, { dstMac: EP_REMOTE.mac });
     const pkt = toUs(inner);
     const r = runTransit(dp, pkt);
@@ -121,10 +122,10 @@ describe('switch: the destination endpoint is known and lives elsewhere', () => 
     expect(hex(r.out)).toBe(hex(forwarded(inner, EP_REMOTE.host)));
     const f = parseGeneveFrame(r.out);
     expect(f.eth).toMatchObject({ dst: EP_REMOTE.host.mac, src: THIS_HOST.mac });
-    expect(f.ip).toMatchObject({ src: THIS_HOST.ip, dst: EP_REMOTE.host.ip, ttl: 29, checksumOk: true, id: OUTER_ID });
+    expect(f.ip).toMatchObject({ src: SENDER_HOST.ip, dst: EP_REMOTE.host.ip, ttl: 29, checksumOk: true, id: OUTER_ID });
     expect(f.udp).toMatchObject({ sport: OUTER_SPORT, dport: 6081, checksum: 0 });
     // The sender's RTS option travels on: it is what the far end learns the direct path from.
-    expect(parseRts(f.geneve.options[0].data)).toEqual({ hostIp: SENDER_HOST.ip, hostMac: SENDER_HOST.mac, zero: 0 });
+    expect(parseRts(f.geneve.options[0].data)).toEqual({ hostIp: SENDER_HOST.ip, hostMac: SENDER_HOST.mac, flags: 0, zero: 0 });
     expect(hex(f.inner)).toBe(hex(inner));
     expect(r.moved).toEqual({ transit_rx: 1, transit_tx: 1, switch_fwd: 1 });
   });
