@@ -339,7 +339,7 @@ describe.each(['native', 'tc'] as const)('captures on droplets during a ping (%s
   let scenario: SwitchScenario | undefined;
 
   beforeAll(async () => {
-    scenario = await switchScenario(mode === 'tc' ? 'ct' : 'cp', { mode });
+    scenario = await switchScenario(mode === 'tc' ? 'ct' : 'cp', { mode, directPath: false }); // the switch sees every packet
     ({ droplets, c, left, right } = scenario);
     prefix = droplets.left.prefix;
     await expectPing(left, right.ip, 2); // ARP settled: the captures below see ICMP only

@@ -116,7 +116,7 @@ describe('against running droplets', () => {
     expect(json(r.stdout).routers).toEqual([S, L]);
     // Human output names the record.
     r = await xvpc('vpc', 'get', ...at(), '--vni', '9');
-    expect(r.stdout).toBe(`vpc 9\n  vni: 9\n  routers: ${S}, ${L}\n`);
+    expect(r.stdout).toBe(`vpc 9\n  vni: 9\n  routers: ${S}, ${L}\n  directPath: true\n`);
     r = await xvpc('vpc', 'list', ...at(), '--json');
     expect(json(r.stdout)).toContainEqual({ vni: 9, routers: [S, L], directPath: true });
 

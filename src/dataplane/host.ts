@@ -195,6 +195,10 @@ export class HostDataplane {
   }
   /** Direct path: drops the learned host of (vni, ip), if any. */
   forgetHost(vni: number, ip: string): boolean { return this.m.ep_host_cache.delete(endpointKey(vni, ip)); }
+  /** Direct path: drops every learned host of these VPCs. */
+  forgetHostsOf(vnis: ReadonlySet<number>): void {
+    for (const k of this.m.ep_host_cache.keys()) if (vnis.has(decodeEndpointKey(k).vni)) this.m.ep_host_cache.delete(k);
+  }
   /** Direct path: the learned host of (vni, ip), or null. */
   learnedHost(vni: number, ip: string): { ip: string; mac: string } | null {
     const v = this.m.ep_host_cache.lookup(endpointKey(vni, ip));

@@ -251,7 +251,9 @@ export class TransitService {
       }),
       flushHostCache: (m: pb.HostCacheFlush) => this.serial(() => {
         const keys = (m.endpoints ?? []).map((k, i) => ({ vni: v.vni(k.vni), ip: v.ipv4(k.ip, `endpoints[${i}].ip`) }));
+        const vnis = (m.vnis ?? []).map((n) => v.vni(n));
         for (const k of keys) this.dp.forgetHost(k.vni, k.ip);
+        if (vnis.length) this.dp.forgetHostsOf(new Set(vnis));
         return {};
       }),
       applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this, m); return {}; }),

@@ -72,8 +72,10 @@ export interface SwitchScenario {
  */
 export async function switchScenario(tag: string, opts: {
   backend?: 'netns' | 'docker'; vni?: number; net?: string; rightHost?: 'right' | 'switch'; mode?: AttachMode;
+  /** the VPC's direct path (default on, as createVpc's) */
+  directPath?: boolean;
 } = {}): Promise<SwitchScenario> {
-  const { backend = 'netns', vni = 3, net = '10.0', rightHost = 'right', mode } = opts;
+  const { backend = 'netns', vni = 3, net = '10.0', rightHost = 'right', mode, directPath } = opts;
   const names = rightHost === 'right' ? ['left', 'right', 'switch'] : ['left', 'switch'];
   const droplets = await makeDroplets(names, tag, backend, mode);
   const c = new Controller(droplets);
@@ -82,7 +84,7 @@ export async function switchScenario(tag: string, opts: {
     await destroyDroplets(droplets);
   };
   try {
-    await c.createVpc({ vni, cidr: `${net}.0.0/16`, routers: [] });
+    await c.createVpc({ vni, cidr: `${net}.0.0/16`, routers: [], directPath });
     await c.createNetwork({ vni, netId: 1, cidr: `${net}.0.0/16`, switches: ['switch'] });
     const left = await c.createSimpleEndpoint({ vni, netId: 1, ip: `${net}.0.2`, host: 'left' });
     const right = await c.createSimpleEndpoint({ vni, netId: 1, ip: `${net}.0.3`, host: rightHost });

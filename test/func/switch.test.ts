@@ -20,7 +20,7 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
   let left: Endpoint, right: Endpoint;
 
   beforeAll(async () => {
-    scenario = await switchScenario(tag, { backend, mode });
+    scenario = await switchScenario(tag, { backend, mode, directPath: false }); // every packet through the switch (test/func/direct-path.test.ts: with)
     ({ droplets, left, right } = scenario);
   });
 
