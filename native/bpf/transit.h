@@ -44,6 +44,7 @@
 #include "encap.h"
 #include "scaled.h"
 #include "direct_path.h"
+#include "icmp.h"
 
 /* A Geneve packet to this host, as the steps have checked it so far. */
 struct transit_pkt {
@@ -272,7 +273,8 @@ static __always_inline int transit_switch(xvpc_ctx *ctx, const struct host_cfg_v
 }
 
 /* Router, the destination's network known: to one of its switches, routed
- * (inner TTL - 1, from the network's gateway). */
+ * (inner TTL - 1, from the network's gateway); a packet whose TTL runs out
+ * here is answered with ICMP time exceeded (icmp.h). */
 static __always_inline int transit_route_net(xvpc_ctx *ctx, const struct host_cfg_value *hc,
 					     const struct transit_pkt *p,
 					     const struct network_value *net, struct iphdr *iip,
@@ -286,8 +288,11 @@ static __always_inline int transit_route_net(xvpc_ctx *ctx, const struct host_cf
 		return drop(XVPC_STAT_DROP_NO_SWITCH);
 	if (hop == hc->ip) /* we are its switch and do not know it */
 		return drop(XVPC_STAT_DROP_NO_ENDPOINT);
-	if (iip->ttl <= 1 || p->ip->ttl <= 1)
+	if (p->ip->ttl <= 1)
 		return drop(XVPC_STAT_DROP_TTL);
+	if (iip->ttl <= 1) /* this hop would take its last: answer it */
+		return icmp_time_exceeded(ctx, hc, p->g.vni, p->ip->saddr, p->ieth, iip, p->data_end,
+					  net, from_agent);
 	sub = bpf_map_lookup_elem(&substrate, &hop);
 	if (!sub)
 		return drop(XVPC_STAT_DROP_NO_SUBSTRATE);

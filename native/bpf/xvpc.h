@@ -185,6 +185,7 @@ enum xvpc_stat {
 	XVPC_STAT_DIRECT_TX,        /* the agent sent straight to a cached host */
 	XVPC_STAT_DIRECT_LEARN,     /* transit wrote a new or changed ep_host_cache entry */
 	XVPC_STAT_DIRECT_STALE,     /* a direct packet for an endpoint not here, sent to a switch */
+	XVPC_STAT_ICMP_TIME_EXCEEDED, /* a router answered an expired packet */
 	XVPC_STAT_MAX,
 };
 

@@ -81,6 +81,9 @@ describe('direct path (Mizar\'s test_direct_path_net / _vpc)', () => {
     expect(r.stdout).toMatch(/ttl=63/);
     const s = await a.run(['ping', '-n', '-c', '1', '-W', '2', b.ip]); // same network: not a hop
     expect(s.stdout).toMatch(/ttl=64/);
+    // A packet that would expire takes switch and router, which answers it.
+    const t = await a.run(['ping', '-n', '-c', '1', '-W', '2', '-t', '1', x.ip]);
+    expect(t.stdout).toMatch(/From 10\.70\.1\.1 icmp_seq=1 Time to live exceeded/);
   });
 
   it('directPath: false keeps every packet on the switch', async () => {

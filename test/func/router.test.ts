@@ -46,6 +46,16 @@ describe('two networks joined by a router', () => {
     expect(r.stdout).toMatch(/ttl=63/);
   });
 
+  it('a packet whose TTL runs out at the router is answered with time exceeded from the sender\'s gateway (ping -t)', async () => {
+    const r = await a.run(['ping', '-n', '-c', '1', '-W', '2', '-t', '1', b.ip]);
+    expect(r.stdout).toMatch(/From 10\.7\.1\.1 icmp_seq=1 Time to live exceeded/);
+    const before = await snapshot([droplets.rt]);
+    const back = await b.run(['ping', '-n', '-c', '2', '-i', '0.2', '-W', '2', '-t', '1', a.ip]);
+    expect(back.stdout).toMatch(/From 10\.7\.2\.1 icmp_seq=1 Time to live exceeded/);
+    expect(delta(before[0], (await snapshot([droplets.rt]))[0], 'icmp_time_exceeded')).toBe(2);
+    expect(await a.run(['ping', '-n', '-c', '1', '-W', '2', '-t', '2', b.ip])).toMatchObject({ code: 0 });
+  });
+
   it('tcp and http across networks', async () => {
     await expectEcho('tcp', a, b, 7101);
     await expectEcho('http', b, a, 7102);

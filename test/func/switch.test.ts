@@ -113,6 +113,12 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
     await expectPing(left, right.ip, 3);
   });
 
+  it('ping -t 1 arrives: a switch is not an IP hop (outer TTL is the underlay\'s own)', async () => {
+    const r = await left.run(['ping', '-n', '-c', '2', '-i', '0.2', '-W', '2', '-t', '1', right.ip]);
+    expect(r.stdout).toMatch(/2 received/);
+    expect(r.stdout).toMatch(/ttl=64/);
+  });
+
   for (const proto of ['tcp', 'udp', 'http'] as const) {
     it(`${proto} both ways`, async () => {
       const before = await snapshot([droplets.switch]);

@@ -468,6 +468,18 @@ describe('this host is the network\'s only switch: transit runs inline', () => {
     expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1, router_net_fwd: 1 });
   });
 
+  it('router, inner TTL 1: ICMP time exceeded from its own network\'s gateway, straight back into the endpoint (XDP_TX)', () => {
+    const expired = fromMe('10.2.0.9', { ttl: 1, proto: IPPROTO_UDP, sport: 33434, dport: 33435 });
+    const answer = eth({ dst: ME.mac, src: NET1.gatewayMac, type: ETH_P_IP },
+      ipv4({ src: NET1.gatewayIp, dst: ME.ip, proto: IPPROTO_ICMP, ttl: 64, tos: 0xc0, id: 0 },
+        icmpEcho({ type: 11, code: 0, id: 0, seq: 0 }, Buffer.from(expired.subarray(14, 42)))));
+    const r = runAgent(dp, expired);
+    expect(r.moved).toEqual({ agent_rx: 1, agent_tx: 1, encap: 1, icmp_time_exceeded: 1 });
+    expect(r.verdict).toBe(XDP.TX);
+    expect(hex(r.out)).toBe(hex(answer));
+    expect(r.moved).toEqual({ agent_rx: 1, agent_tx: 1, encap: 1, icmp_time_exceeded: 1 });
+  });
+
   it('ARP for another network\'s gateway this host holds: answered by the agent, before any encapsulation (XDP_TX)', () => {
     const r = runAgent(dp, arpRequest(NET2.gatewayIp));
     expect(r.verdict).toBe(XDP.TX);
