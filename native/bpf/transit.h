@@ -259,7 +259,7 @@ static __always_inline int transit_switch(xvpc_ctx *ctx, const struct host_cfg_v
 					  bool from_agent)
 {
 	if (ep->type == XVPC_EP_SCALED)
-		return scaled_switch(ctx, hc, ep, p->g.vni, p->ieth, iip, p->ip, p->outer_len,
+		return scaled_switch(ctx, hc, p->g.vni, p->ieth, iip, p->ip, p->outer_len,
 				     from_agent);
 	if (ep->hosted_ifindex >= 0)
 		return transit_local(ctx, hc, p, ep, iip, from_agent);

@@ -39,7 +39,7 @@ enum xvpc_ep_type {
  * rendezvous hashing per slot: src/dataplane/slot-table.ts). */
 struct xvpc_members {
 	__u32 count;
-	__u32 members[XVPC_MAX_SWITCHES]; /* host IPv4s */
+	__u32 members[XVPC_MAX_SWITCHES]; /* IPv4s: switch or router hosts; a scaled endpoint's backends */
 	__u8 slots[XVPC_SLOT_TABLE_SIZE];
 	__u8 _pad[1];
 };
@@ -124,6 +124,12 @@ struct scaled_flow_value {
 	__u32 vip; /* the scaled endpoint's IP, network byte order */
 };
 #define XVPC_DEFAULT_SCALED_FLOWS 65536
+
+/* scaled_backends: a scaled endpoint (vni, ip) -> its backends' IPs as a
+ * slot table, so adding a backend moves about 1/n of the flows and removing
+ * one moves only its own. Written by the loader with the endpoint record. */
+#define XVPC_DEFAULT_SCALED 65536
+_Static_assert(XVPC_MAX_BACKENDS == XVPC_MAX_SWITCHES, "a slot table holds the backends");
 
 /* host_cfg: index 0 -> this host's underlay identity */
 struct host_cfg_value {

@@ -2,7 +2,7 @@
 // host's transitd to match (see desired.ts for what goes where). Each call is
 // validated before anything changes; calls run one at a time.
 import { connectTransitd, type TransitdClient } from '../transitd/client.js';
-import { EndpointType } from '../dataplane/records.js';
+import { EndpointType, MAX_BACKENDS } from '../dataplane/records.js';
 import { MAX_MEMBERS } from '../dataplane/slot-table.js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
 import { cidrContains, cidrOverlaps, cidrWithin, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
@@ -228,25 +228,50 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     return this.createHosted('createHostEndpoint', args, EndpointType.HOST);
   }
 
+  /** A scaled endpoint's backend list: endpoints of its VPC, none itself scaled, none twice. */
+  private backendList(m: Model, vni: number, v: unknown): string[] {
+    if (!Array.isArray(v) || v.length === 0) throw invalid('backends: a scaled endpoint needs at least one backend endpoint');
+    if (v.length > MAX_BACKENDS) throw invalid(`backends: at most ${MAX_BACKENDS}, got ${v.length}`);
+    const ips = v.map((b: unknown, i) => {
+      const bip = (b as { ip?: unknown })?.ip;
+      const known = typeof bip === 'string' ? m.endpoints.get(Model.epKey(vni, bip)) : undefined;
+      if (!known) throw notFound(`backends[${i}]: not an endpoint of VPC ${vni}`);
+      if (known.type === EndpointType.SCALED) throw invalid(`backends[${i}]: ${known.ip} is itself a scaled endpoint`);
+      return known.ip;
+    });
+    const dup = ips.find((ip, i) => ips.indexOf(ip) !== i);
+    if (dup) throw invalid(`backends: ${dup} is listed twice`);
+    return ips;
+  }
+
   async createScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
       const a = requireObject(args, 'createScaledEndpoint');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
-      if (!Array.isArray(a.backends) || a.backends.length === 0) throw invalid('backends: a scaled endpoint needs at least one backend endpoint');
-      if (a.backends.length > 16) throw invalid(`backends: at most 16, got ${a.backends.length}`);
-      const backends = a.backends.map((b: unknown, i) => {
-        const bip = (b as { ip?: unknown })?.ip;
-        const known = typeof bip === 'string' ? m.endpoints.get(Model.epKey(net.vni, bip)) : undefined;
-        if (!known) throw notFound(`backends[${i}]: not an endpoint of VPC ${net.vni}`);
-        if (known.type === EndpointType.SCALED) throw invalid(`backends[${i}]: ${known.ip} is itself a scaled endpoint`);
-        return known.ip;
-      });
+      const backends = this.backendList(m, net.vni, a.backends);
       const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type: EndpointType.SCALED, backends };
       m.endpoints.set(Model.epKey(net.vni, ip), ep);
       return ep;
     });
     return this.makeEndpoint(ep);
+  }
+
+  /**
+   * Replaces a scaled endpoint's backends in place. Its switches pick by a
+   * consistent-hash slot table, so only the flows of added or removed
+   * backends move.
+   */
+  async updateScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<void> {
+    return this.change((m) => {
+      const a = requireObject(args, 'updateScaledEndpoint');
+      const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
+      const ip = check.ipv4(a.ip, 'ip');
+      const ep = m.endpoints.get(Model.epKey(net.vni, ip));
+      if (!ep || ep.netId !== net.netId) throw notFound(`ip: network ${net.netId} of VPC ${net.vni} has no endpoint ${ip}`);
+      if (ep.type !== EndpointType.SCALED) throw invalid(`ip: ${ip} is not a scaled endpoint`);
+      ep.backends = this.backendList(m, net.vni, a.backends);
+    });
   }
 
   async deleteSimpleEndpoint(args: { vni: number; netId: number; ip: string }): Promise<void> {

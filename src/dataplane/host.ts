@@ -7,7 +7,7 @@ import { formatIpv4, formatMac } from '../util/addr.js';
 import type { XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeNetwork, decodeSubstrate, decodeVpc,
-  encodeAgentMeta, encodeEndpoint, encodeHostConfig, encodeNetwork, encodeSubstrate, encodeVpc, endpointKey,
+  encodeAgentMeta, encodeEndpoint, encodeHostConfig, encodeMembers, encodeNetwork, EndpointType, encodeSubstrate, encodeVpc, endpointKey,
   networkKey, substrateKey, u32Key, vpcKey, SIZES,
   type AgentMeta, type EndpointRecord, type HostConfig, type NetworkRecord, type SubstrateRecord, type VpcRecord,
 } from './records.js';
@@ -16,7 +16,7 @@ import { EndpointIndex } from './endpoint-index.js';
 import { sumPerCpuU64 } from './bpf.js';
 
 export interface Capacities {
-  endpoints?: number; networks?: number; vpcs?: number; substrate?: number; agent_meta?: number; ep_host_cache?: number;
+  endpoints?: number; networks?: number; vpcs?: number; substrate?: number; agent_meta?: number; ep_host_cache?: number; scaled_backends?: number;
 }
 
 /** Which build of the data path a host runs: XDP (xvpc.bpf.c) or TC (xvpc_tc.bpf.c). */
@@ -41,7 +41,7 @@ export class HostDataplane {
     readonly pinRoot: string,
     readonly hook: Hook,
     private readonly m: Record<'vpcs' | 'networks' | 'endpoints' | 'substrate' | 'agent_meta' | 'host_cfg' |
-      'ep_host_cache' | 'scaled_flows' | 'stats', BpfMap> & { interfaces?: BpfMap },
+      'ep_host_cache' | 'scaled_flows' | 'scaled_backends' | 'stats', BpfMap> & { interfaces?: BpfMap },
   ) {}
 
   /**
@@ -64,7 +64,7 @@ export class HostDataplane {
       obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc'), { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
       if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
     }
-    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'ep_host_cache', 'scaled_flows', 'stats'] as const;
+    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'ep_host_cache', 'scaled_flows', 'scaled_backends', 'stats'] as const;
     const maps = Object.fromEntries(names.map((n) => [n, obj.map(n)])) as HostDataplane['m'];
     if (hook === 'xdp') maps.interfaces = obj.map('interfaces');
     return new HostDataplane(obj, hook === 'xdp' ? BpfObject.load(bpfObjectPath('pass')) : undefined, pinRoot, hook, maps);
@@ -150,6 +150,13 @@ export class HostDataplane {
     const key = endpointKey(r.vni, r.ip);
     this.m.endpoints.update(key, encodeEndpoint(r), FLAGS[mode]);
     this.index?.add(key, 0);
+    this.syncScaledBackends(key, r.type === EndpointType.SCALED ? r.backends : null);
+  }
+
+  /** A scaled endpoint's backends as the slot table its switches pick from (scaled_backends); null: not scaled. */
+  private syncScaledBackends(key: Buffer, backends: readonly string[] | null): void {
+    if (backends) this.m.scaled_backends.update(key, encodeMembers(backends, 'backends'));
+    else this.m.scaled_backends.delete(key);
   }
 
   /**
@@ -181,6 +188,13 @@ export class HostDataplane {
       throw err;
     }
     for (let i = 0; i < count; i++) index.add(keys, i * SIZES.endpoint_key);
+    // Slot tables of scaled endpoints (few: only their type byte is read for the rest).
+    const keyAt = (i: number) => Buffer.from(keys.subarray(i * SIZES.endpoint_key, (i + 1) * SIZES.endpoint_key));
+    const scaledAt = (v: Buffer, j: number) => v.readUInt8(j * SIZES.endpoint_value) === EndpointType.SCALED;
+    for (let i = 0; i < count; i++) {
+      if (scaledAt(values, i)) this.syncScaledBackends(keyAt(i), decodeEndpoint(keyAt(i), values.subarray(i * SIZES.endpoint_value, (i + 1) * SIZES.endpoint_value)).backends);
+    }
+    rewritten.forEach((i, j) => { if (before.present[j] && scaledAt(before.values, j) && !scaledAt(values, i)) this.syncScaledBackends(keyAt(i), null); });
   }
   getEndpoint(vni: number, ip: string): EndpointRecord | null {
     const k = endpointKey(vni, ip);
@@ -190,6 +204,7 @@ export class HostDataplane {
   deleteEndpoint(vni: number, ip: string): boolean {
     const key = endpointKey(vni, ip);
     this.m.ep_host_cache.delete(key);
+    this.m.scaled_backends.delete(key);
     this.index?.delete(key, 0);
     return this.m.endpoints.delete(key);
   }

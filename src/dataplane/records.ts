@@ -51,6 +51,13 @@ function writeMembers(buf: Buffer, off: number, members: readonly string[], fiel
   Buffer.from(slotTable(members)).copy(buf, off + 4 + 4 * MAX_MEMBERS);
 }
 
+/** struct xvpc_members for `members` (scaled_backends: a scaled endpoint's backend IPs). */
+export function encodeMembers(members: readonly string[], field: string): Buffer {
+  const b = Buffer.alloc(SIZES.xvpc_members);
+  writeMembers(b, 0, members, field);
+  return b;
+}
+
 function readMembers(buf: Buffer, off: number): string[] {
   const count = Math.min(buf.readUInt32LE(off), MAX_MEMBERS);
   return Array.from({ length: count }, (_, i) => formatIpv4(buf.readUInt32BE(off + 4 + 4 * i)));

@@ -3,6 +3,7 @@
 //   node probe.mjs serve tcp|udp|http PORT [SECONDS] [NAME]   answers "pong:<msg>" ("pong:<msg>@NAME") until SECONDS pass
 //   node probe.mjs ask tcp|udp|http IP PORT MSG         prints the answer; exit 1 if none in 5 s
 //   node probe.mjs stream IP PORT SECONDS               sends TCP data for SECONDS, prints bytes acked by the echo
+//   node probe.mjs converse IP PORT COUNT               one TCP connection, COUNT messages one after another, prints each answer
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
@@ -59,6 +60,20 @@ async function ask(proto, ip, port, msg) {
   }
 }
 
+/** One TCP connection to a tcp echo server: COUNT messages, each after the last one's answer. */
+function converse(ip, port, count) {
+  const s = net.connect(port, ip);
+  let i = 0;
+  s.setTimeout(5000, () => { console.error(`no answer to message ${i}`); process.exit(1); });
+  s.on('error', (e) => { console.error(`connection broke at message ${i}: ${e.message}`); process.exit(1); });
+  s.on('connect', () => s.write(`m${i}`));
+  s.on('data', (d) => {
+    console.log(d.toString());
+    if (++i === count) { s.end(); process.exit(0); }
+    s.write(`m${i}`);
+  });
+}
+
 /** A TCP transfer that must not break: writes for SECONDS, fails on any socket error. */
 function stream(ip, port, seconds) {
   const s = net.connect(port, ip);
@@ -83,4 +98,5 @@ function stream(ip, port, seconds) {
 if (cmd === 'serve') serve(proto, Number(a), Number(b ?? 30), c);
 else if (cmd === 'ask') ask(proto, a, Number(b), c).then((r) => console.log(r), (e) => { console.error(e.message); process.exit(1); });
 else if (cmd === 'stream') stream(proto, Number(a), Number(b));
+else if (cmd === 'converse') converse(proto, Number(a), Number(b));
 else { console.error('usage: probe.mjs serve|ask|stream ...'); process.exit(2); }

@@ -8,7 +8,7 @@ import {
   ETH_P_IP, IPPROTO_TCP, OPT_CLASS_XVPC, OPT_SCALED, eth, geneveFrame, inetChecksum, ipBytes, ipv4, parseEth, parseGeneve,
   parseIpv4, parseRts, parseUdp, rtsOption, tcp, RTS_F_NO_LEARN,
 } from '../lib/packets.js';
-import { LO, THIS_HOST, XDP, flowHash, hex, hostN, openDataplane, runAgent, runTransit, beThisHost } from './harness.js';
+import { LO, THIS_HOST, XDP, flowHash, hex, hostN, openDataplane, runAgent, runTransit, beThisHost, slotPick } from './harness.js';
 
 const VNI = 60;
 const NET = { vni: VNI, netId: 1, cidr: '10.60.0.0/16', gatewayIp: '10.60.0.1', gatewayMac: '0a:3c:0a:3c:00:01', switches: [THIS_HOST.ip] };
@@ -37,7 +37,8 @@ function simple(ep: { ip: string; mac: string; host: { ip: string; mac: string }
 describe('scaled endpoints', () => {
   let env: ReturnType<typeof openDataplane>;
   let dp: HostDataplane;
-  const chosen = flowHash(CLIENT.ip, VIP.ip, IPPROTO_TCP, PORTS.sport, PORTS.dport) % 2 === 0 ? B1 : B2;
+  // The backend is the slot table's pick (as for switches), written again in the harness.
+  const chosen = slotPick([B1.ip, B2.ip], flowHash(CLIENT.ip, VIP.ip, IPPROTO_TCP, PORTS.sport, PORTS.dport)) === B1.ip ? B1 : B2;
 
   beforeAll(() => {
     env = openDataplane('scaled');
@@ -116,5 +117,66 @@ describe('scaled endpoints', () => {
     const r = runTransit(dp, pkt);
     expect(r.verdict).toBe(XDP.DROP);
     expect(r.moved).toEqual({ transit_rx: 1, transit_drop: 1, drop_no_backend: 1 });
+  });
+});
+
+describe('scaled endpoints: backends by consistent hashing, changed in place', () => {
+  let env: ReturnType<typeof openDataplane>;
+  let dp: HostDataplane;
+  const BACKENDS = [1, 2, 3, 4, 5].map((n) => ({ ip: `10.60.1.${n}`, mac: `0e:3c:0a:3c:01:0${n}`, host: hostN(10 + n) }));
+  const FLOWS = 400;
+  const flowPorts = (i: number) => ({ sport: 20000 + i * 7, dport: 443 });
+
+  beforeAll(() => {
+    env = openDataplane('scaledch');
+    dp = env.dp;
+    beThisHost(dp);
+    dp.putNetwork(NET);
+    dp.putSubstrate(CLIENT.host);
+    dp.putEndpoint(simple(CLIENT));
+    for (const b of BACKENDS) { dp.putSubstrate(b.host); dp.putEndpoint(simple(b)); }
+  });
+  afterAll(() => env?.close());
+
+  const setBackends = (list: typeof BACKENDS) => dp.putEndpoint({
+    vni: VNI, ip: VIP.ip, type: EndpointType.SCALED, mac: VIP.mac, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', netId: 1,
+    backends: list.map((b) => b.ip), hostedIfindex: -1,
+  });
+
+  /** The backend the switch sends flow i to: the outer destination host of its forward. */
+  function backendOf(i: number): string {
+    const pkt = geneveFrame(
+      { srcMac: CLIENT.host.mac, dstMac: THIS_HOST.mac, srcIp: CLIENT.host.ip, dstIp: THIS_HOST.ip, ttl: 64, sport: 51000 },
+      { vni: VNI, options: [rtsOption(CLIENT.host.ip, CLIENT.host.mac)] },
+      innerFrame(CLIENT, VIP, flowPorts(i)));
+    const r = runTransit(dp, pkt);
+    if (r.verdict !== XDP.TX) throw new Error(`flow ${i}: verdict ${r.verdict}`);
+    const host = parseIpv4(r.out).dst;
+    return BACKENDS.find((b) => b.host.ip === host)!.ip;
+  }
+  const assignment = () => Array.from({ length: FLOWS }, (_, i) => backendOf(i));
+
+  it('each flow goes to the slot table\'s pick, every backend gets some, a connection always the same one', () => {
+    setBackends(BACKENDS.slice(0, 4));
+    const ips = BACKENDS.slice(0, 4).map((b) => b.ip);
+    const got = assignment();
+    got.forEach((b, i) => expect(b, `flow ${i}`).toBe(slotPick(ips, flowHash(CLIENT.ip, VIP.ip, IPPROTO_TCP, flowPorts(i).sport, flowPorts(i).dport))));
+    expect(new Set(got).size).toBe(4);
+    for (const i of [0, 17, 123]) for (let k = 0; k < 5; k++) expect(backendOf(i)).toBe(got[i]);
+  });
+
+  it('adding a backend moves only flows to it, about 1/n of them; removing one moves only its own', () => {
+    setBackends(BACKENDS.slice(0, 4));
+    const before = assignment();
+    setBackends(BACKENDS); // in place: the same record rewritten
+    const added = assignment();
+    const moved = added.filter((b, i) => b !== before[i]);
+    expect(moved.every((b) => b === BACKENDS[4].ip)).toBe(true);
+    expect(moved.length).toBeGreaterThan(0);
+    expect(moved.length).toBeLessThanOrEqual(Math.ceil(1.5 * FLOWS / 5)); // a fair share is 1/5; the table's spread is within 1.5x
+    setBackends(BACKENDS.filter((b) => b.ip !== BACKENDS[1].ip));
+    const removed = assignment();
+    added.forEach((b, i) => { if (b !== BACKENDS[1].ip) expect(removed[i], `flow ${i}`).toBe(b); });
+    expect(removed.includes(BACKENDS[1].ip)).toBe(false);
   });
 });
