@@ -68,6 +68,7 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
         goal(ep.host).attachments.set(key, {
           vni: ep.vni, netId: ep.netId, ip: ep.ip, mac: ep.mac, cidr: net.cidr, gatewayIp: gwIp,
           hostEndpoint: ep.type === EndpointType.HOST, mtu: 0,
+          vpcCidr: ep.type === EndpointType.HOST ? (model.vpcs.get(ep.vni)?.cidr ?? '') : '',
         });
       }
     }

@@ -28,9 +28,13 @@ export interface HostIdentity extends HostConfig { name: string; iface: string; 
 /** XDP mode of the agent on endpoint veths: env XVPC_AGENT_MODE=native|generic (default native; main.ts validates it). */
 export const AGENT_MODE: 'native' | 'generic' = process.env.XVPC_AGENT_MODE === 'generic' ? 'generic' : 'native';
 
+const FAILED_CALLS_KEPT = 64;
+
 export class TransitService {
   private queue: Promise<unknown> = Promise.resolve();
   private transitLoaded = false;
+  /** Calls answered with an error (GetFailedCalls). */
+  private readonly failed = { total: 0, last: [] as pb.FailedCall[] };
 
   constructor(readonly dp: HostDataplane, readonly host: HostIdentity, readonly nsPrefix: string) {}
 
@@ -119,6 +123,7 @@ export class TransitService {
         return {};
       }),
       getStats: async (): Promise<pb.StatsReply> => ({ counters: this.dp.stats() }),
+      getFailedCalls: async (): Promise<pb.FailedCalls> => ({ total: this.failed.total, last: [...this.failed.last] }),
 
       attachEndpoint: (m: pb.AttachEndpointRequest) => this.serial(async (): Promise<pb.AttachEndpointReply> => {
         const req = v.attachRequest(m);
@@ -265,12 +270,17 @@ export class TransitService {
         deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
       }),
     };
-    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any)]));
+    const onFail = (call: pb.FailedCall) => {
+      this.failed.total++;
+      this.failed.last.push(call);
+      if (this.failed.last.length > FAILED_CALLS_KEPT) this.failed.last.shift();
+    };
+    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any, onFail)]));
   }
 }
 
 /** Adapts an async handler to grpc-js, mapping errors to status codes. */
-function unary(name: string, fn: (m: any) => Promise<any> | any): grpc.handleUnaryCall<any, any> {
+function unary(name: string, fn: (m: any) => Promise<any> | any, onFail: (c: pb.FailedCall) => void): grpc.handleUnaryCall<any, any> {
   return (call, callback) => {
     Promise.resolve()
       .then(() => fn(call.request))
@@ -279,6 +289,7 @@ function unary(name: string, fn: (m: any) => Promise<any> | any): grpc.handleUna
         const code = err instanceof XvpcError ? GRPC_CODE[err.code] : grpc.status.INTERNAL;
         const message = err instanceof Error ? err.message : String(err);
         if (code === grpc.status.INTERNAL) console.error(`transitd: ${name}: ${message}`);
+        onFail({ method: name, code: err instanceof XvpcError ? err.code : 'INTERNAL', message });
         callback({ code, details: message, name: 'Error', message });
       });
   };

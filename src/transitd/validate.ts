@@ -2,7 +2,7 @@
 // INVALID_ARGUMENT that names the offending field. Nothing is written before
 // a whole request has passed.
 import { invalid } from '../errors.js';
-import { cidrContains, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
+import { cidrContains, cidrWithin, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
 import { MAX_MEMBERS } from '../dataplane/slot-table.js';
 import { EndpointType, MAX_BACKENDS, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord } from '../dataplane/records.js';
 import type * as pb from '../gen/transit.js';
@@ -99,6 +99,8 @@ export function networkKey(m: pb.NetworkKey): { vni: number; cidr: string } {
 export interface AttachRequest {
   vni: number; netId: number; ip: string; mac: string; cidr: string; prefixLen: number;
   gatewayIp: string; hostEndpoint: boolean; mtu: number;
+  /** host endpoints: the VPC's CIDR, routed via the gateway ('' = only its own network) */
+  vpcCidr: string;
 }
 
 export function attachRequest(m: pb.AttachEndpointRequest): AttachRequest {
@@ -110,7 +112,10 @@ export function attachRequest(m: pb.AttachEndpointRequest): AttachRequest {
   if (gw === ipN) throw invalid(`ip: ${m.ip} is the gateway address`);
   const mtu = u32(m.mtu, 'mtu');
   if (mtu !== 0 && (mtu < 576 || mtu > 9000)) throw invalid(`mtu: ${mtu} is outside 576..9000`);
+  const vpcCidr = m.vpcCidr ? parseCidr(m.vpcCidr, 'vpc_cidr') : null;
+  if (vpcCidr && !cidrWithin(net, vpcCidr)) throw invalid(`vpc_cidr: ${m.vpcCidr} does not contain cidr ${m.cidr}`);
   return {
+    vpcCidr: vpcCidr ? formatCidr(vpcCidr) : '',
     vni: vni(m.vni), netId: u32(m.netId, 'net_id'), ip: ipv4(m.ip, 'ip'), mac: mac(m.mac, 'mac'),
     cidr: formatCidr(net), prefixLen: net.len, gatewayIp: formatIpv4(gw), hostEndpoint: Boolean(m.hostEndpoint), mtu,
   };

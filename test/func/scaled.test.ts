@@ -48,6 +48,8 @@ describe('a scaled endpoint', () => {
     const hosts = [droplets.h1, droplets.h2];
     const before = await snapshot(hosts);
     try {
+      // Both servers listen before the scaled endpoint is asked (a loaded machine starts node slowly).
+      for (const b of [b1, b2]) await client.run([process.execPath, PROBE, 'ask', 'http', b.ip, '7501', 'ready'], { timeoutMs: 10_000 });
       const answeredBy = new Set<string>();
       for (let i = 0; i < 12; i++) {
         const r = await client.run([process.execPath, PROBE, 'ask', 'http', vip.ip, '7501', `q${i}`], { timeoutMs: 10_000 });
