@@ -6,7 +6,7 @@ export { Endpoint, type PingResult } from './controller/endpoint.js';
 export { XvpcError, type XvpcErrorCode } from './errors.js';
 export { connectTransitd, type TransitdClient } from './transitd/client.js';
 export { HostDataplane } from './dataplane/host.js';
-export { STAT_NAMES, type StatName, type Stats } from './dataplane/stats.js';
+export { STAT_NAMES, type StatName, type Stats } from './abi/index.js';
 export { BpfObject, BpfMap, BpfProgram, PinnedMap, bpfObjectPath, xdpDetach, xdpQuery } from './dataplane/bpf.js';
 export {
   Capture, XdpCapture, PcapCapture, XDP_ACTIONS, decodeFrame, summarizeFrame, createEncoder, compileFilter,

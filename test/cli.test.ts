@@ -19,6 +19,8 @@ describe('xvpc --help', () => {
     expect(top.code).toBe(0);
     const names = top.stdout.split('\n').map((l) => /^ {2}([a-z]+) {2,}/.exec(l)?.[1]).filter((n): n is string => !!n);
     expect(names).toEqual(expect.arrayContaining(['demo', 'cleanup', 'capture', 'stats', 'vpc', 'net', 'ep']));
+    // The benchmark is not part of the published CLI: it runs with `npm run bench` (bench/).
+    expect(names).not.toContain('bench');
     for (const name of names) {
       for (const flag of ['--help', '-h']) {
         const r = await xvpc(name, flag);
@@ -35,6 +37,7 @@ describe('xvpc --help', () => {
 describe('bad arguments: exit 2 and one line on stderr', () => {
   const cases: [string, string[], RegExp][] = [
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['the benchmark, which left the package', ['bench'], /'bench' is not part of the package; .* run: npm run bench/],
     ['unknown option', ['stats', '--prefix', 'p1', '--bogus'], /unknown option '--bogus'/],
     ['missing value', ['vpc', 'get', '--vni'], /--vni needs a value/],
     ['value on a flag', ['stats', '--prefix', 'p1', '--json=yes'], /--json takes no value/],

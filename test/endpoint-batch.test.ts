@@ -3,8 +3,8 @@
 // half-way (the map fills up) put back exactly as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../src/dataplane/host.js';
-import { EndpointType, packEndpoints, type EndpointRecord } from '../src/dataplane/records.js';
-import { putEndpointBatch } from '../src/transitd/endpoint-batch.js';
+import { EndpointType, packEndpoints, type EndpointRecord } from '../src/abi/index.js';
+import { putEndpointBatch } from '../src/transitd/put-endpoints.js';
 import { XvpcError } from '../src/errors.js';
 import { openDataplane } from './xdp/harness.js';
 
@@ -30,12 +30,12 @@ describe('packed endpoint batches (capacity 1024)', () => {
     // Half already there (moved to another host), half new.
     expect(await put(env.dp, Array.from({ length: 20 }, (_, i) => rec(i + 991, '172.30.0.3')))).toBe(20);
     expect(env.dp.listEndpointKeys()).toHaveLength(1010);
-    expect(env.dp.getEndpoint(9, rec(995).ip)).toMatchObject({ hostIp: '172.30.0.3', hostedIfindex: -1 });
-    expect(env.dp.getEndpoint(9, rec(1).ip)).toMatchObject({ hostIp: '172.30.0.2' });
+    expect(env.dp.get('endpoints', { vni: 9, ip: rec(995).ip })).toMatchObject({ hostIp: '172.30.0.3', hostedIfindex: -1 });
+    expect(env.dp.get('endpoints', { vni: 9, ip: rec(1).ip })).toMatchObject({ hostIp: '172.30.0.2' });
   });
 
   it('a batch that overflows the map is undone: no new record stays, old values come back', async () => {
-    const before = env.dp.listEndpoints();
+    const before = env.dp.list('endpoints');
     // 30 existing records rewritten, then 40 new ones: the map holds 1024.
     const batch = [...Array.from({ length: 30 }, (_, i) => rec(i + 1, '172.30.0.4')), ...Array.from({ length: 40 }, (_, i) => rec(i + 2000))];
     let err: unknown;
@@ -44,7 +44,7 @@ describe('packed endpoint batches (capacity 1024)', () => {
     expect((err as XvpcError).code).toBe('INTERNAL');
     expect((err as XvpcError).message).toMatch(/rolled back/);
     const sort = (l: EndpointRecord[]) => [...l].sort((a, b) => (a.ip < b.ip ? -1 : 1));
-    expect(sort(env.dp.listEndpoints())).toEqual(sort(before));
+    expect(sort(env.dp.list('endpoints'))).toEqual(sort(before));
   });
 
   it('new records only, overflowing: the ones that went in are taken out again', async () => {

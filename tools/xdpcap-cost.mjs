@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BpfObject, bpfObjectPath } from '../dist/dataplane/bpf.js';
 import { addon, repoRoot } from '../dist/dataplane/addon.js';
-import { encodeHostConfig, u32Key } from '../dist/dataplane/records.js';
+import { encodeHostConfig, u32Key } from '../dist/abi/index.js';
 import { XdpCapture } from '../dist/capture/session.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, repeat: { type: 'string', default: '1000000' } } });

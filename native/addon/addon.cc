@@ -1,95 +1,18 @@
 // Entry point of the xvpc N-API addon: a thin, typed layer over libbpf.
+// It only gathers the exports of the files by concern (init.h).
 #include <napi.h>
-#include <bpf/libbpf.h>
-#include <cerrno>
-#include <cstdarg>
-#include <cstring>
-#include <mutex>
 
 #include "errors.h"
-
-namespace xvpc {
-
-Napi::Object InitBpfObject(Napi::Env env, Napi::Object exports);
-Napi::Object InitBpfOps(Napi::Env env, Napi::Object exports);
-Napi::Object InitBatchAsync(Napi::Env env, Napi::Object exports);
-Napi::Object InitCapture(Napi::Env env, Napi::Object exports);
-Napi::Object InitPcap(Napi::Env env, Napi::Object exports);
-
-static std::mutex log_mutex;
-static std::string libbpf_log;
-static const size_t kMaxLog = 16384;
-
-static int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  // The verifier log arrives as one message of many kilobytes: size it first.
-  va_list copy;
-  va_copy(copy, args);
-  int n = vsnprintf(nullptr, 0, fmt, copy);
-  va_end(copy);
-  if (n <= 0) return 0;
-  std::string msg(n + 1, '\0');
-  vsnprintf(msg.data(), msg.size(), fmt, args);
-  msg.resize(n);
-  std::lock_guard<std::mutex> lock(log_mutex);
-  libbpf_log += msg;
-  if (libbpf_log.size() > kMaxLog) libbpf_log.erase(0, libbpf_log.size() - kMaxLog);
-  return 0;
-}
-
-void InstallLibbpfLogger() { libbpf_set_print(LibbpfPrint); }
-
-std::string TakeLibbpfLog() {
-  std::lock_guard<std::mutex> lock(log_mutex);
-  std::string out;
-  out.swap(libbpf_log);
-  return out;
-}
-
-static const char* ErrnoName(int err) {
-  switch (err) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case E2BIG: return "E2BIG";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EBUSY: return "EBUSY";
-    case EEXIST: return "EEXIST";
-    case ENODEV: return "ENODEV";
-    case EINVAL: return "EINVAL";
-    case ENOSPC: return "ENOSPC";
-    case ERANGE: return "ERANGE";
-    case ENOTSUP: return "EOPNOTSUPP";
-    default: return "EUNKNOWN";
-  }
-}
-
-void ThrowErrno(Napi::Env env, const std::string& what, int err) {
-  if (err < 0) err = -err;
-  std::string msg = what + ": " + strerror(err);
-  std::string log = TakeLibbpfLog();
-  if (!log.empty()) msg += "\n" + log;
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("code", Napi::String::New(env, ErrnoName(err)));
-  throw e;
-}
-
-void ThrowType(Napi::Env env, const std::string& msg) {
-  throw Napi::TypeError::New(env, msg);
-}
-
-}  // namespace xvpc
+#include "init.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xvpc::InstallLibbpfLogger();
   xvpc::InitBpfObject(env, exports);
-  xvpc::InitBpfOps(env, exports);
-  xvpc::InitBatchAsync(env, exports);
+  xvpc::InitMaps(env, exports);
+  xvpc::InitMapBatch(env, exports);
+  xvpc::InitFds(env, exports);
+  xvpc::InitAttach(env, exports);
+  xvpc::InitTestRun(env, exports);
   xvpc::InitCapture(env, exports);
   xvpc::InitPcap(env, exports);
   return exports;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "errors.h"
+#include "init.h"
 #include "signals_blocked.h"
 
 namespace xvpc {

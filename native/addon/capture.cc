@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "init.h"
 #include "addon_args.h"
 #include "signals_blocked.h"
 

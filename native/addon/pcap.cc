@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "init.h"
 #include "addon_args.h"
 #include "netns_scope.h"
 

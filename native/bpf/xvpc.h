@@ -1,7 +1,7 @@
 /* xvpc: every map and record the XDP programs share.
  *
- * The TS codecs in src/dataplane/records.ts mirror these layouts byte for byte;
- * test/btf.test.ts compares their sizes with the sizes in the object's BTF.
+ * src/abi/ (layout.ts, codecs.ts) mirrors these layouts byte for byte;
+ * test/btf.test.ts compares every size and member offset with the object's BTF.
  *
  * Conventions: IPv4 addresses are stored in network byte order (as they sit in
  * the packet); VNIs, counts and ifindexes in host byte order.
@@ -36,7 +36,7 @@ enum xvpc_ep_type {
 };
 
 /* A consistent-hash member list: slots[slot] indexes members[] (filled by
- * rendezvous hashing per slot: src/dataplane/slot-table.ts). */
+ * rendezvous hashing per slot: src/abi/slot-table.ts). */
 struct xvpc_members {
 	__u32 count;
 	__u32 members[XVPC_MAX_SWITCHES]; /* IPv4s: switch or router hosts; a scaled endpoint's backends */
@@ -149,7 +149,7 @@ struct host_cache_value {
 };
 
 /* stats: one per-CPU counter per verdict and drop reason.
- * src/dataplane/stats.ts lists the same names in the same order;
+ * src/abi/stats.ts lists the same names in the same order;
  * test/btf.test.ts checks them against this enum in BTF. */
 enum xvpc_stat {
 	XVPC_STAT_TRANSIT_RX = 0,

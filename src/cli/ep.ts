@@ -3,6 +3,7 @@ import { EndpointType, type Endpoint } from '../gen/transit.js';
 import { UsageError, intOpt, listOpt, required } from './args.js';
 import { type RecordKind, recordCommand } from './record.js';
 import { vniOpt } from './vpc.js';
+import { endpointRecordKey } from '../abi/index.js';
 
 type EpKey = { vni: number; ip: string };
 
@@ -44,7 +45,7 @@ const ep: RecordKind<Endpoint, EpKey> = {
       hostedIfindex: -1,
     };
   },
-  describeKey: (k) => `${k.vni}/${k.ip}`,
+  describeKey: endpointRecordKey,
   get: (c, k) => c.getEndpoint(k),
   list: async (c) => (await c.dump({})).endpoints,
   create: (c, r) => c.createEndpoint(r),

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `xvpc` command line: a table of commands, one file each under src/cli/.
 // Exit codes: 0 done, 1 failed, 2 bad command line (one line on stderr).
-import { BENCH_USAGE, BenchUsageError, runBench } from '../bench/main.js';
 import { XvpcError } from '../errors.js';
+import { checkPrerequisites } from '../util/prereq.js';
+import { packageVersion } from '../version.js';
 import { type Command, UsageError } from './args.js';
 import { captureCommand } from './capture.js';
 import { cleanupCommand } from './cleanup.js';
@@ -19,18 +20,6 @@ const COMMANDS: Record<string, Command> = {
     example: 'xvpc demo --xdp',
     run: runDemo,
   },
-  bench: {
-    summary: 'benchmarks on droplets: xvpc vs direct vs kernel VXLAN, per-packet cost, control plane, provisioning',
-    usage: BENCH_USAGE,
-    example: 'xvpc bench --quick',
-    async run(args) {
-      try {
-        return await runBench(args);
-      } catch (err) {
-        throw err instanceof BenchUsageError ? new UsageError(err.message) : err;
-      }
-    },
-  },
   cleanup: cleanupCommand,
   capture: captureCommand,
   stats: statsCommand,
@@ -41,7 +30,7 @@ const COMMANDS: Record<string, Command> = {
 
 function help(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
-  return `usage: xvpc <command> [options]   (xvpc <command> --help for more)\n\ncommands:\n${lines.join('\n')}\n\nexample:\n  xvpc demo`;
+  return `usage: xvpc <command> [options]   (xvpc <command> --help for more; xvpc --version)\n\ncommands:\n${lines.join('\n')}\n\nexample:\n  xvpc demo`;
 }
 
 const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -52,9 +41,15 @@ async function main(argv: string[]): Promise<number> {
     console.log(help());
     return 0;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(packageVersion());
+    return 0;
+  }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    console.error(`xvpc: unknown command '${name}' (try: xvpc --help)`);
+    // The benchmark left the package (bench/ in the repository): say where it went.
+    if (name === 'bench') console.error("xvpc: 'bench' is not part of the package; in a checkout of the repository run: npm run bench -- --help");
+    else console.error(`xvpc: unknown command '${name}' (try: xvpc --help)`);
     return 2;
   }
   if (args.includes('--help') || args.includes('-h')) {
@@ -62,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    // Every command needs root, bpffs and the addon: say so up front, in one line.
+    checkPrerequisites();
     return await command.run(args);
   } catch (err) {
     if (err instanceof UsageError || (err instanceof XvpcError && err.code === 'INVALID_ARGUMENT')) {

@@ -3,6 +3,7 @@ import type { Network } from '../gen/transit.js';
 import { intOpt, listOpt, required, UsageError } from './args.js';
 import { type RecordKind, recordCommand } from './record.js';
 import { vniOpt } from './vpc.js';
+import { networkRecordKey } from '../abi/index.js';
 
 type NetKey = { vni: number; cidr: string };
 
@@ -28,7 +29,7 @@ const net: RecordKind<Network, NetKey> = {
     }
     return { ...k, netId: f.netId!, gatewayIp: f.gatewayIp!, gatewayMac: f.gatewayMac!, switches: f.switches ?? [] };
   },
-  describeKey: (k) => `${k.vni}/${k.cidr}`,
+  describeKey: networkRecordKey,
   get: (c, k) => c.getNetwork(k),
   list: async (c) => (await c.dump({})).networks,
   create: (c, r) => c.createNetwork(r),

@@ -1,7 +1,7 @@
 // `xvpc stats`: the XDP counters of a prefix's hosts, by name, one column per
 // host; --watch redraws them every interval with what changed.
 import { connectTransitd, type TransitdClient } from '../transitd/client.js';
-import { STAT_NAMES } from '../dataplane/stats.js';
+import { STAT_NAMES } from '../abi/index.js';
 import { socketPath } from '../droplet/names.js';
 import { listRecords } from '../droplet/records.js';
 import { type Command, UsageError, assertDroplet, checkHost, checkPrefix, intOpt, parse, printJson } from './args.js';

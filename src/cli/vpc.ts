@@ -1,10 +1,10 @@
 // `xvpc vpc`: VPC records (vni -> routers) on one host's transitd.
 import type { Vpc } from '../gen/transit.js';
+import { MAX_VNI } from '../abi/index.js';
 import { intOpt, listOpt, required } from './args.js';
 import { invalid } from '../errors.js';
 import { type RecordKind, recordCommand } from './record.js';
 
-export const MAX_VNI = 0xffffff;
 export const vniOpt = (v: Record<string, unknown>): number =>
   intOpt(required(v.vni as string | undefined, 'vni'), 'vni', 1, MAX_VNI)!;
 

@@ -2,8 +2,7 @@
 // host's transitd to match (see desired.ts for what goes where). Each call is
 // validated before anything changes; calls run one at a time.
 import { connectTransitd, type TransitdClient } from '../transitd/client.js';
-import { EndpointType, MAX_BACKENDS } from '../dataplane/records.js';
-import { MAX_MEMBERS } from '../dataplane/slot-table.js';
+import { EndpointType, MAX_BACKENDS, MAX_MEMBERS, endpointRecordKey } from '../abi/index.js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
 import { cidrContains, cidrOverlaps, cidrWithin, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
 import { endpointMac, gatewayIp } from './addressing.js';
@@ -11,7 +10,7 @@ import { desiredState } from './desired.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
 import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './model.js';
 import { Reconciler } from './reconcile.js';
-import * as check from '../transitd/validate.js';
+import * as check from '../util/check.js';
 
 function requireObject(args: unknown, method: string): Record<string, unknown> {
   if (typeof args !== 'object' || args === null) throw invalid(`${method}: expected an object of arguments`);
@@ -25,9 +24,14 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   private readonly reconciler: Reconciler;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly droplets: Record<string, H>) {
+  /**
+   * opts.connect: how to reach a host's transitd (default: gRPC to
+   * transitdAddress); the unit tests hand in a recording fake.
+   */
+  constructor(readonly droplets: Record<string, H>, opts: { connect?: (name: string, address: string) => TransitdClient } = {}) {
     if (typeof droplets !== 'object' || droplets === null) throw invalid('droplets: expected a record of droplets by name');
-    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connectTransitd(name, d.transitdAddress)]));
+    const connect = opts.connect ?? connectTransitd;
+    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connect(name, d.transitdAddress)]));
     this.reconciler = new Reconciler(this.clients);
   }
 
@@ -98,12 +102,12 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     if (c.len < 31 && (host === 0 || host === (~maskOf(c.len) >>> 0)))
       throw invalid(`ip: ${ip} is the network or broadcast address of ${net.cidr}`);
     if (ip === gatewayIp(net.cidr)) throw invalid(`ip: ${ip} is the gateway address of ${net.cidr}`);
-    if (this.model.endpoints.has(Model.epKey(net.vni, ip))) throw alreadyExists(`ip: endpoint ${ip} already exists in VPC ${net.vni}`);
+    if (this.model.endpoints.has(endpointRecordKey({ vni: net.vni, ip }))) throw alreadyExists(`ip: endpoint ${ip} already exists in VPC ${net.vni}`);
     return ip;
   }
 
   private makeEndpoint(ep: EndpointModel): Endpoint<H> {
-    const reply = ep.host ? this.reconciler.attachmentsOf(ep.host).get(Model.epKey(ep.vni, ep.ip)) : undefined;
+    const reply = ep.host ? this.reconciler.attachmentsOf(ep.host).get(endpointRecordKey(ep)) : undefined;
     return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, ep.host ? this.droplets[ep.host] : undefined, reply?.netns ?? '');
   }
 
@@ -127,7 +131,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     return this.change((m) => {
       const vni = check.vni(requireObject(args, 'deleteVpc').vni);
       this.vpc(vni);
-      for (const ep of m.endpointsOf(vni)) m.endpoints.delete(Model.epKey(vni, ep.ip));
+      for (const ep of m.endpointsOf(vni)) m.endpoints.delete(endpointRecordKey(ep));
       for (const net of m.networksOf(vni)) m.networks.delete(Model.netKey(vni, net.netId));
       m.vpcs.delete(vni);
     });
@@ -177,7 +181,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     return this.change((m) => {
       const a = requireObject(args, 'deleteNetwork');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
-      for (const ep of m.endpointsOf(net.vni, net.netId)) m.endpoints.delete(Model.epKey(net.vni, ep.ip));
+      for (const ep of m.endpointsOf(net.vni, net.netId)) m.endpoints.delete(endpointRecordKey({ vni: net.vni, ip: ep.ip }));
       m.networks.delete(Model.netKey(net.vni, net.netId));
     });
   }
@@ -213,7 +217,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const ip = this.endpointIp(net, a.ip);
       const host = this.hostArg(a.host, 'host');
       const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type, host, backends: [] };
-      m.endpoints.set(Model.epKey(net.vni, ip), ep);
+      m.endpoints.set(endpointRecordKey({ vni: net.vni, ip }), ep);
       return ep;
     });
     return this.makeEndpoint(ep);
@@ -234,7 +238,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     if (v.length > MAX_BACKENDS) throw invalid(`backends: at most ${MAX_BACKENDS}, got ${v.length}`);
     const ips = v.map((b: unknown, i) => {
       const bip = (b as { ip?: unknown })?.ip;
-      const known = typeof bip === 'string' ? m.endpoints.get(Model.epKey(vni, bip)) : undefined;
+      const known = typeof bip === 'string' ? m.endpoints.get(endpointRecordKey({ vni, ip: bip })) : undefined;
       if (!known) throw notFound(`backends[${i}]: not an endpoint of VPC ${vni}`);
       if (known.type === EndpointType.SCALED) throw invalid(`backends[${i}]: ${known.ip} is itself a scaled endpoint`);
       return known.ip;
@@ -251,7 +255,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const ip = this.endpointIp(net, a.ip);
       const backends = this.backendList(m, net.vni, a.backends);
       const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type: EndpointType.SCALED, backends };
-      m.endpoints.set(Model.epKey(net.vni, ip), ep);
+      m.endpoints.set(endpointRecordKey({ vni: net.vni, ip }), ep);
       return ep;
     });
     return this.makeEndpoint(ep);
@@ -267,7 +271,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const a = requireObject(args, 'updateScaledEndpoint');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = check.ipv4(a.ip, 'ip');
-      const ep = m.endpoints.get(Model.epKey(net.vni, ip));
+      const ep = m.endpoints.get(endpointRecordKey({ vni: net.vni, ip }));
       if (!ep || ep.netId !== net.netId) throw notFound(`ip: network ${net.netId} of VPC ${net.vni} has no endpoint ${ip}`);
       if (ep.type !== EndpointType.SCALED) throw invalid(`ip: ${ip} is not a scaled endpoint`);
       ep.backends = this.backendList(m, net.vni, a.backends);
@@ -279,11 +283,11 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const a = requireObject(args, 'deleteSimpleEndpoint');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = check.ipv4(a.ip, 'ip');
-      const ep = m.endpoints.get(Model.epKey(net.vni, ip));
+      const ep = m.endpoints.get(endpointRecordKey({ vni: net.vni, ip }));
       if (!ep || ep.netId !== net.netId) throw notFound(`ip: network ${net.netId} of VPC ${net.vni} has no endpoint ${ip}`);
       const usedBy = m.endpointsOf(net.vni).find((e) => e.backends.includes(ip));
       if (usedBy) throw new XvpcError('FAILED_PRECONDITION', `ip: ${ip} is a backend of scaled endpoint ${usedBy.ip}`);
-      m.endpoints.delete(Model.epKey(net.vni, ip));
+      m.endpoints.delete(endpointRecordKey({ vni: net.vni, ip }));
     });
   }
 

@@ -6,8 +6,10 @@
 //   network    -> its switches, its VPC's routers, the hosts of its endpoints
 //   endpoint   -> its network's switches and its own host (plus attachment there);
 //                 a scaled endpoint's backends also to the scaled endpoint's switches
-import { EndpointType } from '../dataplane/records.js';
-import { EndpointType as PbEndpointType, type AttachEndpointRequest, type Endpoint, type Network, type Substrate, type Vpc } from '../gen/transit.js';
+// Endpoints are kept as the kernel's records (src/abi): they travel packed
+// (PutEndpoints), so model -> record -> bytes, with nothing in between.
+import { EndpointType, endpointRecordKey, networkRecordKey, type EndpointRecord } from '../abi/index.js';
+import type { AttachEndpointRequest, Network, Substrate, Vpc } from '../transitd/client.js';
 import { gatewayIp, gatewayMac } from './addressing.js';
 import { Model } from './model.js';
 
@@ -17,7 +19,7 @@ export interface HostGoal {
   substrate: Map<string, Substrate>;
   vpcs: Map<string, Vpc>;
   networks: Map<string, Network>;
-  endpoints: Map<string, Endpoint>;
+  endpoints: Map<string, EndpointRecord>;
   attachments: Map<string, AttachEndpointRequest>;
 }
 
@@ -40,7 +42,7 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
     for (const h of vpc.routers) goal(h).vpcs.set(String(vpc.vni), record);
   }
 
-  const endpointRecords = new Map<string, Endpoint>();
+  const endpointRecords = new Map<string, EndpointRecord>();
   for (const net of model.networks.values()) {
     const gwIp = gatewayIp(net.cidr);
     const record: Network = {
@@ -50,17 +52,18 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
     const endpoints = model.endpointsOf(net.vni, net.netId);
     const holders = new Set([...net.switches, ...(model.vpcs.get(net.vni)?.routers ?? [])]);
     for (const ep of endpoints) if (ep.host) holders.add(ep.host);
-    for (const h of holders) goal(h).networks.set(`${net.vni}/${net.cidr}`, record);
+    for (const h of holders) goal(h).networks.set(networkRecordKey(record), record);
     const vpcRecord = vpcRecords.get(net.vni);
     if (vpcRecord) for (const h of holders) goal(h).vpcs.set(String(net.vni), vpcRecord);
 
     for (const ep of endpoints) {
       const host = ep.host ? hosts[ep.host] : undefined;
-      const epRecord: Endpoint = {
-        vni: ep.vni, ip: ep.ip, type: ep.type as number as PbEndpointType, mac: ep.mac,
-        hostIp: host?.ip ?? '', hostMac: host?.mac ?? '', netId: ep.netId, backends: ep.backends, hostedIfindex: -1,
+      const epRecord: EndpointRecord = {
+        vni: ep.vni, ip: ep.ip, type: ep.type, mac: ep.mac,
+        hostIp: host?.ip ?? '0.0.0.0', hostMac: host?.mac ?? '00:00:00:00:00:00', // a scaled endpoint has no host
+        netId: ep.netId, backends: ep.backends, hostedIfindex: -1,
       };
-      const key = `${ep.vni}/${ep.ip}`;
+      const key = endpointRecordKey(ep);
       endpointRecords.set(key, epRecord);
       for (const s of net.switches) goal(s).endpoints.set(key, epRecord);
       if (ep.host) {
@@ -79,7 +82,7 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
     if (ep.type !== EndpointType.SCALED) continue;
     const net = model.networks.get(Model.netKey(ep.vni, ep.netId));
     for (const ip of ep.backends) {
-      const key = `${ep.vni}/${ip}`;
+      const key = endpointRecordKey({ vni: ep.vni, ip });
       const record = endpointRecords.get(key);
       if (record && net) for (const s of net.switches) goal(s).endpoints.set(key, record);
     }

@@ -1,6 +1,6 @@
 // The controller's desired state: VPCs, their networks and endpoints, with
 // hosts named by droplet id.
-import { EndpointType } from '../dataplane/records.js';
+import type { EndpointType } from '../abi/index.js';
 
 export interface VpcModel {
   vni: number; cidr: string; routers: string[];
@@ -19,10 +19,9 @@ export interface EndpointModel {
 export class Model {
   readonly vpcs = new Map<number, VpcModel>();
   readonly networks = new Map<string, NetworkModel>(); // key: vni/netId
-  readonly endpoints = new Map<string, EndpointModel>(); // key: vni/ip
+  readonly endpoints = new Map<string, EndpointModel>(); // key: endpointRecordKey (src/abi)
 
   static netKey(vni: number, netId: number): string { return `${vni}/${netId}`; }
-  static epKey(vni: number, ip: string): string { return `${vni}/${ip}`; }
 
   networksOf(vni: number): NetworkModel[] { return [...this.networks.values()].filter((n) => n.vni === vni); }
   endpointsOf(vni: number, netId?: number): EndpointModel[] {

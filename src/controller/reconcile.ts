@@ -9,9 +9,8 @@
 //      endpoints before any agent is told to use it
 //   4. delete records no longer wanted
 //   5. detach endpoints no longer wanted
-import type { AttachEndpointReply, GoalState, HostCacheFlush } from '../gen/transit.js';
-import type { TransitdClient } from '../transitd/client.js';
-import { packEndpoints, type EndpointRecord, type EndpointType } from '../dataplane/records.js';
+import type { AttachEndpointReply, GoalState, HostCacheFlush, TransitdClient } from '../transitd/client.js';
+import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 
 type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints';
@@ -136,12 +135,7 @@ export class Reconciler {
   private async upsertEndpoints(host: string, want: HostGoal, have: HostGoal): Promise<void> {
     const todo = changed(want.endpoints, have.endpoints);
     if (todo.length === 0) return;
-    const records: EndpointRecord[] = todo.map(([, e]) => ({
-      vni: e.vni, ip: e.ip, type: e.type as number as EndpointType, mac: e.mac,
-      hostIp: e.hostIp || '0.0.0.0', hostMac: e.hostMac || '00:00:00:00:00:00', // a scaled endpoint has no host
-      netId: e.netId, backends: e.backends, hostedIfindex: -1,
-    }));
-    await this.clients[host].putEndpoints(packEndpoints(records));
+    await this.clients[host].putEndpoints(packEndpoints(todo.map(([, r]) => r)));
     for (const [k, v] of todo) have.endpoints.set(k, v);
   }
 

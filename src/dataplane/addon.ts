@@ -1,6 +1,7 @@
 // The compiled N-API addon (native/addon) with its TypeScript shape.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { XvpcError } from '../errors.js';
 
 export interface RawProgram { name: string; section: string; fd: number }
 export interface RawMap {
@@ -93,6 +94,39 @@ export interface RawPcapLive {
 
 /** Repository root: src/dataplane and dist/dataplane both sit two levels below it. */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const addonPath = `${repoRoot}build/Release/xvpc.node`;
+
+/** A load failure as one line saying what to do. */
+export function explainLoadFailure(err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') {
+    return `the xvpc addon is not built (${addonPath} is missing): run npm run build`;
+  }
+  // The dynamic loader names the shared library it could not use: "libbpf.so.1: cannot open shared object file".
+  const library = /(lib[\w+-]*\.so[.\d]*): (.*)$/.exec(message);
+  if (library) {
+    return `the xvpc addon cannot load ${library[1]} (${library[2]}): `
+      + 'apt-get install libbpf1 libpcap0.8 libelf1 zlib1g (or run ./bootstrap.sh)';
+  }
+  return `the xvpc addon failed to load (${message}): run ./bootstrap.sh`;
+}
 
 const require = createRequire(import.meta.url);
-export const addon: Addon = require(`${repoRoot}build/Release/xvpc.node`);
+const loaded: { addon: Addon; problem?: undefined } | { addon?: undefined; problem: string } = (() => {
+  try {
+    return { addon: require(addonPath) as Addon };
+  } catch (err) {
+    return { problem: explainLoadFailure(err) };
+  }
+})();
+
+/** Why the addon did not load, or undefined when it did (src/util/prereq.ts reports it up front). */
+export function addonLoadProblem(): string | undefined { return loaded.problem; }
+
+/**
+ * The addon. When it could not load, the library still imports (so `xvpc
+ * --version` and --help work) and any use throws the one-line reason.
+ */
+export const addon: Addon = loaded.addon ?? new Proxy({} as Addon, {
+  get(): never { throw new XvpcError('FAILED_PRECONDITION', loaded.problem!); },
+});

@@ -3,15 +3,13 @@
 // next open, so a restarted daemon finds the state the kernel kept using.
 import { existsSync, mkdirSync } from 'node:fs';
 import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
-import { formatIpv4, formatMac } from '../util/addr.js';
 import type { XdpMode } from './addon.js';
 import {
-  decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeNetwork, decodeSubstrate, decodeVpc,
-  encodeAgentMeta, encodeEndpoint, encodeHostConfig, encodeMembers, encodeNetwork, EndpointType, encodeSubstrate, encodeVpc, endpointKey,
-  networkKey, substrateKey, u32Key, vpcKey, SIZES,
-  type AgentMeta, type EndpointRecord, type HostConfig, type NetworkRecord, type SubstrateRecord, type VpcRecord,
-} from './records.js';
-import { STAT_NAMES, type Stats } from './stats.js';
+  decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostCache, decodeU32Key, encodeAgentMeta, encodeHostConfig, encodeMembers, endpointKey, endpointRecordKey, u32Key,
+  ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, RECORD_KINDS, STAT_NAMES,
+  type AgentMeta, type EndpointKey, type EndpointRecord, type HostConfig, type KeyOf, type RecordKind, type RecordKindName, type RecordOf, type Stats,
+} from '../abi/index.js';
+import { checkPrerequisites } from '../util/prereq.js';
 import { EndpointIndex } from './endpoint-index.js';
 import { sumPerCpuU64 } from './bpf.js';
 
@@ -50,6 +48,7 @@ export class HostDataplane {
    * build of the XDP object (the bench compares one without the capture hook).
    */
   static open(pinRoot: string, capacities: Capacities = {}, opts: { hook?: Hook; objectPath?: string } = {}): HostDataplane {
+    checkPrerequisites();
     const hook = opts.hook ?? 'xdp';
     mkdirSync(pinRoot, { recursive: true });
     const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)) as Record<string, number>;
@@ -112,51 +111,47 @@ export class HostDataplane {
   /** Makes ifindex a redirect target (XDP redirects through the devmap; TC needs nothing). */
   addInterface(ifindex: number): void {
     if (!this.m.interfaces) return;
-    const v = Buffer.alloc(4);
-    v.writeUInt32LE(ifindex);
-    this.m.interfaces.update(u32Key(ifindex), v);
+    this.m.interfaces.update(u32Key(ifindex), u32Key(ifindex)); // devmap: ifindex -> ifindex
   }
   removeInterface(ifindex: number): void { this.m.interfaces?.delete(u32Key(ifindex)); }
 
   // --- host identity -----------------------------------------------------
   setHostConfig(cfg: HostConfig): void { this.m.host_cfg.update(u32Key(0), encodeHostConfig(cfg)); }
 
-  // --- records -------------------------------------------------------------
-  putVpc(r: VpcRecord, mode: WriteMode = 'upsert'): void { this.m.vpcs.update(vpcKey(r.vni), encodeVpc(r), FLAGS[mode]); }
-  getVpc(vni: number): VpcRecord | null {
-    const v = this.m.vpcs.lookup(vpcKey(vni));
-    return v ? decodeVpc(vpcKey(vni), v) : null;
-  }
-  deleteVpc(vni: number): boolean { return this.m.vpcs.delete(vpcKey(vni)); }
-  listVpcs(): VpcRecord[] {
-    return this.m.vpcs.keys().flatMap((k) => { const v = this.m.vpcs.lookup(k); return v ? [decodeVpc(k, v)] : []; });
-  }
+  // --- records (one code path for every kind: src/abi/record-kinds.ts) -------------
+  /** Side effects of endpoint writes on what is kept beside the map. */
+  private readonly onWrite: { [N in RecordKindName]?: { put?(key: Buffer, r: RecordOf<N>): void; delete?(key: Buffer): void } } = {
+    endpoints: {
+      put: (key, r) => { this.index?.add(key, 0); this.syncScaledBackends(key, r); },
+      // A deleted endpoint must not live on in the direct path's cache nor in scaled_backends.
+      delete: (key) => { this.m.ep_host_cache.delete(key); this.m.scaled_backends.delete(key); this.index?.delete(key, 0); },
+    },
+  };
 
-  putNetwork(r: NetworkRecord, mode: WriteMode = 'upsert'): void {
-    this.m.networks.update(networkKey(r.vni, r.cidr), encodeNetwork(r), FLAGS[mode]);
+  put<N extends RecordKindName>(kind: N, r: RecordOf<N>, mode: WriteMode = 'upsert'): void {
+    const k: RecordKind<RecordOf<N>, KeyOf<N>> = RECORD_KINDS[kind];
+    const key = k.mapKey(r);
+    this.m[kind].update(key, k.encode(r), FLAGS[mode]);
+    this.onWrite[kind]?.put?.(key, r);
   }
-  /** Exact-prefix lookup (an LPM lookup with a full-length key would match the longest prefix instead). */
-  getNetwork(vni: number, cidr: string): NetworkRecord | null {
-    const v = this.m.networks.lookup(networkKey(vni, cidr));
-    const r = v ? decodeNetwork(v) : null;
-    return r && r.vni === vni && r.cidr === cidr ? r : null;
+  /** The record with exactly this key, or null. */
+  get<N extends RecordKindName>(kind: N, key: KeyOf<N>): RecordOf<N> | null {
+    const k: RecordKind<RecordOf<N>, KeyOf<N>> = RECORD_KINDS[kind];
+    const mapKey = k.mapKey(key);
+    const v = this.m[kind].lookup(mapKey);
+    const r = v ? k.decode(mapKey, v) : null;
+    return r && (!k.isExact || k.isExact(r, key)) ? r : null;
   }
-  deleteNetwork(vni: number, cidr: string): boolean { return this.m.networks.delete(networkKey(vni, cidr)); }
-  listNetworks(): NetworkRecord[] {
-    return this.m.networks.keys().flatMap((k) => { const v = this.m.networks.lookup(k); return v ? [decodeNetwork(v)] : []; });
+  /** false if there was no such record. */
+  delete<N extends RecordKindName>(kind: N, key: KeyOf<N>): boolean {
+    const mapKey = RECORD_KINDS[kind].mapKey(key);
+    this.onWrite[kind]?.delete?.(mapKey);
+    return this.m[kind].delete(mapKey);
   }
-
-  putEndpoint(r: EndpointRecord, mode: WriteMode = 'upsert'): void {
-    const key = endpointKey(r.vni, r.ip);
-    this.m.endpoints.update(key, encodeEndpoint(r), FLAGS[mode]);
-    this.index?.add(key, 0);
-    this.syncScaledBackends(key, r.type === EndpointType.SCALED ? r.backends : null);
-  }
-
-  /** A scaled endpoint's backends as the slot table its switches pick from (scaled_backends); null: not scaled. */
-  private syncScaledBackends(key: Buffer, backends: readonly string[] | null): void {
-    if (backends) this.m.scaled_backends.update(key, encodeMembers(backends, 'backends'));
-    else this.m.scaled_backends.delete(key);
+  list<N extends RecordKindName>(kind: N): RecordOf<N>[] {
+    const k: RecordKind<RecordOf<N>, KeyOf<N>> = RECORD_KINDS[kind];
+    const map = this.m[kind];
+    return map.keys().flatMap((key) => { const v = map.lookup(key); return v ? [k.decode(key, v)] : []; });
   }
 
   /**
@@ -169,9 +164,9 @@ export class HostDataplane {
     const map = this.m.endpoints;
     const index = (this.index ??= EndpointIndex.fromKeys(map.keys()));
     const rewritten: number[] = [];
-    for (let i = 0; i < count; i++) if (index.has(keys, i * SIZES.endpoint_key)) rewritten.push(i);
+    for (let i = 0; i < count; i++) if (index.has(keys, i * ENDPOINT_KEY.size)) rewritten.push(i);
     const pick = (list: number[], src: Buffer, size: number) => Buffer.concat(list.map((i) => src.subarray(i * size, (i + 1) * size)));
-    const oldKeys = pick(rewritten, keys, SIZES.endpoint_key);
+    const oldKeys = pick(rewritten, keys, ENDPOINT_KEY.size);
     const before = map.lookupMany(oldKeys, rewritten.length);
     try {
       // Off the JS thread: transitd receives the next batch meanwhile.
@@ -181,33 +176,29 @@ export class HostDataplane {
       const isOld = new Set(rewritten);
       const fresh = Array.from({ length: count }, (_, i) => i).filter((i) => !isOld.has(i));
       try {
-        if (fresh.length) map.deleteMany(pick(fresh, keys, SIZES.endpoint_key), fresh.length);
+        if (fresh.length) map.deleteMany(pick(fresh, keys, ENDPOINT_KEY.size), fresh.length);
         const had = rewritten.map((_, j) => j).filter((j) => before.present[j]);
-        if (had.length) map.updateBatch(pick(had, oldKeys, SIZES.endpoint_key), pick(had, before.values, SIZES.endpoint_value), had.length);
+        if (had.length) map.updateBatch(pick(had, oldKeys, ENDPOINT_KEY.size), pick(had, before.values, ENDPOINT_VALUE.size), had.length);
       } catch { /* the original error is the one to report */ }
       throw err;
     }
-    for (let i = 0; i < count; i++) index.add(keys, i * SIZES.endpoint_key);
+    for (let i = 0; i < count; i++) index.add(keys, i * ENDPOINT_KEY.size);
     // Slot tables of scaled endpoints (few: only their type byte is read for the rest).
-    const keyAt = (i: number) => Buffer.from(keys.subarray(i * SIZES.endpoint_key, (i + 1) * SIZES.endpoint_key));
-    const scaledAt = (v: Buffer, j: number) => v.readUInt8(j * SIZES.endpoint_value) === EndpointType.SCALED;
+    const keyAt = (i: number) => Buffer.from(keys.subarray(i * ENDPOINT_KEY.size, (i + 1) * ENDPOINT_KEY.size));
+    const valueAt = (v: Buffer, i: number) => v.subarray(i * ENDPOINT_VALUE.size, (i + 1) * ENDPOINT_VALUE.size);
+    const scaledAt = (v: Buffer, i: number) => valueAt(v, i).readUInt8(ENDPOINT_VALUE.off.type) === EndpointType.SCALED;
     for (let i = 0; i < count; i++) {
-      if (scaledAt(values, i)) this.syncScaledBackends(keyAt(i), decodeEndpoint(keyAt(i), values.subarray(i * SIZES.endpoint_value, (i + 1) * SIZES.endpoint_value)).backends);
+      if (scaledAt(values, i)) this.syncScaledBackends(keyAt(i), decodeEndpoint(keyAt(i), valueAt(values, i)));
     }
     rewritten.forEach((i, j) => { if (before.present[j] && scaledAt(before.values, j) && !scaledAt(values, i)) this.syncScaledBackends(keyAt(i), null); });
   }
-  getEndpoint(vni: number, ip: string): EndpointRecord | null {
-    const k = endpointKey(vni, ip);
-    const v = this.m.endpoints.lookup(k);
-    return v ? decodeEndpoint(k, v) : null;
+
+  /** A scaled endpoint's backends as the slot table its switches pick from (scaled_backends); null or not scaled: none. */
+  private syncScaledBackends(key: Buffer, r: EndpointRecord | null): void {
+    if (r && r.type === EndpointType.SCALED) this.m.scaled_backends.update(key, encodeMembers(r.backends, 'backends'));
+    else this.m.scaled_backends.delete(key);
   }
-  deleteEndpoint(vni: number, ip: string): boolean {
-    const key = endpointKey(vni, ip);
-    this.m.ep_host_cache.delete(key);
-    this.m.scaled_backends.delete(key);
-    this.index?.delete(key, 0);
-    return this.m.endpoints.delete(key);
-  }
+
   /** Direct path: drops the learned host of (vni, ip), if any. */
   forgetHost(vni: number, ip: string): boolean { return this.m.ep_host_cache.delete(endpointKey(vni, ip)); }
   /** Direct path: drops every learned host of these VPCs. */
@@ -217,24 +208,10 @@ export class HostDataplane {
   /** Direct path: the learned host of (vni, ip), or null. */
   learnedHost(vni: number, ip: string): { ip: string; mac: string } | null {
     const v = this.m.ep_host_cache.lookup(endpointKey(vni, ip));
-    return v ? { ip: formatIpv4(v.readUInt32BE(0)), mac: formatMac(v.subarray(4, 10)) } : null;
-  }
-  listEndpointKeys(): { vni: number; ip: string }[] { return this.m.endpoints.keys().map(decodeEndpointKey); }
-  listEndpoints(): EndpointRecord[] {
-    return this.m.endpoints.keys().flatMap((k) => { const v = this.m.endpoints.lookup(k); return v ? [decodeEndpoint(k, v)] : []; });
-  }
-
-  putSubstrate(r: SubstrateRecord, mode: WriteMode = 'upsert'): void {
-    this.m.substrate.update(substrateKey(r.ip), encodeSubstrate(r), FLAGS[mode]);
-  }
-  getSubstrate(ip: string): SubstrateRecord | null {
-    const v = this.m.substrate.lookup(substrateKey(ip));
-    return v ? decodeSubstrate(substrateKey(ip), v) : null;
-  }
-  deleteSubstrate(ip: string): boolean { return this.m.substrate.delete(substrateKey(ip)); }
-  listSubstrate(): SubstrateRecord[] {
-    return this.m.substrate.keys().flatMap((k) => { const v = this.m.substrate.lookup(k); return v ? [decodeSubstrate(k, v)] : []; });
-  }
+    if (!v) return null;
+    const h = decodeHostCache(v);
+    return { ip: h.hostIp, mac: h.hostMac };  }
+  listEndpointKeys(): EndpointKey[] { return this.m.endpoints.keys().map((k) => decodeEndpointKey(k)); }
 
   putAgentMeta(ifindex: number, meta: AgentMeta): void { this.m.agent_meta.update(u32Key(ifindex), encodeAgentMeta(meta)); }
   deleteAgentMeta(ifindex: number): boolean { return this.m.agent_meta.delete(u32Key(ifindex)); }
@@ -243,7 +220,7 @@ export class HostDataplane {
     const out = new Map<number, AgentMeta>();
     for (const k of this.m.agent_meta.keys()) {
       const v = this.m.agent_meta.lookup(k);
-      if (v) out.set(k.readUInt32LE(0), decodeAgentMeta(v));
+      if (v) out.set(decodeU32Key(k), decodeAgentMeta(v));
     }
     return out;
   }
@@ -251,7 +228,7 @@ export class HostDataplane {
   /** Endpoints whose veth is on this host: "vni/ip" -> host-side veth ifindex. */
   hostedIfindexes(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const [ifindex, meta] of this.listAgentMeta()) out.set(`${meta.vni}/${meta.ip}`, ifindex);
+    for (const [ifindex, meta] of this.listAgentMeta()) out.set(endpointRecordKey(meta), ifindex);
     return out;
   }
 

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { XvpcError, invalid } from '../errors.js';
 import { type Capture, PcapCapture, XdpCapture, hookPath } from '../capture/session.js';
 import type { HealthReply } from '../gen/transit.js';
-import type { Droplet, DropletBackend, DropletCaptureOptions, DropletSpec, RunOptions, RunResult } from './droplet.js';
+import type { Droplet, DropletBackend, DropletCaptureOptions, DropletSpec, RunOptions, RunResult } from './types.js';
 import {
   grpcAddress, logPath, pinRoot, portName, runDir, socketPath, underlayNs,
 } from './names.js';

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { alreadyExists, XvpcError } from '../errors.js';
 import { repoRoot } from '../dataplane/addon.js';
 import { BaseDroplet } from './base.js';
-import type { DropletSpec, RunOptions, RunResult } from './droplet.js';
+import type { DropletSpec, RunOptions, RunResult } from './types.js';
 import { logPath, runDir, socketPath } from './names.js';
 import { privilegeConfig } from './privilege.js';
 import { findProcesses } from './process.js';

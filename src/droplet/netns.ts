@@ -5,7 +5,7 @@ import { closeSync, openSync } from 'node:fs';
 import { run } from '../util/exec.js';
 import { createNamespace, deleteNamespace, inNs, listNamespaces } from '../util/netns.js';
 import { BaseDroplet } from './base.js';
-import type { DropletSpec, RunOptions, RunResult } from './droplet.js';
+import type { DropletSpec, RunOptions, RunResult } from './types.js';
 import { dropletNs, logPath, ownerOf } from './names.js';
 import { listRecords } from './records.js';
 import { transitdArgv } from './transitd.js';

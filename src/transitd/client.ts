@@ -1,8 +1,15 @@
 // A promise-based client of one transitd. gRPC failures become XvpcErrors with
-// the same code and the daemon's message, prefixed with the host's name.
+// the same code and the daemon's message, prefixed with the host's name. The
+// controller's one door to transitd: it imports this file and src/abi only.
 import * as grpc from '@grpc/grpc-js';
 import { XvpcError, type XvpcErrorCode } from '../errors.js';
 import { TransitClient as GrpcTransitClient, type TransitClient as GrpcClient } from '../gen/transit.js';
+
+/** The messages a client sends and receives (proto/transit.proto). */
+export type {
+  AttachEndpointReply, AttachEndpointRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network,
+  NetworkKey, StatsReply, Substrate, SubstrateKey, Vpc, VpcKey,
+} from '../gen/transit.js';
 
 const CODE_NAMES: Partial<Record<grpc.status, XvpcErrorCode>> = {
   [grpc.status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',

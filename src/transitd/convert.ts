@@ -1,6 +1,6 @@
 // Typed records -> gRPC messages (requests go the other way through validate.ts).
+import { EndpointType, type EndpointRecord, type NetworkRecord, type VpcRecord } from '../abi/index.js';
 import { EndpointType as PbEndpointType, type Endpoint, type Network, type Vpc } from '../gen/transit.js';
-import type { EndpointRecord, NetworkRecord, VpcRecord } from '../dataplane/records.js';
 
 export const toVpc = (r: VpcRecord): Vpc => ({ vni: r.vni, routers: r.routers, directPath: r.directPath });
 
@@ -8,7 +8,15 @@ export const toNetwork = (r: NetworkRecord): Network => ({
   vni: r.vni, netId: r.netId, cidr: r.cidr, gatewayIp: r.gatewayIp, gatewayMac: r.gatewayMac, switches: r.switches,
 });
 
+/** The kernel's endpoint types as the proto names them (same names, same numbers). */
+const PB_TYPE: Record<EndpointType, PbEndpointType> = {
+  [EndpointType.SIMPLE]: PbEndpointType.SIMPLE,
+  [EndpointType.SCALED]: PbEndpointType.SCALED,
+  [EndpointType.HOST]: PbEndpointType.HOST,
+  [EndpointType.GATEWAY]: PbEndpointType.GATEWAY,
+};
+
 export const toEndpoint = (r: EndpointRecord): Endpoint => ({
-  vni: r.vni, ip: r.ip, type: r.type as number as PbEndpointType, mac: r.mac, hostIp: r.hostIp, hostMac: r.hostMac,
+  vni: r.vni, ip: r.ip, type: PB_TYPE[r.type], mac: r.mac, hostIp: r.hostIp, hostMac: r.hostMac,
   netId: r.netId, backends: r.backends, hostedIfindex: r.hostedIfindex,
 });

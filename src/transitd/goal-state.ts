@@ -1,59 +1,67 @@
 // A goal-state batch: validated whole first, then applied; if any write fails,
 // every record it touched is put back as it was. Upserts make it idempotent.
 import { XvpcError } from '../errors.js';
+import type { KeyOf, RecordKindName, RecordOf } from '../abi/index.js';
 import type { GoalState } from '../gen/transit.js';
-import type { TransitService } from './service.js';
-import * as v from './validate.js';
+import { TRANSIT_KINDS, type HostRecords, type KindMessages, type TransitKind } from './records.js';
 
-export function applyGoalState(svc: TransitService, m: GoalState): void {
-  const field = <T, R>(list: T[] | undefined, name: string, fn: (x: T) => R): R[] =>
-    (list ?? []).map((x, i) => {
-      try {
-        return fn(x);
-      } catch (err) {
-        if (err instanceof XvpcError) throw new XvpcError(err.code, `${name}[${i}].${err.message}`);
-        throw err;
-      }
-    });
-  const substrate = field(m.substrate, 'substrate', v.substrateRecord);
-  const vpcs = field(m.vpcs, 'vpcs', v.vpcRecord);
-  const networks = field(m.networks, 'networks', v.networkRecord);
-  const endpoints = field(m.endpoints, 'endpoints', v.endpointRecord);
-  const delSubstrate = field(m.deleteSubstrate, 'delete_substrate', (k) => v.ipv4(k.ip, 'ip'));
-  const delVpcs = field(m.deleteVpcs, 'delete_vpcs', (k) => v.vni(k.vni));
-  const delNetworks = field(m.deleteNetworks, 'delete_networks', v.networkKey);
-  const delEndpoints = field(m.deleteEndpoints, 'delete_endpoints', v.endpointKey);
+/** Each kind's lists in a GoalState, and the names errors give them. */
+const FIELDS: {
+  [N in RecordKindName]: {
+    put(g: GoalState): KindMessages[N][0][]; putName: string;
+    del(g: GoalState): KindMessages[N][1][]; delName: string;
+  }
+} = {
+  substrate: { put: (g) => g.substrate, putName: 'substrate', del: (g) => g.deleteSubstrate, delName: 'delete_substrate' },
+  vpcs: { put: (g) => g.vpcs, putName: 'vpcs', del: (g) => g.deleteVpcs, delName: 'delete_vpcs' },
+  networks: { put: (g) => g.networks, putName: 'networks', del: (g) => g.deleteNetworks, delName: 'delete_networks' },
+  endpoints: { put: (g) => g.endpoints, putName: 'endpoints', del: (g) => g.deleteEndpoints, delName: 'delete_endpoints' },
+};
+/** Validation follows the message's field order. */
+const VALIDATE_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'networks', 'endpoints'];
+/** Endpoints before networks: a switch knows its endpoints before any agent is told to send to it. */
+const UPSERT_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'endpoints', 'networks'];
+/** Deletions the other way round: what points at a record goes first. */
+const DELETE_ORDER: RecordKindName[] = ['endpoints', 'networks', 'vpcs', 'substrate'];
 
-  const dp = svc.dp;
+function field<T, R>(list: T[] | undefined, name: string, fn: (x: T) => R): R[] {
+  return (list ?? []).map((x, i) => {
+    try {
+      return fn(x);
+    } catch (err) {
+      if (err instanceof XvpcError) throw new XvpcError(err.code, `${name}[${i}].${err.message}`);
+      throw err;
+    }
+  });
+}
+
+export function applyGoalState(records: HostRecords, m: GoalState): void {
   const undo: (() => void)[] = [];
-  const restoreSubstrate = (ip: string) => {
-    const old = dp.getSubstrate(ip);
-    undo.push(() => (old ? dp.putSubstrate(old) : dp.deleteSubstrate(ip)));
+  /** Remembers how to put k back as it is now. */
+  const remember = <N extends RecordKindName>(kind: N, k: KeyOf<N>) => {
+    const old = records.dp.get(kind, k);
+    undo.push(() => (old ? records.dp.put(kind, old) : records.dp.delete(kind, k)));
   };
-  const restoreVpc = (vni: number) => {
-    const old = dp.getVpc(vni);
-    undo.push(() => (old ? dp.putVpc(old) : dp.deleteVpc(vni)));
+
+  // Validate everything first; each kind's writes wait in a closure.
+  const upserts = new Map<RecordKindName, () => void>();
+  const deletes = new Map<RecordKindName, () => void>();
+  const validatePuts = <N extends RecordKindName>(kind: N) => {
+    const t: TransitKind<N> = TRANSIT_KINDS[kind];
+    const list: RecordOf<N>[] = field(FIELDS[kind].put(m), FIELDS[kind].putName, (x) => t.record(x));
+    upserts.set(kind, () => { for (const r of list) { remember(kind, r); records.put(kind, r, 'upsert'); } });
   };
-  const restoreNetwork = (vni: number, cidr: string) => {
-    const old = dp.getNetwork(vni, cidr);
-    undo.push(() => (old ? dp.putNetwork(old) : dp.deleteNetwork(vni, cidr)));
+  const validateDeletes = <N extends RecordKindName>(kind: N) => {
+    const t: TransitKind<N> = TRANSIT_KINDS[kind];
+    const list: KeyOf<N>[] = field(FIELDS[kind].del(m), FIELDS[kind].delName, (x) => t.key(x));
+    deletes.set(kind, () => { for (const k of list) { remember(kind, k); records.delete(kind, k); } });
   };
-  const restoreEndpoint = (vni: number, ip: string) => {
-    const old = dp.getEndpoint(vni, ip);
-    undo.push(() => (old ? dp.putEndpoint(old) : dp.deleteEndpoint(vni, ip)));
-  };
+  VALIDATE_ORDER.forEach(validatePuts);
+  VALIDATE_ORDER.forEach(validateDeletes);
 
   try {
-    // Endpoints before networks: a switch knows its endpoints before any
-    // agent is told to send to it.
-    for (const r of substrate) { restoreSubstrate(r.ip); dp.putSubstrate(r); }
-    for (const r of vpcs) { restoreVpc(r.vni); dp.putVpc(r); }
-    for (const r of endpoints) { restoreEndpoint(r.vni, r.ip); svc.putEndpoint(r, 'upsert'); }
-    for (const r of networks) { restoreNetwork(r.vni, r.cidr); dp.putNetwork(r); }
-    for (const k of delEndpoints) { restoreEndpoint(k.vni, k.ip); dp.deleteEndpoint(k.vni, k.ip); }
-    for (const k of delNetworks) { restoreNetwork(k.vni, k.cidr); dp.deleteNetwork(k.vni, k.cidr); }
-    for (const vni of delVpcs) { restoreVpc(vni); dp.deleteVpc(vni); }
-    for (const ip of delSubstrate) { restoreSubstrate(ip); dp.deleteSubstrate(ip); }
+    for (const kind of UPSERT_ORDER) upserts.get(kind)!();
+    for (const kind of DELETE_ORDER) deletes.get(kind)!();
   } catch (err) {
     for (const fn of undo.reverse()) {
       try { fn(); } catch { /* best effort: the original error is what matters */ }

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../dataplane/host.js';
 import { TransitService as TransitServiceDef } from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
+import { checkPrerequisites } from '../util/prereq.js';
 import { TransitService } from './service.js';
 
 const USAGE = `usage: transitd --host NAME --socket PATH [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc]
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     throw new Error(`XVPC_AGENT_MODE must be native or generic, not '${agentMode}'`);
   }
 
+  checkPrerequisites();
   const eth = await linkInfo(values.iface!);
   if (!eth.ipv4) throw new Error(`${values.iface} has no IPv4 address`);
   const pinRoot = values['pin-root'] ?? `/sys/fs/bpf/xvpc/${values.host}`;

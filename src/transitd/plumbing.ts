@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { must, run } from '../util/exec.js';
 import { deleteNamespace, inNs } from '../util/netns.js';
 import type { AttachRequest } from './validate.js';
+import { endpointRecordKey } from '../abi/index.js';
 
 /** Bytes the data plane adds to an endpoint's IP packet on the underlay:
  * outer IPv4 + UDP + Geneve + RTS option (52) around the inner Ethernet
@@ -17,7 +18,7 @@ export interface EndpointNames { netns: string; veth: string; peer: string }
 
 /** Names are derived from (vni, ip) alone, so a restarted daemon finds them again. */
 export function endpointNames(nsPrefix: string, vni: number, ip: string, hostEndpoint: boolean): EndpointNames {
-  const tag = createHash('sha1').update(`${vni}/${ip}`).digest('hex').slice(0, 8);
+  const tag = createHash('sha1').update(endpointRecordKey({ vni, ip })).digest('hex').slice(0, 8);
   return {
     netns: hostEndpoint ? '' : `${nsPrefix}-e${vni}-${ip.replaceAll('.', '-')}`,
     veth: `ve${tag}`,

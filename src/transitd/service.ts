@@ -3,16 +3,18 @@
 // races another request.
 import * as grpc from '@grpc/grpc-js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
-import { ATTACH_MODES, hookOf, type AttachMode, type HostDataplane, type WriteMode } from '../dataplane/host.js';
-import type { EndpointRecord, HostConfig } from '../dataplane/records.js';
+import { ATTACH_MODES, hookOf, type AttachMode, type HostDataplane } from '../dataplane/host.js';
+import type { HostConfig, KeyOf, RecordKindName } from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { addon } from '../dataplane/addon.js';
 import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames } from './plumbing.js';
 import * as v from './validate.js';
+import * as check from '../util/check.js';
 import { applyGoalState } from './goal-state.js';
-import { putEndpointBatch } from './endpoint-batch.js';
+import { putEndpointBatch } from './put-endpoints.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
+import { HostRecords, TRANSIT_KINDS, type KindMessages, type TransitKind } from './records.js';
 
 const GRPC_CODE: Record<XvpcError['code'], grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -36,7 +38,11 @@ export class TransitService {
   /** Calls answered with an error (GetFailedCalls). */
   private readonly failed = { total: 0, last: [] as pb.FailedCall[] };
 
-  constructor(readonly dp: HostDataplane, readonly host: HostIdentity, readonly nsPrefix: string) {}
+  readonly records: HostRecords;
+
+  constructor(readonly dp: HostDataplane, readonly host: HostIdentity, readonly nsPrefix: string) {
+    this.records = new HostRecords(dp, host.ip);
+  }
 
   /** Runs mutations strictly one after another. */
   private serial<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -73,20 +79,6 @@ export class TransitService {
     this.transitLoaded = true;
   }
 
-  /** ifindex of the veth serving (vni, ip) on this host, or -1. */
-  private hostedIfindex(vni: number, ip: string): number {
-    return this.dp.hostedIfindexes().get(`${vni}/${ip}`) ?? -1;
-  }
-
-  /** An endpoint record as this host stores it: hosted here only if its veth is here. */
-  private local(r: EndpointRecord): EndpointRecord {
-    return { ...r, hostedIfindex: r.hostIp === this.host.ip ? this.hostedIfindex(r.vni, r.ip) : -1 };
-  }
-
-  putEndpoint(r: EndpointRecord, mode: WriteMode): void {
-    this.dp.putEndpoint(this.local(r), mode);
-  }
-
   private write<T>(what: string, fn: () => T): T {
     try {
       return fn();
@@ -95,6 +87,37 @@ export class TransitService {
       if (err?.code === 'ENOENT') throw notFound(`${what} does not exist`);
       throw err;
     }
+  }
+
+  /** Create<Kind>, Update<Kind>, Get<Kind>, Delete<Kind> for every kind of records.ts, alike. */
+  private recordHandlers(): Record<string, (m: any) => Promise<unknown>> {
+    const out: Record<string, (m: any) => Promise<unknown>> = {}; // grpc-js hands in decoded messages
+    const add = <N extends RecordKindName>(kind: N) => {
+      const t: TransitKind<N> = TRANSIT_KINDS[kind];
+      const exists = (k: KeyOf<N>) => this.records.get(kind, k) !== null;
+      const put = (mode: 'create' | 'update') => (m: KindMessages[N][0]) => this.serial(() => {
+        const r = t.record(m);
+        if (mode === 'create' && exists(r)) throw alreadyExists(`${t.describe(r)} already exists`);
+        if (mode === 'update' && !exists(r)) throw notFound(`${t.describe(r)} does not exist`);
+        this.write(t.describe(r), () => this.records.put(kind, r, mode));
+        return {};
+      });
+      out[`create${t.method}`] = put('create');
+      out[`update${t.method}`] = put('update');
+      out[`get${t.method}`] = async (m: KindMessages[N][1]) => {
+        const k = t.key(m);
+        const r = this.records.get(kind, k);
+        if (!r) throw notFound(`${t.describe(k)} does not exist`);
+        return t.toMessage(r);
+      };
+      out[`delete${t.method}`] = (m: KindMessages[N][1]) => this.serial(() => {
+        const k = t.key(m);
+        if (!this.records.delete(kind, k)) throw notFound(`${t.describe(k)} does not exist`);
+        return {};
+      });
+    };
+    (Object.keys(TRANSIT_KINDS) as RecordKindName[]).forEach(add);
+    return out;
   }
 
   /** The grpc-js implementation object. */
@@ -128,7 +151,7 @@ export class TransitService {
       attachEndpoint: (m: pb.AttachEndpointRequest) => this.serial(async (): Promise<pb.AttachEndpointReply> => {
         const req = v.attachRequest(m);
         const names = endpointNames(this.nsPrefix, req.vni, req.ip, req.hostEndpoint);
-        const existing = this.hostedIfindex(req.vni, req.ip);
+        const existing = this.records.hostedIfindex(req);
         if (existing >= 0) return { netns: names.netns, veth: names.veth, ifindex: existing };
         const xdp = this.dp.hook === 'xdp';
         await createEndpointPlumbing(names, req, req.mtu || endpointMtu(this.host.mtu), { txChecksum: !xdp });
@@ -138,8 +161,8 @@ export class TransitService {
           if (xdp) this.dp.attachPass(addon.ifIndex(names.peer, netns), netns);
           this.dp.putAgentMeta(ifindex, { vni: req.vni, ip: req.ip, mac: req.mac, netId: req.netId });
           this.dp.attachAgent(ifindex, this.agentMode);
-          const record = this.dp.getEndpoint(req.vni, req.ip);
-          if (record) this.putEndpoint(record, 'update');
+          const record = this.records.get('endpoints', req);
+          if (record) this.records.put('endpoints', record, 'update');
         } catch (err) {
           this.dp.deleteAgentMeta(ifindex);
           this.dp.removeInterface(ifindex);
@@ -150,104 +173,17 @@ export class TransitService {
       }),
       detachEndpoint: (m: pb.EndpointKey) => this.serial(async () => {
         const key = v.endpointKey(m);
-        const ifindex = this.hostedIfindex(key.vni, key.ip);
+        const ifindex = this.records.hostedIfindex(key);
         if (ifindex < 0) throw notFound(`endpoint ${key.vni}/${key.ip} is not attached on ${this.host.name}`);
         this.dp.deleteAgentMeta(ifindex);
         this.dp.removeInterface(ifindex);
-        const record = this.dp.getEndpoint(key.vni, key.ip);
-        if (record) this.dp.putEndpoint({ ...record, hostedIfindex: -1 }, 'update');
+        const record = this.dp.get('endpoints', key);
+        if (record) this.dp.put('endpoints', { ...record, hostedIfindex: -1 }, 'update');
         await deleteEndpointPlumbing(endpointNames(this.nsPrefix, key.vni, key.ip, false));
         return {};
       }),
 
-      createVpc: (m: pb.Vpc) => this.serial(() => {
-        const r = v.vpcRecord(m);
-        this.write(`vpc ${r.vni}`, () => this.dp.putVpc(r, 'create'));
-        return {};
-      }),
-      updateVpc: (m: pb.Vpc) => this.serial(() => {
-        const r = v.vpcRecord(m);
-        this.write(`vpc ${r.vni}`, () => this.dp.putVpc(r, 'update'));
-        return {};
-      }),
-      getVpc: async (m: pb.VpcKey) => {
-        const r = this.dp.getVpc(v.vni(m.vni));
-        if (!r) throw notFound(`vpc ${m.vni} does not exist`);
-        return toVpc(r);
-      },
-      deleteVpc: (m: pb.VpcKey) => this.serial(() => {
-        if (!this.dp.deleteVpc(v.vni(m.vni))) throw notFound(`vpc ${m.vni} does not exist`);
-        return {};
-      }),
-
-      createNetwork: (m: pb.Network) => this.serial(() => {
-        const r = v.networkRecord(m);
-        if (this.dp.getNetwork(r.vni, r.cidr)) throw alreadyExists(`network ${r.vni}/${r.cidr} already exists`);
-        this.dp.putNetwork(r);
-        return {};
-      }),
-      updateNetwork: (m: pb.Network) => this.serial(() => {
-        const r = v.networkRecord(m);
-        if (!this.dp.getNetwork(r.vni, r.cidr)) throw notFound(`network ${r.vni}/${r.cidr} does not exist`);
-        this.dp.putNetwork(r);
-        return {};
-      }),
-      getNetwork: async (m: pb.NetworkKey) => {
-        const key = v.networkKey(m);
-        const r = this.dp.getNetwork(key.vni, key.cidr);
-        if (!r) throw notFound(`network ${key.vni}/${key.cidr} does not exist`);
-        return toNetwork(r);
-      },
-      deleteNetwork: (m: pb.NetworkKey) => this.serial(() => {
-        const key = v.networkKey(m);
-        if (!this.dp.getNetwork(key.vni, key.cidr)) throw notFound(`network ${key.vni}/${key.cidr} does not exist`);
-        this.dp.deleteNetwork(key.vni, key.cidr);
-        return {};
-      }),
-
-      createEndpoint: (m: pb.Endpoint) => this.serial(() => {
-        const r = v.endpointRecord(m);
-        this.write(`endpoint ${r.vni}/${r.ip}`, () => this.putEndpoint(r, 'create'));
-        return {};
-      }),
-      updateEndpoint: (m: pb.Endpoint) => this.serial(() => {
-        const r = v.endpointRecord(m);
-        this.write(`endpoint ${r.vni}/${r.ip}`, () => this.putEndpoint(r, 'update'));
-        return {};
-      }),
-      getEndpoint: async (m: pb.EndpointKey) => {
-        const key = v.endpointKey(m);
-        const r = this.dp.getEndpoint(key.vni, key.ip);
-        if (!r) throw notFound(`endpoint ${key.vni}/${key.ip} does not exist`);
-        return toEndpoint(r);
-      },
-      deleteEndpoint: (m: pb.EndpointKey) => this.serial(() => {
-        const key = v.endpointKey(m);
-        if (!this.dp.deleteEndpoint(key.vni, key.ip)) throw notFound(`endpoint ${key.vni}/${key.ip} does not exist`);
-        return {};
-      }),
-
-      createSubstrate: (m: pb.Substrate) => this.serial(() => {
-        const r = v.substrateRecord(m);
-        this.write(`substrate ${r.ip}`, () => this.dp.putSubstrate(r, 'create'));
-        return {};
-      }),
-      updateSubstrate: (m: pb.Substrate) => this.serial(() => {
-        const r = v.substrateRecord(m);
-        this.write(`substrate ${r.ip}`, () => this.dp.putSubstrate(r, 'update'));
-        return {};
-      }),
-      getSubstrate: async (m: pb.SubstrateKey) => {
-        const ip = v.ipv4(m.ip, 'ip');
-        const r = this.dp.getSubstrate(ip);
-        if (!r) throw notFound(`substrate ${ip} does not exist`);
-        return r;
-      },
-      deleteSubstrate: (m: pb.SubstrateKey) => this.serial(() => {
-        const ip = v.ipv4(m.ip, 'ip');
-        if (!this.dp.deleteSubstrate(ip)) throw notFound(`substrate ${ip} does not exist`);
-        return {};
-      }),
+      ...this.recordHandlers(),
 
       putEndpoints: (m: pb.EndpointBatch) => this.serial(async () => {
         const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength); // putEndpointBatch copies
@@ -255,18 +191,18 @@ export class TransitService {
         return {};
       }),
       flushHostCache: (m: pb.HostCacheFlush) => this.serial(() => {
-        const keys = (m.endpoints ?? []).map((k, i) => ({ vni: v.vni(k.vni), ip: v.ipv4(k.ip, `endpoints[${i}].ip`) }));
-        const vnis = (m.vnis ?? []).map((n) => v.vni(n));
+        const keys = (m.endpoints ?? []).map((k, i) => ({ vni: check.vni(k.vni), ip: check.ipv4(k.ip, `endpoints[${i}].ip`) }));
+        const vnis = (m.vnis ?? []).map((n) => check.vni(n));
         for (const k of keys) this.dp.forgetHost(k.vni, k.ip);
         if (vnis.length) this.dp.forgetHostsOf(new Set(vnis));
         return {};
       }),
-      applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this, m); return {}; }),
+      applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this.records, m); return {}; }),
       dump: async (): Promise<pb.GoalState> => ({
-        substrate: this.dp.listSubstrate(),
-        vpcs: this.dp.listVpcs().map(toVpc),
-        networks: this.dp.listNetworks().map(toNetwork),
-        endpoints: this.dp.listEndpoints().map(toEndpoint),
+        substrate: this.records.list('substrate'),
+        vpcs: this.records.list('vpcs').map(toVpc),
+        networks: this.records.list('networks').map(toNetwork),
+        endpoints: this.records.list('endpoints').map(toEndpoint),
         deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
       }),
     };

@@ -1,35 +1,14 @@
 // Request validation for transitd: every message becomes a typed record or an
 // INVALID_ARGUMENT that names the offending field. Nothing is written before
-// a whole request has passed.
+// a whole request has passed. Single fields: src/util/check.ts.
 import { invalid } from '../errors.js';
+import { cidr, ipv4, mac, u32, vni } from '../util/check.js';
 import { cidrContains, cidrWithin, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
-import { MAX_MEMBERS } from '../dataplane/slot-table.js';
-import { EndpointType, MAX_BACKENDS, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord } from '../dataplane/records.js';
+import {
+  EndpointType, MAX_BACKENDS, MAX_MEMBERS, MAX_VNI, endpointTypeOf,
+  type EndpointKey, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord,
+} from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
-
-export const MAX_VNI = 0xffffff;
-
-export function vni(v: unknown, field = 'vni'): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_VNI)
-    throw invalid(`${field}: ${String(v)} is not a VNI (1..${MAX_VNI})`);
-  return v;
-}
-
-export function u32(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`${field}: ${String(v)} is not a uint32`);
-  return v;
-}
-
-export function ipv4(v: unknown, field: string): string { return formatIpv4(parseIpv4(v, field)); }
-
-/** A canonical CIDR string (host bits must be clear). */
-export function cidr(v: unknown, field = 'cidr'): string { return formatCidr(parseCidr(v, field)); }
-
-export function mac(v: unknown, field: string): string {
-  const b = parseMac(v, field);
-  if (b[0] & 1) throw invalid(`${field}: '${String(v)}' is a multicast MAC`);
-  return String(v).toLowerCase();
-}
 
 function members(list: unknown, field: string, max = MAX_MEMBERS): string[] {
   if (!Array.isArray(list)) throw invalid(`${field}: must be a list of IPv4 addresses`);
@@ -61,8 +40,9 @@ export function networkRecord(m: pb.Network): NetworkRecord {
 }
 
 export function endpointType(v: unknown): EndpointType {
-  if (v !== 0 && v !== 1 && v !== 2 && v !== 3) throw invalid(`type: ${String(v)} is not an endpoint type`);
-  return v as EndpointType;
+  const type = typeof v === 'number' ? endpointTypeOf(v) : undefined;
+  if (type === undefined) throw invalid(`type: ${String(v)} is not an endpoint type`);
+  return type;
 }
 
 /** hostedIfindex is transitd's to fill in; a request's value is ignored. */
@@ -88,7 +68,7 @@ export function substrateRecord(m: pb.Substrate): SubstrateRecord {
   return { ip: ipv4(m.ip, 'ip'), mac: mac(m.mac, 'mac') };
 }
 
-export function endpointKey(m: pb.EndpointKey): { vni: number; ip: string } {
+export function endpointKey(m: pb.EndpointKey): EndpointKey {
   return { vni: vni(m.vni), ip: ipv4(m.ip, 'ip') };
 }
 

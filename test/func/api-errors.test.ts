@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
 import { connectTransitd, type TransitdClient } from '../../src/transitd/client.js';
-import { EndpointType, SIZES, packEndpoints } from '../../src/dataplane/records.js';
+import { ENDPOINT_VALUE, EndpointType, packEndpoints } from '../../src/abi/index.js';
 import { XvpcError } from '../../src/errors.js';
 import type { Droplet } from '../../src/droplet/index.js';
 import { delta, destroyDroplets, expectFailedCalls, expectPing, makeDroplets, snapshot } from './lib.js';
@@ -133,7 +133,7 @@ describe('API validation', () => {
       hostIp: '172.30.9.9', hostMac: '0a:00:00:00:09:09', netId: 1, backends: [], hostedIfindex: 0,
     }));
     const bad = packEndpoints(records);
-    bad.values[250 * SIZES.endpoint_value + 2] = 0x01; // records[250].mac: multicast
+    bad.values[250 * ENDPOINT_VALUE.size + ENDPOINT_VALUE.off.mac] = 0x01; // records[250].mac: multicast
     const before = await transitd.dump({});
     await refusedByTransitd(transitd.putEndpoints(bad), 'INVALID_ARGUMENT', /records\[250\]\.mac/);
     await refusedByTransitd(transitd.putEndpoints({ keys: Buffer.alloc(7), values: Buffer.alloc(0) }), 'INVALID_ARGUMENT', /keys/);

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
+import { PROBE, startServer } from './probe.js';
 import { createDroplets, destroyDroplets as destroyAll, type Droplet } from '../../src/droplet/index.js';
 import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
@@ -10,7 +11,7 @@ import type { AttachMode } from '../../src/dataplane/host.js';
 import { connectTransitd } from '../../src/transitd/client.js';
 import { XvpcError } from '../../src/errors.js';
 
-export const PROBE = fileURLToPath(new URL('../lib/probe.mjs', import.meta.url));
+export { PROBE };
 export const UDP_GSO = fileURLToPath(new URL('../lib/udp-gso.py', import.meta.url));
 
 /** ≤ 6 chars, unique per run. */
@@ -84,22 +85,23 @@ export async function expectPing(from: Endpoint, to: string, count = 5): Promise
   expect(r, `${from.ip} -> ${to}`).toMatchObject({ ok: true, transmitted: count, received: count });
 }
 
-export async function expectNoPing(from: Endpoint, to: string): Promise<void> {
-  const r = await from.ping(to, { count: 2, timeoutMs: 2000 });
-  expect(r.received, `${from.ip} -> ${to} must not answer`).toBe(0);
+/** Pings and expects every echo request sent and none answered (a ping that never ran fails). */
+export async function expectNoPing(from: Endpoint, to: string, count = 2): Promise<void> {
+  const r = await from.ping(to, { count, timeoutMs: 2000 });
+  expect(r, `${from.ip} -> ${to} must send ${count} echo requests and get no answer`)
+    .toMatchObject({ ok: false, transmitted: count, received: 0 });
 }
 
 /** Starts an echo server on `server`, asks it from `client`, checks the answer. */
 export async function expectEcho(proto: 'tcp' | 'udp' | 'http', client: Endpoint, server: Endpoint, port: number): Promise<void> {
-  const serving = server.run([process.execPath, PROBE, 'serve', proto, String(port), '8'], { timeoutMs: 15_000 });
+  const serving = await startServer(server, proto, port, { seconds: 20 });
   try {
     const msg = `${proto}-${client.ip}-to-${server.ip}`;
     const r = await client.run([process.execPath, PROBE, 'ask', proto, server.ip, String(port), msg], { timeoutMs: 10_000 });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe(`pong:${msg}`);
   } finally {
-    await server.run(['pkill', '-f', `probe.mjs serve ${proto} ${port}`]);
-    await serving;
+    await serving.stop();
   }
 }
 

@@ -5,21 +5,39 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { Droplet } from '../../src/droplet/index.js';
-import { PROBE, delta, destroyDroplets, makeDroplets, snapshot } from './lib.js';
+import { delta, destroyDroplets, makeDroplets, snapshot } from './lib.js';
+import { startProbe, startServer, streamReport, type StreamReport } from './probe.js';
 
-/** Streams TCP from `client` to `server` for `seconds` while `during` runs; the transfer must not fail. */
-async function streamWhile(client: Endpoint, server: Endpoint, port: number, seconds: number, during: () => Promise<void>): Promise<number> {
-  const serving = server.run([process.execPath, PROBE, 'serve', 'tcp', String(port), String(seconds + 6)], { timeoutMs: (seconds + 10) * 1000 });
-  await sleep(300);
-  const streaming = client.run([process.execPath, PROBE, 'stream', server.ip, String(port), String(seconds)], { timeoutMs: (seconds + 10) * 1000 });
-  await sleep(1000);
-  await during();
-  const r = await streaming;
-  await server.run(['pkill', '-f', `probe.mjs serve tcp ${port}`]);
-  await serving;
-  expect(r.stderr, 'the TCP transfer broke').toBe('');
-  expect(r.code).toBe(0);
-  return Number(r.stdout.trim());
+/**
+ * Streams TCP from `client` to `server` while `during` runs: the stream flows
+ * (its first MiB arrived) before `during` starts and stops only after it is
+ * done; the server marks the moment `during` ended.
+ */
+async function streamWhile(client: Endpoint, server: Endpoint, port: number, during: () => Promise<void>): Promise<StreamReport> {
+  const serving = await startServer(server, 'tcp', port, { seconds: 300 });
+  try {
+    const streaming = await startProbe(client, ['stream', server.ip, String(port), '240'], 260_000);
+    let failed: unknown;
+    try {
+      await during();
+      await serving.mark();
+    } catch (err) {
+      failed = err;
+    }
+    const result = await streaming.stop();
+    if (failed) throw failed;
+    return streamReport(result);
+  } finally {
+    await serving.stop();
+  }
+}
+
+/** Every byte sent arrived, in order and intact, and bytes still arrived after the change. */
+function expectIntactAcross(r: StreamReport): void {
+  expect(r.received, 'bytes and sha256 the server received').toEqual(r.sent);
+  expect(r.sent.bytes).toBeGreaterThan(1 << 20);
+  expect(r.afterMark, 'the server was marked while the stream ran').not.toBeNull();
+  expect(r.afterMark, 'bytes that arrived after the change was done').toBeGreaterThan(0);
 }
 
 describe('changes under live traffic', () => {
@@ -45,39 +63,47 @@ describe('changes under live traffic', () => {
 
   it("replacing a network's switch does not break a running TCP transfer", async () => {
     const before = await snapshot([droplets.new]);
-    const bytes = await streamWhile(a, b, 7301, 5, async () => {
+    const r = await streamWhile(a, b, 7301, async () => {
       await c.addSwitch({ vni: 40, netId: 1, switch: 'new' });
-      await sleep(500);
       await c.removeSwitch({ vni: 40, netId: 1, switch: 'old' });
     });
     const after = await snapshot([droplets.new]);
-    expect(bytes).toBeGreaterThan(0);
+    expectIntactAcross(r);
     expect(delta(before[0], after[0], 'switch_fwd')).toBeGreaterThan(0); // the new switch took over
   });
 
   it("replacing a VPC's router does not break a running TCP transfer", async () => {
     const before = await snapshot([droplets.r2]);
-    const bytes = await streamWhile(a, far, 7302, 5, async () => {
+    const r = await streamWhile(a, far, 7302, async () => {
       await c.addRouter({ vni: 40, router: 'r2' });
-      await sleep(500);
       await c.removeRouter({ vni: 40, router: 'r1' });
     });
     const after = await snapshot([droplets.r2]);
-    expect(bytes).toBeGreaterThan(0);
+    expectIntactAcross(r);
     expect(delta(before[0], after[0], 'router_net_fwd')).toBeGreaterThan(0);
   });
 
   it('restarting transitd on the switch host does not interrupt a ping', async () => {
     const sw = droplets.new;
     const pidBefore = sw.transitdPid;
-    const pinging = a.ping(b.ip, { count: 25 });
-    await sleep(1500);
+    const count = 60; // 12 s at 0.2 s: the restart below falls inside it (checked)
+    const before = await sw.stats();
+    let pingDone = false;
+    const pinging = a.ping(b.ip, { count }).finally(() => { pingDone = true; });
+    // Readiness: the ping's packets cross the switch before it restarts.
+    while ((await sw.stats()).switch_fwd === before.switch_fwd) {
+      expect(pingDone, 'the ping ended before any of it crossed the switch').toBe(false);
+      await sleep(100);
+    }
     await sw.restartTransitd();
-    const r = await pinging;
     expect(sw.transitdPid).not.toBe(pidBefore);
-    expect(r).toMatchObject({ ok: true, transmitted: 25, received: 25 });
-    // The restarted daemon serves the state it found pinned.
-    const state = await sw.stats();
-    expect(state.switch_fwd).toBeGreaterThan(0);
+    // The restarted daemon serves the state it found pinned, counters included.
+    const restarted = await sw.stats();
+    expect(pingDone, 'the ping must still run when the restart is done').toBe(false);
+    const r = await pinging;
+    expect(r).toMatchObject({ ok: true, transmitted: count, received: count });
+    const after = await sw.stats();
+    expect(restarted.switch_fwd).toBeGreaterThanOrEqual(before.switch_fwd);
+    expect(after.switch_fwd - restarted.switch_fwd, 'packets the switch forwarded after the restart').toBeGreaterThan(0);
   });
 });

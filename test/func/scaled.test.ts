@@ -8,6 +8,7 @@ import { XvpcError } from '../../src/errors.js';
 import type { Droplet } from '../../src/droplet/index.js';
 import { must, run } from '../../src/util/exec.js';
 import { PROBE, delta, destroyDroplets, expectPing, makeDroplets, snapshot } from './lib.js';
+import { runStream, startServer } from './probe.js';
 
 describe('a scaled endpoint', () => {
   let droplets: Record<string, Droplet>;
@@ -44,7 +45,7 @@ describe('a scaled endpoint', () => {
   });
 
   it('spreads TCP (HTTP) flows over both backends, replies always from the scaled IP', async () => {
-    const servers = [b1, b2].map((b) => b.run([process.execPath, PROBE, 'serve', 'http', '7501', '20', b.ip], { timeoutMs: 30_000 }));
+    const servers = await Promise.all([b1, b2].map((b) => startServer(b, 'http', 7501, { name: b.ip })));
     const hosts = [droplets.h1, droplets.h2];
     const before = await snapshot(hosts);
     try {
@@ -60,8 +61,7 @@ describe('a scaled endpoint', () => {
       }
       expect([...answeredBy].sort()).toEqual([b1.ip, b2.ip]);
     } finally {
-      for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve http 7501']);
-      await Promise.all(servers);
+      for (const s of servers) await s.stop();
     }
     const after = await snapshot(hosts);
     // Each backend's agent rewrote its answers to come from the scaled IP.
@@ -69,13 +69,12 @@ describe('a scaled endpoint', () => {
   });
 
   it('UDP to the scaled endpoint', async () => {
-    const servers = [b1, b2].map((b) => b.run([process.execPath, PROBE, 'serve', 'udp', '7502', '10', b.ip], { timeoutMs: 20_000 }));
+    const servers = await Promise.all([b1, b2].map((b) => startServer(b, 'udp', 7502, { name: b.ip })));
     try {
       const r = await client.run([process.execPath, PROBE, 'ask', 'udp', vip.ip, '7502', 'u'], { timeoutMs: 10_000 });
       expect(r.stdout.trim()).toMatch(/^pong:u@10\.60\.0\.1[12]$/);
     } finally {
-      for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve udp 7502']);
-      await Promise.all(servers);
+      for (const s of servers) await s.stop();
     }
   });
 
@@ -87,8 +86,8 @@ describe('a scaled endpoint', () => {
     const hosts = [droplets.sw, droplets.h1, droplets.h2];
     const eth0 = (d: Droplet, on: 'on' | 'off') => d.run(['ethtool', '-K', 'eth0', 'tx', on]);
     for (const d of hosts) expect((await eth0(d, 'off')).code).toBe(0);
-    const servers = [b1, b2].flatMap((b) => (['tcp', 'udp'] as const).map((proto) =>
-      b.run([process.execPath, PROBE, 'serve', proto, '7503', '20', b.ip], { timeoutMs: 30_000 })));
+    const servers = await Promise.all([b1, b2].flatMap((b) => (['tcp', 'udp'] as const).map((proto) =>
+      startServer(b, proto, 7503, { name: b.ip }))));
     try {
       for (let i = 0; i < 6; i++) {
         for (const proto of ['tcp', 'udp'] as const) {
@@ -97,8 +96,7 @@ describe('a scaled endpoint', () => {
         }
       }
     } finally {
-      for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve .* 7503']);
-      await Promise.all(servers);
+      for (const s of servers) await s.stop();
       for (const d of hosts) await eth0(d, 'on');
     }
   });
@@ -111,17 +109,14 @@ describe('a scaled endpoint', () => {
     expect(loaded.code, 'br_netfilter must be loaded for this check (dockerd loads it; bootstrap starts dockerd)').toBe(0);
     const nf = (v: 0 | 1) => must(['ip', 'netns', 'exec', ul, 'sysctl', '-qw', `net.bridge.bridge-nf-call-iptables=${v}`]);
     await nf(1);
-    const servers = [b1, b2].map((b) => b.run([process.execPath, PROBE, 'serve', 'tcp', '7504', '15', b.ip], { timeoutMs: 30_000 }));
+    const servers = await Promise.all([b1, b2].map((b) => startServer(b, 'tcp', 7504, { name: b.ip })));
     try {
-      const ready = await client.run([process.execPath, PROBE, 'ask', 'tcp', vip.ip, '7504', 'ready'], { timeoutMs: 10_000 });
-      expect(ready.stdout.trim()).toMatch(/^pong:ready@/);
-      const s = await client.run([process.execPath, PROBE, 'stream', vip.ip, '7504', '1'], { timeoutMs: 15_000 });
-      expect(s.stderr).toBe('');
-      expect(Number(s.stdout.trim())).toBeGreaterThan(1e6);
+      const s = await runStream(client, vip.ip, 7504, 1);
+      expect(s.received, 'bytes and sha256 the backend received').toEqual(s.sent);
+      expect(s.sent.bytes).toBeGreaterThan(1e6);
     } finally {
       await nf(0);
-      for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve tcp 7504']);
-      await Promise.all(servers);
+      for (const srv of servers) await srv.stop();
     }
   });
 

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { Droplet, DropletBackend } from '../../src/droplet/index.js';
 import type { AttachMode } from '../../src/dataplane/host.js';
+import { run, type RunResult } from '../../src/util/exec.js';
 import { PROBE, UDP_GSO, delta, expectEcho, expectPing, snapshot, switchScenario, type SwitchScenario } from './lib.js';
+import { runStream, startServer } from './probe.js';
 
 const VARIANTS: { backend: DropletBackend; mode: AttachMode; tag: string }[] = [
   { backend: 'netns', mode: 'native', tag: 'fs' },
@@ -38,14 +40,11 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
 
   it('a TCP stream arrives as aggregates on TC, as wire packets on XDP', async () => {
     const before = await snapshot([droplets.right]);
-    const serving = right.run([process.execPath, PROBE, 'serve', 'tcp', '7003', '10'], { timeoutMs: 15_000 });
+    const serving = await startServer(right, 'tcp', 7003, { seconds: 20 });
     try {
-      // ask retries until the server listens (docker starts it more slowly)
-      const ready = await left.run([process.execPath, PROBE, 'ask', 'tcp', right.ip, '7003', 'ready'], { timeoutMs: 10_000 });
-      expect(ready.stdout.trim()).toBe('pong:ready');
-      const r = await left.run([process.execPath, PROBE, 'stream', right.ip, '7003', '1'], { timeoutMs: 10_000 });
-      expect(r.stderr).toBe('');
-      const bytes = Number(r.stdout.trim());
+      const r = await runStream(left, right.ip, 7003, 1);
+      expect(r.received, 'bytes and sha256 the server received').toEqual(r.sent);
+      const bytes = r.received.bytes;
       // Packets decapsulated on the receiving host: only the data direction.
       const decapsulated = delta(before[0], (await snapshot([droplets.right]))[0], 'decap');
       expect(bytes).toBeGreaterThan(1e6);
@@ -56,19 +55,29 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
       if (mode === 'tc') expect(perPacket, label).toBeGreaterThan(1.5 * 8926);
       else expect(perPacket, label).toBeLessThan(8926);
     } finally {
-      await right.run(['pkill', '-f', 'probe.mjs serve tcp 7003']);
-      await serving;
+      await serving.stop();
     }
   });
 
-  // Python is on every netns droplet (it is this machine's); the docker buildbox image has node only.
-  if (backend === 'netns') it('UDP GSO (UDP_SEGMENT) datagrams arrive one by one', async () => {
-    const receiving = right.run(['/usr/bin/python3', UDP_GSO, 'recv', '7004'], { timeoutMs: 15_000 });
-    await new Promise((r) => setTimeout(r, 400));
-    const sent = await left.run(['/usr/bin/python3', UDP_GSO, 'send', right.ip, '7004', '10'], { timeoutMs: 10_000 });
+  // python3 is this machine's: it runs in the endpoints' namespaces from here
+  // (nsenter), so the docker droplets' node-only image needs none.
+  it('UDP GSO (UDP_SEGMENT) datagrams arrive one by one', async () => {
+    const inEndpoint = (ep: Endpoint, cmd: string[], timeoutMs = 15_000) =>
+      run(['nsenter', `--net=${(ep.host as Droplet).namespacePath(ep.netns)}`, '--', ...cmd], { timeoutMs });
+    const receiving = inEndpoint(right, ['/usr/bin/python3', UDP_GSO, 'recv', '7004']);
+    let received: RunResult | undefined;
+    void receiving.then((r) => (received = r));
+    // Readiness: the receiver's socket is bound.
+    while (!(await inEndpoint(right, ['ss', '-Hlun', 'sport = :7004'])).stdout.includes(':7004')) {
+      expect(received, 'the receiver exited before it bound').toBeUndefined();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const sent = await inEndpoint(left, ['/usr/bin/python3', UDP_GSO, 'send', right.ip, '7004', '10'], 10_000);
     expect(sent.stderr).toBe('');
     expect(sent.stdout.trim()).toBe('gso');
-    expect(Number((await receiving).stdout.trim())).toBe(80);
+    const got = await receiving;
+    expect(got.stderr).toBe('');
+    expect(Number(got.stdout.trim())).toBe(80);
   });
 
   it('an endpoint\'s own VXLAN tunnel crosses the overlay: ping, TCP, and a TCP stream', async () => {
@@ -80,17 +89,16 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
         ['ip', 'link', 'set', 'vx0', 'up'],
       ]) expect((await ep.run(cmd)).stderr).toBe('');
     }
-    const serving = right.run([process.execPath, PROBE, 'serve', 'tcp', '7005', '10'], { timeoutMs: 15_000 });
+    const serving = await startServer(right, 'tcp', 7005, { seconds: 20 });
     try {
-      expect((await left.run(['ping', '-c', '2', '-W', '2', inner[right.ip]])).stdout).toMatch(/2 received/);
+      expect((await left.run(['ping', '-c', '2', '-W', '2', inner[right.ip]])).stdout).toMatch(/\b2 packets transmitted, 2 received/);
       const r = await left.run([process.execPath, PROBE, 'ask', 'tcp', inner[right.ip], '7005', 'in-vxlan'], { timeoutMs: 10_000 });
       expect(r.stdout.trim()).toBe('pong:in-vxlan');
-      const s = await left.run([process.execPath, PROBE, 'stream', inner[right.ip], '7005', '1'], { timeoutMs: 10_000 });
-      expect(s.stderr).toBe('');
-      expect(Number(s.stdout.trim())).toBeGreaterThan(1e6);
+      const s = await runStream(left, inner[right.ip], 7005, 1);
+      expect(s.received, 'bytes and sha256 the server received').toEqual(s.sent);
+      expect(s.sent.bytes).toBeGreaterThan(1e6);
     } finally {
-      await right.run(['pkill', '-f', 'probe.mjs serve tcp 7005']);
-      await serving;
+      await serving.stop();
       for (const ep of [left, right]) await ep.run(['ip', 'link', 'del', 'vx0']);
     }
   });

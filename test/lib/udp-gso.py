@@ -3,6 +3,7 @@
 #                                       or "plain" when the kernel refuses GSO (EIO: no
 #                                       checksum offload) and they went one by one
 #   python3 udp-gso.py recv PORT        counts 1000-byte datagrams until 1.5 s of silence
+#                                       after the first (which it awaits up to 10 s)
 import errno
 import socket
 import sys
@@ -27,11 +28,12 @@ if sys.argv[1] == 'send':
 else:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(('0.0.0.0', int(sys.argv[2])))
-    s.settimeout(1.5)
+    s.settimeout(10)
     count = 0
     try:
         while True:
             count += len(s.recv(65535)) == SIZE
+            s.settimeout(1.5)
     except socket.timeout:
         pass
     print(count)

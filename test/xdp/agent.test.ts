@@ -5,7 +5,7 @@
 // packet built independently, and exactly which counters moved.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
-import { EndpointType, endpointKey } from '../../src/dataplane/records.js';
+import { EndpointType, encodeHostCache, encodeHostConfig, endpointKey, u32Key } from '../../src/abi/index.js';
 import {
   ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_TEB, IPPROTO_ICMP, IPPROTO_TCP,
   IPPROTO_UDP, OPT_CLASS_XVPC, OPT_RTS, arp, eth, geneveFrame, icmpEcho, ipBytes, ipv4, macBytes, parseGeneveFrame,
@@ -40,9 +40,9 @@ beforeAll(() => {
   dp = env.dp;
   beThisHost(dp);
   dp.putAgentMeta(LO, ME);
-  for (const h of ALL_HOSTS) dp.putSubstrate({ ip: h.ip, mac: h.mac });
-  for (const n of [NET1, NET2, NET1_B]) dp.putNetwork(n);
-  const ep = (ip: string, mac: string, host: TestHost, hostedIfindex: number) => dp.putEndpoint({
+  for (const h of ALL_HOSTS) dp.put('substrate', { ip: h.ip, mac: h.mac });
+  for (const n of [NET1, NET2, NET1_B]) dp.put('networks', n);
+  const ep = (ip: string, mac: string, host: TestHost, hostedIfindex: number) => dp.put('endpoints', {
     vni: VNI_A, ip, type: EndpointType.SIMPLE, mac, hostIp: host.ip, hostMac: host.mac, netId: 1, backends: [], hostedIfindex,
   });
   ep(EP_REMOTE.ip, EP_REMOTE.mac, EP_REMOTE.host, -1);
@@ -320,16 +320,16 @@ describe('what the agent refuses', () => {
 
   it('a network with no switches: drop_no_switch; a switch without substrate MAC: drop_no_substrate', () => {
     try {
-      dp.putNetwork({ ...NET1, switches: [] });
+      dp.put('networks', { ...NET1, switches: [] });
       let r = runAgent(dp, fromMe(PEER));
       expect(r.verdict).toBe(XDP.DROP);
       expect(r.moved).toEqual({ agent_rx: 1, agent_drop: 1, drop_no_switch: 1 });
-      dp.putNetwork({ ...NET1, switches: [hostN(99).ip] });
+      dp.put('networks', { ...NET1, switches: [hostN(99).ip] });
       r = runAgent(dp, fromMe(PEER));
       expect(r.verdict).toBe(XDP.DROP);
       expect(r.moved).toEqual({ agent_rx: 1, agent_drop: 1, drop_no_substrate: 1 });
     } finally {
-      dp.putNetwork(NET1);
+      dp.put('networks', NET1);
     }
   });
 
@@ -357,14 +357,11 @@ describe('direct path (the VPC record\'s flag + ep_host_cache)', () => {
   const CACHED = hostN(60);
   const OTHER_NET = '10.2.0.44'; // in NET2: routed
   const setDirect = (directPath: boolean | null) => {
-    if (directPath === null) dp.deleteVpc(VNI_A);
-    else dp.putVpc({ vni: VNI_A, routers: [], directPath });
+    if (directPath === null) dp.delete('vpcs', { vni: VNI_A });
+    else dp.put('vpcs', { vni: VNI_A, routers: [], directPath });
   };
   const cache = (ip: string, host: TestHost) => {
-    const v = Buffer.alloc(12);
-    ipBytes(host.ip).copy(v, 0);
-    macBytes(host.mac).copy(v, 4);
-    dp.map('ep_host_cache').update(endpointKey(VNI_A, ip), v);
+    dp.map('ep_host_cache').update(endpointKey(VNI_A, ip), encodeHostCache({ hostIp: host.ip, hostMac: host.mac }));
   };
 
   beforeAll(() => {
@@ -428,8 +425,8 @@ describe('direct path (the VPC record\'s flag + ep_host_cache)', () => {
 // ---- this host is the switch: transit inline ---------------------------------------------------
 
 describe('this host is the network\'s only switch: transit runs inline', () => {
-  beforeAll(() => dp.putNetwork({ ...NET1, switches: [THIS_HOST.ip] }));
-  afterAll(() => dp.putNetwork(NET1));
+  beforeAll(() => dp.put('networks', { ...NET1, switches: [THIS_HOST.ip] }));
+  afterAll(() => dp.put('networks', NET1));
 
   /** What the inline switch/router produces: our encapsulation, then a forward by us (outer TTL 64 - 1). */
   const forwardedInline = (inner: Buffer, to: TestHost, h: number) =>

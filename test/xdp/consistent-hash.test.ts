@@ -1,8 +1,8 @@
 // Consistent hashing through the real agent program: 10,000 flows are
 // encapsulated with 4 switches, then 5, then 4 again (one removed); every
 // choice must be the one the flow hash and the slot table give, and a change
-// of membership must move few flows (hash mod n, computed for contrast, moves
-// most of them).
+// of membership must move few flows. Every property below is asserted on the
+// switch the program chose (its BPF_PROG_TEST_RUN output), flow by flow.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
 import { IPPROTO_TCP, IPPROTO_UDP, eth, ETH_P_IP, fmtIp, ipv4, tcp, udp } from '../lib/packets.js';
@@ -28,7 +28,7 @@ beforeAll(() => {
   dp = env.dp;
   beThisHost(dp);
   dp.putAgentMeta(LO, ME);
-  for (const h of FIVE) dp.putSubstrate({ ip: h.ip, mac: h.mac });
+  for (const h of FIVE) dp.put('substrate', { ip: h.ip, mac: h.mac });
   for (let i = 0; i < FLOWS; i++) {
     const proto = i % 3 === 0 ? IPPROTO_UDP : IPPROTO_TCP;
     const dst = fmtIp((0x0a140000 + 2 + (i % 4000)) >>> 0); // 10.20.0.2 ...
@@ -44,7 +44,7 @@ afterAll(() => env?.close());
 
 /** Runs every flow through xdp_agent with `switches`; returns the switch IP each one was sent to. */
 function route(switches: string[]): string[] {
-  dp.putNetwork({ ...NET, switches });
+  dp.put('networks', { ...NET, switches });
   const before = dp.stats();
   const prog = dp.agentProgram;
   const chosen = flows.map((f, i) => {
@@ -89,7 +89,7 @@ describe('consistent hashing of flows over switches (through xdp_agent)', () => 
     }
   });
 
-  it('a fifth switch: at most 0.3 of the flows move, nearly all to the new one (hash mod n: ~0.8)', () => {
+  it('a fifth switch: at most 0.3 of the flows move, all of them to the new one', () => {
     with5 = timed(FIVE);
     for (const s of FIVE) {
       const share = fraction(with5.filter((d) => d === s.ip).length);
@@ -102,11 +102,7 @@ describe('consistent hashing of flows over switches (through xdp_agent)', () => 
     expect(fraction(moved)).toBeLessThanOrEqual(0.3);
     // Rendezvous slots: a slot only changes hands when the new switch wins it.
     expect(movedElsewhere).toBe(0);
-    // Hash mod n, for contrast.
-    const modMoved = flows.filter((f) => f.h % 4 !== f.h % 5).length;
-    expect(fraction(modMoved)).toBeGreaterThan(0.7);
-    console.log(`slot table add: ${fraction(moved).toFixed(3)} of flows moved (${movedElsewhere} not to the new switch); ` +
-      `hash mod n would move ${fraction(modMoved).toFixed(3)}`);
+    console.log(`slot table add: ${fraction(moved).toFixed(3)} of flows moved (${movedElsewhere} not to the new switch)`);
   });
 
   it('one of five removed: only its flows move, every other flow keeps its switch', () => {
@@ -116,11 +112,9 @@ describe('consistent hashing of flows over switches (through xdp_agent)', () => 
     for (const i of onRemoved) expect(removed[i]).not.toBe(REMOVED.ip);
     const survivorsMoved = flows.filter((_, i) => with5[i] !== REMOVED.ip && removed[i] !== with5[i]).length;
     expect(survivorsMoved).toBe(0);
-    // Hash mod n, for contrast: most flows would move between survivors.
-    const modMoved = flows.filter((f) => FIVE[f.h % 5] !== REMOVED && FIVE[f.h % 5] !== AFTER_REMOVAL[f.h % 4]).length;
-    expect(fraction(modMoved)).toBeGreaterThan(0.5);
-    console.log(`slot table removal: ${onRemoved.length} flows of the removed switch moved, and ${survivorsMoved} ` +
-      `(${fraction(survivorsMoved).toFixed(3)}) of survivors; with hash mod n ${fraction(modMoved).toFixed(3)} of all flows would move between survivors`);
+    // The removed switch's flows spread over all four survivors, not onto one.
+    for (const s of AFTER_REMOVAL) expect(onRemoved.filter((i) => removed[i] === s.ip).length, s.ip).toBeGreaterThan(0);
+    console.log(`slot table removal: ${onRemoved.length} flows of the removed switch moved, and ${survivorsMoved} of survivors`);
   });
 
   afterAll(() => console.log(`slot table: ${with4.length + with5.length + removed.length} agent test runs (each checked) in ${runMs.toFixed(0)} ms`));

@@ -6,7 +6,7 @@
 // cache, and exactly which counters moved.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
-import { EndpointType } from '../../src/dataplane/records.js';
+import { EndpointType } from '../../src/abi/index.js';
 import {
   ETH_P_IP, IPPROTO_ICMP, RTS_F_DIRECT, RTS_F_NO_LEARN, eth, geneveFrame, icmpEcho, ipv4, rtsOption, type GeneveOption,
 } from '../lib/packets.js';
@@ -34,12 +34,12 @@ beforeAll(() => {
   dp = env.dp;
   dp.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
   dp.addInterface(LO);
-  for (const h of KNOWN) dp.putSubstrate({ ip: h.ip, mac: h.mac });
-  dp.putVpc({ vni: VNI, routers: [], directPath: true });
-  dp.putVpc({ vni: VNI_OFF, routers: [], directPath: false });
+  for (const h of KNOWN) dp.put('substrate', { ip: h.ip, mac: h.mac });
+  dp.put('vpcs', { vni: VNI, routers: [], directPath: true });
+  dp.put('vpcs', { vni: VNI_OFF, routers: [], directPath: false });
   for (const vni of [VNI, VNI_OFF, VNI_NO_VPC]) {
-    dp.putNetwork(NET(vni));
-    dp.putEndpoint({ vni, ip: LOCAL.ip, type: EndpointType.SIMPLE, mac: LOCAL.mac, hostIp: THIS_HOST.ip, hostMac: THIS_HOST.mac, netId: 1, backends: [], hostedIfindex: LO });
+    dp.put('networks', NET(vni));
+    dp.put('endpoints', { vni, ip: LOCAL.ip, type: EndpointType.SIMPLE, mac: LOCAL.mac, hostIp: THIS_HOST.ip, hostMac: THIS_HOST.mac, netId: 1, backends: [], hostedIfindex: LO });
   }
 });
 afterAll(() => env?.close());
@@ -96,7 +96,7 @@ describe('a poisoned or unfit option teaches nothing (the packet is still delive
   ];
   for (const [what, from, options] of cases) {
     it(what, () => {
-      dp.putSubstrate({ ip: SENDER_HOST.ip, mac: SENDER_HOST.mac });
+      dp.put('substrate', { ip: SENDER_HOST.ip, mac: SENDER_HOST.mac });
       const r = runTransit(dp, toUs(from, options));
       expect(r.verdict).toBe(XDP.REDIRECT);
       expect(hex(r.out)).toBe(hex(inner(LOCAL.ip)));

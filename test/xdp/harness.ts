@@ -9,8 +9,8 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { HostDataplane, type Hook } from '../../src/dataplane/host.js';
-import { slotTable } from '../../src/dataplane/slot-table.js';
-import type { Stats, StatName } from '../../src/dataplane/stats.js';
+import { slotTable } from '../../src/abi/index.js';
+import type { Stats, StatName } from '../../src/abi/index.js';
 import { uniquePrefix } from '../lib/names.js';
 import { ipNum } from '../lib/packets.js';
 

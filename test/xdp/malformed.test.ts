@@ -3,8 +3,8 @@
 // Geneve to this host passes untouched. Rules: native/bpf/README.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
-import type { StatName } from '../../src/dataplane/stats.js';
-import { EndpointType } from '../../src/dataplane/records.js';
+import type { StatName } from '../../src/abi/index.js';
+import { EndpointType } from '../../src/abi/index.js';
 import {
   ARP_REQUEST, BROADCAST_MAC, ETH_LEN, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, GENEVE_LEN, IPPROTO_ICMP, IPPROTO_TCP,
   IPPROTO_UDP, IPV4_LEN, OPT_CLASS_XVPC, OPT_CRITICAL, OPT_RTS, OPT_SCALED, UDP_LEN, arp, eth, fixIpv4Checksum,
@@ -29,9 +29,9 @@ beforeAll(() => {
   dp = env.dp;
   beThisHost(dp);
   dp.putAgentMeta(LO, { vni: VNI, ip: SENDER.ip, mac: SENDER.mac, netId: 1 });
-  dp.putNetwork({ vni: VNI, netId: 1, cidr: '10.1.0.0/24', gatewayIp: '10.1.0.1', gatewayMac: GW_MAC, switches: [hostN(11).ip] });
-  dp.putSubstrate({ ip: hostN(11).ip, mac: hostN(11).mac });
-  dp.putEndpoint({
+  dp.put('networks', { vni: VNI, netId: 1, cidr: '10.1.0.0/24', gatewayIp: '10.1.0.1', gatewayMac: GW_MAC, switches: [hostN(11).ip] });
+  dp.put('substrate', { ip: hostN(11).ip, mac: hostN(11).mac });
+  dp.put('endpoints', {
     vni: VNI, ip: EP_REMOTE.ip, type: EndpointType.SIMPLE, mac: EP_REMOTE.mac, hostIp: EP_REMOTE.host.ip,
     hostMac: EP_REMOTE.host.mac, netId: 1, backends: [], hostedIfindex: -1,
   });

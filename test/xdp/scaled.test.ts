@@ -2,7 +2,7 @@
 // backend host's flow memory, and the backend agent's SNAT back to the
 // scaled endpoint's IP. Checksums are checked against full recomputes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EndpointType } from '../../src/dataplane/records.js';
+import { EndpointType } from '../../src/abi/index.js';
 import type { HostDataplane } from '../../src/dataplane/host.js';
 import {
   ETH_P_IP, IPPROTO_TCP, OPT_CLASS_XVPC, OPT_SCALED, eth, geneveFrame, inetChecksum, ipBytes, ipv4, parseEth, parseGeneve,
@@ -44,12 +44,12 @@ describe('scaled endpoints', () => {
     env = openDataplane('scaled');
     dp = env.dp;
     beThisHost(dp);
-    dp.putNetwork(NET);
-    for (const h of [hostN(1), hostN(2), hostN(3)]) dp.putSubstrate(h);
-    dp.putEndpoint(simple(CLIENT));
-    dp.putEndpoint(simple(B1));
-    dp.putEndpoint(simple(B2));
-    dp.putEndpoint({ vni: VNI, ip: VIP.ip, type: EndpointType.SCALED, mac: VIP.mac, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', netId: 1, backends: [B1.ip, B2.ip], hostedIfindex: -1 });
+    dp.put('networks', NET);
+    for (const h of [hostN(1), hostN(2), hostN(3)]) dp.put('substrate', h);
+    dp.put('endpoints', simple(CLIENT));
+    dp.put('endpoints', simple(B1));
+    dp.put('endpoints', simple(B2));
+    dp.put('endpoints', { vni: VNI, ip: VIP.ip, type: EndpointType.SCALED, mac: VIP.mac, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', netId: 1, backends: [B1.ip, B2.ip], hostedIfindex: -1 });
   });
 
   afterAll(() => env?.close());
@@ -78,7 +78,7 @@ describe('scaled endpoints', () => {
       { vni: VNI, options: [{ cls: OPT_CLASS_XVPC, type: OPT_SCALED, data: ipBytes(VIP.ip) }, rtsOption(CLIENT.host.ip, CLIENT.host.mac)] },
       innerFrame(CLIENT, chosen));
     dp.putAgentMeta(LO, { vni: VNI, ip: chosen.ip, mac: chosen.mac, netId: 1 });
-    dp.putEndpoint({ ...simple({ ...chosen, host: THIS_HOST }), hostedIfindex: LO });
+    dp.put('endpoints', { ...simple({ ...chosen, host: THIS_HOST }), hostedIfindex: LO });
     const delivered = runTransit(dp, atBackend);
     expect(delivered.verdict).toBe(XDP.REDIRECT);
     expect(delivered.moved).toEqual({ transit_rx: 1, transit_redirect: 1, decap: 1 });
@@ -109,7 +109,7 @@ describe('scaled endpoints', () => {
   });
 
   it('a scaled endpoint whose backends are unknown here: drop_no_backend', () => {
-    dp.putEndpoint({ vni: VNI, ip: '10.60.0.101', type: EndpointType.SCALED, mac: VIP.mac, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', netId: 1, backends: ['10.60.9.9'], hostedIfindex: -1 });
+    dp.put('endpoints', { vni: VNI, ip: '10.60.0.101', type: EndpointType.SCALED, mac: VIP.mac, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', netId: 1, backends: ['10.60.9.9'], hostedIfindex: -1 });
     const pkt = geneveFrame(
       { srcMac: CLIENT.host.mac, dstMac: THIS_HOST.mac, srcIp: CLIENT.host.ip, dstIp: THIS_HOST.ip, ttl: 64 },
       { vni: VNI, options: [rtsOption(CLIENT.host.ip, CLIENT.host.mac)] },
@@ -131,14 +131,14 @@ describe('scaled endpoints: backends by consistent hashing, changed in place', (
     env = openDataplane('scaledch');
     dp = env.dp;
     beThisHost(dp);
-    dp.putNetwork(NET);
-    dp.putSubstrate(CLIENT.host);
-    dp.putEndpoint(simple(CLIENT));
-    for (const b of BACKENDS) { dp.putSubstrate(b.host); dp.putEndpoint(simple(b)); }
+    dp.put('networks', NET);
+    dp.put('substrate', CLIENT.host);
+    dp.put('endpoints', simple(CLIENT));
+    for (const b of BACKENDS) { dp.put('substrate', b.host); dp.put('endpoints', simple(b)); }
   });
   afterAll(() => env?.close());
 
-  const setBackends = (list: typeof BACKENDS) => dp.putEndpoint({
+  const setBackends = (list: typeof BACKENDS) => dp.put('endpoints', {
     vni: VNI, ip: VIP.ip, type: EndpointType.SCALED, mac: VIP.mac, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', netId: 1,
     backends: list.map((b) => b.ip), hostedIfindex: -1,
   });

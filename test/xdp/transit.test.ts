@@ -4,7 +4,7 @@
 // independently, and exactly which counters moved.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
-import { EndpointType } from '../../src/dataplane/records.js';
+import { EndpointType } from '../../src/abi/index.js';
 import {
   ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, ETH_P_ARP, ETH_P_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
   arp, eth, geneveFrame, icmpEcho, inetChecksum, ipv4, parseGeneveFrame, parseIpv4, parseRts, rtsOption, tcp, udp, RTS_F_NO_LEARN,
@@ -48,7 +48,7 @@ let env: ReturnType<typeof openDataplane>;
 let dp: HostDataplane;
 
 function endpoint(vni: number, ip: string, mac: string, host: TestHost, hostedIfindex = -1, netId = 1) {
-  dp.putEndpoint({ vni, ip, type: EndpointType.SIMPLE, mac, hostIp: host.ip, hostMac: host.mac, netId, backends: [], hostedIfindex });
+  dp.put('endpoints', { vni, ip, type: EndpointType.SIMPLE, mac, hostIp: host.ip, hostMac: host.mac, netId, backends: [], hostedIfindex });
 }
 
 beforeAll(() => {
@@ -56,11 +56,11 @@ beforeAll(() => {
   dp = env.dp;
   dp.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
   dp.addInterface(LO);
-  for (const h of SUBSTRATE_HOSTS) dp.putSubstrate({ ip: h.ip, mac: h.mac });
-  for (const n of [NET1, NET2, NET_NO_SUBSTRATE, NET_NO_SWITCH, NET_ONLY_US]) dp.putNetwork(n);
-  dp.putVpc({ vni: VNI_A, routers: ROUTERS_A, directPath: false });
-  dp.putVpc({ vni: VNI_ROUTER_US, routers: [THIS_HOST.ip], directPath: false });
-  dp.putVpc({ vni: VNI_NO_ROUTERS, routers: [], directPath: false });
+  for (const h of SUBSTRATE_HOSTS) dp.put('substrate', { ip: h.ip, mac: h.mac });
+  for (const n of [NET1, NET2, NET_NO_SUBSTRATE, NET_NO_SWITCH, NET_ONLY_US]) dp.put('networks', n);
+  dp.put('vpcs', { vni: VNI_A, routers: ROUTERS_A, directPath: false });
+  dp.put('vpcs', { vni: VNI_ROUTER_US, routers: [THIS_HOST.ip], directPath: false });
+  dp.put('vpcs', { vni: VNI_NO_ROUTERS, routers: [], directPath: false });
   endpoint(VNI_A, EP_REMOTE.ip, EP_REMOTE.mac, EP_REMOTE.host);
   endpoint(VNI_A, EP_LOCAL.ip, EP_LOCAL.mac, THIS_HOST, LO);
   endpoint(VNI_A, EP_GHOST.ip, EP_GHOST.mac, THIS_HOST);
@@ -114,7 +114,7 @@ const host = (ip: string): TestHost => SUBSTRATE_HOSTS.find((h) => h.ip === ip) 
 // ---- TTL ---------------------------------------------------------------------------
 
 describe('TTL: a router answers an expired packet with ICMP time exceeded from the sender\'s gateway', () => {
-  beforeAll(() => dp.putSubstrate({ ip: SENDER_HOST.ip, mac: SENDER_HOST.mac }));
+  beforeAll(() => dp.put('substrate', { ip: SENDER_HOST.ip, mac: SENDER_HOST.mac }));
   afterAll(() => dp.deleteSubstrate(SENDER_HOST.ip));
 
   /** The answer, built from RFC 792 and the wire format: Geneve back to the sending host, RTS flagged no-learn. */

@@ -1,0 +1,268 @@
+// Control plane: how fast endpoint records get into one host's maps through
+// the public path (gRPC PutEndpoints -> transitd -> validation -> map
+// writes), against raw batched map updates through the addon alone
+// (BpfMap.updateBatch), at growing sizes. The records are those a switch holds:
+// endpoints living on other hosts. Each size gets a fresh droplet (a fresh
+// transitd and empty maps), so sizes do not add up and RSS is per size.
+import { readFileSync, rmSync } from 'node:fs';
+import { connectTransitd } from '../dist/transitd/client.js';
+import { PinnedMap } from '../dist/dataplane/bpf.js';
+import { HostDataplane } from '../dist/dataplane/host.js';
+import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, ENDPOINT_KEY, ENDPOINT_VALUE, type EndpointRecord } from '../dist/abi/index.js';
+import { createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/index.js';
+import { EndpointBatch, EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../dist/gen/transit.js';
+import { formatIpv4 } from '../dist/util/addr.js';
+import { msSince, nowNs, rssBytes, sig } from './measure.js';
+import { profileDuring } from './profile.js';
+
+export interface CtlSizeResult {
+  endpoints: number;
+  /** records per PutEndpoints call, and its encoded size */
+  chunk: number;
+  chunkBytes: number;
+  /** calls in flight at once */
+  window: number;
+  /** from the first record packed to the last PutEndpoints answered */
+  seconds: number;
+  /** of it: packing the records into batches (the Controller's share) */
+  packSeconds: number;
+  recordsPerSecond: number;
+  raw: { seconds: number; recordsPerSecond: number };
+  /** recordsPerSecond / raw.recordsPerSecond */
+  vsRaw: number;
+  transitdRssBytes: { before: number; after: number; delta: number };
+  /** the endpoints map's kernel memory (fdinfo memlock) after programming */
+  mapMemlockBytes: number;
+  verified: string;
+}
+
+/** Where transitd spends its CPU while applying goal states (perf -p, JS named through --perf-basic-prof). */
+export interface TransitdProfile {
+  endpoints: number;
+  seconds: number;
+  samples?: number;
+  /** self time by area of the code, % of transitd's samples */
+  areas: Record<string, number>;
+  /** the symbols with the most self time, % of transitd's samples */
+  top: { fn: string; percent: number }[];
+  /** % of transitd's samples inside the bpf() syscall */
+  sysBpfInclusive?: number;
+  error?: string;
+}
+
+export interface CtlPlaneResult {
+  path: string;
+  raw: string;
+  sizes: CtlSizeResult[];
+  profile?: TransitdProfile;
+}
+
+const VNI = 7;
+const REMOTE_HOSTS = 64;
+
+/** Endpoint i of n: 10.0.0.1 upwards, on one of REMOTE_HOSTS other hosts. */
+function record(i: number): PbEndpoint {
+  const ip = formatIpv4(((10 << 24) >>> 0) + i + 1);
+  const h = i % REMOTE_HOSTS;
+  const mac = `0e:07:${ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`;
+  return {
+    vni: VNI, ip, type: PbEndpointType.SIMPLE, mac, hostIp: `172.31.0.${h + 2}`, hostMac: `0a:58:ac:1f:00:${(h + 2).toString(16).padStart(2, '0')}`,
+    netId: 1, backends: [], hostedIfindex: -1, // as the Controller sends them
+  };
+}
+
+/** The kernel's memory accounting of a map fd (fdinfo "memlock"). */
+function memlockOf(fd: number): number {
+  const m = /^memlock:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** The record as the Controller's reconciler packs it for PutEndpoints. */
+function packed(r: PbEndpoint): EndpointRecord {
+  return { ...r, type: EndpointType.SIMPLE, hostedIfindex: -1 };
+}
+
+async function throughTransitd(d: Droplet, n: number, chunk: number, window: number): Promise<Omit<CtlSizeResult, 'raw' | 'vsRaw'>> {
+  const client = connectTransitd(d.id, d.transitdAddress, 120_000);
+  try {
+    await client.health({});
+    const rssBefore = await rssBytes(d.transitdPid);
+    // The input: the records as the Controller holds them, made before the clock starts.
+    const chunks: EndpointRecord[][] = [];
+    for (let off = 0; off < n; off += chunk) {
+      const recs: EndpointRecord[] = [];
+      for (let i = off; i < Math.min(n, off + chunk); i++) recs.push(packed(record(i)));
+      chunks.push(recs);
+    }
+    // The timer covers all the work the figure names: packing the records
+    // into batches as the Controller's reconciler does, sending them,
+    // transitd applying them.
+    const t0 = nowNs();
+    const batches = chunks.map((recs) => packEndpoints(recs));
+    const packMs = msSince(t0);
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) await client.putEndpoints(batches[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(window, batches.length) }, worker));
+    const ms = msSince(t0);
+    const rssAfter = await rssBytes(d.transitdPid);
+    const chunkBytes = EndpointBatch.encode(batches[0]).finish().length;
+
+    // Spot checks through the same service, and the map's own size.
+    const probes = [0, n - 1, ...Array.from({ length: 50 }, (_, k) => Math.floor((k * 7919 * 104729) % n))];
+    for (const i of probes) {
+      const want = record(i);
+      const got = await client.getEndpoint({ vni: VNI, ip: want.ip });
+      if (got.hostIp !== want.hostIp || got.mac !== want.mac) throw new Error(`ctlplane: endpoint ${want.ip} reads back as ${JSON.stringify(got)}`);
+    }
+    const map = PinnedMap.open(`${d.pinRoot}/endpoints`);
+    let verified = `${probes.length} spot reads`;
+    let memlock: number;
+    try {
+      memlock = memlockOf(map.fd);
+      if (n <= 100_000) {
+        const count = map.keys().length;
+        if (count !== n) throw new Error(`ctlplane: endpoints map holds ${count} records, want ${n}`);
+        verified += `, map holds exactly ${count}`;
+      }
+    } finally {
+      map.close();
+    }
+    return {
+      endpoints: n, chunk, chunkBytes, window, seconds: ms / 1000, packSeconds: packMs / 1000, recordsPerSecond: sig((n / ms) * 1000),
+      transitdRssBytes: { before: rssBefore, after: rssAfter, delta: rssAfter - rssBefore }, mapMemlockBytes: memlock, verified,
+    };
+  } finally {
+    client.close();
+  }
+}
+
+/** The same records written with BpfMap.updateBatch (chunk records per call) into a private copy of the maps. */
+function rawBatched(pinRoot: string, n: number, chunk: number): { seconds: number; recordsPerSecond: number } {
+  const keys = Buffer.alloc(n * ENDPOINT_KEY.size);
+  const values = Buffer.alloc(n * ENDPOINT_VALUE.size);
+  for (let i = 0; i < n; i++) {
+    const r = record(i);
+    endpointKey(VNI, r.ip).copy(keys, i * ENDPOINT_KEY.size);
+    encodeEndpoint({ ...r, type: EndpointType.SIMPLE, hostedIfindex: -1 }).copy(values, i * ENDPOINT_VALUE.size);
+  }
+  const dp = HostDataplane.open(pinRoot);
+  try {
+    const map = dp.map('endpoints');
+    const t0 = nowNs();
+    for (let off = 0; off < n; off += chunk) {
+      const count = Math.min(chunk, n - off);
+      map.updateBatch(keys.subarray(off * ENDPOINT_KEY.size, (off + count) * ENDPOINT_KEY.size),
+        values.subarray(off * ENDPOINT_VALUE.size, (off + count) * ENDPOINT_VALUE.size), count);
+    }
+    const ms = msSince(t0);
+    return { seconds: ms / 1000, recordsPerSecond: sig((n / ms) * 1000) };
+  } finally {
+    dp.close();
+    rmSync(pinRoot, { recursive: true, force: true });
+  }
+}
+
+/** Which part of the work a symbol of transitd's profile belongs to. */
+function area(sym: string, kernel: boolean): string {
+  if (kernel) return 'kernel (bpf() map syscalls and the rest)';
+  const js = /^(?:JS|LazyCompile|Function|InterpretedFunction):\S*\s+(\S*)/.exec(sym);
+  if (js) {
+    const url = js[1];
+    if (url.includes('/gen/transit') || url.includes('@bufbuild')) return 'protobuf decode/encode';
+    if (url.includes('@grpc') || url.includes('http2')) return 'gRPC/HTTP2';
+    if (url.includes('/transitd/validate') || url.includes('/util/addr')) return 'validation (IP/MAC parsing)';
+    if (url.includes('/abi/')) return 'record encoding';
+    if (url.includes('/dataplane/')) return 'dataplane wrappers';
+    if (url.includes('/transitd/')) return 'goal-state apply';
+    if (url.startsWith('node:')) return 'node internals (JS)';
+    return 'other JavaScript';
+  }
+  if (/Scaveng|Heap::|MarkCompact|ConcurrentMarking|Sweeper|Evacuat|MemoryAllocator|MinorMark/.test(sym)) return 'garbage collection';
+  if (/^RegExp:|String|Internalize/.test(sym)) return 'strings and regexps (text IPs/MACs, protobuf strings)';
+  if (/^(Builtins_|v8::|Heap|\(anonymous namespace\)::|std::|Builtin:)/.test(sym) || sym.includes('v8::internal')) return 'other V8 runtime and builtins';
+  if (/Napi|napi_|bpf_|libbpf|xvpc/i.test(sym)) return 'addon + libbpf';
+  return 'other native (libc, node)';
+}
+
+/**
+ * One more run at `n` with transitd started under NODE_OPTIONS=--perf-basic-prof
+ * (so perf can name its JavaScript), profiled with perf record -p.
+ */
+async function profileTransitd(prefix: string, n: number, chunk: number, window: number, dataPath: string): Promise<TransitdProfile> {
+  const old = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${old ? `${old} ` : ''}--perf-basic-prof`;
+  let droplets: Record<string, Droplet>;
+  try {
+    droplets = await createDroplets(['cp'], { prefix });
+  } finally {
+    if (old === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = old;
+  }
+  const pid = droplets.cp.transitdPid;
+  try {
+    let seconds = NaN;
+    // Record for most of the run: it lasts about n / (the rate of the sizes before) seconds.
+    const p = await profileDuring({ label: `transitd applying ${n} records`, seconds: 1, delayMs: 150, dataPath, pid, top: 40 }, async () => {
+      seconds = (await throughTransitd(droplets.cp, n, chunk, window)).seconds;
+    });
+    if (p.error) return { endpoints: n, seconds, areas: {}, top: [], error: p.error };
+    const areas: Record<string, number> = {};
+    for (const l of p.all) areas[area(l.symbol, l.kernel)] = (areas[area(l.symbol, l.kernel)] ?? 0) + l.first;
+    const round = (x: number) => Math.round(x * 10) / 10;
+    return {
+      endpoints: n, seconds, samples: p.samples,
+      areas: Object.fromEntries(Object.entries(areas).sort((x, y) => y[1] - x[1]).map(([k, v]) => [k, round(v)])),
+      top: p.topSelf.slice(0, 15).map((t) => ({ fn: t.symbol, percent: t.percent })),
+      ...(p.inclusive.__sys_bpf !== undefined ? { sysBpfInclusive: p.inclusive.__sys_bpf } : {}),
+    };
+  } finally {
+    await destroyDroplets(droplets);
+    if (pid !== undefined) rmSync(`/tmp/perf-${pid}.map`, { force: true });
+  }
+}
+
+/**
+ * sizes: endpoint counts; one droplet per size in `prefix` (destroyed after
+ * it). rawPinRoot: where the raw baseline's private maps are pinned.
+ */
+export async function measureControlPlane(prefix: string, rawPinRoot: string, sizes: number[], chunk: number, window: number,
+  onStep: (s: string) => void, onDone: (s: string) => void, profile?: { endpoints: number; dataPath: string }): Promise<CtlPlaneResult> {
+  const out: CtlSizeResult[] = [];
+  for (const n of sizes) {
+    onStep(`${n.toLocaleString('en')} endpoints via PutEndpoints (chunks of ${chunk})`);
+    const droplets = await createDroplets(['cp'], { prefix });
+    let viaTransitd: Omit<CtlSizeResult, 'raw' | 'vsRaw'>;
+    try {
+      viaTransitd = await throughTransitd(droplets.cp, n, chunk, window);
+    } finally {
+      await destroyDroplets(droplets);
+    }
+    onDone(`${sig(viaTransitd.seconds)} s, ${sig(viaTransitd.recordsPerSecond / 1000)}k records/s`);
+    onStep(`${n.toLocaleString('en')} endpoints raw (BpfMap.updateBatch)`);
+    const raw = rawBatched(rawPinRoot, n, chunk);
+    onDone(`${sig(raw.seconds)} s, ${sig(raw.recordsPerSecond / 1000)}k records/s`);
+    out.push({ ...viaTransitd, raw, vsRaw: sig(viaTransitd.recordsPerSecond / raw.recordsPerSecond) });
+  }
+  let prof: TransitdProfile | undefined;
+  if (profile) {
+    onStep(`transitd CPU profile (perf -p, --perf-basic-prof) while applying ${profile.endpoints.toLocaleString('en')} records`);
+    try {
+      prof = await profileTransitd(prefix, profile.endpoints, chunk, window, profile.dataPath);
+      const [a1, a2] = Object.entries(prof.areas);
+      onDone(a1 ? `${a1[0]} ${a1[1]}%${a2 ? `, ${a2[0]} ${a2[1]}%` : ''}` : prof.error ?? '');
+    } catch (err) {
+      prof = { endpoints: profile.endpoints, seconds: NaN, areas: {}, top: [], error: err instanceof Error ? err.message : String(err) };
+      onDone(`failed: ${prof.error}`);
+    }
+  }
+  return {
+    ...(prof ? { profile: prof } : {}),
+    path: 'Controller-side gRPC client (connectTransitd) -> PutEndpoints (endpoint records of remote hosts, as a switch holds, '
+      + 'packed in the kernel layout as the reconciler sends them) -> transitd field checks -> one native lookup per record '
+      + '(what makes the batch undoable) -> one batch map update per chunk',
+    raw: 'BpfMap.updateBatch from the bench process into a private copy of the maps, pre-encoded records, same chunk size',
+    sizes: out,
+  };
+}

@@ -1,0 +1,76 @@
+// The packed endpoint batch (proto EndpointBatch): struct endpoint_key[] and
+// struct endpoint_value[] back to back, exactly as the kernel's batch update
+// takes them. packEndpoints builds one; checkEndpointBatch checks one field by
+// field without decoding it (a million records must stay cheap).
+import { invalid } from '../errors.js';
+import { type EndpointKey, type EndpointRecord, decodeEndpoint, decodeEndpointKey, writeEndpoint, writeEndpointKey } from './codecs.js';
+import { EndpointType } from './enums.js';
+import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
+import { MAX_BACKENDS, MAX_VNI } from './limits.js';
+
+export interface EndpointBatch { keys: Buffer; values: Buffer }
+
+/** Many endpoints in the packed form transitd's PutEndpoints takes. */
+export function packEndpoints(records: readonly EndpointRecord[]): EndpointBatch {
+  const keys = Buffer.alloc(records.length * EK.size);
+  const values = Buffer.alloc(records.length * EV.size);
+  records.forEach((r, i) => {
+    writeEndpointKey(keys, i * EK.size, r.vni, r.ip);
+    writeEndpoint(values, i * EV.size, r);
+  });
+  return { keys, values };
+}
+
+/** Checks record i; throws INVALID_ARGUMENT naming it. */
+function checkRecord(keys: Buffer, values: Buffer, i: number): void {
+  const k = i * EK.size;
+  const v = i * EV.size;
+  const where = `records[${i}]`;
+  const vni = keys.readUInt32LE(k + EK.off.vni);
+  if (vni < 1 || vni > MAX_VNI) throw invalid(`${where}.vni: ${vni} is not a VNI (1..${MAX_VNI})`);
+  if (keys.readUInt32BE(k + EK.off.ip) === 0) throw invalid(`${where}.ip: 0.0.0.0 is not an endpoint address`);
+  const type = values[v + EV.off.type];
+  if (type > EndpointType.GATEWAY) throw invalid(`${where}.type: ${type} is not an endpoint type`);
+  const backends = values[v + EV.off.backend_count];
+  if (backends > MAX_BACKENDS) throw invalid(`${where}.backends: at most ${MAX_BACKENDS}, got ${backends}`);
+  if ((type === EndpointType.SCALED) !== (backends > 0))
+    throw invalid(`${where}.backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
+  if (values[v + EV.off.mac] & 1) throw invalid(`${where}.mac: a multicast MAC`);
+  if (type !== EndpointType.SCALED) {
+    if (values.readUInt32BE(v + EV.off.host_ip) === 0) throw invalid(`${where}.host_ip: 0.0.0.0 is not a host`);
+    if (values[v + EV.off.host_mac] & 1) throw invalid(`${where}.host_mac: a multicast MAC`);
+  }
+  for (let b = 0; b < backends; b++) {
+    if (values.readUInt32BE(v + EV.off.backends + 4 * b) === 0) throw invalid(`${where}.backends[${b}]: 0.0.0.0 is not an endpoint`);
+  }
+}
+
+/**
+ * Checks a whole packed batch: whole records, then each record field by field.
+ * Returns the record count; throws INVALID_ARGUMENT naming the first bad field.
+ */
+export function checkEndpointBatch(keys: Buffer, values: Buffer): number {
+  if (keys.length % EK.size !== 0) throw invalid(`keys: ${keys.length} bytes is not a whole number of ${EK.size}-byte keys`);
+  const count = keys.length / EK.size;
+  if (values.length !== count * EV.size) throw invalid(`values: ${values.length} bytes, want ${count} x ${EV.size}`);
+  for (let i = 0; i < count; i++) checkRecord(keys, values, i);
+  return count;
+}
+
+/** (vni, ip) of record i. */
+export const batchEndpointKey = (keys: Buffer, i: number): EndpointKey => decodeEndpointKey(keys, i * EK.size);
+
+/** host_ip of record i as a number (compare with parseIpv4: no string per record). */
+export const batchEndpointHostIp = (values: Buffer, i: number): number => values.readUInt32BE(i * EV.size + EV.off.host_ip);
+
+/** Sets hosted_ifindex of record i (transitd's to fill: the veth, if the endpoint lives on this host). */
+export function setBatchHostedIfindex(values: Buffer, i: number, ifindex: number): void {
+  values.writeInt32LE(ifindex, i * EV.size + EV.off.hosted_ifindex);
+}
+
+/** The records of a packed batch, decoded (for tests and tools; transitd never decodes a batch). */
+export function unpackEndpoints(batch: EndpointBatch): EndpointRecord[] {
+  const count = batch.keys.length / EK.size;
+  return Array.from({ length: count }, (_, i) =>
+    decodeEndpoint(batch.keys.subarray(i * EK.size, (i + 1) * EK.size), batch.values.subarray(i * EV.size, (i + 1) * EV.size)));
+}

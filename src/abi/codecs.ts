@@ -1,0 +1,217 @@
+// Codecs for the records of native/bpf/xvpc.h, byte for byte, at the offsets
+// of layout.ts. IPv4 addresses sit in network byte order (as in packets),
+// everything else in host (little-endian) order.
+import { formatCidr, formatIpv4, formatMac, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
+import { EndpointType, endpointTypeOf, VPC_F_DIRECT_PATH } from './enums.js';
+import {
+  AGENT_META_VALUE as AM, ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV, HOST_CACHE_VALUE as HC, HOST_CFG_VALUE as HCFG,
+  NETWORK_KEY as NK, NETWORK_VALUE as NV, SUBSTRATE_VALUE as SV, U32_KEY_SIZE, VPC_KEY as VK, VPC_VALUE as VV,
+  XVPC_MEMBERS as XM,
+} from './layout.js';
+import { MAX_BACKENDS, MAX_MEMBERS } from './limits.js';
+import { slotTable } from './slot-table.js';
+
+export interface VpcRecord {
+  vni: number; routers: string[];
+  /** Mizar's direct path: agents send straight to a destination's learned host */
+  directPath: boolean;
+}
+export interface NetworkRecord {
+  vni: number; netId: number; cidr: string; gatewayIp: string; gatewayMac: string; switches: string[];
+}
+export interface EndpointKey { vni: number; ip: string }
+export interface EndpointRecord extends EndpointKey {
+  type: EndpointType; mac: string;
+  /** the host it lives on; 0.0.0.0 and 00:00:00:00:00:00 for a scaled endpoint (it has none) */
+  hostIp: string; hostMac: string;
+  netId: number; backends: string[];
+  /** host-side veth of an endpoint hosted here, else -1 */
+  hostedIfindex: number;
+}
+export interface SubstrateRecord { ip: string; mac: string }
+export interface AgentMeta { vni: number; ip: string; mac: string; netId: number }
+export interface HostConfig {
+  ip: string; mac: string; ifindex: number;
+  /** reserved, 0 when absent */
+  flags?: number;
+}
+export interface HostCacheRecord { hostIp: string; hostMac: string }
+
+// --- struct xvpc_members --------------------------------------------------------
+function writeMembers(buf: Buffer, off: number, members: readonly string[], field: string): void {
+  buf.writeUInt32LE(members.length, off + XM.off.count);
+  members.forEach((m, i) => buf.writeUInt32BE(parseIpv4(m, `${field}[${i}]`), off + XM.off.members + 4 * i));
+  Buffer.from(slotTable(members)).copy(buf, off + XM.off.slots);
+}
+
+/** struct xvpc_members for `members` (scaled_backends: a scaled endpoint's backend IPs). */
+export function encodeMembers(members: readonly string[], field: string): Buffer {
+  const b = Buffer.alloc(XM.size);
+  writeMembers(b, 0, members, field);
+  return b;
+}
+
+function readMembers(buf: Buffer, off: number): string[] {
+  const count = Math.min(buf.readUInt32LE(off + XM.off.count), MAX_MEMBERS);
+  return Array.from({ length: count }, (_, i) => formatIpv4(buf.readUInt32BE(off + XM.off.members + 4 * i)));
+}
+
+// --- bare u32 keys (array indexes, ifindexes) ----------------------------------------
+export const u32Key = (n: number): Buffer => { const b = Buffer.alloc(U32_KEY_SIZE); b.writeUInt32LE(n); return b; };
+export const decodeU32Key = (key: Buffer): number => key.readUInt32LE(0);
+
+// --- vpcs ---------------------------------------------------------------------------
+export const vpcKey = (vni: number): Buffer => { const b = Buffer.alloc(VK.size); b.writeUInt32LE(vni, VK.off.vni); return b; };
+
+export function encodeVpc(r: VpcRecord): Buffer {
+  const b = Buffer.alloc(VV.size);
+  writeMembers(b, VV.off.routers, r.routers, 'routers');
+  b.writeUInt32LE(r.directPath ? VPC_F_DIRECT_PATH : 0, VV.off.flags);
+  return b;
+}
+export function decodeVpc(key: Buffer, value: Buffer): VpcRecord {
+  return {
+    vni: key.readUInt32LE(VK.off.vni), routers: readMembers(value, VV.off.routers),
+    directPath: (value.readUInt32LE(VV.off.flags) & VPC_F_DIRECT_PATH) !== 0,
+  };
+}
+
+// --- networks -----------------------------------------------------------------------
+/** LPM key for a lookup of one address, or for a whole prefix (prefixlen counts the 32 VNI bits too). */
+export function networkKey(vni: number, cidr: string): Buffer {
+  const c = parseCidr(cidr, 'cidr');
+  const b = Buffer.alloc(NK.size);
+  b.writeUInt32LE(32 + c.len, NK.off.prefixlen);
+  b.writeUInt32LE(vni, NK.off.vni);
+  b.writeUInt32BE(c.prefix, NK.off.ip);
+  return b;
+}
+
+export function encodeNetwork(r: NetworkRecord): Buffer {
+  const c = parseCidr(r.cidr, 'cidr');
+  const b = Buffer.alloc(NV.size);
+  b.writeUInt32LE(r.vni, NV.off.vni);
+  b.writeUInt32LE(r.netId, NV.off.net_id);
+  b.writeUInt32BE(c.prefix, NV.off.prefix);
+  b.writeUInt32LE(c.len, NV.off.prefixlen);
+  b.writeUInt32BE(parseIpv4(r.gatewayIp, 'gatewayIp'), NV.off.gw_ip);
+  parseMac(r.gatewayMac, 'gatewayMac').copy(b, NV.off.gw_mac);
+  writeMembers(b, NV.off.switches, r.switches, 'switches');
+  return b;
+}
+export function decodeNetwork(value: Buffer): NetworkRecord {
+  const len = value.readUInt32LE(NV.off.prefixlen);
+  return {
+    vni: value.readUInt32LE(NV.off.vni),
+    netId: value.readUInt32LE(NV.off.net_id),
+    cidr: formatCidr({ prefix: (value.readUInt32BE(NV.off.prefix) & maskOf(len)) >>> 0, len }),
+    gatewayIp: formatIpv4(value.readUInt32BE(NV.off.gw_ip)),
+    gatewayMac: formatMac(value.subarray(NV.off.gw_mac, NV.off.gw_mac + 6)),
+    switches: readMembers(value, NV.off.switches),
+  };
+}
+
+// --- endpoints ----------------------------------------------------------------------
+export function endpointKey(vni: number, ip: string): Buffer {
+  const b = Buffer.alloc(EK.size);
+  writeEndpointKey(b, 0, vni, ip);
+  return b;
+}
+export function writeEndpointKey(b: Buffer, off: number, vni: number, ip: string): void {
+  b.writeUInt32LE(vni, off + EK.off.vni);
+  b.writeUInt32BE(parseIpv4(ip, 'ip'), off + EK.off.ip);
+}
+export function decodeEndpointKey(key: Buffer, off = 0): EndpointKey {
+  return { vni: key.readUInt32LE(off + EK.off.vni), ip: formatIpv4(key.readUInt32BE(off + EK.off.ip)) };
+}
+
+export function encodeEndpoint(r: EndpointRecord): Buffer {
+  const b = Buffer.alloc(EV.size);
+  writeEndpoint(b, 0, r);
+  return b;
+}
+/** Writes struct endpoint_value at `off` of `b` (which must be zeroed there). */
+export function writeEndpoint(b: Buffer, off: number, r: EndpointRecord): void {
+  b.writeUInt8(r.type, off + EV.off.type);
+  b.writeUInt8(r.backends.length, off + EV.off.backend_count);
+  parseMac(r.mac, 'mac').copy(b, off + EV.off.mac);
+  b.writeUInt32BE(parseIpv4(r.hostIp, 'hostIp'), off + EV.off.host_ip);
+  parseMac(r.hostMac, 'hostMac').copy(b, off + EV.off.host_mac);
+  b.writeInt32LE(r.hostedIfindex, off + EV.off.hosted_ifindex);
+  b.writeUInt32LE(r.netId, off + EV.off.net_id);
+  r.backends.forEach((ip, i) => b.writeUInt32BE(parseIpv4(ip, `backends[${i}]`), off + EV.off.backends + 4 * i));
+}
+export function decodeEndpoint(key: Buffer, value: Buffer): EndpointRecord {
+  const count = Math.min(value.readUInt8(EV.off.backend_count), MAX_BACKENDS);
+  const rawType = value.readUInt8(EV.off.type);
+  const type = endpointTypeOf(rawType);
+  if (type === undefined) throw new Error(`endpoint_value.type: ${rawType} is not an endpoint type`);
+  return {
+    ...decodeEndpointKey(key),
+    type,
+    mac: formatMac(value.subarray(EV.off.mac, EV.off.mac + 6)),
+    hostIp: formatIpv4(value.readUInt32BE(EV.off.host_ip)),
+    hostMac: formatMac(value.subarray(EV.off.host_mac, EV.off.host_mac + 6)),
+    hostedIfindex: value.readInt32LE(EV.off.hosted_ifindex),
+    netId: value.readUInt32LE(EV.off.net_id),
+    backends: Array.from({ length: count }, (_, i) => formatIpv4(value.readUInt32BE(EV.off.backends + 4 * i))),
+  };
+}
+
+// --- substrate ----------------------------------------------------------------------
+export function substrateKey(ip: string): Buffer {
+  const b = Buffer.alloc(U32_KEY_SIZE);
+  b.writeUInt32BE(parseIpv4(ip, 'ip'));
+  return b;
+}
+export function encodeSubstrate(r: SubstrateRecord): Buffer {
+  const b = Buffer.alloc(SV.size);
+  parseMac(r.mac, 'mac').copy(b, SV.off.mac);
+  return b;
+}
+export function decodeSubstrate(key: Buffer, value: Buffer): SubstrateRecord {
+  return { ip: formatIpv4(key.readUInt32BE(0)), mac: formatMac(value.subarray(SV.off.mac, SV.off.mac + 6)) };
+}
+
+// --- agent_meta ---------------------------------------------------------------------
+export function encodeAgentMeta(r: AgentMeta): Buffer {
+  const b = Buffer.alloc(AM.size);
+  b.writeUInt32LE(r.vni, AM.off.vni);
+  b.writeUInt32BE(parseIpv4(r.ip, 'ip'), AM.off.ip);
+  parseMac(r.mac, 'mac').copy(b, AM.off.mac);
+  b.writeUInt32LE(r.netId, AM.off.net_id);
+  return b;
+}
+export function decodeAgentMeta(value: Buffer): AgentMeta {
+  return {
+    vni: value.readUInt32LE(AM.off.vni), ip: formatIpv4(value.readUInt32BE(AM.off.ip)),
+    mac: formatMac(value.subarray(AM.off.mac, AM.off.mac + 6)), netId: value.readUInt32LE(AM.off.net_id),
+  };
+}
+
+// --- host_cfg -----------------------------------------------------------------------
+export function encodeHostConfig(r: HostConfig): Buffer {
+  const b = Buffer.alloc(HCFG.size);
+  b.writeUInt32BE(parseIpv4(r.ip, 'ip'), HCFG.off.ip);
+  parseMac(r.mac, 'mac').copy(b, HCFG.off.mac);
+  b.writeUInt32LE(r.ifindex, HCFG.off.ifindex);
+  b.writeUInt32LE(r.flags ?? 0, HCFG.off.flags);
+  return b;
+}
+export function decodeHostConfig(value: Buffer): HostConfig {
+  return {
+    ip: formatIpv4(value.readUInt32BE(HCFG.off.ip)), mac: formatMac(value.subarray(HCFG.off.mac, HCFG.off.mac + 6)),
+    ifindex: value.readUInt32LE(HCFG.off.ifindex), flags: value.readUInt32LE(HCFG.off.flags),
+  };
+}
+
+// --- ep_host_cache (direct path) ----------------------------------------------------
+export function encodeHostCache(r: HostCacheRecord): Buffer {
+  const b = Buffer.alloc(HC.size);
+  b.writeUInt32BE(parseIpv4(r.hostIp, 'hostIp'), HC.off.host_ip);
+  parseMac(r.hostMac, 'hostMac').copy(b, HC.off.host_mac);
+  return b;
+}
+export function decodeHostCache(value: Buffer): HostCacheRecord {
+  return { hostIp: formatIpv4(value.readUInt32BE(HC.off.host_ip)), hostMac: formatMac(value.subarray(HC.off.host_mac, HC.off.host_mac + 6)) };
+}

@@ -1,0 +1,11 @@
+// Limits of the kernel contract (the #defines of native/bpf/xvpc.h).
+// test/btf.test.ts checks the array lengths against the object's BTF.
+
+/** VNIs are 24 bits (Geneve); 0 is never a VPC. */
+export const MAX_VNI = 0xffffff;
+/** XVPC_MAX_SWITCHES: switches per network, routers per VPC. */
+export const MAX_MEMBERS = 16;
+/** XVPC_SLOT_TABLE_SIZE: consistent-hash table slots (prime). */
+export const SLOT_TABLE_SIZE = 251;
+/** XVPC_MAX_BACKENDS: backends of a scaled endpoint. */
+export const MAX_BACKENDS = 16;

@@ -1,0 +1,46 @@
+// The record kinds the control plane writes, one row each: which map holds
+// them, how a record's key and value are encoded, how they decode. CRUD over
+// the maps (HostDataplane) and over gRPC (transitd) is written once against
+// this table.
+import {
+  decodeEndpoint, decodeNetwork, decodeSubstrate, decodeVpc, encodeEndpoint, encodeNetwork, encodeSubstrate, encodeVpc,
+  endpointKey, networkKey, substrateKey, vpcKey,
+  type EndpointKey, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord,
+} from './codecs.js';
+
+export interface VpcKey { vni: number }
+export interface NetworkKey { vni: number; cidr: string }
+export interface SubstrateKey { ip: string }
+
+/** kind (named as its map) -> [record, key]; a record carries its key's fields. */
+export interface RecordTypes {
+  vpcs: [VpcRecord, VpcKey];
+  networks: [NetworkRecord, NetworkKey];
+  endpoints: [EndpointRecord, EndpointKey];
+  substrate: [SubstrateRecord, SubstrateKey];
+}
+export type RecordKindName = keyof RecordTypes;
+export type RecordOf<N extends RecordKindName> = RecordTypes[N][0];
+export type KeyOf<N extends RecordKindName> = RecordTypes[N][1];
+
+export interface RecordKind<R, K> {
+  /** the map's key for k (a record works too: it has the key's fields) */
+  mapKey(k: K): Buffer;
+  encode(r: R): Buffer;
+  decode(key: Buffer, value: Buffer): R;
+  /** The map's lookup may return a neighbour (an LPM trie: the longest prefix); true if r is k's own. */
+  isExact?(r: R, k: K): boolean;
+}
+
+export const RECORD_KINDS: { [N in RecordKindName]: RecordKind<RecordOf<N>, KeyOf<N>> } = {
+  vpcs: { mapKey: (k) => vpcKey(k.vni), encode: encodeVpc, decode: decodeVpc },
+  networks: {
+    mapKey: (k) => networkKey(k.vni, k.cidr),
+    encode: encodeNetwork,
+    decode: (_key, value) => decodeNetwork(value),
+    isExact: (r, k) => r.vni === k.vni && r.cidr === k.cidr,
+  },
+  endpoints: { mapKey: (k) => endpointKey(k.vni, k.ip), encode: encodeEndpoint, decode: decodeEndpoint },
+  substrate: { mapKey: (k) => substrateKey(k.ip), encode: encodeSubstrate, decode: decodeSubstrate },
+};
+

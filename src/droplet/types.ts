@@ -1,0 +1,107 @@
+// What a droplet is, as the public contract (API.md) and the backends see it:
+// the Droplet interface, its options and the spec a backend builds one from.
+// Types only, so the backends and createDroplets can all import it.
+import type { HealthReply } from '../gen/transit.js';
+import type { RunResult } from '../util/exec.js';
+import type { Capture } from '../capture/session.js';
+import type { XdpAction } from '../capture/program.js';
+import type { AttachMode } from '../dataplane/host.js';
+
+export type { RunResult };
+export type DropletBackend = 'netns' | 'docker';
+export interface RunOptions { timeoutMs?: number }
+
+export interface Droplet {
+  readonly id: string;               // the name given
+  readonly ip: string;               // underlay IPv4 of its eth0
+  readonly mac: string;              // MAC of its eth0
+  run(cmd: string[], opts?: RunOptions): Promise<RunResult>;
+  stats(): Promise<Record<string, number>>;   // data-plane counters of this host, summed over CPUs
+  destroy(): Promise<void>;
+
+  readonly backend: DropletBackend;
+  /** How its transitd hooks the data path in (native/generic XDP, or tc). */
+  readonly mode: AttachMode;
+  readonly prefix: string;
+  /** grpc-js address of this droplet's transitd: unix:///run/xvpc/<prefix>/<name>.sock */
+  readonly transitdAddress: string;
+  /** The droplet's network namespace as a path valid on this machine (for setns / the addon's netnsPath). */
+  readonly netnsPath: string;
+  /** Underlay namespace and this droplet's bridge port in it (for captures on the wire). */
+  readonly underlayNs: string;
+  readonly underlayPort: string;
+  /** Where transitd pins this host's maps and programs. */
+  readonly pinRoot: string;
+  /** transitd's stdout/stderr. */
+  readonly logPath: string;
+  /** transitd's pid (a host pid for netns, a container pid for docker), while it runs. */
+  readonly transitdPid: number | undefined;
+
+  startTransitd(): Promise<void>;
+  /** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
+  stopTransitd(): Promise<void>;
+  restartTransitd(): Promise<void>;
+  /** transitd's Health reply (throws if it does not answer). */
+  health(): Promise<HealthReply>;
+  /** Runs cmd inside a network namespace that lives on this droplet (e.g. an endpoint's). */
+  netnsRun(ns: string, cmd: string[], opts?: RunOptions): Promise<RunResult>;
+  /** Path, valid on this machine, of a network namespace that lives on this droplet (e.g. an endpoint's). */
+  namespacePath(ns: string): string;
+  /**
+   * Captures this host's packets: by default where they leave its data-path
+   * programs (the capture hook of its XDP or TC build), per verdict, filtered in the kernel by a tcpdump
+   * expression; with `iface`, on that interface through libpcap. An async
+   * iterator of decoded packets; stop() ends it.
+   */
+  capture(opts?: DropletCaptureOptions): Capture;
+}
+
+export interface DropletCaptureOptions {
+  /** tcpdump expression (e.g. 'geneve and icmp'); default every packet */
+  filter?: string;
+  /** verdicts to capture (hook captures, named as XDP's on both builds); default all five */
+  actions?: readonly XdpAction[];
+  /** bytes kept per packet */
+  snaplen?: number;
+  /** capture on this interface through libpcap instead of the capture hook */
+  iface?: string;
+  /** with iface: the namespace on this droplet it lives in (e.g. an endpoint's); default the droplet's own */
+  netns?: string;
+  /** hook captures: take the slots even if another live capture holds them */
+  force?: boolean;
+}
+
+export interface CreateDropletsOptions {
+  backend?: DropletBackend;
+  /** ≤ 6 characters of [a-z0-9]; keeps concurrent runs apart. Default 'xvpc'. */
+  prefix?: string;
+  /** Start transitd in every droplet (default true). false gives bare plumbing, for tests of it. */
+  transitd?: boolean;
+  /** MTU of the underlay (eth0 and its bridge port); default DEFAULT_UNDERLAY_MTU. */
+  mtu?: number;
+  /** How long to wait for each transitd to answer Health; default 15 s. */
+  transitdTimeoutMs?: number;
+  /** docker backend: the image to run; default xvpc-buildbox:latest. */
+  image?: string;
+  /**
+   * How each transitd hooks the data path in (transitd --mode): tc (the
+   * default here, or env XVPC_MODE), native or generic XDP. A droplet is made
+   * of veths, where the TC build keeps GSO end to end and XDP cannot
+   * (native/bpf/hook_tc.h; `npm run bench` compares both). transitd on a host
+   * with a real NIC defaults to native XDP.
+   */
+  mode?: AttachMode;
+}
+
+/** Settings a backend gets for one droplet. */
+export interface DropletSpec {
+  prefix: string;
+  name: string;
+  index: number;
+  ip: string;
+  mac: string;
+  mtu: number;
+  transitdTimeoutMs: number;
+  image: string;
+  mode: AttachMode;
+}

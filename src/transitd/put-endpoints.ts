@@ -1,0 +1,34 @@
+// PutEndpoints: many endpoint records in the kernel's own layout. The batch is
+// checked field by field (src/abi/batch.ts: INVALID_ARGUMENT names record and
+// field), the ones hosted here get their veth's ifindex, and HostDataplane
+// writes the set with one batch update it can undo. This is the path that
+// makes a million endpoints take seconds.
+import { XvpcError } from '../errors.js';
+import { batchEndpointHostIp, batchEndpointKey, checkEndpointBatch, endpointRecordKey, setBatchHostedIfindex } from '../abi/index.js';
+import type { HostDataplane } from '../dataplane/host.js';
+import { parseIpv4 } from '../util/addr.js';
+
+export async function putEndpointBatch(dp: HostDataplane, hostIp: string, keysIn: Buffer, valuesIn: Buffer): Promise<number> {
+  const count = checkEndpointBatch(keysIn, valuesIn);
+  if (count === 0) return 0;
+  // Our own copies: hosted_ifindex is rewritten below.
+  const keys = Buffer.from(keysIn);
+  const values = Buffer.from(valuesIn);
+
+  const here = parseIpv4(hostIp, 'host ip');
+  const hosted = dp.hostedIfindexes();
+  for (let i = 0; i < count; i++) {
+    let ifindex = -1;
+    if (hosted.size > 0 && batchEndpointHostIp(values, i) === here) {
+      ifindex = hosted.get(endpointRecordKey(batchEndpointKey(keys, i))) ?? -1;
+    }
+    setBatchHostedIfindex(values, i, ifindex);
+  }
+
+  try {
+    await dp.putEndpointsPacked(keys, values, count);
+  } catch (err) {
+    throw new XvpcError('INTERNAL', `endpoint batch not applied (rolled back): ${(err as Error).message}`);
+  }
+  return count;
+}

@@ -1,0 +1,79 @@
+// The four record kinds transitd serves (VPC, network, endpoint, substrate),
+// one table row each: how a request is validated, how errors name a record,
+// how a record goes back on the wire. service.ts builds Create/Update/Get/
+// Delete<Kind> from it, goal-state.ts and Dump walk it; the map side of each
+// kind is src/abi/record-kinds.ts.
+import {
+  endpointRecordKey, networkRecordKey,
+  type EndpointRecord, type KeyOf, type RecordKindName, type RecordOf,
+} from '../abi/index.js';
+import type { HostDataplane, WriteMode } from '../dataplane/host.js';
+import type * as pb from '../gen/transit.js';
+import { toEndpoint, toNetwork, toVpc } from './convert.js';
+import * as v from './validate.js';
+import * as check from '../util/check.js';
+
+/** kind -> [its message, its key message] in proto/transit.proto */
+export interface KindMessages {
+  vpcs: [pb.Vpc, pb.VpcKey];
+  networks: [pb.Network, pb.NetworkKey];
+  endpoints: [pb.Endpoint, pb.EndpointKey];
+  substrate: [pb.Substrate, pb.SubstrateKey];
+}
+
+export interface TransitKind<N extends RecordKindName> {
+  /** the gRPC methods' suffix: Create<method>, Update<method>, Get<method>, Delete<method> */
+  method: string;
+  /** how messages name one record: "vpc 5", "network 5/10.0.0.0/24" */
+  describe(k: KeyOf<N>): string;
+  /** a request's record, validated (INVALID_ARGUMENT names the field) */
+  record(m: KindMessages[N][0]): RecordOf<N>;
+  /** a request's key, validated */
+  key(m: KindMessages[N][1]): KeyOf<N>;
+  toMessage(r: RecordOf<N>): KindMessages[N][0];
+}
+
+export const TRANSIT_KINDS: { [N in RecordKindName]: TransitKind<N> } = {
+  vpcs: {
+    method: 'Vpc', describe: (k) => `vpc ${k.vni}`,
+    record: v.vpcRecord, key: (m: pb.VpcKey) => ({ vni: check.vni(m.vni) }), toMessage: toVpc,
+  },
+  networks: {
+    method: 'Network', describe: (k) => `network ${networkRecordKey(k)}`,
+    record: v.networkRecord, key: v.networkKey, toMessage: toNetwork,
+  },
+  endpoints: {
+    method: 'Endpoint', describe: (k) => `endpoint ${endpointRecordKey(k)}`,
+    record: v.endpointRecord, key: v.endpointKey, toMessage: toEndpoint,
+  },
+  substrate: {
+    method: 'Substrate', describe: (k) => `substrate ${k.ip}`,
+    record: v.substrateRecord, key: (m: pb.SubstrateKey) => ({ ip: check.ipv4(m.ip, 'ip') }), toMessage: (r) => r,
+  },
+};
+
+/**
+ * This host's records as transitd writes them: the same as HostDataplane's,
+ * except that an endpoint gets the ifindex of its veth if it lives here
+ * (requests never carry one).
+ */
+export class HostRecords {
+  private readonly prepare: { [N in RecordKindName]?: (r: RecordOf<N>) => RecordOf<N> } = {
+    endpoints: (r: EndpointRecord) => ({ ...r, hostedIfindex: r.hostIp === this.hostIp ? this.hostedIfindex(r) : -1 }),
+  };
+
+  constructor(readonly dp: HostDataplane, private readonly hostIp: string) {}
+
+  /** ifindex of the veth serving (vni, ip) on this host, or -1. */
+  hostedIfindex(k: { vni: number; ip: string }): number {
+    return this.dp.hostedIfindexes().get(endpointRecordKey(k)) ?? -1;
+  }
+
+  put<N extends RecordKindName>(kind: N, r: RecordOf<N>, mode: WriteMode = 'upsert'): void {
+    const prepare = this.prepare[kind] as ((r: RecordOf<N>) => RecordOf<N>) | undefined;
+    this.dp.put(kind, prepare ? prepare(r) : r, mode);
+  }
+  get<N extends RecordKindName>(kind: N, k: KeyOf<N>): RecordOf<N> | null { return this.dp.get(kind, k); }
+  delete<N extends RecordKindName>(kind: N, k: KeyOf<N>): boolean { return this.dp.delete(kind, k); }
+  list<N extends RecordKindName>(kind: N): RecordOf<N>[] { return this.dp.list(kind); }
+}

@@ -1,0 +1,28 @@
+// Checks of single request fields, shared by transitd's validation and the
+// controller's input checks: each returns the canonical value or throws
+// INVALID_ARGUMENT naming the field.
+import { invalid } from '../errors.js';
+import { MAX_VNI } from '../abi/limits.js';
+import { formatCidr, formatIpv4, parseCidr, parseIpv4, parseMac } from './addr.js';
+
+export function vni(v: unknown, field = 'vni'): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_VNI)
+    throw invalid(`${field}: ${String(v)} is not a VNI (1..${MAX_VNI})`);
+  return v;
+}
+
+export function u32(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`${field}: ${String(v)} is not a uint32`);
+  return v;
+}
+
+export function ipv4(v: unknown, field: string): string { return formatIpv4(parseIpv4(v, field)); }
+
+/** A canonical CIDR string (host bits must be clear). */
+export function cidr(v: unknown, field = 'cidr'): string { return formatCidr(parseCidr(v, field)); }
+
+export function mac(v: unknown, field: string): string {
+  const b = parseMac(v, field);
+  if (b[0] & 1) throw invalid(`${field}: '${String(v)}' is a multicast MAC`);
+  return String(v).toLowerCase();
+}

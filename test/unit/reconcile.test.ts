@@ -1,0 +1,171 @@
+// The Controller and its Reconciler against fake transitd clients that record
+// every call: what each host is sent, in which order, and that bad input
+// changes nothing and sends nothing.
+import { describe, expect, it } from 'vitest';
+import { EndpointType, MAX_BACKENDS, endpointRecordKey } from '../../src/abi/index.js';
+import { Controller } from '../../src/controller/controller.js';
+import { desiredState } from '../../src/controller/desired.js';
+import { Model } from '../../src/controller/model.js';
+import { Reconciler } from '../../src/controller/reconcile.js';
+import type { ControllerHost } from '../../src/controller/endpoint.js';
+import type { GoalState } from '../../src/transitd/client.js';
+import { XvpcError } from '../../src/errors.js';
+import { fakeTransitd, type Call } from './fake-transitd.js';
+
+const host = (n: number): ControllerHost => ({
+  id: `h${n}`, ip: `172.30.0.${n}`, mac: `02:00:00:00:00:0${n}`, transitdAddress: `unix:///nonexistent/h${n}.sock`,
+  run: async () => ({ code: 0, stdout: '', stderr: '' }),
+  netnsRun: async () => ({ code: 0, stdout: '', stderr: '' }),
+});
+
+function setup(fail?: (host: string, method: string) => XvpcError | undefined) {
+  const log: Call[] = [];
+  const droplets = { h1: host(1), h2: host(2), h3: host(3) };
+  const ctl = new Controller(droplets, { connect: (name) => fakeTransitd(name, log, { fail: (m) => fail?.(name, m) }) });
+  return { ctl, log };
+}
+
+/** Which step of the reconcile order a call belongs to (see src/controller/reconcile.ts). */
+function step(c: Call): number {
+  const g = c.req as GoalState;
+  switch (c.method) {
+    case 'attachEndpoint': return 1;
+    case 'putEndpoints': return 2;
+    case 'detachEndpoint': return 5;
+    case 'applyGoalState':
+      if (g.substrate.length || g.vpcs.length) return 2;
+      if (g.networks.length) return 3;
+      return 4; // deletions only
+    default: throw new Error(`unexpected call ${c.method}`);
+  }
+}
+
+async function withVpc() {
+  const env = setup();
+  await env.ctl.createVpc({ vni: 7, cidr: '10.7.0.0/16', routers: ['h3'] });
+  await env.ctl.createNetwork({ vni: 7, netId: 1, cidr: '10.7.1.0/24', switches: ['h2'] });
+  return env;
+}
+
+describe('reconcile order', () => {
+  it('an endpoint: attach on its host, then records (endpoints packed), networks last', async () => {
+    const { ctl, log } = await withVpc();
+    log.length = 0;
+    await ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5', host: 'h1' });
+    const steps = log.map(step);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect(log.map((c) => `${c.host}:${c.method}`)).toEqual(expect.arrayContaining(['h1:attachEndpoint', 'h1:putEndpoints', 'h2:putEndpoints']));
+    expect(log[0]).toMatchObject({ host: 'h1', method: 'attachEndpoint', req: { vni: 7, ip: '10.7.1.5', cidr: '10.7.1.0/24', gatewayIp: '10.7.1.1' } });
+    // The record as the kernel will hold it, on its host and on the network's switch.
+    for (const h of ['h1', 'h2']) {
+      const put = log.find((c) => c.host === h && c.method === 'putEndpoints')!;
+      expect(put.records).toEqual([{
+        vni: 7, ip: '10.7.1.5', type: EndpointType.SIMPLE, mac: '0e:07:0a:07:01:05', hostIp: '172.30.0.1', hostMac: '02:00:00:00:00:01',
+        netId: 1, backends: [], hostedIfindex: -1,
+      }]);
+    }
+    // h1 learns the network only after its endpoint records are in place.
+    const net = log.findIndex((c) => c.host === 'h1' && c.method === 'applyGoalState' && (c.req as GoalState).networks.length);
+    expect(net).toBeGreaterThan(log.findIndex((c) => c.host === 'h1' && c.method === 'putEndpoints'));
+    // The router (h3) holds no endpoint records and is sent none.
+    expect(log.some((c) => c.host === 'h3' && c.method === 'putEndpoints')).toBe(false);
+  });
+
+  it('the same desired state twice: the second time nothing is sent', async () => {
+    const log: Call[] = [];
+    const hosts = { h1: host(1), h2: host(2) };
+    const reconciler = new Reconciler({ h1: fakeTransitd('h1', log), h2: fakeTransitd('h2', log) });
+    const m = new Model();
+    m.vpcs.set(7, { vni: 7, cidr: '10.7.0.0/16', routers: [] });
+    m.networks.set(Model.netKey(7, 1), { vni: 7, netId: 1, cidr: '10.7.1.0/24', switches: ['h2'] });
+    m.endpoints.set(endpointRecordKey({ vni: 7, ip: '10.7.1.5' }), { vni: 7, netId: 1, ip: '10.7.1.5', mac: '0e:07:0a:07:01:05', type: EndpointType.SIMPLE, host: 'h1', backends: [] });
+    await reconciler.reconcile(desiredState(m, hosts));
+    expect(log.length).toBeGreaterThan(0);
+    log.length = 0;
+    await reconciler.reconcile(desiredState(m, hosts));
+    expect(log).toEqual([]);
+    // One field changed: only that record is sent again, to the hosts holding it.
+    m.endpoints.get(endpointRecordKey({ vni: 7, ip: '10.7.1.5' }))!.mac = '0e:07:0a:07:01:06';
+    await reconciler.reconcile(desiredState(m, hosts));
+    expect(log.map((c) => `${c.host}:${c.method}`).sort()).toEqual(['h1:attachEndpoint', 'h1:putEndpoints', 'h2:putEndpoints']);
+  });
+
+  it('a new switch gets the endpoints before any host is told to use it', async () => {
+    const { ctl, log } = await withVpc();
+    await ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5', host: 'h1' });
+    log.length = 0;
+    await ctl.addSwitch({ vni: 7, netId: 1, switch: 'h3' });
+    const put = log.findIndex((c) => c.host === 'h3' && c.method === 'putEndpoints');
+    const firstNetwork = log.findIndex((c) => c.method === 'applyGoalState' && (c.req as GoalState).networks.some((n) => n.switches.includes('172.30.0.3')));
+    expect(put).toBeGreaterThanOrEqual(0);
+    expect(firstNetwork).toBeGreaterThan(put);
+  });
+
+  it('deleting an endpoint: records deleted everywhere first, then detached on its host', async () => {
+    const { ctl, log } = await withVpc();
+    await ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5', host: 'h1' });
+    log.length = 0;
+    await ctl.deleteSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5' });
+    // Direct path: every host of its VPC's network forgets where it lived, before
+    // the records change and again once it is detached.
+    const flushes = log.filter((c) => c.method === 'flushHostCache');
+    expect(flushes.map((c) => c.host).sort()).toEqual(['h1', 'h1', 'h2', 'h2', 'h3', 'h3']);
+    // h1 holds no network of VPC 7 any more: it forgets all it learned there.
+    for (const c of flushes) expect(c.req).toEqual({ endpoints: [{ vni: 7, ip: '10.7.1.5' }], vnis: c.host === 'h1' ? [7] : [] });
+    expect(log.findIndex((c) => c.method === 'flushHostCache')).toBe(0);
+    expect(log.at(-1)!.method).toBe('flushHostCache');
+    log.splice(0, log.length, ...log.filter((c) => c.method !== 'flushHostCache'));
+    expect(log.map((c) => `${c.host}:${c.method}:${step(c)}`).sort()).toEqual([
+      'h1:applyGoalState:4', 'h1:detachEndpoint:5', 'h2:applyGoalState:4',
+    ]);
+    expect(log.map(step)).toEqual([4, 4, 5]);
+    expect((log[0].req as GoalState).deleteEndpoints).toEqual([{ vni: 7, ip: '10.7.1.5' }]);
+    expect(log[2].req).toEqual({ vni: 7, ip: '10.7.1.5' });
+  });
+
+  it('a host that fails: the call is refused and the model is as before', async () => {
+    let failing = true;
+    const env = setup((h, m) => (failing && h === 'h2' && m === 'putEndpoints' ? new XvpcError('UNAVAILABLE', 'h2: down') : undefined));
+    await env.ctl.createVpc({ vni: 7, cidr: '10.7.0.0/16' });
+    await env.ctl.createNetwork({ vni: 7, netId: 1, cidr: '10.7.1.0/24', switches: ['h2'] });
+    await expect(env.ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5', host: 'h1' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    failing = false;
+    // Not in the model: creating it again is no ALREADY_EXISTS.
+    const ep = await env.ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5', host: 'h1' });
+    expect(ep.ip).toBe('10.7.1.5');
+    expect(ep.netns).toBe('ns-7-10.7.1.5'); // the fake's attach reply
+  });
+});
+
+describe('controller input checks (nothing sent)', () => {
+  const cases: [string, (c: Controller) => Promise<unknown>, string, RegExp][] = [
+    ['args not an object', (c) => c.createVpc(null as never), 'INVALID_ARGUMENT', /createVpc: expected an object/],
+    ['vni out of range', (c) => c.createVpc({ vni: 0x1000000, cidr: '10.0.0.0/8' }), 'INVALID_ARGUMENT', /^vni: 16777216 is not a VNI/],
+    ['bad cidr', (c) => c.createVpc({ vni: 8, cidr: '10.0.0.1/8' }), 'INVALID_ARGUMENT', /cidr/],
+    ['unknown router', (c) => c.createVpc({ vni: 8, cidr: '10.8.0.0/16', routers: ['h9'] }), 'NOT_FOUND', /routers\[0\]: no droplet named 'h9'/],
+    ['duplicate VPC', (c) => c.createVpc({ vni: 7, cidr: '10.7.0.0/16' }), 'ALREADY_EXISTS', /VPC 7 already exists/],
+    ['network outside the VPC', (c) => c.createNetwork({ vni: 7, netId: 2, cidr: '10.9.0.0/24', switches: ['h1'] }), 'INVALID_ARGUMENT', /not inside VPC 7/],
+    ['network overlaps', (c) => c.createNetwork({ vni: 7, netId: 2, cidr: '10.7.1.128/25', switches: ['h1'] }), 'INVALID_ARGUMENT', /overlaps network 1/],
+    ['network without switches', (c) => c.createNetwork({ vni: 7, netId: 2, cidr: '10.7.2.0/24', switches: [] }), 'INVALID_ARGUMENT', /at least one switch/],
+    ['switch listed twice', (c) => c.createNetwork({ vni: 7, netId: 2, cidr: '10.7.2.0/24', switches: ['h1', 'h1'] }), 'INVALID_ARGUMENT', /'h1' is listed twice/],
+    ['endpoint outside its network', (c) => c.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.2.5', host: 'h1' }), 'INVALID_ARGUMENT', /outside network 1/],
+    ['endpoint on the gateway', (c) => c.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.1', host: 'h1' }), 'INVALID_ARGUMENT', /gateway address/],
+    ['endpoint on the broadcast', (c) => c.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.255', host: 'h1' }), 'INVALID_ARGUMENT', /broadcast/],
+    ['endpoint in no network', (c) => c.createSimpleEndpoint({ vni: 7, netId: 9, ip: '10.7.1.5', host: 'h1' }), 'NOT_FOUND', /no network 9/],
+    ['scaled without backends', (c) => c.createScaledEndpoint({ vni: 7, netId: 1, ip: '10.7.1.9', backends: [] }), 'INVALID_ARGUMENT', /at least one backend/],
+    ['scaled with too many backends', (c) => c.createScaledEndpoint({ vni: 7, netId: 1, ip: '10.7.1.9', backends: Array(MAX_BACKENDS + 1).fill({ ip: '10.7.1.5' }) }),
+      'INVALID_ARGUMENT', new RegExp(`at most ${MAX_BACKENDS}, got ${MAX_BACKENDS + 1}`)],
+    ['scaled with an unknown backend', (c) => c.createScaledEndpoint({ vni: 7, netId: 1, ip: '10.7.1.9', backends: [{ ip: '10.7.1.77' }] as never }), 'NOT_FOUND', /backends\[0\]/],
+    ['removing the last switch', (c) => c.removeSwitch({ vni: 7, netId: 1, switch: 'h2' }), 'FAILED_PRECONDITION', /last switch/],
+  ];
+  for (const [name, fn, code, message] of cases) {
+    it(name, async () => {
+      const { ctl, log } = await withVpc();
+      log.length = 0;
+      const err = await fn(ctl).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(XvpcError);
+      expect(err).toMatchObject({ code, message: expect.stringMatching(message) });
+      expect(log).toEqual([]);
+    });
+  }
+});
