@@ -115,7 +115,7 @@ const host = (ip: string): TestHost => SUBSTRATE_HOSTS.find((h) => h.ip === ip) 
 
 describe('TTL: a router answers an expired packet with ICMP time exceeded from the sender\'s gateway', () => {
   beforeAll(() => dp.put('substrate', { ip: SENDER_HOST.ip, mac: SENDER_HOST.mac }));
-  afterAll(() => dp.deleteSubstrate(SENDER_HOST.ip));
+  afterAll(() => dp.delete('substrate', { ip: SENDER_HOST.ip }));
 
   /** The answer, built from RFC 792 and the wire format: Geneve back to the sending host, RTS flagged no-learn. */
   function timeExceeded(expired: Buffer): Buffer {
