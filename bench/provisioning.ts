@@ -113,7 +113,7 @@ export async function measureProvisioning(prefix: string, readyCount: number, sc
       for (let k = 0; k < 8; k++) {
         const ip = formatIpv4(((10 << 24) >>> 0) + (200 << 8) + 10 + k);
         const t = wallMs();
-        await client.attachEndpoint({ vni: VNI, netId: 1, ip, mac: endpointMac(VNI, ip), cidr: '10.0.0.0/16', gatewayIp: '10.0.0.1', hostEndpoint: false, mtu: 0 });
+        await client.attachEndpoint({ vni: VNI, netId: 1, ip, mac: endpointMac(VNI, ip), cidr: '10.0.0.0/16', gatewayIp: '10.0.0.1', hostEndpoint: false, mtu: 0, vpcCidr: '' });
         attach.push(wallMs() - t);
         await client.detachEndpoint({ vni: VNI, ip });
       }

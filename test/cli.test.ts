@@ -7,7 +7,7 @@ import type { Controller } from '../src/controller/controller.js';
 import type { Endpoint } from '../src/controller/endpoint.js';
 import type { Droplet } from '../src/droplet/index.js';
 import { run } from '../src/util/exec.js';
-import { expectPing, switchScenario, type SwitchScenario } from './func/lib.js';
+import { expectFailedCalls, expectPing, switchScenario, type SwitchScenario } from './func/lib.js';
 
 const CLI = `${repoRoot}dist/cli/main.js`;
 const xvpc = (...args: string[]) => run([process.execPath, CLI, ...args], { timeoutMs: 30_000 });
@@ -100,28 +100,29 @@ describe('against running droplets', () => {
   });
 
   it('vpc: create, get, update, get, delete, get (NOT_FOUND) with --json', async () => {
+    expectFailedCalls(droplets.left, 3); // the second create, and the gets after the delete
     const [S, L] = [droplets.switch.ip, droplets.left.ip];
     let r = await xvpc('vpc', 'create', ...at(), '--vni', '9', '--routers', S, '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S] });
+    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S], directPath: true });
     r = await xvpc('vpc', 'create', ...at(), '--vni', '9');
     expect(r.code).toBe(1);
     expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc vpc: left: vpc 9 already exists']);
 
     r = await xvpc('vpc', 'get', ...at(), '--vni', '9', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S] });
+    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S], directPath: true });
     r = await xvpc('vpc', 'update', ...at(), '--vni', '9', '--routers', `${S},${L}`, '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S, L] });
+    expect(json(r.stdout)).toEqual({ vni: 9, routers: [S, L], directPath: true });
     // The same transitd through its socket.
     r = await xvpc('vpc', 'get', '--socket', `/run/xvpc/${prefix}/left.sock`, '--vni', '9', '--json');
     expect(json(r.stdout).routers).toEqual([S, L]);
     // Human output names the record.
     r = await xvpc('vpc', 'get', ...at(), '--vni', '9');
-    expect(r.stdout).toBe(`vpc 9\n  vni: 9\n  routers: ${S}, ${L}\n`);
+    expect(r.stdout).toBe(`vpc 9\n  vni: 9\n  routers: ${S}, ${L}\n  directPath: true\n`);
     r = await xvpc('vpc', 'list', ...at(), '--json');
-    expect(json(r.stdout)).toContainEqual({ vni: 9, routers: [S, L] });
+    expect(json(r.stdout)).toContainEqual({ vni: 9, routers: [S, L], directPath: true });
 
     r = await xvpc('vpc', 'delete', ...at(), '--vni', '9', '--json');
     expect(r.code, r.stderr).toBe(0);
@@ -135,6 +136,7 @@ describe('against running droplets', () => {
   });
 
   it('net: get, update (only the fields given), list, delete with --json', async () => {
+    expectFailedCalls(droplets.left, 1); // the get after the delete
     let r = await xvpc('net', 'get', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--json');
     expect(r.code, r.stderr).toBe(0);
     const net = json(r.stdout);
@@ -165,6 +167,7 @@ describe('against running droplets', () => {
   });
 
   it('ep: create, get, update, delete round trip with --json; transitd\'s refusals are one line', async () => {
+    expectFailedCalls(droplets.left, 3); // the refused update, the get and the delete after the delete
     const sw = droplets.switch;
     const key = ['--vni', '3', '--ip', '10.0.0.9'];
     let r = await xvpc('ep', 'create', ...at(), ...key, '--mac', '0e:03:0a:00:00:09', '--host-ip', sw.ip, '--host-mac', sw.mac, '--net-id', '1', '--json');

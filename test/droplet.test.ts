@@ -253,7 +253,7 @@ describe('netns droplets with transitd', () => {
     try {
       const reply = await client.attachEndpoint({
         vni: 3, netId: 1, ip: '10.0.0.2', mac: '02:00:0a:00:00:02', cidr: '10.0.0.0/16', gatewayIp: '10.0.0.1',
-        hostEndpoint: false, mtu: 0,
+        hostEndpoint: false, mtu: 0, vpcCidr: '',
       });
       expect(reply.netns.startsWith(`${prefix}-left-e`)).toBe(true);
       const inside = await d.left.netnsRun(reply.netns, ['ip', '-j', 'addr', 'show', 'dev', 'veth0']);

@@ -2,7 +2,8 @@
  * ifindex). One named step each:
  *
  *   agent_ipv4         IPv4 checked, spoof check, scaled-endpoint SNAT,
- *                      flow hash; agent_direct_path may name the host
+ *                      flow hash; direct_path_pick (direct_path.h) may
+ *                      name the destination's host
  *   agent_arp          ARP requests answered here when this host knows the
  *                      answer (agent_arp_reply), else sent to a switch
  *   agent_pick_switch  one switch of the endpoint's own network
@@ -32,6 +33,7 @@
 #include "encap.h"
 #include "scaled.h"
 #include "transit.h"
+#include "direct_path.h"
 
 /* Where an endpoint's packet goes, as the steps decide it. */
 struct agent_out {
@@ -39,28 +41,8 @@ struct agent_out {
 	__u32 hop;                 /* next overlay host; 0 until chosen */
 	__u8 dmac[ETH_ALEN];       /* its MAC on the underlay */
 	__u32 h;                   /* flow hash */
-	__u8 ttl;                  /* outer TTL */
+	__u8 rts_flags;            /* XVPC_RTS_F_* for the RTS option */
 };
-
-/* Direct path: a cached destination host skips the switch. Off unless the
- * control plane enables it (saves a lookup per packet). */
-static __always_inline void agent_direct_path(const struct host_cfg_value *hc,
-					      const struct agent_meta_value *meta, __u32 daddr,
-					      struct agent_out *o)
-{
-	struct host_cache_value *hcv;
-	struct endpoint_key ck;
-
-	if (!(hc->flags & XVPC_HOST_F_DIRECT_PATH))
-		return;
-	ck.vni = meta->vni;
-	ck.ip = daddr;
-	hcv = bpf_map_lookup_elem(&ep_host_cache, &ck);
-	if (hcv && hcv->host_ip && hcv->host_ip != hc->ip) {
-		o->hop = hcv->host_ip;
-		mac_copy(o->dmac, hcv->host_mac);
-	}
-}
 
 /* IPv4 from the endpoint: checked, its source its own, leaving as a scaled
  * endpoint when it answers one's flow. */
@@ -91,8 +73,10 @@ static __always_inline int agent_ipv4(xvpc_ctx *ctx, const struct host_cfg_value
 			return drop(XVPC_STAT_DROP_TRUNCATED);
 	}
 	o->h = ipv4_flowhash(ip, data_end);
-	o->ttl = ip->ttl;
-	agent_direct_path(hc, meta, ip->daddr, o);
+	if (ip->saddr != meta->ip) /* answered as a scaled endpoint: not where that lives */
+		o->rts_flags = XVPC_RTS_F_NO_LEARN;
+	else if (direct_path_pick(hc, meta, ip, &o->net, &o->hop, o->dmac))
+		o->rts_flags = XVPC_RTS_F_DIRECT;
 	return XVPC_NEXT;
 }
 
@@ -143,7 +127,6 @@ static __always_inline int agent_arp(xvpc_ctx *ctx, const struct agent_meta_valu
 		return agent_arp_reply(ctx, eth, arp, gw->gw_mac);
 	/* Unknown here: the switch answers inside Geneve. */
 	o->h = xvpc_flowhash(bpf_ntohl(spa), bpf_ntohl(tpa), 0, 0, 0);
-	o->ttl = XVPC_ARP_TTL;
 	return XVPC_NEXT;
 }
 
@@ -180,7 +163,7 @@ static __always_inline int agent_send(xvpc_ctx *ctx, const struct host_cfg_value
 {
 	int err;
 
-	err = encap_push(ctx, hc, meta->vni, o->hop, o->dmac, o->h, o->ttl);
+	err = encap_push(ctx, hc, meta->vni, o->hop, o->dmac, o->h, o->rts_flags);
 	if (err)
 		return err;
 	if (o->hop == hc->ip) /* this host is the switch: run transit inline */
@@ -193,7 +176,7 @@ static __always_inline int agent_process(xvpc_ctx *ctx)
 	void *data = ctx_data(ctx);
 	void *data_end = ctx_data_end(ctx);
 	__u32 ifindex = ctx_ingress_ifindex(ctx);
-	struct agent_out o = { .net = NULL, .hop = 0 };
+	struct agent_out o = { .net = NULL, .hop = 0, .rts_flags = 0 };
 	struct agent_meta_value *meta;
 	struct host_cfg_value *hc;
 	struct ethhdr *eth = data;

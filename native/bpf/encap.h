@@ -24,32 +24,21 @@
 #include "flowhash.h"
 #include "geneve.h"
 
-/* Prepend Ethernet/IPv4/UDP/Geneve+RTS addressed to (daddr, dmac), in VNI
- * vni, UDP source port from the flow hash h. 0 on success, else the
- * (counted) drop verdict. */
-static __always_inline int encap_push(xvpc_ctx *ctx, const struct host_cfg_value *hc, __u32 vni,
-				      __u32 daddr, const __u8 *dmac, __u32 h, __u8 ttl)
-{
-	/* Outer lengths; an aggregate (GSO) may exceed 16 bits: it gets the
-	 * largest, and each packet cut from it its own. */
-	__u32 ip_len = ctx_len(ctx) + XVPC_ENCAP_LEN - sizeof(struct ethhdr);
-	struct xvpc_geneve *gh;
-	struct udphdr *udp;
-	struct ethhdr *eth;
-	struct iphdr *ip;
-	void *data_end;
+/* The outer TTL is the underlay's own, whatever the inner one: the inner TTL
+ * belongs to the endpoints and the routers of the VPC. */
+#define XVPC_OUTER_TTL 64
 
-	if (ip_len > 0xffff)
-		ip_len = 0xffff;
-	if (ctx_push(ctx, XVPC_ENCAP_LEN))
-		return drop(XVPC_STAT_DROP_ADJUST);
-	eth = ctx_data(ctx);
-	data_end = ctx_data_end(ctx);
-	ip = (void *)(eth + 1);
-	udp = (void *)(ip + 1);
-	gh = (void *)(udp + 1);
-	if ((void *)gh + sizeof(*gh) + XVPC_ENCAP_OPT_BYTES > data_end)
-		return drop(XVPC_STAT_DROP_TRUNCATED);
+/* Write Ethernet/IPv4/UDP/Geneve+RTS (XVPC_ENCAP_LEN bytes, which the caller
+ * checked are there) at eth, addressed to (daddr, dmac), in VNI vni, with
+ * outer IPv4 length ip_len, UDP source port from the flow hash h, RTS flags
+ * rts_flags. */
+static __always_inline void encap_write(struct ethhdr *eth, const struct host_cfg_value *hc,
+					__u32 vni, __u32 daddr, const __u8 *dmac, __u32 ip_len,
+					__u32 h, __u8 rts_flags)
+{
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+	struct xvpc_geneve *gh = (void *)(udp + 1);
 
 	mac_copy(eth->h_dest, dmac);
 	mac_copy(eth->h_source, hc->mac);
@@ -60,7 +49,7 @@ static __always_inline int encap_push(xvpc_ctx *ctx, const struct host_cfg_value
 	ip->tot_len = bpf_htons(ip_len);
 	ip->id = 0;
 	ip->frag_off = 0;
-	ip->ttl = ttl;
+	ip->ttl = XVPC_OUTER_TTL;
 	ip->protocol = IPPROTO_UDP;
 	ip->saddr = hc->ip;
 	ip->daddr = daddr;
@@ -71,21 +60,42 @@ static __always_inline int encap_push(xvpc_ctx *ctx, const struct host_cfg_value
 	udp->len = bpf_htons(ip_len - sizeof(*ip));
 	udp->check = 0;
 
-	geneve_build(gh, vni, hc->ip, hc->mac);
+	geneve_build(gh, vni, hc->ip, hc->mac, rts_flags);
+}
 
+/* Prepend the outer headers (encap_write) around the frame. 0 on success,
+ * else the (counted) drop verdict. */
+static __always_inline int encap_push(xvpc_ctx *ctx, const struct host_cfg_value *hc, __u32 vni,
+				      __u32 daddr, const __u8 *dmac, __u32 h, __u8 rts_flags)
+{
+	/* Outer lengths; an aggregate (GSO) may exceed 16 bits: it gets the
+	 * largest, and each packet cut from it its own. */
+	__u32 ip_len = ctx_len(ctx) + XVPC_ENCAP_LEN - sizeof(struct ethhdr);
+	struct ethhdr *eth;
+
+	if (ip_len > 0xffff)
+		ip_len = 0xffff;
+	if (ctx_push(ctx, XVPC_ENCAP_LEN))
+		return drop(XVPC_STAT_DROP_ADJUST);
+	eth = ctx_data(ctx);
+	if ((void *)eth + XVPC_ENCAP_LEN > ctx_data_end(ctx))
+		return drop(XVPC_STAT_DROP_TRUNCATED);
+	encap_write(eth, hc, vni, daddr, dmac, ip_len, h, rts_flags);
 	stat_inc(XVPC_STAT_ENCAP);
 	return 0;
 }
 
-/* Point the outer headers at the next overlay hop. The outer TTL is the loop
- * guard of the overlay: every hop decrements it; the caller checked it is > 1. */
+/* Point the outer headers at the next overlay hop. The outer source stays the
+ * sending host's (the one in the RTS option), so the destination host can
+ * check the option before it learns the sender (direct_path.h). The outer TTL
+ * is the loop guard of the overlay: every hop decrements it; the caller
+ * checked it is > 1. */
 static __always_inline void outer_forward(struct ethhdr *eth, struct iphdr *ip,
 					  const struct host_cfg_value *hc, __u32 daddr,
 					  const __u8 *dmac)
 {
 	mac_copy(eth->h_dest, dmac);
 	mac_copy(eth->h_source, hc->mac);
-	ip->saddr = hc->ip;
 	ip->daddr = daddr;
 	ip->ttl--;
 	xvpc_ip_csum_set(ip);

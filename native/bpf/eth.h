@@ -24,6 +24,12 @@ static __always_inline void mac_copy(void *dst, const void *src)
 	*(xvpc_u16_a *)(dst + 4) = b;
 }
 
+static __always_inline int mac_equal(const void *a, const void *b)
+{
+	return *(const xvpc_u32_a *)a == *(const xvpc_u32_a *)b &&
+	       *(const xvpc_u16_a *)(a + 4) == *(const xvpc_u16_a *)(b + 4);
+}
+
 static __always_inline __be16 eth_proto(const struct ethhdr *eth)
 {
 	return *(const xvpc_u16_a *)((const void *)eth + offsetof(struct ethhdr, h_proto));

@@ -118,10 +118,10 @@ static __always_inline int geneve_parse(struct xvpc_geneve *gh, void *data_end,
 	return 0;
 }
 
-/* Write the base header and the one RTS option (this host as the sender) the
- * agent sends: XVPC_ENCAP_OPT_BYTES of options. */
+/* Write the base header and the one RTS option (this host as the sender,
+ * XVPC_RTS_F_* flags) the agent sends: XVPC_ENCAP_OPT_BYTES of options. */
 static __always_inline void geneve_build(struct xvpc_geneve *gh, __u32 vni, __u32 host_ip,
-					 const __u8 *host_mac)
+					 const __u8 *host_mac, __u8 rts_flags)
 {
 	struct xvpc_geneve_opt *opt = (void *)(gh + 1);
 	struct xvpc_rts *rts = (void *)(opt + 1);
@@ -139,8 +139,8 @@ static __always_inline void geneve_build(struct xvpc_geneve *gh, __u32 vni, __u3
 	opt->len = XVPC_RTS_WORDS;
 	rts->host_ip = host_ip;
 	mac_copy(rts->host_mac, host_mac);
-	rts->zero[0] = 0;
-	rts->zero[1] = 0;
+	rts->flags = rts_flags;
+	rts->zero = 0;
 }
 
 #endif

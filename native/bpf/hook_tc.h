@@ -122,6 +122,30 @@ static __always_inline int ctx_open_gap(struct __sk_buff *skb, __u32 off, __u32 
 	return 0;
 }
 
+/* The frame becomes len bytes long, all of it direct-access; which bytes go
+ * or come is unspecified (the caller rewrites the whole frame). Not
+ * bpf_skb_change_tail: it refuses an skb marked as a tunnel packet, which
+ * ours are from the first agent on; adjust_room behind the Ethernet header
+ * takes them, at most 0xfff bytes a call. Not for an aggregate. 0, or -1. */
+static __always_inline int ctx_set_len(struct __sk_buff *skb, __u32 len)
+{
+	if (skb->gso_size)
+		return -1;
+	for (int i = 0; i < 4 && skb->len != len; i++) {
+		__s32 diff = (__s32)len - (__s32)skb->len;
+
+		if (diff > 0xfff)
+			diff = 0xfff;
+		if (diff < -0xfff)
+			diff = -0xfff;
+		if (bpf_skb_adjust_room(skb, diff, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))
+			return -1;
+	}
+	if (skb->len != len)
+		return -1;
+	return bpf_skb_pull_data(skb, len) ? -1 : 0;
+}
+
 /* Patch an L4 checksum for a changed 4-byte word of its pseudo-header (an
  * address). A packet a local socket sent carries only the pseudo-header sum
  * there (CHECKSUM_PARTIAL), which moves the other way; the kernel's helper

@@ -83,6 +83,13 @@ static __always_inline int ctx_open_gap(struct xdp_md *ctx, __u32 off, __u32 len
 	return 0;
 }
 
+/* The frame becomes len bytes long, cut or grown at its end (grown bytes
+ * are the caller's to write). 0, or -1 when the kernel refuses. */
+static __always_inline int ctx_set_len(struct xdp_md *ctx, __u32 len)
+{
+	return bpf_xdp_adjust_tail(ctx, (int)len - (int)bpf_xdp_get_buff_len(ctx)) ? -1 : 0;
+}
+
 /* Patch an L4 checksum for a changed 4-byte word of its pseudo-header (an
  * address): an XDP frame's checksums are complete, so RFC 1624 in place; a
  * UDP checksum of 0 (none) stays 0 and a computed 0 becomes 0xffff. 0:

@@ -79,6 +79,15 @@ struct {
 } scaled_flows SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XVPC_DEFAULT_SCALED);
+	__type(key, struct endpoint_key);
+	__type(value, struct xvpc_members);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} scaled_backends SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XVPC_STAT_MAX);
 	__type(key, __u32);

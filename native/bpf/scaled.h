@@ -167,22 +167,25 @@ static __always_inline int scaled_add_opt(xvpc_ctx *ctx, __u32 vip)
  * backends, on this host (decapsulate) or another (forward with option 0x49).
  * ip is the outer IPv4 header, iip the inner one. */
 static __always_inline int scaled_switch(xvpc_ctx *ctx, const struct host_cfg_value *hc,
-					 const struct endpoint_value *ep, __u32 vni,
-					 struct ethhdr *ieth, struct iphdr *iip, struct iphdr *ip,
+					 __u32 vni, struct ethhdr *ieth, struct iphdr *iip, struct iphdr *ip,
 					 __u32 outer_len, bool from_agent)
 {
 	void *data_end = ctx_data_end(ctx);
-	__u32 n = ep->backend_count, vip = iip->daddr, bip, idx;
+	struct endpoint_key k = { .vni = vni, .ip = iip->daddr };
+	__u32 vip = iip->daddr, bip;
+	struct xvpc_members *backends;
 	struct endpoint_value *bep;
 	struct ethhdr *eth;
 	struct l4_ref l4;
 	int err;
 
-	if (n == 0 || n > XVPC_MAX_BACKENDS)
+	/* Consistent: the slot table of its backends, by the flow hash. */
+	backends = bpf_map_lookup_elem(&scaled_backends, &k);
+	if (!backends)
 		return drop(XVPC_STAT_DROP_NO_BACKEND);
-	idx = ipv4_flowhash(iip, data_end) % n;
-	xvpc_opaque(idx); /* keep the mask below: clang knows idx < 16, the verifier does not */
-	bip = ep->backends[idx & (XVPC_MAX_BACKENDS - 1)];
+	bip = xvpc_members_pick(backends, ipv4_flowhash(iip, data_end));
+	if (!bip)
+		return drop(XVPC_STAT_DROP_NO_BACKEND);
 	bep = endpoint_of(vni, bip);
 	if (!bep || bep->type == XVPC_EP_SCALED)
 		return drop(XVPC_STAT_DROP_NO_BACKEND);

@@ -6,9 +6,12 @@
  *   transit_arp      ARP: a switch's reply goes to the requester, a request
  *                    is answered in place (transit_arp_reply_*)
  *   transit_ipv4     inner IPv4 checked, then by destination:
- *     transit_local    endpoint hosted here: decapsulate and deliver
+ *     transit_local    endpoint hosted here: learn the sender
+ *                      (direct_path_learn), decapsulate and deliver
  *     transit_switch   endpoint elsewhere: forward to its host (scaled
  *                      endpoints: scaled_switch in scaled.h)
+ *     direct_path_stale  no endpoint, but sent here by a stale cache:
+ *                      on to a switch of its network
  *     transit_route    no endpoint: router, to a switch of the network
  *                      (transit_route_net) or a router of the VPC
  *                      (transit_route_vpc)
@@ -40,6 +43,8 @@
 #include "arp.h"
 #include "encap.h"
 #include "scaled.h"
+#include "direct_path.h"
+#include "icmp.h"
 
 /* A Geneve packet to this host, as the steps have checked it so far. */
 struct transit_pkt {
@@ -232,10 +237,15 @@ static __always_inline int transit_arp(xvpc_ctx *ctx, const struct host_cfg_valu
 /* The endpoint is hosted here: decapsulate and deliver. A scaled endpoint's
  * flow (option 0x49) is remembered first: its answers go out as that
  * endpoint. */
-static __always_inline int transit_local(xvpc_ctx *ctx, const struct transit_pkt *p,
-					 const struct endpoint_value *ep, struct iphdr *iip)
+static __always_inline int transit_local(xvpc_ctx *ctx, const struct host_cfg_value *hc,
+					 const struct transit_pkt *p,
+					 const struct endpoint_value *ep, struct iphdr *iip,
+					 bool from_agent)
 {
 	__u32 vip = scaled_opt_vip(p->g.opts, p->g.scaled_off, p->data_end);
+
+	if (!from_agent)
+		direct_path_learn(hc, &p->g, p->ip, iip, p->data_end);
 
 	if (vip)
 		scaled_remember(p->g.vni, iip, p->data_end, iip->daddr, vip, ep->hosted_ifindex);
@@ -249,10 +259,10 @@ static __always_inline int transit_switch(xvpc_ctx *ctx, const struct host_cfg_v
 					  bool from_agent)
 {
 	if (ep->type == XVPC_EP_SCALED)
-		return scaled_switch(ctx, hc, ep, p->g.vni, p->ieth, iip, p->ip, p->outer_len,
+		return scaled_switch(ctx, hc, p->g.vni, p->ieth, iip, p->ip, p->outer_len,
 				     from_agent);
 	if (ep->hosted_ifindex >= 0)
-		return transit_local(ctx, p, ep, iip);
+		return transit_local(ctx, hc, p, ep, iip, from_agent);
 	if (ep->host_ip == hc->ip) /* claims to live here, but no veth */
 		return drop(XVPC_STAT_DROP_NO_ENDPOINT);
 	if (p->ip->ttl <= 1)
@@ -263,7 +273,8 @@ static __always_inline int transit_switch(xvpc_ctx *ctx, const struct host_cfg_v
 }
 
 /* Router, the destination's network known: to one of its switches, routed
- * (inner TTL - 1, from the network's gateway). */
+ * (inner TTL - 1, from the network's gateway); a packet whose TTL runs out
+ * here is answered with ICMP time exceeded (icmp.h). */
 static __always_inline int transit_route_net(xvpc_ctx *ctx, const struct host_cfg_value *hc,
 					     const struct transit_pkt *p,
 					     const struct network_value *net, struct iphdr *iip,
@@ -277,8 +288,11 @@ static __always_inline int transit_route_net(xvpc_ctx *ctx, const struct host_cf
 		return drop(XVPC_STAT_DROP_NO_SWITCH);
 	if (hop == hc->ip) /* we are its switch and do not know it */
 		return drop(XVPC_STAT_DROP_NO_ENDPOINT);
-	if (iip->ttl <= 1 || p->ip->ttl <= 1)
+	if (p->ip->ttl <= 1)
 		return drop(XVPC_STAT_DROP_TTL);
+	if (iip->ttl <= 1) /* this hop would take its last: answer it */
+		return icmp_time_exceeded(ctx, hc, p->g.vni, p->ip->saddr, p->ieth, iip, p->data_end,
+					  net, from_agent);
 	sub = bpf_map_lookup_elem(&substrate, &hop);
 	if (!sub)
 		return drop(XVPC_STAT_DROP_NO_SUBSTRATE);
@@ -335,6 +349,7 @@ static __always_inline int transit_ipv4(xvpc_ctx *ctx, const struct host_cfg_val
 {
 	struct iphdr *iip = (void *)(p->ieth + 1);
 	struct endpoint_value *ep;
+	int act;
 
 	if ((void *)(iip + 1) > p->data_end)
 		return drop(XVPC_STAT_DROP_TRUNCATED);
@@ -345,6 +360,9 @@ static __always_inline int transit_ipv4(xvpc_ctx *ctx, const struct host_cfg_val
 	ep = endpoint_of(p->g.vni, iip->daddr);
 	if (ep)
 		return transit_switch(ctx, hc, p, ep, iip, from_agent);
+	act = direct_path_stale(ctx, hc, p->eth, p->ip, &p->g, iip, p->data_end, from_agent);
+	if (act != XVPC_NEXT)
+		return act;
 	return transit_route(ctx, hc, p, iip, from_agent);
 }
 

@@ -42,8 +42,13 @@ struct xvpc_geneve_opt {
 struct xvpc_rts {
 	__be32 host_ip;
 	__u8 host_mac[6];
-	__u8 zero[2];
+	__u8 flags; /* XVPC_RTS_F_* */
+	__u8 zero;
 };
+
+/* xvpc_rts.flags */
+#define XVPC_RTS_F_DIRECT 0x1   /* sent straight to a cached host, past the switch */
+#define XVPC_RTS_F_NO_LEARN 0x2 /* the inner source is not the sender's endpoint (scaled reply) */
 
 #define XVPC_RTS_WORDS (sizeof(struct xvpc_rts) / 4)
 #define XVPC_MAX_GENEVE_OPTS 8 /* options walked per packet; more -> dropped */

@@ -39,7 +39,7 @@ enum xvpc_ep_type {
  * rendezvous hashing per slot: src/abi/slot-table.ts). */
 struct xvpc_members {
 	__u32 count;
-	__u32 members[XVPC_MAX_SWITCHES]; /* host IPv4s */
+	__u32 members[XVPC_MAX_SWITCHES]; /* IPv4s: switch or router hosts; a scaled endpoint's backends */
 	__u8 slots[XVPC_SLOT_TABLE_SIZE];
 	__u8 _pad[1];
 };
@@ -50,7 +50,11 @@ struct vpc_key {
 };
 struct vpc_value {
 	struct xvpc_members routers;
+	__u32 flags; /* XVPC_VPC_F_* */
 };
+
+/* vpc_value.flags */
+#define XVPC_VPC_F_DIRECT_PATH 0x1 /* agents use ep_host_cache; transit learns into it */
 
 /* networks: LPM on (vni, prefix). prefixlen counts the 32 VNI bits too. */
 struct network_key {
@@ -121,19 +125,23 @@ struct scaled_flow_value {
 };
 #define XVPC_DEFAULT_SCALED_FLOWS 65536
 
+/* scaled_backends: a scaled endpoint (vni, ip) -> its backends' IPs as a
+ * slot table, so adding a backend moves about 1/n of the flows and removing
+ * one moves only its own. Written by the loader with the endpoint record. */
+#define XVPC_DEFAULT_SCALED 65536
+_Static_assert(XVPC_MAX_BACKENDS == XVPC_MAX_SWITCHES, "a slot table holds the backends");
+
 /* host_cfg: index 0 -> this host's underlay identity */
 struct host_cfg_value {
 	__u32 ip; /* network byte order */
 	__u8 mac[6];
 	__u8 _pad[2];
 	__u32 ifindex; /* eth0 */
-	__u32 flags;   /* XVPC_HOST_F_* */
+	__u32 flags;   /* reserved, 0 */
 };
 
-/* host_cfg.flags */
-#define XVPC_HOST_F_DIRECT_PATH 0x1 /* agent consults ep_host_cache before the switch */
-
-/* ep_host_cache: (vni, ip) -> host (direct path) */
+/* ep_host_cache: (vni, ip) -> host (direct path), learned by transit from the
+ * RTS option of packets it delivers (direct_path.h) */
 struct host_cache_value {
 	__u32 host_ip;
 	__u8 host_mac[6];
@@ -180,6 +188,10 @@ enum xvpc_stat {
 	XVPC_STAT_SCALED_DNAT,      /* a switch sent a flow to a scaled endpoint's backend */
 	XVPC_STAT_SCALED_SNAT,      /* a backend's reply left as the scaled endpoint */
 	XVPC_STAT_DROP_NO_BACKEND,  /* scaled endpoint without a known backend */
+	XVPC_STAT_DIRECT_TX,        /* the agent sent straight to a cached host */
+	XVPC_STAT_DIRECT_LEARN,     /* transit wrote a new or changed ep_host_cache entry */
+	XVPC_STAT_DIRECT_STALE,     /* a direct packet for an endpoint not here, sent to a switch */
+	XVPC_STAT_ICMP_TIME_EXCEEDED, /* a router answered an expired packet */
 	XVPC_STAT_MAX,
 };
 

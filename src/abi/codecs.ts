@@ -2,7 +2,7 @@
 // of layout.ts. IPv4 addresses sit in network byte order (as in packets),
 // everything else in host (little-endian) order.
 import { formatCidr, formatIpv4, formatMac, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
-import { EndpointType, endpointTypeOf } from './enums.js';
+import { EndpointType, endpointTypeOf, VPC_F_DIRECT_PATH } from './enums.js';
 import {
   AGENT_META_VALUE as AM, ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV, HOST_CACHE_VALUE as HC, HOST_CFG_VALUE as HCFG,
   NETWORK_KEY as NK, NETWORK_VALUE as NV, SUBSTRATE_VALUE as SV, U32_KEY_SIZE, VPC_KEY as VK, VPC_VALUE as VV,
@@ -11,7 +11,11 @@ import {
 import { MAX_BACKENDS, MAX_MEMBERS } from './limits.js';
 import { slotTable } from './slot-table.js';
 
-export interface VpcRecord { vni: number; routers: string[] }
+export interface VpcRecord {
+  vni: number; routers: string[];
+  /** Mizar's direct path: agents send straight to a destination's learned host */
+  directPath: boolean;
+}
 export interface NetworkRecord {
   vni: number; netId: number; cidr: string; gatewayIp: string; gatewayMac: string; switches: string[];
 }
@@ -28,7 +32,7 @@ export interface SubstrateRecord { ip: string; mac: string }
 export interface AgentMeta { vni: number; ip: string; mac: string; netId: number }
 export interface HostConfig {
   ip: string; mac: string; ifindex: number;
-  /** HOST_F_* (enums.ts); 0 when absent */
+  /** reserved, 0 when absent */
   flags?: number;
 }
 export interface HostCacheRecord { hostIp: string; hostMac: string }
@@ -38,6 +42,13 @@ function writeMembers(buf: Buffer, off: number, members: readonly string[], fiel
   buf.writeUInt32LE(members.length, off + XM.off.count);
   members.forEach((m, i) => buf.writeUInt32BE(parseIpv4(m, `${field}[${i}]`), off + XM.off.members + 4 * i));
   Buffer.from(slotTable(members)).copy(buf, off + XM.off.slots);
+}
+
+/** struct xvpc_members for `members` (scaled_backends: a scaled endpoint's backend IPs). */
+export function encodeMembers(members: readonly string[], field: string): Buffer {
+  const b = Buffer.alloc(XM.size);
+  writeMembers(b, 0, members, field);
+  return b;
 }
 
 function readMembers(buf: Buffer, off: number): string[] {
@@ -55,10 +66,14 @@ export const vpcKey = (vni: number): Buffer => { const b = Buffer.alloc(VK.size)
 export function encodeVpc(r: VpcRecord): Buffer {
   const b = Buffer.alloc(VV.size);
   writeMembers(b, VV.off.routers, r.routers, 'routers');
+  b.writeUInt32LE(r.directPath ? VPC_F_DIRECT_PATH : 0, VV.off.flags);
   return b;
 }
 export function decodeVpc(key: Buffer, value: Buffer): VpcRecord {
-  return { vni: key.readUInt32LE(VK.off.vni), routers: readMembers(value, VV.off.routers) };
+  return {
+    vni: key.readUInt32LE(VK.off.vni), routers: readMembers(value, VV.off.routers),
+    directPath: (value.readUInt32LE(VV.off.flags) & VPC_F_DIRECT_PATH) !== 0,
+  };
 }
 
 // --- networks -----------------------------------------------------------------------

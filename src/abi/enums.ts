@@ -14,7 +14,7 @@ export function endpointTypeOf(n: number): EndpointType | undefined {
   }
 }
 
-/** host_cfg_value.flags: XVPC_HOST_F_* */
-export const HOST_F_DIRECT_PATH = 0x1;
+/** vpc_value.flags: XVPC_VPC_F_* */
+export const VPC_F_DIRECT_PATH = 0x1;
 /** agent_meta_value.flags: XVPC_AGENT_F_* (set by the data plane itself) */
 export const AGENT_F_SCALED_BACKEND = 0x1;

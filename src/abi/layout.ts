@@ -25,7 +25,7 @@ export const XVPC_MEMBERS = struct('xvpc_members', 4 + 4 * MAX_MEMBERS + SLOT_TA
 });
 
 export const VPC_KEY = struct('vpc_key', 4, { vni: 0 });
-export const VPC_VALUE = struct('vpc_value', XVPC_MEMBERS.size, { routers: 0 });
+export const VPC_VALUE = struct('vpc_value', XVPC_MEMBERS.size + 4, { routers: 0, flags: XVPC_MEMBERS.size });
 
 export const NETWORK_KEY = struct('network_key', 12, { prefixlen: 0, vni: 4, ip: 8 });
 export const NETWORK_VALUE = struct('network_value', 28 + XVPC_MEMBERS.size, {

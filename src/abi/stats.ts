@@ -8,6 +8,7 @@ export const STAT_NAMES = [
   'drop_ip_options', 'drop_fragment', 'drop_bad_ip', 'drop_ttl', 'drop_no_endpoint',
   'drop_no_route', 'drop_no_substrate', 'drop_no_switch', 'drop_spoofed', 'drop_unsupported',
   'drop_no_host_cfg', 'drop_adjust', 'drop_no_iface', 'scaled_dnat', 'scaled_snat', 'drop_no_backend',
+  'direct_tx', 'direct_learn', 'direct_stale', 'icmp_time_exceeded',
 ] as const;
 
 export type StatName = (typeof STAT_NAMES)[number];

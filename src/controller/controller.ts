@@ -153,14 +153,15 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   // Each call validates inside the queue, against the model as the calls
   // before it left it, and throws before mutating anything.
 
-  async createVpc(args: { vni: number; cidr: string; routers?: string[] }): Promise<void> {
+  async createVpc(args: { vni: number; cidr: string; routers?: string[]; directPath?: boolean }): Promise<void> {
     return this.change((m) => {
       const a = requireObject(args, 'createVpc');
       const vni = check.vni(a.vni);
       const cidr = check.cidr(a.cidr);
       const routers = this.hostList(a.routers ?? [], 'routers');
+      if (a.directPath !== undefined && typeof a.directPath !== 'boolean') throw invalid('directPath: expected true or false');
       if (m.vpcs.has(vni)) throw alreadyExists(`vni: VPC ${vni} already exists`);
-      m.vpcs.set(vni, { vni, cidr, routers });
+      m.vpcs.set(vni, { vni, cidr, routers, directPath: a.directPath ?? true });
     });
   }
 
@@ -269,25 +270,50 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     return this.createHosted('createHostEndpoint', args, EndpointType.HOST);
   }
 
+  /** A scaled endpoint's backend list: endpoints of its VPC, none itself scaled, none twice. */
+  private backendList(m: Model, vni: number, v: unknown): string[] {
+    if (!Array.isArray(v) || v.length === 0) throw invalid('backends: a scaled endpoint needs at least one backend endpoint');
+    if (v.length > MAX_BACKENDS) throw invalid(`backends: at most ${MAX_BACKENDS}, got ${v.length}`);
+    const ips = v.map((b: unknown, i) => {
+      const bip = (b as { ip?: unknown })?.ip;
+      const known = typeof bip === 'string' ? m.endpoints.get(endpointRecordKey({ vni, ip: bip })) : undefined;
+      if (!known) throw notFound(`backends[${i}]: not an endpoint of VPC ${vni}`);
+      if (known.type === EndpointType.SCALED) throw invalid(`backends[${i}]: ${known.ip} is itself a scaled endpoint`);
+      return known.ip;
+    });
+    const dup = ips.find((ip, i) => ips.indexOf(ip) !== i);
+    if (dup) throw invalid(`backends: ${dup} is listed twice`);
+    return ips;
+  }
+
   async createScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
       const a = requireObject(args, 'createScaledEndpoint');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
-      if (!Array.isArray(a.backends) || a.backends.length === 0) throw invalid('backends: a scaled endpoint needs at least one backend endpoint');
-      if (a.backends.length > MAX_BACKENDS) throw invalid(`backends: at most ${MAX_BACKENDS}, got ${a.backends.length}`);
-      const backends = a.backends.map((b: unknown, i) => {
-        const bip = (b as { ip?: unknown })?.ip;
-        const known = typeof bip === 'string' ? m.endpoints.get(endpointRecordKey({ vni: net.vni, ip: bip })) : undefined;
-        if (!known) throw notFound(`backends[${i}]: not an endpoint of VPC ${net.vni}`);
-        if (known.type === EndpointType.SCALED) throw invalid(`backends[${i}]: ${known.ip} is itself a scaled endpoint`);
-        return known.ip;
-      });
+      const backends = this.backendList(m, net.vni, a.backends);
       const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type: EndpointType.SCALED, backends };
       m.endpoints.set(endpointRecordKey({ vni: net.vni, ip }), ep);
       return ep;
     });
     return this.makeEndpoint(ep);
+  }
+
+  /**
+   * Replaces a scaled endpoint's backends in place. Its switches pick by a
+   * consistent-hash slot table, so only the flows of added or removed
+   * backends move.
+   */
+  async updateScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<void> {
+    return this.change((m) => {
+      const a = requireObject(args, 'updateScaledEndpoint');
+      const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
+      const ip = check.ipv4(a.ip, 'ip');
+      const ep = m.endpoints.get(endpointRecordKey({ vni: net.vni, ip }));
+      if (!ep || ep.netId !== net.netId) throw notFound(`ip: network ${net.netId} of VPC ${net.vni} has no endpoint ${ip}`);
+      if (ep.type !== EndpointType.SCALED) throw invalid(`ip: ${ip} is not a scaled endpoint`);
+      ep.backends = this.backendList(m, net.vni, a.backends);
+    });
   }
 
   async deleteSimpleEndpoint(args: { vni: number; netId: number; ip: string }): Promise<void> {

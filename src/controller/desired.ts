@@ -1,7 +1,8 @@
 // What every host's maps and plumbing should hold, derived from the model.
 // This is the cascade of DESIGN.md in one place:
 //   substrate  -> every host (each must reach the others' MACs)
-//   vpc        -> its routers and the switches of its networks
+//   vpc        -> its routers and every holder of its networks (agents and
+//                 transit read its direct-path flag)
 //   network    -> its switches, its VPC's routers, the hosts of its endpoints
 //   endpoint   -> its network's switches and its own host (plus attachment there);
 //                 a scaled endpoint's backends also to the scaled endpoint's switches
@@ -34,11 +35,11 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
   const substrate = Object.values(hosts).map((h) => ({ ip: h.ip, mac: h.mac }));
   for (const g of goals.values()) for (const s of substrate) g.substrate.set(s.ip, s);
 
+  const vpcRecords = new Map<number, Vpc>();
   for (const vpc of model.vpcs.values()) {
-    const record: Vpc = { vni: vpc.vni, routers: ipsOf(vpc.routers) };
-    const holders = new Set(vpc.routers);
-    for (const net of model.networksOf(vpc.vni)) net.switches.forEach((s) => holders.add(s));
-    for (const h of holders) goal(h).vpcs.set(String(vpc.vni), record);
+    const record: Vpc = { vni: vpc.vni, routers: ipsOf(vpc.routers), directPath: vpc.directPath };
+    vpcRecords.set(vpc.vni, record);
+    for (const h of vpc.routers) goal(h).vpcs.set(String(vpc.vni), record);
   }
 
   const endpointRecords = new Map<string, EndpointRecord>();
@@ -52,6 +53,8 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
     const holders = new Set([...net.switches, ...(model.vpcs.get(net.vni)?.routers ?? [])]);
     for (const ep of endpoints) if (ep.host) holders.add(ep.host);
     for (const h of holders) goal(h).networks.set(networkRecordKey(record), record);
+    const vpcRecord = vpcRecords.get(net.vni);
+    if (vpcRecord) for (const h of holders) goal(h).vpcs.set(String(net.vni), vpcRecord);
 
     for (const ep of endpoints) {
       const host = ep.host ? hosts[ep.host] : undefined;
@@ -68,6 +71,7 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
         goal(ep.host).attachments.set(key, {
           vni: ep.vni, netId: ep.netId, ip: ep.ip, mac: ep.mac, cidr: net.cidr, gatewayIp: gwIp,
           hostEndpoint: ep.type === EndpointType.HOST, mtu: 0,
+          vpcCidr: ep.type === EndpointType.HOST ? (model.vpcs.get(ep.vni)?.cidr ?? '') : '',
         });
       }
     }

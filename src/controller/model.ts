@@ -2,7 +2,11 @@
 // hosts named by droplet id.
 import type { EndpointType } from '../abi/index.js';
 
-export interface VpcModel { vni: number; cidr: string; routers: string[] }
+export interface VpcModel {
+  vni: number; cidr: string; routers: string[];
+  /** Mizar's direct path (on unless createVpc said directPath: false) */
+  directPath: boolean;
+}
 export interface NetworkModel { vni: number; netId: number; cidr: string; switches: string[] }
 export interface EndpointModel {
   vni: number; netId: number; ip: string; mac: string; type: EndpointType;

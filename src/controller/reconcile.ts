@@ -1,12 +1,15 @@
 // Brings every host from what it was last sent to what the model wants, in
 // an order that keeps traffic flowing:
 //   1. attach new endpoints (namespace, veth, agent)
-//   2. upsert substrate and VPC records, then endpoint records (packed)
+//   2. upsert substrate and VPC records, then endpoint records (packed);
+//      then every host of a VPC forgets the learned host (direct path) of
+//      its endpoints that go or move, before their old records go (and once
+//      more after step 5, when they can no longer send)
 //   3. upsert network records (switch lists): a new switch already knows its
 //      endpoints before any agent is told to use it
 //   4. delete records no longer wanted
 //   5. detach endpoints no longer wanted
-import type { AttachEndpointReply, GoalState, TransitdClient } from '../transitd/client.js';
+import type { AttachEndpointReply, GoalState, HostCacheFlush, TransitdClient } from '../transitd/client.js';
 import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 
@@ -53,10 +56,12 @@ export class Reconciler {
         this.attachmentsOf(host).set(key, reply);
       }
     });
+    const flush = this.flushPlan(desired, this.goneOrMoved(desired));
     await each(async (host, want, have) => {
       await this.upsert(host, want, have, ['substrate', 'vpcs']);
       await this.upsertEndpoints(host, want, have);
     });
+    await this.flush(flush);
     await each((host, want, have) => this.upsert(host, want, have, ['networks']));
     await each(async (host, want, have) => {
       const batch = emptyBatch();
@@ -78,6 +83,43 @@ export class Reconciler {
         this.attachmentsOf(host).delete(key);
       }
     });
+    // Again, now that the old endpoints are detached: until then they could
+    // still send, and teach their old place anew.
+    await this.flush(flush);
+  }
+
+  /** Endpoints (vni, ip) whose record goes away or names another host. */
+  private goneOrMoved(desired: Map<string, HostGoal>): { vni: number; ip: string }[] {
+    const where = (goals: Iterable<HostGoal>) => {
+      const m = new Map<string, { vni: number; ip: string; hostIp: string }>();
+      for (const g of goals) for (const [k, e] of g.endpoints) m.set(k, { vni: e.vni, ip: e.ip, hostIp: e.hostIp });
+      return m;
+    };
+    const before = where(this.applied.values());
+    const after = where(desired.values());
+    return [...before].filter(([k, e]) => after.get(k)?.hostIp !== e.hostIp).map(([, e]) => ({ vni: e.vni, ip: e.ip }));
+  }
+
+  /**
+   * Direct path: every host that holds (or held) a network of their VPC is to
+   * forget where `endpoints` lived; a host that no longer holds any network of
+   * a VPC, everything it learned in that VPC. Planned before the records change.
+   */
+  private flushPlan(desired: Map<string, HostGoal>, endpoints: { vni: number; ip: string }[]): Map<string, HostCacheFlush> {
+    const vpcsOf = (g: HostGoal | undefined) => new Set([...(g?.networks.values() ?? [])].map((n) => n.vni));
+    const plan = new Map<string, HostCacheFlush>();
+    for (const h of desired.keys()) {
+      const had = vpcsOf(this.applied.get(h));
+      const has = vpcsOf(desired.get(h));
+      const vnis = [...had].filter((vni) => !has.has(vni));
+      const mine = endpoints.filter((e) => had.has(e.vni) || has.has(e.vni));
+      if (vnis.length || mine.length) plan.set(h, { endpoints: mine, vnis });
+    }
+    return plan;
+  }
+
+  private async flush(plan: Map<string, HostCacheFlush>): Promise<void> {
+    await Promise.all([...plan].map(([h, req]) => this.clients[h].flushHostCache(req)));
   }
 
   private async upsert(host: string, want: HostGoal, have: HostGoal, kinds: Kind[]): Promise<void> {

@@ -5,16 +5,16 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
 import type { XdpMode } from './addon.js';
 import {
-  decodeAgentMeta, decodeEndpointKey, decodeU32Key, encodeAgentMeta, encodeHostConfig, endpointRecordKey, u32Key,
-  ENDPOINT_KEY, ENDPOINT_VALUE, RECORD_KINDS, STAT_NAMES,
-  type AgentMeta, type EndpointKey, type HostConfig, type KeyOf, type RecordKind, type RecordKindName, type RecordOf, type Stats,
+  decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostCache, decodeU32Key, encodeAgentMeta, encodeHostConfig, encodeMembers, endpointKey, endpointRecordKey, u32Key,
+  ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, RECORD_KINDS, STAT_NAMES,
+  type AgentMeta, type EndpointKey, type EndpointRecord, type HostConfig, type KeyOf, type RecordKind, type RecordKindName, type RecordOf, type Stats,
 } from '../abi/index.js';
 import { checkPrerequisites } from '../util/prereq.js';
 import { EndpointIndex } from './endpoint-index.js';
 import { sumPerCpuU64 } from './bpf.js';
 
 export interface Capacities {
-  endpoints?: number; networks?: number; vpcs?: number; substrate?: number; agent_meta?: number; ep_host_cache?: number;
+  endpoints?: number; networks?: number; vpcs?: number; substrate?: number; agent_meta?: number; ep_host_cache?: number; scaled_backends?: number;
 }
 
 /** Which build of the data path a host runs: XDP (xvpc.bpf.c) or TC (xvpc_tc.bpf.c). */
@@ -41,7 +41,7 @@ export class HostDataplane {
     readonly pinRoot: string,
     readonly hook: Hook,
     private readonly m: Record<'vpcs' | 'networks' | 'endpoints' | 'substrate' | 'agent_meta' | 'host_cfg' |
-      'ep_host_cache' | 'scaled_flows' | 'stats', BpfMap> & { interfaces?: BpfMap },
+      'ep_host_cache' | 'scaled_flows' | 'scaled_backends' | 'stats', BpfMap> & { interfaces?: BpfMap },
   ) {}
 
   /**
@@ -65,7 +65,7 @@ export class HostDataplane {
       obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc'), { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
       if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
     }
-    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'ep_host_cache', 'scaled_flows', 'stats'] as const;
+    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'ep_host_cache', 'scaled_flows', 'scaled_backends', 'stats'] as const;
     const maps = Object.fromEntries(names.map((n) => [n, obj.map(n)])) as HostDataplane['m'];
     if (hook === 'xdp') maps.interfaces = obj.map('interfaces');
     return new HostDataplane(obj, hook === 'xdp' ? BpfObject.load(bpfObjectPath('pass')) : undefined, pinRoot, hook, maps);
@@ -122,11 +122,11 @@ export class HostDataplane {
 
   // --- records (one code path for every kind: src/abi/record-kinds.ts) -------------
   /** Side effects of endpoint writes on what is kept beside the map. */
-  private readonly onWrite: { [N in RecordKindName]?: { put?(key: Buffer): void; delete?(key: Buffer): void } } = {
+  private readonly onWrite: { [N in RecordKindName]?: { put?(key: Buffer, r: RecordOf<N>): void; delete?(key: Buffer): void } } = {
     endpoints: {
-      put: (key) => this.index?.add(key, 0),
-      // A deleted endpoint must not live on in the direct path's cache.
-      delete: (key) => { this.m.ep_host_cache.delete(key); this.index?.delete(key, 0); },
+      put: (key, r) => { this.index?.add(key, 0); this.syncScaledBackends(key, r); },
+      // A deleted endpoint must not live on in the direct path's cache nor in scaled_backends.
+      delete: (key) => { this.m.ep_host_cache.delete(key); this.m.scaled_backends.delete(key); this.index?.delete(key, 0); },
     },
   };
 
@@ -134,7 +134,7 @@ export class HostDataplane {
     const k: RecordKind<RecordOf<N>, KeyOf<N>> = RECORD_KINDS[kind];
     const key = k.mapKey(r);
     this.m[kind].update(key, k.encode(r), FLAGS[mode]);
-    this.onWrite[kind]?.put?.(key);
+    this.onWrite[kind]?.put?.(key, r);
   }
   /** The record with exactly this key, or null. */
   get<N extends RecordKindName>(kind: N, key: KeyOf<N>): RecordOf<N> | null {
@@ -185,7 +185,34 @@ export class HostDataplane {
       throw err;
     }
     for (let i = 0; i < count; i++) index.add(keys, i * ENDPOINT_KEY.size);
+    // Slot tables of scaled endpoints (few: only their type byte is read for the rest).
+    const keyAt = (i: number) => Buffer.from(keys.subarray(i * ENDPOINT_KEY.size, (i + 1) * ENDPOINT_KEY.size));
+    const valueAt = (v: Buffer, i: number) => v.subarray(i * ENDPOINT_VALUE.size, (i + 1) * ENDPOINT_VALUE.size);
+    const scaledAt = (v: Buffer, i: number) => valueAt(v, i).readUInt8(ENDPOINT_VALUE.off.type) === EndpointType.SCALED;
+    for (let i = 0; i < count; i++) {
+      if (scaledAt(values, i)) this.syncScaledBackends(keyAt(i), decodeEndpoint(keyAt(i), valueAt(values, i)));
+    }
+    rewritten.forEach((i, j) => { if (before.present[j] && scaledAt(before.values, j) && !scaledAt(values, i)) this.syncScaledBackends(keyAt(i), null); });
   }
+
+  /** A scaled endpoint's backends as the slot table its switches pick from (scaled_backends); null or not scaled: none. */
+  private syncScaledBackends(key: Buffer, r: EndpointRecord | null): void {
+    if (r && r.type === EndpointType.SCALED) this.m.scaled_backends.update(key, encodeMembers(r.backends, 'backends'));
+    else this.m.scaled_backends.delete(key);
+  }
+
+  /** Direct path: drops the learned host of (vni, ip), if any. */
+  forgetHost(vni: number, ip: string): boolean { return this.m.ep_host_cache.delete(endpointKey(vni, ip)); }
+  /** Direct path: drops every learned host of these VPCs. */
+  forgetHostsOf(vnis: ReadonlySet<number>): void {
+    for (const k of this.m.ep_host_cache.keys()) if (vnis.has(decodeEndpointKey(k).vni)) this.m.ep_host_cache.delete(k);
+  }
+  /** Direct path: the learned host of (vni, ip), or null. */
+  learnedHost(vni: number, ip: string): { ip: string; mac: string } | null {
+    const v = this.m.ep_host_cache.lookup(endpointKey(vni, ip));
+    if (!v) return null;
+    const h = decodeHostCache(v);
+    return { ip: h.hostIp, mac: h.hostMac };  }
   listEndpointKeys(): EndpointKey[] { return this.m.endpoints.keys().map((k) => decodeEndpointKey(k)); }
 
   putAgentMeta(ifindex: number, meta: AgentMeta): void {

@@ -9,7 +9,7 @@ import { TransitClient as GrpcTransitClient, type TransitClient as GrpcClient } 
 
 /** The messages a client sends and receives (proto/transit.proto). */
 export type {
-  AttachEndpointReply, AttachEndpointRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, Network,
+  AttachEndpointReply, AttachEndpointRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network,
   NetworkKey, StatsReply, Substrate, SubstrateKey, Vpc, VpcKey,
 } from '../gen/transit.js';
 

@@ -2,7 +2,7 @@
 import { EndpointType, type EndpointRecord, type NetworkRecord, type VpcRecord } from '../abi/index.js';
 import { EndpointType as PbEndpointType, type Endpoint, type Network, type Vpc } from '../gen/transit.js';
 
-export const toVpc = (r: VpcRecord): Vpc => ({ vni: r.vni, routers: r.routers });
+export const toVpc = (r: VpcRecord): Vpc => ({ vni: r.vni, routers: r.routers, directPath: r.directPath });
 
 export const toNetwork = (r: NetworkRecord): Network => ({
   vni: r.vni, netId: r.netId, cidr: r.cidr, gatewayIp: r.gatewayIp, gatewayMac: r.gatewayMac, switches: r.switches,

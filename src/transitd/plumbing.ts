@@ -71,6 +71,9 @@ export async function createEndpointPlumbing(names: EndpointNames, req: AttachRe
     `addr add ${req.ip}/${req.prefixLen} dev ${names.peer}`,
     `link set ${names.peer} up`,
     ...(ns ? [`route add default via ${req.gatewayIp} dev ${names.peer}`] : []),
+    // A host endpoint shares the host's namespace, whose default route is the underlay's: the
+    // VPC's other networks get a route of their own (a more specific one: its network's).
+    ...(!ns && req.vpcCidr && req.vpcCidr !== req.cidr ? [`route replace ${req.vpcCidr} via ${req.gatewayIp} dev ${names.peer}`] : []),
   ];
   try {
     await must(['ip', '-batch', '-'], { input: `${hostSide.join('\n')}\n` });

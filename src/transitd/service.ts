@@ -10,6 +10,7 @@ import { linkInfo } from '../util/link.js';
 import { addon } from '../dataplane/addon.js';
 import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames } from './plumbing.js';
 import * as v from './validate.js';
+import * as check from '../util/check.js';
 import { applyGoalState } from './goal-state.js';
 import type { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, Undecodable } from './limits.js';
@@ -32,11 +33,15 @@ export interface HostIdentity extends HostConfig { name: string; iface: string; 
 /** XDP mode of the agent on endpoint veths: env XVPC_AGENT_MODE=native|generic (default native; main.ts validates it). */
 export const AGENT_MODE: 'native' | 'generic' = process.env.XVPC_AGENT_MODE === 'generic' ? 'generic' : 'native';
 
+const FAILED_CALLS_KEPT = 64;
+
 export class TransitService {
   private queue: Promise<unknown> = Promise.resolve();
   private transitLoaded = false;
   /** Where goal states are journalled (main.ts sets it); without one a crash mid-batch is not rolled back. */
   journal: GoalStateJournal | undefined;
+  /** Calls answered with an error (GetFailedCalls). */
+  private readonly failed = { total: 0, last: [] as pb.FailedCall[] };
 
   readonly records: HostRecords;
 
@@ -148,6 +153,7 @@ export class TransitService {
         return {};
       }),
       getStats: async (): Promise<pb.StatsReply> => ({ counters: this.dp.stats() }),
+      getFailedCalls: async (): Promise<pb.FailedCalls> => ({ total: this.failed.total, last: [...this.failed.last] }),
 
       attachEndpoint: (m: pb.AttachEndpointRequest) => this.serial(async (): Promise<pb.AttachEndpointReply> => {
         const req = v.attachRequest(m);
@@ -191,6 +197,13 @@ export class TransitService {
         await putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
         return {};
       }),
+      flushHostCache: (m: pb.HostCacheFlush) => this.serial(() => {
+        const keys = (m.endpoints ?? []).map((k, i) => ({ vni: check.vni(k.vni), ip: check.ipv4(k.ip, `endpoints[${i}].ip`) }));
+        const vnis = (m.vnis ?? []).map((n) => check.vni(n));
+        for (const k of keys) this.dp.forgetHost(k.vni, k.ip);
+        if (vnis.length) this.dp.forgetHostsOf(new Set(vnis));
+        return {};
+      }),
       applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this.records, m, this.journal); return {}; }),
       dump: async (): Promise<pb.GoalState> => ({
         substrate: this.records.list('substrate'),
@@ -200,7 +213,12 @@ export class TransitService {
         deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
       }),
     };
-    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any, gate, observe)]));
+    const onFail = (call: pb.FailedCall) => {
+      this.failed.total++;
+      this.failed.last.push(call);
+      if (this.failed.last.length > FAILED_CALLS_KEPT) this.failed.last.shift();
+    };
+    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any, gate, onFail, observe)]));
   }
 }
 
@@ -212,7 +230,7 @@ export class TransitService {
 /** Told of every answered call: its method, status code name and duration. */
 export type RpcObserver = (method: string, code: string, seconds: number) => void;
 
-function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate, observe?: RpcObserver): grpc.handleUnaryCall<any, any> {
+function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe?: RpcObserver): grpc.handleUnaryCall<any, any> {
   return (call, outerCallback) => {
     const start = process.hrtime.bigint();
     const callback: grpc.sendUnaryData<any> = (err, value) => {
@@ -237,6 +255,7 @@ function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate,
         const code = err instanceof XvpcError ? GRPC_CODE[err.code] : grpc.status.INTERNAL;
         const message = err instanceof Error ? err.message : String(err);
         if (code === grpc.status.INTERNAL) console.error(`transitd: ${name}: ${message}`);
+        onFail({ method: name, code: err instanceof XvpcError ? err.code : 'INTERNAL', message });
         callback({ code, details: message, name: 'Error', message });
       });
   };

@@ -3,7 +3,7 @@
 // a whole request has passed. Single fields: src/util/check.ts.
 import { invalid } from '../errors.js';
 import { cidr, ipv4, mac, u32, vni } from '../util/check.js';
-import { cidrContains, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
+import { cidrContains, cidrWithin, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
 import {
   EndpointType, MAX_BACKENDS, MAX_MEMBERS, MAX_VNI, endpointTypeOf,
   type EndpointKey, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord,
@@ -20,7 +20,7 @@ function members(list: unknown, field: string, max = MAX_MEMBERS): string[] {
 }
 
 export function vpcRecord(m: pb.Vpc): VpcRecord {
-  return { vni: vni(m.vni), routers: members(m.routers, 'routers') };
+  return { vni: vni(m.vni), routers: members(m.routers, 'routers'), directPath: m.directPath === true };
 }
 
 export function networkRecord(m: pb.Network): NetworkRecord {
@@ -79,6 +79,8 @@ export function networkKey(m: pb.NetworkKey): { vni: number; cidr: string } {
 export interface AttachRequest {
   vni: number; netId: number; ip: string; mac: string; cidr: string; prefixLen: number;
   gatewayIp: string; hostEndpoint: boolean; mtu: number;
+  /** host endpoints: the VPC's CIDR, routed via the gateway ('' = only its own network) */
+  vpcCidr: string;
 }
 
 export function attachRequest(m: pb.AttachEndpointRequest): AttachRequest {
@@ -90,7 +92,10 @@ export function attachRequest(m: pb.AttachEndpointRequest): AttachRequest {
   if (gw === ipN) throw invalid(`ip: ${m.ip} is the gateway address`);
   const mtu = u32(m.mtu, 'mtu');
   if (mtu !== 0 && (mtu < 576 || mtu > 9000)) throw invalid(`mtu: ${mtu} is outside 576..9000`);
+  const vpcCidr = m.vpcCidr ? parseCidr(m.vpcCidr, 'vpc_cidr') : null;
+  if (vpcCidr && !cidrWithin(net, vpcCidr)) throw invalid(`vpc_cidr: ${m.vpcCidr} does not contain cidr ${m.cidr}`);
   return {
+    vpcCidr: vpcCidr ? formatCidr(vpcCidr) : '',
     vni: vni(m.vni), netId: u32(m.netId, 'net_id'), ip: ipv4(m.ip, 'ip'), mac: mac(m.mac, 'mac'),
     cidr: formatCidr(net), prefixLen: net.len, gatewayIp: formatIpv4(gw), hostEndpoint: Boolean(m.hostEndpoint), mtu,
   };

@@ -6,7 +6,7 @@ import { connectTransitd, type TransitdClient } from '../../src/transitd/client.
 import { ENDPOINT_VALUE, EndpointType, packEndpoints } from '../../src/abi/index.js';
 import { XvpcError } from '../../src/errors.js';
 import type { Droplet } from '../../src/droplet/index.js';
-import { delta, destroyDroplets, expectPing, makeDroplets, snapshot } from './lib.js';
+import { delta, destroyDroplets, expectFailedCalls, expectPing, makeDroplets, snapshot } from './lib.js';
 
 async function rejects(p: Promise<unknown>, code: XvpcError['code'], message: RegExp): Promise<void> {
   const err = await p.then(() => undefined, (e: unknown) => e);
@@ -19,6 +19,12 @@ describe('API validation', () => {
   let droplets: Record<string, Droplet>;
   let c: Controller<Droplet>;
   let transitd: TransitdClient;
+
+  /** A call transitd refuses on purpose: the harness expects it among h1's failed calls. */
+  const refusedByTransitd = (p: Promise<unknown>, code: XvpcError['code'], message: RegExp) => {
+    expectFailedCalls(droplets.h1, 1);
+    return rejects(p, code, message);
+  };
 
   beforeAll(async () => {
     droplets = await makeDroplets(['h1', 'h2'], 'fe');
@@ -69,28 +75,28 @@ describe('API validation', () => {
 
   it('transitd answers INVALID_ARGUMENT naming the field and writes nothing', async () => {
     const before = await transitd.dump({});
-    await rejects(transitd.createVpc({ vni: 1 << 24, routers: [] }), 'INVALID_ARGUMENT', /vni/);
-    await rejects(transitd.createVpc({ vni: 5, routers: ['1.2.3'] }), 'INVALID_ARGUMENT', /routers\[0\]/);
-    await rejects(transitd.createNetwork({ vni: 5, netId: 1, cidr: '10.0.0.0/24', gatewayIp: '10.0.1.1', gatewayMac: '0a:00:00:00:00:01', switches: [] }),
+    await refusedByTransitd(transitd.createVpc({ vni: 1 << 24, routers: [] }), 'INVALID_ARGUMENT', /vni/);
+    await refusedByTransitd(transitd.createVpc({ vni: 5, routers: ['1.2.3'] }), 'INVALID_ARGUMENT', /routers\[0\]/);
+    await refusedByTransitd(transitd.createNetwork({ vni: 5, netId: 1, cidr: '10.0.0.0/24', gatewayIp: '10.0.1.1', gatewayMac: '0a:00:00:00:00:01', switches: [] }),
       'INVALID_ARGUMENT', /gateway_ip/);
-    await rejects(transitd.createNetwork({ vni: 5, netId: 1, cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', gatewayMac: '01:00:00:00:00:01', switches: [] }),
+    await refusedByTransitd(transitd.createNetwork({ vni: 5, netId: 1, cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', gatewayMac: '01:00:00:00:00:01', switches: [] }),
       'INVALID_ARGUMENT', /gateway_mac: .* multicast/);
-    await rejects(transitd.createEndpoint({ vni: 5, ip: '10.0.0.2', type: 9 as never, mac: '0e:00:00:00:00:02', hostIp: '172.30.0.2', hostMac: '0a:00:00:00:00:01', netId: 1, backends: [], hostedIfindex: 0 }),
+    await refusedByTransitd(transitd.createEndpoint({ vni: 5, ip: '10.0.0.2', type: 9 as never, mac: '0e:00:00:00:00:02', hostIp: '172.30.0.2', hostMac: '0a:00:00:00:00:01', netId: 1, backends: [], hostedIfindex: 0 }),
       'INVALID_ARGUMENT', /type/);
-    await rejects(transitd.attachEndpoint({ vni: 5, netId: 1, ip: '10.0.9.2', mac: '0e:00:00:00:00:02', cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', hostEndpoint: false, mtu: 0 }),
+    await refusedByTransitd(transitd.attachEndpoint({ vni: 5, netId: 1, ip: '10.0.9.2', mac: '0e:00:00:00:00:02', cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', hostEndpoint: false, mtu: 0, vpcCidr: '' }),
       'INVALID_ARGUMENT', /ip: 10.0.9.2 is outside/);
-    await rejects(transitd.getEndpoint({ vni: 5, ip: '10.0.0.2' }), 'NOT_FOUND', /does not exist/);
-    await rejects(transitd.createSubstrate({ ip: droplets.h2.ip, mac: droplets.h2.mac }), 'ALREADY_EXISTS', /substrate/);
-    await rejects(transitd.updateSubstrate({ ip: '172.30.99.99', mac: '0a:00:00:00:00:01' }), 'NOT_FOUND', /substrate 172.30.99.99/);
-    await rejects(transitd.getSubstrate({ ip: '172.30.99.99' }), 'NOT_FOUND', /substrate 172.30.99.99/);
-    await rejects(transitd.loadTransit({ interface: 'eth0; rm -rf /', mode: 'native' }), 'INVALID_ARGUMENT', /interface/);
+    await refusedByTransitd(transitd.getEndpoint({ vni: 5, ip: '10.0.0.2' }), 'NOT_FOUND', /does not exist/);
+    await refusedByTransitd(transitd.createSubstrate({ ip: droplets.h2.ip, mac: droplets.h2.mac }), 'ALREADY_EXISTS', /substrate/);
+    await refusedByTransitd(transitd.updateSubstrate({ ip: '172.30.99.99', mac: '0a:00:00:00:00:01' }), 'NOT_FOUND', /substrate 172.30.99.99/);
+    await refusedByTransitd(transitd.getSubstrate({ ip: '172.30.99.99' }), 'NOT_FOUND', /substrate 172.30.99.99/);
+    await refusedByTransitd(transitd.loadTransit({ interface: 'eth0; rm -rf /', mode: 'native' }), 'INVALID_ARGUMENT', /interface/);
     expect(await transitd.dump({})).toEqual(before);
     expect(await transitd.getSubstrate({ ip: droplets.h2.ip })).toEqual({ ip: droplets.h2.ip, mac: droplets.h2.mac });
   });
 
   it('a goal state with one bad record is rejected whole', async () => {
     const before = await transitd.dump({});
-    await rejects(transitd.applyGoalState({
+    await refusedByTransitd(transitd.applyGoalState({
       substrate: [{ ip: '172.30.9.9', mac: '0a:00:00:00:09:09' }],
       vpcs: [{ vni: 60, routers: [] }],
       networks: [],
@@ -118,7 +124,7 @@ describe('API validation', () => {
       deleteSubstrate: [{ ip: '172.30.9.9' }], deleteVpcs: [{ vni: 61 }], deleteNetworks: [{ vni: 61, cidr: '10.61.0.0/24' }],
       deleteEndpoints: [{ vni: 61, ip: '10.61.0.2' }],
     });
-    await rejects(transitd.getVpc({ vni: 61 }), 'NOT_FOUND', /vpc 61/);
+    await refusedByTransitd(transitd.getVpc({ vni: 61 }), 'NOT_FOUND', /vpc 61/);
   });
 
   it('PutEndpoints writes a packed batch whole, or rejects it naming the record and field', async () => {
@@ -129,8 +135,8 @@ describe('API validation', () => {
     const bad = packEndpoints(records);
     bad.values[250 * ENDPOINT_VALUE.size + ENDPOINT_VALUE.off.mac] = 0x01; // records[250].mac: multicast
     const before = await transitd.dump({});
-    await rejects(transitd.putEndpoints(bad), 'INVALID_ARGUMENT', /records\[250\]\.mac/);
-    await rejects(transitd.putEndpoints({ keys: Buffer.alloc(7), values: Buffer.alloc(0) }), 'INVALID_ARGUMENT', /keys/);
+    await refusedByTransitd(transitd.putEndpoints(bad), 'INVALID_ARGUMENT', /records\[250\]\.mac/);
+    await refusedByTransitd(transitd.putEndpoints({ keys: Buffer.alloc(7), values: Buffer.alloc(0) }), 'INVALID_ARGUMENT', /keys/);
     expect(await transitd.dump({})).toEqual(before);
 
     await transitd.putEndpoints(packEndpoints(records));

@@ -1,13 +1,15 @@
 // Shared pieces of the functional suite: droplets with a unique prefix,
 // traffic checks, and counter deltas that prove packets crossed XDP.
 import { randomBytes } from 'node:crypto';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { PROBE, startServer } from './probe.js';
-import { createDroplets, destroyDroplets, type Droplet } from '../../src/droplet/index.js';
+import { createDroplets, destroyDroplets as destroyAll, type Droplet } from '../../src/droplet/index.js';
 import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { AttachMode } from '../../src/dataplane/host.js';
+import { connectTransitd } from '../../src/transitd/client.js';
+import { XvpcError } from '../../src/errors.js';
 
 export { PROBE };
 export const UDP_GSO = fileURLToPath(new URL('../lib/udp-gso.py', import.meta.url));
@@ -17,10 +19,55 @@ export const shortPrefix = (tag: string): string => `${tag}${randomBytes(2).toSt
 
 export async function makeDroplets(names: string[], tag: string, backend: 'netns' | 'docker' = 'netns',
   mode?: AttachMode): Promise<Record<string, Droplet>> {
-  return createDroplets(names, { prefix: shortPrefix(tag), backend, mode });
+  const droplets = await createDroplets(names, { prefix: shortPrefix(tag), backend, mode });
+  for (const d of Object.values(droplets)) watched.set(d, { seen: 0, allowed: 0 });
+  return droplets;
 }
 
-export { destroyDroplets };
+export async function destroyDroplets(droplets: Record<string, Droplet>): Promise<void> {
+  for (const d of Object.values(droplets)) watched.delete(d);
+  await destroyAll(droplets);
+}
+
+// ---- no transitd call fails unless the test meant it (as Mizar checked its failed RPCs) ----
+
+/** Droplets of this test file, with the failed calls already accounted for. */
+const watched = new Map<Droplet, { seen: number; allowed: number }>();
+
+/** The test makes `count` calls to this droplet's transitd fail on purpose. */
+export function expectFailedCalls(droplet: Droplet, count: number): void {
+  const w = watched.get(droplet);
+  if (w) w.allowed += count;
+}
+
+async function failedCalls(d: Droplet) {
+  const client = connectTransitd(d.id, d.transitdAddress);
+  try {
+    return await client.getFailedCalls({}, { timeoutMs: 10_000 });
+  } finally {
+    client.close();
+  }
+}
+
+/** After every test: each live droplet's transitd failed exactly the calls the test expected. */
+afterEach(async () => {
+  for (const [d, w] of watched) {
+    let r;
+    try {
+      r = await failedCalls(d);
+    } catch (err) {
+      if (err instanceof XvpcError && err.code === 'UNAVAILABLE') continue; // stopped by the test (a restart, a crash test)
+      throw err;
+    }
+    const total = Number(r.total);
+    if (total < w.seen) w.seen = 0; // a restarted transitd counts from 0
+    const unexpected = total - w.seen - w.allowed;
+    w.seen = total;
+    w.allowed = 0;
+    const recent = r.last.slice(-Math.max(unexpected, 1)).map((c) => `${c.method}: ${c.code} ${c.message}`);
+    expect(unexpected, `${d.id}: transitd calls failed that the test did not expect:\n${recent.join('\n')}`).toBe(0);
+  }
+});
 
 export type Counters = Record<string, number>;
 
@@ -74,8 +121,10 @@ export interface SwitchScenario {
  */
 export async function switchScenario(tag: string, opts: {
   backend?: 'netns' | 'docker'; vni?: number; net?: string; rightHost?: 'right' | 'switch'; mode?: AttachMode;
+  /** the VPC's direct path (default on, as createVpc's) */
+  directPath?: boolean;
 } = {}): Promise<SwitchScenario> {
-  const { backend = 'netns', vni = 3, net = '10.0', rightHost = 'right', mode } = opts;
+  const { backend = 'netns', vni = 3, net = '10.0', rightHost = 'right', mode, directPath } = opts;
   const names = rightHost === 'right' ? ['left', 'right', 'switch'] : ['left', 'switch'];
   const droplets = await makeDroplets(names, tag, backend, mode);
   const c = new Controller(droplets);
@@ -84,7 +133,7 @@ export async function switchScenario(tag: string, opts: {
     await destroyDroplets(droplets);
   };
   try {
-    await c.createVpc({ vni, cidr: `${net}.0.0/16`, routers: [] });
+    await c.createVpc({ vni, cidr: `${net}.0.0/16`, routers: [], directPath });
     await c.createNetwork({ vni, netId: 1, cidr: `${net}.0.0/16`, switches: ['switch'] });
     const left = await c.createSimpleEndpoint({ vni, netId: 1, ip: `${net}.0.2`, host: 'left' });
     const right = await c.createSimpleEndpoint({ vni, netId: 1, ip: `${net}.0.3`, host: rightHost });

@@ -48,7 +48,7 @@ describe('changes under live traffic', () => {
   beforeAll(async () => {
     droplets = await makeDroplets(['h1', 'h2', 'old', 'new', 'sw2', 'r1', 'r2'], 'fv');
     c = new Controller(droplets);
-    await c.createVpc({ vni: 40, cidr: '10.40.0.0/16', routers: ['r1'] });
+    await c.createVpc({ vni: 40, cidr: '10.40.0.0/16', routers: ['r1'], directPath: false }); // counts the switches' and routers' work: no direct path
     await c.createNetwork({ vni: 40, netId: 1, cidr: '10.40.1.0/24', switches: ['old'] });
     await c.createNetwork({ vni: 40, netId: 2, cidr: '10.40.2.0/24', switches: ['sw2'] });
     a = await c.createSimpleEndpoint({ vni: 40, netId: 1, ip: '10.40.1.2', host: 'h1' });

@@ -13,7 +13,7 @@ describe('two networks joined by a router', () => {
   beforeAll(async () => {
     droplets = await makeDroplets(['h1', 'h2', 'sw1', 'sw2', 'rt'], 'fr');
     c = new Controller(droplets);
-    await c.createVpc({ vni: 7, cidr: '10.7.0.0/16', routers: ['rt'] });
+    await c.createVpc({ vni: 7, cidr: '10.7.0.0/16', routers: ['rt'], directPath: false }); // counts the switches' and routers' work: no direct path
     await c.createNetwork({ vni: 7, netId: 1, cidr: '10.7.1.0/24', switches: ['sw1'] });
     await c.createNetwork({ vni: 7, netId: 2, cidr: '10.7.2.0/24', switches: ['sw2'] });
     a = await c.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.10', host: 'h1' });
@@ -44,6 +44,16 @@ describe('two networks joined by a router', () => {
   it('routed TTL is decremented once per router hop', async () => {
     const r = await a.run(['ping', '-n', '-c', '1', '-W', '2', b.ip]);
     expect(r.stdout).toMatch(/ttl=63/);
+  });
+
+  it('a packet whose TTL runs out at the router is answered with time exceeded from the sender\'s gateway (ping -t)', async () => {
+    const r = await a.run(['ping', '-n', '-c', '1', '-W', '2', '-t', '1', b.ip]);
+    expect(r.stdout).toMatch(/From 10\.7\.1\.1 icmp_seq=1 Time to live exceeded/);
+    const before = await snapshot([droplets.rt]);
+    const back = await b.run(['ping', '-n', '-c', '2', '-i', '0.2', '-W', '2', '-t', '1', a.ip]);
+    expect(back.stdout).toMatch(/From 10\.7\.2\.1 icmp_seq=1 Time to live exceeded/);
+    expect(delta(before[0], (await snapshot([droplets.rt]))[0], 'icmp_time_exceeded')).toBe(2);
+    expect(await a.run(['ping', '-n', '-c', '1', '-W', '2', '-t', '2', b.ip])).toMatchObject({ code: 0 });
   });
 
   it('tcp and http across networks', async () => {

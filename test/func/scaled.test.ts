@@ -49,6 +49,8 @@ describe('a scaled endpoint', () => {
     const hosts = [droplets.h1, droplets.h2];
     const before = await snapshot(hosts);
     try {
+      // Both servers listen before the scaled endpoint is asked (a loaded machine starts node slowly).
+      for (const b of [b1, b2]) await client.run([process.execPath, PROBE, 'ask', 'http', b.ip, '7501', 'ready'], { timeoutMs: 10_000 });
       const answeredBy = new Set<string>();
       for (let i = 0; i < 12; i++) {
         const r = await client.run([process.execPath, PROBE, 'ask', 'http', vip.ip, '7501', `q${i}`], { timeoutMs: 10_000 });
@@ -115,6 +117,57 @@ describe('a scaled endpoint', () => {
     } finally {
       await nf(0);
       for (const srv of servers) await srv.stop();
+    }
+  });
+
+  it('a connection always lands on the same backend', async () => {
+    const servers = [b1, b2].map((b) => b.run([process.execPath, PROBE, 'serve', 'tcp', '7505', '20', b.ip], { timeoutMs: 30_000 }));
+    try {
+      await client.run([process.execPath, PROBE, 'ask', 'tcp', vip.ip, '7505', 'ready'], { timeoutMs: 10_000 });
+      for (let k = 0; k < 4; k++) {
+        const r = await client.run([process.execPath, PROBE, 'converse', vip.ip, '7505', '10'], { timeoutMs: 15_000 });
+        expect(r.stderr).toBe('');
+        const by = r.stdout.trim().split('\n').map((line) => /^pong:m\d+@(.+)$/.exec(line)?.[1]);
+        expect(by).toHaveLength(10);
+        expect(new Set(by).size, r.stdout).toBe(1);
+        expect([b1.ip, b2.ip]).toContain(by[0]);
+      }
+    } finally {
+      for (const b of [b1, b2]) await b.run(['pkill', '-f', 'probe.mjs serve tcp 7505']);
+      await Promise.all(servers);
+    }
+  });
+
+  it('updateScaledEndpoint changes the backends in place: a new one serves, a removed one no longer does', async () => {
+    const b3 = await c.createSimpleEndpoint({ vni: 60, netId: 1, ip: '10.60.0.13', host: 'sw' });
+    const all = [b1, b2, b3];
+    const servers = all.map((b) => b.run([process.execPath, PROBE, 'serve', 'http', '7506', '30', b.ip], { timeoutMs: 40_000 }));
+    /** Who answers `n` connections (from random source ports); stops early once `all` answered. */
+    const askMany = async (n: number, all = 0) => {
+      const by = new Set<string>();
+      for (let i = 0; i < n && !(all && by.size === all); i++) {
+        const r = await client.run([process.execPath, PROBE, 'ask', 'http', vip.ip, '7506', `u${i}`], { timeoutMs: 10_000 });
+        by.add(/@(.+)$/.exec(r.stdout.trim())?.[1] ?? r.stdout);
+      }
+      return [...by].sort();
+    };
+    try {
+      await c.updateScaledEndpoint({ vni: 60, netId: 1, ip: vip.ip, backends: [b3] });
+      expect(await askMany(6)).toEqual([b3.ip]);
+      await c.updateScaledEndpoint({ vni: 60, netId: 1, ip: vip.ip, backends: [b1, b2, b3] });
+      expect(await askMany(100, 3)).toEqual([b1.ip, b2.ip, b3.ip]); // each connection 1/3 each: all three long before 100
+      await c.updateScaledEndpoint({ vni: 60, netId: 1, ip: vip.ip, backends: [b1, b2] });
+      expect(await askMany(12)).not.toContain(b3.ip);
+      await c.deleteSimpleEndpoint({ vni: 60, netId: 1, ip: b3.ip }); // no longer a backend: may go
+      // Bad updates change nothing.
+      await expect(c.updateScaledEndpoint({ vni: 60, netId: 1, ip: vip.ip, backends: [] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(c.updateScaledEndpoint({ vni: 60, netId: 1, ip: b1.ip, backends: [b2] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/not a scaled endpoint/) });
+      await expect(c.updateScaledEndpoint({ vni: 60, netId: 1, ip: vip.ip, backends: [b1, b1] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(c.updateScaledEndpoint({ vni: 60, netId: 1, ip: vip.ip, backends: [b3] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await askMany(100, 2)).toEqual([b1.ip, b2.ip]);
+    } finally {
+      for (const b of all) await b.run(['pkill', '-f', 'probe.mjs serve http 7506']).catch(() => undefined);
+      await Promise.all(servers.map((p) => p.catch(() => undefined)));
     }
   });
 

@@ -22,7 +22,7 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
   let left: Endpoint, right: Endpoint;
 
   beforeAll(async () => {
-    scenario = await switchScenario(tag, { backend, mode });
+    scenario = await switchScenario(tag, { backend, mode, directPath: false }); // every packet through the switch (test/func/direct-path.test.ts: with)
     ({ droplets, left, right } = scenario);
   });
 
@@ -119,6 +119,12 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
     expect(after).toBeGreaterThan(0);
     expect(after).not.toBe(before);
     await expectPing(left, right.ip, 3);
+  });
+
+  it('ping -t 1 arrives: a switch is not an IP hop (outer TTL is the underlay\'s own)', async () => {
+    const r = await left.run(['ping', '-n', '-c', '2', '-i', '0.2', '-W', '2', '-t', '1', right.ip]);
+    expect(r.stdout).toMatch(/2 received/);
+    expect(r.stdout).toMatch(/ttl=64/);
   });
 
   for (const proto of ['tcp', 'udp', 'http'] as const) {

@@ -20,7 +20,7 @@ describe('topologies', () => {
   });
 
   it('several switches in one network share the flows and all deliver', async () => {
-    await c.createVpc({ vni: 10, cidr: '10.10.0.0/16', routers: [] });
+    await c.createVpc({ vni: 10, cidr: '10.10.0.0/16', routers: [], directPath: false }); // counts the switches' and routers' work: no direct path
     await c.createNetwork({ vni: 10, netId: 1, cidr: '10.10.0.0/16', switches: ['s1', 's2', 's3'] });
     const eps = await Promise.all(
       Array.from({ length: 6 }, (_, i) => c.createSimpleEndpoint({ vni: 10, netId: 1, ip: `10.10.0.${10 + i}`, host: i % 2 ? 'h2' : 'h1' })),
@@ -36,7 +36,7 @@ describe('topologies', () => {
   });
 
   it('endpoints on the switch host itself', async () => {
-    await c.createVpc({ vni: 11, cidr: '10.11.0.0/16', routers: [] });
+    await c.createVpc({ vni: 11, cidr: '10.11.0.0/16', routers: [], directPath: false }); // counts the switches' and routers' work: no direct path
     await c.createNetwork({ vni: 11, netId: 1, cidr: '10.11.0.0/16', switches: ['s1'] });
     const onSwitch = await c.createSimpleEndpoint({ vni: 11, netId: 1, ip: '10.11.0.2', host: 's1' });
     const alsoOnSwitch = await c.createSimpleEndpoint({ vni: 11, netId: 1, ip: '10.11.0.3', host: 's1' });
@@ -53,7 +53,7 @@ describe('topologies', () => {
 
   it('the same IP in two VPCs: each reaches its own, neither sees the other', async () => {
     for (const vni of [20, 21]) {
-      await c.createVpc({ vni, cidr: '10.20.0.0/16', routers: [] });
+      await c.createVpc({ vni, cidr: '10.20.0.0/16', routers: [], directPath: false }); // counts the switches' and routers' work: no direct path
       await c.createNetwork({ vni, netId: 1, cidr: '10.20.0.0/16', switches: ['s2'] });
     }
     const a20 = await c.createSimpleEndpoint({ vni: 20, netId: 1, ip: '10.20.0.2', host: 'h1' });
@@ -73,7 +73,7 @@ describe('topologies', () => {
   });
 
   it('a host endpoint puts the host itself into the VPC', async () => {
-    await c.createVpc({ vni: 12, cidr: '10.12.0.0/16', routers: [] });
+    await c.createVpc({ vni: 12, cidr: '10.12.0.0/16', routers: [], directPath: false }); // counts the switches' and routers' work: no direct path
     await c.createNetwork({ vni: 12, netId: 1, cidr: '10.12.0.0/16', switches: ['s3'] });
     const hostEp = await c.createHostEndpoint({ vni: 12, netId: 1, ip: '10.12.0.2', host: 'h1' });
     const peer = await c.createSimpleEndpoint({ vni: 12, netId: 1, ip: '10.12.0.3', host: 'h2' });

@@ -218,8 +218,12 @@ export function geneveOption(o: GeneveOption): Buffer {
 }
 
 /** xvpc's "return to sender" option: the sending host's IPv4 and MAC. */
-export function rtsOption(hostIp: string, hostMac: string): GeneveOption {
-  return { cls: OPT_CLASS_XVPC, type: OPT_RTS, data: Buffer.concat([ipBytes(hostIp), macBytes(hostMac), Buffer.alloc(2)]) };
+/** RTS flags (native/bpf/wire.h): sent past the switch; the inner source is not the sender's (scaled reply). */
+export const RTS_F_DIRECT = 0x1;
+export const RTS_F_NO_LEARN = 0x2;
+
+export function rtsOption(hostIp: string, hostMac: string, flags = 0): GeneveOption {
+  return { cls: OPT_CLASS_XVPC, type: OPT_RTS, data: Buffer.concat([ipBytes(hostIp), macBytes(hostMac), Buffer.from([flags, 0])]) };
 }
 
 export interface GeneveOpts {
@@ -329,11 +333,11 @@ export function parseGeneve(buf: Buffer, off: number): GeneveHeader {
   };
 }
 
-export interface Rts { hostIp: string; hostMac: string; zero: number }
+export interface Rts { hostIp: string; hostMac: string; flags: number; zero: number }
 
 export function parseRts(data: Buffer): Rts {
   need(data, 12, 'RTS option');
-  return { hostIp: fmtIp(data.readUInt32BE(0)), hostMac: fmtMac(data.subarray(4, 10)), zero: data.readUInt16BE(10) };
+  return { hostIp: fmtIp(data.readUInt32BE(0)), hostMac: fmtMac(data.subarray(4, 10)), flags: data[10], zero: data[11] };
 }
 
 export interface ArpBody {

@@ -7,6 +7,7 @@
 //       SIGUSR2 marks a moment: stream reports say how many bytes arrived after it; F.mark
 //       appears once the mark is taken.
 //   node probe.mjs ask tcp|udp|http IP PORT MSG       prints the answer; exit 1 if none in 5 s
+//   node probe.mjs converse IP PORT COUNT           one TCP connection, COUNT messages one after another, prints each answer
 //   node probe.mjs stream IP PORT SECONDS [--pidfile F]
 //       sends TCP data until SECONDS pass or SIGTERM; writes its pid to F once the server
 //       has received the first MiB; then half-closes and prints JSON
@@ -113,6 +114,20 @@ async function ask(proto, ip, port, msg) {
   }
 }
 
+/** One TCP connection to a tcp echo server: COUNT messages, each after the last one's answer. */
+function converse(ip, port, count) {
+  const s = net.connect(port, ip);
+  let i = 0;
+  s.setTimeout(5000, () => { console.error(`no answer to message ${i}`); process.exit(1); });
+  s.on('error', (e) => { console.error(`connection broke at message ${i}: ${e.message}`); process.exit(1); });
+  s.on('connect', () => s.write(`m${i}`));
+  s.on('data', (d) => {
+    console.log(d.toString());
+    if (++i === count) { s.end(); process.exit(0); }
+    s.write(`m${i}`);
+  });
+}
+
 /** Connects, retrying a refused connect for up to 5 s (the server may still be starting). */
 async function connect(ip, port) {
   const deadline = Date.now() + 5000;
@@ -179,4 +194,5 @@ async function stream(ip, port, seconds) {
 if (cmd === 'serve') serve(proto, Number(a), Number(b ?? 30), c);
 else if (cmd === 'ask') ask(proto, a, Number(b), c).then((r) => console.log(r), (e) => { console.error(e.message); process.exit(1); });
 else if (cmd === 'stream') stream(proto, Number(a), Number(b));
+else if (cmd === 'converse') converse(proto, Number(a), Number(b));
 else { console.error('usage: probe.mjs serve|ask|stream ...'); process.exit(2); }

@@ -3,7 +3,7 @@
 // to the C structs), and the packed-batch checker refuses malformed batches.
 import { describe, expect, it } from 'vitest';
 import {
-  ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, HOST_F_DIRECT_PATH, LAYOUTS, MAX_BACKENDS, NETWORK_VALUE, RECORD_KINDS, SLOT_TABLE_SIZE,
+  ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, LAYOUTS, MAX_BACKENDS, NETWORK_VALUE, RECORD_KINDS, SLOT_TABLE_SIZE,
   XVPC_MEMBERS, checkEndpointBatch, decodeAgentMeta, decodeHostCache, decodeHostConfig, encodeAgentMeta, encodeHostCache,
   encodeHostConfig, endpointRecordKey, networkRecordKey, packEndpoints, slotTable, unpackEndpoints,
   type EndpointRecord, type KeyOf, type RecordKind, type RecordKindName, type RecordOf,
@@ -18,7 +18,7 @@ const SCALED: EndpointRecord = {
   ...EP, ip: '10.1.2.100', type: EndpointType.SCALED, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', backends: ['10.1.2.3', '10.1.2.4'],
 };
 const SAMPLES: { [N in RecordKindName]: RecordOf<N>[] } = {
-  vpcs: [{ vni: 1, routers: [] }, { vni: 0xffffff, routers: ['172.30.0.1', '172.30.0.2', '172.30.0.3'] }],
+  vpcs: [{ vni: 1, routers: [], directPath: false }, { vni: 0xffffff, routers: ['172.30.0.1', '172.30.0.2', '172.30.0.3'], directPath: true }],
   networks: [
     { vni: 9, netId: 3, cidr: '10.9.0.0/16', gatewayIp: '10.9.0.1', gatewayMac: '0a:09:0a:09:00:01', switches: ['172.30.0.2'] },
     { vni: 9, netId: 4, cidr: '0.0.0.0/0', gatewayIp: '0.0.0.1', gatewayMac: '0a:09:00:00:00:01', switches: [] },
@@ -80,8 +80,8 @@ describe('bytes at the offsets of layout.ts', () => {
     expect(k.readUInt32LE(0)).toBe(32 + 16);
   });
 
-  it('host config (with flags), host cache, agent meta', () => {
-    const cfg = { ip: '172.30.0.1', mac: '02:00:00:00:00:01', ifindex: 3, flags: HOST_F_DIRECT_PATH };
+  it('host config (with its reserved flags word), host cache, agent meta', () => {
+    const cfg = { ip: '172.30.0.1', mac: '02:00:00:00:00:01', ifindex: 3, flags: 0x5 };
     expect(decodeHostConfig(encodeHostConfig(cfg))).toEqual(cfg);
     expect(decodeHostConfig(encodeHostConfig({ ...cfg, flags: undefined })).flags).toBe(0);
     const hc = { hostIp: '172.30.0.4', hostMac: '02:00:00:00:00:04' };

@@ -16,7 +16,7 @@ const HOSTS = {
 /** VPC 5 (router d); network 1 (switch c) with e1 on a and host endpoint e2 on b; network 2 (switch b) with a scaled endpoint over e1. */
 function model(): Model {
   const m = new Model();
-  m.vpcs.set(5, { vni: 5, cidr: '10.5.0.0/16', routers: ['d'] });
+  m.vpcs.set(5, { vni: 5, cidr: '10.5.0.0/16', routers: ['d'], directPath: true });
   m.networks.set(Model.netKey(5, 1), { vni: 5, netId: 1, cidr: '10.5.1.0/24', switches: ['c'] });
   m.networks.set(Model.netKey(5, 2), { vni: 5, netId: 2, cidr: '10.5.2.0/24', switches: ['b'] });
   const ep = (netId: number, ip: string, type: EndpointType, host?: string, backends: string[] = []) =>
@@ -37,10 +37,10 @@ describe('desired state', () => {
     expect(keys(goals, 'vpcs')).toEqual({ a: [], b: [], c: [], d: [] });
   });
 
-  it('a VPC goes to its routers and its networks\' switches', () => {
+  it('a VPC goes to its routers, its networks\' switches and its endpoints\' hosts (their agents read its direct-path flag)', () => {
     const goals = desiredState(model(), HOSTS);
-    expect(keys(goals, 'vpcs')).toEqual({ a: [], b: ['5'], c: ['5'], d: ['5'] });
-    expect(goals.get('d')!.vpcs.get('5')).toEqual({ vni: 5, routers: [HOSTS.d.ip] });
+    expect(keys(goals, 'vpcs')).toEqual({ a: ['5'], b: ['5'], c: ['5'], d: ['5'] });
+    expect(goals.get('d')!.vpcs.get('5')).toEqual({ vni: 5, routers: [HOSTS.d.ip], directPath: true });
   });
 
   it('a network goes to its switches, its VPC\'s routers and its endpoints\' hosts', () => {
@@ -76,8 +76,10 @@ describe('desired state', () => {
     expect(keys(goals, 'attachments')).toEqual({ a: ['5/10.5.1.2'], b: ['5/10.5.1.3'], c: [], d: [] });
     expect(goals.get('a')!.attachments.get('5/10.5.1.2')).toEqual({
       vni: 5, netId: 1, ip: '10.5.1.2', mac: endpointMac(5, '10.5.1.2'), cidr: '10.5.1.0/24', gatewayIp: '10.5.1.1', hostEndpoint: false, mtu: 0,
+      vpcCidr: '',
     });
-    expect(goals.get('b')!.attachments.get('5/10.5.1.3')?.hostEndpoint).toBe(true);
+    // A host endpoint gets a route to its whole VPC.
+    expect(goals.get('b')!.attachments.get('5/10.5.1.3')).toMatchObject({ hostEndpoint: true, vpcCidr: '10.5.0.0/16' });
   });
 
   it('adding a switch brings the VPC and the network\'s endpoints to it', () => {
@@ -93,7 +95,7 @@ describe('desired state', () => {
     const m = model();
     m.vpcs.get(5)!.routers = [];
     const goals = desiredState(m, HOSTS);
-    expect(keys(goals, 'vpcs')).toEqual({ a: [], b: ['5'], c: ['5'], d: [] });
+    expect(keys(goals, 'vpcs')).toEqual({ a: ['5'], b: ['5'], c: ['5'], d: [] });
     expect(keys(goals, 'networks').d).toEqual([]);
   });
 

@@ -33,7 +33,7 @@ export function fakeTransitd(name: string, log: Call[], opts: { fail?: (method: 
     detachEndpoint: call('detachEndpoint', empty),
     createVpc: call('createVpc', empty),
     updateVpc: call('updateVpc', empty),
-    getVpc: call('getVpc', () => ({ vni: 0, routers: [] })),
+    getVpc: call('getVpc', () => ({ vni: 0, routers: [], directPath: false })),
     deleteVpc: call('deleteVpc', empty),
     createNetwork: call('createNetwork', empty),
     updateNetwork: call('updateNetwork', empty),
@@ -55,6 +55,8 @@ export function fakeTransitd(name: string, log: Call[], opts: { fail?: (method: 
       return {};
     },
     applyGoalState: call('applyGoalState', empty),
+    flushHostCache: call('flushHostCache', empty),
+    getFailedCalls: call('getFailedCalls', () => ({ total: 0, last: [] })),
     dump: call('dump', () => ({
       substrate: [], vpcs: [], networks: [], endpoints: [],
       deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],

@@ -106,6 +106,15 @@ describe('reconcile order', () => {
     await ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5', host: 'h1' });
     log.length = 0;
     await ctl.deleteSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5' });
+    // Direct path: every host of its VPC's network forgets where it lived, before
+    // the records change and again once it is detached.
+    const flushes = log.filter((c) => c.method === 'flushHostCache');
+    expect(flushes.map((c) => c.host).sort()).toEqual(['h1', 'h1', 'h2', 'h2', 'h3', 'h3']);
+    // h1 holds no network of VPC 7 any more: it forgets all it learned there.
+    for (const c of flushes) expect(c.req).toEqual({ endpoints: [{ vni: 7, ip: '10.7.1.5' }], vnis: c.host === 'h1' ? [7] : [] });
+    expect(log.findIndex((c) => c.method === 'flushHostCache')).toBe(0);
+    expect(log.at(-1)!.method).toBe('flushHostCache');
+    log.splice(0, log.length, ...log.filter((c) => c.method !== 'flushHostCache'));
     expect(log.map((c) => `${c.host}:${c.method}:${step(c)}`).sort()).toEqual([
       'h1:applyGoalState:4', 'h1:detachEndpoint:5', 'h2:applyGoalState:4',
     ]);

@@ -43,7 +43,8 @@ describe('single fields', () => {
 
 describe('records', () => {
   it('a VPC: routers are distinct IPv4s, at most MAX_MEMBERS', () => {
-    expect(v.vpcRecord({ vni: 3, routers: ['172.30.0.1'] })).toEqual({ vni: 3, routers: ['172.30.0.1'] });
+    expect(v.vpcRecord({ vni: 3, routers: ['172.30.0.1'] })).toEqual({ vni: 3, routers: ['172.30.0.1'], directPath: false });
+    expect(v.vpcRecord({ vni: 3, routers: [], directPath: true }).directPath).toBe(true);
     refused(() => v.vpcRecord({ vni: 3, routers: ['172.30.0.1', '172.30.0.1'] }), /^routers: 172\.30\.0\.1 is listed twice/);
     const many = Array.from({ length: MAX_MEMBERS + 1 }, (_, i) => `172.30.1.${i + 1}`);
     refused(() => v.vpcRecord({ vni: 3, routers: many }), new RegExp(`^routers: at most ${MAX_MEMBERS} entries, got ${MAX_MEMBERS + 1}`));
@@ -89,7 +90,9 @@ describe('records', () => {
 describe('attach requests', () => {
   const REQ = { vni: 5, netId: 1, ip: '10.5.1.2', mac: '0e:05:0a:05:01:02', cidr: '10.5.1.0/24', gatewayIp: '10.5.1.1', hostEndpoint: false, mtu: 0 };
   it('canonical, with the prefix length', () => {
-    expect(v.attachRequest(REQ)).toEqual({ ...REQ, prefixLen: 24 });
+    expect(v.attachRequest(REQ)).toEqual({ ...REQ, prefixLen: 24, vpcCidr: '' });
+    expect(v.attachRequest({ ...REQ, vpcCidr: '10.5.0.0/16' }).vpcCidr).toBe('10.5.0.0/16');
+    refused(() => v.attachRequest({ ...REQ, vpcCidr: '10.6.0.0/16' }), /^vpc_cidr: 10\.6\.0\.0\/16 does not contain cidr/);
   });
   it('the address, the gateway and the MTU must fit', () => {
     refused(() => v.attachRequest({ ...REQ, ip: '10.5.2.2' }), /^ip: 10\.5\.2\.2 is outside cidr 10\.5\.1\.0\/24/);

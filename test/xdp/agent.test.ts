@@ -5,11 +5,11 @@
 // packet built independently, and exactly which counters moved.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
-import { EndpointType, HOST_F_DIRECT_PATH, encodeHostCache, encodeHostConfig, endpointKey, u32Key } from '../../src/abi/index.js';
+import { EndpointType, encodeHostCache, encodeHostConfig, endpointKey, u32Key } from '../../src/abi/index.js';
 import {
   ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_TEB, IPPROTO_ICMP, IPPROTO_TCP,
   IPPROTO_UDP, OPT_CLASS_XVPC, OPT_RTS, arp, eth, geneveFrame, icmpEcho, ipBytes, ipv4, macBytes, parseGeneveFrame,
-  parseRts, rtsOption, tcp, udp,
+  parseRts, rtsOption, tcp, udp, RTS_F_DIRECT,
 } from '../lib/packets.js';
 import { HOOK, LO, THIS_HOST, XDP, flowHash, hex, hostN, slotPick, openDataplane, runAgent, sportOf, type TestHost, beThisHost } from './harness.js';
 
@@ -66,11 +66,12 @@ function fromMe(dst: string, o: FromMe = {}): Buffer {
     ipv4({ src: o.src ?? ME.ip, dst, proto, ttl: o.ttl ?? 64, tos: o.tos, id: o.id ?? 0x2222, df: !o.mf && !o.fragOffset, mf: o.mf, fragOffset: o.fragOffset, options: o.options }, l4));
 }
 
-/** The agent's encapsulation of `inner`, built from the spec (DESIGN.md, native/bpf/README.md). */
-function encapsulated(inner: Buffer, to: TestHost, h: number, ttl: number, vni = VNI_A): Buffer {
+/** The agent's encapsulation of `inner`, built from the spec (DESIGN.md, native/bpf/README.md):
+ * outer TTL 64 whatever the inner one. */
+function encapsulated(inner: Buffer, to: TestHost, h: number, vni = VNI_A, rtsFlags = 0): Buffer {
   return geneveFrame(
-    { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: THIS_HOST.ip, dstIp: to.ip, ttl, id: 0, tos: 0, df: false, sport: sportOf(h), udpChecksum: 0 },
-    { vni, options: [rtsOption(THIS_HOST.ip, THIS_HOST.mac)] },
+    { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: THIS_HOST.ip, dstIp: to.ip, ttl: 64, id: 0, tos: 0, df: false, sport: sportOf(h), udpChecksum: 0 },
+    { vni, options: [rtsOption(THIS_HOST.ip, THIS_HOST.mac, rtsFlags)] },
     inner);
 }
 
@@ -107,7 +108,7 @@ describe('encapsulation to a switch of the endpoint\'s network', () => {
     expect(o.readUInt16BE(16)).toBe(inner.length + 66 - 14);                   // tot_len
     expect(o.readUInt16BE(18)).toBe(0);                                        // id
     expect(o.readUInt16BE(20)).toBe(0);                                        // flags + fragment offset
-    expect(o[22]).toBe(61);                                                    // TTL = inner TTL
+    expect(o[22]).toBe(64);                                                    // TTL: the underlay's own, not the inner 61
     expect(o[23]).toBe(IPPROTO_UDP);
     const check = o.readUInt16BE(24);
     expect(o.subarray(26, 30).equals(ipBytes(THIS_HOST.ip))).toBe(true);       // src: this host
@@ -133,14 +134,14 @@ describe('encapsulation to a switch of the endpoint\'s network', () => {
     expect(o[53]).toBe(3);                                                     // 3 words of data
     expect(o.subarray(54, 58).equals(ipBytes(THIS_HOST.ip))).toBe(true);       // host IP
     expect(o.subarray(58, 64).equals(macBytes(THIS_HOST.mac))).toBe(true);     // host MAC
-    expect(o.readUInt16BE(64)).toBe(0);                                        // padding
+    expect(o.readUInt16BE(64)).toBe(0);                                        // flags 0 (to a switch), zero
     expect(o.subarray(66).equals(inner)).toBe(true);                           // the untouched inner frame
 
     // And as a whole, against the builder.
-    expect(hex(r.out)).toBe(hex(encapsulated(inner, sw, h, 61)));
+    expect(hex(r.out)).toBe(hex(encapsulated(inner, sw, h)));
     const f = parseGeneveFrame(r.out);
     expect(f.ip.checksumOk).toBe(true);
-    expect(parseRts(f.geneve.options[0].data)).toEqual({ hostIp: THIS_HOST.ip, hostMac: THIS_HOST.mac, zero: 0 });
+    expect(parseRts(f.geneve.options[0].data)).toEqual({ hostIp: THIS_HOST.ip, hostMac: THIS_HOST.mac, flags: 0, zero: 0 });
   });
 
   it('TCP and UDP flows: the switch and the UDP source port follow the flow hash with ports', () => {
@@ -156,7 +157,7 @@ describe('encapsulation to a switch of the endpoint\'s network', () => {
       used.add(sw.ip);
       const r = runAgent(dp, inner);
       expect(r.verdict).toBe(XDP.REDIRECT);
-      expect(hex(r.out)).toBe(hex(encapsulated(inner, sw, h, 1 + i)));
+      expect(hex(r.out)).toBe(hex(encapsulated(inner, sw, h)));
       expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
     }
     expect(used.size).toBe(SWITCHES.length);
@@ -173,18 +174,18 @@ describe('encapsulation to a switch of the endpoint\'s network', () => {
       const h = flowHash(ME.ip, PEER, IPPROTO_UDP, sp, dp_);
       const r = runAgent(dp, inner);
       expect(r.verdict).toBe(XDP.REDIRECT);
-      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h, 64)));
+      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h)));
       expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
     }
   });
 
-  it('an inner TTL of 1 or 0 is encapsulated as is (outer TTL = inner TTL; the next hop decides)', () => {
+  it('an inner TTL of 1 or 0 is encapsulated as is, under outer TTL 64 (the next hop decides)', () => {
     for (const ttl of [1, 0]) {
       const inner = fromMe(PEER, { ttl });
       const h = flowHash(ME.ip, PEER, IPPROTO_ICMP);
       const r = runAgent(dp, inner);
       expect(r.verdict).toBe(XDP.REDIRECT);
-      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h, ttl)));
+      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h)));
     }
   });
 
@@ -194,7 +195,7 @@ describe('encapsulation to a switch of the endpoint\'s network', () => {
       const inner = fromMe(PEER);
       const r = runAgent(dp, inner);
       expect(r.verdict).toBe(XDP.REDIRECT);
-      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostN(14), flowHash(ME.ip, PEER, IPPROTO_ICMP), 64, VNI_B)));
+      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostN(14), flowHash(ME.ip, PEER, IPPROTO_ICMP), VNI_B)));
     } finally {
       dp.putAgentMeta(LO, ME);
     }
@@ -231,7 +232,7 @@ describe('ARP from the endpoint', () => {
     const h = flowHash(ME.ip, PEER, 0);
     const r = runAgent(dp, req);
     expect(r.verdict).toBe(XDP.REDIRECT);
-    expect(hex(r.out)).toBe(hex(encapsulated(req, hostOf(slotPick(NET1.switches, h)), h, 64)));
+    expect(hex(r.out)).toBe(hex(encapsulated(req, hostOf(slotPick(NET1.switches, h)), h)));
     expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
   });
 
@@ -352,10 +353,12 @@ describe('what the agent refuses', () => {
 
 // ---- direct path ------------------------------------------------------------------------------
 
-describe('direct path (host_cfg flag + ep_host_cache)', () => {
+describe('direct path (the VPC record\'s flag + ep_host_cache)', () => {
   const CACHED = hostN(60);
-  const setFlags = (flags: number) => {
-    dp.map('host_cfg').update(u32Key(0), encodeHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO, flags }));
+  const OTHER_NET = '10.2.0.44'; // in NET2: routed
+  const setDirect = (directPath: boolean | null) => {
+    if (directPath === null) dp.delete('vpcs', { vni: VNI_A });
+    else dp.put('vpcs', { vni: VNI_A, routers: [], directPath });
   };
   const cache = (ip: string, host: TestHost) => {
     dp.map('ep_host_cache').update(endpointKey(VNI_A, ip), encodeHostCache({ hostIp: host.ip, hostMac: host.mac }));
@@ -364,36 +367,58 @@ describe('direct path (host_cfg flag + ep_host_cache)', () => {
   beforeAll(() => {
     cache(PEER, CACHED);
     cache('10.1.0.98', THIS_HOST);
+    cache(OTHER_NET, CACHED);
   });
-  afterEach(() => setFlags(0));
+  afterEach(() => setDirect(null));
+  afterAll(() => { for (const ip of [PEER, '10.1.0.98', OTHER_NET]) dp.forgetHost(VNI_A, ip); });
 
-  it('with the flag, a cached destination goes straight to its host', () => {
-    setFlags(HOST_F_DIRECT_PATH);
+  it('on: a cached destination goes straight to its host, RTS flagged direct (counted direct_tx)', () => {
+    setDirect(true);
     const inner = fromMe(PEER, { proto: IPPROTO_TCP, sport: 5555, dport: 22 });
     const h = flowHash(ME.ip, PEER, IPPROTO_TCP, 5555, 22);
     const r = runAgent(dp, inner);
     expect(r.verdict).toBe(XDP.REDIRECT);
-    expect(hex(r.out)).toBe(hex(encapsulated(inner, CACHED, h, 64)));
-    expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
+    expect(hex(r.out)).toBe(hex(encapsulated(inner, CACHED, h, VNI_A, RTS_F_DIRECT)));
+    expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1, direct_tx: 1 });
   });
 
-  it('without the flag, the cache is ignored: the switch', () => {
-    const inner = fromMe(PEER);
-    const h = flowHash(ME.ip, PEER, IPPROTO_ICMP);
-    const r = runAgent(dp, inner);
-    expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h, 64)));
+  it('off by the VPC\'s flag, or no VPC record here: the cache is ignored, the switch', () => {
+    for (const flag of [false, null]) {
+      setDirect(flag);
+      const inner = fromMe(PEER);
+      const h = flowHash(ME.ip, PEER, IPPROTO_ICMP);
+      const r = runAgent(dp, inner);
+      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h)));
+      expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
+    }
   });
 
   it('a cache entry naming this host, and ARP, go to the switch', () => {
-    setFlags(HOST_F_DIRECT_PATH);
+    setDirect(true);
     const inner = fromMe('10.1.0.98');
     const h = flowHash(ME.ip, '10.1.0.98', IPPROTO_ICMP);
     let r = runAgent(dp, inner);
-    expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h, 64)));
+    expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h)));
+    expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
     const req = arpRequest(PEER);
     const ha = flowHash(ME.ip, PEER, 0);
     r = runAgent(dp, req);
-    expect(hex(r.out)).toBe(hex(encapsulated(req, hostOf(slotPick(NET1.switches, ha)), ha, 64)));
+    expect(hex(r.out)).toBe(hex(encapsulated(req, hostOf(slotPick(NET1.switches, ha)), ha)));
+  });
+
+  it('another network: routed here (inner TTL - 1, checksum patched); a TTL that would expire takes the switch', () => {
+    setDirect(true);
+    const h = flowHash(ME.ip, OTHER_NET, IPPROTO_ICMP);
+    let r = runAgent(dp, fromMe(OTHER_NET, { ttl: 9 }));
+    expect(r.verdict).toBe(XDP.REDIRECT);
+    expect(hex(r.out)).toBe(hex(encapsulated(fromMe(OTHER_NET, { ttl: 8 }), CACHED, h, VNI_A, RTS_F_DIRECT)));
+    expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1, direct_tx: 1 });
+    for (const ttl of [1, 0]) {
+      const inner = fromMe(OTHER_NET, { ttl });
+      r = runAgent(dp, inner);
+      expect(hex(r.out)).toBe(hex(encapsulated(inner, hostOf(slotPick(NET1.switches, h)), h)));
+      expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1 });
+    }
   });
 });
 
@@ -403,10 +428,10 @@ describe('this host is the network\'s only switch: transit runs inline', () => {
   beforeAll(() => dp.put('networks', { ...NET1, switches: [THIS_HOST.ip] }));
   afterAll(() => dp.put('networks', NET1));
 
-  /** What the inline switch/router produces: our encapsulation, then a forward by us (outer TTL - 1). */
-  const forwardedInline = (inner: Buffer, to: TestHost, h: number, ttl: number) =>
+  /** What the inline switch/router produces: our encapsulation, then a forward by us (outer TTL 64 - 1). */
+  const forwardedInline = (inner: Buffer, to: TestHost, h: number) =>
     geneveFrame(
-      { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: THIS_HOST.ip, dstIp: to.ip, ttl: ttl - 1, id: 0, sport: sportOf(h) },
+      { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: THIS_HOST.ip, dstIp: to.ip, ttl: 63, id: 0, sport: sportOf(h) },
       { vni: VNI_A, options: [rtsOption(THIS_HOST.ip, THIS_HOST.mac)] },
       inner);
 
@@ -415,7 +440,7 @@ describe('this host is the network\'s only switch: transit runs inline', () => {
     const h = flowHash(ME.ip, EP_REMOTE.ip, IPPROTO_UDP, 4000, 4001);
     const r = runAgent(dp, inner);
     expect(r.verdict).toBe(XDP.REDIRECT);
-    expect(hex(r.out)).toBe(hex(forwardedInline(inner, EP_REMOTE.host, h, 50)));
+    expect(hex(r.out)).toBe(hex(forwardedInline(inner, EP_REMOTE.host, h)));
     expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1, switch_fwd: 1 });
   });
 
@@ -436,8 +461,20 @@ describe('this host is the network\'s only switch: transit runs inline', () => {
       ipv4({ src: ME.ip, dst, proto: IPPROTO_TCP, ttl: 39, id: 0x2222, df: true }, tcp({ sport: 6000, dport: 443 })));
     const r = runAgent(dp, inner);
     expect(r.verdict).toBe(XDP.REDIRECT);
-    expect(hex(r.out)).toBe(hex(forwardedInline(routedInner, sw, h, 40)));
+    expect(hex(r.out)).toBe(hex(forwardedInline(routedInner, sw, h)));
     expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1, router_net_fwd: 1 });
+  });
+
+  it('router, inner TTL 1: ICMP time exceeded from its own network\'s gateway, straight back into the endpoint (XDP_TX)', () => {
+    const expired = fromMe('10.2.0.9', { ttl: 1, proto: IPPROTO_UDP, sport: 33434, dport: 33435 });
+    const answer = eth({ dst: ME.mac, src: NET1.gatewayMac, type: ETH_P_IP },
+      ipv4({ src: NET1.gatewayIp, dst: ME.ip, proto: IPPROTO_ICMP, ttl: 64, tos: 0xc0, id: 0 },
+        icmpEcho({ type: 11, code: 0, id: 0, seq: 0 }, Buffer.from(expired.subarray(14, 42)))));
+    const r = runAgent(dp, expired);
+    expect(r.moved).toEqual({ agent_rx: 1, agent_tx: 1, encap: 1, icmp_time_exceeded: 1 });
+    expect(r.verdict).toBe(XDP.TX);
+    expect(hex(r.out)).toBe(hex(answer));
+    expect(r.moved).toEqual({ agent_rx: 1, agent_tx: 1, encap: 1, icmp_time_exceeded: 1 });
   });
 
   it('ARP for another network\'s gateway this host holds: answered by the agent, before any encapsulation (XDP_TX)', () => {
@@ -453,9 +490,13 @@ describe('this host is the network\'s only switch: transit runs inline', () => {
     expect(r.moved).toEqual({ agent_rx: 1, agent_drop: 1, encap: 1, drop_no_endpoint: 1 });
   });
 
-  it('inner TTL 1 to a neighbour in the same network is dropped (outer TTL = inner TTL is the switch\'s loop guard)', () => {
-    const r = runAgent(dp, fromMe(EP_REMOTE.ip, { ttl: 1 }));
-    expect(r.verdict).toBe(XDP.DROP);
-    expect(r.moved).toEqual({ agent_rx: 1, agent_drop: 1, encap: 1, drop_ttl: 1 });
+  it('inner TTL 1 (and 0) to a neighbour in the same network is switched untouched: switching is not a hop', () => {
+    for (const ttl of [1, 0]) {
+      const inner = fromMe(EP_REMOTE.ip, { ttl });
+      const r = runAgent(dp, inner);
+      expect(r.verdict).toBe(XDP.REDIRECT);
+      expect(hex(r.out)).toBe(hex(forwardedInline(inner, EP_REMOTE.host, flowHash(ME.ip, EP_REMOTE.ip, IPPROTO_ICMP))));
+      expect(r.moved).toEqual({ agent_rx: 1, agent_redirect: 1, encap: 1, switch_fwd: 1 });
+    }
   });
 });

@@ -56,7 +56,7 @@ const toUs = (g: Partial<GeneveOpts> = {}, inner = innerIcmp()) => geneveFrame(O
 
 /** The switch forward of a well-formed toUs(g, inner): what accepted packets must become. */
 const forwarded = (g: Partial<GeneveOpts> = {}, inner = innerIcmp()) => geneveFrame(
-  { ...OUTER, srcMac: THIS_HOST.mac, dstMac: EP_REMOTE.host.mac, srcIp: THIS_HOST.ip, dstIp: EP_REMOTE.host.ip, ttl: 29 },
+  { ...OUTER, srcMac: THIS_HOST.mac, dstMac: EP_REMOTE.host.mac, dstIp: EP_REMOTE.host.ip, ttl: 29 },
   { vni: VNI, options: [RTS], ...g }, inner);
 
 /** The outer IPv4 header rebuilt with other fields (the rest of the packet as it was). */
@@ -273,7 +273,7 @@ describe('the outer IPv4 header', () => {
 
   it('DF set is fine', () => {
     const pkt = withOuterIp(toUs(), { df: true });
-    const expected = withOuterIp(forwarded(), { df: true, src: THIS_HOST.ip, dst: EP_REMOTE.host.ip, ttl: 29 });
+    const expected = withOuterIp(forwarded(), { df: true, src: SENDER_HOST.ip, dst: EP_REMOTE.host.ip, ttl: 29 });
     expectForwarded(runTransit(dp, pkt), expected);
   });
 

@@ -6,9 +6,9 @@ import { EndpointType } from '../../src/abi/index.js';
 import type { HostDataplane } from '../../src/dataplane/host.js';
 import {
   ETH_P_IP, IPPROTO_TCP, OPT_CLASS_XVPC, OPT_SCALED, eth, geneveFrame, inetChecksum, ipBytes, ipv4, parseEth, parseGeneve,
-  parseIpv4, parseUdp, rtsOption, tcp,
+  parseIpv4, parseRts, parseUdp, rtsOption, tcp, RTS_F_NO_LEARN,
 } from '../lib/packets.js';
-import { LO, THIS_HOST, XDP, flowHash, hex, hostN, openDataplane, runAgent, runTransit, beThisHost } from './harness.js';
+import { LO, THIS_HOST, XDP, flowHash, hex, hostN, openDataplane, runAgent, runTransit, beThisHost, slotPick } from './harness.js';
 
 const VNI = 60;
 const NET = { vni: VNI, netId: 1, cidr: '10.60.0.0/16', gatewayIp: '10.60.0.1', gatewayMac: '0a:3c:0a:3c:00:01', switches: [THIS_HOST.ip] };
@@ -37,7 +37,8 @@ function simple(ep: { ip: string; mac: string; host: { ip: string; mac: string }
 describe('scaled endpoints', () => {
   let env: ReturnType<typeof openDataplane>;
   let dp: HostDataplane;
-  const chosen = flowHash(CLIENT.ip, VIP.ip, IPPROTO_TCP, PORTS.sport, PORTS.dport) % 2 === 0 ? B1 : B2;
+  // The backend is the slot table's pick (as for switches), written again in the harness.
+  const chosen = slotPick([B1.ip, B2.ip], flowHash(CLIENT.ip, VIP.ip, IPPROTO_TCP, PORTS.sport, PORTS.dport)) === B1.ip ? B1 : B2;
 
   beforeAll(() => {
     env = openDataplane('scaled');
@@ -63,7 +64,7 @@ describe('scaled endpoints', () => {
     expect(r.verdict).toBe(XDP.TX);
     expect(r.moved).toEqual({ transit_rx: 1, transit_tx: 1, switch_fwd: 1, scaled_dnat: 1 });
     const expected = geneveFrame(
-      { srcMac: THIS_HOST.mac, dstMac: chosen.host.mac, srcIp: THIS_HOST.ip, dstIp: chosen.host.ip, ttl: 63, sport: 51000 },
+      { srcMac: THIS_HOST.mac, dstMac: chosen.host.mac, srcIp: CLIENT.host.ip, dstIp: chosen.host.ip, ttl: 63, sport: 51000 },
       { vni: VNI, options: [{ cls: OPT_CLASS_XVPC, type: OPT_SCALED, data: ipBytes(VIP.ip) }, rtsOption(CLIENT.host.ip, CLIENT.host.mac)] },
       innerFrame(CLIENT, chosen));
     expect(hex(r.out)).toBe(hex(expected));
@@ -93,6 +94,8 @@ describe('scaled endpoints', () => {
     const inner = out.out.subarray(g.next);
     expect(hex(inner)).toBe(hex(innerFrame({ ip: VIP.ip, mac: chosen.mac }, { ip: CLIENT.ip, mac: NET.gatewayMac }, { sport: PORTS.dport, dport: PORTS.sport })));
     expect(parseEth(inner).src).toBe(chosen.mac);
+    // Its RTS option tells the client's host not to learn the scaled IP as living here.
+    expect(parseRts(g.options[0].data).flags).toBe(RTS_F_NO_LEARN);
   });
 
   it('a flow the backend did not get through the scaled endpoint keeps its own address', () => {
@@ -102,6 +105,7 @@ describe('scaled endpoints', () => {
     expect(out.moved.scaled_snat).toBeUndefined();
     const g = parseGeneve(out.out, parseUdp(out.out, parseIpv4(out.out).next).next);
     expect(hex(out.out.subarray(g.next))).toBe(hex(own));
+    expect(parseRts(g.options[0].data).flags).toBe(0);
   });
 
   it('a scaled endpoint whose backends are unknown here: drop_no_backend', () => {
@@ -113,5 +117,66 @@ describe('scaled endpoints', () => {
     const r = runTransit(dp, pkt);
     expect(r.verdict).toBe(XDP.DROP);
     expect(r.moved).toEqual({ transit_rx: 1, transit_drop: 1, drop_no_backend: 1 });
+  });
+});
+
+describe('scaled endpoints: backends by consistent hashing, changed in place', () => {
+  let env: ReturnType<typeof openDataplane>;
+  let dp: HostDataplane;
+  const BACKENDS = [1, 2, 3, 4, 5].map((n) => ({ ip: `10.60.1.${n}`, mac: `0e:3c:0a:3c:01:0${n}`, host: hostN(10 + n) }));
+  const FLOWS = 400;
+  const flowPorts = (i: number) => ({ sport: 20000 + i * 7, dport: 443 });
+
+  beforeAll(() => {
+    env = openDataplane('scaledch');
+    dp = env.dp;
+    beThisHost(dp);
+    dp.put('networks', NET);
+    dp.put('substrate', CLIENT.host);
+    dp.put('endpoints', simple(CLIENT));
+    for (const b of BACKENDS) { dp.put('substrate', b.host); dp.put('endpoints', simple(b)); }
+  });
+  afterAll(() => env?.close());
+
+  const setBackends = (list: typeof BACKENDS) => dp.put('endpoints', {
+    vni: VNI, ip: VIP.ip, type: EndpointType.SCALED, mac: VIP.mac, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', netId: 1,
+    backends: list.map((b) => b.ip), hostedIfindex: -1,
+  });
+
+  /** The backend the switch sends flow i to: the outer destination host of its forward. */
+  function backendOf(i: number): string {
+    const pkt = geneveFrame(
+      { srcMac: CLIENT.host.mac, dstMac: THIS_HOST.mac, srcIp: CLIENT.host.ip, dstIp: THIS_HOST.ip, ttl: 64, sport: 51000 },
+      { vni: VNI, options: [rtsOption(CLIENT.host.ip, CLIENT.host.mac)] },
+      innerFrame(CLIENT, VIP, flowPorts(i)));
+    const r = runTransit(dp, pkt);
+    if (r.verdict !== XDP.TX) throw new Error(`flow ${i}: verdict ${r.verdict}`);
+    const host = parseIpv4(r.out).dst;
+    return BACKENDS.find((b) => b.host.ip === host)!.ip;
+  }
+  const assignment = () => Array.from({ length: FLOWS }, (_, i) => backendOf(i));
+
+  it('each flow goes to the slot table\'s pick, every backend gets some, a connection always the same one', () => {
+    setBackends(BACKENDS.slice(0, 4));
+    const ips = BACKENDS.slice(0, 4).map((b) => b.ip);
+    const got = assignment();
+    got.forEach((b, i) => expect(b, `flow ${i}`).toBe(slotPick(ips, flowHash(CLIENT.ip, VIP.ip, IPPROTO_TCP, flowPorts(i).sport, flowPorts(i).dport))));
+    expect(new Set(got).size).toBe(4);
+    for (const i of [0, 17, 123]) for (let k = 0; k < 5; k++) expect(backendOf(i)).toBe(got[i]);
+  });
+
+  it('adding a backend moves only flows to it, about 1/n of them; removing one moves only its own', () => {
+    setBackends(BACKENDS.slice(0, 4));
+    const before = assignment();
+    setBackends(BACKENDS); // in place: the same record rewritten
+    const added = assignment();
+    const moved = added.filter((b, i) => b !== before[i]);
+    expect(moved.every((b) => b === BACKENDS[4].ip)).toBe(true);
+    expect(moved.length).toBeGreaterThan(0);
+    expect(moved.length).toBeLessThanOrEqual(Math.ceil(1.5 * FLOWS / 5)); // a fair share is 1/5; the table's spread is within 1.5x
+    setBackends(BACKENDS.filter((b) => b.ip !== BACKENDS[1].ip));
+    const removed = assignment();
+    added.forEach((b, i) => { if (b !== BACKENDS[1].ip) expect(removed[i], `flow ${i}`).toBe(b); });
+    expect(removed.includes(BACKENDS[1].ip)).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import type { HostDataplane } from '../../src/dataplane/host.js';
 import { EndpointType } from '../../src/abi/index.js';
 import {
   ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, ETH_P_ARP, ETH_P_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
-  arp, eth, geneveFrame, icmpEcho, inetChecksum, ipv4, parseGeneveFrame, parseIpv4, parseRts, rtsOption, tcp, udp,
+  arp, eth, geneveFrame, icmpEcho, inetChecksum, ipv4, parseGeneveFrame, parseIpv4, parseRts, rtsOption, tcp, udp, RTS_F_NO_LEARN,
   type GeneveOption,
 } from '../lib/packets.js';
 import {
@@ -58,9 +58,9 @@ beforeAll(() => {
   dp.addInterface(LO);
   for (const h of SUBSTRATE_HOSTS) dp.put('substrate', { ip: h.ip, mac: h.mac });
   for (const n of [NET1, NET2, NET_NO_SUBSTRATE, NET_NO_SWITCH, NET_ONLY_US]) dp.put('networks', n);
-  dp.put('vpcs', { vni: VNI_A, routers: ROUTERS_A });
-  dp.put('vpcs', { vni: VNI_ROUTER_US, routers: [THIS_HOST.ip] });
-  dp.put('vpcs', { vni: VNI_NO_ROUTERS, routers: [] });
+  dp.put('vpcs', { vni: VNI_A, routers: ROUTERS_A, directPath: false });
+  dp.put('vpcs', { vni: VNI_ROUTER_US, routers: [THIS_HOST.ip], directPath: false });
+  dp.put('vpcs', { vni: VNI_NO_ROUTERS, routers: [], directPath: false });
   endpoint(VNI_A, EP_REMOTE.ip, EP_REMOTE.mac, EP_REMOTE.host);
   endpoint(VNI_A, EP_LOCAL.ip, EP_LOCAL.mac, THIS_HOST, LO);
   endpoint(VNI_A, EP_GHOST.ip, EP_GHOST.mac, THIS_HOST);
@@ -99,21 +99,75 @@ function toUs(inner: Buffer, a: OuterArgs = {}): Buffer {
     inner);
 }
 
-/** What a forward by this host must look like: same Geneve and options, outer from us to `to`. */
+/** What a forward by this host must look like: same Geneve and options, outer from us to `to`, the
+ * outer source IP still the sender's host (the one in the RTS option: the direct path checks it). */
 function forwarded(inner: Buffer, to: TestHost, a: OuterArgs = {}): Buffer {
   const from = a.from ?? SENDER_HOST;
   return geneveFrame(
-    { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: THIS_HOST.ip, dstIp: to.ip, ttl: (a.ttl ?? 30) - 1, sport: OUTER_SPORT, id: OUTER_ID },
+    { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: from.ip, dstIp: to.ip, ttl: (a.ttl ?? 30) - 1, sport: OUTER_SPORT, id: OUTER_ID },
     { vni: a.vni ?? VNI_A, options: a.options ?? [rtsOption(from.ip, from.mac)] },
     inner);
 }
 
 const host = (ip: string): TestHost => SUBSTRATE_HOSTS.find((h) => h.ip === ip) ?? { ip, mac: '??' };
 
+// ---- TTL ---------------------------------------------------------------------------
+
+describe('TTL: a router answers an expired packet with ICMP time exceeded from the sender\'s gateway', () => {
+  beforeAll(() => dp.put('substrate', { ip: SENDER_HOST.ip, mac: SENDER_HOST.mac }));
+  afterAll(() => dp.delete('substrate', { ip: SENDER_HOST.ip }));
+
+  /** The answer, built from RFC 792 and the wire format: Geneve back to the sending host, RTS flagged no-learn. */
+  function timeExceeded(expired: Buffer): Buffer {
+    const quote = expired.subarray(14, 14 + 28); // its IPv4 header and 8 bytes of payload
+    const inner = eth({ dst: SENDER.mac, src: NET1.gatewayMac, type: ETH_P_IP },
+      ipv4({ src: NET1.gatewayIp, dst: SENDER.ip, proto: IPPROTO_ICMP, ttl: 64, tos: 0xc0, id: 0 },
+        icmpEcho({ type: 11, code: 0, id: 0, seq: 0 }, Buffer.from(quote))));
+    return geneveFrame(
+      { srcMac: THIS_HOST.mac, dstMac: SENDER_HOST.mac, srcIp: THIS_HOST.ip, dstIp: SENDER_HOST.ip, ttl: 64, id: 0, tos: 0, df: false,
+        sport: 49152 + (flowHash(NET1.gatewayIp, SENDER.ip, IPPROTO_ICMP) & 0x3fff), udpChecksum: 0 },
+      { vni: VNI_A, options: [rtsOption(THIS_HOST.ip, THIS_HOST.mac, RTS_F_NO_LEARN)] }, inner);
+  }
+
+  it('inner TTL 1 and 0 (ICMP echo, UDP, TCP): answered, sent back out (XDP_TX)', () => {
+    const cases: InnerOpts[] = [{ ttl: 1 }, { ttl: 0 }, { ttl: 1, proto: IPPROTO_UDP, sport: 33434, dport: 33435 }, { ttl: 1, proto: IPPROTO_TCP }];
+    for (const o of cases) {
+      const expired = innerIp(SENDER.ip, '10.2.0.9', o);
+      const r = runTransit(dp, toUs(expired));
+      expect(r.verdict).toBe(XDP.TX);
+      expect(hex(r.out)).toBe(hex(timeExceeded(expired)));
+      expect(parseIpv4(r.out.subarray(r.out.length - 70), 14).checksumOk).toBe(true);
+      expect(inetChecksum(r.out.subarray(r.out.length - 36))).toBe(0);
+      expect(r.moved).toEqual({ transit_rx: 1, transit_tx: 1, icmp_time_exceeded: 1 });
+    }
+  });
+
+  it('no answer, dropped as drop_ttl: an ICMP error, IP options, a later fragment', () => {
+    const icmpError = eth({ dst: NET1.gatewayMac, src: SENDER.mac, type: ETH_P_IP },
+      ipv4({ src: SENDER.ip, dst: '10.2.0.9', proto: IPPROTO_ICMP, ttl: 1 }, icmpEcho({ type: 3, code: 1 })));
+    const withOptions = eth({ dst: NET1.gatewayMac, src: SENDER.mac, type: ETH_P_IP },
+      ipv4({ src: SENDER.ip, dst: '10.2.0.9', proto: IPPROTO_UDP, ttl: 1, options: Buffer.from([0x94, 4, 0, 0]) }, udp({ sport: 1, dport: 2 })));
+    const laterFragment = eth({ dst: NET1.gatewayMac, src: SENDER.mac, type: ETH_P_IP },
+      ipv4({ src: SENDER.ip, dst: '10.2.0.9', proto: IPPROTO_UDP, ttl: 1, fragOffset: 100 }, Buffer.alloc(64)));
+    for (const inner of [icmpError, withOptions, laterFragment]) {
+      const r = runTransit(dp, toUs(inner));
+      expect(r.verdict).toBe(XDP.DROP);
+      expect(r.moved).toEqual({ transit_rx: 1, transit_drop: 1, drop_ttl: 1 });
+    }
+  });
+
+  it('a sending host not in substrate: drop_no_substrate', () => {
+    const stranger = hostN(98);
+    const r = runTransit(dp, toUs(innerIp(SENDER.ip, '10.2.0.9', { ttl: 1 }), { from: stranger }));
+    expect(r.verdict).toBe(XDP.DROP);
+    expect(r.moved).toEqual({ transit_rx: 1, transit_drop: 1, drop_no_substrate: 1 });
+  });
+});
+
 // ---- switch -------------------------------------------------------------------------
 
 describe('switch: the destination endpoint is known and lives elsewhere', () => {
-  it('rewrites the outer destination to its host, source to us, TTL - 1, checksum; XDP_TX; inner untouched', () => {
+  it('rewrites the outer destination to its host, source MAC to us (source IP kept), TTL - 1, checksum; XDP_TX; inner untouched', () => {
     const inner = innerIp(SENDER.ip, EP_REMOTE.ip, { dstMac: EP_REMOTE.mac });
     const pkt = toUs(inner);
     const r = runTransit(dp, pkt);
@@ -121,10 +175,10 @@ describe('switch: the destination endpoint is known and lives elsewhere', () => 
     expect(hex(r.out)).toBe(hex(forwarded(inner, EP_REMOTE.host)));
     const f = parseGeneveFrame(r.out);
     expect(f.eth).toMatchObject({ dst: EP_REMOTE.host.mac, src: THIS_HOST.mac });
-    expect(f.ip).toMatchObject({ src: THIS_HOST.ip, dst: EP_REMOTE.host.ip, ttl: 29, checksumOk: true, id: OUTER_ID });
+    expect(f.ip).toMatchObject({ src: SENDER_HOST.ip, dst: EP_REMOTE.host.ip, ttl: 29, checksumOk: true, id: OUTER_ID });
     expect(f.udp).toMatchObject({ sport: OUTER_SPORT, dport: 6081, checksum: 0 });
     // The sender's RTS option travels on: it is what the far end learns the direct path from.
-    expect(parseRts(f.geneve.options[0].data)).toEqual({ hostIp: SENDER_HOST.ip, hostMac: SENDER_HOST.mac, zero: 0 });
+    expect(parseRts(f.geneve.options[0].data)).toEqual({ hostIp: SENDER_HOST.ip, hostMac: SENDER_HOST.mac, flags: 0, zero: 0 });
     expect(hex(f.inner)).toBe(hex(inner));
     expect(r.moved).toEqual({ transit_rx: 1, transit_tx: 1, switch_fwd: 1 });
   });
@@ -210,16 +264,11 @@ describe('router: the destination is in another network of the VPC', () => {
     }
   });
 
-  it('inner TTL 2 is routed (with 1); inner TTL 1 and 0 are dropped as drop_ttl', () => {
+  it('inner TTL 2 is routed (with 1); inner TTL 1 and 0 are answered (below)', () => {
     const { expected } = routed(SENDER.ip, '10.2.0.9', { ttl: 2 });
     const ok = runTransit(dp, toUs(innerIp(SENDER.ip, '10.2.0.9', { ttl: 2 })));
     expect(ok.verdict).toBe(XDP.TX);
     expect(hex(ok.out)).toBe(hex(expected));
-    for (const ttl of [1, 0]) {
-      const r = runTransit(dp, toUs(innerIp(SENDER.ip, '10.2.0.9', { ttl })));
-      expect(r.verdict).toBe(XDP.DROP);
-      expect(r.moved).toEqual({ transit_rx: 1, transit_drop: 1, drop_ttl: 1 });
-    }
   });
 
   it('outer TTL 1 on the router path is dropped as drop_ttl', () => {
