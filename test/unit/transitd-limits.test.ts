@@ -18,7 +18,7 @@ describe('tolerantDefinition', () => {
   const def = tolerantDefinition(TransitService);
   it('decodes valid requests as before', () => {
     const bytes = TransitService.createVpc.requestSerialize({ vni: 5, routers: ['10.0.0.1'] });
-    expect(def.createVpc.requestDeserialize(bytes)).toEqual({ vni: 5, routers: ['10.0.0.1'] });
+    expect(def.createVpc.requestDeserialize(bytes)).toEqual({ vni: 5, routers: ['10.0.0.1'], directPath: false });
   });
   it('turns bytes that do not decode into an Undecodable naming the method', () => {
     const r = def.createVpc.requestDeserialize(Buffer.from([0x0f]));
