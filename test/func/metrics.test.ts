@@ -53,7 +53,7 @@ describe('transitd metrics and xvpc status', () => {
   beforeAll(async () => {
     droplets = await createDroplets(['left', 'right', 'switch'], { prefix: shortPrefix('mx'), transitdMetricsPort: 9464 });
     c = new Controller(droplets);
-    await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
+    await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [], directPath: false });
     await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
     left = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
     right = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'right' });

@@ -26,7 +26,7 @@ try {
   const hosts = {};
   for (const h of cfg.hosts) hosts[h.name] = await remoteHost({ name: h.name, address: h.address, tls: cfg.tls });
   const c = new Controller(hosts);
-  await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [] });
+  await c.createVpc({ vni: 3, cidr: '10.0.0.0/16', routers: [], directPath: false });
   await c.createNetwork({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
   const left = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.2', host: 'left' });
   const right = await c.createSimpleEndpoint({ vni: 3, netId: 1, ip: '10.0.0.3', host: 'right' });
