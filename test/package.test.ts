@@ -102,7 +102,8 @@ describe('npm pack, then install into another project', () => {
     expect(out.ping.ok).toBe(true);
     expect(out.ping.received).toBe(out.ping.transmitted);
     // Requests and replies crossed the switch's data path.
-    expect(out.switchFwd).toBeGreaterThanOrEqual(out.ping.transmitted + out.ping.received);
+    // Direct path is on by default: the first exchange crosses the switch, later packets skip it.
+    expect(out.switchFwd).toBeGreaterThanOrEqual(1);
   }, 900_000);
 
   it('npx xvpc --version in that project prints the package version', async () => {

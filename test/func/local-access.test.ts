@@ -9,7 +9,7 @@ import type { Droplet } from '../../src/droplet/index.js';
 import { RUN_ROOT, logPath, runDir, socketPath } from '../../src/droplet/names.js';
 import { connectTransitd } from '../../src/transitd/client.js';
 import { run } from '../../src/util/exec.js';
-import { destroyDroplets, makeDroplets } from './lib.js';
+import { destroyDroplets, expectFailedCalls, makeDroplets } from './lib.js';
 
 const CLIENT = fileURLToPath(new URL('../../dist/transitd/client.js', import.meta.url));
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
@@ -79,6 +79,7 @@ describe('transitd under umask 0', () => {
     const c = connectTransitd(d.id, d.transitdAddress);
     try {
       expect((await c.health({})).host).toBe(d.id);
+      expectFailedCalls(d, 1); // this NOT_FOUND is the proof
       await expect(c.getVpc({ vni: 4242 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     } finally {
       c.close();
