@@ -49,9 +49,19 @@ export class TransitService {
     this.records = new HostRecords(dp, host.ip);
   }
 
-  /** Runs mutations strictly one after another. */
-  private serial<T>(fn: () => Promise<T> | T): Promise<T> {
-    const next = this.queue.then(fn, fn);
+  /**
+   * Runs mutations strictly one after another. A call whose client has gone
+   * (cancelled, or past its deadline) while it waited in the queue is not
+   * started: nobody would learn its outcome, and the client may already have
+   * retried or moved on.
+   */
+  private serial<T>(call: CallContext, fn: () => Promise<T> | T): Promise<T> {
+    const run = () => {
+      const gone = call.gone();
+      if (gone) throw new CallAbandoned(gone);
+      return fn();
+    };
+    const next = this.queue.then(run, run);
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -95,12 +105,12 @@ export class TransitService {
   }
 
   /** Create<Kind>, Update<Kind>, Get<Kind>, Delete<Kind> for every kind of records.ts, alike. */
-  private recordHandlers(): Record<string, (m: any) => Promise<unknown>> {
-    const out: Record<string, (m: any) => Promise<unknown>> = {}; // grpc-js hands in decoded messages
+  private recordHandlers(): Record<string, Handler> {
+    const out: Record<string, Handler> = {};
     const add = <N extends RecordKindName>(kind: N) => {
       const t: TransitKind<N> = TRANSIT_KINDS[kind];
       const exists = (k: KeyOf<N>) => this.records.get(kind, k) !== null;
-      const put = (mode: 'create' | 'update') => (m: KindMessages[N][0]) => this.serial(() => {
+      const put = (mode: 'create' | 'update') => (m: KindMessages[N][0], call: CallContext) => this.serial(call, () => {
         const r = t.record(m);
         if (mode === 'create' && exists(r)) throw alreadyExists(`${t.describe(r)} already exists`);
         if (mode === 'update' && !exists(r)) throw notFound(`${t.describe(r)} does not exist`);
@@ -115,7 +125,7 @@ export class TransitService {
         if (!r) throw notFound(`${t.describe(k)} does not exist`);
         return t.toMessage(r);
       };
-      out[`delete${t.method}`] = (m: KindMessages[N][1]) => this.serial(() => {
+      out[`delete${t.method}`] = (m: KindMessages[N][1], call: CallContext) => this.serial(call, () => {
         const k = t.key(m);
         if (!this.records.delete(kind, k)) throw notFound(`${t.describe(k)} does not exist`);
         return {};
@@ -133,7 +143,7 @@ export class TransitService {
         version: XVPC_VERSION, hook: this.dp.hook,
       }),
       getMapUsage: async (): Promise<pb.MapUsageReply> => ({ maps: this.dp.mapUsage() }),
-      loadTransit: (m: pb.LoadTransitRequest) => this.serial(async () => {
+      loadTransit: (m: pb.LoadTransitRequest, call: CallContext) => this.serial(call, async () => {
         const mode = (m.mode === '' ? (this.dp.hook === 'tc' ? 'tc' : 'native') : m.mode) as AttachMode;
         if (!ATTACH_MODES.includes(mode)) throw invalid(`mode: '${m.mode}' is not 'native', 'generic' or 'tc'`);
         if (!/^[\w.-]{1,15}$/.test(m.interface)) throw invalid(`interface: '${m.interface}' is not an interface name`);
@@ -145,7 +155,7 @@ export class TransitService {
         });
         return {};
       }),
-      unloadTransit: (m: pb.UnloadTransitRequest) => this.serial(async () => {
+      unloadTransit: (m: pb.UnloadTransitRequest, call: CallContext) => this.serial(call, async () => {
         if (!/^[\w.-]{1,15}$/.test(m.interface)) throw invalid(`interface: '${m.interface}' is not an interface name`);
         const { ifindex } = await linkInfo(m.interface).catch(() => { throw notFound(`interface: ${m.interface} does not exist`); });
         this.dp.detach(ifindex); // in this data path's default mode
@@ -155,7 +165,7 @@ export class TransitService {
       getStats: async (): Promise<pb.StatsReply> => ({ counters: this.dp.stats() }),
       getFailedCalls: async (): Promise<pb.FailedCalls> => ({ total: this.failed.total, last: [...this.failed.last] }),
 
-      attachEndpoint: (m: pb.AttachEndpointRequest) => this.serial(async (): Promise<pb.AttachEndpointReply> => {
+      attachEndpoint: (m: pb.AttachEndpointRequest, call: CallContext) => this.serial(call, async (): Promise<pb.AttachEndpointReply> => {
         const req = v.attachRequest(m);
         const names = endpointNames(this.nsPrefix, req.vni, req.ip, req.hostEndpoint);
         const existing = this.records.hostedIfindex(req);
@@ -178,7 +188,7 @@ export class TransitService {
         }
         return { netns: names.netns, veth: names.veth, ifindex };
       }),
-      detachEndpoint: (m: pb.EndpointKey) => this.serial(async () => {
+      detachEndpoint: (m: pb.EndpointKey, call: CallContext) => this.serial(call, async () => {
         const key = v.endpointKey(m);
         const ifindex = this.records.hostedIfindex(key);
         if (ifindex < 0) throw notFound(`endpoint ${key.vni}/${key.ip} is not attached on ${this.host.name}`);
@@ -192,19 +202,19 @@ export class TransitService {
 
       ...this.recordHandlers(),
 
-      putEndpoints: (m: pb.EndpointBatch) => this.serial(async () => {
+      putEndpoints: (m: pb.EndpointBatch, call: CallContext) => this.serial(call, async () => {
         const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength); // putEndpointBatch copies
         await putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
         return {};
       }),
-      flushHostCache: (m: pb.HostCacheFlush) => this.serial(() => {
+      flushHostCache: (m: pb.HostCacheFlush, call: CallContext) => this.serial(call, () => {
         const keys = (m.endpoints ?? []).map((k, i) => ({ vni: check.vni(k.vni), ip: check.ipv4(k.ip, `endpoints[${i}].ip`) }));
         const vnis = (m.vnis ?? []).map((n) => check.vni(n));
         for (const k of keys) this.dp.forgetHost(k.vni, k.ip);
         if (vnis.length) this.dp.forgetHostsOf(new Set(vnis));
         return {};
       }),
-      applyGoalState: (m: pb.GoalState) => this.serial(() => { applyGoalState(this.records, m, this.journal); return {}; }),
+      applyGoalState: (m: pb.GoalState, call: CallContext) => this.serial(call, () => { applyGoalState(this.records, m, this.journal); return {}; }),
       dump: async (): Promise<pb.GoalState> => ({
         substrate: this.records.list('substrate'),
         vpcs: this.records.list('vpcs').map(toVpc),
@@ -218,8 +228,35 @@ export class TransitService {
       this.failed.last.push(call);
       if (this.failed.last.length > FAILED_CALLS_KEPT) this.failed.last.shift();
     };
-    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as (m: any) => Promise<any> | any, gate, onFail, observe)]));
+    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as Handler, gate, onFail, observe)]));
   }
+}
+
+/** Told of every answered call: its method, status code name and duration. */
+export type RpcObserver = (method: string, code: string, seconds: number) => void;
+
+/** What a handler may ask of its call. */
+export interface CallContext {
+  /** why the client no longer waits for an answer ('cancelled', 'past its deadline'), or undefined */
+  gone(): string | undefined;
+}
+
+/** A queued call whose client left before it started; it changed nothing. */
+class CallAbandoned extends Error {
+  constructor(why: string) { super(`not started: the client's call was ${why} while it waited for earlier calls`); }
+}
+
+type Handler = (m: any, call: CallContext) => Promise<any> | any; // grpc-js hands in decoded messages
+
+function callContext(call: grpc.ServerUnaryCall<any, any>): CallContext {
+  return {
+    gone: () => {
+      if (call.cancelled) return 'cancelled';
+      const deadline = call.getDeadline();
+      const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+      return Number.isFinite(ms) && Date.now() >= ms ? 'past its deadline' : undefined;
+    },
+  };
 }
 
 /**
@@ -227,10 +264,7 @@ export class TransitService {
  * request that could not be decoded is INVALID_ARGUMENT; beyond the gate's
  * limit a call is RESOURCE_EXHAUSTED; neither reaches the handler.
  */
-/** Told of every answered call: its method, status code name and duration. */
-export type RpcObserver = (method: string, code: string, seconds: number) => void;
-
-function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe?: RpcObserver): grpc.handleUnaryCall<any, any> {
+function unary(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe?: RpcObserver): grpc.handleUnaryCall<any, any> {
   return (call, outerCallback) => {
     const start = process.hrtime.bigint();
     const callback: grpc.sendUnaryData<any> = (err, value) => {
@@ -248,14 +282,14 @@ function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate,
       return;
     }
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(call.request, callContext(call)))
       .finally(() => gate.leave())
       .then((reply) => callback(null, reply ?? {}))
       .catch((err: unknown) => {
-        const code = err instanceof XvpcError ? GRPC_CODE[err.code] : grpc.status.INTERNAL;
+        const code = err instanceof XvpcError ? GRPC_CODE[err.code] : err instanceof CallAbandoned ? grpc.status.CANCELLED : grpc.status.INTERNAL;
         const message = err instanceof Error ? err.message : String(err);
         if (code === grpc.status.INTERNAL) console.error(`transitd: ${name}: ${message}`);
-        onFail({ method: name, code: err instanceof XvpcError ? err.code : 'INTERNAL', message });
+        onFail({ method: name, code: grpc.status[code], message });
         callback({ code, details: message, name: 'Error', message });
       });
   };

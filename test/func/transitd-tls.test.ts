@@ -2,7 +2,8 @@
 // without a certificate of transitd's CA (none, another CA's, plaintext) no
 // call is served; undecodable requests are INVALID_ARGUMENT; oversized
 // messages, floods of calls and stalled connections neither crash transitd
-// nor change its state.
+// nor change its state; a call whose client gives up while it waits behind
+// others is never started.
 import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -153,5 +154,31 @@ describe('transitd over mutual TLS, and hostile clients', () => {
     }
     expect(await fingerprint()).toBe(before);
     expect((await d.health()).host).toBe('tl');
+  }, 180_000);
+
+  it('a call whose deadline passes while it waits behind other mutations is not started, and is reported', async () => {
+    const c = local();
+    // Fewer than the 32 streams one connection may hold, so CreateVpc reaches transitd at once.
+    const slow = Array.from({ length: 24 }, (_, i) => `10.77.0.${10 + i}`);
+    try {
+      const before = (await c.getFailedCalls({})).total;
+      // 24 endpoint attachments (netns, veth, addresses: several processes each) hold the
+      // mutation queue for far longer than the 100 ms the CreateVpc below waits.
+      const head = slow.map((ip, i) => c.attachEndpoint({
+        vni: 77, netId: 1, ip, mac: `02:00:00:77:00:${(0x10 + i).toString(16)}`, cidr: '10.77.0.0/24',
+        gatewayIp: '10.77.0.1', hostEndpoint: false, mtu: 0, vpcCidr: '',
+      }, { timeoutMs: 120_000 }));
+      await expect(c.createVpc({ vni: 7777, routers: [] }, { timeoutMs: 100 }))
+        .rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/deadline exceeded/i) });
+      await Promise.all(head);
+      const failed = await c.getFailedCalls({});
+      expect(failed.total - before).toBe(1);
+      expect(failed.last.at(-1)).toMatchObject({ method: 'createVpc', code: 'CANCELLED' });
+      // Had it run after its client left, VPC 7777 would exist now.
+      await expect(c.getVpc({ vni: 7777 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      for (const ip of slow) await c.detachEndpoint({ vni: 77, ip }).catch(() => undefined);
+      c.close();
+    }
   }, 180_000);
 });
