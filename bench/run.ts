@@ -50,15 +50,17 @@ interface Settings {
   scaleCount: number;
   /** records applied while transitd is profiled */
   ctlProfileEndpoints: number;
+  /** fresh endpoint pairs per side (direct path on, off) per data path for the first-packet latency */
+  firstPacketRounds: number;
 }
 
 const QUICK: Settings = {
   secondsPerRun: 3, rrRounds: 5000, pktRunsPerPath: 5000, pktRepeat: 100_000,
-  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000,
+  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000, firstPacketRounds: 20,
 };
 const FULL: Settings = {
   secondsPerRun: 10, rrRounds: 20_000, pktRunsPerPath: 20_000, pktRepeat: 1_000_000,
-  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000,
+  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000, firstPacketRounds: 50,
 };
 
 interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean; keepGoing: boolean }
@@ -159,8 +161,8 @@ export async function runBench(args: string[]): Promise<number> {
 
   try {
     mkdirSync(workDir, { recursive: true });
-    await section('throughput', '1 throughput and latency (xvpc XDP a/b, TC at/bt, direct, VXLAN)', async () => {
-      sections.throughput = await measureThroughput(prefix.throughput, cfg.secondsPerRun, cfg.rrRounds, {
+    await section('throughput', '1 throughput and latency (xvpc XDP a/a-off/b, TC at/at-off/bt, direct, VXLAN; first packet)', async () => {
+      sections.throughput = await measureThroughput(prefix.throughput, cfg.secondsPerRun, cfg.rrRounds, cfg.firstPacketRounds, {
         ...hooks,
         afterA: opts.profile ? async (pair) => {
           progress.begin('(a) profile: perf record -a during TCP 1 stream');
