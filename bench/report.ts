@@ -7,9 +7,10 @@ import type { PairResult } from './throughput.js';
 import { DIRECT_OFF_OF, SCENARIO_LABELS, SCENARIO_ORDER, isXvpc, type ScenarioKey } from './scenario-keys.js';
 import { pathSentence, pathTaken } from './path-evidence.js';
 import type { FirstPacketResult } from './first-packet.js';
+import type { PairedRounds } from './paired.js';
 import { check, type TargetCheck } from './targets.js';
 import type { PathCost, PktCostResult } from './pktcost.js';
-import { tooWideToJudge } from './spread.js';
+import { spreadOf, tooWideToJudge } from './spread.js';
 import { sig } from './measure.js';
 
 const SNAME: Record<ScenarioKey, string> = {
@@ -90,6 +91,19 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
       }
     }
     rows.push(...directPathRows(tp.scenarios, ratio));
+    for (const mode of ['native', 'tc'] as const) {
+      const p = tp.paired?.[mode];
+      if (!p) continue;
+      const [on, off] = mode === 'tc' ? ['at', 'at-off'] : ['a', 'a-off'];
+      const sce = `(${on}) / (${off})`;
+      const med = (x: number[]) => sig(spreadOf(x).median);
+      rows.push({ section: '1 throughput/latency', scenario: sce, metric: `TCP 1 stream, ${p.on.length} alternating rounds of ${tp.pairedSecondsPerRun}s: on / off per round, median`, value: sig(p.ratio.median), unit: '×' });
+      rows.push({ section: '1 throughput/latency', scenario: sce, metric: `  on / off per round, min-max (IQR ${p.ratio.p25.toFixed(2)}-${p.ratio.p75.toFixed(2)})`,
+        value: sig(p.ratio.max - p.ratio.min), unit: `× (${p.ratio.min.toFixed(2)}-${p.ratio.max.toFixed(2)})` });
+      rows.push({ section: '1 throughput/latency', scenario: sce, metric: '  median rate, direct path on', value: med(p.on), unit: 'Gbit/s' });
+      rows.push({ section: '1 throughput/latency', scenario: sce, metric: '  median rate, direct path off', value: med(p.off), unit: 'Gbit/s' });
+      ratio(`tcp1_${SNAME[on as ScenarioKey]}_vs_direct_off_paired_median`, p.ratio.median);
+    }
     for (const mode of ['native', 'tc'] as const) {
       const fp = tp.firstPacket?.[mode];
       if (!fp) continue;
@@ -299,7 +313,21 @@ function pathFindings(s: Sections, keys: readonly ScenarioKey[]): string {
     return `(${k}) vs (${DIRECT_OFF_OF[k]}): TCP 1 stream ${(on.tcp1.bitsPerSecond / off.tcp1.bitsPerSecond).toFixed(2)}×, `
       + `UDP 64 B ${(on.udp64.receivedPps / off.udp64.receivedPps).toFixed(2)}× with direct path on`;
   });
-  return out.length || ratios.length ? ` Path, from the counters of every host: ${[...out, ...ratios].join('; ')}.` : '';
+  const mode = keys.includes('at') ? 'tc' : 'native';
+  const p = s.throughput!.paired?.[mode];
+  const rounds = p ? ` ${pairedFinding(`(${keys[0]}) vs (${keys[1]})`, p)}` : '';
+  return out.length || ratios.length ? ` Path, from the counters of every host: ${[...out, ...ratios].join('; ')}.${rounds}` : rounds;
+}
+
+/** What alternating rounds of TCP 1 stream say about direct path on vs off, against the rounds' own spread. */
+export function pairedFinding(label: string, p: PairedRounds): string {
+  const r = p.ratio;
+  const range = `on / off per round ${r.min.toFixed(2)}-${r.max.toFixed(2)}, middle half ${r.p25.toFixed(2)}-${r.p75.toFixed(2)}, median ${r.median.toFixed(2)} over ${r.rounds} rounds`;
+  const verdict = r.rounds < 3 ? 'too few rounds to tell a difference from noise'
+    : r.p25 > 1 ? 'direct path on was faster in more than three quarters of the rounds'
+      : r.p75 < 1 ? 'direct path on was slower in more than three quarters of the rounds'
+        : 'no difference beyond the spread of the rounds';
+  return `${label} TCP 1 stream in alternating rounds: ${range}: ${verdict}.`;
 }
 
 /** The first packet's latency, direct path on vs off: rows and the target. */
@@ -390,9 +418,23 @@ function tcpTcWhy(s: Sections): string {
   const gain = sc.at && sc.a ? ` The TC path carried ${(sc.at.tcp1.bitsPerSecond / sc.a.tcp1.bitsPerSecond).toFixed(2)}× the XDP path's 1-stream rate.` : '';
   const sizes = (['at', 'at-off', 'bt'] as const).flatMap((k) => (['tcp1', 'tcp4'] as const).map((id) => bytesPerEncap(s, k, id)));
   return `Counters on the client host: ${encapEvidence(s, ['at', 'at-off', 'bt']).join('; ')}. ${aggregateFinding(sizes, tp.endpointMtu)}${gain}${pathFindings(s, ['at', 'at-off'])} `
-    + 'Hypothesis (not measured in this run; no TC scenario is profiled): what is left against (d) is path length, not segmentation: '
+    + `${tcProfileText(s)}Hypothesis (not measured in this run): what is left against (d) is path length, not segmentation: `
     + 'a veth hands the packet to its peer on the sending CPU, (d) terminates the tunnel inside the endpoint namespaces (one veth '
-    + 'crossing each way) while xvpc\'s endpoints sit behind a veth into their host (two more), and (at) adds the switch host.';
+    + 'crossing each way) while xvpc\'s endpoints sit behind a veth into their host (two more), and (at-off) adds the switch host.';
+}
+
+/** (at) vs (at-off) TCP 1 stream profiles: the same functions' inclusive shares side by side. */
+function tcProfileText(s: Sections): string {
+  const p = s.profileTc;
+  if (!p) return '';
+  if (p.on.error || p.off.error) return `(no TC profile: ${p.on.error ?? p.off.error}) `;
+  const keys = ['tcp_sendmsg', 'tcp_recvmsg', '__dev_queue_xmit', '__napi_poll', 'br_handle_frame', 'bpf:tc_agent', 'bpf:tc_transit', 'pv_native_safe_halt'];
+  const share = (r: typeof p.on, k: string) => (r.inclusive[k] !== undefined ? `${r.inclusive[k]}%` : '-');
+  const parts = keys.filter((k) => p.on.inclusive[k] !== undefined || p.off.inclusive[k] !== undefined)
+    .map((k) => `${k === 'pv_native_safe_halt' ? 'idle (pv_native_safe_halt)' : k} ${share(p.on, k)} / ${share(p.off, k)}`);
+  const top = (r: typeof p.on) => r.topSelf.slice(0, 4).map((t) => `${t.symbol.replace('[k] ', '')} ${t.percent}%`).join(', ');
+  return `Profiles of TCP 1 stream (perf, all CPUs, ${p.on.samples} / ${p.off.samples} samples, direct path on / off), inclusive: ${parts.join(', ')}; `
+    + `most self time on: ${top(p.on)}; off: ${top(p.off)}. `;
 }
 
 function udpTcWhy(s: Sections, host: HostFacts): string {

@@ -6,6 +6,7 @@
 import * as iperf from './iperf.js';
 import { requestResponse, type LatencyResult } from './latency.js';
 import { measureFirstPacket, type FirstPacketResult } from './first-packet.js';
+import { measurePaired, type PairedRounds } from './paired.js';
 import { Baseline, VNI, VNI_OFF, XvpcTopology, type Pair } from './scenarios.js';
 import type { ScenarioKey } from './scenario-keys.js';
 
@@ -30,6 +31,9 @@ export interface ThroughputResult {
   scenarios: Partial<Record<ScenarioKey, PairResult>>;
   /** first ping of fresh pairs, direct path on vs off, per data path */
   firstPacket: Partial<Record<'native' | 'tc', FirstPacketResult>>;
+  /** TCP 1 stream, direct path on vs off, alternating rounds, per data path */
+  paired: Partial<Record<'native' | 'tc', PairedRounds>>;
+  pairedSecondsPerRun: number;
 }
 
 export interface ThroughputHooks {
@@ -37,6 +41,8 @@ export interface ThroughputHooks {
   done(s: string): void;
   /** runs after (a) is measured, while its topology stands (a profile, say) */
   afterA?(pair: Pair): Promise<void>;
+  /** runs after (at) and (at-off) are measured, while their topology stands */
+  afterAt?(on: Pair, off: Pair): Promise<void>;
 }
 
 const gbit = (bps: number) => `${(bps / 1e9).toFixed(2)} Gbit/s`;
@@ -85,11 +91,15 @@ async function measurePair(pair: Pair, seconds: number, rrRounds: number, h: Thr
   };
 }
 
+/** Seconds per paired round: short, the rounds are what gives the spread. */
+const PAIRED_SECONDS = 2;
+
 export async function measureThroughput(prefix: string, seconds: number, rrRounds: number, firstPacketRounds: number,
-  h: ThroughputHooks): Promise<ThroughputResult> {
+  pairedRounds: number, h: ThroughputHooks): Promise<ThroughputResult> {
   let xvpc: XvpcTopology | undefined;
   const baselines: Baseline[] = [];
-  const result: ThroughputResult = { secondsPerRun: seconds, rrRounds, endpointMtu: 0, scenarios: {}, firstPacket: {} };
+  const result: ThroughputResult = { secondsPerRun: seconds, rrRounds, endpointMtu: 0, scenarios: {}, firstPacket: {}, paired: {},
+    pairedSecondsPerRun: PAIRED_SECONDS };
   const topology = async (mode: 'native' | 'tc') => {
     h.step(`xvpc ${mode === 'tc' ? 'TC' : 'XDP'}: droplets left, right, switch; VPCs ${VNI} (direct path on) and ${VNI_OFF} (off); `
       + 'in each, endpoints 10.0.0.2 (left), 10.0.0.3 (right)');
@@ -104,6 +114,12 @@ export async function measureThroughput(prefix: string, seconds: number, rrRound
     result.firstPacket[t.mode] = r;
     const med = (x?: { median: number }) => (x ? `${x.median.toFixed(3)} ms` : 'no reply');
     h.done(`median on ${med(r.on.spread)}, off ${med(r.off.spread)}`);
+  };
+  const paired = async (t: XvpcTopology) => {
+    h.step(`${t.mode === 'tc' ? 'TC' : 'XDP'}: TCP 1 stream, direct path on vs off, ${pairedRounds} alternating rounds of ${PAIRED_SECONDS}s`);
+    const r = await measurePaired(t.pairA(), t.pairAOff(), pairedRounds, PAIRED_SECONDS, freshPort);
+    result.paired[t.mode] = r;
+    h.done(`on/off per round ${r.ratio.min.toFixed(2)}-${r.ratio.max.toFixed(2)}, median ${r.ratio.median.toFixed(2)}`);
   };
   const moveSwitch = async (t: XvpcTopology) => {
     h.step('xvpc: moving the switch onto the client host (addSwitch left, removeSwitch switch)');
@@ -123,6 +139,7 @@ export async function measureThroughput(prefix: string, seconds: number, rrRound
     result.scenarios['a-off'] = await measurePair(xdp.pairAOff(), seconds, rrRounds, h);
     for (const b of baselines) result.scenarios[b.pair.key] = await measurePair(b.pair, seconds, rrRounds, h);
     await firstPacket(xdp);
+    await paired(xdp);
     result.scenarios.b = await measurePair(await moveSwitch(xdp), seconds, rrRounds, h);
     await xdp.destroy();
     xvpc = undefined;
@@ -131,7 +148,9 @@ export async function measureThroughput(prefix: string, seconds: number, rrRound
     const tc = await topology('tc');
     result.scenarios.at = await measurePair(tc.pairA(), seconds, rrRounds, h);
     result.scenarios['at-off'] = await measurePair(tc.pairAOff(), seconds, rrRounds, h);
+    await h.afterAt?.(tc.pairA(), tc.pairAOff());
     await firstPacket(tc);
+    await paired(tc);
     result.scenarios.bt = await measurePair(await moveSwitch(tc), seconds, rrRounds, h);
     return result;
   } finally {
