@@ -2,7 +2,8 @@
 // bench/results.json (or --out) and prints the table and the targets.
 //
 // Sections (run in this order; the table keeps the numbering):
-//   1 throughput/latency: xvpc on XDP and on TC (switch remote, switch local) vs direct vs kernel VXLAN,
+//   1 throughput/latency: xvpc on XDP and on TC (switch remote with direct path on and off, switch local) vs direct
+//     vs kernel VXLAN, the first packet with direct path on and off, alternating on/off rounds,
 //     plus a perf profile of xvpc TCP and the generic-XDP agent as a design lever
 //   2 per-packet cost: BPF_PROG_TEST_RUN per path vs an empty XDP program
 //   4 provisioning: createSimpleEndpoint() to first ping; many endpoints on one host
