@@ -4,19 +4,26 @@
 // the profile). Also renders the table.
 import type { BenchResults, Row, Sections } from './results.js';
 import type { PairResult } from './throughput.js';
-import { SCENARIO_LABELS, isXvpc, type ScenarioKey } from './scenario-keys.js';
+import { DIRECT_OFF_OF, SCENARIO_LABELS, SCENARIO_ORDER, isXvpc, type ScenarioKey } from './scenario-keys.js';
+import { pathSentence, pathTaken } from './path-evidence.js';
+import type { FirstPacketResult } from './first-packet.js';
+import type { PairedRounds } from './paired.js';
 import { check, type TargetCheck } from './targets.js';
 import type { PathCost, PktCostResult } from './pktcost.js';
-import { tooWideToJudge } from './spread.js';
+import { spreadOf, tooWideToJudge } from './spread.js';
 import { sig } from './measure.js';
 
 const SNAME: Record<ScenarioKey, string> = {
-  a: 'xvpc_switch_remote', b: 'xvpc_switch_local', at: 'xvpc_tc_switch_remote', bt: 'xvpc_tc_switch_local', c: 'direct', d: 'vxlan',
+  a: 'xvpc_switch_remote', 'a-off': 'xvpc_switch_remote_direct_off', b: 'xvpc_switch_local',
+  at: 'xvpc_tc_switch_remote', 'at-off': 'xvpc_tc_switch_remote_direct_off', bt: 'xvpc_tc_switch_local', c: 'direct', d: 'vxlan',
 };
+/** The host the scenarios put the network's switch on (scenarios.ts). */
+const SWITCH_HOST: Partial<Record<ScenarioKey, string>> = { a: 'switch', 'a-off': 'switch', at: 'switch', 'at-off': 'switch' };
 /** The scenario with the switch on the client host -> the one with it on a third host. */
 const REMOTE_OF: Partial<Record<ScenarioKey, ScenarioKey>> = { b: 'a', bt: 'at' };
 /** TC data-path scenario -> the same one on XDP. */
-const XDP_OF: Partial<Record<ScenarioKey, ScenarioKey>> = { at: 'a', bt: 'b' };
+const XDP_OF: Partial<Record<ScenarioKey, ScenarioKey>> = { at: 'a', 'at-off': 'a-off', bt: 'b' };
+const TC_KEYS: readonly ScenarioKey[] = ['at', 'at-off', 'bt'];
 
 interface PairMetric { id: string; label: string; unit: string; get: (r: PairResult) => number }
 const PAIR_METRICS: PairMetric[] = [
@@ -43,7 +50,7 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
   const tp = s.throughput;
   if (tp) {
     const sc = tp.scenarios;
-    for (const key of ['a', 'b', 'at', 'bt', 'c', 'd'] as ScenarioKey[]) {
+    for (const key of SCENARIO_ORDER) {
       const r = sc[key];
       if (!r) continue;
       for (const m of PAIR_METRICS) {
@@ -56,27 +63,54 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
         if (remote) ratio(`${m.id}_${SNAME[key]}_vs_${SNAME[REMOTE_OF[key]!]}`, v / m.get(remote));
         const xdp = sc[XDP_OF[key]!];
         if (xdp) ratio(`${m.id}_${SNAME[key]}_vs_${SNAME[XDP_OF[key]!]}`, v / m.get(xdp));
+        const off = sc[DIRECT_OFF_OF[key]!];
+        if (off) ratio(`${m.id}_${SNAME[key]}_vs_${SNAME[DIRECT_OFF_OF[key]!]}`, v / m.get(off));
         const row: Row = {
           section: '1 throughput/latency', scenario: `(${key}) ${SCENARIO_LABELS[key]}`, metric: m.label, value: sig(v), unit: m.unit,
           ...(vsDirect !== undefined ? { vsDirect: sig(vsDirect) } : {}), ...(vsVxlan !== undefined ? { vsVxlan: sig(vsVxlan) } : {}),
         };
-        if (isXvpc(key) && (m.id === 'tcp1' || m.id === 'tcp4') && vsVxlan !== undefined && vsDirect !== undefined) {
-          const why = key in XDP_OF ? tcpTcWhy(s) : tcpWhy(s);
+        // The targets hold the scenarios as shipped (direct path on); the -off rows are their reference.
+        const judged = isXvpc(key) && !key.endsWith('-off');
+        if (judged && (m.id === 'tcp1' || m.id === 'tcp4') && vsVxlan !== undefined && vsDirect !== undefined) {
+          const why = TC_KEYS.includes(key) ? tcpTcWhy(s) : tcpWhy(s);
           const t1 = check(`${m.id}_${SNAME[key]}_vs_vxlan`, `${m.label} through xvpc (${key}) vs kernel VXLAN`, '≥ 1.0× kernel VXLAN', sig(vsVxlan), '×', 1.0, '>=', { why });
           const t2 = check(`${m.id}_${SNAME[key]}_vs_direct`, `${m.label} through xvpc (${key}) vs direct`, '≥ 0.8× direct', sig(vsDirect), '×', 0.8, '>=', { why });
           targets.push(t1, t2);
           row.target = '≥1.0× vxlan, ≥0.8× direct';
           row.met = `${metCell(t1)} / ${metCell(t2)}`;
         }
-        if (isXvpc(key) && m.id === 'udp64_pps' && vsVxlan !== undefined) {
+        if (judged && m.id === 'udp64_pps' && vsVxlan !== undefined) {
           const t = check(`udp64_pps_${SNAME[key]}_vs_vxlan`, `64-byte UDP packets/s through xvpc (${key}) vs kernel VXLAN`, '≥ 1.2× kernel VXLAN',
-            sig(vsVxlan), '×', 1.2, '>=', { why: key in XDP_OF ? udpTcWhy(s, host) : udpWhy(s) });
+            sig(vsVxlan), '×', 1.2, '>=', { why: TC_KEYS.includes(key) ? udpTcWhy(s, host) : udpWhy(s) });
           targets.push(t);
           row.target = '≥1.2× vxlan';
           row.met = metCell(t);
         }
+        if (key.endsWith('-off')) row.target = 'reference for the direct path';
         rows.push(row);
       }
+    }
+    rows.push(...directPathRows(tp.scenarios, ratio));
+    for (const mode of ['native', 'tc'] as const) {
+      const p = tp.paired?.[mode];
+      if (!p) continue;
+      const [on, off] = mode === 'tc' ? ['at', 'at-off'] : ['a', 'a-off'];
+      const sce = `(${on}) / (${off})`;
+      const med = (x: number[]) => sig(spreadOf(x).median);
+      rows.push({ section: '1 throughput/latency', scenario: sce, metric: `TCP 1 stream, ${p.on.length} alternating rounds of ${tp.pairedSecondsPerRun}s: on / off per round, median`, value: sig(p.ratio.median), unit: '×' });
+      rows.push({ section: '1 throughput/latency', scenario: sce, metric: `  on / off per round, min-max (IQR ${p.ratio.p25.toFixed(2)}-${p.ratio.p75.toFixed(2)})`,
+        value: sig(p.ratio.max - p.ratio.min), unit: `× (${p.ratio.min.toFixed(2)}-${p.ratio.max.toFixed(2)})` });
+      rows.push({ section: '1 throughput/latency', scenario: sce, metric: '  median rate, direct path on', value: med(p.on), unit: 'Gbit/s' });
+      rows.push({ section: '1 throughput/latency', scenario: sce, metric: '  median rate, direct path off', value: med(p.off), unit: 'Gbit/s' });
+      ratio(`tcp1_${SNAME[on as ScenarioKey]}_vs_direct_off_paired_median`, p.ratio.median);
+    }
+    for (const mode of ['native', 'tc'] as const) {
+      const fp = tp.firstPacket?.[mode];
+      if (!fp) continue;
+      const { rows: fr, target } = firstPacketReport(mode, fp);
+      rows.push(...fr);
+      targets.push(target);
+      if (fp.ratio) ratio(`first_packet_${mode === 'tc' ? 'tc' : 'xdp'}_direct_on_vs_off`, fp.ratio.median);
     }
   }
 
@@ -242,6 +276,91 @@ export function pktSwitchTarget(pc: PktCostResult, p: PathCost): TargetCheck {
   });
 }
 
+/** Per scenario pair (on, off): the on/off ratio of every metric, and which path the counters say each run took. */
+function directPathRows(sc: Partial<Record<ScenarioKey, PairResult>>, ratio: (name: string, x: number) => void): Row[] {
+  const rows: Row[] = [];
+  for (const [on, off] of Object.entries(DIRECT_OFF_OF) as [ScenarioKey, ScenarioKey][]) {
+    const a = sc[on], b = sc[off];
+    if (!a || !b) continue;
+    for (const m of PAIR_METRICS) {
+      rows.push({ section: '1 throughput/latency', scenario: `(${on}) / (${off})`, metric: `${m.label}, direct path on / off`, value: sig(m.get(a) / m.get(b)), unit: '×' });
+    }
+    for (const [k, r] of [[on, a], [off, b]] as const) {
+      for (const id of ['tcp1', 'udp64'] as const) {
+        const c = r.counters?.[id];
+        if (!c) continue;
+        const p = pathTaken(c, SWITCH_HOST[k]!);
+        const share = p.encap ? p.directTx / p.encap : 0;
+        ratio(`${id}_${SNAME[k]}_direct_tx_share`, share);
+        rows.push({ section: '1 throughput/latency', scenario: `(${k}) ${SCENARIO_LABELS[k]}`,
+          metric: `${id === 'tcp1' ? 'TCP 1 stream' : 'UDP 64 B'}: sent straight (direct_tx / encap; switch_fwd ${p.switchFwd.toLocaleString('en')}, path: ${p.path})`,
+          value: sig(share), unit: '×' });
+      }
+    }
+  }
+  return rows;
+}
+
+/** Which path each TCP 1 stream and UDP run of the direct-path pairs took, from this run's counters. */
+function pathFindings(s: Sections, keys: readonly ScenarioKey[]): string {
+  const sc = s.throughput!.scenarios;
+  const out = keys.flatMap((k) => (['tcp1', 'udp64'] as const).map((id) => {
+    const c = sc[k]?.counters?.[id];
+    return c && SWITCH_HOST[k] ? pathSentence(`(${k}) ${id === 'tcp1' ? 'TCP 1 stream' : 'UDP 64 B'}`, pathTaken(c, SWITCH_HOST[k]!)) : '';
+  })).filter(Boolean);
+  const ratios = keys.filter((k) => DIRECT_OFF_OF[k] && sc[k] && sc[DIRECT_OFF_OF[k]!]).map((k) => {
+    const on = sc[k]!, off = sc[DIRECT_OFF_OF[k]!]!;
+    return `(${k}) vs (${DIRECT_OFF_OF[k]}): TCP 1 stream ${(on.tcp1.bitsPerSecond / off.tcp1.bitsPerSecond).toFixed(2)}×, `
+      + `UDP 64 B ${(on.udp64.receivedPps / off.udp64.receivedPps).toFixed(2)}× with direct path on`;
+  });
+  const mode = keys.includes('at') ? 'tc' : 'native';
+  const p = s.throughput!.paired?.[mode];
+  const rounds = p ? ` ${pairedFinding(`(${keys[0]}) vs (${keys[1]})`, p)}` : '';
+  return out.length || ratios.length ? ` Path, from the counters of every host: ${[...out, ...ratios].join('; ')}.${rounds}` : rounds;
+}
+
+/** What alternating rounds of TCP 1 stream say about direct path on vs off, against the rounds' own spread. */
+export function pairedFinding(label: string, p: PairedRounds): string {
+  const r = p.ratio;
+  const range = `on / off per round ${r.min.toFixed(2)}-${r.max.toFixed(2)}, middle half ${r.p25.toFixed(2)}-${r.p75.toFixed(2)}, median ${r.median.toFixed(2)} over ${r.rounds} rounds`;
+  const verdict = r.rounds < 3 ? 'too few rounds to tell a difference from noise'
+    : r.p25 > 1 ? 'direct path on was faster in more than three quarters of the rounds'
+      : r.p75 < 1 ? 'direct path on was slower in more than three quarters of the rounds'
+        : 'no difference beyond the spread of the rounds';
+  return `${label} TCP 1 stream in alternating rounds: ${range}: ${verdict}.`;
+}
+
+/** The first packet's latency, direct path on vs off: rows and the target. */
+export function firstPacketReport(mode: 'native' | 'tc', fp: FirstPacketResult): { rows: Row[]; target: TargetCheck } {
+  const build = mode === 'tc' ? 'TC' : 'XDP';
+  const sec = '1 throughput/latency';
+  const sce = `${build}: first ping of a fresh pair`;
+  const rows: Row[] = [];
+  for (const [side, r] of [['on', fp.on], ['off', fp.off]] as const) {
+    if (r.spread) {
+      rows.push({ section: sec, scenario: sce, metric: `direct path ${side}: RTT median of ${r.spread.rounds} (${r.lost} lost)`, value: sig(r.spread.median), unit: 'ms' });
+      rows.push({ section: sec, scenario: sce, metric: `direct path ${side}: RTT spread min-max (IQR ${r.spread.p25.toFixed(3)}-${r.spread.p75.toFixed(3)})`,
+        value: sig(r.spread.max - r.spread.min), unit: `ms (${r.spread.min.toFixed(3)}-${r.spread.max.toFixed(3)})` });
+    }
+  }
+  const id = `first_packet_${mode === 'tc' ? 'tc' : 'xdp'}_direct_on_vs_off`;
+  const what = `first-ping RTT of a fresh endpoint pair on ${build}, direct path on / off (median of per-round ratios, the two measured back to back)`;
+  const paths = `${pathSentence('direct path on, all first pings', fp.on.path)}; ${pathSentence('direct path off, all first pings', fp.off.path)}`;
+  if (!fp.ratio) {
+    return { rows, target: check(id, what, '≤ 1.0× (not worse)', undefined, '×', 1, '<=',
+      { notMeasured: `no round got a reply on both sides (${fp.on.lost} lost with direct path on, ${fp.off.lost} off, of ${fp.rounds.length})` }) };
+  }
+  const r = fp.ratio;
+  const notJudged = tooWideToJudge(r, 1);
+  const target = check(id, what, '≤ 1.0× (not worse)', sig(r.median), '×', 1, '<=', {
+    ...(notJudged ? { notJudged } : {}),
+    why: `per-round ratio ${r.min.toFixed(2)}-${r.max.toFixed(2)} (middle half ${r.p25.toFixed(2)}-${r.p75.toFixed(2)}) over ${r.rounds} rounds; ${paths}.`,
+  });
+  const row: Row = { section: sec, scenario: sce, metric: `RTT direct path on / off, median of ${r.rounds} rounds`, value: sig(r.median), unit: '×', target: '≤1.0×', met: metCell(target) };
+  rows.push(row);
+  return { rows, target };
+}
+
 // --- why a target is missed: evidence from the run ------------------------------
 // Every sentence here is built from this run's numbers; an explanation the
 // run did not measure is printed only labelled "hypothesis".
@@ -297,25 +416,39 @@ function tcpTcWhy(s: Sections): string {
   const tp = s.throughput!;
   const sc = tp.scenarios;
   const gain = sc.at && sc.a ? ` The TC path carried ${(sc.at.tcp1.bitsPerSecond / sc.a.tcp1.bitsPerSecond).toFixed(2)}× the XDP path's 1-stream rate.` : '';
-  const sizes = (['at', 'bt'] as const).flatMap((k) => (['tcp1', 'tcp4'] as const).map((id) => bytesPerEncap(s, k, id)));
-  return `Counters on the client host: ${encapEvidence(s, ['at', 'bt']).join('; ')}. ${aggregateFinding(sizes, tp.endpointMtu)}${gain} `
-    + 'Hypothesis (not measured in this run; no TC scenario is profiled): what is left against (d) is path length, not segmentation: '
+  const sizes = (['at', 'at-off', 'bt'] as const).flatMap((k) => (['tcp1', 'tcp4'] as const).map((id) => bytesPerEncap(s, k, id)));
+  return `Counters on the client host: ${encapEvidence(s, ['at', 'at-off', 'bt']).join('; ')}. ${aggregateFinding(sizes, tp.endpointMtu)}${gain}${pathFindings(s, ['at', 'at-off'])} `
+    + `${tcProfileText(s)}Hypothesis (not measured in this run): what is left against (d) is path length, not segmentation: `
     + 'a veth hands the packet to its peer on the sending CPU, (d) terminates the tunnel inside the endpoint namespaces (one veth '
-    + 'crossing each way) while xvpc\'s endpoints sit behind a veth into their host (two more), and (at) adds the switch host.';
+    + 'crossing each way) while xvpc\'s endpoints sit behind a veth into their host (two more), and (at-off) adds the switch host.';
+}
+
+/** (at) vs (at-off) TCP 1 stream profiles: the same functions' inclusive shares side by side. */
+function tcProfileText(s: Sections): string {
+  const p = s.profileTc;
+  if (!p) return '';
+  if (p.on.error || p.off.error) return `(no TC profile: ${p.on.error ?? p.off.error}) `;
+  const keys = ['tcp_sendmsg', 'tcp_recvmsg', '__dev_queue_xmit', '__napi_poll', 'br_handle_frame', 'bpf:tc_agent', 'bpf:tc_transit', 'pv_native_safe_halt'];
+  const share = (r: typeof p.on, k: string) => (r.inclusive[k] !== undefined ? `${r.inclusive[k]}%` : '-');
+  const parts = keys.filter((k) => p.on.inclusive[k] !== undefined || p.off.inclusive[k] !== undefined)
+    .map((k) => `${k === 'pv_native_safe_halt' ? 'idle (pv_native_safe_halt)' : k} ${share(p.on, k)} / ${share(p.off, k)}`);
+  const top = (r: typeof p.on) => r.topSelf.slice(0, 4).map((t) => `${t.symbol.replace('[k] ', '')} ${t.percent}%`).join(', ');
+  return `Profiles of TCP 1 stream (perf, all CPUs, ${p.on.samples} / ${p.off.samples} samples, direct path on / off), inclusive: ${parts.join(', ')}; `
+    + `most self time on: ${top(p.on)}; off: ${top(p.off)}. `;
 }
 
 function udpTcWhy(s: Sections, host: HostFacts): string {
   const sc = s.throughput!.scenarios;
-  const runs = (['at', 'bt'] as const).filter((k) => sc[k]).map((k) => `(${k}) ${sig(sc[k]!.udp64.sentPps / 1000)}k sent/s, `
+  const runs = (['at', 'at-off', 'bt'] as const).filter((k) => sc[k]).map((k) => `(${k}) ${sig(sc[k]!.udp64.sentPps / 1000)}k sent/s, `
     + `${sc[k]!.udp64.lostPercent.toFixed(1)}% lost, CPU ${pct(sc[k]!.udp64.cpuShare.softirq)} softirq / ${pct(sc[k]!.udp64.cpuShare.user)} user`).join('; ');
-  return `This machine has ${host.cpus} CPU${host.cpus === 1 ? '' : 's'} for the iperf3 sender, the receiver and every softirq: ${runs}. `
+  return `This machine has ${host.cpus} CPU${host.cpus === 1 ? '' : 's'} for the iperf3 sender, the receiver and every softirq: ${runs}.${pathFindings(s, ['at', 'at-off'])} `
     + 'Hypothesis (not measured in this run): a 64-byte datagram is one skb on every hop, so GSO does not help, and per packet the TC '
     + 'path does one program run per host and one veth hand-over per hop, (at) having more veth hops than VXLAN.';
 }
 
 function tcpWhy(s: Sections): string {
   const tp = s.throughput!;
-  const evidence = encapEvidence(s, ['a', 'b']);
+  const evidence = encapEvidence(s, ['a', 'a-off', 'b']);
   const a = tp.scenarios.a;
   let gen = '';
   if (s.agentMode && a) {
@@ -330,8 +463,8 @@ function tcpWhy(s: Sections): string {
     streams = ` In (a), 4 streams carried ${x.toFixed(2)}× the 1-stream rate with ${pct(idle)} of the CPUs idle`
       + (idle < 0.1 ? ': the CPUs were busy.' : '.');
   }
-  const sizes = (['a', 'b'] as const).flatMap((k) => (['tcp1', 'tcp4'] as const).map((id) => bytesPerEncap(s, k, id)));
-  return `Counters on the client host: ${evidence.join('; ')}. ${aggregateFinding(sizes, tp.endpointMtu)}${streams}${profileText(s)}${gen} `
+  const sizes = (['a', 'a-off', 'b'] as const).flatMap((k) => (['tcp1', 'tcp4'] as const).map((id) => bytesPerEncap(s, k, id)));
+  return `Counters on the client host: ${evidence.join('; ')}. ${aggregateFinding(sizes, tp.endpointMtu)}${streams}${pathFindings(s, ['a', 'a-off'])}${profileText(s)}${gen} `
     + 'Hypothesis (not measured in this run): veth0 in the endpoint has TX checksum offload off (the agent cannot finish a '
     + 'CHECKSUM_PARTIAL checksum), hence no TSO, and native XDP on a veth turns GSO off on its peer, while the direct and VXLAN '
     + 'baselines keep their aggregates; the TC data path, rows (at) and (bt), keeps GSO end to end.';
@@ -339,7 +472,7 @@ function tcpWhy(s: Sections): string {
 
 function udpWhy(s: Sections): string {
   const sc = s.throughput!.scenarios;
-  const loss = (['a', 'b'] as const).filter((k) => sc[k]).map((k) => `(${k}) ${sig(sc[k]!.udp64.sentPps / 1000)}k sent/s, `
+  const loss = (['a', 'a-off', 'b'] as const).filter((k) => sc[k]).map((k) => `(${k}) ${sig(sc[k]!.udp64.sentPps / 1000)}k sent/s, `
     + `${sc[k]!.udp64.lostPercent.toFixed(1)}% lost, CPU ${pct(sc[k]!.udp64.cpuShare.softirq)} softirq`).join('; ');
   const ab = sc.a && sc.b ? ` (b), with the switch on the client host, got ${(sc.b.udp64.receivedPps / sc.a.udp64.receivedPps).toFixed(2)}× the rate of (a).` : '';
   const progs = s.pktcost ? s.pktcost.paths.filter((p) => ['agent_encap', 'switch', 'decap'].includes(p.path)).reduce((x, p) => x + p.nsPerPacket, 0) : NaN;
@@ -350,7 +483,7 @@ function udpWhy(s: Sections): string {
     gen = ` Design lever: with the agent in generic XDP, (a) received ${x.toFixed(2)}× as many (${(g / 1000).toFixed(0)}k/s`
       + `${sc.d ? `, ${(g / sc.d.udp64.receivedPps).toFixed(2)}× VXLAN` : ''}; one run each, run-to-run noise not measured).`;
   }
-  return `The sender is one iperf3 thread: ${loss}.${ab}`
+  return `The sender is one iperf3 thread: ${loss}.${ab}${pathFindings(s, ['a', 'a-off'])}`
     + (Number.isFinite(progs) ? ` The agent, switch and decap programs together cost ~${progs.toFixed(0)} ns per packet (section 2).` : '')
     + `${gen} Hypothesis (not measured in this run): each crossing of a native-XDP veth copies the skb into an XDP buffer and the `
     + 'next veth rebuilds an skb from the redirected frame, where kernel VXLAN encapsulates once inside the stack.';

@@ -29,6 +29,8 @@ export interface Sections {
   provisioning?: ProvisioningResult;
   agentMode?: AgentModeResult;
   profile?: ProfileResult;
+  /** (at) and (at-off) TCP 1 stream, each profiled the same way: where the TC path spends with direct path on and off */
+  profileTc?: { on: ProfileResult; off: ProfileResult };
 }
 
 /** One line of the table: a number, its unit, and its comparisons. */

@@ -2,7 +2,8 @@
 // bench/results.json (or --out) and prints the table and the targets.
 //
 // Sections (run in this order; the table keeps the issue's numbering):
-//   1 throughput/latency: xvpc on XDP and on TC (switch remote, switch local) vs direct vs kernel VXLAN,
+//   1 throughput/latency: xvpc on XDP and on TC (switch remote with direct path on and off, switch local) vs direct
+//     vs kernel VXLAN, the first packet with direct path on and off, alternating on/off rounds,
 //     plus a perf profile of xvpc TCP and the generic-XDP agent as a design lever
 //   2 per-packet cost: BPF_PROG_TEST_RUN per path vs an empty XDP program
 //   4 provisioning: createSimpleEndpoint() to first ping; many endpoints on one host
@@ -50,15 +51,19 @@ interface Settings {
   scaleCount: number;
   /** records applied while transitd is profiled */
   ctlProfileEndpoints: number;
+  /** fresh endpoint pairs per side (direct path on, off) per data path for the first-packet latency */
+  firstPacketRounds: number;
+  /** alternating rounds of TCP 1 stream, direct path on vs off, per data path */
+  pairedRounds: number;
 }
 
 const QUICK: Settings = {
   secondsPerRun: 3, rrRounds: 5000, pktRunsPerPath: 5000, pktRepeat: 100_000,
-  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000,
+  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000, firstPacketRounds: 20, pairedRounds: 5,
 };
 const FULL: Settings = {
   secondsPerRun: 10, rrRounds: 20_000, pktRunsPerPath: 20_000, pktRepeat: 1_000_000,
-  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000,
+  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000, firstPacketRounds: 50, pairedRounds: 9,
 };
 
 interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean; keepGoing: boolean }
@@ -159,8 +164,8 @@ export async function runBench(args: string[]): Promise<number> {
 
   try {
     mkdirSync(workDir, { recursive: true });
-    await section('throughput', '1 throughput and latency (xvpc XDP a/b, TC at/bt, direct, VXLAN)', async () => {
-      sections.throughput = await measureThroughput(prefix.throughput, cfg.secondsPerRun, cfg.rrRounds, {
+    await section('throughput', '1 throughput and latency (xvpc XDP a/a-off/b, TC at/at-off/bt, direct, VXLAN; first packet)', async () => {
+      sections.throughput = await measureThroughput(prefix.throughput, cfg.secondsPerRun, cfg.rrRounds, cfg.firstPacketRounds, cfg.pairedRounds, {
         ...hooks,
         afterA: opts.profile ? async (pair) => {
           progress.begin('(a) profile: perf record -a during TCP 1 stream');
@@ -171,6 +176,18 @@ export async function runBench(args: string[]): Promise<number> {
           void all; // every symbol: too much for results.json
           sections.profile = profile;
           progress.done(sections.profile.error ?? `${sections.profile.samples} samples`);
+        } : undefined,
+        afterAt: opts.profile ? async (on, off) => {
+          const one = async (pair: typeof on, label: string) => {
+            progress.begin(`${label} profile: perf record -a during TCP 1 stream`);
+            const { all, ...profile } = await profileDuring(
+              { label: `${label} TCP 1 stream`, seconds: 2, delayMs: 1000, dataPath: `${workDir}/perf.data` },
+              () => iperf.tcp(pair, 1, Math.max(4, cfg.secondsPerRun), freshPort()));
+            void all;
+            progress.done(profile.error ?? `${profile.samples} samples`);
+            return profile;
+          };
+          sections.profileTc = { on: await one(on, '(at)'), off: await one(off, '(at-off)') };
         } : undefined,
       });
       if (opts.lever) {

@@ -1,8 +1,10 @@
 // The ways the same two endpoints (10.0.0.2 -> 10.0.0.3) are connected for
 // the throughput and latency runs:
-//   (a) xvpc on XDP, the network's switch on a third host
+//   (a) xvpc on XDP, the network's switch on a third host, direct path on
+//   (a-off) the same droplets and switch, a second VPC with direct path off
+//           (its own pair of endpoints, same addresses, same hosts)
 //   (b) xvpc on XDP, the switch on the client's host (same endpoints: the switch moves)
-//   (at), (bt) the same two on droplets running the TC data path
+//   (at), (at-off), (bt) the same three on droplets running the TC data path
 //   (c) direct: two namespaces on a Linux bridge (veth + bridge, the limit here)
 //   (d) kernel VXLAN: two namespaces with vxlan0 over an underlay bridge
 // (c) and (d) get their own namespaces, named `<prefix>-...` so that
@@ -15,14 +17,19 @@ import { DEFAULT_UNDERLAY_MTU, createDroplets, destroyDroplets, type Droplet } f
 const VXLAN_OVERHEAD = 50;
 import { must } from '../dist/util/exec.js';
 import { createNamespace, deleteNamespace } from '../dist/util/netns.js';
+import type { FirstPacketRig } from './first-packet.js';
 import { linkMtu, nsMust, nsRun } from './ns.js';
 
 import { SCENARIO_LABELS, XVPC_KEYS, type ScenarioKey, type XvpcKey } from './scenario-keys.js';
 
 export const CLIENT_IP = '10.0.0.2';
 export const SERVER_IP = '10.0.0.3';
-const VNI = 3;
-const CIDR = '10.0.0.0/16';
+/** The VPC with direct path on: (a), (b), (at), (bt). */
+export const VNI = 3;
+/** The VPC with direct path off, same hosts and switch: (a-off), (at-off). */
+export const VNI_OFF = 4;
+export const NET_ID = 1;
+export const CIDR = '10.0.0.0/16';
 
 /** Two namespaces that can reach each other one way or another. */
 export interface Pair {
@@ -71,7 +78,7 @@ async function reachable(ns: string, ip: string, timeoutMs = 10_000): Promise<vo
   if (r.code !== 0) throw new Error(`${ns} cannot reach ${ip}: ${r.stdout.trim()} ${r.stderr.trim()}`);
 }
 
-/** (a) and (b), or (at) and (bt): three droplets, one VPC, the two endpoints. */
+/** (a), (a-off) and (b), or the same on TC: three droplets, two VPCs (direct path on and off), two endpoints in each. */
 export class XvpcTopology {
   private constructor(
     readonly mode: 'native' | 'tc',
@@ -79,6 +86,8 @@ export class XvpcTopology {
     readonly controller: Controller<Droplet>,
     readonly client: Endpoint,
     readonly server: Endpoint,
+    readonly offClient: Endpoint,
+    readonly offServer: Endpoint,
   ) {}
 
   /** On failure the droplets are destroyed again. */
@@ -86,14 +95,18 @@ export class XvpcTopology {
     const droplets = await createDroplets(['left', 'right', 'switch'], { prefix, mode });
     const c = new Controller(droplets);
     try {
-      await c.createVpc({ vni: VNI, cidr: CIDR, routers: [] });
-      await c.createNetwork({ vni: VNI, netId: 1, cidr: CIDR, switches: ['switch'] });
-      const client = await c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: CLIENT_IP, host: 'left' });
-      const server = await c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: SERVER_IP, host: 'right' });
-      const t = new XvpcTopology(mode, droplets, c, client, server);
-      await reachable(client.netns, SERVER_IP);
-      await reachable(server.netns, CLIENT_IP);
-      return t;
+      const pairIn = async (vni: number, directPath: boolean) => {
+        await c.createVpc({ vni, cidr: CIDR, routers: [], directPath });
+        await c.createNetwork({ vni, netId: NET_ID, cidr: CIDR, switches: ['switch'] });
+        const client = await c.createSimpleEndpoint({ vni, netId: NET_ID, ip: CLIENT_IP, host: 'left' });
+        const server = await c.createSimpleEndpoint({ vni, netId: NET_ID, ip: SERVER_IP, host: 'right' });
+        await reachable(client.netns, SERVER_IP);
+        await reachable(server.netns, CLIENT_IP);
+        return [client, server] as const;
+      };
+      const [client, server] = await pairIn(VNI, true);
+      const [offClient, offServer] = await pairIn(VNI_OFF, false);
+      return new XvpcTopology(mode, droplets, c, client, server, offClient, offServer);
     } catch (err) {
       await c.close().catch(() => undefined);
       await destroyDroplets(droplets).catch(() => undefined);
@@ -104,24 +117,46 @@ export class XvpcTopology {
   /** MTU the endpoints got (the baselines use the same). */
   endpointMtu(): Promise<number> { return linkMtu(this.client.netns, 'veth0'); }
 
-  private pair(key: XvpcKey): Pair {
+  private pair(key: XvpcKey, client = this.client, server = this.server): Pair {
     return {
-      key, label: SCENARIO_LABELS[key], clientNs: this.client.netns, serverNs: this.server.netns, serverIp: SERVER_IP,
-      counters: async () => Object.fromEntries(await Promise.all(
-        Object.values(this.droplets).map(async (d) => [d.id, await d.stats()] as const))),
+      key, label: SCENARIO_LABELS[key], clientNs: client.netns, serverNs: server.netns, serverIp: SERVER_IP,
+      counters: () => this.counters(),
     };
   }
 
-  /** The switch on the third host: (a) or (at). */
+  /** The data-plane counters of every host, by droplet name. */
+  private async counters(): Promise<Record<string, Record<string, number>>> {
+    return Object.fromEntries(await Promise.all(Object.values(this.droplets).map(async (d) => [d.id, await d.stats()] as const)));
+  }
+
+  /** The switch on the third host, direct path on: (a) or (at). */
   pairA(): Pair { return this.pair(XVPC_KEYS[this.mode][0]); }
+
+  /** The switch on the third host, direct path off: (a-off) or (at-off). */
+  pairAOff(): Pair { return this.pair(XVPC_KEYS[this.mode][1], this.offClient, this.offServer); }
+
+  /** Fresh endpoint pairs in either VPC for the first-packet rounds (first-packet.ts). */
+  firstPacketRig(): FirstPacketRig {
+    return {
+      switchHost: 'switch',
+      counters: () => this.counters(),
+      freshPair: async (on, round) => {
+        if (round > 200) throw new Error(`first-packet round ${round}: only 200 fresh addresses per side`);
+        const vni = on ? VNI : VNI_OFF;
+        const client = await this.controller.createSimpleEndpoint({ vni, netId: NET_ID, ip: `10.0.1.${round + 10}`, host: 'left' });
+        const server = await this.controller.createSimpleEndpoint({ vni, netId: NET_ID, ip: `10.0.2.${round + 10}`, host: 'right' });
+        return { clientNs: client.netns, serverIp: server.ip };
+      },
+    };
+  }
 
   /** Moves the network's only switch from the third host onto the client's host. */
   async moveSwitchToClientHost(): Promise<Pair> {
-    await this.controller.addSwitch({ vni: VNI, netId: 1, switch: 'left' });
-    await this.controller.removeSwitch({ vni: VNI, netId: 1, switch: 'switch' });
+    await this.controller.addSwitch({ vni: VNI, netId: NET_ID, switch: 'left' });
+    await this.controller.removeSwitch({ vni: VNI, netId: NET_ID, switch: 'switch' });
     await reachable(this.client.netns, SERVER_IP);
     await reachable(this.server.netns, CLIENT_IP);
-    return this.pair(XVPC_KEYS[this.mode][1]);
+    return this.pair(XVPC_KEYS[this.mode][2]);
   }
 
   async destroy(): Promise<void> {

@@ -1,10 +1,13 @@
-// Section 1: throughput and latency between the same two endpoints, six ways
-// (see scenarios.ts). For the xvpc scenarios the data-plane counters of every
+// Section 1: throughput and latency between the same two endpoints, eight ways
+// (see scenarios.ts), and the first packet's latency with direct path on and
+// off (first-packet.ts). For the xvpc scenarios the data-plane counters of every
 // host are recorded around the runs, as evidence of the path the packets took
 // and of any drops.
 import * as iperf from './iperf.js';
 import { requestResponse, type LatencyResult } from './latency.js';
-import { Baseline, XvpcTopology, type Pair } from './scenarios.js';
+import { measureFirstPacket, type FirstPacketResult } from './first-packet.js';
+import { measurePaired, type PairedRounds } from './paired.js';
+import { Baseline, VNI, VNI_OFF, XvpcTopology, type Pair } from './scenarios.js';
 import type { ScenarioKey } from './scenario-keys.js';
 
 type Counters = Record<string, Record<string, number>>;
@@ -26,6 +29,11 @@ export interface ThroughputResult {
   /** MTU of the endpoints' veth0, used for the baselines too */
   endpointMtu: number;
   scenarios: Partial<Record<ScenarioKey, PairResult>>;
+  /** first ping of fresh pairs, direct path on vs off, per data path */
+  firstPacket: Partial<Record<'native' | 'tc', FirstPacketResult>>;
+  /** TCP 1 stream, direct path on vs off, alternating rounds, per data path */
+  paired: Partial<Record<'native' | 'tc', PairedRounds>>;
+  pairedSecondsPerRun: number;
 }
 
 export interface ThroughputHooks {
@@ -33,6 +41,8 @@ export interface ThroughputHooks {
   done(s: string): void;
   /** runs after (a) is measured, while its topology stands (a profile, say) */
   afterA?(pair: Pair): Promise<void>;
+  /** runs after (at) and (at-off) are measured, while their topology stands */
+  afterAt?(on: Pair, off: Pair): Promise<void>;
 }
 
 const gbit = (bps: number) => `${(bps / 1e9).toFixed(2)} Gbit/s`;
@@ -81,16 +91,35 @@ async function measurePair(pair: Pair, seconds: number, rrRounds: number, h: Thr
   };
 }
 
-export async function measureThroughput(prefix: string, seconds: number, rrRounds: number, h: ThroughputHooks): Promise<ThroughputResult> {
+/** Seconds per paired round: short, the rounds are what gives the spread. */
+const PAIRED_SECONDS = 2;
+
+export async function measureThroughput(prefix: string, seconds: number, rrRounds: number, firstPacketRounds: number,
+  pairedRounds: number, h: ThroughputHooks): Promise<ThroughputResult> {
   let xvpc: XvpcTopology | undefined;
   const baselines: Baseline[] = [];
-  const result: ThroughputResult = { secondsPerRun: seconds, rrRounds, endpointMtu: 0, scenarios: {} };
+  const result: ThroughputResult = { secondsPerRun: seconds, rrRounds, endpointMtu: 0, scenarios: {}, firstPacket: {}, paired: {},
+    pairedSecondsPerRun: PAIRED_SECONDS };
   const topology = async (mode: 'native' | 'tc') => {
-    h.step(`xvpc ${mode === 'tc' ? 'TC' : 'XDP'}: droplets left, right, switch; VPC; endpoints 10.0.0.2 (left), 10.0.0.3 (right)`);
+    h.step(`xvpc ${mode === 'tc' ? 'TC' : 'XDP'}: droplets left, right, switch; VPCs ${VNI} (direct path on) and ${VNI_OFF} (off); `
+      + 'in each, endpoints 10.0.0.2 (left), 10.0.0.3 (right)');
     xvpc = await XvpcTopology.create(prefix, mode);
     result.endpointMtu = await xvpc.endpointMtu();
     h.done(`endpoint MTU ${result.endpointMtu}`);
     return xvpc;
+  };
+  const firstPacket = async (t: XvpcTopology) => {
+    h.step(`${t.mode === 'tc' ? 'TC' : 'XDP'}: first ping of ${firstPacketRounds} fresh pairs each, direct path on vs off`);
+    const r = await measureFirstPacket(t.firstPacketRig(), firstPacketRounds);
+    result.firstPacket[t.mode] = r;
+    const med = (x?: { median: number }) => (x ? `${x.median.toFixed(3)} ms` : 'no reply');
+    h.done(`median on ${med(r.on.spread)}, off ${med(r.off.spread)}`);
+  };
+  const paired = async (t: XvpcTopology) => {
+    h.step(`${t.mode === 'tc' ? 'TC' : 'XDP'}: TCP 1 stream, direct path on vs off, ${pairedRounds} alternating rounds of ${PAIRED_SECONDS}s`);
+    const r = await measurePaired(t.pairA(), t.pairAOff(), pairedRounds, PAIRED_SECONDS, freshPort);
+    result.paired[t.mode] = r;
+    h.done(`on/off per round ${r.ratio.min.toFixed(2)}-${r.ratio.max.toFixed(2)}, median ${r.ratio.median.toFixed(2)}`);
   };
   const moveSwitch = async (t: XvpcTopology) => {
     h.step('xvpc: moving the switch onto the client host (addSwitch left, removeSwitch switch)');
@@ -107,7 +136,10 @@ export async function measureThroughput(prefix: string, seconds: number, rrRound
 
     result.scenarios.a = await measurePair(xdp.pairA(), seconds, rrRounds, h);
     await h.afterA?.(xdp.pairA());
+    result.scenarios['a-off'] = await measurePair(xdp.pairAOff(), seconds, rrRounds, h);
     for (const b of baselines) result.scenarios[b.pair.key] = await measurePair(b.pair, seconds, rrRounds, h);
+    await firstPacket(xdp);
+    await paired(xdp);
     result.scenarios.b = await measurePair(await moveSwitch(xdp), seconds, rrRounds, h);
     await xdp.destroy();
     xvpc = undefined;
@@ -115,6 +147,10 @@ export async function measureThroughput(prefix: string, seconds: number, rrRound
     // The same droplets and endpoints on the TC data path (one topology at a time).
     const tc = await topology('tc');
     result.scenarios.at = await measurePair(tc.pairA(), seconds, rrRounds, h);
+    result.scenarios['at-off'] = await measurePair(tc.pairAOff(), seconds, rrRounds, h);
+    await h.afterAt?.(tc.pairA(), tc.pairAOff());
+    await firstPacket(tc);
+    await paired(tc);
     result.scenarios.bt = await measurePair(await moveSwitch(tc), seconds, rrRounds, h);
     return result;
   } finally {
