@@ -15,15 +15,21 @@ static __always_inline __u32 xvpc_csum_fold32(__u32 s)
 	return s;
 }
 
-/* One's-complement sum of the ten 16-bit words of a 20-byte header, folded. */
+/* 32-bit access to header words (an IPv4 header sits at offset 14: not
+ * 4-aligned; the verifier allows it on CPUs that do, as eth.h's MAC words). */
+typedef __u32 __attribute__((may_alias)) xvpc_csum_u32_a;
+
+/* One's-complement sum of the ten 16-bit words of a 20-byte header, folded.
+ * Summed as five 32-bit words into 64 bits and folded down: the same
+ * one's-complement sum in half the loads and adds (the switch path verifies
+ * every outer header with it). Never 0: the first byte is 0x45. */
 static __always_inline __u32 xvpc_ip_sum20(const struct iphdr *ip)
 {
-	const __u16 *w = (const __u16 *)ip;
-	__u32 s = 0;
+	const xvpc_csum_u32_a *w = (const xvpc_csum_u32_a *)ip;
+	__u64 s = (__u64)w[0] + w[1] + w[2] + w[3] + w[4];
 
-#pragma unroll
-	for (int i = 0; i < 10; i++)
-		s += w[i];
+	s = (s & 0xffffffff) + (s >> 32); /* <= 2^32 + 4 */
+	s = (s & 0xffffffff) + (s >> 32); /* < 2^32 */
 	return xvpc_csum_fold32(s);
 }
 
@@ -59,6 +65,17 @@ static __always_inline __u16 xvpc_csum_replace4(__u16 check, __u32 from, __u32 t
 	s += (~from & 0xffff) + (~from >> 16);
 	s += (to & 0xffff) + (to >> 16);
 	return (__u16)~xvpc_csum_fold32(s);
+}
+
+/* Re-address a header whose checksum is valid (transit checked it on the
+ * way in) to the next hop: new destination, TTL - 1, checksum patched by
+ * RFC 1624 rather than summed again. The result is the one a full
+ * recomputation gives (both land in 0..0xfffe). */
+static __always_inline void xvpc_ip_set_daddr_dec_ttl(struct iphdr *ip, __be32 daddr)
+{
+	ip->check = xvpc_csum_replace4(ip->check, ip->daddr, daddr);
+	ip->daddr = daddr;
+	xvpc_ip_dec_ttl(ip);
 }
 
 #endif

@@ -89,16 +89,16 @@ static __always_inline int encap_push(xvpc_ctx *ctx, const struct host_cfg_value
  * sending host's (the one in the RTS option), so the destination host can
  * check the option before it learns the sender (direct_path.h). The outer TTL
  * is the loop guard of the overlay: every hop decrements it; the caller
- * checked it is > 1. */
+ * checked it is > 1. The IPv4 checksum is patched, not recomputed: the
+ * header's must be valid (transit_outer checked it; a caller that changed
+ * another field of it recomputes it first, as scaled_add_opt does). */
 static __always_inline void outer_forward(struct ethhdr *eth, struct iphdr *ip,
 					  const struct host_cfg_value *hc, __u32 daddr,
 					  const __u8 *dmac)
 {
 	mac_copy(eth->h_dest, dmac);
 	mac_copy(eth->h_source, hc->mac);
-	ip->daddr = daddr;
-	ip->ttl--;
-	xvpc_ip_csum_set(ip);
+	xvpc_ip_set_daddr_dec_ttl(ip, daddr);
 }
 
 /* Send a forwarded Geneve packet on. XDP_TX in transit means "back out of the

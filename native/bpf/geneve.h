@@ -82,6 +82,23 @@ static __always_inline int geneve_walk(void *opts, __u32 opt_bytes, void *data_e
 	return off >= opt_bytes ? 0 : XVPC_STAT_DROP_GENEVE_OPT;
 }
 
+/* The options are exactly the one RTS option an agent writes (geneve_build:
+ * class, type, length 3 words, reserved bits 0): what nearly every packet
+ * carries. geneve_walk would accept it with the same offsets; one 32-bit
+ * compare spares the switch path the walk. */
+static __always_inline bool geneve_only_rts(void *opts, __u32 opt_bytes, void *data_end)
+{
+	const struct xvpc_geneve_opt rts = {
+		.opt_class = bpf_htons(XVPC_GENEVE_OPT_CLASS),
+		.type = XVPC_OPT_RTS,
+		.len = XVPC_RTS_WORDS,
+	};
+
+	if (opt_bytes != XVPC_ENCAP_OPT_BYTES || opts + sizeof(rts) > data_end)
+		return false;
+	return *(const xvpc_u32_a *)opts == *(const xvpc_u32_a *)&rts;
+}
+
 /* A received Geneve header, checked, with its options walked. */
 struct geneve_info {
 	void *opts;      /* the first option */
@@ -111,9 +128,14 @@ static __always_inline int geneve_parse(struct xvpc_geneve *gh, void *data_end,
 	g->opts = (void *)(gh + 1);
 	if (g->opts + g->opt_bytes > data_end)
 		return XVPC_STAT_DROP_TRUNCATED;
-	err = geneve_walk(g->opts, g->opt_bytes, data_end, &g->rts_off, &g->scaled_off);
-	if (err)
-		return err;
+	if (geneve_only_rts(g->opts, g->opt_bytes, data_end)) {
+		g->rts_off = sizeof(struct xvpc_geneve_opt);
+		g->scaled_off = -1;
+	} else {
+		err = geneve_walk(g->opts, g->opt_bytes, data_end, &g->rts_off, &g->scaled_off);
+		if (err)
+			return err;
+	}
 	g->vni = ((__u32)gh->vni[0] << 16) | ((__u32)gh->vni[1] << 8) | gh->vni[2];
 	return 0;
 }

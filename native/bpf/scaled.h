@@ -160,7 +160,8 @@ static __always_inline int scaled_add_opt(xvpc_ctx *ctx, __u32 vip)
 		tot = 0xffff;
 	ip->tot_len = bpf_htons(tot);
 	udp->len = bpf_htons(tot - sizeof(*ip));
-	return 0; /* the caller's outer_forward() recomputes the IP checksum */
+	xvpc_ip_csum_set(ip); /* valid again: outer_forward() only patches it */
+	return 0;
 }
 
 /* The destination is a scaled endpoint: hand the flow to one of its
