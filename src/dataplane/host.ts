@@ -188,7 +188,8 @@ export class HostDataplane {
     // Slot tables of scaled endpoints (few: only their type byte is read for the rest).
     const keyAt = (i: number) => Buffer.from(keys.subarray(i * ENDPOINT_KEY.size, (i + 1) * ENDPOINT_KEY.size));
     const valueAt = (v: Buffer, i: number) => v.subarray(i * ENDPOINT_VALUE.size, (i + 1) * ENDPOINT_VALUE.size);
-    const scaledAt = (v: Buffer, i: number) => valueAt(v, i).readUInt8(ENDPOINT_VALUE.off.type) === EndpointType.SCALED;
+    // A plain byte read per record: no Buffer view for each of a million records.
+    const scaledAt = (v: Buffer, i: number) => v[i * ENDPOINT_VALUE.size + ENDPOINT_VALUE.off.type] === EndpointType.SCALED;
     for (let i = 0; i < count; i++) {
       if (scaledAt(values, i)) this.syncScaledBackends(keyAt(i), decodeEndpoint(keyAt(i), valueAt(values, i)));
     }

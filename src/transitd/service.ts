@@ -193,7 +193,8 @@ export class TransitService {
       ...this.recordHandlers(),
 
       putEndpoints: (m: pb.EndpointBatch) => this.serial(async () => {
-        const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength); // putEndpointBatch copies
+        // The decoded request's own bytes (the decoder copied them out of the frame): putEndpointBatch writes into them.
+        const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
         await putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
         return {};
       }),
