@@ -21,27 +21,27 @@ export function packEndpoints(records: readonly EndpointRecord[]): EndpointBatch
   return { keys, values };
 }
 
-/** Checks record i; throws INVALID_ARGUMENT naming it. */
+/** Checks record i; throws INVALID_ARGUMENT naming it (the name is only built for an error). */
 function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   const k = i * EK.size;
   const v = i * EV.size;
   const where = `records[${i}]`;
   const vni = keys.readUInt32LE(k + EK.off.vni);
-  if (vni < 1 || vni > MAX_VNI) throw invalid(`${where}.vni: ${vni} is not a VNI (1..${MAX_VNI})`);
-  if (keys.readUInt32BE(k + EK.off.ip) === 0) throw invalid(`${where}.ip: 0.0.0.0 is not an endpoint address`);
+  if (vni < 1 || vni > MAX_VNI) throw invalid(`records[${i}].vni: ${vni} is not a VNI (1..${MAX_VNI})`);
+  if (keys.readUInt32BE(k + EK.off.ip) === 0) throw invalid(`records[${i}].ip: 0.0.0.0 is not an endpoint address`);
   const type = values[v + EV.off.type];
-  if (type > EndpointType.GATEWAY) throw invalid(`${where}.type: ${type} is not an endpoint type`);
+  if (type > EndpointType.GATEWAY) throw invalid(`records[${i}].type: ${type} is not an endpoint type`);
   const backends = values[v + EV.off.backend_count];
-  if (backends > MAX_BACKENDS) throw invalid(`${where}.backends: at most ${MAX_BACKENDS}, got ${backends}`);
+  if (backends > MAX_BACKENDS) throw invalid(`records[${i}].backends: at most ${MAX_BACKENDS}, got ${backends}`);
   if ((type === EndpointType.SCALED) !== (backends > 0))
-    throw invalid(`${where}.backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
-  if (values[v + EV.off.mac] & 1) throw invalid(`${where}.mac: a multicast MAC`);
+    throw invalid(`records[${i}].backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
+  if (values[v + EV.off.mac] & 1) throw invalid(`records[${i}].mac: a multicast MAC`);
   if (type !== EndpointType.SCALED) {
-    if (values.readUInt32BE(v + EV.off.host_ip) === 0) throw invalid(`${where}.host_ip: 0.0.0.0 is not a host`);
-    if (values[v + EV.off.host_mac] & 1) throw invalid(`${where}.host_mac: a multicast MAC`);
+    if (values.readUInt32BE(v + EV.off.host_ip) === 0) throw invalid(`records[${i}].host_ip: 0.0.0.0 is not a host`);
+    if (values[v + EV.off.host_mac] & 1) throw invalid(`records[${i}].host_mac: a multicast MAC`);
   }
   for (let b = 0; b < backends; b++) {
-    if (values.readUInt32BE(v + EV.off.backends + 4 * b) === 0) throw invalid(`${where}.backends[${b}]: 0.0.0.0 is not an endpoint`);
+    if (values.readUInt32BE(v + EV.off.backends + 4 * b) === 0) throw invalid(`records[${i}].backends[${b}]: 0.0.0.0 is not an endpoint`);
   }
 }
 
