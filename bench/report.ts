@@ -143,7 +143,11 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
       const n = z.endpoints.toLocaleString('en');
       ratio(`ctl_${z.endpoints}_vs_raw`, z.vsRaw);
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'time via gRPC PutEndpoints, packing included', value: sig(z.seconds), unit: 's' });
-      rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'of it: packing the records', value: sig(z.packSeconds), unit: 's' });
+      rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'packing the records (alone)', value: sig(z.packSeconds), unit: 's' });
+      if (z.callerThread) {
+        rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'before: PutEndpoints from the caller\'s thread', value: sig(z.callerThread.seconds), unit: 's' });
+        rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'before: rate / raw rate', value: z.callerThread.vsRaw, unit: '×' });
+      }
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'rate via transitd', value: sig(z.recordsPerSecond / 1000), unit: 'k/s' });
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'rate raw updateBatch', value: sig(z.raw.recordsPerSecond / 1000), unit: 'k/s' });
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'transitd rate / raw rate', value: z.vsRaw, unit: '×' });
@@ -156,26 +160,26 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
     const est = !million;
     const secondsFor1M = million ? million.seconds : (1_000_000 / last.recordsPerSecond);
     const t1m = check('ctl_1m_seconds', `1M endpoint records programmed into one host via transitd, packing included${est ? ` (extrapolated from ${last.endpoints.toLocaleString('en')} at the measured rate; --quick stops there)` : ''}`,
-      '≤ 2 s', sig(secondsFor1M), 's', 2, '<=', { why, ...(est ? { estimated: true } : {}) });
+      '≤ 1 s', sig(secondsFor1M), 's', 1, '<=', { why, ...(est ? { estimated: true } : {}) });
     targets.push(t1m);
     if (est) {
       rows.push({ section: '3 control plane', scenario: '1,000,000 endpoints', metric: `time (extrapolated from ${last.endpoints.toLocaleString('en')})`,
-        value: sig(secondsFor1M), unit: 's', target: '≤2 s', met: metCell(t1m) });
+        value: sig(secondsFor1M), unit: 's', target: '≤1 s', met: metCell(t1m) });
     } else {
       const row = rows.find((r) => r.section === '3 control plane' && r.scenario === '1,000,000 endpoints' && r.metric.startsWith('time via'))!;
-      row.target = '≤2 s';
+      row.target = '≤1 s';
       row.met = metCell(t1m);
     }
     const rateAt = million ?? last;
     const tr = check('ctl_rate_vs_raw', `records/s via transitd (packing included) vs raw BpfMap.updateBatch (pre-encoded) at ${rateAt.endpoints.toLocaleString('en')}`,
-      '≥ 50% of the raw map rate', rateAt.vsRaw, '×', 0.5, '>=', { why });
+      '≥ 70% of the raw map rate', rateAt.vsRaw, '×', 0.7, '>=', { why });
     targets.push(tr);
     const rr = rows.filter((r) => r.section === '3 control plane' && r.metric === 'transitd rate / raw rate');
     const tail = rr[rr.length - 1];
-    tail.target = '≥0.5× raw';
+    tail.target = '≥0.7× raw';
     tail.met = metCell(tr);
   } else if (cp) {
-    targets.push(check('ctl_1m_seconds', '1M endpoint records programmed into one host via transitd', '≤ 2 s', undefined, 's', 2, '<=', { notMeasured: 'the control-plane section measured no size' }));
+    targets.push(check('ctl_1m_seconds', '1M endpoint records programmed into one host via transitd', '≤ 1 s', undefined, 's', 1, '<=', { notMeasured: 'the control-plane section measured no size' }));
   }
 
   // 4. provisioning

@@ -14,11 +14,24 @@ export interface EndpointBatch { keys: Buffer; values: Buffer }
 export function packEndpoints(records: readonly EndpointRecord[]): EndpointBatch {
   const keys = Buffer.alloc(records.length * EK.size);
   const values = Buffer.alloc(records.length * EV.size);
-  records.forEach((r, i) => {
+  packEndpointsInto(records, 0, records.length, keys, values);
+  return { keys, values };
+}
+
+/**
+ * Packs records[from..to) into the start of keys/values (reused buffers: no
+ * allocation per batch); returns the record count. The buffers must hold them.
+ */
+export function packEndpointsInto(records: readonly EndpointRecord[], from: number, to: number, keys: Buffer, values: Buffer): number {
+  const count = to - from;
+  if (keys.length < count * EK.size || values.length < count * EV.size) throw new RangeError(`packEndpointsInto: buffers too small for ${count} records`);
+  values.fill(0, 0, count * EV.size); // writeEndpoint leaves unused backend slots as they are
+  for (let i = 0; i < count; i++) {
+    const r = records[from + i];
     writeEndpointKey(keys, i * EK.size, r.vni, r.ip);
     writeEndpoint(values, i * EV.size, r);
-  });
-  return { keys, values };
+  }
+  return count;
 }
 
 /** Checks record i; throws INVALID_ARGUMENT naming it (the name is only built for an error). */
