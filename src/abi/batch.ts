@@ -2,7 +2,7 @@
 // struct endpoint_value[] back to back, exactly as the kernel's batch update
 // takes them. packEndpoints builds one; checkEndpointBatch checks one field by
 // field without decoding it (a million records must stay cheap).
-import { invalid } from '../errors.js';
+import { XvpcError, invalid } from '../errors.js';
 import { type EndpointKey, type EndpointRecord, decodeEndpoint, decodeEndpointKey, writeEndpoint, writeEndpointKey } from './codecs.js';
 import { EndpointType } from './enums.js';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
@@ -28,8 +28,13 @@ export function packEndpointsInto(records: readonly EndpointRecord[], from: numb
   values.fill(0, 0, count * EV.size); // writeEndpoint leaves unused backend slots as they are
   for (let i = 0; i < count; i++) {
     const r = records[from + i];
-    writeEndpointKey(keys, i * EK.size, r.vni, r.ip);
-    writeEndpoint(values, i * EV.size, r);
+    try {
+      writeEndpointKey(keys, i * EK.size, r.vni, r.ip);
+      writeEndpoint(values, i * EV.size, r);
+    } catch (err) {
+      if (err instanceof XvpcError) throw new XvpcError(err.code, `records[${from + i}].${err.message}`);
+      throw err;
+    }
   }
   return count;
 }

@@ -6,7 +6,9 @@
 // Controller that holds a million records has a heap of hundreds of MB; the
 // worker's heap stays small, so its collections cost milliseconds.
 // Each chunk is its own PutEndpoints call: checked and applied all or nothing
-// by transitd; on the first refused chunk the rest are not sent.
+// by transitd; on the first refused chunk (or a record that cannot be packed)
+// the rest are not sent, and chunks sent before stay applied (as with one
+// PutEndpoints call per chunk). Putting the same records again is harmless.
 import { Worker } from 'node:worker_threads';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV, packEndpointsInto, type EndpointRecord } from '../abi/index.js';
 import { XvpcError, invalid, type XvpcErrorCode } from '../errors.js';
@@ -36,10 +38,11 @@ export class EndpointBatchSender {
   private readonly slots: { keys: Buffer; values: Buffer }[];
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextId = 0;
+  private closed = false;
   private readonly chunk: number;
   private readonly window: number;
 
-  constructor(name: string, address: string, opts: BatchSenderOptions = {}) {
+  constructor(readonly name: string, address: string, opts: BatchSenderOptions = {}) {
     this.chunk = opts.chunk ?? 30_000;
     this.window = opts.window ?? 2;
     if (!Number.isInteger(this.chunk) || this.chunk < 1) throw invalid(`chunk: ${this.chunk} is not a positive whole number`);
@@ -57,7 +60,10 @@ export class EndpointBatchSender {
       else p?.resolve();
     });
     this.worker.on('error', (err) => this.failAll(new XvpcError('INTERNAL', `${name}: batch sender: ${err.message}`)));
-    this.worker.on('exit', () => this.failAll(new XvpcError('UNAVAILABLE', `${name}: batch sender closed`)));
+    this.worker.on('exit', () => {
+      this.closed = true;
+      this.failAll(new XvpcError('UNAVAILABLE', `${name}: batch sender closed`));
+    });
   }
 
   private failAll(err: XvpcError): void {
@@ -66,6 +72,7 @@ export class EndpointBatchSender {
   }
 
   private send(slot: number, count: number): Promise<void> {
+    if (this.closed) return Promise.reject(new XvpcError('UNAVAILABLE', `${this.name}: batch sender closed`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -86,14 +93,21 @@ export class EndpointBatchSender {
     const lane = async (slot: number) => {
       const { keys, values } = this.slots[slot];
       while (next < records.length && failed === undefined) {
-        // count 0 would be a Health call: records.length > next makes it at least 1
         const from = next;
         next = Math.min(records.length, from + this.chunk);
-        const count = packEndpointsInto(records, from, next, keys, values);
+        let count: number;
+        try {
+          count = packEndpointsInto(records, from, next, keys, values);
+        } catch (err) {
+          failed ??= err;
+          break;
+        }
         try {
           await this.send(slot, count);
         } catch (err) {
-          failed ??= err;
+          // Say which call: transitd's record index counts from the start of the chunk.
+          failed ??= err instanceof XvpcError
+            ? new XvpcError(err.code, `records ${from}..${next - 1} (one PutEndpoints call, refused whole): ${err.message}`) : err;
         }
       }
     };
@@ -103,6 +117,7 @@ export class EndpointBatchSender {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.worker.terminate();
   }
 }
