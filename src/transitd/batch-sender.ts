@@ -87,6 +87,7 @@ export class EndpointBatchSender {
 
   /** Puts every record; resolves with their count once transitd applied all, or throws the first refusal. */
   async put(records: readonly EndpointRecord[]): Promise<number> {
+    if (this.closed) throw new XvpcError('UNAVAILABLE', `${this.name}: batch sender closed`);
     let next = 0;
     let failed: unknown;
     // One lane per slot: pack the next chunk into the slot, send it, wait for its answer.
