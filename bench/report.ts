@@ -143,7 +143,7 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
       const n = z.endpoints.toLocaleString('en');
       ratio(`ctl_${z.endpoints}_vs_raw`, z.vsRaw);
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'time via gRPC PutEndpoints, packing included', value: sig(z.seconds), unit: 's' });
-      rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'packing the records (alone)', value: sig(z.packSeconds), unit: 's' });
+      rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'of it: packing the records', value: sig(z.packSeconds), unit: 's' });
       if (z.callerThread) {
         rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'before: PutEndpoints from the caller\'s thread', value: sig(z.callerThread.seconds), unit: 's' });
         rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'before: rate / raw rate', value: z.callerThread.vsRaw, unit: '×' });
