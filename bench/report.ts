@@ -369,14 +369,14 @@ function ctlWhy(s: Sections): string {
       + `${Object.entries(p.areas).filter(([, v]) => v >= 3).map(([k, v]) => `${k} ${v}%`).join(', ')}`
       + `${p.sysBpfInclusive !== undefined ? `; inside bpf() syscalls ${p.sysBpfInclusive}%` : ''}.`
     : p?.error ? ` (no transitd profile: ${p.error})` : '';
-  return `Records travel packed in the kernel's layout (PutEndpoints); per record transitd checks the fields in JS and reads the `
-    + `old value for the all-or-nothing undo with one bpf() lookup (in native code: the kernel has no keyed batch lookup, and its `
-    + `batch update takes no BPF_NOEXIST that would let new records skip it), then writes each chunk with one batch update, as `
-    + `the raw path does with ${last.chunk.toLocaleString('en')} pre-encoded records per syscall. At ${last.endpoints.toLocaleString('en')}: `
-    + `${sig(last.recordsPerSecond / 1000)}k/s vs ${sig(last.raw.recordsPerSecond / 1000)}k/s raw.${prof} gRPC chunks: `
-    + `${last.chunk.toLocaleString('en')} records = ${sig(last.chunkBytes / MB)} MB per PutEndpoints (under grpc-js's 4 MB receive `
-    + `limit), ${last.window} in flight. Levers left: drop the per-record undo lookup (e.g. undo by deleting only records known `
-    + 'new from a transitd-side index), or pipeline lookups and writes across chunks.';
+  return `Records travel packed in the kernel's layout (PutEndpoints), packed on the caller's thread into shared memory and sent `
+    + `from a worker thread (EndpointBatchSender); transitd checks each batch on arrival, tells new from rewritten records with `
+    + `one probe of its key index (old values are read only for rewritten ones, for the all-or-nothing undo), then writes each `
+    + `chunk with one batch update off its JS thread, as the raw path does with ${last.chunk.toLocaleString('en')} pre-encoded records per `
+    + `syscall. At ${last.endpoints.toLocaleString('en')}: ${sig(last.recordsPerSecond / 1000)}k/s vs ${sig(last.raw.recordsPerSecond / 1000)}k/s raw`
+    + `${last.callerThread ? ` (PutEndpoints from the caller's thread: ${sig(last.callerThread.recordsPerSecond / 1000)}k/s)` : ''}.${prof} gRPC chunks: `
+    + `${last.chunk.toLocaleString('en')} records = ${sig(last.chunkBytes / MB)} MB per PutEndpoints (under transitd's 64 MiB limit), `
+    + `${last.window} in flight. Levers left: pipeline transitd's index probes with the kernel write of the batch before.`;
 }
 
 function readyWhy(s: Sections): string {
