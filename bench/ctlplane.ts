@@ -6,11 +6,12 @@
 // transitd and empty maps), so sizes do not add up and RSS is per size.
 import { readFileSync, rmSync } from 'node:fs';
 import { connectTransitd } from '../dist/transitd/client.js';
+import { EndpointBatchSender } from '../dist/transitd/batch-sender.js';
 import { PinnedMap } from '../dist/dataplane/bpf.js';
 import { HostDataplane } from '../dist/dataplane/host.js';
-import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, ENDPOINT_KEY, ENDPOINT_VALUE, type EndpointRecord } from '../dist/abi/index.js';
+import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, packEndpointsInto, ENDPOINT_KEY, ENDPOINT_VALUE, type EndpointRecord } from '../dist/abi/index.js';
 import { createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/index.js';
-import { EndpointBatch, EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../dist/gen/transit.js';
+import { EndpointBatch as PbEndpointBatch, EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../dist/gen/transit.js';
 import { formatIpv4 } from '../dist/util/addr.js';
 import { msSince, nowNs, rssBytes, sig } from './measure.js';
 import { profileDuring } from './profile.js';
@@ -22,14 +23,20 @@ export interface CtlSizeResult {
   chunkBytes: number;
   /** calls in flight at once */
   window: number;
-  /** from the first record packed to the last PutEndpoints answered */
+  /** through EndpointBatchSender: from the first record packed to the last PutEndpoints answered */
   seconds: number;
-  /** of it: packing the records into batches (the Controller's share) */
+  /** packing the records into batches (the Controller's share): the sender's packing timed alone on the same records; the caller-thread path's summed per chunk within its run */
   packSeconds: number;
   recordsPerSecond: number;
   raw: { seconds: number; recordsPerSecond: number };
   /** recordsPerSecond / raw.recordsPerSecond */
   vsRaw: number;
+  /**
+   * The same records through plain PutEndpoints calls made from the caller's
+   * thread (packEndpoints per chunk, then the unary call): the path before
+   * EndpointBatchSender, on its own fresh droplet, for a before/after in one run.
+   */
+  callerThread?: { seconds: number; packSeconds: number; recordsPerSecond: number; vsRaw: number };
   transitdRssBytes: { before: number; after: number; delta: number };
   /** the endpoints map's kernel memory (fdinfo memlock) after programming */
   mapMemlockBytes: number;
@@ -82,10 +89,15 @@ function packed(r: PbEndpoint): EndpointRecord {
   return { ...r, type: EndpointType.SIMPLE, hostedIfindex: -1 };
 }
 
-async function throughTransitd(d: Droplet, n: number, chunk: number, window: number): Promise<Omit<CtlSizeResult, 'raw' | 'vsRaw'>> {
+/** How the records are sent: EndpointBatchSender (packing on this thread, gRPC on a worker), or unary calls from this thread. */
+type SendMode = 'sender' | 'caller-thread';
+
+async function throughTransitd(d: Droplet, n: number, chunk: number, window: number, mode: SendMode = 'sender'): Promise<Omit<CtlSizeResult, 'raw' | 'vsRaw'>> {
   const client = connectTransitd(d.id, d.transitdAddress, 120_000);
+  const sender = mode === 'sender' ? new EndpointBatchSender(d.id, d.transitdAddress, { chunk, window, timeoutMs: 120_000 }) : undefined;
   try {
     await client.health({});
+    await sender?.ready();
     const rssBefore = await rssBytes(d.transitdPid);
     // The input: the records as the Controller holds them, made before the clock starts.
     const chunks: EndpointRecord[][] = [];
@@ -97,17 +109,38 @@ async function throughTransitd(d: Droplet, n: number, chunk: number, window: num
     // The timer covers all the work the figure names: packing the records
     // into batches as the Controller's reconciler does, sending them,
     // transitd applying them.
-    const t0 = nowNs();
-    const batches = chunks.map((recs) => packEndpoints(recs));
-    const packMs = msSince(t0);
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) await client.putEndpoints(batches[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.min(window, batches.length) }, worker));
-    const ms = msSince(t0);
+    // The sender packs each chunk into shared memory and sends it from its
+    // worker thread. The caller-thread path: each of `window` lanes packs its
+    // next chunk (packEndpoints) and calls PutEndpoints. Either way packing
+    // one chunk overlaps sending and applying the one before.
+    let packMs = 0;
+    let ms: number;
+    if (sender) {
+      const all = chunks.flat();
+      // packing alone, on the same records, outside the timed run
+      const scratch = { keys: Buffer.alloc(chunk * ENDPOINT_KEY.size), values: Buffer.alloc(chunk * ENDPOINT_VALUE.size) };
+      const p0 = nowNs();
+      for (let off = 0; off < n; off += chunk) packEndpointsInto(all, off, Math.min(n, off + chunk), scratch.keys, scratch.values);
+      packMs = msSince(p0);
+      const t0 = nowNs();
+      await sender.put(all);
+      ms = msSince(t0);
+    } else {
+      const t0 = nowNs();
+      let next = 0;
+      const lane = async () => {
+        while (next < chunks.length) {
+          const p0 = nowNs();
+          const batch = packEndpoints(chunks[next++]);
+          packMs += msSince(p0);
+          await client.putEndpoints(batch);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(window, chunks.length) }, lane));
+      ms = msSince(t0);
+    }
     const rssAfter = await rssBytes(d.transitdPid);
-    const chunkBytes = EndpointBatch.encode(batches[0]).finish().length;
+    const chunkBytes = PbEndpointBatch.encode(packEndpoints(chunks[0])).finish().length;
 
     // Spot checks through the same service, and the map's own size.
     const probes = [0, n - 1, ...Array.from({ length: 50 }, (_, k) => Math.floor((k * 7919 * 104729) % n))];
@@ -135,6 +168,7 @@ async function throughTransitd(d: Droplet, n: number, chunk: number, window: num
     };
   } finally {
     client.close();
+    await sender?.close();
   }
 }
 
@@ -240,10 +274,23 @@ export async function measureControlPlane(prefix: string, rawPinRoot: string, si
       await destroyDroplets(droplets);
     }
     onDone(`${sig(viaTransitd.seconds)} s, ${sig(viaTransitd.recordsPerSecond / 1000)}k records/s`);
+    onStep(`${n.toLocaleString('en')} endpoints via PutEndpoints from the caller's thread (before EndpointBatchSender)`);
+    const before = await createDroplets(['cp'], { prefix });
+    let callerThread: Omit<CtlSizeResult, 'raw' | 'vsRaw'>;
+    try {
+      callerThread = await throughTransitd(before.cp, n, chunk, window, 'caller-thread');
+    } finally {
+      await destroyDroplets(before);
+    }
+    onDone(`${sig(callerThread.seconds)} s, ${sig(callerThread.recordsPerSecond / 1000)}k records/s`);
     onStep(`${n.toLocaleString('en')} endpoints raw (BpfMap.updateBatch)`);
     const raw = rawBatched(rawPinRoot, n, chunk);
     onDone(`${sig(raw.seconds)} s, ${sig(raw.recordsPerSecond / 1000)}k records/s`);
-    out.push({ ...viaTransitd, raw, vsRaw: sig(viaTransitd.recordsPerSecond / raw.recordsPerSecond) });
+    out.push({
+      ...viaTransitd, raw, vsRaw: sig(viaTransitd.recordsPerSecond / raw.recordsPerSecond),
+      callerThread: { seconds: callerThread.seconds, packSeconds: callerThread.packSeconds, recordsPerSecond: callerThread.recordsPerSecond,
+        vsRaw: sig(callerThread.recordsPerSecond / raw.recordsPerSecond) },
+    });
   }
   let prof: TransitdProfile | undefined;
   if (profile) {

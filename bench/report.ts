@@ -178,6 +178,10 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
       ratio(`ctl_${z.endpoints}_vs_raw`, z.vsRaw);
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'time via gRPC PutEndpoints, packing included', value: sig(z.seconds), unit: 's' });
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'of it: packing the records', value: sig(z.packSeconds), unit: 's' });
+      if (z.callerThread) {
+        rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'before: PutEndpoints from the caller\'s thread', value: sig(z.callerThread.seconds), unit: 's' });
+        rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'before: rate / raw rate', value: z.callerThread.vsRaw, unit: '×' });
+      }
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'rate via transitd', value: sig(z.recordsPerSecond / 1000), unit: 'k/s' });
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'rate raw updateBatch', value: sig(z.raw.recordsPerSecond / 1000), unit: 'k/s' });
       rows.push({ section: '3 control plane', scenario: `${n} endpoints`, metric: 'transitd rate / raw rate', value: z.vsRaw, unit: '×' });
@@ -190,26 +194,26 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
     const est = !million;
     const secondsFor1M = million ? million.seconds : (1_000_000 / last.recordsPerSecond);
     const t1m = check('ctl_1m_seconds', `1M endpoint records programmed into one host via transitd, packing included${est ? ` (extrapolated from ${last.endpoints.toLocaleString('en')} at the measured rate; --quick stops there)` : ''}`,
-      '≤ 2 s', sig(secondsFor1M), 's', 2, '<=', { why, ...(est ? { estimated: true } : {}) });
+      '≤ 1 s', sig(secondsFor1M), 's', 1, '<=', { why, ...(est ? { estimated: true } : {}) });
     targets.push(t1m);
     if (est) {
       rows.push({ section: '3 control plane', scenario: '1,000,000 endpoints', metric: `time (extrapolated from ${last.endpoints.toLocaleString('en')})`,
-        value: sig(secondsFor1M), unit: 's', target: '≤2 s', met: metCell(t1m) });
+        value: sig(secondsFor1M), unit: 's', target: '≤1 s', met: metCell(t1m) });
     } else {
       const row = rows.find((r) => r.section === '3 control plane' && r.scenario === '1,000,000 endpoints' && r.metric.startsWith('time via'))!;
-      row.target = '≤2 s';
+      row.target = '≤1 s';
       row.met = metCell(t1m);
     }
     const rateAt = million ?? last;
     const tr = check('ctl_rate_vs_raw', `records/s via transitd (packing included) vs raw BpfMap.updateBatch (pre-encoded) at ${rateAt.endpoints.toLocaleString('en')}`,
-      '≥ 50% of the raw map rate', rateAt.vsRaw, '×', 0.5, '>=', { why });
+      '≥ 70% of the raw map rate', rateAt.vsRaw, '×', 0.7, '>=', { why });
     targets.push(tr);
     const rr = rows.filter((r) => r.section === '3 control plane' && r.metric === 'transitd rate / raw rate');
     const tail = rr[rr.length - 1];
-    tail.target = '≥0.5× raw';
+    tail.target = '≥0.7× raw';
     tail.met = metCell(tr);
   } else if (cp) {
-    targets.push(check('ctl_1m_seconds', '1M endpoint records programmed into one host via transitd', '≤ 2 s', undefined, 's', 2, '<=', { notMeasured: 'the control-plane section measured no size' }));
+    targets.push(check('ctl_1m_seconds', '1M endpoint records programmed into one host via transitd', '≤ 1 s', undefined, 's', 1, '<=', { notMeasured: 'the control-plane section measured no size' }));
   }
 
   // 4. provisioning
@@ -498,14 +502,14 @@ function ctlWhy(s: Sections): string {
       + `${Object.entries(p.areas).filter(([, v]) => v >= 3).map(([k, v]) => `${k} ${v}%`).join(', ')}`
       + `${p.sysBpfInclusive !== undefined ? `; inside bpf() syscalls ${p.sysBpfInclusive}%` : ''}.`
     : p?.error ? ` (no transitd profile: ${p.error})` : '';
-  return `Records travel packed in the kernel's layout (PutEndpoints); per record transitd checks the fields in JS and reads the `
-    + `old value for the all-or-nothing undo with one bpf() lookup (in native code: the kernel has no keyed batch lookup, and its `
-    + `batch update takes no BPF_NOEXIST that would let new records skip it), then writes each chunk with one batch update, as `
-    + `the raw path does with ${last.chunk.toLocaleString('en')} pre-encoded records per syscall. At ${last.endpoints.toLocaleString('en')}: `
-    + `${sig(last.recordsPerSecond / 1000)}k/s vs ${sig(last.raw.recordsPerSecond / 1000)}k/s raw.${prof} gRPC chunks: `
-    + `${last.chunk.toLocaleString('en')} records = ${sig(last.chunkBytes / MB)} MB per PutEndpoints (under grpc-js's 4 MB receive `
-    + `limit), ${last.window} in flight. Levers left: drop the per-record undo lookup (e.g. undo by deleting only records known `
-    + 'new from a transitd-side index), or pipeline lookups and writes across chunks.';
+  return `Records travel packed in the kernel's layout (PutEndpoints), packed on the caller's thread into shared memory and sent `
+    + `from a worker thread (EndpointBatchSender); transitd checks each batch on arrival, tells new from rewritten records with `
+    + `one probe of its key index (old values are read only for rewritten ones, for the all-or-nothing undo), then writes each `
+    + `chunk with one batch update off its JS thread, as the raw path does with ${last.chunk.toLocaleString('en')} pre-encoded records per `
+    + `syscall. At ${last.endpoints.toLocaleString('en')}: ${sig(last.recordsPerSecond / 1000)}k/s vs ${sig(last.raw.recordsPerSecond / 1000)}k/s raw`
+    + `${last.callerThread ? ` (PutEndpoints from the caller's thread: ${sig(last.callerThread.recordsPerSecond / 1000)}k/s)` : ''}.${prof} gRPC chunks: `
+    + `${last.chunk.toLocaleString('en')} records = ${sig(last.chunkBytes / MB)} MB per PutEndpoints (under transitd's 64 MiB limit), `
+    + `${last.window} in flight. Levers left: pipeline transitd's index probes with the kernel write of the batch before.`;
 }
 
 function readyWhy(s: Sections): string {

@@ -2,7 +2,7 @@
 // struct endpoint_value[] back to back, exactly as the kernel's batch update
 // takes them. packEndpoints builds one; checkEndpointBatch checks one field by
 // field without decoding it (a million records must stay cheap).
-import { invalid } from '../errors.js';
+import { XvpcError, invalid } from '../errors.js';
 import { type EndpointKey, type EndpointRecord, decodeEndpoint, decodeEndpointKey, writeEndpoint, writeEndpointKey } from './codecs.js';
 import { EndpointType } from './enums.js';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
@@ -14,34 +14,52 @@ export interface EndpointBatch { keys: Buffer; values: Buffer }
 export function packEndpoints(records: readonly EndpointRecord[]): EndpointBatch {
   const keys = Buffer.alloc(records.length * EK.size);
   const values = Buffer.alloc(records.length * EV.size);
-  records.forEach((r, i) => {
-    writeEndpointKey(keys, i * EK.size, r.vni, r.ip);
-    writeEndpoint(values, i * EV.size, r);
-  });
+  packEndpointsInto(records, 0, records.length, keys, values);
   return { keys, values };
 }
 
-/** Checks record i; throws INVALID_ARGUMENT naming it. */
+/**
+ * Packs records[from..to) into the start of keys/values (reused buffers: no
+ * allocation per batch); returns the record count. The buffers must hold them.
+ */
+export function packEndpointsInto(records: readonly EndpointRecord[], from: number, to: number, keys: Buffer, values: Buffer): number {
+  const count = to - from;
+  if (keys.length < count * EK.size || values.length < count * EV.size) throw new RangeError(`packEndpointsInto: buffers too small for ${count} records`);
+  values.fill(0, 0, count * EV.size); // writeEndpoint leaves unused backend slots as they are
+  for (let i = 0; i < count; i++) {
+    const r = records[from + i];
+    try {
+      writeEndpointKey(keys, i * EK.size, r.vni, r.ip);
+      writeEndpoint(values, i * EV.size, r);
+    } catch (err) {
+      if (err instanceof XvpcError) throw new XvpcError(err.code, `records[${from + i}].${err.message}`);
+      throw err;
+    }
+  }
+  return count;
+}
+
+/** Checks record i; throws INVALID_ARGUMENT naming it (the name is only built for an error). */
 function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   const k = i * EK.size;
   const v = i * EV.size;
   const where = `records[${i}]`;
   const vni = keys.readUInt32LE(k + EK.off.vni);
-  if (vni < 1 || vni > MAX_VNI) throw invalid(`${where}.vni: ${vni} is not a VNI (1..${MAX_VNI})`);
-  if (keys.readUInt32BE(k + EK.off.ip) === 0) throw invalid(`${where}.ip: 0.0.0.0 is not an endpoint address`);
+  if (vni < 1 || vni > MAX_VNI) throw invalid(`records[${i}].vni: ${vni} is not a VNI (1..${MAX_VNI})`);
+  if (keys.readUInt32BE(k + EK.off.ip) === 0) throw invalid(`records[${i}].ip: 0.0.0.0 is not an endpoint address`);
   const type = values[v + EV.off.type];
-  if (type > EndpointType.GATEWAY) throw invalid(`${where}.type: ${type} is not an endpoint type`);
+  if (type > EndpointType.GATEWAY) throw invalid(`records[${i}].type: ${type} is not an endpoint type`);
   const backends = values[v + EV.off.backend_count];
-  if (backends > MAX_BACKENDS) throw invalid(`${where}.backends: at most ${MAX_BACKENDS}, got ${backends}`);
+  if (backends > MAX_BACKENDS) throw invalid(`records[${i}].backends: at most ${MAX_BACKENDS}, got ${backends}`);
   if ((type === EndpointType.SCALED) !== (backends > 0))
-    throw invalid(`${where}.backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
-  if (values[v + EV.off.mac] & 1) throw invalid(`${where}.mac: a multicast MAC`);
+    throw invalid(`records[${i}].backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
+  if (values[v + EV.off.mac] & 1) throw invalid(`records[${i}].mac: a multicast MAC`);
   if (type !== EndpointType.SCALED) {
-    if (values.readUInt32BE(v + EV.off.host_ip) === 0) throw invalid(`${where}.host_ip: 0.0.0.0 is not a host`);
-    if (values[v + EV.off.host_mac] & 1) throw invalid(`${where}.host_mac: a multicast MAC`);
+    if (values.readUInt32BE(v + EV.off.host_ip) === 0) throw invalid(`records[${i}].host_ip: 0.0.0.0 is not a host`);
+    if (values[v + EV.off.host_mac] & 1) throw invalid(`records[${i}].host_mac: a multicast MAC`);
   }
   for (let b = 0; b < backends; b++) {
-    if (values.readUInt32BE(v + EV.off.backends + 4 * b) === 0) throw invalid(`${where}.backends[${b}]: 0.0.0.0 is not an endpoint`);
+    if (values.readUInt32BE(v + EV.off.backends + 4 * b) === 0) throw invalid(`records[${i}].backends[${b}]: 0.0.0.0 is not an endpoint`);
   }
 }
 

@@ -1,7 +1,7 @@
 // Codecs for the records of native/bpf/xvpc.h, byte for byte, at the offsets
 // of layout.ts. IPv4 addresses sit in network byte order (as in packets),
 // everything else in host (little-endian) order.
-import { formatCidr, formatIpv4, formatMac, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
+import { formatCidr, formatIpv4, formatMac, maskOf, parseCidr, parseIpv4, parseMac, writeMac } from '../util/addr.js';
 import { EndpointType, endpointTypeOf, VPC_F_DIRECT_PATH } from './enums.js';
 import {
   AGENT_META_VALUE as AM, ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV, HOST_CACHE_VALUE as HC, HOST_CFG_VALUE as HCFG,
@@ -134,12 +134,12 @@ export function encodeEndpoint(r: EndpointRecord): Buffer {
 export function writeEndpoint(b: Buffer, off: number, r: EndpointRecord): void {
   b.writeUInt8(r.type, off + EV.off.type);
   b.writeUInt8(r.backends.length, off + EV.off.backend_count);
-  parseMac(r.mac, 'mac').copy(b, off + EV.off.mac);
+  writeMac(b, off + EV.off.mac, r.mac, 'mac');
   b.writeUInt32BE(parseIpv4(r.hostIp, 'hostIp'), off + EV.off.host_ip);
-  parseMac(r.hostMac, 'hostMac').copy(b, off + EV.off.host_mac);
+  writeMac(b, off + EV.off.host_mac, r.hostMac, 'hostMac');
   b.writeInt32LE(r.hostedIfindex, off + EV.off.hosted_ifindex);
   b.writeUInt32LE(r.netId, off + EV.off.net_id);
-  r.backends.forEach((ip, i) => b.writeUInt32BE(parseIpv4(ip, `backends[${i}]`), off + EV.off.backends + 4 * i));
+  for (let i = 0; i < r.backends.length; i++) b.writeUInt32BE(parseIpv4(r.backends[i], `backends[${i}]`), off + EV.off.backends + 4 * i);
 }
 export function decodeEndpoint(key: Buffer, value: Buffer): EndpointRecord {
   const count = Math.min(value.readUInt8(EV.off.backend_count), MAX_BACKENDS);

@@ -33,16 +33,30 @@ export class EndpointIndex {
   }
 
   add(keys: Buffer, off: number): void {
-    const vni = keys.readUInt32LE(off + VNI);
-    const ip = keys.readUInt32BE(off + IP);
-    if (this.find(vni, ip) >= 0) return;
+    this.addIfAbsent(keys, off);
+  }
+
+  /** Adds the key at `off`; false when it was there already (one probe for both questions). */
+  addIfAbsent(keys: Buffer, off: number): boolean {
+    return this.insert(keys.readUInt32LE(off + VNI), keys.readUInt32BE(off + IP));
+  }
+
+  private insert(vni: number, ip: number): boolean {
     if ((this.used + 1) * 2 > this.vnis.length) this.grow();
     const mask = this.vnis.length - 1;
     let i = this.home(vni, ip);
-    while (this.vnis[i] !== EMPTY && this.vnis[i] !== DELETED) i = (i + 1) & mask;
-    if (this.vnis[i] === EMPTY) this.used++;
+    let free = -1; // the first tombstone on the way: reused if the key is absent
+    for (;;) {
+      const v = this.vnis[i];
+      if (v === EMPTY) break;
+      if (v === DELETED) { if (free < 0) free = i; } else if (v === vni && this.ips[i] === ip) return false;
+      i = (i + 1) & mask;
+    }
+    if (free >= 0) i = free;
+    else this.used++;
     this.vnis[i] = vni;
     this.ips[i] = ip;
+    return true;
   }
 
   delete(keys: Buffer, off: number): void {
@@ -73,12 +87,8 @@ export class EndpointIndex {
     this.vnis = new Uint32Array(vnis.length * 2);
     this.ips = new Uint32Array(vnis.length * 2);
     this.used = 0;
-    const key = Buffer.alloc(ENDPOINT_KEY.size);
     for (let i = 0; i < vnis.length; i++) {
-      if (vnis[i] === EMPTY || vnis[i] === DELETED) continue;
-      key.writeUInt32LE(vnis[i], VNI);
-      key.writeUInt32BE(ips[i], IP);
-      this.add(key, 0);
+      if (vnis[i] !== EMPTY && vnis[i] !== DELETED) this.insert(vnis[i], ips[i]);
     }
   }
 }

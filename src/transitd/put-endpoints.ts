@@ -8,12 +8,22 @@ import { batchEndpointHostIp, batchEndpointKey, checkEndpointBatch, endpointReco
 import type { HostDataplane } from '../dataplane/host.js';
 import { parseIpv4 } from '../util/addr.js';
 
-export async function putEndpointBatch(dp: HostDataplane, hostIp: string, keysIn: Buffer, valuesIn: Buffer): Promise<number> {
-  const count = checkEndpointBatch(keysIn, valuesIn);
+/**
+ * Checks and applies one batch. keys/values become transitd's: hosted_ifindex
+ * is written into `values` in place and both are handed to the kernel as they
+ * are (no copy of a 100 MB batch); the caller must not use them again.
+ */
+export async function putEndpointBatch(dp: HostDataplane, hostIp: string, keys: Buffer, values: Buffer): Promise<number> {
+  return applyEndpointBatch(dp, hostIp, keys, values, checkEndpointBatch(keys, values));
+}
+
+/**
+ * Applies a batch checkEndpointBatch passed (count: its answer). The check
+ * reads only the request, so transitd runs it outside its one-at-a-time
+ * queue, while the kernel still writes the batch before.
+ */
+export async function applyEndpointBatch(dp: HostDataplane, hostIp: string, keys: Buffer, values: Buffer, count: number): Promise<number> {
   if (count === 0) return 0;
-  // Our own copies: hosted_ifindex is rewritten below.
-  const keys = Buffer.from(keysIn);
-  const values = Buffer.from(valuesIn);
 
   const here = parseIpv4(hostIp, 'host ip');
   const hosted = dp.hostedIfindexes();

@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
 import { ATTACH_MODES, hookOf, type AttachMode, type HostDataplane } from '../dataplane/host.js';
-import type { HostConfig, KeyOf, RecordKindName } from '../abi/index.js';
+import { checkEndpointBatch, type HostConfig, type KeyOf, type RecordKindName } from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { addon } from '../dataplane/addon.js';
@@ -15,7 +15,7 @@ import { applyGoalState } from './goal-state.js';
 import type { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, Undecodable } from './limits.js';
 import { XVPC_VERSION } from '../util/version.js';
-import { putEndpointBatch } from './put-endpoints.js';
+import { applyEndpointBatch } from './put-endpoints.js';
 import { toEndpoint, toNetwork, toVpc } from './convert.js';
 import { HostRecords, TRANSIT_KINDS, type KindMessages, type TransitKind } from './records.js';
 
@@ -202,11 +202,15 @@ export class TransitService {
 
       ...this.recordHandlers(),
 
-      putEndpoints: (m: pb.EndpointBatch, call: CallContext) => this.serial(call, async () => {
-        const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength); // putEndpointBatch copies
-        await putEndpointBatch(this.dp, this.host.ip, view(m.keys), view(m.values));
+      putEndpoints: async (m: pb.EndpointBatch, call: CallContext) => {
+        // The decoded request's own bytes (the decoder copied them out of the frame): applyEndpointBatch writes into them.
+        const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+        const [keys, values] = [view(m.keys), view(m.values)];
+        // Checked on arrival (a bad batch is refused before it waits), applied in turn.
+        const count = checkEndpointBatch(keys, values);
+        await this.serial(call, () => applyEndpointBatch(this.dp, this.host.ip, keys, values, count));
         return {};
-      }),
+      },
       flushHostCache: (m: pb.HostCacheFlush, call: CallContext) => this.serial(call, () => {
         const keys = (m.endpoints ?? []).map((k, i) => ({ vni: check.vni(k.vni), ip: check.ipv4(k.ip, `endpoints[${i}].ip`) }));
         const vnis = (m.vnis ?? []).map((n) => check.vni(n));
