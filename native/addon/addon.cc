@@ -15,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xvpc::InitTestRun(env, exports);
   xvpc::InitCapture(env, exports);
   xvpc::InitPcap(env, exports);
+  xvpc::InitNetlink(env, exports);
   return exports;
 }
 

@@ -13,5 +13,6 @@ Napi::Object InitAttach(Napi::Env env, Napi::Object exports);  // attach.cc: XDP
 Napi::Object InitTestRun(Napi::Env env, Napi::Object exports);  // test_run.cc: BPF_PROG_TEST_RUN
 Napi::Object InitCapture(Napi::Env env, Napi::Object exports);  // capture.cc: raw programs, maps, ring buffer
 Napi::Object InitPcap(Napi::Env env, Napi::Object exports);  // pcap.cc: libpcap
+Napi::Object InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: an endpoint's link, inside its namespace
 
 }  // namespace xvpc

@@ -1,6 +1,6 @@
 // Brings every host from what it was last sent to what the model wants, in
 // an order that keeps traffic flowing:
-//   1. attach new endpoints (namespace, veth, agent)
+//   1. attach new endpoints (namespace, veth, agent), many per call
 //   2. upsert substrate and VPC records, then endpoint records (packed);
 //      then every host of a VPC forgets the learned host (direct path) of
 //      its endpoints that go or move, before their old records go (and once
@@ -9,7 +9,7 @@
 //      endpoints before any agent is told to use it
 //   4. delete records no longer wanted
 //   5. detach endpoints no longer wanted
-import type { AttachEndpointReply, GoalState, HostCacheFlush, TransitdClient } from '../transitd/client.js';
+import { MAX_ATTACH_PER_CALL, type AttachEndpointReply, type GoalState, type HostCacheFlush, type TransitdClient } from '../transitd/client.js';
 import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 
@@ -50,10 +50,15 @@ export class Reconciler {
       Promise.all(hosts.map((h) => fn(h, desired.get(h)!, this.appliedFor(h))));
 
     await each(async (host, want, have) => {
-      for (const [key, req] of changed(want.attachments, have.attachments)) {
-        const reply = await this.clients[host].attachEndpoint(req);
-        have.attachments.set(key, req);
-        this.attachmentsOf(host).set(key, reply);
+      // Many per call: transitd plumbs a call's endpoints together (one process, not three each).
+      const todo = changed(want.attachments, have.attachments);
+      for (let i = 0; i < todo.length; i += MAX_ATTACH_PER_CALL) {
+        const chunk = todo.slice(i, i + MAX_ATTACH_PER_CALL);
+        const { endpoints } = await this.clients[host].attachEndpoints({ endpoints: chunk.map(([, req]) => req) });
+        chunk.forEach(([key, req], k) => {
+          have.attachments.set(key, req);
+          this.attachmentsOf(host).set(key, endpoints[k]);
+        });
       }
     });
     const flush = this.flushPlan(desired, this.goneOrMoved(desired));

@@ -55,6 +55,11 @@ export interface Addon {
   progId(fd: number): number;
   /** if_nametoindex, inside network namespace `netnsPath` if given. */
   ifIndex(name: string, netnsPath?: string): number;
+  /**
+   * Inside namespace `netnsPath` (native/addon/netlink.cc): lo up; `ifname` gets addrgenmode none,
+   * `featuresOff` off (ethtool's names), ip/prefixLen, up, and a default route via `gateway` if given.
+   */
+  configureEndpointLink(netnsPath: string, link: { ifname: string; ip: string; prefixLen: number; gateway?: string; featuresOff?: string[] }): void;
   /** ingressIfindex goes in the program type's context (xdp_md or __sk_buff). */
   progTestRun(fd: number, packet: Buffer, opts?: { repeat?: number; outSize?: number; ingressIfindex?: number }): TestRunResult;
   numPossibleCpus(): number;

@@ -2,7 +2,7 @@
 // killed demo). It only touches names of a prefix that has a run dir in
 // /run/xvpc, or the prefix it is given: never an unrelated namespace.
 import { readdir, rm } from 'node:fs/promises';
-import { listNamespaces, deleteNamespace } from '../util/netns.js';
+import { listNamespaces, deleteNamespaces } from '../util/netns.js';
 import { docker, dockerRunning, PREFIX_LABEL } from './docker.js';
 import { PIN_ROOT, PREFIX_RE, RUN_ROOT, runDir, socketPath, validatePrefix } from './names.js';
 import { findProcessesBy, stopProcess } from './process.js';
@@ -70,10 +70,9 @@ export async function cleanupAll(prefix?: string): Promise<CleanupSummary> {
       if (!summary.processes.includes(pid) && (await stopProcess(pid, socket))) summary.processes.push(pid);
     }
     // `<prefix>-` with the hyphen: prefixes are [a-z0-9] only, so "ab-" never matches prefix "a".
-    for (const ns of namespaces.filter((n) => n.startsWith(`${p}-`))) {
-      await deleteNamespace(ns);
-      summary.namespaces.push(ns);
-    }
+    const mine = namespaces.filter((n) => n.startsWith(`${p}-`));
+    await deleteNamespaces(mine);
+    summary.namespaces.push(...mine);
     for (const pin of pins.filter((n) => n.startsWith(`${p}-`))) {
       await rm(`${PIN_ROOT}/${pin}`, { recursive: true, force: true });
       summary.pins.push(`${PIN_ROOT}/${pin}`);

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { run } from '../util/exec.js';
 import { openPrivateLog } from '../util/private-fs.js';
-import { createNamespace, deleteNamespace, inNs, listNamespaces } from '../util/netns.js';
+import { createNamespace, deleteNamespace, deleteNamespaces, inNs, listNamespaces } from '../util/netns.js';
 import { BaseDroplet } from './base.js';
 import type { DropletSpec, RunOptions, RunResult } from './types.js';
 import { dropletNs, logPath, ownerOf } from './names.js';
@@ -44,7 +44,7 @@ export class NetnsDroplet extends BaseDroplet {
 
   protected async removeHost(): Promise<void> {
     const known = (await listRecords(this.prefix)).map((r) => r.name);
-    for (const ns of await endpointNamespaces(this.prefix, this.id, known)) await deleteNamespace(ns);
+    await deleteNamespaces(await endpointNamespaces(this.prefix, this.id, known));
     await deleteNamespace(this.ns);
   }
 

@@ -4,12 +4,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { XvpcError, type XvpcErrorCode } from '../errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
+
+export { MAX_ATTACH_PER_CALL } from './limits.js';
 import { clientCredentials, type TlsFiles } from './tls.js';
 import { TransitClient as GrpcTransitClient, type TransitClient as GrpcClient } from '../gen/transit.js';
 
 /** The messages a client sends and receives (proto/transit.proto). */
 export type {
-  AttachEndpointReply, AttachEndpointRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network,
+  AttachEndpointReply, AttachEndpointRequest, AttachEndpointsReply, AttachEndpointsRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network,
   NetworkKey, StatsReply, Substrate, SubstrateKey, Vpc, VpcKey,
 } from '../gen/transit.js';
 

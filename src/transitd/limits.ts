@@ -22,6 +22,9 @@ export const DEFAULT_LIMITS: Limits = {
   idleConnectionMs: 5 * 60_000,
 };
 
+/** Endpoints one AttachEndpoints call may carry (the Controller sends at most this many per call). */
+export const MAX_ATTACH_PER_CALL = 4096;
+
 /** grpc-js server options enforcing `l`. */
 export function serverOptions(l: Limits): grpc.ServerOptions {
   return {

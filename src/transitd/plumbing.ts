@@ -2,7 +2,7 @@
 // host endpoint, the host's own namespace), the veth pair, addresses, routes.
 import { createHash } from 'node:crypto';
 import { must, run } from '../util/exec.js';
-import { deleteNamespace } from '../util/netns.js';
+import { addon } from '../dataplane/addon.js';
 import type { AttachRequest } from './validate.js';
 import { endpointRecordKey } from '../abi/index.js';
 
@@ -43,52 +43,91 @@ const TC_UNCARRIED_GSO = [
 /** Where `ip netns add` puts a namespace. */
 const NETNS_DIR = '/run/netns';
 
+/** ethtool's `tx off`: every TX checksum feature (TSO goes with them). */
+const TX_CHECKSUM = ['tx-checksum-ipv4', 'tx-checksum-ip-generic', 'tx-checksum-ipv6', 'tx-checksum-fcoe-crc', 'tx-checksum-sctp'];
+
+/** TC_UNCARRIED_GSO's feature names, without ethtool's on/off words. */
+const UNCARRIED_FEATURES = TC_UNCARRIED_GSO.filter((_, i) => i % 2 === 0);
+
+export interface Plumbing { names: EndpointNames; req: AttachRequest; mtu: number }
+
 /**
- * Three processes (each costs a few ms): `ip -batch` on the host side,
- * `ip -batch` inside the endpoint's namespace, and ethtool, entered into the
- * namespace with nsenter: `ip netns exec` also makes a mount namespace and
- * remounts /sys, which took 19 ms of the 35 ms an endpoint cost (measured,
- * docs/emulation.md "Scale"). `addrgenmode
- * none` keeps IPv6 link-local addresses, and so router solicitations the
- * agent would only drop, off both ends.
+ * Many endpoints in their own namespaces, made together (measured,
+ * docs/emulation.md "Scale"): one `ip -batch` for all of them adds the
+ * namespaces and makes each veth pair with its peer already inside its
+ * namespace, with its MAC and MTU; then, inside each namespace, the addon
+ * (netlink and one ethtool ioctl, no process) sets lo up, `addrgenmode none`
+ * (no IPv6 link-local address, so no router solicitations the agent would only
+ * drop), the features, the address, the link up and the default route.
  *
  * txChecksum: leave the endpoint's TX checksum offload (and with it TSO) on,
  * turning off only the GSO kinds in TC_UNCARRIED_GSO. The TC data path keeps
  * the stack's checksum state; the XDP one cannot finish a checksum the stack
- * left to the NIC, so it turns the offload off.
+ * left to the NIC, so it turns the offload off. All or nothing: on a failure
+ * whatever this call made is removed again.
  */
-export async function createEndpointPlumbing(names: EndpointNames, req: AttachRequest, mtu: number,
-  opts: { txChecksum: boolean }): Promise<void> {
-  const ns = names.netns;
-  const hostSide = [
-    ...(ns ? [`netns add ${ns}`] : []),
-    `link add ${names.veth} type veth peer name ${names.peer}${ns ? ` netns ${ns}` : ''}`,
+export async function createNamespacedPlumbing(list: Plumbing[], opts: { txChecksum: boolean }): Promise<void> {
+  if (list.length === 0) return;
+  const hostSide: string[] = [];
+  for (const { names, mtu, req } of list) {
+    if (!names.netns) throw new Error(`createNamespacedPlumbing: ${req.vni}/${req.ip} is a host endpoint`);
+    hostSide.push(
+      `netns add ${names.netns}`,
+      `link add ${names.veth} mtu ${mtu} type veth peer name ${names.peer} netns ${names.netns} address ${req.mac} mtu ${mtu}`,
+      `link set ${names.veth} addrgenmode none up`,
+    );
+  }
+  try {
+    await must(['ip', '-batch', '-'], { input: `${hostSide.join('\n')}\n` });
+    const featuresOff = opts.txChecksum ? UNCARRIED_FEATURES : TX_CHECKSUM;
+    for (const { names, req } of list) {
+      addon.configureEndpointLink(`${NETNS_DIR}/${names.netns}`, { ifname: names.peer, ip: req.ip, prefixLen: req.prefixLen, gateway: req.gatewayIp, featuresOff });
+    }
+  } catch (err) {
+    await deleteEndpointsPlumbing(list.map((p) => p.names));
+    throw err;
+  }
+}
+
+/**
+ * A host endpoint: veth0 stays in the host's own namespace. Two processes,
+ * `ip -batch` and ethtool (rare: one per host endpoint).
+ */
+async function createHostPlumbing(names: EndpointNames, req: AttachRequest, mtu: number, opts: { txChecksum: boolean }): Promise<void> {
+  const commands = [
+    `link add ${names.veth} type veth peer name ${names.peer}`,
     `link set ${names.veth} mtu ${mtu} addrgenmode none up`,
-  ];
-  const endpointSide = [
-    ...(ns ? ['link set lo up'] : []),
     `link set ${names.peer} address ${req.mac} mtu ${mtu} addrgenmode none`,
     `addr add ${req.ip}/${req.prefixLen} dev ${names.peer}`,
     `link set ${names.peer} up`,
-    ...(ns ? [`route add default via ${req.gatewayIp} dev ${names.peer}`] : []),
-    // A host endpoint shares the host's namespace, whose default route is the underlay's: the
-    // VPC's other networks get a route of their own (a more specific one: its network's).
-    ...(!ns && req.vpcCidr && req.vpcCidr !== req.cidr ? [`route replace ${req.vpcCidr} via ${req.gatewayIp} dev ${names.peer}`] : []),
+    // The host's default route is the underlay's: the VPC's other networks get a route of their
+    // own (a more specific one: its network's).
+    ...(req.vpcCidr && req.vpcCidr !== req.cidr ? [`route replace ${req.vpcCidr} via ${req.gatewayIp} dev ${names.peer}`] : []),
   ];
   try {
-    await must(['ip', '-batch', '-'], { input: `${hostSide.join('\n')}\n` });
-    await must(['ip', ...(ns ? ['-n', ns] : []), '-batch', '-'], { input: `${endpointSide.join('\n')}\n` });
-    // (For receiving XDP frames, transitd attaches xdp_pass.)
-    const ethtool = ['ethtool', '-K', names.peer, ...(opts.txChecksum ? TC_UNCARRIED_GSO : ['tx', 'off'])];
-    await must(ns ? ['nsenter', `--net=${NETNS_DIR}/${ns}`, ...ethtool] : ethtool);
+    await must(['ip', '-batch', '-'], { input: `${commands.join('\n')}\n` });
+    await must(['ethtool', '-K', names.peer, ...(opts.txChecksum ? TC_UNCARRIED_GSO : ['tx', 'off'])]);
   } catch (err) {
     await deleteEndpointPlumbing(names);
     throw err;
   }
 }
 
+/** One endpoint, in its namespace or (a host endpoint) in the host's. */
+export async function createEndpointPlumbing(names: EndpointNames, req: AttachRequest, mtu: number,
+  opts: { txChecksum: boolean }): Promise<void> {
+  if (names.netns) await createNamespacedPlumbing([{ names, req, mtu }], opts);
+  else await createHostPlumbing(names, req, mtu, opts);
+}
+
 /** Idempotent: whatever is missing is not an error. */
 export async function deleteEndpointPlumbing(names: EndpointNames): Promise<void> {
-  await run(['ip', 'link', 'del', names.veth]);
-  if (names.netns) await deleteNamespace(names.netns);
+  await deleteEndpointsPlumbing([names]);
+}
+
+/** Many at once, one process; idempotent (`-force` goes on past what is already gone). */
+export async function deleteEndpointsPlumbing(list: EndpointNames[]): Promise<void> {
+  if (list.length === 0) return;
+  const commands = list.flatMap((n) => [`link del ${n.veth}`, ...(n.netns ? [`netns del ${n.netns}`] : [])]);
+  await run(['ip', '-force', '-batch', '-'], { input: `${commands.join('\n')}\n` });
 }

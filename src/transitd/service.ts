@@ -8,7 +8,9 @@ import { checkEndpointBatch, type HostConfig, type KeyOf, type RecordKindName } 
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { addon } from '../dataplane/addon.js';
-import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames } from './plumbing.js';
+import {
+  createEndpointPlumbing, createNamespacedPlumbing, deleteEndpointPlumbing, deleteEndpointsPlumbing, endpointMtu, endpointNames, type Plumbing,
+} from './plumbing.js';
 import * as v from './validate.js';
 import * as check from '../util/check.js';
 import { applyGoalState } from './goal-state.js';
@@ -104,6 +106,52 @@ export class TransitService {
     }
   }
 
+  /**
+   * Plumbs and attaches the endpoints not attached yet (those that are are
+   * answered as they are): all namespaced ones together (plumbing.ts), then
+   * each veth's agent. All or nothing: a failure removes what this call made.
+   */
+  private async attach(reqs: v.AttachRequest[]): Promise<pb.AttachEndpointReply[]> {
+    const xdp = this.dp.hook === 'xdp';
+    const replies: pb.AttachEndpointReply[] = [];
+    const todo: (Plumbing & { at: number })[] = [];
+    reqs.forEach((req, at) => {
+      const names = endpointNames(this.nsPrefix, req.vni, req.ip, req.hostEndpoint);
+      const existing = this.records.hostedIfindex(req);
+      replies[at] = { netns: names.netns, veth: names.veth, ifindex: existing };
+      if (existing < 0) todo.push({ at, names, req, mtu: req.mtu || endpointMtu(this.host.mtu) });
+    });
+    const opts = { txChecksum: !xdp };
+    await createNamespacedPlumbing(todo.filter((t) => t.names.netns), opts);
+    const made = todo.filter((t) => t.names.netns).map((t) => t.names);
+    const agents: number[] = [];
+    try {
+      for (const t of todo.filter((t) => !t.names.netns)) {
+        await createEndpointPlumbing(t.names, t.req, t.mtu, opts);
+        made.push(t.names);
+      }
+      for (const { at, names, req } of todo) {
+        const ifindex = addon.ifIndex(names.veth);
+        agents.push(ifindex);
+        const netns = names.netns ? `/run/netns/${names.netns}` : undefined;
+        if (xdp) this.dp.attachPass(addon.ifIndex(names.peer, netns), netns);
+        this.dp.putAgentMeta(ifindex, { vni: req.vni, ip: req.ip, mac: req.mac, netId: req.netId });
+        this.dp.attachAgent(ifindex, this.agentMode);
+        const record = this.records.get('endpoints', req);
+        if (record) this.records.put('endpoints', record, 'update');
+        replies[at].ifindex = ifindex;
+      }
+    } catch (err) {
+      for (const ifindex of agents) {
+        this.dp.deleteAgentMeta(ifindex);
+        this.dp.removeInterface(ifindex);
+      }
+      await deleteEndpointsPlumbing(made);
+      throw err;
+    }
+    return replies;
+  }
+
   /** Create<Kind>, Update<Kind>, Get<Kind>, Delete<Kind> for every kind of records.ts, alike. */
   private recordHandlers(): Record<string, Handler> {
     const out: Record<string, Handler> = {};
@@ -165,29 +213,10 @@ export class TransitService {
       getStats: async (): Promise<pb.StatsReply> => ({ counters: this.dp.stats() }),
       getFailedCalls: async (): Promise<pb.FailedCalls> => ({ total: this.failed.total, last: [...this.failed.last] }),
 
-      attachEndpoint: (m: pb.AttachEndpointRequest, call: CallContext) => this.serial(call, async (): Promise<pb.AttachEndpointReply> => {
-        const req = v.attachRequest(m);
-        const names = endpointNames(this.nsPrefix, req.vni, req.ip, req.hostEndpoint);
-        const existing = this.records.hostedIfindex(req);
-        if (existing >= 0) return { netns: names.netns, veth: names.veth, ifindex: existing };
-        const xdp = this.dp.hook === 'xdp';
-        await createEndpointPlumbing(names, req, req.mtu || endpointMtu(this.host.mtu), { txChecksum: !xdp });
-        const ifindex = addon.ifIndex(names.veth);
-        try {
-          const netns = names.netns ? `/run/netns/${names.netns}` : undefined;
-          if (xdp) this.dp.attachPass(addon.ifIndex(names.peer, netns), netns);
-          this.dp.putAgentMeta(ifindex, { vni: req.vni, ip: req.ip, mac: req.mac, netId: req.netId });
-          this.dp.attachAgent(ifindex, this.agentMode);
-          const record = this.records.get('endpoints', req);
-          if (record) this.records.put('endpoints', record, 'update');
-        } catch (err) {
-          this.dp.deleteAgentMeta(ifindex);
-          this.dp.removeInterface(ifindex);
-          await deleteEndpointPlumbing(names);
-          throw err;
-        }
-        return { netns: names.netns, veth: names.veth, ifindex };
-      }),
+      attachEndpoint: (m: pb.AttachEndpointRequest, call: CallContext) => this.serial(call, async (): Promise<pb.AttachEndpointReply> =>
+        (await this.attach([v.attachRequest(m)]))[0]),
+      attachEndpoints: (m: pb.AttachEndpointsRequest, call: CallContext) => this.serial(call, async (): Promise<pb.AttachEndpointsReply> =>
+        ({ endpoints: await this.attach(v.attachRequests(m)) })),
       detachEndpoint: (m: pb.EndpointKey, call: CallContext) => this.serial(call, async () => {
         const key = v.endpointKey(m);
         const ifindex = this.records.hostedIfindex(key);

@@ -1,7 +1,8 @@
 // Request validation for transitd: every message becomes a typed record or an
 // INVALID_ARGUMENT that names the offending field. Nothing is written before
 // a whole request has passed. Single fields: src/util/check.ts.
-import { invalid } from '../errors.js';
+import { XvpcError, invalid } from '../errors.js';
+import { MAX_ATTACH_PER_CALL } from './limits.js';
 import { cidr, ipv4, mac, u32, vni } from '../util/check.js';
 import { cidrContains, cidrWithin, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
 import {
@@ -81,6 +82,27 @@ export interface AttachRequest {
   gatewayIp: string; hostEndpoint: boolean; mtu: number;
   /** host endpoints: the VPC's CIDR, routed via the gateway ('' = only its own network) */
   vpcCidr: string;
+}
+
+/** AttachEndpoints: each request checked (errors name `endpoints[i].field`), no endpoint twice, at most MAX_ATTACH_PER_CALL. */
+export function attachRequests(m: pb.AttachEndpointsRequest): AttachRequest[] {
+  const list = m.endpoints ?? [];
+  if (list.length > MAX_ATTACH_PER_CALL) throw invalid(`endpoints: ${list.length} endpoints; at most ${MAX_ATTACH_PER_CALL} per call`);
+  const seen = new Map<string, number>();
+  return list.map((e, i) => {
+    let req: AttachRequest;
+    try {
+      req = attachRequest(e);
+    } catch (err) {
+      if (err instanceof XvpcError) throw new XvpcError(err.code, `endpoints[${i}].${err.message}`);
+      throw err;
+    }
+    const key = `${req.vni}/${req.ip}`;
+    const first = seen.get(key);
+    if (first !== undefined) throw invalid(`endpoints[${i}]: ${key} is also endpoints[${first}]`);
+    seen.set(key, i);
+    return req;
+  });
 }
 
 export function attachRequest(m: pb.AttachEndpointRequest): AttachRequest {

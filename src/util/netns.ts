@@ -16,6 +16,12 @@ export async function deleteNamespace(name: string): Promise<void> {
   await run(['ip', 'netns', 'delete', name]);
 }
 
+/** Deletes many namespaces with one process (`-force`: a missing one is not an error). */
+export async function deleteNamespaces(names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await run(['ip', '-force', '-batch', '-'], { input: names.map((n) => `netns delete ${n}\n`).join('') });
+}
+
 export async function listNamespaces(): Promise<string[]> {
   const out = await must(['ip', '-j', 'netns', 'list']).catch(() => '[]');
   const parsed = JSON.parse(out.trim() || '[]') as { name: string }[];

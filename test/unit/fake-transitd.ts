@@ -30,6 +30,9 @@ export function fakeTransitd(name: string, log: Call[], opts: { fail?: (method: 
     unloadTransit: call('unloadTransit', empty),
     getStats: call('getStats', () => ({ counters: {} })),
     attachEndpoint: call('attachEndpoint', (r: { vni: number; ip: string }) => ({ netns: `ns-${r.vni}-${r.ip}`, veth: 'veth0', ifindex: 7 })),
+    attachEndpoints: call('attachEndpoints', (r: { endpoints: { vni: number; ip: string }[] }) => ({
+      endpoints: r.endpoints.map((e) => ({ netns: `ns-${e.vni}-${e.ip}`, veth: 'veth0', ifindex: 7 })),
+    })),
     detachEndpoint: call('detachEndpoint', empty),
     createVpc: call('createVpc', empty),
     updateVpc: call('updateVpc', empty),
