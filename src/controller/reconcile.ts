@@ -18,6 +18,7 @@ type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints';
 const emptyBatch = (): GoalState => ({
   substrate: [], vpcs: [], networks: [], endpoints: [],
   deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+  securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
 });
 
 function changed<T>(want: Map<string, T>, have: Map<string, T>): [string, T][] {
