@@ -172,6 +172,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       this.vpc(vni);
       for (const ep of m.endpointsOf(vni)) m.endpoints.delete(endpointRecordKey(ep));
       for (const net of m.networksOf(vni)) m.networks.delete(Model.netKey(vni, net.netId));
+      for (const [k, g] of m.securityGroups) if (g.vni === vni) m.securityGroups.delete(k);
       m.vpcs.delete(vni);
     });
   }
