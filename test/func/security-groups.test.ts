@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { Droplet } from '../../src/droplet/index.js';
-import { PROBE, delta, destroyDroplets, expectEcho, expectNoPing, expectPing, makeDroplets, snapshot } from './lib.js';
+import { PROBE, delta, destroyDroplets, expectEcho, expectFailedCalls, expectNoPing, expectPing, makeDroplets, snapshot } from './lib.js';
 import { startServer, streamReport } from './probe.js';
+import { connectTransitd } from '../../src/transitd/client.js';
 
 const VNI = 80;
 
@@ -50,6 +51,31 @@ describe('security groups on droplets', () => {
   afterAll(async () => {
     await c?.close();
     if (droplets) await destroyDroplets(droplets);
+  });
+
+  it('transitd: Dump holds the group and the attachment on the endpoint\'s host only; a bad group is refused naming the field', async () => {
+    const t1 = connectTransitd('h1', droplets.h1.transitdAddress);
+    const t2 = connectTransitd('h2', droplets.h2.transitdAddress);
+    try {
+      const d1 = await t1.dump({});
+      expect(d1.securityGroups).toEqual([{
+        id: 1, vni: VNI, name: 'web',
+        ingress: [{ protocol: 'tcp', cidr: '10.80.1.0/24', ports: '80' }], egress: [{ protocol: 'udp', cidr: '0.0.0.0/0', ports: '5353' }],
+      }]);
+      expect(d1.securityAttachments).toEqual([{ vni: VNI, ip: web.ip, groups: [1] }]);
+      expect((await t2.dump({})).securityGroups).toEqual([]);
+      const bad = { id: 99, vni: VNI, name: 'bad', ingress: [{ protocol: 'icmp', cidr: '', ports: '7' }], egress: [] };
+      await expect(t1.createSecurityGroup(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('ingress[0].ports: only tcp and udp') });
+      await expect(t1.applyGoalState({
+        substrate: [], vpcs: [], networks: [], endpoints: [], securityGroups: [bad], securityAttachments: [],
+        deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
+      })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('security_groups[0].ingress[0].ports') });
+      expect(await t1.dump({})).toEqual(d1);
+    } finally {
+      t1.close();
+      t2.close();
+    }
+    expectFailedCalls(droplets.h1, 2);
   });
 
   it('the web tier accepts TCP 80 from its one network (the answers pass back), nothing else, and counts the denials', async () => {
