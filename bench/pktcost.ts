@@ -26,7 +26,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { BpfObject, bpfObjectPath, type BpfProgram } from '../dist/dataplane/bpf.js';
 import { repoRoot } from '../dist/dataplane/addon.js';
 import { HostDataplane } from '../dist/dataplane/host.js';
-import { EndpointType } from '../dist/abi/index.js';
+import { EndpointType, type SecurityRule } from '../dist/abi/index.js';
 import type { StatName } from '../dist/abi/index.js';
 import { median, percentile, sig } from './measure.js';
 import { geneve, innerUdpFrame, outerDst, type Host } from './packets.js';
@@ -106,6 +106,16 @@ const client: Host = { ip: '10.0.0.2', mac: '0e:03:0a:00:00:02' };
 const server: Host = { ip: '10.0.0.3', mac: '0e:03:0a:00:00:03' };
 const hosted: Host = { ip: '10.0.0.5', mac: '0e:03:0a:00:00:05' };
 const routed: Host = { ip: '10.1.0.9', mac: '0e:03:0a:01:00:09' };
+/** hosted here behind a security group of 1 rule / of 1,000 rules (its flow tracked after the warm-up) */
+const policed1: Host = { ip: '10.0.0.6', mac: '0e:03:0a:00:00:06' };
+const policed1000: Host = { ip: '10.0.0.7', mac: '0e:03:0a:00:00:07' };
+
+/** 1,000 ingress rules: 999 TCP rules on other /32s, then the one allowing the bench's UDP flow. */
+function thousandRules(): SecurityRule[] {
+  const rules: SecurityRule[] = Array.from({ length: 999 }, (_, i) => ({ protocol: 'tcp' as const, cidr: `10.9.${i >> 8}.${i & 255}/32`, ports: String(1000 + i) }));
+  rules.push({ protocol: 'udp', cidr: '10.0.0.0/16' });
+  return rules;
+}
 
 /** rounds of the restoring-wrapper method (odd: the median is one of them) */
 const ROUNDS = 9;
@@ -139,6 +149,13 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     ep(hosted, me, lo);   // lives here: decapsulated into its veth (lo stands in)
     ep(client, me, lo);
     dp.putAgentMeta(lo, { vni: VNI, ip: client.ip, mac: client.mac, netId: 1 });
+    // Security groups: decapsulation to an endpoint with a group, the flow tracked (steady state).
+    ep(policed1, me, lo);
+    ep(policed1000, me, lo);
+    dp.put('sg_groups', { id: 1, vni: VNI, name: 'one', ingress: [{ protocol: 'udp', cidr: '10.0.0.0/16' }], egress: [] });
+    dp.put('sg_groups', { id: 2, vni: VNI, name: 'thousand', ingress: thousandRules(), egress: [] });
+    dp.put('sg_attach', { vni: VNI, ip: policed1.ip, groups: [1] });
+    dp.put('sg_attach', { vni: VNI, ip: policed1000.ip, groups: [2] });
 
     // The same source built without the capture hook, sharing these maps:
     // what the empty hook costs is switch minus switch_nohook.
@@ -166,6 +183,12 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
       { path: 'decap', description: 'transit: Geneve for an endpoint hosted here -> strip, redirect to its veth',
         prog: transit, packet: geneve(peer, me, VNI, innerUdpFrame(client, hosted)), expect: XDP_REDIRECT, counter: 'decap',
         check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
+      { path: 'decap_sg1', description: 'decap to an endpoint with a 1-rule security group (tracked flow: conntrack hit)',
+        prog: transit, packet: geneve(peer, me, VNI, innerUdpFrame(client, policed1)), expect: XDP_REDIRECT, counter: 'decap',
+        check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
+      { path: 'decap_sg1000', description: 'decap to an endpoint with a 1,000-rule security group (tracked flow: conntrack hit)',
+        prog: transit, packet: geneve(peer, me, VNI, innerUdpFrame(client, policed1000)), expect: XDP_REDIRECT, counter: 'decap',
+        check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
       { path: 'tc_empty', tc: true, description: 'empty TC program (TC_ACT_OK): the TC floor, an skb built per run included',
         prog: empty.program('tc_pass'), packet: geneve(peer, me, VNI, inner), expect: TC_OK },
       { path: 'tc_switch', tc: true, description: 'TC transit: the switch path, redirected back out of eth0',
@@ -176,6 +199,12 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
         check: (out) => (out.length === inner.length + 66 && outerDst(out) === sw.ip ? undefined : `encap output ${out.length} bytes to ${outerDst(out)}`) },
       { path: 'tc_decap', tc: true, description: 'TC transit: decapsulation, bpf_redirect_peer into the endpoint',
         prog: tcdp.transitProgram, packet: geneve(peer, me, VNI, innerUdpFrame(client, hosted)), expect: TC_REDIRECT, counter: 'decap',
+        check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
+      { path: 'tc_decap_sg1', tc: true, description: 'TC transit: decap to an endpoint with a 1-rule security group (tracked)',
+        prog: tcdp.transitProgram, packet: geneve(peer, me, VNI, innerUdpFrame(client, policed1)), expect: TC_REDIRECT, counter: 'decap',
+        check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
+      { path: 'tc_decap_sg1000', tc: true, description: 'TC transit: decap to an endpoint with a 1,000-rule security group (tracked)',
+        prog: tcdp.transitProgram, packet: geneve(peer, me, VNI, innerUdpFrame(client, policed1000)), expect: TC_REDIRECT, counter: 'decap',
         check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
     ];
     const xdpSpecs = specs.filter((s) => !s.tc);

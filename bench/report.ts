@@ -168,6 +168,10 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
       if (sr) rows.push(sr);
       rows.push({ section: '2 per-packet cost', scenario: p.path, metric: 'vs empty, repeat=1 cross-check', value: p.repeat1.vsEmpty, unit: '×' });
     }
+    for (const t of sgPacketTargets(pc)) {
+      targets.push(t);
+      rows.push({ section: '2 per-packet cost', scenario: t.id, metric: t.what, value: t.measured ?? NaN, unit: '×', target: '≤1.3×', met: metCell(t) });
+    }
   }
 
   // 3. control plane
@@ -256,6 +260,28 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
 /** The table's "met?" cell of a target. */
 export function metCell(t: TargetCheck): string {
   return t.status === 'met' ? 'yes' : t.status === 'missed' ? 'no' : t.status;
+}
+
+/**
+ * Security groups' per-packet cost (1 and 1,000 rules, a tracked flow) against the same
+ * decapsulation without a group, both builds, side by side in one run: ≤ 1.3×.
+ */
+export function sgPacketTargets(pc: PktCostResult): TargetCheck[] {
+  const by = new Map(pc.paths.map((p) => [p.path, p]));
+  const out: TargetCheck[] = [];
+  for (const [base, prefix] of [['decap', ''], ['tc_decap', 'tc_']] as const) {
+    for (const n of [1, 1000]) {
+      const p = by.get(`${prefix}decap_sg${n}`);
+      const b = by.get(base);
+      const id = `pkt_${prefix}decap_sg${n}_vs_no_policy`;
+      const what = `${prefix ? 'TC' : 'XDP'} decap per packet with a ${n}-rule security group vs none (${p?.method ?? '?'})`;
+      const measured = p && b && b.nsPerPacket > 0 ? sig(p.nsPerPacket / b.nsPerPacket) : undefined;
+      out.push(check(id, what, '≤ 1.3× no policy', measured, '×', 1.3, '<=', measured === undefined
+        ? { notMeasured: 'a path did not run' }
+        : { why: `${p!.nsPerPacket} ns vs ${b!.nsPerPacket} ns per packet` }));
+    }
+  }
+  return out;
 }
 
 /** The per-packet target: judged only on the restoring-wrapper rounds, and only when their spread allows. */

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { bpfObjectPath } from '../src/dataplane/bpf.js';
 import {
-  DROP_REASON_MAP, ENDPOINT_VALUE, EndpointType, LAYOUTS, MAX_BACKENDS, MAX_MEMBERS, SLOT_TABLE_SIZE, STAT_NAMES, XVPC_MEMBERS,
+  CtState, DROP_REASON_MAP, ENDPOINT_VALUE, EndpointType, LAYOUTS, MAX_BACKENDS, MAX_MEMBERS, SG_ATTACH_VALUE, SG_GROUP_VALUE,
+  SG_MAX_GROUPS, SG_MAX_RULES, SG_NAME_LEN, SLOT_TABLE_SIZE, STAT_NAMES, SgDir, SgProto, XVPC_MEMBERS,
 } from '../src/abi/index.js';
 
 interface BtfMember { name: string; type_id: number; bits_offset: number }
@@ -62,6 +63,9 @@ for (const object of ['xvpc', 'xvpc_tc']) {
       expect(arrayLength(XVPC_MEMBERS.name, 'members')).toBe(MAX_MEMBERS);
       expect(arrayLength(XVPC_MEMBERS.name, 'slots')).toBe(SLOT_TABLE_SIZE);
       expect(arrayLength(ENDPOINT_VALUE.name, 'backends')).toBe(MAX_BACKENDS);
+      expect(arrayLength(SG_ATTACH_VALUE.name, 'groups')).toBe(SG_MAX_GROUPS);
+      expect(arrayLength(SG_GROUP_VALUE.name, 'rules')).toBe(SG_MAX_RULES);
+      expect(arrayLength(SG_GROUP_VALUE.name, 'name')).toBe(SG_NAME_LEN);
     });
 
     // The enums are in the XDP object's BTF only (the TC build's code keeps no value of the enum types).
@@ -71,6 +75,15 @@ for (const object of ['xvpc', 'xvpc_tc']) {
       const expected = STAT_NAMES.map((n, i) => ({ name: `XVPC_STAT_${n.toUpperCase()}`, val: i }));
       expect(values.filter((v) => v.name !== 'XVPC_STAT_MAX')).toEqual(expected);
       expect(values.find((v) => v.name === 'XVPC_STAT_MAX')?.val).toBe(STAT_NAMES.length);
+    });
+
+    it('security-group enums follow xvpc_sg_dir, xvpc_sg_proto, xvpc_ct_state', () => {
+      const of = (name: string) => Object.fromEntries(named('ENUM', name).values!.map((v) => [v.name, v.val]));
+      expect(of('xvpc_sg_dir')).toEqual({ XVPC_SG_INGRESS: SgDir.INGRESS, XVPC_SG_EGRESS: SgDir.EGRESS });
+      expect(of('xvpc_sg_proto')).toEqual({ XVPC_SG_ANY: SgProto.ANY, XVPC_SG_ICMP: SgProto.ICMP, XVPC_SG_TCP: SgProto.TCP, XVPC_SG_UDP: SgProto.UDP });
+      expect(of('xvpc_ct_state')).toEqual({
+        XVPC_CT_NEW: CtState.NEW, XVPC_CT_ESTABLISHED: CtState.ESTABLISHED, XVPC_CT_CLOSING: CtState.CLOSING, XVPC_CT_CLOSED: CtState.CLOSED,
+      });
     });
 
     it('endpoint types follow enum xvpc_ep_type', () => {

@@ -1,7 +1,8 @@
 /* agent: every endpoint's host-side veth (one program, keyed by ingress
  * ifindex). One named step each:
  *
- *   agent_ipv4         IPv4 checked, spoof check, scaled-endpoint SNAT,
+ *   agent_ipv4         IPv4 checked, spoof check, egress security groups
+ *                      (sg_egress, sg.h), scaled-endpoint SNAT,
  *                      flow hash; direct_path_pick (direct_path.h) may
  *                      name the destination's host
  *   agent_arp          ARP requests answered here when this host knows the
@@ -34,6 +35,7 @@
 #include "scaled.h"
 #include "transit.h"
 #include "direct_path.h"
+#include "sg.h"
 
 /* Where an endpoint's packet goes, as the steps decide it. */
 struct agent_out {
@@ -61,6 +63,9 @@ static __always_inline int agent_ipv4(xvpc_ctx *ctx, const struct host_cfg_value
 		return drop(XVPC_STAT_DROP_TRUNCATED);
 	if (ip->saddr != meta->ip)
 		return drop(XVPC_STAT_DROP_SPOOFED);
+	err = sg_egress(ctx, meta, ip, data_end); /* security groups: before NAT and encapsulation */
+	if (err != XVPC_NEXT)
+		return err;
 	err = scaled_agent_snat(ctx, meta, ip, data_end);
 	if (err < 0)
 		return drop(XVPC_STAT_DROP_ADJUST);

@@ -211,4 +211,12 @@ static __always_inline int tc_exit(struct __sk_buff *skb, int act)
 	return tc_verdict(act);
 }
 
+/* Copy len bytes at offset off of the frame into buf, wherever they lie
+ * (beyond what the headers' pull made direct-access, in a fragment): 0, or
+ * <0 when the frame is shorter. Packet pointers stay valid. */
+static __always_inline int ctx_load(const struct __sk_buff *ctx, __u32 off, void *buf, __u32 len)
+{
+	return bpf_skb_load_bytes((struct __sk_buff *)ctx, off, buf, len);
+}
+
 #endif

@@ -127,4 +127,12 @@ static __always_inline int ctx_tx(struct xdp_md *ctx)
 	return XDP_TX;
 }
 
+/* Copy len bytes at offset off of the frame into buf, wherever they lie
+ * (beyond what the headers' pull made direct-access, in a fragment): 0, or
+ * <0 when the frame is shorter. Packet pointers stay valid. */
+static __always_inline int ctx_load(const struct xdp_md *ctx, __u32 off, void *buf, __u32 len)
+{
+	return bpf_xdp_load_bytes((struct xdp_md *)ctx, off, buf, len);
+}
+
 #endif

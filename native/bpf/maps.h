@@ -87,6 +87,70 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } scaled_backends SEC(".maps");
 
+/* Security groups (xvpc.h describes the records; policy.h, conntrack.h read them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XVPC_DEFAULT_SG_ATTACH);
+	__type(key, struct endpoint_key);
+	__type(value, struct sg_attach_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_attach SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XVPC_DEFAULT_SG_GROUPS);
+	__type(key, __u32);
+	__type(value, struct sg_group_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_groups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XVPC_DEFAULT_SG_CIDRS);
+	__type(key, struct sg_cidr_key);
+	__type(value, struct sg_cidr_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_cidrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XVPC_DEFAULT_SG_PORTS);
+	__type(key, struct sg_port_key);
+	__type(value, struct sg_port_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XVPC_DEFAULT_CONNTRACK);
+	__type(key, struct ct_key);
+	__type(value, struct ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_cfg_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_cfg SEC(".maps");
+
+/* How many conntrack entries were inserted, capped at the capacity: the
+ * kernel's LRU says nothing when it evicts, so an insert at capacity is
+ * counted as one (conntrack.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ct_count SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XVPC_STAT_MAX);

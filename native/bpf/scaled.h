@@ -34,6 +34,7 @@
 #include "flowhash.h"
 #include "verifier.h"
 #include "encap.h"
+#include "sg.h"
 
 /* Option 0x49: class, type, length 1 word, then the scaled endpoint's IP. */
 struct xvpc_scaled_opt {
@@ -195,8 +196,13 @@ static __always_inline int scaled_switch(xvpc_ctx *ctx, const struct host_cfg_va
 	l4 = l4_of(iip, data_end);
 	mac_copy(ieth->h_dest, bep->mac);
 	stat_inc(XVPC_STAT_SCALED_DNAT);
-	if (bep->hosted_ifindex >= 0)
+	if (bep->hosted_ifindex >= 0) {
+		/* the backend is here: its ingress security groups, as itself */
+		err = sg_ingress(ctx, vni, bip, iip, data_end, outer_len + sizeof(struct ethhdr));
+		if (err != XVPC_NEXT)
+			return err;
 		scaled_remember(vni, iip, data_end, bip, vip, bep->hosted_ifindex);
+	}
 	/* Last touch through these pointers: on TC the checksum helper moves the packet. */
 	if (inner_addr_set(ctx, iip, &iip->daddr, bip, &l4) < 0)
 		return drop(XVPC_STAT_DROP_ADJUST);

@@ -6,7 +6,8 @@
  *   transit_arp      ARP: a switch's reply goes to the requester, a request
  *                    is answered in place (transit_arp_reply_*)
  *   transit_ipv4     inner IPv4 checked, then by destination:
- *     transit_local    endpoint hosted here: learn the sender
+ *     transit_local    endpoint hosted here: ingress security groups
+ *                      (sg_ingress, sg.h), learn the sender
  *                      (direct_path_learn), decapsulate and deliver
  *     transit_switch   endpoint elsewhere: forward to its host (scaled
  *                      endpoints: scaled_switch in scaled.h)
@@ -45,6 +46,7 @@
 #include "scaled.h"
 #include "direct_path.h"
 #include "icmp.h"
+#include "sg.h"
 
 /* A Geneve packet to this host, as the steps have checked it so far. */
 struct transit_pkt {
@@ -243,7 +245,11 @@ static __always_inline int transit_local(xvpc_ctx *ctx, const struct host_cfg_va
 					 bool from_agent)
 {
 	__u32 vip = scaled_opt_vip(p->g.opts, p->g.scaled_off, p->data_end);
+	int act;
 
+	act = sg_ingress(ctx, p->g.vni, iip->daddr, iip, p->data_end, p->outer_len + sizeof(struct ethhdr));
+	if (act != XVPC_NEXT)
+		return act;
 	if (!from_agent)
 		direct_path_learn(hc, &p->g, p->ip, iip, p->data_end);
 

@@ -148,6 +148,139 @@ struct host_cache_value {
 	__u8 _pad[2];
 };
 
+/* Security groups (policy.h, conntrack.h). A group is compiled by the loader
+ * into two LPM tries per direction ("table" = group id * 2 + direction):
+ *   sg_cidrs  (table, remote prefix) -> that prefix's length and which
+ *             protocols have rules at exactly that prefix
+ *   sg_ports  (table, prefix, proto, port bits) -> allow; a port range is
+ *             cut into aligned blocks (port bits are the LPM's last bits)
+ * A lookup walks from the longest matching prefix to its shorter ones (at
+ * most XVPC_SG_MAX_DEPTH nested prefixes per table). sg_groups keeps each
+ * group's definition as written (read back by Dump); sg_attach the groups of
+ * an endpoint. */
+#define XVPC_SG_MAX_GROUPS 16  /* groups attached to one endpoint */
+#define XVPC_SG_MAX_RULES 1024 /* rules of one group, both directions */
+#define XVPC_SG_MAX_DEPTH 8    /* nested prefixes per group and direction */
+#define XVPC_SG_NAME_LEN 64    /* a group's name, NUL-padded */
+#define XVPC_DEFAULT_SG_GROUPS 4096
+#define XVPC_DEFAULT_SG_ATTACH 65536
+#define XVPC_DEFAULT_SG_CIDRS 262144
+#define XVPC_DEFAULT_SG_PORTS 262144
+#define XVPC_DEFAULT_CONNTRACK 262144
+
+enum xvpc_sg_dir {
+	XVPC_SG_INGRESS = 0,
+	XVPC_SG_EGRESS = 1,
+};
+
+/* sg_rule.proto; sg_cidr_value.protos has bit (1 << proto_bit) per protocol */
+enum xvpc_sg_proto {
+	XVPC_SG_ANY = 0, /* sg_port_key.proto 0: any protocol */
+	XVPC_SG_ICMP = 1,
+	XVPC_SG_TCP = 6,
+	XVPC_SG_UDP = 17,
+};
+#define XVPC_SG_PB_ANY 0x1
+#define XVPC_SG_PB_ICMP 0x2
+#define XVPC_SG_PB_TCP 0x4
+#define XVPC_SG_PB_UDP 0x8
+
+/* sg_attach: (vni, ip) of an endpoint -> its groups */
+struct sg_attach_value {
+	__u32 count;
+	__u32 groups[XVPC_SG_MAX_GROUPS];
+};
+
+/* sg_groups: group id -> its definition (for Dump; the data path reads the tries) */
+struct sg_rule {
+	__u32 ip;     /* remote prefix, network byte order */
+	__u8 len;     /* its length */
+	__u8 proto;   /* enum xvpc_sg_proto */
+	__u8 dir;     /* enum xvpc_sg_dir */
+	__u8 _pad;
+	__u16 port_lo; /* host order; 0..65535 (tcp/udp), 0 and 65535 when all */
+	__u16 port_hi;
+};
+struct sg_group_value {
+	__u32 vni;
+	__u32 count; /* rules used */
+	char name[XVPC_SG_NAME_LEN];
+	struct sg_rule rules[XVPC_SG_MAX_RULES];
+};
+
+/* sg_cidrs: LPM; prefixlen = 32 + the prefix's length */
+struct sg_cidr_key {
+	__u32 prefixlen;
+	__u32 table; /* group id * 2 + direction */
+	__u32 ip;    /* network byte order */
+};
+struct sg_cidr_value {
+	__u8 len;    /* this prefix's length */
+	__u8 protos; /* XVPC_SG_PB_*: protocols with a rule at exactly this prefix */
+	__u8 _pad[2];
+};
+
+/* sg_ports: LPM; prefixlen = 80 + port bits (80: every port, and ICMP/any) */
+struct sg_port_key {
+	__u32 prefixlen;
+	__u32 table;
+	__u32 ip;
+	__u8 len;
+	__u8 proto;
+	__u8 port[2]; /* big-endian, so its high bits come first */
+};
+#define XVPC_SG_PORT_KEY_FIXED 80 /* table + ip + len + proto */
+struct sg_port_value {
+	__u32 allow; /* 1 */
+};
+
+/* conntrack: a connection of a policed endpoint, keyed from its side */
+struct ct_key {
+	__u32 vni;
+	__u32 local_ip;  /* network byte order */
+	__u32 remote_ip; /* network byte order */
+	__u16 local_port;  /* network byte order; ICMP: the echo id */
+	__u16 remote_port; /* network byte order; ICMP: 0 */
+	__u8 proto;
+	__u8 _pad[3];
+};
+enum xvpc_ct_state {
+	XVPC_CT_NEW = 0,         /* opened, no answer yet (TCP: half-open) */
+	XVPC_CT_ESTABLISHED = 1, /* both sides spoke */
+	XVPC_CT_CLOSING = 2,     /* TCP: a FIN seen */
+	XVPC_CT_CLOSED = 3,      /* TCP: RST, or FIN from both sides */
+};
+struct ct_value {
+	__u64 expires; /* bpf_ktime_get_ns() deadline */
+	__u8 state;    /* enum xvpc_ct_state */
+	__u8 origin;   /* enum xvpc_sg_dir of the packet that opened it */
+	__u8 fins;     /* TCP: bit 0 FIN from local, bit 1 FIN from remote */
+	__u8 _pad[5];
+};
+
+/* sg_cfg: index 0 -> conntrack timeouts (ns; 0: the default below) and the
+ * conntrack capacity (the loader writes it: an insert at capacity counts an
+ * eviction). */
+struct sg_cfg_value {
+	__u64 tcp_new;
+	__u64 tcp_established;
+	__u64 tcp_closing;
+	__u64 tcp_closed;
+	__u64 udp;
+	__u64 icmp;
+	__u64 other;
+	__u32 ct_capacity;
+	__u32 _pad;
+};
+#define XVPC_NS 1000000000ull
+#define XVPC_CT_TCP_NEW_DEFAULT (30 * XVPC_NS)
+#define XVPC_CT_TCP_ESTABLISHED_DEFAULT (6 * 3600 * XVPC_NS)
+#define XVPC_CT_TCP_CLOSING_DEFAULT (30 * XVPC_NS)
+#define XVPC_CT_TCP_CLOSED_DEFAULT (10 * XVPC_NS)
+#define XVPC_CT_UDP_DEFAULT (60 * XVPC_NS)
+#define XVPC_CT_ICMP_DEFAULT (30 * XVPC_NS)
+#define XVPC_CT_OTHER_DEFAULT (60 * XVPC_NS)
+
 /* stats: one per-CPU counter per verdict and drop reason.
  * src/abi/stats.ts lists the same names in the same order;
  * test/btf.test.ts checks them against this enum in BTF. */
@@ -192,6 +325,15 @@ enum xvpc_stat {
 	XVPC_STAT_DIRECT_LEARN,     /* transit wrote a new or changed ep_host_cache entry */
 	XVPC_STAT_DIRECT_STALE,     /* a direct packet for an endpoint not here, sent to a switch */
 	XVPC_STAT_ICMP_TIME_EXCEEDED, /* a router answered an expired packet */
+	XVPC_STAT_DROP_SG_INGRESS,    /* a new flow no ingress rule allows */
+	XVPC_STAT_DROP_SG_EGRESS,     /* a new flow no egress rule allows */
+	XVPC_STAT_DROP_SG_UNSOLICITED, /* TCP that opens nothing (not a SYN), untracked, not allowed */
+	XVPC_STAT_DROP_SG_ICMP_ERROR, /* an ICMP error about no tracked flow, not allowed */
+	XVPC_STAT_DROP_SG_FRAGMENT,   /* a later IPv4 fragment to or from a policed endpoint */
+	XVPC_STAT_SG_CT_NEW,          /* a connection tracked */
+	XVPC_STAT_SG_CT_EXPIRED,      /* a tracked connection found timed out (judged anew) */
+	XVPC_STAT_SG_CT_EVICT,        /* an insert into a full conntrack (LRU dropped its oldest) */
+	XVPC_STAT_SG_ICMP_RELATED,    /* an ICMP error about a tracked flow passed */
 	XVPC_STAT_MAX,
 };
 

@@ -8,6 +8,8 @@
 //   slot-table.ts  the consistent-hash slots of struct xvpc_members
 //   record-key.ts  the "vni/ip" strings that name records outside the kernel
 //   record-kinds.ts  the record kinds as a table: map, key and value codecs
+//   sg-records.ts  security-group rules (checked), groups, attachments, conntrack
+//   sg-compile.ts  a group compiled into the policy tries
 export * from './limits.js';
 export * from './enums.js';
 export * from './stats.js';
@@ -17,3 +19,5 @@ export * from './batch.js';
 export * from './slot-table.js';
 export * from './record-key.js';
 export * from './record-kinds.js';
+export * from './sg-records.js';
+export * from './sg-compile.js';

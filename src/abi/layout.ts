@@ -1,7 +1,7 @@
 // Byte layouts of the records in native/bpf/xvpc.h: each struct's size and the
 // offset of every member. The only place in TypeScript that knows an offset;
 // test/btf.test.ts checks every size and every offset against the object's BTF.
-import { MAX_BACKENDS, MAX_MEMBERS, SLOT_TABLE_SIZE } from './limits.js';
+import { MAX_BACKENDS, MAX_MEMBERS, SG_MAX_GROUPS, SG_MAX_RULES, SG_NAME_LEN, SLOT_TABLE_SIZE } from './limits.js';
 
 export interface StructLayout<M extends string = string> {
   /** the C struct's name */
@@ -49,6 +49,24 @@ export const SCALED_FLOW_KEY = struct('scaled_flow_key', 20, {
   vni: 0, client_ip: 4, backend_ip: 8, client_port: 12, backend_port: 14, proto: 16, _pad: 17,
 });
 export const SCALED_FLOW_VALUE = struct('scaled_flow_value', 4, { vip: 0 });
+
+// --- security groups and conntrack (native/bpf/policy.h, conntrack.h) ---
+export const SG_ATTACH_VALUE = struct('sg_attach_value', 4 + 4 * SG_MAX_GROUPS, { count: 0, groups: 4 });
+export const SG_RULE = struct('sg_rule', 12, { ip: 0, len: 4, proto: 5, dir: 6, _pad: 7, port_lo: 8, port_hi: 10 });
+export const SG_GROUP_VALUE = struct('sg_group_value', 8 + SG_NAME_LEN + SG_RULE.size * SG_MAX_RULES, {
+  vni: 0, count: 4, name: 8, rules: 8 + SG_NAME_LEN,
+});
+export const SG_CIDR_KEY = struct('sg_cidr_key', 12, { prefixlen: 0, table: 4, ip: 8 });
+export const SG_CIDR_VALUE = struct('sg_cidr_value', 4, { len: 0, protos: 1, _pad: 2 });
+export const SG_PORT_KEY = struct('sg_port_key', 16, { prefixlen: 0, table: 4, ip: 8, len: 12, proto: 13, port: 14 });
+export const SG_PORT_VALUE = struct('sg_port_value', 4, { allow: 0 });
+export const CT_KEY = struct('ct_key', 20, {
+  vni: 0, local_ip: 4, remote_ip: 8, local_port: 12, remote_port: 14, proto: 16, _pad: 17,
+});
+export const CT_VALUE = struct('ct_value', 16, { expires: 0, state: 8, origin: 9, fins: 10, _pad: 11 });
+export const SG_CFG_VALUE = struct('sg_cfg_value', 64, {
+  tcp_new: 0, tcp_established: 8, tcp_closing: 16, tcp_closed: 24, udp: 32, icmp: 40, other: 48, ct_capacity: 56, _pad: 60,
+});
 
 /**
  * The drop_reason map (native/bpf/maps.h): a per-CPU array of one __u32, the

@@ -9,3 +9,11 @@ export const MAX_MEMBERS = 16;
 export const SLOT_TABLE_SIZE = 251;
 /** XVPC_MAX_BACKENDS: backends of a scaled endpoint. */
 export const MAX_BACKENDS = 16;
+/** XVPC_SG_MAX_GROUPS: security groups attached to one endpoint. */
+export const SG_MAX_GROUPS = 16;
+/** XVPC_SG_MAX_RULES: rules of one security group, ingress and egress together. */
+export const SG_MAX_RULES = 1024;
+/** XVPC_SG_MAX_DEPTH: rule prefixes of one group and direction nested inside each other. */
+export const SG_MAX_DEPTH = 8;
+/** XVPC_SG_NAME_LEN: a group's name field (NUL-padded), so a name has at most 63 bytes. */
+export const SG_NAME_LEN = 64;

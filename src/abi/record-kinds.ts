@@ -7,6 +7,10 @@ import {
   endpointKey, networkKey, substrateKey, vpcKey,
   type EndpointKey, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord,
 } from './codecs.js';
+import {
+  decodeSgAttach, decodeSgGroup, encodeSgAttach, encodeSgGroup, sgGroupKey,
+  type SecurityAttachRecord, type SecurityGroupKey, type SecurityGroupRecord,
+} from './sg-records.js';
 
 export interface VpcKey { vni: number }
 export interface NetworkKey { vni: number; cidr: string }
@@ -18,6 +22,10 @@ export interface RecordTypes {
   networks: [NetworkRecord, NetworkKey];
   endpoints: [EndpointRecord, EndpointKey];
   substrate: [SubstrateRecord, SubstrateKey];
+  /** security groups by id (their definitions; the loader compiles them into sg_cidrs/sg_ports) */
+  sg_groups: [SecurityGroupRecord, SecurityGroupKey];
+  /** an endpoint's security groups */
+  sg_attach: [SecurityAttachRecord, EndpointKey];
 }
 export type RecordKindName = keyof RecordTypes;
 export type RecordOf<N extends RecordKindName> = RecordTypes[N][0];
@@ -42,5 +50,7 @@ export const RECORD_KINDS: { [N in RecordKindName]: RecordKind<RecordOf<N>, KeyO
   },
   endpoints: { mapKey: (k) => endpointKey(k.vni, k.ip), encode: encodeEndpoint, decode: decodeEndpoint },
   substrate: { mapKey: (k) => substrateKey(k.ip), encode: encodeSubstrate, decode: decodeSubstrate },
+  sg_groups: { mapKey: (k) => sgGroupKey(k.id), encode: encodeSgGroup, decode: decodeSgGroup },
+  sg_attach: { mapKey: (k) => endpointKey(k.vni, k.ip), encode: encodeSgAttach, decode: decodeSgAttach },
 };
 

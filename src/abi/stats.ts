@@ -9,6 +9,8 @@ export const STAT_NAMES = [
   'drop_no_route', 'drop_no_substrate', 'drop_no_switch', 'drop_spoofed', 'drop_unsupported',
   'drop_no_host_cfg', 'drop_adjust', 'drop_no_iface', 'scaled_dnat', 'scaled_snat', 'drop_no_backend',
   'direct_tx', 'direct_learn', 'direct_stale', 'icmp_time_exceeded',
+  'drop_sg_ingress', 'drop_sg_egress', 'drop_sg_unsolicited', 'drop_sg_icmp_error', 'drop_sg_fragment',
+  'sg_ct_new', 'sg_ct_expired', 'sg_ct_evict', 'sg_icmp_related',
 ] as const;
 
 export type StatName = (typeof STAT_NAMES)[number];

@@ -12,6 +12,7 @@ import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './m
 import { Reconciler } from './reconcile.js';
 import { ControllerMetrics } from './metrics.js';
 import * as check from '../util/check.js';
+import * as sg from './security-groups.js';
 
 function requireObject(args: unknown, method: string): Record<string, unknown> {
   if (typeof args !== 'object' || args === null) throw invalid(`${method}: expected an object of arguments`);
@@ -171,6 +172,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       this.vpc(vni);
       for (const ep of m.endpointsOf(vni)) m.endpoints.delete(endpointRecordKey(ep));
       for (const net of m.networksOf(vni)) m.networks.delete(Model.netKey(vni, net.netId));
+      for (const [k, g] of m.securityGroups) if (g.vni === vni) m.securityGroups.delete(k);
       m.vpcs.delete(vni);
     });
   }
@@ -254,19 +256,20 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const host = this.hostArg(a.host, 'host');
-      const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type, host, backends: [] };
+      const securityGroups = sg.groupNames(m, net.vni, a.securityGroups);
+      const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type, host, backends: [], securityGroups };
       m.endpoints.set(endpointRecordKey({ vni: net.vni, ip }), ep);
       return ep;
     });
     return this.makeEndpoint(ep);
   }
 
-  async createSimpleEndpoint(args: { vni: number; netId: number; ip: string; host: string }): Promise<Endpoint<H>> {
+  async createSimpleEndpoint(args: { vni: number; netId: number; ip: string; host: string; securityGroups?: string[] }): Promise<Endpoint<H>> {
     return this.createHosted('createSimpleEndpoint', args, EndpointType.SIMPLE);
   }
 
   /** An endpoint whose interface sits in the host's own namespace, so the host itself is in the VPC. */
-  async createHostEndpoint(args: { vni: number; netId: number; ip: string; host: string }): Promise<Endpoint<H>> {
+  async createHostEndpoint(args: { vni: number; netId: number; ip: string; host: string; securityGroups?: string[] }): Promise<Endpoint<H>> {
     return this.createHosted('createHostEndpoint', args, EndpointType.HOST);
   }
 
@@ -328,6 +331,17 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       m.endpoints.delete(endpointRecordKey({ vni: net.vni, ip }));
     });
   }
+
+  // --- security groups (security-groups.ts) ---------------------------------------
+  /** Rules allow; with a group attached, each direction is default-deny; replies of allowed connections pass. */
+  async createSecurityGroup(args: sg.SecurityGroupArgs): Promise<void> { return this.change((m) => sg.createSecurityGroup(m, args)); }
+  /** Replaces both rule lists; applies to new connections at once. */
+  async updateSecurityGroup(args: sg.SecurityGroupArgs): Promise<void> { return this.change((m) => sg.updateSecurityGroup(m, args)); }
+  /** FAILED_PRECONDITION while attached. */
+  async deleteSecurityGroup(args: sg.SecurityGroupRef): Promise<void> { return this.change((m) => sg.deleteSecurityGroup(m, args)); }
+  async attachSecurityGroup(args: sg.SecurityAttachArgs): Promise<void> { return this.change((m) => sg.attachSecurityGroup(m, args)); }
+  async detachSecurityGroup(args: sg.SecurityAttachArgs): Promise<void> { return this.change((m) => sg.detachSecurityGroup(m, args)); }
+  async listSecurityGroups(args: { vni: number }): Promise<sg.SecurityGroupInfo[]> { return this.change((m) => sg.listSecurityGroups(m, args)); }
 
   /** Closes the gRPC channels; hosts keep their state. */
   async close(): Promise<void> {

@@ -6,12 +6,15 @@
 //   network    -> its switches, its VPC's routers, the hosts of its endpoints
 //   endpoint   -> its network's switches and its own host (plus attachment there);
 //                 a scaled endpoint's backends also to the scaled endpoint's switches
+//   security group -> the hosts of the endpoints it is attached to, with each
+//                 endpoint's group list (security-groups.ts)
 // Endpoints are kept as the kernel's records (src/abi): they travel packed
 // (PutEndpoints), so model -> record -> bytes, with nothing in between.
 import { EndpointType, endpointRecordKey, networkRecordKey, type EndpointRecord } from '../abi/index.js';
-import type { AttachEndpointRequest, Network, Substrate, Vpc } from '../transitd/client.js';
+import type { AttachEndpointRequest, Network, SecurityAttachment, SecurityGroup, Substrate, Vpc } from '../transitd/client.js';
 import { gatewayIp, gatewayMac } from './addressing.js';
 import { Model } from './model.js';
+import { securityGoals } from './security-groups.js';
 
 export interface HostAddress { ip: string; mac: string }
 
@@ -21,10 +24,15 @@ export interface HostGoal {
   networks: Map<string, Network>;
   endpoints: Map<string, EndpointRecord>;
   attachments: Map<string, AttachEndpointRequest>;
+  /** by group id */
+  securityGroups: Map<string, SecurityGroup>;
+  /** by endpoint key: the groups of an endpoint hosted there */
+  securityAttachments: Map<string, SecurityAttachment>;
 }
 
 export const emptyGoal = (): HostGoal => ({
   substrate: new Map(), vpcs: new Map(), networks: new Map(), endpoints: new Map(), attachments: new Map(),
+  securityGroups: new Map(), securityAttachments: new Map(),
 });
 
 export function desiredState(model: Model, hosts: Record<string, HostAddress>): Map<string, HostGoal> {
@@ -86,6 +94,10 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
       const record = endpointRecords.get(key);
       if (record && net) for (const s of net.switches) goal(s).endpoints.set(key, record);
     }
+  }
+  for (const [host, sg] of securityGoals(model)) {
+    goal(host).securityGroups = sg.groups;
+    goal(host).securityAttachments = sg.attachments;
   }
   return goals;
 }

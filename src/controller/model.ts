@@ -1,6 +1,6 @@
 // The controller's desired state: VPCs, their networks and endpoints, with
 // hosts named by droplet id.
-import type { EndpointType } from '../abi/index.js';
+import type { EndpointType, SecurityRule } from '../abi/index.js';
 
 export interface VpcModel {
   vni: number; cidr: string; routers: string[];
@@ -14,12 +14,19 @@ export interface EndpointModel {
   host?: string;
   /** scaled endpoints: backend IPs (endpoints of the same VPC) */
   backends: string[];
+  /** simple and host endpoints: names of the security groups attached (none: allow all) */
+  securityGroups?: string[];
 }
+/** A security group: unique by name in its VPC; id: the hosts' name for it (security-groups.ts). */
+export interface SecurityGroupModel { id: number; vni: number; name: string; ingress: SecurityRule[]; egress: SecurityRule[] }
 
 export class Model {
   readonly vpcs = new Map<number, VpcModel>();
   readonly networks = new Map<string, NetworkModel>(); // key: vni/netId
   readonly endpoints = new Map<string, EndpointModel>(); // key: endpointRecordKey (src/abi)
+  readonly securityGroups = new Map<string, SecurityGroupModel>(); // key: Model.sgKey
+
+  static sgKey(vni: number, name: string): string { return `${vni}/${name}`; }
 
   static netKey(vni: number, netId: number): string { return `${vni}/${netId}`; }
 
@@ -33,6 +40,7 @@ export class Model {
     for (const [k, v] of this.vpcs) m.vpcs.set(k, structuredClone(v));
     for (const [k, v] of this.networks) m.networks.set(k, structuredClone(v));
     for (const [k, v] of this.endpoints) m.endpoints.set(k, structuredClone(v));
+    for (const [k, v] of this.securityGroups) m.securityGroups.set(k, structuredClone(v));
     return m;
   }
 }

@@ -13,11 +13,12 @@ import { MAX_ATTACH_PER_CALL, type AttachEndpointReply, type GoalState, type Hos
 import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 
-type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints';
+type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints' | 'securityGroups' | 'securityAttachments';
 
 const emptyBatch = (): GoalState => ({
   substrate: [], vpcs: [], networks: [], endpoints: [],
   deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+  securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
 });
 
 function changed<T>(want: Map<string, T>, have: Map<string, T>): [string, T][] {
@@ -49,6 +50,8 @@ export class Reconciler {
     const each = (fn: (host: string, want: HostGoal, have: HostGoal) => Promise<void>) =>
       Promise.all(hosts.map((h) => fn(h, desired.get(h)!, this.appliedFor(h))));
 
+    // Security groups first: an endpoint's policy is in place before its veth is.
+    await each((host, want, have) => this.upsert(host, want, have, ['securityGroups', 'securityAttachments']));
     await each(async (host, want, have) => {
       // Many per call: transitd plumbs a call's endpoints together (one process, not three each).
       const todo = changed(want.attachments, have.attachments);
@@ -71,11 +74,15 @@ export class Reconciler {
     await each(async (host, want, have) => {
       const batch = emptyBatch();
       const del = { substrate: gone(want.substrate, have.substrate), vpcs: gone(want.vpcs, have.vpcs),
-        networks: gone(want.networks, have.networks), endpoints: gone(want.endpoints, have.endpoints) };
+        networks: gone(want.networks, have.networks), endpoints: gone(want.endpoints, have.endpoints),
+        securityGroups: gone(want.securityGroups, have.securityGroups),
+        securityAttachments: gone(want.securityAttachments, have.securityAttachments) };
       batch.deleteSubstrate = del.substrate.map((ip) => ({ ip }));
       batch.deleteVpcs = del.vpcs.map((k) => have.vpcs.get(k)!).map((v) => ({ vni: v.vni }));
       batch.deleteNetworks = del.networks.map((k) => have.networks.get(k)!).map((n) => ({ vni: n.vni, cidr: n.cidr }));
       batch.deleteEndpoints = del.endpoints.map((k) => have.endpoints.get(k)!).map((e) => ({ vni: e.vni, ip: e.ip }));
+      batch.deleteSecurityGroups = del.securityGroups.map((k) => ({ id: have.securityGroups.get(k)!.id }));
+      batch.deleteSecurityAttachments = del.securityAttachments.map((k) => have.securityAttachments.get(k)!).map((a) => ({ vni: a.vni, ip: a.ip }));
       if (Object.values(del).every((l) => l.length === 0)) return;
       await this.clients[host].applyGoalState(batch);
       for (const kind of Object.keys(del) as Kind[]) for (const k of del[kind]) have[kind].delete(k);

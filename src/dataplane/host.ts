@@ -7,14 +7,22 @@ import type { XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostCache, decodeU32Key, encodeAgentMeta, encodeHostConfig, encodeMembers, endpointKey, endpointRecordKey, u32Key,
   ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, RECORD_KINDS, STAT_NAMES,
+  compileGroup, decodeCt, decodeSgCfg, decodeSgGroup, encodeSgCfg,
+  type CompiledGroup, type ConntrackTimeouts, type CtEntry, type SecurityGroupRecord,
   type AgentMeta, type EndpointKey, type EndpointRecord, type HostConfig, type KeyOf, type RecordKind, type RecordKindName, type RecordOf, type Stats,
 } from '../abi/index.js';
 import { checkPrerequisites } from '../util/prereq.js';
 import { EndpointIndex } from './endpoint-index.js';
 import { sumPerCpuU64 } from './bpf.js';
 
+/** The security-group maps (native/bpf/maps.h). */
+const SG_MAPS = ['sg_groups', 'sg_attach', 'sg_cidrs', 'sg_ports', 'conntrack', 'sg_cfg', 'ct_count'] as const;
+type SgMapName = (typeof SG_MAPS)[number];
+
 export interface Capacities {
   endpoints?: number; networks?: number; vpcs?: number; substrate?: number; agent_meta?: number; ep_host_cache?: number; scaled_backends?: number;
+  /** security groups: connections tracked (LRU; 256k by default), groups, attachments, compiled tries */
+  conntrack?: number; sg_groups?: number; sg_attach?: number; sg_cidrs?: number; sg_ports?: number;
 }
 
 /** Which build of the data path a host runs: XDP (xvpc.bpf.c) or TC (xvpc_tc.bpf.c). */
@@ -41,7 +49,7 @@ export class HostDataplane {
     readonly pinRoot: string,
     readonly hook: Hook,
     private readonly m: Record<'vpcs' | 'networks' | 'endpoints' | 'substrate' | 'agent_meta' | 'host_cfg' |
-      'ep_host_cache' | 'scaled_flows' | 'scaled_backends' | 'stats', BpfMap> & { interfaces?: BpfMap },
+      'ep_host_cache' | 'scaled_flows' | 'scaled_backends' | 'stats' | SgMapName, BpfMap> & { interfaces?: BpfMap },
   ) {}
 
   /**
@@ -65,10 +73,12 @@ export class HostDataplane {
       obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc'), { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
       if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
     }
-    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'ep_host_cache', 'scaled_flows', 'scaled_backends', 'stats'] as const;
+    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'ep_host_cache', 'scaled_flows', 'scaled_backends', 'stats', ...SG_MAPS] as const;
     const maps = Object.fromEntries(names.map((n) => [n, obj.map(n)])) as HostDataplane['m'];
     if (hook === 'xdp') maps.interfaces = obj.map('interfaces');
-    return new HostDataplane(obj, hook === 'xdp' ? BpfObject.load(bpfObjectPath('pass')) : undefined, pinRoot, hook, maps);
+    const dp = new HostDataplane(obj, hook === 'xdp' ? BpfObject.load(bpfObjectPath('pass')) : undefined, pinRoot, hook, maps);
+    dp.setConntrackTimeouts(dp.conntrackTimeouts()); // writes the conntrack's capacity, keeps the timeouts a pin holds
+    return dp;
   }
 
   close(): void {
@@ -130,10 +140,23 @@ export class HostDataplane {
     },
   };
 
+  /** Kinds whose derived maps follow the record's old and new value (a group's compiled tries). */
+  private readonly onReplace: { [N in RecordKindName]?: (key: Buffer, old: Buffer | null, r: RecordOf<N> | null) => void } = {
+    sg_groups: (key, old, r) => this.syncGroupTries(key, old, r),
+  };
+
   put<N extends RecordKindName>(kind: N, r: RecordOf<N>, mode: WriteMode = 'upsert'): void {
     const k: RecordKind<RecordOf<N>, KeyOf<N>> = RECORD_KINDS[kind];
     const key = k.mapKey(r);
-    this.m[kind].update(key, k.encode(r), FLAGS[mode]);
+    const value = k.encode(r);
+    const replace = this.onReplace[kind] as ((key: Buffer, old: Buffer | null, r: RecordOf<N> | null) => void) | undefined;
+    if (replace) {
+      const old = this.m[kind].lookup(key);
+      if (mode === 'create' && old) this.m[kind].update(key, value, FLAGS[mode]); // the kernel's EEXIST
+      if (mode === 'update' && !old) this.m[kind].update(key, value, FLAGS[mode]); // the kernel's ENOENT
+      replace(key, old, r);
+    }
+    this.m[kind].update(key, value, FLAGS[mode]);
     this.onWrite[kind]?.put?.(key, r);
   }
   /** The record with exactly this key, or null. */
@@ -148,6 +171,8 @@ export class HostDataplane {
   delete<N extends RecordKindName>(kind: N, key: KeyOf<N>): boolean {
     const mapKey = RECORD_KINDS[kind].mapKey(key);
     this.onWrite[kind]?.delete?.(mapKey);
+    const replace = this.onReplace[kind];
+    if (replace) replace(mapKey, this.m[kind].lookup(mapKey), null);
     return this.m[kind].delete(mapKey);
   }
   list<N extends RecordKindName>(kind: N): RecordOf<N>[] {
@@ -200,6 +225,35 @@ export class HostDataplane {
   private syncScaledBackends(key: Buffer, r: EndpointRecord | null): void {
     if (r && r.type === EndpointType.SCALED) this.m.scaled_backends.update(key, encodeMembers(r.backends, 'backends'));
     else this.m.scaled_backends.delete(key);
+  }
+
+  /**
+   * A group's compiled tries follow its definition: the new entries are
+   * written first, then the ones it no longer has are removed (so during an
+   * update a new flow is judged by the old rules, the new, or both; never by none).
+   */
+  private syncGroupTries(key: Buffer, old: Buffer | null, r: SecurityGroupRecord | null): void {
+    const none: CompiledGroup = { cidrs: new Map(), ports: new Map() };
+    const before = old ? compileGroup(decodeSgGroup(key, old)) : none;
+    const after = r ? compileGroup(r) : none;
+    for (const e of after.ports.values()) this.m.sg_ports.update(e.key, e.value);
+    for (const e of after.cidrs.values()) this.m.sg_cidrs.update(e.key, e.value);
+    for (const [hex, e] of before.ports) if (!after.ports.has(hex)) this.m.sg_ports.delete(e.key);
+    for (const [hex, e] of before.cidrs) if (!after.cidrs.has(hex)) this.m.sg_cidrs.delete(e.key);
+  }
+
+  /** Conntrack timeouts (ms; 0: the data path's defaults). Short ones are for tests. */
+  setConntrackTimeouts(t: ConntrackTimeouts): void {
+    this.m.sg_cfg.update(u32Key(0), encodeSgCfg(t, this.m.conntrack.info().maxEntries));
+  }
+  conntrackTimeouts(): ConntrackTimeouts {
+    const v = this.m.sg_cfg.lookup(u32Key(0));
+    return v ? decodeSgCfg(v).timeouts : {};
+  }
+  /** Every tracked connection (walks the whole map). */
+  conntrackEntries(): CtEntry[] {
+    const map = this.m.conntrack;
+    return map.keys().flatMap((k) => { const v = map.lookup(k); return v ? [decodeCt(k, v)] : []; });
   }
 
   /** Direct path: drops the learned host of (vni, ip), if any. */
@@ -271,7 +325,7 @@ export class HostDataplane {
 
   /** Entries against capacity of the maps that hold records and flows (a full map refuses writes). */
   mapUsage(): { name: string; entries: number; capacity: number }[] {
-    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'ep_host_cache', 'scaled_flows'] as const;
+    const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'ep_host_cache', 'scaled_flows', 'sg_groups', 'sg_attach', 'conntrack'] as const;
     return names.map((name) => ({ name, entries: this.m[name].keys().length, capacity: this.m[name].info().maxEntries }));
   }
 }

@@ -12,7 +12,7 @@ import { TransitClient as GrpcTransitClient, type TransitClient as GrpcClient } 
 /** The messages a client sends and receives (proto/transit.proto). */
 export type {
   AttachEndpointReply, AttachEndpointRequest, AttachEndpointsReply, AttachEndpointsRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network,
-  NetworkKey, StatsReply, Substrate, SubstrateKey, Vpc, VpcKey,
+  NetworkKey, SecurityAttachment, SecurityGroup, SecurityGroupKey, StatsReply, Substrate, SubstrateKey, Vpc, VpcKey,
 } from '../gen/transit.js';
 
 const CODE_NAMES: Partial<Record<grpc.status, XvpcErrorCode>> = {

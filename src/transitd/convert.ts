@@ -1,6 +1,6 @@
 // Typed records -> gRPC messages (requests go the other way through validate.ts).
-import { EndpointType, type EndpointRecord, type NetworkRecord, type VpcRecord } from '../abi/index.js';
-import { EndpointType as PbEndpointType, type Endpoint, type Network, type Vpc } from '../gen/transit.js';
+import { EndpointType, type EndpointRecord, type NetworkRecord, type SecurityGroupRecord, type SecurityRule, type VpcRecord } from '../abi/index.js';
+import { EndpointType as PbEndpointType, type Endpoint, type Network, type SecurityGroup, type SecurityRule as PbRule, type Vpc } from '../gen/transit.js';
 
 export const toVpc = (r: VpcRecord): Vpc => ({ vni: r.vni, routers: r.routers, directPath: r.directPath });
 
@@ -19,4 +19,9 @@ const PB_TYPE: Record<EndpointType, PbEndpointType> = {
 export const toEndpoint = (r: EndpointRecord): Endpoint => ({
   vni: r.vni, ip: r.ip, type: PB_TYPE[r.type], mac: r.mac, hostIp: r.hostIp, hostMac: r.hostMac,
   netId: r.netId, backends: r.backends, hostedIfindex: r.hostedIfindex,
+});
+
+const toRule = (r: SecurityRule): PbRule => ({ protocol: r.protocol, cidr: r.cidr ?? '0.0.0.0/0', ports: r.ports ?? '' });
+export const toSecurityGroup = (r: SecurityGroupRecord): SecurityGroup => ({
+  id: r.id, vni: r.vni, name: r.name, ingress: r.ingress.map(toRule), egress: r.egress.map(toRule),
 });

@@ -20,13 +20,15 @@ const FIELDS: {
   vpcs: { put: (g) => g.vpcs, putName: 'vpcs', del: (g) => g.deleteVpcs, delName: 'delete_vpcs' },
   networks: { put: (g) => g.networks, putName: 'networks', del: (g) => g.deleteNetworks, delName: 'delete_networks' },
   endpoints: { put: (g) => g.endpoints, putName: 'endpoints', del: (g) => g.deleteEndpoints, delName: 'delete_endpoints' },
+  sg_groups: { put: (g) => g.securityGroups, putName: 'security_groups', del: (g) => g.deleteSecurityGroups, delName: 'delete_security_groups' },
+  sg_attach: { put: (g) => g.securityAttachments, putName: 'security_attachments', del: (g) => g.deleteSecurityAttachments, delName: 'delete_security_attachments' },
 };
 /** Validation follows the message's field order. */
-const VALIDATE_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'networks', 'endpoints'];
-/** Endpoints before networks: a switch knows its endpoints before any agent is told to send to it. */
-const UPSERT_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'endpoints', 'networks'];
+const VALIDATE_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'networks', 'endpoints', 'sg_groups', 'sg_attach'];
+/** Endpoints before networks: a switch knows its endpoints before any agent is told to send to it. Groups before what attaches them. */
+const UPSERT_ORDER: RecordKindName[] = ['substrate', 'vpcs', 'sg_groups', 'sg_attach', 'endpoints', 'networks'];
 /** Deletions the other way round: what points at a record goes first. */
-const DELETE_ORDER: RecordKindName[] = ['endpoints', 'networks', 'vpcs', 'substrate'];
+const DELETE_ORDER: RecordKindName[] = ['endpoints', 'networks', 'vpcs', 'substrate', 'sg_attach', 'sg_groups'];
 
 function field<T, R>(list: T[] | undefined, name: string, fn: (x: T) => R): R[] {
   return (list ?? []).map((x, i) => {

@@ -1,4 +1,5 @@
-// The four record kinds transitd serves (VPC, network, endpoint, substrate),
+// The record kinds transitd serves (VPC, network, endpoint, substrate,
+// security group, an endpoint's security groups),
 // one table row each: how a request is validated, how errors name a record,
 // how a record goes back on the wire. service.ts builds Create/Update/Get/
 // Delete<Kind> from it, goal-state.ts and Dump walk it; the map side of each
@@ -9,7 +10,7 @@ import {
 } from '../abi/index.js';
 import type { HostDataplane, WriteMode } from '../dataplane/host.js';
 import type * as pb from '../gen/transit.js';
-import { toEndpoint, toNetwork, toVpc } from './convert.js';
+import { toEndpoint, toNetwork, toSecurityGroup, toVpc } from './convert.js';
 import * as v from './validate.js';
 import * as check from '../util/check.js';
 
@@ -19,6 +20,8 @@ export interface KindMessages {
   networks: [pb.Network, pb.NetworkKey];
   endpoints: [pb.Endpoint, pb.EndpointKey];
   substrate: [pb.Substrate, pb.SubstrateKey];
+  sg_groups: [pb.SecurityGroup, pb.SecurityGroupKey];
+  sg_attach: [pb.SecurityAttachment, pb.EndpointKey];
 }
 
 export interface TransitKind<N extends RecordKindName> {
@@ -49,6 +52,14 @@ export const TRANSIT_KINDS: { [N in RecordKindName]: TransitKind<N> } = {
   substrate: {
     method: 'Substrate', describe: (k) => `substrate ${k.ip}`,
     record: v.substrateRecord, key: (m: pb.SubstrateKey) => ({ ip: check.ipv4(m.ip, 'ip') }), toMessage: (r) => r,
+  },
+  sg_groups: {
+    method: 'SecurityGroup', describe: (k) => `security group ${k.id}`,
+    record: v.securityGroupRecord, key: (m: pb.SecurityGroupKey) => ({ id: check.u32(m.id, 'id') }), toMessage: toSecurityGroup,
+  },
+  sg_attach: {
+    method: 'SecurityAttachment', describe: (k) => `security attachment ${endpointRecordKey(k)}`,
+    record: v.securityAttachRecord, key: v.endpointKey, toMessage: (r) => r,
   },
 };
 

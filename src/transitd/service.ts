@@ -18,7 +18,7 @@ import type { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, Undecodable } from './limits.js';
 import { XVPC_VERSION } from '../util/version.js';
 import { applyEndpointBatch } from './put-endpoints.js';
-import { toEndpoint, toNetwork, toVpc } from './convert.js';
+import { toEndpoint, toNetwork, toSecurityGroup, toVpc } from './convert.js';
 import { HostRecords, TRANSIT_KINDS, type KindMessages, type TransitKind } from './records.js';
 
 const GRPC_CODE: Record<XvpcError['code'], grpc.status> = {
@@ -253,7 +253,10 @@ export class TransitService {
         vpcs: this.records.list('vpcs').map(toVpc),
         networks: this.records.list('networks').map(toNetwork),
         endpoints: this.records.list('endpoints').map(toEndpoint),
+        securityGroups: this.records.list('sg_groups').map(toSecurityGroup),
+        securityAttachments: this.records.list('sg_attach'),
         deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+        deleteSecurityGroups: [], deleteSecurityAttachments: [],
       }),
     };
     const onFail = (call: pb.FailedCall) => {

@@ -7,6 +7,7 @@ import { cidr, ipv4, mac, u32, vni } from '../util/check.js';
 import { cidrContains, cidrWithin, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
 import {
   EndpointType, MAX_BACKENDS, MAX_MEMBERS, MAX_VNI, endpointTypeOf,
+  SG_MAX_GROUPS, sgName, sgRules, type SecurityAttachRecord, type SecurityGroupRecord,
   type EndpointKey, type EndpointRecord, type NetworkRecord, type SubstrateRecord, type VpcRecord,
 } from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
@@ -121,4 +122,21 @@ export function attachRequest(m: pb.AttachEndpointRequest): AttachRequest {
     vni: vni(m.vni), netId: u32(m.netId, 'net_id'), ip: ipv4(m.ip, 'ip'), mac: mac(m.mac, 'mac'),
     cidr: formatCidr(net), prefixLen: net.len, gatewayIp: formatIpv4(gw), hostEndpoint: Boolean(m.hostEndpoint), mtu,
   };
+}
+
+// --- security groups (rules: src/abi/sg-records.ts checks them, once) --------
+export function securityGroupRecord(m: pb.SecurityGroup): SecurityGroupRecord {
+  const strip = (list: pb.SecurityRule[] | undefined) =>
+    (list ?? []).map((r) => ({ protocol: r.protocol, ...(r.cidr ? { cidr: r.cidr } : {}), ...(r.ports ? { ports: r.ports } : {}) }));
+  const { ingress, egress } = sgRules(strip(m.ingress), strip(m.egress));
+  return { id: u32(m.id, 'id'), vni: vni(m.vni), name: sgName(m.name), ingress, egress };
+}
+
+export function securityAttachRecord(m: pb.SecurityAttachment): SecurityAttachRecord {
+  const groups = m.groups ?? [];
+  if (groups.length > SG_MAX_GROUPS) throw invalid(`groups: ${groups.length}; an endpoint has at most ${SG_MAX_GROUPS}`);
+  const ids = groups.map((g, i) => u32(g, `groups[${i}]`));
+  const dup = ids.find((g, i) => ids.indexOf(g) !== i);
+  if (dup !== undefined) throw invalid(`groups: ${dup} is listed twice`);
+  return { vni: vni(m.vni), ip: ipv4(m.ip, 'ip'), groups: ids };
 }

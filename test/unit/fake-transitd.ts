@@ -50,6 +50,14 @@ export function fakeTransitd(name: string, log: Call[], opts: { fail?: (method: 
     updateSubstrate: call('updateSubstrate', empty),
     getSubstrate: call('getSubstrate', () => ({ ip: '', mac: '' })),
     deleteSubstrate: call('deleteSubstrate', empty),
+    createSecurityGroup: call('createSecurityGroup', empty),
+    updateSecurityGroup: call('updateSecurityGroup', empty),
+    getSecurityGroup: call('getSecurityGroup', () => ({ id: 0, vni: 0, name: '', ingress: [], egress: [] })),
+    deleteSecurityGroup: call('deleteSecurityGroup', empty),
+    createSecurityAttachment: call('createSecurityAttachment', empty),
+    updateSecurityAttachment: call('updateSecurityAttachment', empty),
+    getSecurityAttachment: call('getSecurityAttachment', () => ({ vni: 0, ip: '', groups: [] })),
+    deleteSecurityAttachment: call('deleteSecurityAttachment', empty),
     putEndpoints: async (req) => {
       const err = opts.fail?.('putEndpoints');
       if (err) throw err;
@@ -63,6 +71,7 @@ export function fakeTransitd(name: string, log: Call[], opts: { fail?: (method: 
     dump: call('dump', () => ({
       substrate: [], vpcs: [], networks: [], endpoints: [],
       deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+      securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
     })),
   };
 }

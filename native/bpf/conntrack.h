@@ -1,0 +1,198 @@
+/* conntrack: stateful security groups. Every packet to or from an endpoint
+ * with security groups is judged here (xvpc_sg_judge), keyed from that
+ * endpoint's side (struct ct_key), so its egress at the agent and its ingress
+ * at transit share one entry:
+ *
+ *   tracked, live      passes (either direction: replies of allowed flows),
+ *                      state and deadline move on
+ *   ICMP error         passes when the flow it quotes is tracked
+ *   untracked          the rules decide (policy.h); allowed opens an entry
+ *                      (TCP: a SYN opens NEW; any other allowed segment is
+ *                      picked up as ESTABLISHED; RST opens nothing)
+ *
+ * TCP by state: NEW (half-open) and CLOSED have short timeouts, CLOSING
+ * (a FIN seen) a short one, ESTABLISHED a long one; a SYN on a CLOSED entry
+ * is judged anew. UDP, ICMP and the rest by timeout alone. Timeouts come
+ * from sg_cfg (0: the defaults in xvpc.h), so tests can make them short.
+ * A denial returns its drop reason; the caller drops through drop(), which
+ * counts it and shows it to capture.
+ */
+#ifndef XVPC_CONNTRACK_H
+#define XVPC_CONNTRACK_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xvpc.h"
+#include "maps.h"
+#include "policy.h"
+
+#define XVPC_TCP_FIN 0x01
+#define XVPC_TCP_SYN 0x02
+#define XVPC_TCP_RST 0x04
+#define XVPC_TCP_ACK 0x10
+
+enum xvpc_sg_kind {
+	XVPC_SG_PKT = 0,       /* a packet of its own flow */
+	XVPC_SG_ICMP_ERR = 1,  /* an ICMP error; key: the flow it quotes */
+};
+
+/* A packet to judge, from the policed endpoint's side (sg.h fills it). */
+struct sg_flow {
+	struct ct_key key;
+	__u16 dport;    /* host order: the packet's destination port (TCP/UDP) */
+	__u8 dir;       /* enum xvpc_sg_dir: leaving (egress) or reaching (ingress) it */
+	__u8 tcp_flags;
+	__u8 kind;      /* enum xvpc_sg_kind */
+	__u8 _pad[3];
+};
+
+static __always_inline __u64 ct_pick(__u64 configured, __u64 dflt)
+{
+	return configured ? configured : dflt;
+}
+
+static __always_inline __u64 ct_timeout(const struct sg_cfg_value *c, __u8 proto, __u8 state)
+{
+	if (proto == XVPC_SG_TCP) {
+		if (state == XVPC_CT_ESTABLISHED)
+			return ct_pick(c ? c->tcp_established : 0, XVPC_CT_TCP_ESTABLISHED_DEFAULT);
+		if (state == XVPC_CT_CLOSING)
+			return ct_pick(c ? c->tcp_closing : 0, XVPC_CT_TCP_CLOSING_DEFAULT);
+		if (state == XVPC_CT_CLOSED)
+			return ct_pick(c ? c->tcp_closed : 0, XVPC_CT_TCP_CLOSED_DEFAULT);
+		return ct_pick(c ? c->tcp_new : 0, XVPC_CT_TCP_NEW_DEFAULT);
+	}
+	if (proto == XVPC_SG_UDP)
+		return ct_pick(c ? c->udp : 0, XVPC_CT_UDP_DEFAULT);
+	if (proto == XVPC_SG_ICMP)
+		return ct_pick(c ? c->icmp : 0, XVPC_CT_ICMP_DEFAULT);
+	return ct_pick(c ? c->other : 0, XVPC_CT_OTHER_DEFAULT);
+}
+
+/* A live entry sees another packet: state, FINs, deadline. The deadline is
+ * written only when it moves by more than 1/16 of the timeout, so a busy
+ * flow does not write its entry with every packet. */
+static __always_inline void ct_refresh(struct ct_value *ct, const struct sg_flow *f,
+				       const struct sg_cfg_value *c, __u64 now)
+{
+	__u8 state = ct->state, fins = ct->fins;
+	__u64 t, exp;
+
+	if (f->key.proto == XVPC_SG_TCP) {
+		if (f->tcp_flags & XVPC_TCP_RST) {
+			state = XVPC_CT_CLOSED;
+		} else if (f->tcp_flags & XVPC_TCP_FIN) {
+			fins |= f->dir == XVPC_SG_EGRESS ? 1 : 2;
+			state = fins == 3 ? XVPC_CT_CLOSED : XVPC_CT_CLOSING;
+		} else if (state == XVPC_CT_NEW && f->dir != ct->origin) {
+			state = XVPC_CT_ESTABLISHED;
+		}
+	} else if (state == XVPC_CT_NEW && f->dir != ct->origin) {
+		state = XVPC_CT_ESTABLISHED;
+	}
+	t = ct_timeout(c, f->key.proto, state);
+	exp = now + t;
+	if (state != ct->state || fins != ct->fins || exp > ct->expires + (t >> 4)) {
+		ct->state = state;
+		ct->fins = fins;
+		ct->expires = exp;
+	}
+}
+
+/* A new entry. *replace: an entry of this key is there (timed out or
+ * closed): rewritten in place, no insert. Else an insert, counted against
+ * the capacity: at capacity the LRU drops its oldest entry, counted as an
+ * eviction. */
+static __always_inline void ct_open(const struct sg_flow *f, const struct sg_cfg_value *c,
+				    __u64 now, bool replace)
+{
+	struct ct_value v = {};
+	__u32 zero = 0;
+	__u64 *n;
+
+	v.origin = f->dir;
+	v.state = XVPC_CT_NEW;
+	if (f->key.proto == XVPC_SG_TCP && !(f->tcp_flags & XVPC_TCP_SYN))
+		v.state = XVPC_CT_ESTABLISHED; /* picked up mid-stream (allowed all the same) */
+	v.expires = now + ct_timeout(c, f->key.proto, v.state);
+	if (bpf_map_update_elem(&conntrack, &f->key, &v, BPF_ANY))
+		return; /* untracked: its replies are judged by the rules */
+	stat_inc(XVPC_STAT_SG_CT_NEW);
+	if (replace)
+		return;
+	n = bpf_map_lookup_elem(&ct_count, &zero);
+	if (!n)
+		return;
+	if (c && c->ct_capacity && *n >= c->ct_capacity)
+		stat_inc(XVPC_STAT_SG_CT_EVICT);
+	else
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline bool sg_rules_allow(const struct sg_flow *f, __u8 proto, __u16 port)
+{
+	struct sg_query q = {
+		.vni = f->key.vni,
+		.local_ip = f->key.local_ip,
+		.remote_ip = f->key.remote_ip,
+		.port = port,
+		.proto = proto,
+		.dir = f->dir,
+	};
+
+	return xvpc_sg_allows(&q);
+}
+
+/* 0: the packet passes; else the drop reason. Global (not inlined): checked
+ * once by the verifier, shared by every call site. */
+__attribute__((noinline)) int xvpc_sg_judge(struct sg_flow *f)
+{
+	struct sg_cfg_value *c;
+	struct ct_value *ct;
+	__u32 zero = 0;
+	bool replace = false, syn_only;
+	__u64 now;
+
+	if (!f)
+		return XVPC_STAT_DROP_UNSUPPORTED;
+	c = bpf_map_lookup_elem(&sg_cfg, &zero);
+	now = bpf_ktime_get_ns();
+	ct = bpf_map_lookup_elem(&conntrack, &f->key);
+
+	if (f->kind == XVPC_SG_ICMP_ERR) {
+		if (ct && ct->expires > now) {
+			stat_inc(XVPC_STAT_SG_ICMP_RELATED);
+			return 0;
+		}
+		if (sg_rules_allow(f, XVPC_SG_ICMP, 0))
+			return 0; /* ICMP allowed as such; an error opens nothing */
+		return XVPC_STAT_DROP_SG_ICMP_ERROR;
+	}
+
+	syn_only = f->key.proto == XVPC_SG_TCP &&
+		   (f->tcp_flags & (XVPC_TCP_SYN | XVPC_TCP_ACK | XVPC_TCP_RST)) == XVPC_TCP_SYN;
+	if (ct) {
+		if (ct->expires > now && !(syn_only && ct->state == XVPC_CT_CLOSED)) {
+			ct_refresh(ct, f, c, now);
+			return 0;
+		}
+		if (ct->expires <= now)
+			stat_inc(XVPC_STAT_SG_CT_EXPIRED);
+		replace = true;
+	}
+
+	if (!sg_rules_allow(f, f->key.proto, f->dport)) {
+		if (f->key.proto == XVPC_SG_TCP && !syn_only)
+			return XVPC_STAT_DROP_SG_UNSOLICITED;
+		return f->dir == XVPC_SG_EGRESS ? XVPC_STAT_DROP_SG_EGRESS : XVPC_STAT_DROP_SG_INGRESS;
+	}
+	if (f->key.proto == XVPC_SG_TCP && (f->tcp_flags & XVPC_TCP_RST))
+		return 0; /* allowed, and opens nothing */
+	ct_open(f, c, now, replace);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,296 @@
+// Security groups in the data path (native/bpf/sg.h, policy.h, conntrack.h):
+// egress judged by the agent before encapsulation, ingress by transit before
+// delivery; stateful (replies, ICMP errors about tracked flows), default deny
+// with a group, allow-all without. Every case checks the verdict and exactly
+// which counters moved. Runs on both builds (vitest.config.ts).
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostDataplane } from '../../src/dataplane/host.js';
+import { CtState, EndpointType, SgDir, type SecurityRule } from '../../src/abi/index.js';
+import {
+  ETH_P_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, eth, geneveFrame, icmpEcho, inetChecksum, ipv4, rtsOption, tcp, udp,
+} from '../lib/packets.js';
+import { uniquePrefix } from '../lib/names.js';
+import { HOOK, LO, THIS_HOST, XDP, hostN, openDataplane, runAgent, runTransit } from './harness.js';
+
+const VNI = 0x5a0001;
+const GW_MAC = '02:00:0a:00:00:01';
+const REMOTE_HOST = hostN(21);
+const SWITCH = hostN(11);
+const NET = { vni: VNI, netId: 1, cidr: '10.0.0.0/8', gatewayIp: '10.0.0.1', gatewayMac: GW_MAC, switches: [SWITCH.ip] };
+/** Each describe polices its own endpoint (one agent veth: LO), so conntrack entries never mix. */
+const mac = (n: number) => `02:00:0a:01:00:${n.toString(16).padStart(2, '0')}`;
+
+const SYN = 0x02, ACK = 0x10, FIN = 0x01, RST = 0x04;
+
+let env: ReturnType<typeof openDataplane>;
+let dp: HostDataplane;
+
+function hostEndpoint(ip: string, n: number): void {
+  dp.put('endpoints', { vni: VNI, ip, type: EndpointType.SIMPLE, mac: mac(n), hostIp: THIS_HOST.ip, hostMac: THIS_HOST.mac, netId: 1, backends: [], hostedIfindex: LO });
+  dp.putAgentMeta(LO, { vni: VNI, ip, mac: mac(n), netId: 1 });
+}
+
+beforeAll(() => {
+  env = openDataplane('sg');
+  dp = env.dp;
+  dp.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
+  dp.addInterface(LO);
+  for (const h of [REMOTE_HOST, SWITCH]) dp.put('substrate', { ip: h.ip, mac: h.mac });
+  dp.put('vpcs', { vni: VNI, routers: [], directPath: false });
+  dp.put('networks', NET);
+});
+afterAll(() => env?.close());
+
+type L4 = { proto: number; body: Buffer };
+const tcpSeg = (sport: number, dport: number, flags: number): L4 => ({ proto: IPPROTO_TCP, body: tcp({ sport, dport, flags }) });
+const udpDgram = (sport: number, dport: number): L4 => ({ proto: IPPROTO_UDP, body: udp({ sport, dport }, Buffer.from('payload')) });
+const echo = (type: number, id: number): L4 => ({ proto: IPPROTO_ICMP, body: icmpEcho({ type, id }) });
+/** An ICMP error (type/code) quoting the IPv4 packet `quoted` (its header + 8 bytes). */
+function icmpError(type: number, code: number, quoted: Buffer): L4 {
+  const m = Buffer.concat([Buffer.alloc(8), quoted.subarray(0, 28)]);
+  m[0] = type;
+  m[1] = code;
+  m.writeUInt16BE(inetChecksum(m), 2);
+  return { proto: IPPROTO_ICMP, body: m };
+}
+const ipPkt = (src: string, dst: string, l4: L4) => ipv4({ src, dst, proto: l4.proto, id: 1 }, l4.body);
+
+/** The endpoint (me) sends: through the agent. */
+const send = (me: { ip: string; n: number }, dst: string, l4: L4) =>
+  runAgent(dp, eth({ dst: GW_MAC, src: mac(me.n), type: ETH_P_IP }, ipPkt(me.ip, dst, l4)), LO);
+/** Someone on another host sends to the endpoint: Geneve into transit. */
+const receive = (me: { ip: string; n: number }, src: string, l4: L4) => runTransit(dp, geneveFrame(
+  { srcMac: REMOTE_HOST.mac, dstMac: THIS_HOST.mac, srcIp: REMOTE_HOST.ip, dstIp: THIS_HOST.ip, ttl: 60, sport: 50000, id: 9 },
+  { vni: VNI, options: [rtsOption(REMOTE_HOST.ip, REMOTE_HOST.mac)] },
+  eth({ dst: mac(me.n), src: '02:00:0a:09:09:09', type: ETH_P_IP }, ipPkt(src, me.ip, l4))));
+
+const SENT = { agent_rx: 1, agent_redirect: 1, encap: 1 };
+const DELIVERED = { transit_rx: 1, transit_redirect: 1, decap: 1 };
+const sentNew = { ...SENT, sg_ct_new: 1 };
+const deliveredNew = { ...DELIVERED, sg_ct_new: 1 };
+const agentDrop = (reason: string) => ({ agent_rx: 1, agent_drop: 1, [reason]: 1 });
+const transitDrop = (reason: string) => ({ transit_rx: 1, transit_drop: 1, [reason]: 1 });
+
+function group(id: number, name: string, ingress: SecurityRule[], egress: SecurityRule[]): void {
+  dp.put('sg_groups', { id, vni: VNI, name, ingress, egress });
+}
+const attach = (ip: string, groups: number[]) => dp.put('sg_attach', { vni: VNI, ip, groups });
+const entry = (local: string, remote: string) => dp.conntrackEntries().find((e) => e.localIp === local && e.remoteIp === remote);
+
+describe('no group: everything passes, nothing is tracked', () => {
+  const me = { ip: '10.1.0.2', n: 2 };
+  it('both ways', () => {
+    hostEndpoint(me.ip, me.n);
+    expect(send(me, '10.2.0.9', tcpSeg(1000, 22, ACK)).moved).toEqual(SENT);
+    expect(receive(me, '10.3.0.9', udpDgram(9, 9)).moved).toEqual(DELIVERED);
+    expect(entry(me.ip, '10.2.0.9')).toBeUndefined();
+  });
+});
+
+describe('a web tier: tcp 80 from 10.2.0.0/16 only, egress udp 53 only', () => {
+  const me = { ip: '10.1.0.3', n: 3 };
+  beforeAll(() => {
+    hostEndpoint(me.ip, me.n);
+    group(1, 'web', [{ protocol: 'tcp', cidr: '10.2.0.0/16', ports: '80' }], [{ protocol: 'udp', cidr: '0.0.0.0/0', ports: '53' }]);
+    attach(me.ip, [1]);
+  });
+
+  it('allows a SYN to 80 from the network, and its reply out (stateful), then tracks it established', () => {
+    let r = receive(me, '10.2.0.9', tcpSeg(40000, 80, SYN));
+    expect(r.verdict).toBe(XDP.REDIRECT);
+    expect(r.moved).toEqual(deliveredNew);
+    expect(entry(me.ip, '10.2.0.9')).toMatchObject({ state: CtState.NEW, origin: SgDir.INGRESS, localPort: 80, remotePort: 40000, proto: 6 });
+    r = send(me, '10.2.0.9', tcpSeg(80, 40000, SYN | ACK));
+    expect(r.verdict).toBe(XDP.REDIRECT);
+    expect(r.moved).toEqual(SENT);
+    expect(entry(me.ip, '10.2.0.9')?.state).toBe(CtState.ESTABLISHED);
+    expect(receive(me, '10.2.0.9', tcpSeg(40000, 80, ACK)).moved).toEqual(DELIVERED);
+  });
+
+  it('denies another network, another port, and a SYN out', () => {
+    expect(receive(me, '10.3.0.9', tcpSeg(40000, 80, SYN))).toMatchObject({ verdict: XDP.DROP, moved: transitDrop('drop_sg_ingress') });
+    expect(receive(me, '10.2.0.9', tcpSeg(40001, 81, SYN)).moved).toEqual(transitDrop('drop_sg_ingress'));
+    expect(send(me, '10.2.0.9', tcpSeg(40002, 80, SYN))).toMatchObject({ verdict: XDP.DROP, moved: agentDrop('drop_sg_egress') });
+  });
+
+  it('denies an unsolicited ACK either way', () => {
+    expect(receive(me, '10.3.0.9', tcpSeg(5555, 22, ACK)).moved).toEqual(transitDrop('drop_sg_unsolicited'));
+    expect(send(me, '10.3.0.9', tcpSeg(22, 5555, ACK)).moved).toEqual(agentDrop('drop_sg_unsolicited'));
+  });
+
+  it('egress udp 53 passes and its answer comes back; udp 54 does not leave; an unasked datagram does not enter', () => {
+    expect(send(me, '10.9.0.53', udpDgram(33000, 53)).moved).toEqual(sentNew);
+    expect(receive(me, '10.9.0.53', udpDgram(53, 33000)).moved).toEqual(DELIVERED);
+    expect(send(me, '10.9.0.53', udpDgram(33000, 54)).moved).toEqual(agentDrop('drop_sg_egress'));
+    expect(receive(me, '10.9.0.53', udpDgram(53, 33001)).moved).toEqual(transitDrop('drop_sg_ingress'));
+  });
+
+  it('ICMP errors about a tracked flow pass both ways (port unreachable, fragmentation needed); others do not', () => {
+    const out = ipPkt(me.ip, "10.9.0.53", udpDgram(33000, 53));
+    expect(receive(me, '10.9.0.53', icmpError(3, 3, out)).moved).toEqual({ ...DELIVERED, sg_icmp_related: 1 });
+    const tcpIn = ipPkt('10.2.0.9', me.ip, tcpSeg(40000, 80, ACK));
+    const tcpOut = ipPkt(me.ip, '10.2.0.9', tcpSeg(80, 40000, ACK));
+    expect(receive(me, '10.2.0.1', icmpError(3, 4, tcpOut)).moved).toEqual({ ...DELIVERED, sg_icmp_related: 1 });
+    expect(send(me, '10.2.0.9', icmpError(3, 3, tcpIn)).moved).toEqual({ ...SENT, sg_icmp_related: 1 });
+    const untracked = ipPkt(me.ip, '10.9.0.7', udpDgram(1234, 4321));
+    expect(receive(me, '10.9.0.7', icmpError(3, 3, untracked)).moved).toEqual(transitDrop('drop_sg_icmp_error'));
+    expect(send(me, '10.9.0.7', echo(8, 77)).moved).toEqual(agentDrop('drop_sg_egress'));
+  });
+});
+
+describe('port ranges, longest-prefix CIDRs, ICMP, several groups', () => {
+  const me = { ip: '10.1.0.4', n: 4 };
+  beforeAll(() => {
+    hostEndpoint(me.ip, me.n);
+    group(2, 'ranges', [
+      { protocol: 'tcp', cidr: '10.0.0.0/8', ports: '8000-8080' },
+      { protocol: 'udp', cidr: '10.2.3.0/24', ports: '5000' },
+      { protocol: 'icmp', cidr: '10.2.3.4/32' },
+    ], []);
+    group(3, 'any-from-one', [{ protocol: 'any', cidr: '10.7.7.7/32' }], [{ protocol: 'icmp' }]);
+    attach(me.ip, [2, 3]);
+  });
+
+  it('a range: both ends in, one past each end out', () => {
+    let sport = 41000;
+    for (const [port, ok] of [[8000, true], [8080, true], [8043, true], [7999, false], [8081, false]] as const) {
+      const r = receive(me, '10.9.9.9', tcpSeg(sport++, port, SYN));
+      expect(r.moved, `port ${port}`).toEqual(ok ? deliveredNew : transitDrop('drop_sg_ingress'));
+    }
+  });
+
+  it('a longer prefix keeps the shorter prefixes\' rules (10.2.3.5 is in /24 and /8); another /24 gets only /8\'s', () => {
+    expect(receive(me, '10.2.3.5', tcpSeg(42000, 8040, SYN)).moved).toEqual(deliveredNew);
+    expect(receive(me, '10.2.3.5', udpDgram(42001, 5000)).moved).toEqual(deliveredNew);
+    expect(receive(me, '10.2.4.5', udpDgram(42002, 5000)).moved).toEqual(transitDrop('drop_sg_ingress'));
+    expect(receive(me, '10.2.4.5', tcpSeg(42003, 8040, SYN)).moved).toEqual(deliveredNew);
+  });
+
+  it('icmp from one /32; the echo reply goes out as a tracked reply; any protocol from the other group\'s /32', () => {
+    expect(receive(me, '10.2.3.4', echo(8, 99)).moved).toEqual(deliveredNew);
+    expect(send(me, '10.2.3.4', echo(0, 99)).moved).toEqual(SENT);
+    expect(receive(me, '10.2.3.5', echo(8, 98)).moved).toEqual(transitDrop('drop_sg_ingress'));
+    expect(receive(me, '10.7.7.7', { proto: 47, body: Buffer.alloc(8) }).moved).toEqual(deliveredNew); // GRE
+    expect(receive(me, '10.7.7.7', udpDgram(1, 2)).moved).toEqual(deliveredNew);
+    expect(receive(me, '10.7.7.8', { proto: 47, body: Buffer.alloc(8) }).moved).toEqual(transitDrop('drop_sg_ingress'));
+    // Egress: only icmp (group 3); group 2 has no egress rule.
+    expect(send(me, '10.5.5.5', echo(8, 1)).moved).toEqual(sentNew);
+    expect(send(me, '10.5.5.5', udpDgram(1, 2)).moved).toEqual(agentDrop('drop_sg_egress'));
+  });
+
+  it('a later fragment of a policed endpoint is dropped and counted', () => {
+    const frag = ipv4({ src: '10.7.7.7', dst: me.ip, proto: IPPROTO_UDP, fragOffset: 10 }, Buffer.alloc(16));
+    const r = runTransit(dp, geneveFrame(
+      { srcMac: REMOTE_HOST.mac, dstMac: THIS_HOST.mac, srcIp: REMOTE_HOST.ip, dstIp: THIS_HOST.ip, ttl: 60, sport: 50000, id: 9 },
+      { vni: VNI, options: [rtsOption(REMOTE_HOST.ip, REMOTE_HOST.mac)] },
+      eth({ dst: mac(me.n), src: '02:00:0a:09:09:09', type: ETH_P_IP }, frag)));
+    expect(r.moved).toEqual(transitDrop('drop_sg_fragment'));
+  });
+});
+
+describe('changes and time', () => {
+  const me = { ip: '10.1.0.5', n: 5 };
+  beforeAll(() => {
+    hostEndpoint(me.ip, me.n);
+    group(4, 'changing', [{ protocol: 'tcp', ports: '22' }], []);
+    attach(me.ip, [4]);
+  });
+
+  it('an update applies to new connections at once; a tracked one goes on', () => {
+    expect(receive(me, '10.2.0.1', tcpSeg(43000, 22, SYN)).moved).toEqual(deliveredNew);
+    group(4, 'changing', [{ protocol: 'tcp', ports: '23' }], []);
+    expect(receive(me, '10.2.0.1', tcpSeg(43001, 22, SYN)).moved).toEqual(transitDrop('drop_sg_ingress'));
+    expect(receive(me, '10.2.0.1', tcpSeg(43002, 23, SYN)).moved).toEqual(deliveredNew);
+    expect(receive(me, '10.2.0.1', tcpSeg(43000, 22, ACK)).moved).toEqual(DELIVERED); // tracked
+    expect(send(me, '10.2.0.1', tcpSeg(22, 43000, ACK)).moved).toEqual(SENT);
+  });
+
+  it('TCP closes: FIN from both sides, then a new SYN on the same ports is judged anew', () => {
+    expect(receive(me, '10.2.0.2', tcpSeg(44000, 23, SYN)).moved).toEqual(deliveredNew);
+    send(me, '10.2.0.2', tcpSeg(23, 44000, SYN | ACK));
+    receive(me, '10.2.0.2', tcpSeg(44000, 23, FIN | ACK));
+    expect(entry(me.ip, '10.2.0.2')).toMatchObject({ state: CtState.CLOSING, fins: 2 });
+    send(me, '10.2.0.2', tcpSeg(23, 44000, FIN | ACK));
+    expect(entry(me.ip, '10.2.0.2')).toMatchObject({ state: CtState.CLOSED, fins: 3 });
+    group(4, 'changing', [{ protocol: 'tcp', ports: '24' }], []);
+    expect(receive(me, '10.2.0.2', tcpSeg(44000, 23, SYN)).moved).toEqual(transitDrop('drop_sg_ingress'));
+    group(4, 'changing', [{ protocol: 'tcp', ports: '23' }], []);
+    expect(receive(me, '10.2.0.2', tcpSeg(44000, 23, SYN)).moved).toEqual(deliveredNew);
+    expect(receive(me, '10.2.0.2', tcpSeg(44000, 23, RST)).moved).toEqual(DELIVERED);
+    expect(entry(me.ip, '10.2.0.2')?.state).toBe(CtState.CLOSED);
+  });
+
+  it('timeouts: an expired flow is judged anew (short configured timeouts)', async () => {
+    dp.setConntrackTimeouts({ udp: 50, tcpNew: 50 });
+    try {
+      group(4, 'changing', [{ protocol: 'tcp', ports: '23' }], [{ protocol: 'udp', ports: '53' }]);
+      expect(send(me, '10.2.0.3', udpDgram(45000, 53)).moved).toEqual(sentNew);
+      expect(receive(me, '10.2.0.3', udpDgram(53, 45000)).moved).toEqual(DELIVERED);
+      expect(receive(me, '10.2.0.4', tcpSeg(45001, 23, SYN)).moved).toEqual(deliveredNew);
+      await new Promise((r) => setTimeout(r, 120));
+      expect(receive(me, '10.2.0.3', udpDgram(53, 45000)).moved).toEqual({ ...transitDrop('drop_sg_ingress'), sg_ct_expired: 1 });
+      // The half-open connection timed out: its late reply is not a reply any more.
+      expect(send(me, '10.2.0.4', tcpSeg(23, 45001, SYN | ACK)).moved).toEqual({ ...agentDrop('drop_sg_unsolicited'), sg_ct_expired: 1 });
+      // A new query opens it again, replacing the stale entry (still there, expired: no new insert).
+      expect(send(me, '10.2.0.3', udpDgram(45000, 53)).moved).toEqual({ ...sentNew, sg_ct_expired: 1 });
+    } finally {
+      dp.setConntrackTimeouts({});
+    }
+  });
+
+  it('detaching the last group restores allow-all', () => {
+    dp.delete('sg_attach', { vni: VNI, ip: me.ip });
+    expect(receive(me, '10.9.9.9', tcpSeg(1, 9999, SYN)).moved).toEqual(DELIVERED);
+    expect(send(me, '10.9.9.9', udpDgram(1, 9999)).moved).toEqual(SENT);
+  });
+
+  it('deleting a group removes its compiled entries', () => {
+    dp.delete('sg_groups', { id: 4 });
+    expect(dp.map('sg_ports').keys().filter((k) => k.readUInt32LE(4) >>> 1 === 4)).toEqual([]);
+    expect(dp.map('sg_cidrs').keys().filter((k) => k.readUInt32LE(4) >>> 1 === 4)).toEqual([]);
+  });
+});
+
+describe('eviction: a small conntrack', () => {
+  const CAP = 256;
+  let small: HostDataplane;
+  let pinRoot: string;
+  beforeAll(() => {
+    pinRoot = `/sys/fs/bpf/xvpc/${uniquePrefix('u')}-sgev`;
+    small = HostDataplane.open(pinRoot, { endpoints: 64, networks: 16, vpcs: 16, substrate: 16, agent_meta: 16, ep_host_cache: 16, conntrack: CAP }, { hook: HOOK });
+    small.setHostConfig({ ip: THIS_HOST.ip, mac: THIS_HOST.mac, ifindex: LO });
+    small.addInterface(LO);
+    small.put('substrate', { ip: SWITCH.ip, mac: SWITCH.mac });
+    small.put('substrate', { ip: REMOTE_HOST.ip, mac: REMOTE_HOST.mac });
+    small.put('networks', NET);
+    small.put('endpoints', { vni: VNI, ip: '10.1.0.6', type: EndpointType.SIMPLE, mac: mac(6), hostIp: THIS_HOST.ip, hostMac: THIS_HOST.mac, netId: 1, backends: [], hostedIfindex: LO });
+    small.putAgentMeta(LO, { vni: VNI, ip: '10.1.0.6', mac: mac(6), netId: 1 });
+    small.put('sg_groups', { id: 9, vni: VNI, name: 'out', ingress: [], egress: [{ protocol: 'udp' }] });
+    small.put('sg_attach', { vni: VNI, ip: '10.1.0.6', groups: [9] });
+  });
+  afterAll(() => { small?.close(); if (pinRoot) rmSync(pinRoot, { recursive: true, force: true }); });
+
+  it('inserts past the capacity count as evictions; an evicted flow\'s reply is judged as new (denied)', () => {
+    const before = small.stats();
+    const N = CAP + 40;
+    for (let i = 0; i < N; i++) {
+      const pkt = eth({ dst: GW_MAC, src: mac(6), type: ETH_P_IP }, ipPkt('10.1.0.6', '10.9.0.1', udpDgram(20000 + i, 53)));
+      expect(small.agentProgram.testRun(pkt, { ingressIfindex: LO }).retval).not.toBe(HOOK === 'xdp' ? XDP.DROP : 2);
+    }
+    const after = small.stats();
+    expect(after.sg_ct_new - before.sg_ct_new).toBe(N);
+    expect(after.sg_ct_evict - before.sg_ct_evict).toBe(N - CAP);
+    const live = new Set(small.conntrackEntries().map((e) => e.localPort));
+    expect(live.size).toBeLessThanOrEqual(CAP);
+    const gone = Array.from({ length: N }, (_, i) => 20000 + i).find((p) => !live.has(p));
+    expect(gone).toBeDefined();
+    const reply = geneveFrame(
+      { srcMac: REMOTE_HOST.mac, dstMac: THIS_HOST.mac, srcIp: REMOTE_HOST.ip, dstIp: THIS_HOST.ip, ttl: 60, sport: 50000, id: 9 },
+      { vni: VNI, options: [rtsOption(REMOTE_HOST.ip, REMOTE_HOST.mac)] },
+      eth({ dst: mac(6), src: '02:00:0a:09:09:09', type: ETH_P_IP }, ipPkt('10.9.0.1', '10.1.0.6', udpDgram(53, gone!))));
+    const b = small.stats();
+    small.transitProgram.testRun(reply, { ingressIfindex: LO });
+    expect(small.stats().drop_sg_ingress - b.drop_sg_ingress).toBe(1);
+  });
+});
