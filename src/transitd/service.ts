@@ -8,7 +8,7 @@ import type { HostConfig, KeyOf, RecordKindName } from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { addon } from '../dataplane/addon.js';
-import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames } from './plumbing.js';
+import { createEndpointPlumbing, deleteEndpointPlumbing, endpointMtu, endpointNames, plumbingExists } from './plumbing.js';
 import * as v from './validate.js';
 import * as check from '../util/check.js';
 import { applyGoalState } from './goal-state.js';
@@ -161,6 +161,9 @@ export class TransitService {
         const existing = this.records.hostedIfindex(req);
         if (existing >= 0) return { netns: names.netns, veth: names.veth, ifindex: existing };
         const xdp = this.dp.hook === 'xdp';
+        // Plumbing without its agent: left by a transitd whose pins were lost
+        // (a reboot of its maps): made anew, as the controller's reconcile asks.
+        if (plumbingExists(names, linkExists)) await deleteEndpointPlumbing(names);
         await createEndpointPlumbing(names, req, req.mtu || endpointMtu(this.host.mtu), { txChecksum: !xdp });
         const ifindex = addon.ifIndex(names.veth);
         try {
@@ -261,3 +264,12 @@ function unary(name: string, fn: (m: any) => Promise<any> | any, gate: CallGate,
   };
 }
 
+/** Whether this namespace has a link of that name. */
+function linkExists(name: string): boolean {
+  try {
+    addon.ifIndex(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
