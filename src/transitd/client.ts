@@ -39,8 +39,10 @@ export type TransitdClient = Methods & { close(): void; readonly name: string };
  */
 export function connectTransitd(name: string, address: string, defaultTimeoutMs = 30_000, tls?: TlsFiles): TransitdClient {
   const sizes = { 'grpc.max_send_message_length': DEFAULT_LIMITS.maxMessageBytes, 'grpc.max_receive_message_length': DEFAULT_LIMITS.maxMessageBytes };
+  // A restarted transitd is found again within a second or two (grpc-js would back off to 2 minutes).
+  const reconnect = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
   const secure = tls ? clientCredentials(tls, name) : undefined;
-  const raw = new GrpcTransitClient(address, secure?.credentials ?? grpc.credentials.createInsecure(), { ...sizes, ...secure?.options });
+  const raw = new GrpcTransitClient(address, secure?.credentials ?? grpc.credentials.createInsecure(), { ...sizes, ...reconnect, ...secure?.options });
   return new Proxy({} as TransitdClient, {
     get(_target, prop: string) {
       if (prop === 'close') return () => raw.close();
