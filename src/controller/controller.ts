@@ -323,6 +323,34 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     });
   }
 
+  /**
+   * Compares every host's Dump with the desired state without repairing
+   * anything (what `xvpc status` shows): records and attachments checked,
+   * and how many differ, per host.
+   */
+  async checkHosts(): Promise<{ checked: number; differ: number; hosts: Record<string, { checked: number; differ: number }> }> {
+    return this.task(async () => {
+      await this.refresh();
+      const desired = desiredState(this.model, this.hostAddresses());
+      const hosts: Record<string, { checked: number; differ: number }> = {};
+      await Promise.all(Object.entries(this.clients).map(async ([name, client]) => {
+        const goal = desired.get(name)!;
+        const have = observedGoal(await client.dump({}, { timeoutMs: 120_000 }), this.droplets[name].ip, goal);
+        hosts[name] = { checked: goalSize(goal), differ: countDrift(goal, have) };
+      }));
+      const sum = (k: 'checked' | 'differ') => Object.values(hosts).reduce((n, h) => n + h[k], 0);
+      return { checked: sum('checked'), differ: sum('differ'), hosts };
+    });
+  }
+
+  /** How many VPCs, networks and endpoints the desired state holds. */
+  async counts(): Promise<{ vpcs: number; networks: number; endpoints: number }> {
+    return this.task(async () => {
+      await this.refresh();
+      return { vpcs: this.model.vpcs.size, networks: this.model.networks.size, endpoints: this.model.endpoints.size };
+    });
+  }
+
   // --- listing -----------------------------------------------------------------
   // Reads go through the queue too: they see every call made before them, and
   // what other controllers committed to the store.
