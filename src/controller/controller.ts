@@ -64,6 +64,9 @@ function storeCommitCrashHook(): (() => void) | undefined {
   return () => { if (--left === 0) process.kill(process.pid, 'SIGKILL'); };
 }
 
+/** How long a change waits for this controller to lead (etcd) before the store refuses it. */
+const LEADER_WAIT_MS = 3000;
+
 const closedError = () => new XvpcError('FAILED_PRECONDITION', 'controller: closed (make a new Controller to go on)');
 
 export class Controller<H extends ControllerHost = ControllerHost> {
@@ -236,6 +239,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     const changes = modelChanges(before, this.model);
     if (changes.length) {
       try {
+        // A controller that just started campaigns for a moment; a standby's calls fail (UNAVAILABLE, from the store).
+        if (this.leadership && !this.leadership.leading) await this.leadership.whenLeading(LEADER_WAIT_MS);
         this.version = await this.store.commit(changes, this.version);
       } catch (err) {
         this.model = before;

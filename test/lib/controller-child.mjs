@@ -27,10 +27,11 @@ async function main() {
     if (step.op === 'serve') {
       out({ op: 'serving', pid: process.pid });
       let leading;
+      let last;
       setInterval(() => {
         if (c.leading !== leading) out({ op: 'leading', leading: (leading = c.leading), pid: process.pid });
-        if (c.lastReconcile) out({ op: 'reconciled', ...c.lastReconcile, leading: c.leading, pid: process.pid });
-      }, 100);
+        if (c.lastReconcile && c.lastReconcile !== last) out({ op: 'reconciled', ...(last = c.lastReconcile), leading: c.leading, pid: process.pid });
+      }, 50);
       return; // stays up: the reconcile loop's timer is unref'd, this one is not
     }
     if (step.op === 'parallel') {

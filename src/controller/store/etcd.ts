@@ -58,6 +58,13 @@ export class EtcdStore implements Store, Leadership {
 
   onChange(fn: (leading: boolean) => void): void { this.listeners.push(fn); }
 
+  /** Whether this controller leads within `ms` (a new one campaigns first; a standby waits for the leader to go). */
+  async whenLeading(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!this.isLeader && !this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return this.isLeader;
+  }
+
   async leader(): Promise<string | undefined> {
     return (await this.call(() => this.client.get(this.leaderKey).string())) ?? undefined;
   }

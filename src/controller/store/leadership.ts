@@ -7,6 +7,8 @@ export interface Leadership {
   readonly leading: boolean;
   /** Called with true when this controller becomes leader, false when it stops. */
   onChange(fn: (leading: boolean) => void): void;
+  /** Whether this controller leads within `ms`. */
+  whenLeading(ms: number): Promise<boolean>;
   /** the id of the controller that leads now, if any */
   leader(): Promise<string | undefined>;
 }
