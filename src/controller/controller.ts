@@ -11,8 +11,7 @@ import { endpointMac, gatewayIp } from './addressing.js';
 import { desiredState, type HostAddress, type HostGoal } from './desired.js';
 import { countDrift, goalSize, observedGoal } from './observe.js';
 import { modelChanges, modelFrom } from './stored-model.js';
-import { openStore } from './store/open.js';
-import { EtcdStore } from './store/etcd.js';
+import { storeOpener } from './store/open.js';
 import type { Leadership } from './store/leadership.js';
 import { StaleStoreError, type Store } from './store/store.js';
 import { DROPLET_IFACE, dropletNs } from '../droplet/names.js';
@@ -67,14 +66,16 @@ function storeCommitCrashHook(): (() => void) | undefined {
 /** How long a change waits for this controller to lead (etcd) before the store refuses it. */
 const LEADER_WAIT_MS = 3000;
 
+const isLeadership = (s: Store): s is Store & Leadership => typeof (s as Partial<Leadership>).whenLeading === 'function';
+
 const closedError = () => new XvpcError('FAILED_PRECONDITION', 'controller: closed (make a new Controller to go on)');
 
 export class Controller<H extends ControllerHost = ControllerHost> {
   private model = new Model();
   private readonly clients: Record<string, TransitdClient>;
   private readonly reconciler: Reconciler;
-  private readonly store: Store;
-  private readonly leadership: Leadership | undefined;
+  private store: Store | undefined;
+  private leadership: Leadership | undefined;
   /** the store version the model was read at or last committed */
   private version = -1;
   /** whether the Reconciler knows what the hosts hold (after a Dump of each), not just what this process sent */
@@ -99,22 +100,14 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     if (interval !== undefined && (!Number.isInteger(interval) || interval < 10)) throw invalid('reconcileIntervalMs: expected an integer >= 10');
     const ttl = opts.leaseTtlSeconds;
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1)) throw invalid('leaseTtlSeconds: expected an integer >= 1');
-    this.store = typeof opts.store === 'object' && opts.store !== null
-      ? opts.store : openStore(opts.store, Object.values(droplets), { leaseTtlSeconds: ttl });
+    const openStore = typeof opts.store === 'object' && opts.store !== null
+      ? async () => opts.store as Store : storeOpener(opts.store, Object.values(droplets), { leaseTtlSeconds: ttl });
     const connect = (name: string, d: H) =>
       opts.connect ? opts.connect(name, d.transitdAddress) : connectTransitd(name, d.transitdAddress, undefined, d.transitdTls);
     this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connect(name, d)]));
     this.reconciler = new Reconciler(this.clients);
-    this.leadership = this.store instanceof EtcdStore ? this.store : undefined;
-    this.ready = this.reload();
+    this.ready = this.open(openStore);
     this.ready.catch(() => undefined); // reported to every call
-    // A new leader reads the store afresh and repairs whatever the last one left.
-    this.leadership?.onChange((leading) => {
-      if (leading && !this.closed) {
-        this.version = -1;
-        void this.reconcile().catch(() => undefined);
-      }
-    });
     if (interval !== undefined) {
       this.loop = setInterval(() => {
         if (this.loopBusy || this.closed) return;
@@ -125,15 +118,35 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     }
   }
 
-  /** Where the desired state is kept ('sqlite:/run/xvpc/P/controller.db', 'etcd://...', 'memory'). */
-  get storeDescription(): string { return this.store.description; }
+  private async open(openStore: () => Promise<Store>): Promise<void> {
+    const store = await openStore();
+    this.store = store;
+    if (this.closed) return; // closed while opening: close() closes it
+    this.leadership = isLeadership(store) ? store : undefined;
+    // A new leader reads the store afresh and repairs whatever the last one left.
+    this.leadership?.onChange((leading) => {
+      if (leading && !this.closed) {
+        this.version = -1;
+        void this.reconcile().catch(() => undefined);
+      }
+    });
+    await this.reload();
+  }
+
+  private get db(): Store {
+    if (!this.store) throw new XvpcError('FAILED_PRECONDITION', 'controller: store not open yet');
+    return this.store;
+  }
+
+  /** Where the desired state is kept ('sqlite:/run/xvpc/P/controller.db', 'etcd://...', 'memory'); '' until it is open. */
+  get storeDescription(): string { return this.store?.description ?? ''; }
 
   /** With etcd: whether this controller leads (only the leader writes and reconciles). Alone: always true. */
   get leading(): boolean { return this.leadership?.leading ?? true; }
 
   /** Reads the store into the model; the hosts are observed again before the next change. */
   private async reload(): Promise<void> {
-    const snap = await this.store.load();
+    const snap = await this.db.load();
     const model = modelFrom(snap.objects);
     this.checkHostsKnown(model);
     this.model = model;
@@ -145,7 +158,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   private checkHostsKnown(m: Model): void {
     const known = (h: string, what: string) => {
       if (!Object.hasOwn(this.droplets, h)) {
-        throw new XvpcError('FAILED_PRECONDITION', `store ${this.store.description}: ${what} names host '${h}', which is not among this controller's droplets`);
+        throw new XvpcError('FAILED_PRECONDITION', `store ${this.db.description}: ${what} names host '${h}', which is not among this controller's droplets`);
       }
     };
     for (const v of m.vpcs.values()) for (const r of v.routers) known(r, `VPC ${v.vni}'s routers`);
@@ -155,7 +168,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   /** Reloads if another controller (process) committed since this one read the store. */
   private async refresh(): Promise<void> {
-    if (this.version < 0 || (await this.store.version()) !== this.version) await this.reload();
+    if (this.version < 0 || (await this.db.version()) !== this.version) await this.reload();
   }
 
   /**
@@ -241,7 +254,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       try {
         // A controller that just started campaigns for a moment; a standby's calls fail (UNAVAILABLE, from the store).
         if (this.leadership && !this.leadership.leading) await this.leadership.whenLeading(LEADER_WAIT_MS);
-        this.version = await this.store.commit(changes, this.version);
+        this.version = await this.db.commit(changes, this.version);
       } catch (err) {
         this.model = before;
         if (err instanceof StaleStoreError && attempt < 5) return this.applyBatch(applied.map((a) => a.change), attempt + 1);
@@ -257,7 +270,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
         this.model = before;
         // Undo in the store too; if that fails, the store keeps the change and
         // the model is read again before the next call.
-        await this.store.commit(modelChanges(after, before), this.version)
+        await this.db.commit(modelChanges(after, before), this.version)
           .then((v) => { this.version = v; }, () => { this.version = -1; });
         await this.sync().catch(() => undefined);
         if (applied.length === 1) applied[0].change.reject(err);
@@ -623,7 +636,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     this.closed = true;
     clearInterval(this.loop);
     await this.queue;
+    await this.ready.catch(() => undefined);
     for (const c of Object.values(this.clients)) c.close();
-    await this.store.close();
+    await this.store?.close();
   }
 }

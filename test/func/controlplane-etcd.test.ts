@@ -9,6 +9,8 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endpointKey } from '../../src/abi/index.js';
 import { Controller } from '../../src/controller/controller.js';
+import { EtcdStore } from '../../src/controller/store/etcd.js';
+import { StaleStoreError } from '../../src/controller/store/store.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { Droplet } from '../../src/droplet/index.js';
 import { connectTransitd } from '../../src/transitd/client.js';
@@ -138,6 +140,28 @@ describe('controllers on one etcd', () => {
       raw.close();
       await first.close();
       await second.close();
+    }
+  });
+
+  it('the etcd store: a commit larger than a transaction, loaded back whole (in pages); a stale commit is refused', async () => {
+    const ns = `bulk${Date.now()}`;
+    const w = new EtcdStore(etcd.url, ns, TTL);
+    const r = new EtcdStore(etcd.url, ns, TTL);
+    try {
+      w.startCampaign();
+      expect(await w.whenLeading(5000)).toBe(true);
+      const changes = Array.from({ length: 12_000 }, (_, i) => ({ kind: 'endpoint', key: `7/10.0.${i >> 8}.${i & 255}`, value: { i } }));
+      expect(await w.commit(changes, 0)).toBe(1);
+      const snap = await r.load();
+      expect(snap.version).toBe(1);
+      expect(snap.objects.length).toBe(12_000);
+      expect(new Set(snap.objects.map((o) => (o.value as { i: number }).i)).size).toBe(12_000);
+      await expect(w.commit([{ kind: 'vpc', key: '1', value: {} }], 0)).rejects.toBeInstanceOf(StaleStoreError);
+      expect(await r.version()).toBe(1);
+      await expect(r.commit([{ kind: 'vpc', key: '1', value: {} }], 1)).rejects.toMatchObject({ code: 'UNAVAILABLE' }); // not the leader
+    } finally {
+      await w.close();
+      await r.close();
     }
   });
 });

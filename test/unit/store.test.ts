@@ -10,9 +10,9 @@ import { Model } from '../../src/controller/model.js';
 import { MODEL_KINDS, modelChanges, modelFrom } from '../../src/controller/stored-model.js';
 import { MemoryStore } from '../../src/controller/store/memory.js';
 import { SqliteStore } from '../../src/controller/store/sqlite.js';
-import { etcdHosts } from '../../src/controller/store/etcd.js';
+import { etcdHosts } from '../../src/controller/store/etcd-url.js';
 import { StaleStoreError, type Store } from '../../src/controller/store/store.js';
-import { openStore } from '../../src/controller/store/open.js';
+import { storeOpener } from '../../src/controller/store/open.js';
 import { XvpcError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xvpc-store-'));
@@ -67,14 +67,15 @@ describe('sqlite store on disk', () => {
 });
 
 describe('store option', () => {
-  it('names what it accepts', () => {
-    expect(() => openStore(42, [])).toThrow(/store: expected/);
-    expect(() => openStore('mysql://x', [])).toThrow(/store: 'mysql:\/\/x' is not/);
+  it('names what it accepts', async () => {
+    expect(() => storeOpener(42, [])).toThrow(/store: expected/);
+    expect(() => storeOpener('mysql://x', [])).toThrow(/store: 'mysql:\/\/x' is not/);
+    expect(() => storeOpener('etcd://nope', [])).toThrow(/store: 'etcd:\/\/nope' is not etcd/);
     expect(() => etcdHosts('etcd://')).toThrow(/store/);
     expect(() => etcdHosts('etcd://a b:1')).toThrow(/store/);
     expect(etcdHosts('etcd://127.0.0.1:2379,10.0.0.2:2380')).toEqual(['127.0.0.1:2379', '10.0.0.2:2380']);
-    expect(openStore(undefined, [{ id: 'x' }]).description).toBe('memory'); // no prefix: memory only
-    expect(openStore(`sqlite:${join(dir, 'opt.db')}`, []).description).toBe(`sqlite:${join(dir, 'opt.db')}`);
+    expect((await storeOpener(undefined, [{ id: 'x' }])()).description).toBe('memory'); // no prefix: memory only
+    expect((await storeOpener(`sqlite:${join(dir, 'opt.db')}`, [])()).description).toBe(`sqlite:${join(dir, 'opt.db')}`);
   });
 });
 

@@ -10,26 +10,19 @@
 // also checks and bumps the version.
 import { randomUUID } from 'node:crypto';
 import { Etcd3, type Lease } from 'etcd3';
-import { XvpcError, invalid } from '../../errors.js';
+import { XvpcError } from '../../errors.js';
+import { etcdHosts } from './etcd-url.js';
 import type { Leadership } from './leadership.js';
-import { StaleStoreError, type Store, type StoreChange, type StoreSnapshot } from './store.js';
+import { StaleStoreError, type Store, type StoreChange, type StoreSnapshot, type StoredObject } from './store.js';
 
 /** Operations per transaction: under etcd's default --max-txn-ops of 128, with room for the version. */
 const OPS_PER_TXN = 100;
 /** Transactions of one commit in flight at once. */
 const PARALLEL_TXNS = 8;
+/** Objects per read when loading. */
+const LOAD_PAGE = 5000;
 /** How often a standby looks whether the leader key is free. */
 const CAMPAIGN_POLL_MS = 200;
-
-/** 'etcd://host:port[,host:port...]' -> ['host:port', ...] */
-export function etcdHosts(url: string): string[] {
-  const m = /^etcd:\/\/(.+)$/.exec(url);
-  const hosts = m ? m[1].split(',') : [];
-  if (!hosts.length || hosts.some((h) => !/^[\w.-]+:\d{1,5}$/.test(h))) {
-    throw invalid(`store: '${url}' is not etcd://host:port[,host:port...]`);
-  }
-  return hosts;
-}
 
 export class EtcdStore implements Store, Leadership {
   readonly description: string;
@@ -125,12 +118,21 @@ export class EtcdStore implements Store, Leadership {
       const head = await this.client.get(this.versionKey).exec();
       const revision = head.header.revision;
       const version = Number(head.kvs[0]?.value.toString() ?? '0');
-      const all = await this.client.getAll().prefix(`${this.ns}obj/`).revision(revision).strings();
-      const objects = Object.entries(all).map(([k, v]) => {
-        const rest = k.slice(`${this.ns}obj/`.length);
-        const slash = rest.indexOf('/');
-        return { kind: rest.slice(0, slash), key: rest.slice(slash + 1), value: JSON.parse(v) };
-      });
+      // In pages: one reply of every object would pass gRPC's message limit.
+      const objects: StoredObject[] = [];
+      const base = `${this.ns}obj/`;
+      const end = `${this.ns}obj0`; // '0' follows '/': the end of the prefix
+      let start = base;
+      for (;;) {
+        const page = await this.client.getAll().inRange({ start, end }).limit(LOAD_PAGE).revision(revision).exec();
+        for (const kv of page.kvs) {
+          const rest = kv.key.toString().slice(base.length);
+          const slash = rest.indexOf('/');
+          objects.push({ kind: rest.slice(0, slash), key: rest.slice(slash + 1), value: JSON.parse(kv.value.toString()) });
+        }
+        if (page.kvs.length < LOAD_PAGE) break;
+        start = `${page.kvs[page.kvs.length - 1].key.toString()}\0`;
+      }
       return { objects, version };
     });
   }
