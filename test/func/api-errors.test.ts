@@ -102,6 +102,7 @@ describe('API validation', () => {
       networks: [],
       endpoints: [{ vni: 60, ip: '10.60.0.2', type: 0, mac: 'zz', hostIp: '172.30.0.2', hostMac: '0a:00:00:00:00:01', netId: 1, backends: [], hostedIfindex: 0 }],
       deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+      securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
     }), 'INVALID_ARGUMENT', /endpoints\[0\]\.mac/);
     expect(await transitd.dump({})).toEqual(before);
   });
@@ -113,6 +114,7 @@ describe('API validation', () => {
       networks: [{ vni: 61, netId: 1, cidr: '10.61.0.0/24', gatewayIp: '10.61.0.1', gatewayMac: '0a:3d:0a:3d:00:01', switches: ['172.30.9.9'] }],
       endpoints: [{ vni: 61, ip: '10.61.0.2', type: 0, mac: '0e:3d:0a:3d:00:02', hostIp: '172.30.9.9', hostMac: '0a:00:00:00:09:09', netId: 1, backends: [], hostedIfindex: 0 }],
       deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+      securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
     };
     await transitd.applyGoalState(goal);
     const once = await transitd.dump({});
@@ -123,6 +125,7 @@ describe('API validation', () => {
       substrate: [], vpcs: [], networks: [], endpoints: [],
       deleteSubstrate: [{ ip: '172.30.9.9' }], deleteVpcs: [{ vni: 61 }], deleteNetworks: [{ vni: 61, cidr: '10.61.0.0/24' }],
       deleteEndpoints: [{ vni: 61, ip: '10.61.0.2' }],
+      securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
     });
     await refusedByTransitd(transitd.getVpc({ vni: 61 }), 'NOT_FOUND', /vpc 61/);
   });
@@ -147,6 +150,7 @@ describe('API validation', () => {
     await transitd.applyGoalState({
       substrate: [], vpcs: [], networks: [], endpoints: [], deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [],
       deleteEndpoints: records.map((r) => ({ vni: r.vni, ip: r.ip })),
+      securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
     });
   });
 });

@@ -21,7 +21,10 @@ const ep = (i: number, mac: string): Endpoint => ({
   netId: 1, backends: [], hostedIfindex: -1,
 });
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, k) => a + k);
-const empty = { substrate: [], vpcs: [], networks: [], endpoints: [], deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [] };
+const empty = {
+  substrate: [], vpcs: [], networks: [], endpoints: [], deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+  securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
+};
 
 /** The state before: vpc 7 and BASE endpoints with mac ...:01; whatever the batch added is deleted. */
 const BEFORE: GoalState = {

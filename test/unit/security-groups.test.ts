@@ -152,7 +152,7 @@ describe('the cascade', () => {
     await ctl.createSimpleEndpoint({ vni: 5, netId: 1, ip: '10.0.1.5', host: 'h1', securityGroups: ['web'] });
     const onH1 = log.filter((c) => c.host === 'h1');
     const put = onH1.findIndex((c) => c.method === 'applyGoalState' && (c.req as GoalState).securityGroups.length > 0);
-    const plumb = onH1.findIndex((c) => c.method === 'attachEndpoint');
+    const plumb = onH1.findIndex((c) => c.method === 'attachEndpoints');
     expect(put).toBeGreaterThanOrEqual(0);
     expect(put).toBeLessThan(plumb);
     const g = (onH1[put].req as GoalState);
