@@ -1,8 +1,8 @@
 // Scenarios end to end through the command line: up (with checks and a
 // report whose charts render in headless Chromium), exec, pingall, a second
 // up on the same prefix refused, cleanup that will not touch a live run
-// unasked, down; Ctrl-C during up leaves nothing down cannot remove; security
-// groups refused clearly while the Controller has none.
+// unasked, down; Ctrl-C during up leaves nothing down cannot remove; a security
+// groups section applied and taken down again.
 import { spawn } from 'node:child_process';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../src/dataplane/addon.js';
 import { cleanupAll } from '../../src/droplet/index.js';
 import { runDir } from '../../src/droplet/names.js';
-import { Controller } from '../../src/controller/controller.js';
 import { readRunFile } from '../../src/scenario/runfile.js';
 import { run } from '../../src/util/exec.js';
 import { listNamespaces } from '../../src/util/netns.js';
@@ -171,19 +170,18 @@ endpoints: [{ vni: 5, netId: 1, hosts: [h1, h2], perHost: 100 }]
     await expect(access(runDir(prefix))).rejects.toThrow();
   }, 240_000);
 
-  it('refuses a non-empty securityGroups section while the Controller has no security groups, making nothing', async () => {
+  it('applies a securityGroups section, and down removes it all', async () => {
     const prefix = newPrefix('sg');
     const file = `${dir}/sg.yaml`;
     await writeFile(file, `${SCENARIO}securityGroups:\n  - { vni: 3, name: web, ingress: [{ protocol: tcp, ports: '80' }] }\n`);
-    const r = await xvpc('up', file, '--prefix', prefix);
-    const supported = typeof (Controller.prototype as unknown as Record<string, unknown>).createSecurityGroup === 'function';
-    if (supported) {
-      expect(r.code, r.stderr).toBe(0); // the section is applied once security groups exist
-    } else {
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/securityGroups: not supported yet/);
-      await expect(access(runDir(prefix))).rejects.toThrow();
+    const r = await xvpc('up', file, '--prefix', prefix, '--report', `${dir}/sg-report`);
+    try {
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      const down = await xvpc('down', prefix);
+      expect(down.code, down.stderr).toBe(0);
     }
+    await expect(access(runDir(prefix))).rejects.toThrow();
   }, 120_000);
 
   it('names the line and field of a bad scenario file, exit 2, making nothing', async () => {
