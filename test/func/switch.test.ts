@@ -48,11 +48,13 @@ describe.each(VARIANTS)('two endpoints on one switch ($backend droplets, $mode)'
       // Packets decapsulated on the receiving host: only the data direction.
       const decapsulated = delta(before[0], (await snapshot([droplets.right]))[0], 'decap');
       expect(bytes).toBeGreaterThan(1e6);
-      // A wire packet holds at most one endpoint MTU (8926 bytes); an
-      // aggregate kept whole from the sender's socket holds several.
+      // A wire packet holds at most one endpoint MTU (8926 bytes), so an
+      // average above it is impossible without aggregates kept whole from the
+      // sender's socket. (How many segments an aggregate holds varies with
+      // load: a 1.5x bound failed once in CI at 1.45x.)
       const perPacket = bytes / decapsulated;
       const label = `${bytes} bytes in ${decapsulated} packets`;
-      if (mode === 'tc') expect(perPacket, label).toBeGreaterThan(1.5 * 8926);
+      if (mode === 'tc') expect(perPacket, label).toBeGreaterThan(8926);
       else expect(perPacket, label).toBeLessThan(8926);
     } finally {
       await serving.stop();
