@@ -18,12 +18,13 @@ export default defineConfig({
       // The functional scenarios again on droplets running the XDP data path
       // (droplets default to TC; switch.test.ts names its data paths itself),
       // and the droplet tests, whose checks of the hook differ per data path. The goal-state
-      // crash test is about transitd's journal, not the data path, and runs once.
+      // crash test is about transitd's journal, not the data path, and runs once; so do the
+      // control-plane tests (stores, resume, reconcile, leadership).
       {
         extends: true,
         test: {
           name: 'func-xdp', include: ['test/func/**/*.test.ts', 'test/droplet.test.ts'],
-          exclude: ['test/func/switch.test.ts', 'test/func/goal-state-crash.test.ts'],
+          exclude: ['test/func/switch.test.ts', 'test/func/goal-state-crash.test.ts', 'test/func/controlplane-*.test.ts'],
           env: { XVPC_MODE: 'native' },
         },
       },

@@ -1,7 +1,8 @@
 // xvpc public API (see shared/API.md).
-export { createDroplets, destroyDroplets, cleanupAll } from './droplet/index.js';
+export { createDroplets, destroyDroplets, cleanupAll, openDroplets } from './droplet/index.js';
 export type { Droplet, CreateDropletsOptions, DropletBackend } from './droplet/index.js';
-export { Controller } from './controller/controller.js';
+export { Controller, type ControllerOptions, type ReconcileState } from './controller/controller.js';
+export type { Store, StoreChange, StoredObject, StoreSnapshot } from './controller/store/store.js';
 export { Endpoint, type PingResult } from './controller/endpoint.js';
 export { remoteHost, type RemoteHostSpec } from './controller/remote-host.js';
 export type { ControllerHost } from './controller/endpoint.js';

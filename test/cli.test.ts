@@ -18,7 +18,7 @@ describe('xvpc --help', () => {
     const top = await xvpc('--help');
     expect(top.code).toBe(0);
     const names = top.stdout.split('\n').map((l) => /^ {2}([a-z]+) {2,}/.exec(l)?.[1]).filter((n): n is string => !!n);
-    expect(names).toEqual(expect.arrayContaining(['demo', 'cleanup', 'capture', 'stats', 'vpc', 'net', 'ep']));
+    expect(names).toEqual(expect.arrayContaining(['demo', 'cleanup', 'capture', 'stats', 'vpc', 'net', 'ep', 'records', 'status']));
     // The benchmark is not part of the published CLI: it runs with `npm run bench` (bench/).
     expect(names).not.toContain('bench');
     for (const name of names) {
@@ -29,7 +29,8 @@ describe('xvpc --help', () => {
         expect(r.stdout).toMatch(new RegExp(`\\nexample:\\n {2}xvpc ${name}\\b`));
       }
     }
-    expect((await xvpc('vpc', 'get', '--help')).stdout).toMatch(/xvpc vpc update --vni VNI \[--routers ROUTERS\]/);
+    expect((await xvpc('records', 'vpc', 'get', '--help')).stdout).toMatch(/xvpc records vpc update --vni VNI \[--routers ROUTERS\]/);
+    expect((await xvpc('ep', 'create', '--help')).stdout).toMatch(/xvpc ep create --prefix P --vni VNI --net-id NET_ID --ip IP \[--host HOST\]/);
     expect((await xvpc()).code).toBe(0);
   });
 });
@@ -39,17 +40,21 @@ describe('bad arguments: exit 2 and one line on stderr', () => {
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['the benchmark, which left the package', ['bench'], /'bench' is not part of the package; .* run: npm run bench/],
     ['unknown option', ['stats', '--prefix', 'p1', '--bogus'], /unknown option '--bogus'/],
-    ['missing value', ['vpc', 'get', '--vni'], /--vni needs a value/],
+    ['missing value', ['records', 'vpc', 'get', '--vni'], /--vni needs a value/],
     ['value on a flag', ['stats', '--prefix', 'p1', '--json=yes'], /--json takes no value/],
-    ['no operation', ['vpc'], /give an operation: get, list, create, update, delete/],
-    ['unknown operation', ['ep', 'frob'], /unknown operation 'frob'/],
-    ['bad VNI', ['vpc', 'get', '--vni', 'x', '--prefix', 'p1', '--host', 'a'], /--vni must be an integer in 1\.\.16777215, not 'x'/],
-    ['VNI out of range', ['vpc', 'delete', '--vni', '0', '--prefix', 'p1', '--host', 'a'], /--vni must be an integer/],
-    ['missing key', ['net', 'get', '--vni', '3', '--prefix', 'p1', '--host', 'a'], /--cidr is required/],
-    ['nothing to update', ['ep', 'update', '--vni', '3', '--ip', '10.0.0.2', '--prefix', 'p1', '--host', 'a'], /nothing to update/],
-    ['missing field on create', ['net', 'create', '--vni', '3', '--cidr', '10.0.0.0/16', '--net-id', '1', '--prefix', 'p1', '--host', 'a'], /--gateway-ip is required/],
-    ['bad endpoint type', ['ep', 'update', '--vni', '3', '--ip', '10.0.0.2', '--type', 'huge', '--prefix', 'p1', '--host', 'a'], /--type must be one of/],
-    ['no host', ['vpc', 'get', '--vni', '3', '--prefix', 'p1'], /--host is required/],
+    ['no operation', ['records', 'vpc'], /give an operation: get, list, create, update, delete/],
+    ['no record kind', ['records'], /give a record kind: vpc, net, ep/],
+    ['controller: no operation', ['vpc'], /give an operation: create, list, get, delete/],
+    ['controller: missing key', ['net', 'get', '--prefix', 'p1', '--vni', '3'], /--net-id is required/],
+    ['controller: no prefix', ['vpc', 'list'], /--prefix is required/],
+    ['unknown operation', ['records', 'ep', 'frob'], /unknown operation 'frob'/],
+    ['bad VNI', ['records', 'vpc', 'get', '--vni', 'x', '--prefix', 'p1', '--host', 'a'], /--vni must be an integer in 1\.\.16777215, not 'x'/],
+    ['VNI out of range', ['records', 'vpc', 'delete', '--vni', '0', '--prefix', 'p1', '--host', 'a'], /--vni must be an integer/],
+    ['missing key', ['records', 'net', 'get', '--vni', '3', '--prefix', 'p1', '--host', 'a'], /--cidr is required/],
+    ['nothing to update', ['records', 'ep', 'update', '--vni', '3', '--ip', '10.0.0.2', '--prefix', 'p1', '--host', 'a'], /nothing to update/],
+    ['missing field on create', ['records', 'net', 'create', '--vni', '3', '--cidr', '10.0.0.0/16', '--net-id', '1', '--prefix', 'p1', '--host', 'a'], /--gateway-ip is required/],
+    ['bad endpoint type', ['records', 'ep', 'update', '--vni', '3', '--ip', '10.0.0.2', '--type', 'huge', '--prefix', 'p1', '--host', 'a'], /--type must be one of/],
+    ['no host', ['records', 'vpc', 'get', '--vni', '3', '--prefix', 'p1'], /--host is required/],
     ['bad prefix', ['capture', '--prefix', 'Bad!', '--host', 'a'], /--prefix 'Bad!' must be 1-6 characters/],
     ['capture without host', ['capture', '--prefix', 'p1'], /--host is required \(or --underlay\)/],
     ['bad action', ['capture', '--prefix', 'p1', '--host', 'a', '--actions', 'tx,nope'], /--actions: 'nope' is not one of/],
@@ -74,9 +79,9 @@ describe('bad arguments: exit 2 and one line on stderr', () => {
   }
 
   it('a droplet that does not exist is a failure (exit 1), named in one line', async () => {
-    const r = await xvpc('vpc', 'get', '--vni', '3', '--prefix', 'zz9', '--host', 'nohost');
+    const r = await xvpc('records', 'vpc', 'get', '--vni', '3', '--prefix', 'zz9', '--host', 'nohost');
     expect(r.code).toBe(1);
-    expect(r.stderr.trimEnd().split('\n')).toEqual([`xvpc vpc: no droplet 'nohost' in prefix 'zz9' (nothing in /run/xvpc/zz9)`]);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([`xvpc records: no droplet 'nohost' in prefix 'zz9' (nothing in /run/xvpc/zz9)`]);
   });
 });
 
@@ -102,64 +107,64 @@ describe('against running droplets', () => {
   it('vpc: create, get, update, get, delete, get (NOT_FOUND) with --json', async () => {
     expectFailedCalls(droplets.left, 3); // the second create, and the gets after the delete
     const [S, L] = [droplets.switch.ip, droplets.left.ip];
-    let r = await xvpc('vpc', 'create', ...at(), '--vni', '9', '--routers', S, '--json');
+    let r = await xvpc('records', 'vpc', 'create', ...at(), '--vni', '9', '--routers', S, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toEqual({ vni: 9, routers: [S], directPath: true });
-    r = await xvpc('vpc', 'create', ...at(), '--vni', '9');
+    r = await xvpc('records', 'vpc', 'create', ...at(), '--vni', '9');
     expect(r.code).toBe(1);
-    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc vpc: left: vpc 9 already exists']);
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc records: left: vpc 9 already exists']);
 
-    r = await xvpc('vpc', 'get', ...at(), '--vni', '9', '--json');
+    r = await xvpc('records', 'vpc', 'get', ...at(), '--vni', '9', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toEqual({ vni: 9, routers: [S], directPath: true });
-    r = await xvpc('vpc', 'update', ...at(), '--vni', '9', '--routers', `${S},${L}`, '--json');
+    r = await xvpc('records', 'vpc', 'update', ...at(), '--vni', '9', '--routers', `${S},${L}`, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toEqual({ vni: 9, routers: [S, L], directPath: true });
     // The same transitd through its socket.
-    r = await xvpc('vpc', 'get', '--socket', `/run/xvpc/${prefix}/left.sock`, '--vni', '9', '--json');
+    r = await xvpc('records', 'vpc', 'get', '--socket', `/run/xvpc/${prefix}/left.sock`, '--vni', '9', '--json');
     expect(json(r.stdout).routers).toEqual([S, L]);
     // Human output names the record.
-    r = await xvpc('vpc', 'get', ...at(), '--vni', '9');
+    r = await xvpc('records', 'vpc', 'get', ...at(), '--vni', '9');
     expect(r.stdout).toBe(`vpc 9\n  vni: 9\n  routers: ${S}, ${L}\n  directPath: true\n`);
-    r = await xvpc('vpc', 'list', ...at(), '--json');
+    r = await xvpc('records', 'vpc', 'list', ...at(), '--json');
     expect(json(r.stdout)).toContainEqual({ vni: 9, routers: [S, L], directPath: true });
 
-    r = await xvpc('vpc', 'delete', ...at(), '--vni', '9', '--json');
+    r = await xvpc('records', 'vpc', 'delete', ...at(), '--vni', '9', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toEqual({ deleted: '9' });
-    r = await xvpc('vpc', 'get', ...at(), '--vni', '9', '--json');
+    r = await xvpc('records', 'vpc', 'get', ...at(), '--vni', '9', '--json');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc vpc: left: vpc 9 does not exist']);
-    r = await xvpc('vpc', 'update', ...at(), '--vni', '9', '--routers', S);
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc records: left: vpc 9 does not exist']);
+    r = await xvpc('records', 'vpc', 'update', ...at(), '--vni', '9', '--routers', S);
     expect(r.code).toBe(1);
   });
 
   it('net: get, update (only the fields given), list, delete with --json', async () => {
     expectFailedCalls(droplets.left, 1); // the get after the delete
-    let r = await xvpc('net', 'get', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--json');
+    let r = await xvpc('records', 'net', 'get', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--json');
     expect(r.code, r.stderr).toBe(0);
     const net = json(r.stdout);
     expect(net).toMatchObject({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: [droplets.switch.ip] });
 
-    r = await xvpc('net', 'update', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--switches', `${droplets.switch.ip},${droplets.left.ip}`, '--json');
+    r = await xvpc('records', 'net', 'update', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--switches', `${droplets.switch.ip},${droplets.left.ip}`, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toEqual({ ...net, switches: [droplets.switch.ip, droplets.left.ip] });
-    r = await xvpc('net', 'list', ...at('switch'), '--json');
+    r = await xvpc('records', 'net', 'list', ...at('switch'), '--json');
     expect(json(r.stdout)).toEqual([{ ...net, switches: [droplets.switch.ip, droplets.left.ip] }]);
 
-    r = await xvpc('net', 'update', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--switches', droplets.switch.ip);
+    r = await xvpc('records', 'net', 'update', ...at('switch'), '--vni', '3', '--cidr', '10.0.0.0/16', '--switches', droplets.switch.ip);
     expect(r.code, r.stderr).toBe(0);
     await expectPing(left, other.ip, 2); // still switched as before
 
-    r = await xvpc('net', 'delete', ...at('left'), '--vni', '3', '--cidr', '10.0.0.0/16');
+    r = await xvpc('records', 'net', 'delete', ...at('left'), '--vni', '3', '--cidr', '10.0.0.0/16');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('deleted network 3/10.0.0.0/16');
-    r = await xvpc('net', 'get', ...at('left'), '--vni', '3', '--cidr', '10.0.0.0/16', '--json');
+    r = await xvpc('records', 'net', 'get', ...at('left'), '--vni', '3', '--cidr', '10.0.0.0/16', '--json');
     expect(r.code).toBe(1);
-    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc net: left: network 3/10.0.0.0/16 does not exist']);
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc records: left: network 3/10.0.0.0/16 does not exist']);
     // Put it back by hand: left's agent needs it to pick a switch.
-    r = await xvpc('net', 'create', ...at('left'), '--vni', '3', '--cidr', '10.0.0.0/16', '--net-id', '1',
+    r = await xvpc('records', 'net', 'create', ...at('left'), '--vni', '3', '--cidr', '10.0.0.0/16', '--net-id', '1',
       '--gateway-ip', net.gatewayIp, '--gateway-mac', net.gatewayMac, '--switches', droplets.switch.ip, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toEqual(net);
@@ -170,37 +175,37 @@ describe('against running droplets', () => {
     expectFailedCalls(droplets.left, 3); // the refused update, the get and the delete after the delete
     const sw = droplets.switch;
     const key = ['--vni', '3', '--ip', '10.0.0.9'];
-    let r = await xvpc('ep', 'create', ...at(), ...key, '--mac', '0e:03:0a:00:00:09', '--host-ip', sw.ip, '--host-mac', sw.mac, '--net-id', '1', '--json');
+    let r = await xvpc('records', 'ep', 'create', ...at(), ...key, '--mac', '0e:03:0a:00:00:09', '--host-ip', sw.ip, '--host-mac', sw.mac, '--net-id', '1', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toEqual({
       vni: 3, ip: '10.0.0.9', type: 'simple', mac: '0e:03:0a:00:00:09', hostIp: sw.ip, hostMac: sw.mac, netId: 1, backends: [], hostedIfindex: -1,
     });
-    r = await xvpc('ep', 'update', ...at(), ...key, '--mac', '0e:03:0a:00:00:99', '--json');
+    r = await xvpc('records', 'ep', 'update', ...at(), ...key, '--mac', '0e:03:0a:00:00:99', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toMatchObject({ ip: '10.0.0.9', mac: '0e:03:0a:00:00:99', hostIp: sw.ip });
-    r = await xvpc('ep', 'get', ...at(), ...key, '--json');
+    r = await xvpc('records', 'ep', 'get', ...at(), ...key, '--json');
     expect(json(r.stdout).mac).toBe('0e:03:0a:00:00:99');
 
     // The endpoint hosted on left: transitd fills in its veth.
-    r = await xvpc('ep', 'get', ...at(), '--vni', '3', '--ip', left.ip, '--json');
+    r = await xvpc('records', 'ep', 'get', ...at(), '--vni', '3', '--ip', left.ip, '--json');
     expect(json(r.stdout)).toMatchObject({ ip: left.ip, mac: left.mac, type: 'simple', hostIp: droplets.left.ip });
     expect(json(r.stdout).hostedIfindex).toBeGreaterThan(0);
-    r = await xvpc('ep', 'list', ...at(), '--json');
+    r = await xvpc('records', 'ep', 'list', ...at(), '--json');
     expect(json(r.stdout).map((e: { ip: string }) => e.ip)).toEqual(expect.arrayContaining(['10.0.0.2', '10.0.0.9']));
 
     // A value transitd refuses is a bad argument: exit 2, its message on one line.
-    r = await xvpc('ep', 'update', ...at(), ...key, '--mac', 'zz:zz');
+    r = await xvpc('records', 'ep', 'update', ...at(), ...key, '--mac', 'zz:zz');
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^xvpc ep: left: mac: /);
+    expect(r.stderr).toMatch(/^xvpc records: left: mac: /);
 
-    r = await xvpc('ep', 'delete', ...at(), ...key, '--json');
+    r = await xvpc('records', 'ep', 'delete', ...at(), ...key, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toEqual({ deleted: '3/10.0.0.9' });
-    r = await xvpc('ep', 'get', ...at(), ...key);
+    r = await xvpc('records', 'ep', 'get', ...at(), ...key);
     expect(r.code).toBe(1);
-    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc ep: left: endpoint 3/10.0.0.9 does not exist']);
-    r = await xvpc('ep', 'delete', ...at(), ...key);
+    expect(r.stderr.trimEnd().split('\n')).toEqual(['xvpc records: left: endpoint 3/10.0.0.9 does not exist']);
+    r = await xvpc('records', 'ep', 'delete', ...at(), ...key);
     expect(r.code).toBe(1);
   });
 
@@ -244,5 +249,44 @@ describe('against running droplets', () => {
     r = await xvpc('stats', '--prefix', prefix, '--host', 'nobody');
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`xvpc stats: no droplet 'nobody' in prefix '${prefix}' (droplets: left, switch)`);
+  });
+
+  it('vpc, net, ep and status go through the controller and its store: the CLI sees what the program made, and the other way round', async () => {
+    // The test's Controller made VPC 3 with network 1 and two endpoints; the CLI's controller reads the same store.
+    let r = await xvpc('status', '--prefix', prefix, '--reconcile'); // the raw-record tests above changed records behind it
+    expect(r.code, r.stderr).toBe(0);
+    r = await xvpc('status', '--prefix', prefix);
+    expect(r.stdout).toMatch(/desired state: 1 VPCs, 1 networks, 2 endpoints in sqlite:\/run\/xvpc\/\w+\/controller\.db/);
+    expect(r.stdout).toMatch(/reconcile state: converged \(\d+ records and attachments checked\)/);
+    r = await xvpc('vpc', 'list', '--prefix', prefix, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual([{ vni: 3, cidr: '10.0.0.0/16', routers: [], directPath: true }]);
+    r = await xvpc('net', 'get', '--prefix', prefix, '--vni', '3', '--net-id', '1', '--json');
+    expect(json(r.stdout)).toEqual({ vni: 3, netId: 1, cidr: '10.0.0.0/16', switches: ['switch'] });
+    r = await xvpc('ep', 'list', '--prefix', prefix, '--vni', '3', '--json');
+    expect(json(r.stdout).map((e: { ip: string; host: string }) => `${e.ip}@${e.host}`).sort()).toEqual([`${left.ip}@left`, `${other.ip}@switch`]);
+
+    r = await xvpc('ep', 'create', '--prefix', prefix, '--vni', '3', '--net-id', '1', '--ip', '10.0.0.20', '--host', 'left', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toMatchObject({ vni: 3, netId: 1, ip: '10.0.0.20', host: 'left' });
+    r = await xvpc('ep', 'create', '--prefix', prefix, '--vni', '3', '--net-id', '1', '--ip', '10.0.0.20', '--host', 'left');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('xvpc ep: ip: endpoint 10.0.0.20 already exists in VPC 3');
+    r = await xvpc('ep', 'create', '--prefix', prefix, '--vni', '3', '--net-id', '1', '--ip', '10.9.0.20', '--host', 'left');
+    expect(r.code).toBe(2); // validated by the controller: INVALID_ARGUMENT naming the field
+    expect(r.stderr).toMatch(/^xvpc ep: ip: 10\.9\.0\.20 is outside network 1's CIDR/);
+    // The program's controller sees the CLI's endpoint, and traffic reaches it.
+    const made = (await c.listEndpoints({ vni: 3 })).find((e) => e.ip === '10.0.0.20');
+    expect(made?.host?.id).toBe('left');
+    await expectPing(other, '10.0.0.20', 2);
+    r = await xvpc('ep', 'delete', '--prefix', prefix, '--vni', '3', '--net-id', '1', '--ip', '10.0.0.20');
+    expect(r.code, r.stderr).toBe(0);
+    expect((await c.listEndpoints({ vni: 3 })).map((e) => e.ip)).not.toContain('10.0.0.20');
+    r = await xvpc('ep', 'get', '--prefix', prefix, '--vni', '3', '--ip', '10.0.0.20');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('xvpc ep: ip: VPC 3 has no endpoint 10.0.0.20');
+    r = await xvpc('status', '--prefix', prefix, '--json');
+    const ctl = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((o) => o.controller)?.controller;
+    expect(ctl).toMatchObject({ vpcs: 1, networks: 1, endpoints: 2, leading: true, drift: { differ: 0 } });
   });
 });

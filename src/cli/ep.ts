@@ -1,62 +1,56 @@
-// `xvpc ep`: endpoint records ((vni, ip) -> mac, host, type) on one host's transitd.
-import { EndpointType, type Endpoint } from '../gen/transit.js';
-import { UsageError, intOpt, listOpt, required } from './args.js';
-import { type RecordKind, recordCommand } from './record.js';
-import { vniOpt } from './vpc.js';
-import { endpointRecordKey } from '../abi/index.js';
+// `xvpc ep`: endpoints of the desired state (create, list, get, delete through
+// the Controller). --type host makes a host endpoint; --type scaled one whose
+// --backends are endpoints of the VPC.
+import type { Endpoint } from '../controller/endpoint.js';
+import { notFound } from '../errors.js';
+import { UsageError, listOpt } from './args.js';
+import { type ObjectKind, type Values, objectCommand } from './objects.js';
+import { netIdOpt } from './net.js';
+import { vniOpt } from './record-vpc.js';
 
-type EpKey = { vni: number; ip: string };
+interface EpRow { vni: number; netId: number; ip: string; mac: string; host: string | null; netns: string }
 
-const TYPES: Record<string, EndpointType> = {
-  simple: EndpointType.SIMPLE, scaled: EndpointType.SCALED, host: EndpointType.HOST, gateway: EndpointType.GATEWAY,
-};
-const typeName = (t: EndpointType): string => Object.keys(TYPES).find((k) => TYPES[k] === t) ?? String(t);
+const row = (e: Endpoint): EpRow => ({ vni: e.vni, netId: e.netId, ip: e.ip, mac: e.mac, host: e.host?.id ?? null, netns: e.netns });
+const TYPES = ['simple', 'host', 'scaled'];
 
-const ep: RecordKind<Endpoint, EpKey> = {
+async function createEp(c: Parameters<ObjectKind['create']>[0], v: Values): Promise<unknown> {
+  const type = (v.type as string | undefined) ?? 'simple';
+  if (!TYPES.includes(type)) throw new UsageError(`--type must be one of ${TYPES.join(', ')}, not '${type}'`);
+  const base = { vni: vniOpt(v), netId: netIdOpt(v), ip: v.ip as string };
+  if (type === 'scaled') {
+    if (v.backends === undefined) throw new UsageError('--backends is required for a scaled endpoint');
+    return c.createScaledEndpoint({ ...base, backends: (listOpt(v.backends as string) ?? []).map((ip) => ({ ip })) as Endpoint[] });
+  }
+  if (v.host === undefined) throw new UsageError('--host is required for a simple or host endpoint');
+  const args = { ...base, host: v.host as string };
+  return type === 'host' ? c.createHostEndpoint(args) : c.createSimpleEndpoint(args);
+}
+
+const ep: ObjectKind = {
   name: 'ep',
   noun: 'endpoint',
-  keyOptions: { vni: { type: 'string' }, ip: { type: 'string' } },
-  fieldOptions: {
-    type: { type: 'string' }, mac: { type: 'string' }, 'host-ip': { type: 'string' }, 'host-mac': { type: 'string' },
-    'net-id': { type: 'string' }, backends: { type: 'string' },
+  options: {
+    create: {
+      vni: { type: 'string' }, 'net-id': { type: 'string' }, ip: { type: 'string' }, host: { type: 'string' },
+      type: { type: 'string' }, backends: { type: 'string' },
+    },
+    list: { vni: { type: 'string' } },
+    get: { vni: { type: 'string' }, ip: { type: 'string' } },
+    delete: { vni: { type: 'string' }, 'net-id': { type: 'string' }, ip: { type: 'string' } },
   },
-  key: (v) => ({ vni: vniOpt(v), ip: required(v.ip as string | undefined, 'ip') }),
-  fields: (v) => {
-    const f: Partial<Endpoint> = {};
-    if (v.type !== undefined) {
-      const t = TYPES[v.type as string];
-      if (t === undefined) throw new UsageError(`--type must be one of ${Object.keys(TYPES).join(', ')}, not '${v.type}'`);
-      f.type = t;
-    }
-    if (v.mac !== undefined) f.mac = v.mac as string;
-    if (v['host-ip'] !== undefined) f.hostIp = v['host-ip'] as string;
-    if (v['host-mac'] !== undefined) f.hostMac = v['host-mac'] as string;
-    if (v['net-id'] !== undefined) f.netId = intOpt(v['net-id'] as string, 'net-id', 0, 0xffffffff);
-    if (v.backends !== undefined) f.backends = listOpt(v.backends as string);
-    return f;
+  optional: { create: ['host', 'type', 'backends'] },
+  create: createEp,
+  list: async (c, v) => (await c.listEndpoints({ vni: vniOpt(v) })).map(row),
+  get: async (c, v) => {
+    const found = (await c.listEndpoints({ vni: vniOpt(v) })).find((e) => e.ip === v.ip);
+    if (!found) throw notFound(`ip: VPC ${vniOpt(v)} has no endpoint ${v.ip}`);
+    return row(found);
   },
-  complete: (k, f) => {
-    const type = f.type ?? EndpointType.SIMPLE;
-    const needed = type === EndpointType.SCALED ? [['mac', 'mac'], ['netId', 'net-id']] as const
-      : [['mac', 'mac'], ['hostIp', 'host-ip'], ['hostMac', 'host-mac'], ['netId', 'net-id']] as const;
-    for (const [field, opt] of needed) if (f[field] === undefined) throw new UsageError(`--${opt} is required to create an endpoint`);
-    return {
-      ...k, type, mac: f.mac!, hostIp: f.hostIp ?? '', hostMac: f.hostMac ?? '', netId: f.netId!, backends: f.backends ?? [],
-      hostedIfindex: -1,
-    };
+  delete: (c, v) => c.deleteSimpleEndpoint({ vni: vniOpt(v), netId: netIdOpt(v), ip: v.ip as string }),
+  line: (o) => {
+    const x = o as EpRow;
+    return `endpoint ${x.vni}/${x.ip}  network ${x.netId}  ${x.mac}  ${x.host ? `on ${x.host}${x.netns ? ` (netns ${x.netns})` : ''}` : 'scaled'}`;
   },
-  describeKey: endpointRecordKey,
-  get: (c, k) => c.getEndpoint(k),
-  list: async (c) => (await c.dump({})).endpoints,
-  create: (c, r) => c.createEndpoint(r),
-  update: (c, r) => c.updateEndpoint(r),
-  delete: (c, k) => c.deleteEndpoint(k),
-  toJson: (r) => ({
-    vni: r.vni, ip: r.ip, type: typeName(r.type), mac: r.mac, hostIp: r.hostIp, hostMac: r.hostMac, netId: r.netId,
-    backends: r.backends, hostedIfindex: r.hostedIfindex,
-  }),
-  line: (r) => `endpoint ${r.vni}/${r.ip}  ${typeName(r.type)}  ${r.mac}  on ${r.hostIp}${r.hostedIfindex >= 0 ? ` (here, ifindex ${r.hostedIfindex})` : ''}`,
 };
 
-export const epCommand = recordCommand(ep,
-  'xvpc ep get --prefix demo1 --host left --vni 3 --ip 10.0.0.3 --json\n  xvpc ep update --prefix demo1 --host left --vni 3 --ip 10.0.0.3 --mac 0e:03:0a:00:00:33');
+export const epCommand = objectCommand(ep, 'xvpc ep create --prefix demo1 --vni 3 --net-id 1 --ip 10.3.1.5 --host left');

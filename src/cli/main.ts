@@ -15,6 +15,7 @@ import { execCommand } from './exec.js';
 import { flowsCommand } from './flows.js';
 import { netCommand } from './net.js';
 import { pingallCommand } from './pingall.js';
+import { recordsCommand } from './records.js';
 import { statsCommand } from './stats.js';
 import { upCommand } from './up.js';
 import { statusCommand } from './status.js';
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
   vpc: vpcCommand,
   net: netCommand,
   ep: epCommand,
+  records: recordsCommand,
 };
 
 function help(): string {

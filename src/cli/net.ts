@@ -1,43 +1,35 @@
-// `xvpc net`: network records ((vni, cidr) -> gateway, switches) on one host's transitd.
-import type { Network } from '../gen/transit.js';
-import { intOpt, listOpt, required, UsageError } from './args.js';
-import { type RecordKind, recordCommand } from './record.js';
-import { vniOpt } from './vpc.js';
-import { networkRecordKey } from '../abi/index.js';
+// `xvpc net`: networks of the desired state (create, list, get, delete through the Controller).
+import { notFound } from '../errors.js';
+import { intOpt, listOpt } from './args.js';
+import { type ObjectKind, type Values, objectCommand } from './objects.js';
+import { vniOpt } from './record-vpc.js';
 
-type NetKey = { vni: number; cidr: string };
+interface NetRow { vni: number; netId: number; cidr: string; switches: string[] }
 
-const net: RecordKind<Network, NetKey> = {
+export const netIdOpt = (v: Values): number => intOpt(v['net-id'] as string, 'net-id', 0, 0xffffffff)!;
+
+const net: ObjectKind = {
   name: 'net',
   noun: 'network',
-  keyOptions: { vni: { type: 'string' }, cidr: { type: 'string' } },
-  fieldOptions: {
-    'net-id': { type: 'string' }, 'gateway-ip': { type: 'string' }, 'gateway-mac': { type: 'string' }, switches: { type: 'string' },
+  options: {
+    create: { vni: { type: 'string' }, 'net-id': { type: 'string' }, cidr: { type: 'string' }, switches: { type: 'string' } },
+    list: { vni: { type: 'string' } },
+    get: { vni: { type: 'string' }, 'net-id': { type: 'string' } },
+    delete: { vni: { type: 'string' }, 'net-id': { type: 'string' } },
   },
-  key: (v) => ({ vni: vniOpt(v), cidr: required(v.cidr as string | undefined, 'cidr') }),
-  fields: (v) => {
-    const f: Partial<Network> = {};
-    if (v['net-id'] !== undefined) f.netId = intOpt(v['net-id'] as string, 'net-id', 0, 0xffffffff);
-    if (v['gateway-ip'] !== undefined) f.gatewayIp = v['gateway-ip'] as string;
-    if (v['gateway-mac'] !== undefined) f.gatewayMac = v['gateway-mac'] as string;
-    if (v.switches !== undefined) f.switches = listOpt(v.switches as string);
-    return f;
+  create: (c, v) => c.createNetwork({ vni: vniOpt(v), netId: netIdOpt(v), cidr: v.cidr as string, switches: listOpt(v.switches as string)! }),
+  list: (c, v) => c.listNetworks({ vni: vniOpt(v) }),
+  get: async (c, v) => {
+    const netId = netIdOpt(v);
+    const found = (await c.listNetworks({ vni: vniOpt(v) })).find((x) => x.netId === netId);
+    if (!found) throw notFound(`net-id: VPC ${vniOpt(v)} has no network ${netId}`);
+    return found;
   },
-  complete: (k, f) => {
-    for (const [field, opt] of [['netId', 'net-id'], ['gatewayIp', 'gateway-ip'], ['gatewayMac', 'gateway-mac']] as const) {
-      if (f[field] === undefined) throw new UsageError(`--${opt} is required to create a network`);
-    }
-    return { ...k, netId: f.netId!, gatewayIp: f.gatewayIp!, gatewayMac: f.gatewayMac!, switches: f.switches ?? [] };
+  delete: (c, v) => c.deleteNetwork({ vni: vniOpt(v), netId: netIdOpt(v) }),
+  line: (o) => {
+    const x = o as NetRow;
+    return `network ${x.vni}/${x.netId}  ${x.cidr}  switches ${x.switches.join(',')}`;
   },
-  describeKey: networkRecordKey,
-  get: (c, k) => c.getNetwork(k),
-  list: async (c) => (await c.dump({})).networks,
-  create: (c, r) => c.createNetwork(r),
-  update: (c, r) => c.updateNetwork(r),
-  delete: (c, k) => c.deleteNetwork(k),
-  toJson: (r) => ({ vni: r.vni, netId: r.netId, cidr: r.cidr, gatewayIp: r.gatewayIp, gatewayMac: r.gatewayMac, switches: r.switches }),
-  line: (r) => `network ${r.vni}/${r.cidr}  id ${r.netId}  gateway ${r.gatewayIp} ${r.gatewayMac}  switches ${r.switches.join(',') || '-'}`,
 };
 
-export const netCommand = recordCommand(net,
-  'xvpc net get --prefix demo1 --host switch --vni 3 --cidr 10.0.0.0/16 --json\n  xvpc net update --prefix demo1 --host switch --vni 3 --cidr 10.0.0.0/16 --switches 172.30.0.4');
+export const netCommand = objectCommand(net, 'xvpc net create --prefix demo1 --vni 3 --net-id 1 --cidr 10.3.1.0/24 --switches sw');

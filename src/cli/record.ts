@@ -1,4 +1,4 @@
-// The record commands (`xvpc vpc|net|ep <op>`): get, list, create, update and
+// The raw record commands (`xvpc records vpc|net|ep <op>`): get, list, create, update and
 // delete of one kind of transitd record, on one host's transitd. update reads
 // the record and changes only the fields given. vpc.ts, net.ts and ep.ts say
 // what their records look like; this file does the rest.
@@ -43,10 +43,10 @@ function opUsage(kind: RecordKind<unknown, unknown>, op: Op): string {
   const fields = opts(kind.fieldOptions).map((o) => `[${o}]`).join(' ');
   const target = '(--prefix P --host NAME | --socket PATH) [--json]';
   switch (op) {
-    case 'list': return `xvpc ${kind.name} list ${target}`;
+    case 'list': return `xvpc records ${kind.name} list ${target}`;
     case 'create':
-    case 'update': return `xvpc ${kind.name} ${op} ${key} ${fields} ${target}`;
-    default: return `xvpc ${kind.name} ${op} ${key} ${target}`;
+    case 'update': return `xvpc records ${kind.name} ${op} ${key} ${fields} ${target}`;
+    default: return `xvpc records ${kind.name} ${op} ${key} ${target}`;
   }
 }
 

@@ -1,40 +1,37 @@
-// `xvpc vpc`: VPC records (vni -> routers) on one host's transitd.
-import type { Vpc } from '../gen/transit.js';
-import { MAX_VNI } from '../abi/index.js';
-import { intOpt, listOpt, required } from './args.js';
-import { invalid } from '../errors.js';
-import { type RecordKind, recordCommand } from './record.js';
+// `xvpc vpc`: VPCs of the desired state (create, list, get, delete through the Controller).
+import { notFound } from '../errors.js';
+import { intOpt, listOpt } from './args.js';
+import { type ObjectKind, objectCommand } from './objects.js';
+import { onOff, vniOpt } from './record-vpc.js';
 
-export const vniOpt = (v: Record<string, unknown>): number =>
-  intOpt(required(v.vni as string | undefined, 'vni'), 'vni', 1, MAX_VNI)!;
+interface VpcRow { vni: number; cidr: string; routers: string[]; directPath: boolean }
 
-function onOff(v: string): boolean {
-  if (v === 'on') return true;
-  if (v === 'off') return false;
-  throw invalid(`--direct-path: expected on or off, got '${v}'`);
-}
-
-const vpc: RecordKind<Vpc, number> = {
+const vpc: ObjectKind = {
   name: 'vpc',
-  noun: 'vpc',
-  keyOptions: { vni: { type: 'string' } },
-  fieldOptions: { routers: { type: 'string' }, 'direct-path': { type: 'string' } },
-  key: vniOpt,
-  fields: (v) => ({
-    ...(v.routers !== undefined ? { routers: listOpt(v.routers as string) } : {}),
+  noun: 'VPC',
+  options: {
+    create: { vni: { type: 'string' }, cidr: { type: 'string' }, routers: { type: 'string' }, 'direct-path': { type: 'string' } },
+    list: {},
+    get: { vni: { type: 'string' } },
+    delete: { vni: { type: 'string' } },
+  },
+  optional: { create: ['routers', 'direct-path'] },
+  create: (c, v) => c.createVpc({
+    vni: vniOpt(v), cidr: v.cidr as string, routers: listOpt(v.routers as string | undefined) ?? [],
     ...(v['direct-path'] !== undefined ? { directPath: onOff(v['direct-path'] as string) } : {}),
   }),
-  complete: (vni, f) => ({ vni, routers: f.routers ?? [], directPath: f.directPath ?? true }),
-  describeKey: (vni) => String(vni),
-  get: (c, vni) => c.getVpc({ vni }),
-  list: async (c) => (await c.dump({})).vpcs,
-  create: (c, r) => c.createVpc(r),
-  update: (c, r) => c.updateVpc(r),
-  delete: (c, vni) => c.deleteVpc({ vni }),
-  toJson: (r) => ({ vni: r.vni, routers: r.routers, directPath: r.directPath }),
-  line: (r) => `vpc ${r.vni}  routers ${r.routers.join(',') || '-'}  direct-path ${r.directPath ? 'on' : 'off'}`,
+  list: (c) => c.listVpcs(),
+  get: async (c, v) => {
+    const vni = vniOpt(v);
+    const found = (await c.listVpcs()).find((x) => x.vni === vni);
+    if (!found) throw notFound(`vni: no VPC with VNI ${vni}`);
+    return found;
+  },
+  delete: (c, v) => c.deleteVpc({ vni: vniOpt(v) }),
+  line: (o) => {
+    const x = o as VpcRow;
+    return `vpc ${x.vni}  ${x.cidr}  routers ${x.routers.join(',') || '-'}  direct-path ${x.directPath ? 'on' : 'off'}`;
+  },
 };
 
-export const vpcCommand = recordCommand(vpc,
-  'xvpc vpc get --prefix demo1 --host left --vni 3 --json\n  xvpc vpc update --prefix demo1 --host left --vni 3 --routers 172.30.0.4,172.30.0.5');
-
+export const vpcCommand = objectCommand(vpc, 'xvpc vpc create --prefix demo1 --vni 3 --cidr 10.3.0.0/16 --routers sw');

@@ -1,12 +1,21 @@
-// Controller: holds the desired VPCs, networks and endpoints and drives every
-// host's transitd to match (see desired.ts for what goes where). Each call is
-// validated before anything changes; calls run one at a time.
+// Controller: holds the desired VPCs, networks and endpoints in a store
+// (store/: embedded SQLite or etcd) and drives every host's transitd to match
+// (see desired.ts for what goes where). Each call is validated before anything
+// changes, committed to the store, then programmed; calls run one at a time.
+// A new Controller over the same droplets and store resumes what earlier ones made.
 import { connectTransitd, type TransitdClient } from '../transitd/client.js';
 import { EndpointType, MAX_BACKENDS, MAX_MEMBERS, endpointRecordKey } from '../abi/index.js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
 import { cidrContains, cidrOverlaps, cidrWithin, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
 import { endpointMac, gatewayIp } from './addressing.js';
-import { desiredState } from './desired.js';
+import { desiredState, type HostAddress, type HostGoal } from './desired.js';
+import { countDrift, goalSize, observedGoal } from './observe.js';
+import { modelChanges, modelFrom } from './stored-model.js';
+import { storeOpener } from './store/open.js';
+import type { Leadership } from './store/leadership.js';
+import { StaleStoreError, type Store } from './store/store.js';
+import { DROPLET_IFACE, dropletNs } from '../droplet/names.js';
+import { endpointNames } from '../transitd/plumbing.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
 import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './model.js';
 import { Reconciler } from './reconcile.js';
@@ -20,33 +29,147 @@ function requireObject(args: unknown, method: string): Record<string, unknown> {
 }
 
 
-/** An API call waiting its turn: its model change, and how to answer it. */
+/** An API call waiting its turn: a model change (batched with its neighbours) or a task run alone. */
 interface PendingChange {
-  mutate(model: Model): unknown;
+  mutate?(model: Model): unknown;
+  run?(): Promise<unknown>;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
+
+export interface ControllerOptions {
+  /**
+   * Where the desired state is kept (API.md): omitted = the embedded store kept
+   * with the droplets' prefix; 'etcd://host:port[,host:port...]'; 'sqlite:PATH';
+   * 'memory'; or a Store object.
+   */
+  store?: string | Store;
+  /** Run reconcile() every this many ms (default: only when called). */
+  reconcileIntervalMs?: number;
+  /** etcd: the TTL of the leader's lease, in seconds (default 5). */
+  leaseTtlSeconds?: number;
+  /** How to reach a host's transitd (default: gRPC to transitdAddress); the unit tests hand in a recording fake. */
+  connect?: (name: string, address: string) => TransitdClient;
+}
+
+/** What the last reconcile found, for `xvpc status` and the embedding program. */
+export interface ReconcileState { at: Date; checked: number; repaired: number; error?: string }
+
+/** Test hook: XVPC_TEST_CRASH_AFTER_STORE_COMMIT=N kills the process (SIGKILL) right after its Nth store commit. */
+function storeCommitCrashHook(): (() => void) | undefined {
+  const raw = process.env.XVPC_TEST_CRASH_AFTER_STORE_COMMIT;
+  if (raw === undefined || raw === '') return undefined;
+  let left = Number(raw);
+  if (!Number.isInteger(left) || left < 1) throw new Error(`XVPC_TEST_CRASH_AFTER_STORE_COMMIT must be a count >= 1, not '${raw}'`);
+  return () => { if (--left === 0) process.kill(process.pid, 'SIGKILL'); };
+}
+
+/** How long a change waits for this controller to lead (etcd) before the store refuses it. */
+const LEADER_WAIT_MS = 3000;
+
+const isLeadership = (s: Store): s is Store & Leadership => typeof (s as Partial<Leadership>).whenLeading === 'function';
+
+const closedError = () => new XvpcError('FAILED_PRECONDITION', 'controller: closed (make a new Controller to go on)');
 
 export class Controller<H extends ControllerHost = ControllerHost> {
   private model = new Model();
   private readonly clients: Record<string, TransitdClient>;
   private readonly reconciler: Reconciler;
+  private store: Store | undefined;
+  private leadership: Leadership | undefined;
+  /** the store version the model was read at or last committed */
+  private version = -1;
+  /** whether the Reconciler knows what the hosts hold (after a Dump of each), not just what this process sent */
+  private observed = false;
+  private readonly ready: Promise<void>;
   private queue: Promise<unknown> = Promise.resolve();
   private pending: PendingChange[] = [];
   private draining = false;
+  private closed = false;
+  private loop: NodeJS.Timeout | undefined;
+  private loopBusy = false;
+  private readonly crashAfterCommit = storeCommitCrashHook();
+  /** The last reconcile's outcome (a periodic one included). */
+  lastReconcile: ReconcileState | undefined;
   /** Reconcile counts and durations, for Prometheus (metrics.registry). */
   readonly metrics = new ControllerMetrics();
 
-  /**
-   * opts.connect: how to reach a host's transitd (default: gRPC to
-   * transitdAddress); the unit tests hand in a recording fake.
-   */
-  constructor(readonly droplets: Record<string, H>, opts: { connect?: (name: string, address: string) => TransitdClient } = {}) {
+  constructor(readonly droplets: Record<string, H>, opts: ControllerOptions = {}) {
     if (typeof droplets !== 'object' || droplets === null) throw invalid('droplets: expected a record of droplets by name');
+    if (typeof opts !== 'object' || opts === null) throw invalid('opts: expected an object of options');
+    const interval = opts.reconcileIntervalMs;
+    if (interval !== undefined && (!Number.isInteger(interval) || interval < 10)) throw invalid('reconcileIntervalMs: expected an integer >= 10');
+    const ttl = opts.leaseTtlSeconds;
+    if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1)) throw invalid('leaseTtlSeconds: expected an integer >= 1');
+    const openStore = typeof opts.store === 'object' && opts.store !== null
+      ? async () => opts.store as Store : storeOpener(opts.store, Object.values(droplets), { leaseTtlSeconds: ttl });
     const connect = (name: string, d: H) =>
       opts.connect ? opts.connect(name, d.transitdAddress) : connectTransitd(name, d.transitdAddress, undefined, d.transitdTls);
     this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connect(name, d)]));
     this.reconciler = new Reconciler(this.clients);
+    this.ready = this.open(openStore);
+    this.ready.catch(() => undefined); // reported to every call
+    if (interval !== undefined) {
+      this.loop = setInterval(() => {
+        if (this.loopBusy || this.closed) return;
+        this.loopBusy = true;
+        this.reconcile().catch(() => undefined).finally(() => { this.loopBusy = false; });
+      }, interval);
+      this.loop.unref();
+    }
+  }
+
+  private async open(openStore: () => Promise<Store>): Promise<void> {
+    const store = await openStore();
+    this.store = store;
+    if (this.closed) return; // closed while opening: close() closes it
+    this.leadership = isLeadership(store) ? store : undefined;
+    // A new leader reads the store afresh and repairs whatever the last one left.
+    this.leadership?.onChange((leading) => {
+      if (leading && !this.closed) {
+        this.version = -1;
+        void this.reconcile().catch(() => undefined);
+      }
+    });
+    await this.reload();
+  }
+
+  private get db(): Store {
+    if (!this.store) throw new XvpcError('FAILED_PRECONDITION', 'controller: store not open yet');
+    return this.store;
+  }
+
+  /** Where the desired state is kept ('sqlite:/run/xvpc/P/controller.db', 'etcd://...', 'memory'); '' until it is open. */
+  get storeDescription(): string { return this.store?.description ?? ''; }
+
+  /** With etcd: whether this controller leads (only the leader writes and reconciles). Alone: always true. */
+  get leading(): boolean { return this.leadership?.leading ?? true; }
+
+  /** Reads the store into the model; the hosts are observed again before the next change. */
+  private async reload(): Promise<void> {
+    const snap = await this.db.load();
+    const model = modelFrom(snap.objects);
+    this.checkHostsKnown(model);
+    this.model = model;
+    this.version = snap.version;
+    this.observed = false;
+  }
+
+  /** A store made with other droplets cannot be driven with these. */
+  private checkHostsKnown(m: Model): void {
+    const known = (h: string, what: string) => {
+      if (!Object.hasOwn(this.droplets, h)) {
+        throw new XvpcError('FAILED_PRECONDITION', `store ${this.db.description}: ${what} names host '${h}', which is not among this controller's droplets`);
+      }
+    };
+    for (const v of m.vpcs.values()) for (const r of v.routers) known(r, `VPC ${v.vni}'s routers`);
+    for (const n of m.networks.values()) for (const s of n.switches) known(s, `network ${n.vni}/${n.netId}'s switches`);
+    for (const e of m.endpoints.values()) if (e.host) known(e.host, `endpoint ${e.vni}/${e.ip}`);
+  }
+
+  /** Reloads if another controller (process) committed since this one read the store. */
+  private async refresh(): Promise<void> {
+    if (this.version < 0 || (await this.db.version()) !== this.version) await this.reload();
   }
 
   /**
@@ -59,8 +182,18 @@ export class Controller<H extends ControllerHost = ControllerHost> {
    * changes nothing and others are not rejected for it.
    */
   private change<T>(mutate: (model: Model) => T): Promise<T> {
+    return this.enqueue({ mutate });
+  }
+
+  /** Runs fn alone in the queue (after the calls before it, before those after it). */
+  private task<T>(run: () => Promise<T>): Promise<T> {
+    return this.enqueue({ run });
+  }
+
+  private enqueue<T>(work: { mutate?: (m: Model) => unknown; run?: () => Promise<unknown> }): Promise<T> {
+    if (this.closed) return Promise.reject(closedError());
     const done = new Promise<T>((resolve, reject) => {
-      this.pending.push({ mutate, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ ...work, resolve: resolve as (v: unknown) => void, reject });
     });
     if (!this.draining) this.queue = this.drain();
     return done;
@@ -69,39 +202,201 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   private async drain(): Promise<void> {
     this.draining = true;
     try {
-      while (this.pending.length) await this.applyBatch(this.pending.splice(0));
+      try {
+        await this.ready;
+      } catch (err) {
+        for (const p of this.pending.splice(0)) p.reject(err);
+        return;
+      }
+      while (this.pending.length) {
+        const head = this.pending[0];
+        if (head.run) {
+          this.pending.shift();
+          try {
+            head.resolve(await head.run());
+          } catch (err) {
+            head.reject(err);
+          }
+          continue;
+        }
+        const end = this.pending.findIndex((p) => p.run);
+        await this.applyBatch(this.pending.splice(0, end < 0 ? this.pending.length : end));
+      }
     } finally {
       this.draining = false;
     }
   }
 
-  private async applyBatch(batch: PendingChange[]): Promise<void> {
+  /**
+   * Ordered writes: validate, commit the change to the store, then program the
+   * hosts. A process killed between the two leaves the store ahead of the
+   * hosts, which the next reconcile (or change) repairs from the hosts' Dumps.
+   */
+  private async applyBatch(batch: PendingChange[], attempt = 0): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (err) {
+      for (const c of batch) c.reject(err);
+      return;
+    }
     const before = this.model.clone();
     const applied: { change: PendingChange; result: unknown }[] = [];
     for (const change of batch) {
       // Validation throws before mutating (each call checks, then changes).
       try {
-        applied.push({ change, result: change.mutate(this.model) });
+        applied.push({ change, result: change.mutate!(this.model) });
       } catch (err) {
         change.reject(err);
       }
     }
     if (!applied.length) return;
-    try {
-      await this.sync();
-    } catch (err) {
-      this.model = before;
-      await this.sync().catch(() => undefined);
-      if (applied.length === 1) applied[0].change.reject(err);
-      else for (const { change } of applied) await this.applyBatch([change]);
-      return;
+    const changes = modelChanges(before, this.model);
+    if (changes.length) {
+      try {
+        // A controller that just started campaigns for a moment; a standby's calls fail (UNAVAILABLE, from the store).
+        if (this.leadership && !this.leadership.leading) await this.leadership.whenLeading(LEADER_WAIT_MS);
+        this.version = await this.db.commit(changes, this.version);
+      } catch (err) {
+        this.model = before;
+        if (err instanceof StaleStoreError && attempt < 5) return this.applyBatch(applied.map((a) => a.change), attempt + 1);
+        for (const { change } of applied) change.reject(err);
+        return;
+      }
+      this.crashAfterCommit?.();
+      try {
+        if (!this.observed) await this.observeHosts();
+        await this.sync();
+      } catch (err) {
+        const after = this.model;
+        this.model = before;
+        // Undo in the store too; if that fails, the store keeps the change and
+        // the model is read again before the next call.
+        await this.db.commit(modelChanges(after, before), this.version)
+          .then((v) => { this.version = v; }, () => { this.version = -1; });
+        await this.sync().catch(() => undefined);
+        if (applied.length === 1) applied[0].change.reject(err);
+        else for (const { change } of applied) await this.applyBatch([change]);
+        return;
+      }
     }
     for (const { change, result } of applied) change.resolve(result);
   }
 
+  private hostAddresses(): Record<string, HostAddress> {
+    return Object.fromEntries(Object.entries(this.droplets).map(([n, d]) => [n, { ip: d.ip, mac: d.mac }]));
+  }
+
   private sync(): Promise<void> {
-    const hosts = Object.fromEntries(Object.entries(this.droplets).map(([n, d]) => [n, { ip: d.ip, mac: d.mac }]));
-    return this.metrics.time(() => this.reconciler.reconcile(desiredState(this.model, hosts)));
+    return this.metrics.time(() => this.reconciler.reconcile(desiredState(this.model, this.hostAddresses())));
+  }
+
+  /**
+   * Tells the Reconciler what each host holds (its Dump), so the next sync
+   * repairs whatever differs, not just what this process changed.
+   * Returns how many records and attachments it checked and found wrong.
+   */
+  private async observeHosts(desired?: Map<string, HostGoal>): Promise<{ checked: number; repaired: number }> {
+    const want = desired ?? desiredState(this.model, this.hostAddresses());
+    let checked = 0;
+    let repaired = 0;
+    await Promise.all(Object.entries(this.clients).map(async ([name, client]) => {
+      const goal = want.get(name)!;
+      const have = observedGoal(await client.dump({}, { timeoutMs: 120_000 }), this.droplets[name].ip, goal);
+      checked += goalSize(goal);
+      repaired += countDrift(goal, have);
+      this.reconciler.setApplied(name, have);
+    }));
+    this.observed = true;
+    return { checked, repaired };
+  }
+
+  /**
+   * Compares every host's Dump (records and attached endpoints) and program
+   * (transit loaded) with the desired state and repairs the difference. With
+   * etcd, only the leader does; a standby returns zeros.
+   */
+  async reconcile(): Promise<{ checked: number; repaired: number }> {
+    return this.task(async () => {
+      if (!this.leading) return { checked: 0, repaired: 0 };
+      try {
+        await this.refresh();
+        let programs = 0;
+        await Promise.all(Object.entries(this.clients).map(async ([name, client]) => {
+          const h = await client.health({});
+          // A droplet's transit program sits on its eth0; transitd attaches it when it starts.
+          if (!h.transitLoaded && typeof (this.droplets[name] as { prefix?: unknown }).prefix === 'string') {
+            await client.loadTransit({ interface: DROPLET_IFACE, mode: '' });
+            programs++;
+          }
+        }));
+        const desired = desiredState(this.model, this.hostAddresses());
+        const { checked, repaired } = await this.observeHosts(desired);
+        await this.metrics.time(() => this.reconciler.reconcile(desired));
+        this.lastReconcile = { at: new Date(), checked: checked + programs, repaired: repaired + programs };
+        return { checked: checked + programs, repaired: repaired + programs };
+      } catch (err) {
+        this.observed = false;
+        this.lastReconcile = { at: new Date(), checked: 0, repaired: 0, error: (err as Error).message };
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Compares every host's Dump with the desired state without repairing
+   * anything (what `xvpc status` shows): records and attachments checked,
+   * and how many differ, per host.
+   */
+  async checkHosts(): Promise<{ checked: number; differ: number; hosts: Record<string, { checked: number; differ: number }> }> {
+    return this.task(async () => {
+      await this.refresh();
+      const desired = desiredState(this.model, this.hostAddresses());
+      const hosts: Record<string, { checked: number; differ: number }> = {};
+      await Promise.all(Object.entries(this.clients).map(async ([name, client]) => {
+        const goal = desired.get(name)!;
+        const have = observedGoal(await client.dump({}, { timeoutMs: 120_000 }), this.droplets[name].ip, goal);
+        hosts[name] = { checked: goalSize(goal), differ: countDrift(goal, have) };
+      }));
+      const sum = (k: 'checked' | 'differ') => Object.values(hosts).reduce((n, h) => n + h[k], 0);
+      return { checked: sum('checked'), differ: sum('differ'), hosts };
+    });
+  }
+
+  /** How many VPCs, networks and endpoints the desired state holds. */
+  async counts(): Promise<{ vpcs: number; networks: number; endpoints: number }> {
+    return this.task(async () => {
+      await this.refresh();
+      return { vpcs: this.model.vpcs.size, networks: this.model.networks.size, endpoints: this.model.endpoints.size };
+    });
+  }
+
+  // --- listing -----------------------------------------------------------------
+  // Reads go through the queue too: they see every call made before them, and
+  // what other controllers committed to the store.
+
+  async listVpcs(): Promise<{ vni: number; cidr: string; routers: string[]; directPath: boolean }[]> {
+    return this.task(async () => {
+      await this.refresh();
+      return [...this.model.vpcs.values()].sort((a, b) => a.vni - b.vni).map((v) => structuredClone(v));
+    });
+  }
+
+  async listNetworks(args: { vni: number }): Promise<{ vni: number; netId: number; cidr: string; switches: string[] }[]> {
+    return this.task(async () => {
+      const vni = check.vni(requireObject(args, 'listNetworks').vni);
+      await this.refresh();
+      this.vpc(vni);
+      return this.model.networksOf(vni).sort((a, b) => a.netId - b.netId).map((n) => structuredClone(n));
+    });
+  }
+
+  async listEndpoints(args: { vni: number }): Promise<Endpoint<H>[]> {
+    return this.task(async () => {
+      const vni = check.vni(requireObject(args, 'listEndpoints').vni);
+      await this.refresh();
+      this.vpc(vni);
+      return this.model.endpointsOf(vni).map((ep) => this.makeEndpoint(ep));
+    });
   }
 
   private hostArg(v: unknown, field: string): string {
@@ -147,7 +442,13 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   private makeEndpoint(ep: EndpointModel): Endpoint<H> {
     const reply = ep.host ? this.reconciler.attachmentsOf(ep.host).get(endpointRecordKey(ep)) : undefined;
-    return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, ep.host ? this.droplets[ep.host] : undefined, reply?.netns ?? '');
+    const host = ep.host ? this.droplets[ep.host] : undefined;
+    // Not attached by this process (a resumed controller): transitd names the
+    // namespace from the droplet and (vni, ip) alone.
+    const prefix = (host as { prefix?: unknown } | undefined)?.prefix;
+    const netns = reply?.netns
+      ?? (host && typeof prefix === 'string' ? endpointNames(dropletNs(prefix, host.id), ep.vni, ep.ip, ep.type === EndpointType.HOST).netns : '');
+    return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, host, netns);
   }
 
   // --- VPCs ----------------------------------------------------------------
@@ -343,9 +644,14 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async detachSecurityGroup(args: sg.SecurityAttachArgs): Promise<void> { return this.change((m) => sg.detachSecurityGroup(m, args)); }
   async listSecurityGroups(args: { vni: number }): Promise<sg.SecurityGroupInfo[]> { return this.change((m) => sg.listSecurityGroups(m, args)); }
 
-  /** Closes the gRPC channels; hosts keep their state. */
+  /** Waits for the calls made before it, then closes the store and the gRPC channels; hosts keep their state. Later calls throw. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.loop);
     await this.queue;
+    await this.ready.catch(() => undefined);
     for (const c of Object.values(this.clients)) c.close();
+    await this.store?.close();
   }
 }

@@ -151,6 +151,11 @@ export class Reconciler {
     for (const [k, v] of todo) have.endpoints.set(k, v);
   }
 
+  /** What `host` holds, as its Dump says (observe.ts): the next reconcile repairs the rest. */
+  setApplied(host: string, have: HostGoal): void {
+    this.applied.set(host, have);
+  }
+
   attachmentsOf(host: string): Map<string, AttachEndpointReply> {
     let m = this.attachments.get(host);
     if (!m) this.attachments.set(host, (m = new Map()));

@@ -9,8 +9,8 @@ import type { Droplet, DropletBackend, DropletCaptureOptions, DropletSpec, RunOp
 import {
   grpcAddress, logPath, pinRoot, portName, runDir, socketPath, underlayNs,
 } from './names.js';
-import { isRunning, stopProcess } from './process.js';
-import { listRecords, removePid, removeRecord, writePid, writeRecord } from './records.js';
+import { cmdlineHas, isRunning, stopProcess } from './process.js';
+import { listRecords, readPid, removePid, removeRecord, writePid, writeRecord } from './records.js';
 import type { AttachMode } from '../dataplane/host.js';
 import { TransitdChannel, assertTransitdBuilt, waitHealthy, type TransitdNet } from './transitd.js';
 import { deleteUnderlay, removePort } from './underlay.js';
@@ -64,7 +64,8 @@ export abstract class BaseDroplet implements Droplet {
   /** Creates the droplet's namespace/container and its eth0 on the underlay. */
   async setup(): Promise<void> {
     await writeRecord(this.prefix, {
-      name: this.id, backend: this.backend, index: this.spec.index, ip: this.ip, mac: this.mac, mode: this.spec.mode, ...this.recordExtra(),
+      name: this.id, backend: this.backend, index: this.spec.index, ip: this.ip, mac: this.mac, mode: this.spec.mode, mtu: this.spec.mtu,
+      image: this.spec.image, transitdTls: this.spec.transitdTls, transitdMetricsPort: this.spec.transitdMetricsPort, ...this.recordExtra(),
     });
     await this.createHost();
   }
@@ -98,6 +99,12 @@ export abstract class BaseDroplet implements Droplet {
       hookPath: hookPath(this.pinRoot), actions: opts.actions, filter: opts.filter, snaplen: opts.snaplen,
       name: this.id, force: opts.force,
     });
+  }
+
+  /** openDroplets: takes over the transitd a pid file names, if it still runs. */
+  async adoptTransitd(): Promise<void> {
+    const pid = await readPid(this.prefix, this.id);
+    if (pid !== undefined && (await isRunning(pid)) && (await cmdlineHas(pid, socketPath(this.prefix, this.id), true))) this.pid = pid;
   }
 
   async startTransitd(): Promise<void> {

@@ -15,13 +15,14 @@ import { NetnsDroplet } from './netns.js';
 import { ensureRunDir, freeIndexes, listRecords } from './records.js';
 import { assertTransitdBuilt } from './transitd.js';
 import { ensureUnderlay } from './underlay.js';
+import { withPrefixLock } from './lock.js';
 
 const DEFAULT_PREFIX = 'xvpc';
 /** Jumbo frames, as cloud underlays run: endpoints get 9000 minus the
  * encapsulation, and every XDP program is frags-aware so veths allow it.
  * (TCP through the overlay: 2.0 Gbit/s at 1500, 6.9 at 9000, measured.) */
 export const DEFAULT_UNDERLAY_MTU = 9000;
-const DEFAULT_IMAGE = 'xvpc-buildbox:latest';
+export const DEFAULT_IMAGE = 'xvpc-buildbox:latest';
 /** TCP through a switch on a third droplet: 16.7 Gbit/s on TC, 6.6 on native XDP (npm run bench). */
 export const DEFAULT_DROPLET_MODE: AttachMode = 'tc';
 const PARALLEL_PLUMBING = 8;
@@ -60,6 +61,12 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw invalid(`mtu: ${mtu} is not an integer in 1280..65535`);
   const withTransitd = opts.transitd ?? true;
   const image = opts.image ?? DEFAULT_IMAGE;
+  // From the check that the names are free to the last droplet made.
+  return withPrefixLock(prefix, () => createLocked(names, opts, prefix, backend, mode, mtu, withTransitd, image));
+}
+
+async function createLocked(names: string[], opts: CreateDropletsOptions, prefix: string, backend: 'netns' | 'docker',
+  mode: AttachMode, mtu: number, withTransitd: boolean, image: string): Promise<Record<string, Droplet>> {
 
   // Everything that can be refused is checked before anything is made.
   checkPrerequisites();

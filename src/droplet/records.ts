@@ -16,6 +16,11 @@ export interface DropletRecord {
   container?: string;
   /** how its transitd hooks the data path in (absent in records of older runs) */
   mode?: 'native' | 'generic' | 'tc';
+  /** what openDroplets needs to make the same droplet object again (absent in records of older runs) */
+  mtu?: number;
+  image?: string;
+  transitdTls?: { dir: string; port: number };
+  transitdMetricsPort?: number;
 }
 
 export async function ensureRunDir(prefix: string): Promise<void> {

@@ -12,7 +12,7 @@ import { TransitClient as GrpcTransitClient, type TransitClient as GrpcClient } 
 /** The messages a client sends and receives (proto/transit.proto). */
 export type {
   AttachEndpointReply, AttachEndpointRequest, AttachEndpointsReply, AttachEndpointsRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network,
-  NetworkKey, SecurityAttachment, SecurityGroup, SecurityGroupKey, StatsReply, Substrate, SubstrateKey, Vpc, VpcKey,
+  NetworkKey, SecurityAttachment, SecurityGroup, SecurityGroupKey, SecurityRule, StatsReply, Substrate, SubstrateKey, Vpc, VpcKey,
 } from '../gen/transit.js';
 
 const CODE_NAMES: Partial<Record<grpc.status, XvpcErrorCode>> = {
@@ -41,8 +41,10 @@ export type TransitdClient = Methods & { close(): void; readonly name: string };
  */
 export function connectTransitd(name: string, address: string, defaultTimeoutMs = 30_000, tls?: TlsFiles): TransitdClient {
   const sizes = { 'grpc.max_send_message_length': DEFAULT_LIMITS.maxMessageBytes, 'grpc.max_receive_message_length': DEFAULT_LIMITS.maxMessageBytes };
+  // A restarted transitd is found again within a second or two (grpc-js would back off to 2 minutes).
+  const reconnect = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
   const secure = tls ? clientCredentials(tls, name) : undefined;
-  const raw = new GrpcTransitClient(address, secure?.credentials ?? grpc.credentials.createInsecure(), { ...sizes, ...secure?.options });
+  const raw = new GrpcTransitClient(address, secure?.credentials ?? grpc.credentials.createInsecure(), { ...sizes, ...reconnect, ...secure?.options });
   return new Proxy({} as TransitdClient, {
     get(_target, prop: string) {
       if (prop === 'close') return () => raw.close();

@@ -1,6 +1,7 @@
 // An endpoint's plumbing on its host: a namespace holding veth0 (or, for a
 // host endpoint, the host's own namespace), the veth pair, addresses, routes.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { must, run } from '../util/exec.js';
 import { addon } from '../dataplane/addon.js';
 import type { AttachRequest } from './validate.js';
@@ -118,6 +119,14 @@ export async function createEndpointPlumbing(names: EndpointNames, req: AttachRe
   opts: { txChecksum: boolean }): Promise<void> {
   if (names.netns) await createNamespacedPlumbing([{ names, req, mtu }], opts);
   else await createHostPlumbing(names, req, mtu, opts);
+}
+
+/**
+ * Whether the endpoint's plumbing is there: its namespace, or for a host
+ * endpoint its veth (`linkExists`: looked up in the caller's namespace).
+ */
+export function plumbingExists(names: EndpointNames, linkExists: (name: string) => boolean): boolean {
+  return names.netns ? existsSync(`${NETNS_DIR}/${names.netns}`) : linkExists(names.veth);
 }
 
 /** Idempotent: whatever is missing is not an error. */

@@ -9,7 +9,8 @@ import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { addon } from '../dataplane/addon.js';
 import {
-  createEndpointPlumbing, createNamespacedPlumbing, deleteEndpointPlumbing, deleteEndpointsPlumbing, endpointMtu, endpointNames, type Plumbing,
+  createEndpointPlumbing, createNamespacedPlumbing, deleteEndpointPlumbing, deleteEndpointsPlumbing, endpointMtu, endpointNames,
+  plumbingExists, type Plumbing,
 } from './plumbing.js';
 import * as v from './validate.js';
 import * as check from '../util/check.js';
@@ -121,6 +122,10 @@ export class TransitService {
       replies[at] = { netns: names.netns, veth: names.veth, ifindex: existing };
       if (existing < 0) todo.push({ at, names, req, mtu: req.mtu || endpointMtu(this.host.mtu) });
     });
+    // Plumbing without its agent: left by a transitd whose pins were lost
+    // (a reboot of its maps): made anew, as the controller's reconcile asks.
+    const stale = todo.map((t) => t.names).filter((names) => plumbingExists(names, linkExists));
+    await deleteEndpointsPlumbing(stale);
     const opts = { txChecksum: !xdp };
     await createNamespacedPlumbing(todo.filter((t) => t.names.netns), opts);
     const made = todo.filter((t) => t.names.netns).map((t) => t.names);
@@ -331,3 +336,12 @@ function unary(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedC
   };
 }
 
+/** Whether this namespace has a link of that name. */
+function linkExists(name: string): boolean {
+  try {
+    addon.ifIndex(name);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,87 @@
+// The desired-state commands (`xvpc vpc|net|ep <op>`): create, list, get and
+// delete through a Controller and its store, so what the CLI makes is what a
+// program's Controller sees, and the other way round. vpc.ts, net.ts and
+// ep.ts say what their objects look like; `xvpc sg` is one more such file.
+import type { Controller } from '../controller/controller.js';
+import type { Droplet } from '../droplet/index.js';
+import { type Command, UsageError, parse, printJson } from './args.js';
+import { CONTROLLER_OPTIONS, withController } from './controller.js';
+
+export const OBJECT_OPS = ['create', 'list', 'get', 'delete'] as const;
+export type ObjectOp = (typeof OBJECT_OPS)[number];
+
+export type Values = Record<string, string | boolean | undefined>;
+type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
+
+export interface ObjectKind {
+  /** command name: vpc, net, ep */
+  name: string;
+  /** what an object is called in messages */
+  noun: string;
+  /** the options of each operation (besides --prefix, --store, --json); a trailing '?' in the usage marks optional ones */
+  options: Record<ObjectOp, OptionSpec>;
+  /** which options of each operation are optional (shown in [brackets]) */
+  optional?: Partial<Record<ObjectOp, string[]>>;
+  create(c: Controller<Droplet>, v: Values): Promise<unknown>;
+  list(c: Controller<Droplet>, v: Values): Promise<object[]>;
+  /** the object `v` names, from list's (throws NOT_FOUND) */
+  get(c: Controller<Droplet>, v: Values): Promise<object>;
+  delete(c: Controller<Droplet>, v: Values): Promise<unknown>;
+  /** one line for list */
+  line(o: object): string;
+}
+
+function opUsage(kind: ObjectKind, op: ObjectOp): string {
+  const opt = kind.optional?.[op] ?? [];
+  const args = Object.keys(kind.options[op]).map((o) => {
+    const s = `--${o} ${o.toUpperCase().replace(/-/g, '_')}`;
+    return opt.includes(o) ? `[${s}]` : s;
+  });
+  return `xvpc ${kind.name} ${op} --prefix P ${args.join(' ')}${args.length ? ' ' : ''}[--store STORE] [--json]`;
+}
+
+export function objectCommand(kind: ObjectKind, example: string): Command {
+  return {
+    summary: `create, list, get or delete ${kind.noun}s (desired state, through the controller and its store)`,
+    usage: OBJECT_OPS.map((op) => opUsage(kind, op)).join('\n       '),
+    example,
+    async run(args) {
+      const [op, ...rest] = args;
+      if (op === undefined || op.startsWith('-')) throw new UsageError(`give an operation: ${OBJECT_OPS.join(', ')}`);
+      if (!(OBJECT_OPS as readonly string[]).includes(op)) throw new UsageError(`unknown operation '${op}' (${OBJECT_OPS.join(', ')})`);
+      const o = op as ObjectOp;
+      const { values } = parse(rest, { ...CONTROLLER_OPTIONS, ...kind.options[o] } as OptionSpec);
+      const v = values as Values;
+      for (const name of Object.keys(kind.options[o])) {
+        if (v[name] === undefined && !(kind.optional?.[o] ?? []).includes(name)) throw new UsageError(`--${name} is required`);
+      }
+      await withController(v as { prefix?: string; store?: string }, async (c) => {
+        switch (o) {
+          case 'create':
+            await kind.create(c, v);
+            if (v.json) printJson(await kind.get(c, v));
+            else console.log(kind.line(await kind.get(c, v)));
+            break;
+          case 'list': {
+            const all = await kind.list(c, v);
+            if (v.json) printJson(all);
+            else console.log(all.length ? all.map((x) => kind.line(x)).join('\n') : `no ${kind.noun}s`);
+            break;
+          }
+          case 'get': {
+            const x = await kind.get(c, v);
+            if (v.json) printJson(x);
+            else console.log(kind.line(x));
+            break;
+          }
+          case 'delete':
+            await kind.delete(c, v);
+            if (v.json) printJson({ deleted: true });
+            else console.log(`deleted ${kind.noun}`);
+            break;
+        }
+      });
+      return 0;
+    },
+  };
+}

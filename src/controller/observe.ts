@@ -1,0 +1,59 @@
+// What a host holds, from its Dump, in the shape of a HostGoal, so the
+// Reconciler can diff it against what the host should hold. Records are
+// built field by field in desired.ts's order (the Reconciler compares them as
+// JSON). An endpoint record with a hosted ifindex on its own host means
+// transitd attached it (agent on its veth): that is its attachment.
+import { endpointRecordKey, networkRecordKey, type EndpointRecord } from '../abi/index.js';
+import type { AttachEndpointRequest, GoalState, SecurityRule } from '../transitd/client.js';
+import { emptyGoal, type HostGoal } from './desired.js';
+
+export function observedGoal(dump: GoalState, hostIp: string, want: HostGoal): HostGoal {
+  const g = emptyGoal();
+  for (const s of dump.substrate) g.substrate.set(s.ip, { ip: s.ip, mac: s.mac });
+  for (const v of dump.vpcs) g.vpcs.set(String(v.vni), { vni: v.vni, routers: [...v.routers], directPath: v.directPath });
+  for (const n of dump.networks) {
+    g.networks.set(networkRecordKey(n), {
+      vni: n.vni, netId: n.netId, cidr: n.cidr, gatewayIp: n.gatewayIp, gatewayMac: n.gatewayMac, switches: [...n.switches],
+    });
+  }
+  for (const e of dump.endpoints) {
+    const key = endpointRecordKey(e);
+    const record: EndpointRecord = {
+      vni: e.vni, ip: e.ip, type: e.type as number, mac: e.mac, hostIp: e.hostIp, hostMac: e.hostMac,
+      netId: e.netId, backends: [...e.backends], hostedIfindex: -1,
+    };
+    g.endpoints.set(key, record);
+    if (e.hostIp === hostIp && e.hostedIfindex >= 0) g.attachments.set(key, want.attachments.get(key) ?? orphanAttachment(record));
+  }
+  const rule = (r: SecurityRule) => ({ protocol: r.protocol, cidr: r.cidr, ports: r.ports });
+  for (const s of dump.securityGroups) {
+    g.securityGroups.set(String(s.id), { id: s.id, vni: s.vni, name: s.name, ingress: s.ingress.map(rule), egress: s.egress.map(rule) });
+  }
+  for (const a of dump.securityAttachments) g.securityAttachments.set(endpointRecordKey(a), { vni: a.vni, ip: a.ip, groups: [...a.groups] });
+  return g;
+}
+
+/** An attachment the host has and the model does not: enough to detach it. */
+const orphanAttachment = (e: EndpointRecord): AttachEndpointRequest => ({
+  vni: e.vni, netId: e.netId, ip: e.ip, mac: e.mac, cidr: '', gatewayIp: '', hostEndpoint: false, mtu: 0, vpcCidr: '',
+});
+
+/** How many records and attachments differ between what a host should hold and what it holds. */
+export function countDrift(want: HostGoal, have: HostGoal): number {
+  let n = 0;
+  for (const kind of ['substrate', 'vpcs', 'networks', 'endpoints', 'attachments', 'securityGroups', 'securityAttachments'] as const) {
+    const w = want[kind] as Map<string, unknown>;
+    const h = have[kind] as Map<string, unknown>;
+    for (const [k, v] of w) {
+      const got = h.get(k);
+      if (got === undefined || (kind !== 'attachments' && JSON.stringify(got) !== JSON.stringify(v))) n++;
+    }
+    for (const k of h.keys()) if (!w.has(k)) n++;
+  }
+  return n;
+}
+
+/** How many records and attachments a host should hold. */
+export const goalSize = (g: HostGoal): number =>
+  g.substrate.size + g.vpcs.size + g.networks.size + g.endpoints.size + g.attachments.size +
+  g.securityGroups.size + g.securityAttachments.size;

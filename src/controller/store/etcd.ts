@@ -1,0 +1,194 @@
+// The etcd store (npm etcd3): objects under <namespace>/obj/<kind>/<key>, the
+// version under <namespace>/version, and leadership through a lease: the
+// leader key <namespace>/leader holds the leading controller's id and lives
+// only as long as its lease, so a controller killed with -9 loses it within the
+// lease's TTL and a standby takes over. Every write is a transaction that
+// first compares the leader key with this controller's id: a controller that
+// lost its lease cannot write (fenced). etcd caps a transaction's operations
+// (--max-txn-ops, 128 by default): a large commit goes as several, written in
+// the order modelChanges gives (kinds in dependency order), the first of which
+// also checks and bumps the version.
+import { randomUUID } from 'node:crypto';
+import { Etcd3, type Lease } from 'etcd3';
+import { XvpcError } from '../../errors.js';
+import { etcdHosts } from './etcd-url.js';
+import type { Leadership } from './leadership.js';
+import { StaleStoreError, type Store, type StoreChange, type StoreSnapshot, type StoredObject } from './store.js';
+
+/** Operations per transaction: under etcd's default --max-txn-ops of 128, with room for the version. */
+const OPS_PER_TXN = 100;
+/** Transactions of one commit in flight at once. */
+const PARALLEL_TXNS = 8;
+/** Objects per read when loading. */
+const LOAD_PAGE = 5000;
+/** How often a standby looks whether the leader key is free. */
+const CAMPAIGN_POLL_MS = 200;
+
+export class EtcdStore implements Store, Leadership {
+  readonly description: string;
+  readonly id = randomUUID();
+  private readonly client: Etcd3;
+  private readonly ns: string;
+  private lease: Lease | undefined;
+  private isLeader = false;
+  private closed = false;
+  private readonly listeners: ((leading: boolean) => void)[] = [];
+  private campaignTimer: NodeJS.Timeout | undefined;
+
+  /** namespace: keys go under it (a deployment's name: the droplets' prefix); ttlSeconds: the leader lease. */
+  constructor(url: string, namespace: string, private readonly ttlSeconds = 5) {
+    const hosts = etcdHosts(url);
+    this.description = `${url}/${namespace}`;
+    this.ns = `xvpc/${namespace}/`;
+    this.client = new Etcd3({ hosts: hosts.map((h) => `http://${h}`), dialTimeout: 3000 });
+  }
+
+  private key(kind: string, key: string): string { return `${this.ns}obj/${kind}/${key}`; }
+  private get versionKey(): string { return `${this.ns}version`; }
+  private get leaderKey(): string { return `${this.ns}leader`; }
+
+  get leading(): boolean { return this.isLeader; }
+
+  onChange(fn: (leading: boolean) => void): void { this.listeners.push(fn); }
+
+  /** Whether this controller leads within `ms` (a new one campaigns first; a standby waits for the leader to go). */
+  async whenLeading(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!this.isLeader && !this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return this.isLeader;
+  }
+
+  async leader(): Promise<string | undefined> {
+    return (await this.call(() => this.client.get(this.leaderKey).string())) ?? undefined;
+  }
+
+  /** etcd failures as XvpcError UNAVAILABLE naming the store. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new XvpcError('FAILED_PRECONDITION', `${this.description}: store is closed`);
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof XvpcError || err instanceof StaleStoreError) throw err;
+      throw new XvpcError('UNAVAILABLE', `${this.description}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Starts campaigning for the leader key; onChange listeners hear the outcome. */
+  startCampaign(): void {
+    const tick = async () => {
+      if (this.closed) return;
+      try {
+        if (!this.isLeader) await this.tryLead();
+      } catch {
+        // etcd unreachable: try again at the next tick
+      }
+      if (!this.closed) this.campaignTimer = setTimeout(tick, CAMPAIGN_POLL_MS);
+    };
+    void tick();
+  }
+
+  private async tryLead(): Promise<void> {
+    if (!this.lease) {
+      const lease = this.client.lease(this.ttlSeconds);
+      lease.on('lost', () => {
+        if (this.lease === lease) this.lease = undefined;
+        this.setLeading(false);
+      });
+      this.lease = lease;
+    }
+    const leaseId = await this.lease.grant();
+    const r = await this.client.if(this.leaderKey, 'Create', '==', 0)
+      .then(this.client.put(this.leaderKey).value(this.id).lease(leaseId))
+      .commit();
+    if (r.succeeded) {
+      await this.client.if(this.versionKey, 'Create', '==', 0).then(this.client.put(this.versionKey).value('0')).commit();
+      this.setLeading(true);
+    }
+  }
+
+  private setLeading(leading: boolean): void {
+    if (leading === this.isLeader) return;
+    this.isLeader = leading;
+    for (const fn of this.listeners) fn(leading);
+  }
+
+  async load(): Promise<StoreSnapshot> {
+    return this.call(async () => {
+      // Objects and version read at one etcd revision.
+      const head = await this.client.get(this.versionKey).exec();
+      const revision = head.header.revision;
+      const version = Number(head.kvs[0]?.value.toString() ?? '0');
+      // In pages: one reply of every object would pass gRPC's message limit.
+      const objects: StoredObject[] = [];
+      const base = `${this.ns}obj/`;
+      const end = `${this.ns}obj0`; // '0' follows '/': the end of the prefix
+      let start = base;
+      for (;;) {
+        const page = await this.client.getAll().inRange({ start, end }).limit(LOAD_PAGE).revision(revision).exec();
+        for (const kv of page.kvs) {
+          const rest = kv.key.toString().slice(base.length);
+          const slash = rest.indexOf('/');
+          objects.push({ kind: rest.slice(0, slash), key: rest.slice(slash + 1), value: JSON.parse(kv.value.toString()) });
+        }
+        if (page.kvs.length < LOAD_PAGE) break;
+        start = `${page.kvs[page.kvs.length - 1].key.toString()}\0`;
+      }
+      return { objects, version };
+    });
+  }
+
+  async version(): Promise<number> {
+    return this.call(async () => Number((await this.client.get(this.versionKey).string()) ?? '0'));
+  }
+
+  private notLeader(): XvpcError {
+    return new XvpcError('UNAVAILABLE', `${this.description}: this controller does not lead (it stands by); its calls go to the leader`);
+  }
+
+  async commit(changes: StoreChange[], expect: number): Promise<number> {
+    return this.call(async () => {
+      if (!this.isLeader) throw this.notLeader();
+      const op = (c: StoreChange) => (c.value === undefined
+        ? this.client.delete().key(this.key(c.kind, c.key))
+        : this.client.put(this.key(c.kind, c.key)).value(JSON.stringify(c.value)));
+      const chunks: StoreChange[][] = [];
+      for (let i = 0; i < changes.length; i += OPS_PER_TXN) chunks.push(changes.slice(i, i + OPS_PER_TXN));
+      const fenced = () => this.client.if(this.leaderKey, 'Value', '==', this.id);
+      const first = await fenced().and(this.versionKey, 'Value', '==', String(expect))
+        .then(this.client.put(this.versionKey).value(String(expect + 1)), ...(chunks[0] ?? []).map(op))
+        .commit();
+      if (!first.succeeded) {
+        if ((await this.client.get(this.leaderKey).string()) !== this.id) {
+          this.setLeading(false);
+          throw this.notLeader();
+        }
+        throw new StaleStoreError(this.description);
+      }
+      let next = 1;
+      const worker = async () => {
+        while (next < chunks.length) {
+          const chunk = chunks[next++];
+          const r = await fenced().then(...chunk.map(op)).commit();
+          if (!r.succeeded) {
+            this.setLeading(false);
+            throw this.notLeader();
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: PARALLEL_TXNS }, worker));
+      return expect + 1;
+    });
+  }
+
+  /** Gives up leadership (revokes the lease, so a standby takes over at once) and disconnects. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearTimeout(this.campaignTimer);
+    const lease = this.lease;
+    this.lease = undefined;
+    this.setLeading(false);
+    await lease?.revoke().catch(() => undefined);
+    this.closed = true;
+    this.client.close();
+  }
+}

@@ -1,0 +1,14 @@
+// Leadership among controllers that share one store: only the leader writes
+// the store and programs hosts; the others stand by until it goes.
+export interface Leadership {
+  /** this controller's id (what the leader key holds while it leads) */
+  readonly id: string;
+  /** true while this controller holds the lease */
+  readonly leading: boolean;
+  /** Called with true when this controller becomes leader, false when it stops. */
+  onChange(fn: (leading: boolean) => void): void;
+  /** Whether this controller leads within `ms`. */
+  whenLeading(ms: number): Promise<boolean>;
+  /** the id of the controller that leads now, if any */
+  leader(): Promise<string | undefined>;
+}

@@ -1,0 +1,167 @@
+// Several controllers on one etcd (a real etcd-server started here): one leads
+// through a lease, the others stand by; kill -9 the leader and another takes
+// over within the lease time and goes on reconciling (it repairs drift the
+// test makes). A standby's calls are refused, and a controller whose lease is
+// gone cannot write (fenced): nothing it asks for reaches the store or a host.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endpointKey } from '../../src/abi/index.js';
+import { Controller } from '../../src/controller/controller.js';
+import { EtcdStore } from '../../src/controller/store/etcd.js';
+import { StaleStoreError } from '../../src/controller/store/store.js';
+import type { Endpoint } from '../../src/controller/endpoint.js';
+import type { Droplet } from '../../src/droplet/index.js';
+import { connectTransitd } from '../../src/transitd/client.js';
+import { must } from '../../src/util/exec.js';
+import { startEtcd, type TestEtcd } from '../lib/etcd.js';
+import { destroyDroplets, makeDroplets } from './lib.js';
+
+const CHILD = fileURLToPath(new URL('../lib/controller-child.mjs', import.meta.url));
+const VNI = 43;
+const TTL = 2;
+
+interface Child { proc: ChildProcess; lines: Record<string, any>[]; pid: number }
+
+function serve(prefix: string, store: string): Child {
+  const proc = spawn(process.execPath, [CHILD, JSON.stringify({ prefix, store, intervalMs: 300, leaseTtlSeconds: TTL, steps: [{ op: 'serve' }] })],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: Child = { proc, lines: [], pid: proc.pid! };
+  let buf = '';
+  proc.stdout!.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      child.lines.push(JSON.parse(buf.slice(0, i)));
+      buf = buf.slice(i + 1);
+    }
+  });
+  return child;
+}
+
+const isLeading = (c: Child) => c.lines.filter((l) => l.op === 'leading').at(-1)?.leading === true;
+
+async function until<T>(what: string, ms: number, fn: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('controllers on one etcd', () => {
+  let etcd: TestEtcd;
+  let droplets: Record<string, Droplet>;
+  let a: Endpoint;
+  let b: Endpoint;
+  const children: Child[] = [];
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    droplets = await makeDroplets(['h1', 'h2', 'sw'], 'ce');
+    const c = new Controller(droplets, { store: etcd.url, leaseTtlSeconds: TTL });
+    try {
+      // No direct path: traffic crosses the switch, whose record the test removes.
+      await c.createVpc({ vni: VNI, cidr: '10.43.0.0/16', routers: ['sw'], directPath: false });
+      await c.createNetwork({ vni: VNI, netId: 1, cidr: '10.43.1.0/24', switches: ['sw'] });
+      a = await c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: '10.43.1.10', host: 'h1' });
+      b = await c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: '10.43.1.11', host: 'h2' });
+      expect(c.leading).toBe(true);
+    } finally {
+      await c.close(); // revokes its lease: the children need not wait for it to expire
+    }
+  });
+  afterAll(async () => {
+    for (const ch of children) if (ch.proc.exitCode === null && ch.proc.signalCode === null) ch.proc.kill('SIGKILL');
+    if (droplets) await destroyDroplets(droplets);
+    await etcd?.stop();
+  });
+
+  it('one of three leads; kill -9 it and another takes over within the lease time and repairs drift', async () => {
+    const prefix = droplets.h1.prefix;
+    for (let i = 0; i < 3; i++) children.push(serve(prefix, etcd.url));
+    const leader = await until('one child leads', 10_000, () => children.find(isLeading));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(children.filter(isLeading)).toEqual([leader]);
+    // The leader reconciles (the loop); the standbys do not.
+    await until('the leader reconciles', 5000, () => leader.lines.some((l) => l.op === 'reconciled' && l.leading && !l.error));
+    for (const s of children.filter((ch) => ch !== leader)) expect(s.lines.some((l) => l.op === 'reconciled' && l.leading)).toBe(false);
+
+    leader.proc.kill('SIGKILL');
+    const killedAt = Date.now();
+    const next = await until('another child leads', (TTL + 3) * 1000, () => children.find((ch) => ch !== leader && isLeading(ch)));
+    const tookMs = Date.now() - killedAt;
+    expect(tookMs).toBeLessThanOrEqual(TTL * 1000 + 1000);
+    expect(children.filter((ch) => ch !== leader && isLeading(ch))).toEqual([next]);
+
+    // Drift behind everyone's back: the new leader's loop repairs it.
+    expect((await a.ping(b.ip)).ok).toBe(true);
+    await must(['bpftool', 'map', 'delete', 'pinned', `${droplets.sw.pinRoot}/endpoints`, 'key', ...[...endpointKey(VNI, b.ip)].map(String)]);
+    const repairedBefore = next.lines.filter((l) => l.op === 'reconciled' && l.repaired > 0).length;
+    await until('the new leader repairs the switch', 10_000, () => next.lines.filter((l) => l.op === 'reconciled' && l.repaired > 0).length > repairedBefore);
+    expect((await a.ping(b.ip)).ok).toBe(true);
+  });
+
+  it('a standby\'s calls are refused; a controller whose lease is gone cannot write (fenced)', async () => {
+    const standby = new Controller(droplets, { store: etcd.url, leaseTtlSeconds: TTL });
+    try {
+      expect((await standby.listVpcs()).map((v) => v.vni)).toEqual([VNI]); // reads work
+      await expect(standby.createVpc({ vni: 44, cidr: '10.44.0.0/16' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      expect(await standby.reconcile()).toEqual({ checked: 0, repaired: 0 });
+    } finally {
+      await standby.close();
+    }
+    for (const ch of children) if (ch.proc.exitCode === null && ch.proc.signalCode === null) ch.proc.kill('SIGKILL');
+
+    const first = new Controller(droplets, { store: etcd.url, leaseTtlSeconds: TTL });
+    const second = new Controller(droplets, { store: etcd.url, leaseTtlSeconds: TTL });
+    const raw = new Etcd3({ hosts: etcd.url.replace('etcd://', 'http://') });
+    try {
+      await until('one of the two leads', (TTL + 3) * 1000, () => first.leading || second.leading);
+      const [old, fresh] = first.leading ? [first, second] : [second, first];
+      await old.createVpc({ vni: 45, cidr: '10.45.0.0/16', routers: ['sw'] });
+      // Its lease ends behind its back (as when a paused process misses its keep-alives).
+      const kv = await raw.get(`xvpc/${droplets.h1.prefix}/leader`).exec();
+      await raw.leaseClient.leaseRevoke({ ID: kv.kvs[0].lease });
+      await until('the other takes over', (TTL + 3) * 1000, () => fresh.leading);
+      await expect(old.createVpc({ vni: 46, cidr: '10.46.0.0/16', routers: ['sw'] })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      expect((await fresh.listVpcs()).map((v) => v.vni)).toEqual([VNI, 45]);
+      const sw = connectTransitd('sw', droplets.sw.transitdAddress);
+      try {
+        expect((await sw.dump({})).vpcs.map((v) => v.vni).sort()).toEqual([VNI, 45]);
+      } finally {
+        sw.close();
+      }
+      await fresh.deleteVpc({ vni: 45 });
+    } finally {
+      raw.close();
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('the etcd store: a commit larger than a transaction, loaded back whole (in pages); a stale commit is refused', async () => {
+    const ns = `bulk${Date.now()}`;
+    const w = new EtcdStore(etcd.url, ns, TTL);
+    const r = new EtcdStore(etcd.url, ns, TTL);
+    try {
+      w.startCampaign();
+      expect(await w.whenLeading(5000)).toBe(true);
+      const changes = Array.from({ length: 12_000 }, (_, i) => ({ kind: 'endpoint', key: `7/10.0.${i >> 8}.${i & 255}`, value: { i } }));
+      expect(await w.commit(changes, 0)).toBe(1);
+      const snap = await r.load();
+      expect(snap.version).toBe(1);
+      expect(snap.objects.length).toBe(12_000);
+      expect(new Set(snap.objects.map((o) => (o.value as { i: number }).i)).size).toBe(12_000);
+      await expect(w.commit([{ kind: 'vpc', key: '1', value: {} }], 0)).rejects.toBeInstanceOf(StaleStoreError);
+      expect(await r.version()).toBe(1);
+      await expect(r.commit([{ kind: 'vpc', key: '1', value: {} }], 1)).rejects.toMatchObject({ code: 'UNAVAILABLE' }); // not the leader
+    } finally {
+      await w.close();
+      await r.close();
+    }
+  });
+});

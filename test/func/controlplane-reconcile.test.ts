@@ -1,0 +1,84 @@
+// The reconcile loop repairs drift without a call from the test: a map entry
+// deleted behind the controller's back with bpftool, and a host whose
+// transitd was stopped, its pins removed and started again (its maps and
+// endpoint agents gone, as after a reboot). On a converged system a
+// reconcile repairs nothing.
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endpointKey } from '../../src/abi/index.js';
+import { Controller } from '../../src/controller/controller.js';
+import type { Endpoint } from '../../src/controller/endpoint.js';
+import type { Droplet } from '../../src/droplet/index.js';
+import { connectTransitd } from '../../src/transitd/client.js';
+import { must } from '../../src/util/exec.js';
+import { destroyDroplets, makeDroplets } from './lib.js';
+
+const VNI = 42;
+
+async function hasEndpointRecord(d: Droplet, ip: string): Promise<boolean> {
+  const c = connectTransitd(d.id, d.transitdAddress);
+  try {
+    return (await c.dump({})).endpoints.some((e) => e.vni === VNI && e.ip === ip);
+  } finally {
+    c.close();
+  }
+}
+
+/** Polls until ping from a to ip works; returns how long it took. */
+async function pingsWithin(a: Endpoint, ip: string, ms: number): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if ((await a.ping(ip, { count: 1, timeoutMs: 1500 })).ok) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`${a.ip} could not ping ${ip} within ${ms} ms`);
+  }
+}
+
+describe('reconcile loop', () => {
+  let droplets: Record<string, Droplet>;
+  let c: Controller;
+  let a: Endpoint;
+  let b: Endpoint;
+
+  beforeAll(async () => {
+    droplets = await makeDroplets(['h1', 'h2', 'sw'], 'cl');
+    c = new Controller(droplets, { reconcileIntervalMs: 500 });
+    // No direct path: every packet crosses the switch, whose records the test removes.
+    await c.createVpc({ vni: VNI, cidr: '10.42.0.0/16', routers: ['sw'], directPath: false });
+    await c.createNetwork({ vni: VNI, netId: 1, cidr: '10.42.1.0/24', switches: ['sw'] });
+    a = await c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: '10.42.1.10', host: 'h1' });
+    b = await c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: '10.42.1.11', host: 'h2' });
+  });
+  afterAll(async () => {
+    await c?.close();
+    if (droplets) await destroyDroplets(droplets);
+  });
+
+  it('on a converged system reconcile repairs nothing', async () => {
+    expect((await a.ping(b.ip)).ok).toBe(true);
+    const r = await c.reconcile();
+    expect(r.checked).toBeGreaterThan(0);
+    expect(r.repaired).toBe(0);
+  });
+
+  it('a switch record deleted with bpftool comes back by the loop, and ping works again', async () => {
+    const key = [...endpointKey(VNI, b.ip)].map((x) => String(x));
+    await must(['bpftool', 'map', 'delete', 'pinned', `${droplets.sw.pinRoot}/endpoints`, 'key', ...key]);
+    expect(await hasEndpointRecord(droplets.sw, b.ip)).toBe(false);
+    await pingsWithin(a, b.ip, 10_000);
+    expect(await hasEndpointRecord(droplets.sw, b.ip)).toBe(true);
+    expect(c.lastReconcile?.error).toBeUndefined();
+  });
+
+  it('a host restarted with its pins removed (as after a reboot) is re-programmed by the loop', async () => {
+    const h2 = droplets.h2;
+    await h2.stopTransitd();
+    await rm(h2.pinRoot, { recursive: true, force: true });
+    await h2.startTransitd();
+    expect(await hasEndpointRecord(h2, b.ip)).toBe(false);
+    await pingsWithin(a, b.ip, 20_000);
+    expect(await hasEndpointRecord(h2, b.ip)).toBe(true);
+    // The loop has done it all: nothing is left to repair.
+    expect((await c.reconcile()).repaired).toBe(0);
+    expect((await b.ping(a.ip)).ok).toBe(true);
+  });
+});
