@@ -142,8 +142,12 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   /** Where the desired state is kept ('sqlite:/run/xvpc/P/controller.db', 'etcd://...', 'memory'); '' until it is open. */
   get storeDescription(): string { return this.store?.description ?? ''; }
 
-  /** With etcd: whether this controller leads (only the leader writes and reconciles). Alone: always true. */
-  get leading(): boolean { return this.leadership?.leading ?? true; }
+  /**
+   * With etcd: whether this controller leads (only the leader writes and
+   * reconciles). Other stores: true once open. False until the store is open:
+   * it is not known yet whether this one will lead.
+   */
+  get leading(): boolean { return this.store !== undefined && (this.leadership?.leading ?? true); }
 
   /** Reads the store into the model; the hosts are observed again before the next change. */
   private async reload(): Promise<void> {

@@ -20,7 +20,9 @@ import { destroyDroplets, makeDroplets } from './lib.js';
 
 const CHILD = fileURLToPath(new URL('../lib/controller-child.mjs', import.meta.url));
 const VNI = 43;
-const TTL = 2;
+// The leader lease (etcd enforces at least 2 s; 4 leaves keep-alives room on a
+// loaded 2-core machine; the takeover bound is TTL + 1 s).
+const TTL = 4;
 
 interface Child { proc: ChildProcess; lines: Record<string, any>[]; pid: number }
 
