@@ -7,7 +7,7 @@ import type { Controller } from '../src/controller/controller.js';
 import type { Endpoint } from '../src/controller/endpoint.js';
 import type { Droplet } from '../src/droplet/index.js';
 import { run } from '../src/util/exec.js';
-import { expectFailedCalls, expectPing, switchScenario, type SwitchScenario } from './func/lib.js';
+import { expectFailedCalls, expectNoPing, expectPing, switchScenario, type SwitchScenario } from './func/lib.js';
 
 const CLI = `${repoRoot}dist/cli/main.js`;
 const xvpc = (...args: string[]) => run([process.execPath, CLI, ...args], { timeoutMs: 30_000 });
@@ -18,21 +18,24 @@ describe('xvpc --help', () => {
     const top = await xvpc('--help');
     expect(top.code).toBe(0);
     const names = top.stdout.split('\n').map((l) => /^ {2}([a-z]+) {2,}/.exec(l)?.[1]).filter((n): n is string => !!n);
-    expect(names).toEqual(expect.arrayContaining(['demo', 'cleanup', 'capture', 'stats', 'vpc', 'net', 'ep', 'records', 'status']));
+    expect(names).toEqual(expect.arrayContaining(['demo', 'cleanup', 'capture', 'stats', 'vpc', 'net', 'ep', 'sg', 'records', 'status']));
     // The benchmark is not part of the published CLI: it runs with `npm run bench` (bench/).
     expect(names).not.toContain('bench');
-    for (const name of names) {
-      for (const flag of ['--help', '-h']) {
+    // Four at a time: each is a process of its own, and there are two dozen
+    // commands; -h (the same code path) once.
+    const asks = [...names.map((name) => [name, '--help']), [names[0], '-h']];
+    for (let i = 0; i < asks.length; i += 4) {
+      await Promise.all(asks.slice(i, i + 4).map(async ([name, flag]) => {
         const r = await xvpc(name, flag);
         expect(r.code, `${name} ${flag}`).toBe(0);
         expect(r.stdout).toMatch(new RegExp(`^usage: xvpc ${name}`));
         expect(r.stdout).toMatch(new RegExp(`\\nexample:\\n {2}xvpc ${name}\\b`));
-      }
+      }));
     }
     expect((await xvpc('records', 'vpc', 'get', '--help')).stdout).toMatch(/xvpc records vpc update --vni VNI \[--routers ROUTERS\]/);
     expect((await xvpc('ep', 'create', '--help')).stdout).toMatch(/xvpc ep create --prefix P --vni VNI --net-id NET_ID --ip IP \[--host HOST\]/);
     expect((await xvpc()).code).toBe(0);
-  });
+  }, 120_000);
 });
 
 describe('bad arguments: exit 2 and one line on stderr', () => {
@@ -288,5 +291,42 @@ describe('against running droplets', () => {
     r = await xvpc('status', '--prefix', prefix, '--json');
     const ctl = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((o) => o.controller)?.controller;
     expect(ctl).toMatchObject({ vpcs: 1, networks: 1, endpoints: 2, leading: true, drift: { differ: 0 } });
+  });
+
+  it('sg: create, list, get, attach (enforced: ping refused), detach (allowed again), delete; bad rules are one line', async () => {
+    const sg = (...args: string[]) => xvpc('sg', ...args, '--prefix', prefix, '--vni', '3');
+    let r = await sg('create', '--name', 'web', '--ingress', 'tcp:80@10.0.0.0/24,tcp:8000-8080', '--egress', 'udp:53', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toEqual({
+      vni: 3, name: 'web', attachedTo: [],
+      ingress: [{ protocol: 'tcp', cidr: '10.0.0.0/24', ports: '80' }, { protocol: 'tcp', cidr: '0.0.0.0/0', ports: '8000-8080' }],
+      egress: [{ protocol: 'udp', cidr: '0.0.0.0/0', ports: '53' }],
+    });
+    r = await sg('create', '--name', 'bad', '--ingress', 'tcp:80-70');
+    expect(r.code).toBe(2); // the controller's check, naming the rule
+    expect(r.stderr.trim()).toMatch(/^xvpc sg: ingress\[0\]\.ports: '80-70' is reversed/);
+    r = await sg('create', '--name', 'bad', '--ingress', 'tcp/80');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^xvpc sg: --ingress: rule 1 'tcp\/80' is not PROTO\[:PORTS\]\[@CIDR\]/);
+    expect((await c.listSecurityGroups({ vni: 3 })).map((g) => g.name)).toEqual(['web']); // the refused ones changed nothing
+
+    await expectPing(other, left.ip, 2);
+    r = await sg('attach', '--name', 'web', '--ip', left.ip);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(`attached security group web to ${left.ip}`);
+    r = await sg('list');
+    expect(r.stdout.trim()).toBe(`sg 3/web  ingress tcp:80@10.0.0.0/24,tcp:8000-8080  egress udp:53  attached to ${left.ip}`);
+    await expectNoPing(other, left.ip); // no rule allows ICMP in
+    r = await sg('delete', '--name', 'web');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^xvpc sg: .*attached/);
+    r = await sg('detach', '--name', 'web', '--ip', left.ip, '--json');
+    expect(json(r.stdout)).toEqual({ detach: true });
+    await expectPing(other, left.ip, 2);
+    r = await sg('delete', '--name', 'web');
+    expect(r.code, r.stderr).toBe(0);
+    r = await sg('get', '--name', 'web');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("xvpc sg: name: VPC 3 has no security group 'web'");
   });
 });

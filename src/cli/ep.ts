@@ -1,6 +1,6 @@
 // `xvpc ep`: endpoints of the desired state (create, list, get, delete through
 // the Controller). --type host makes a host endpoint; --type scaled one whose
-// --backends are endpoints of the VPC.
+// --backends are endpoints of the VPC; --security-groups names groups (xvpc sg) to attach.
 import type { Endpoint } from '../controller/endpoint.js';
 import { notFound } from '../errors.js';
 import { UsageError, listOpt } from './args.js';
@@ -22,7 +22,8 @@ async function createEp(c: Parameters<ObjectKind['create']>[0], v: Values): Prom
     return c.createScaledEndpoint({ ...base, backends: (listOpt(v.backends as string) ?? []).map((ip) => ({ ip })) as Endpoint[] });
   }
   if (v.host === undefined) throw new UsageError('--host is required for a simple or host endpoint');
-  const args = { ...base, host: v.host as string };
+  const groups = listOpt(v['security-groups'] as string | undefined);
+  const args = { ...base, host: v.host as string, ...(groups ? { securityGroups: groups } : {}) };
   return type === 'host' ? c.createHostEndpoint(args) : c.createSimpleEndpoint(args);
 }
 
@@ -32,13 +33,13 @@ const ep: ObjectKind = {
   options: {
     create: {
       vni: { type: 'string' }, 'net-id': { type: 'string' }, ip: { type: 'string' }, host: { type: 'string' },
-      type: { type: 'string' }, backends: { type: 'string' },
+      type: { type: 'string' }, backends: { type: 'string' }, 'security-groups': { type: 'string' },
     },
     list: { vni: { type: 'string' } },
     get: { vni: { type: 'string' }, ip: { type: 'string' } },
     delete: { vni: { type: 'string' }, 'net-id': { type: 'string' }, ip: { type: 'string' } },
   },
-  optional: { create: ['host', 'type', 'backends'] },
+  optional: { create: ['host', 'type', 'backends', 'security-groups'] },
   create: createEp,
   list: async (c, v) => (await c.listEndpoints({ vni: vniOpt(v) })).map(row),
   get: async (c, v) => {

@@ -20,6 +20,7 @@ import { statsCommand } from './stats.js';
 import { upCommand } from './up.js';
 import { statusCommand } from './status.js';
 import { transitdCommand } from './transitd.js';
+import { sgCommand } from './sg.js';
 import { vpcCommand } from './vpc.js';
 
 const COMMANDS: Record<string, Command> = {
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
   transitd: transitdCommand,
   vpc: vpcCommand,
   net: netCommand,
+  sg: sgCommand,
   ep: epCommand,
   records: recordsCommand,
 };

@@ -1,7 +1,8 @@
 // The desired-state commands (`xvpc vpc|net|ep <op>`): create, list, get and
 // delete through a Controller and its store, so what the CLI makes is what a
 // program's Controller sees, and the other way round. vpc.ts, net.ts and
-// ep.ts say what their objects look like; `xvpc sg` is one more such file.
+// ep.ts and sg.ts say what their objects look like; a kind may add operations
+// of its own (sg: attach, detach).
 import type { Controller } from '../controller/controller.js';
 import type { Droplet } from '../droplet/index.js';
 import { type Command, UsageError, parse, printJson } from './args.js';
@@ -27,6 +28,8 @@ export interface ObjectKind {
   /** the object `v` names, from list's (throws NOT_FOUND) */
   get(c: Controller<Droplet>, v: Values): Promise<object>;
   delete(c: Controller<Droplet>, v: Values): Promise<unknown>;
+  /** operations of this kind only (all their options required): what they do and the line they print */
+  more?: Record<string, { options: OptionSpec; run(c: Controller<Droplet>, v: Values): Promise<unknown>; done(v: Values): string }>;
   /** one line for list */
   line(o: object): string;
 }
@@ -40,15 +43,36 @@ function opUsage(kind: ObjectKind, op: ObjectOp): string {
   return `xvpc ${kind.name} ${op} --prefix P ${args.join(' ')}${args.length ? ' ' : ''}[--store STORE] [--json]`;
 }
 
+function moreUsage(kind: ObjectKind, op: string): string {
+  const args = Object.keys(kind.more![op].options).map((o) => `--${o} ${o.toUpperCase().replace(/-/g, '_')}`);
+  return `xvpc ${kind.name} ${op} --prefix P ${args.join(' ')} [--store STORE] [--json]`;
+}
+
+/** An operation of the kind's own (`more`): every option required. */
+async function runMore(kind: ObjectKind, op: string, rest: string[]): Promise<number> {
+  const spec = kind.more![op];
+  const { values } = parse(rest, { ...CONTROLLER_OPTIONS, ...spec.options } as OptionSpec);
+  const v = values as Values;
+  for (const name of Object.keys(spec.options)) if (v[name] === undefined) throw new UsageError(`--${name} is required`);
+  await withController(v as { prefix?: string; store?: string }, async (c) => {
+    await spec.run(c, v);
+    if (v.json) printJson({ [op]: true });
+    else console.log(spec.done(v));
+  });
+  return 0;
+}
+
 export function objectCommand(kind: ObjectKind, example: string): Command {
+  const ops = [...OBJECT_OPS, ...Object.keys(kind.more ?? {})];
   return {
-    summary: `create, list, get or delete ${kind.noun}s (desired state, through the controller and its store)`,
-    usage: OBJECT_OPS.map((op) => opUsage(kind, op)).join('\n       '),
+    summary: `${ops.slice(0, -1).join(', ')} or ${ops.at(-1)} ${kind.noun}s (desired state, through the controller and its store)`,
+    usage: [...OBJECT_OPS.map((op) => opUsage(kind, op)), ...Object.keys(kind.more ?? {}).map((op) => moreUsage(kind, op))].join('\n       '),
     example,
     async run(args) {
       const [op, ...rest] = args;
-      if (op === undefined || op.startsWith('-')) throw new UsageError(`give an operation: ${OBJECT_OPS.join(', ')}`);
-      if (!(OBJECT_OPS as readonly string[]).includes(op)) throw new UsageError(`unknown operation '${op}' (${OBJECT_OPS.join(', ')})`);
+      if (op === undefined || op.startsWith('-')) throw new UsageError(`give an operation: ${ops.join(', ')}`);
+      if (kind.more && Object.hasOwn(kind.more, op)) return runMore(kind, op, rest);
+      if (!(OBJECT_OPS as readonly string[]).includes(op)) throw new UsageError(`unknown operation '${op}' (${ops.join(', ')})`);
       const o = op as ObjectOp;
       const { values } = parse(rest, { ...CONTROLLER_OPTIONS, ...kind.options[o] } as OptionSpec);
       const v = values as Values;
