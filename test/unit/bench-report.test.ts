@@ -18,7 +18,7 @@ function pktcost(switchRounds: number[] | undefined, wrapperError?: string): Pkt
     ...(switchRounds ? {
       restored: {
         repeat: 1000, rounds: switchRounds.length, wrappedNs: 90, netNs: 60, nsSpread: spreadOf(switchRounds.map((x) => x * 20)),
-        vsEmptySpread: spreadOf(switchRounds), counter: { name: 'switch_fwd', delta: 1000 * switchRounds.length },
+        vsEmptySpread: spreadOf(switchRounds), perRoundNs: switchRounds.map((x) => x * 20), counter: { name: 'switch_fwd', delta: 1000 * switchRounds.length },
       },
     } : {}),
   };
