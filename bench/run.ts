@@ -126,7 +126,7 @@ export async function runBench(args: string[]): Promise<number> {
     settings: { ...cfg, ctlSizes: cfg.ctlSizes.join(','), runId }, sections: [...opts.only],
     notes: [
       'All traffic runs between network namespaces this run creates on this machine; droplets are netns droplets, '
-        + 'on the TC data path (their default) except in scenarios (a) and (b) and the generic-agent lever, which run XDP.',
+        + 'on the TC data path (their default) except in scenarios (a) and (b), the generic-agent lever and the XDP half of the sg section, which run XDP.',
       'Ratios "vs direct"/"vs vxlan" divide by the same metric of (c)/(d): above 1 is more throughput, or more latency.',
       `The machine has ${cpus().length} CPUs and may be shared with other work while the bench runs; CPU shares per run and the load average at the start and end are recorded as noise indicators.`,
       'Units: rows carry {value, unit}; in sections, keys end in their unit (Ns, Us, Ms, Seconds, Bytes, Pps, BitsPerSecond, Percent, '
