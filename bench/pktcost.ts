@@ -72,6 +72,8 @@ export interface PathCost {
     nsSpread: Spread;
     /** per round: the figure above / that round's bare empty program; the headline vsEmpty is its median */
     vsEmptySpread: Spread;
+    /** per round: the figure of nsSpread, in round order (paths of the same round are compared round by round) */
+    perRoundNs: number[];
     counter?: { name: string; delta: number };
   };
   /** repeat = N on one buffer without restoring: what it reports, and how many runs took the path */
@@ -91,6 +93,8 @@ interface PathSpec {
   /** a TC program: repeat = 1 only, against tc_empty */
   tc?: boolean;
   description: string;
+  /** run before every test run of this path (outside the timed part): which endpoint lo stands for */
+  setup?: () => void;
   prog: BpfProgram;
   packet: Buffer;
   expect: number;
@@ -109,8 +113,11 @@ const routed: Host = { ip: '10.1.0.9', mac: '0e:03:0a:01:00:09' };
 /** hosted here behind a security group of 1 rule / of 1,000 rules (its flow tracked after the warm-up) */
 const policed1: Host = { ip: '10.0.0.6', mac: '0e:03:0a:00:00:06' };
 const policed1000: Host = { ip: '10.0.0.7', mac: '0e:03:0a:00:00:07' };
+/** endpoints of this host sending behind an egress group of 1 rule / of 1,000 rules (lo stands for each in turn) */
+const sender1: Host = { ip: '10.0.0.8', mac: '0e:03:0a:00:00:08' };
+const sender1000: Host = { ip: '10.0.0.9', mac: '0e:03:0a:00:00:09' };
 
-/** 1,000 ingress rules: 999 TCP rules on other /32s, then the one allowing the bench's UDP flow. */
+/** 1,000 rules: 999 TCP rules on other /32s, then the one allowing the bench's UDP flow. */
 function thousandRules(): SecurityRule[] {
   const rules: SecurityRule[] = Array.from({ length: 999 }, (_, i) => ({ protocol: 'tcp' as const, cidr: `10.9.${i >> 8}.${i & 255}/32`, ports: String(1000 + i) }));
   rules.push({ protocol: 'udp', cidr: '10.0.0.0/16' });
@@ -148,14 +155,25 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     ep(server, peer, -1); // lives on another host: this host switches for it
     ep(hosted, me, lo);   // lives here: decapsulated into its veth (lo stands in)
     ep(client, me, lo);
-    dp.putAgentMeta(lo, { vni: VNI, ip: client.ip, mac: client.mac, netId: 1 });
-    // Security groups: decapsulation to an endpoint with a group, the flow tracked (steady state).
+    // The agent knows its endpoint by ingress ifindex, and lo is the only device a test run can
+    // name: before each agent run, lo is made the veth of that run's sending endpoint.
+    const sendsAs = (h: Host) => () => dp.putAgentMeta(lo, { vni: VNI, ip: h.ip, mac: h.mac, netId: 1 });
+    sendsAs(client)();
+    // Security groups, the flow tracked after the warm-up (steady state): decapsulation to an
+    // endpoint with an ingress group, encapsulation from one with an egress group.
     ep(policed1, me, lo);
     ep(policed1000, me, lo);
-    dp.put('sg_groups', { id: 1, vni: VNI, name: 'one', ingress: [{ protocol: 'udp', cidr: '10.0.0.0/16' }], egress: [] });
+    ep(sender1, me, lo);
+    ep(sender1000, me, lo);
+    const one: SecurityRule[] = [{ protocol: 'udp', cidr: '10.0.0.0/16' }];
+    dp.put('sg_groups', { id: 1, vni: VNI, name: 'one', ingress: one, egress: [] });
     dp.put('sg_groups', { id: 2, vni: VNI, name: 'thousand', ingress: thousandRules(), egress: [] });
+    dp.put('sg_groups', { id: 3, vni: VNI, name: 'one-out', ingress: [], egress: one });
+    dp.put('sg_groups', { id: 4, vni: VNI, name: 'thousand-out', ingress: [], egress: thousandRules() });
     dp.put('sg_attach', { vni: VNI, ip: policed1.ip, groups: [1] });
     dp.put('sg_attach', { vni: VNI, ip: policed1000.ip, groups: [2] });
+    dp.put('sg_attach', { vni: VNI, ip: sender1.ip, groups: [3] });
+    dp.put('sg_attach', { vni: VNI, ip: sender1000.ip, groups: [4] });
 
     // The same source built without the capture hook, sharing these maps:
     // what the empty hook costs is switch minus switch_nohook.
@@ -165,6 +183,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     // The TC build of the same logic on the same pinned maps.
     tcdp = HostDataplane.open(pinRoot, caps, { hook: 'tc' });
     const inner = innerUdpFrame(client, server);
+    const encapCheck = (out: Buffer) => (out.length === inner.length + 66 && outerDst(out) === sw.ip ? undefined : `encap output ${out.length} bytes to ${outerDst(out)}`);
     const specs: PathSpec[] = [
       { path: 'empty', description: 'empty XDP program (XDP_PASS): the floor', prog: empty.program('xdp_pass'),
         packet: geneve(peer, me, VNI, inner), expect: XDP_PASS },
@@ -178,8 +197,11 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
         prog: transit, packet: geneve(peer, me, VNI, innerUdpFrame(client, routed)), expect: XDP_TX, counter: 'router_net_fwd',
         check: (out) => (outerDst(out) === sw.ip ? undefined : `outer dst ${outerDst(out)}, want ${sw.ip}`) },
       { path: 'agent_encap', description: 'agent: endpoint frame -> Geneve to a switch, redirect to eth0',
-        prog: agent, packet: inner, expect: XDP_REDIRECT, counter: 'encap',
-        check: (out) => (out.length === inner.length + 66 && outerDst(out) === sw.ip ? undefined : `encap output ${out.length} bytes to ${outerDst(out)}`) },
+        setup: sendsAs(client), prog: agent, packet: inner, expect: XDP_REDIRECT, counter: 'encap', check: encapCheck },
+      { path: 'agent_encap_sg1', description: 'agent encap from an endpoint with a 1-rule egress security group (tracked flow: conntrack hit)',
+        setup: sendsAs(sender1), prog: agent, packet: innerUdpFrame(sender1, server), expect: XDP_REDIRECT, counter: 'encap', check: encapCheck },
+      { path: 'agent_encap_sg1000', description: 'agent encap from an endpoint with a 1,000-rule egress security group (tracked flow: conntrack hit)',
+        setup: sendsAs(sender1000), prog: agent, packet: innerUdpFrame(sender1000, server), expect: XDP_REDIRECT, counter: 'encap', check: encapCheck },
       { path: 'decap', description: 'transit: Geneve for an endpoint hosted here -> strip, redirect to its veth',
         prog: transit, packet: geneve(peer, me, VNI, innerUdpFrame(client, hosted)), expect: XDP_REDIRECT, counter: 'decap',
         check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
@@ -195,8 +217,11 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
         prog: tcdp.transitProgram, packet: geneve(peer, me, VNI, innerUdpFrame(client, server)), expect: TC_REDIRECT, counter: 'switch_fwd',
         check: (out) => (outerDst(out) === peer.ip ? undefined : `outer dst ${outerDst(out)}, want ${peer.ip}`) },
       { path: 'tc_agent_encap', tc: true, description: 'TC agent: encapsulation with bpf_skb_adjust_room, redirect to eth0',
-        prog: tcdp.agentProgram, packet: inner, expect: TC_REDIRECT, counter: 'encap',
-        check: (out) => (out.length === inner.length + 66 && outerDst(out) === sw.ip ? undefined : `encap output ${out.length} bytes to ${outerDst(out)}`) },
+        setup: sendsAs(client), prog: tcdp.agentProgram, packet: inner, expect: TC_REDIRECT, counter: 'encap', check: encapCheck },
+      { path: 'tc_agent_encap_sg1', tc: true, description: 'TC agent encap from an endpoint with a 1-rule egress security group (tracked)',
+        setup: sendsAs(sender1), prog: tcdp.agentProgram, packet: innerUdpFrame(sender1, server), expect: TC_REDIRECT, counter: 'encap', check: encapCheck },
+      { path: 'tc_agent_encap_sg1000', tc: true, description: 'TC agent encap from an endpoint with a 1,000-rule egress security group (tracked)',
+        setup: sendsAs(sender1000), prog: tcdp.agentProgram, packet: innerUdpFrame(sender1000, server), expect: TC_REDIRECT, counter: 'encap', check: encapCheck },
       { path: 'tc_decap', tc: true, description: 'TC transit: decapsulation, bpf_redirect_peer into the endpoint',
         prog: tcdp.transitProgram, packet: geneve(peer, me, VNI, innerUdpFrame(client, hosted)), expect: TC_REDIRECT, counter: 'decap',
         check: (out) => (out.length === 64 ? undefined : `decap output ${out.length} bytes`) },
@@ -211,6 +236,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
 
     // Warm-up and a check of each path's verdict and output.
     for (const s of specs) {
+      s.setup?.();
       const r = s.prog.testRun(s.packet, { ingressIfindex: lo });
       if (r.retval !== s.expect) throw new Error(`pktcost ${s.path}: verdict ${verdictName(!!s.tc, r.retval)}, want ${verdictName(!!s.tc, s.expect)}; counters ${JSON.stringify(nonZero(dp.stats()))}`);
       const bad = s.check?.(r.data);
@@ -224,6 +250,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     const wrong = new Map<string, number>();
     for (let i = 0; i < runsPerPath; i++) {
       for (const s of specs) {
+        s.setup?.();
         const r = s.prog.testRun(s.packet, { ingressIfindex: lo });
         if (r.retval !== s.expect) wrong.set(s.path, (wrong.get(s.path) ?? 0) + 1);
         samples.get(s.path)!.push(r.durationNs);
@@ -243,6 +270,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
     const NAIVE = 1000;
     for (const s of xdpSpecs.filter((x) => x.counter)) {
       const b = dp.stats();
+      s.setup?.();
       const r = s.prog.testRun(s.packet, { repeat: NAIVE, ingressIfindex: lo });
       naive.set(s.path, { repeat: NAIVE, meanNs: r.durationNs, counterDelta: dp.stats()[s.counter!] - b[s.counter!] });
     }
@@ -279,6 +307,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
               continue;
             }
             const b = dp.stats();
+            s.setup?.();
             const r = wrapper.run(s.prog, s.packet, repeatN, lo);
             if (r.retval !== s.expect) throw new Error(`pktcost ${s.path} (restore wrapper): verdict ${VERDICT[r.retval] ?? r.retval}, want ${VERDICT[s.expect]}`);
             const bad = s.check?.(r.data);
@@ -301,7 +330,7 @@ export async function measurePacketCost(pinRoot: string, buildDir: string, runsP
           const ns = w.map((x, i) => bareEmpty[i] + x - emptyWrapped[i]);
           restored.set(s.path, {
             repeat: repeatN, rounds: ROUNDS, wrappedNs: median(w), netNs: median(w.map((x, i) => x - emptyWrapped[i])),
-            nsSpread: spreadOf(ns), vsEmptySpread: spreadOf(ns.map((x, i) => x / bareEmpty[i])),
+            nsSpread: spreadOf(ns), perRoundNs: ns, vsEmptySpread: spreadOf(ns.map((x, i) => x / bareEmpty[i])),
             ...(s.counter ? { counter: { name: s.counter, delta: deltas.get(s.path)! } } : {}),
           });
         }

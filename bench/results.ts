@@ -6,6 +6,7 @@ import type { CtlPlaneResult } from './ctlplane.js';
 import type { PktCostResult } from './pktcost.js';
 import type { ProfileResult } from './profile.js';
 import type { ProvisioningResult } from './provisioning.js';
+import type { SgThroughputResult } from './sg.js';
 import type { TargetCheck } from './targets.js';
 import type { ThroughputResult } from './throughput.js';
 
@@ -28,6 +29,8 @@ export interface Sections {
   ctlplane?: CtlPlaneResult;
   provisioning?: ProvisioningResult;
   agentMode?: AgentModeResult;
+  /** security groups: throughput with a 100-rule group vs none (pktcost holds their per-packet cost) */
+  sg?: SgThroughputResult;
   profile?: ProfileResult;
   /** (at) and (at-off) TCP 1 stream, each profiled the same way: where the TC path spends with direct path on and off */
   profileTc?: { on: ProfileResult; off: ProfileResult };

@@ -8,6 +8,7 @@
 //   2 per-packet cost: BPF_PROG_TEST_RUN per path vs an empty XDP program
 //   4 provisioning: createSimpleEndpoint() to first ping; many endpoints on one host
 //   3 control plane: endpoint records/s through transitd vs raw batched map updates
+//   5 security groups: TCP 1 stream and UDP 64 B with a 100-rule group vs none, alternating rounds, TC and XDP
 // Everything is created under prefixes `<run id><letter>` and removed in a
 // finally (and on Ctrl-C), whatever fails.
 import { randomBytes } from 'node:crypto';
@@ -26,17 +27,18 @@ import { measurePacketCost } from './pktcost.js';
 import { profileDuring } from './profile.js';
 import { Progress } from './progress.js';
 import { measureProvisioning } from './provisioning.js';
+import { measureSgThroughput } from './sg.js';
 import { buildReport, renderTable, renderTargets } from './report.js';
 import type { BenchResults, Meta, Sections } from './results.js';
 import { check, unmeasured } from './targets.js';
 import { sig } from './measure.js';
-import { freshPort, measureThroughput } from './throughput.js';
+import { PAIRED_SECONDS, freshPort, measureThroughput } from './throughput.js';
 
 export class BenchUsageError extends Error {}
 
-export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane] [--out FILE] [--no-profile] [--no-lever] [--keep-going]';
+export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane,sg] [--out FILE] [--no-profile] [--no-lever] [--keep-going]';
 
-const SECTIONS = ['throughput', 'pktcost', 'provisioning', 'ctlplane'] as const;
+const SECTIONS = ['throughput', 'pktcost', 'provisioning', 'ctlplane', 'sg'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -53,7 +55,7 @@ interface Settings {
   ctlProfileEndpoints: number;
   /** fresh endpoint pairs per side (direct path on, off) per data path for the first-packet latency */
   firstPacketRounds: number;
-  /** alternating rounds of TCP 1 stream, direct path on vs off, per data path */
+  /** alternating rounds of TCP 1 stream, direct path on vs off, per data path; also of the security-group section (TCP and UDP, policed vs open) */
   pairedRounds: number;
 }
 
@@ -112,7 +114,7 @@ export async function runBench(args: string[]): Promise<number> {
   if (process.getuid?.() !== 0) throw new Error('the bench needs root: it creates namespaces and loads XDP programs');
   const cfg = opts.quick ? QUICK : FULL;
   const runId = `b${randomBytes(2).toString('hex')}`;
-  const prefix = { throughput: `${runId}t`, lever: `${runId}g`, provisioning: `${runId}p`, ctlplane: `${runId}c`, pktcost: `${runId}k` };
+  const prefix = { throughput: `${runId}t`, lever: `${runId}g`, provisioning: `${runId}p`, ctlplane: `${runId}c`, pktcost: `${runId}k`, sg: `${runId}s`, sgXdp: `${runId}x` };
   const workDir = `/tmp/xvpc-bench-${runId}`;
   const started = Date.now();
   const progress = new Progress(opts.only.length);
@@ -124,7 +126,7 @@ export async function runBench(args: string[]): Promise<number> {
     settings: { ...cfg, ctlSizes: cfg.ctlSizes.join(','), runId }, sections: [...opts.only],
     notes: [
       'All traffic runs between network namespaces this run creates on this machine; droplets are netns droplets, '
-        + 'on the TC data path (their default) except in scenarios (a) and (b) and the generic-agent lever, which run XDP.',
+        + 'on the TC data path (their default) except in scenarios (a) and (b), the generic-agent lever and the XDP half of the sg section, which run XDP.',
       'Ratios "vs direct"/"vs vxlan" divide by the same metric of (c)/(d): above 1 is more throughput, or more latency.',
       `The machine has ${cpus().length} CPUs and may be shared with other work while the bench runs; CPU shares per run and the load average at the start and end are recorded as noise indicators.`,
       'Units: rows carry {value, unit}; in sections, keys end in their unit (Ns, Us, Ms, Seconds, Bytes, Pps, BitsPerSecond, Percent, '
@@ -158,6 +160,7 @@ export async function runBench(args: string[]): Promise<number> {
     } finally {
       // A section's leftovers go before the next one starts, so memory and CPU readings start clean.
       await cleanupAll(prefix[name]).catch(() => undefined);
+      if (name === 'sg') await cleanupAll(prefix.sgXdp).catch(() => undefined);
     }
   };
   const hooks = { step: (t: string) => progress.begin(t), done: (t: string) => progress.done(t) };
@@ -214,6 +217,9 @@ export async function runBench(args: string[]): Promise<number> {
     await section('ctlplane', '3 control plane (records/s via transitd vs raw map updates)', async () => {
       sections.ctlplane = await measureControlPlane(prefix.ctlplane, `${PIN_ROOT}/${prefix.ctlplane}-raw`, cfg.ctlSizes, cfg.ctlChunk, cfg.ctlWindow,
         hooks.step, hooks.done, opts.profile ? { endpoints: cfg.ctlProfileEndpoints, dataPath: `${workDir}/transitd.perf.data` } : undefined);
+    });
+    await section('sg', '5 security groups (TCP 1 stream, UDP 64 B: 100-rule group vs none, alternating rounds, TC and XDP)', async () => {
+      sections.sg = await measureSgThroughput({ tc: prefix.sg, native: prefix.sgXdp }, cfg.pairedRounds, PAIRED_SECONDS, hooks.step, hooks.done);
     });
   } finally {
     await cleanup();

@@ -91,8 +91,8 @@ async function measurePair(pair: Pair, seconds: number, rrRounds: number, h: Thr
   };
 }
 
-/** Seconds per paired round: short, the rounds are what gives the spread. */
-const PAIRED_SECONDS = 2;
+/** Seconds per paired round (direct path on/off here; security groups on/off in sg.ts): short, the rounds are what gives the spread. */
+export const PAIRED_SECONDS = 2;
 
 export async function measureThroughput(prefix: string, seconds: number, rrRounds: number, firstPacketRounds: number,
   pairedRounds: number, h: ThroughputHooks): Promise<ThroughputResult> {

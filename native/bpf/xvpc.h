@@ -251,7 +251,7 @@ enum xvpc_ct_state {
 	XVPC_CT_CLOSED = 3,      /* TCP: RST, or FIN from both sides */
 };
 struct ct_value {
-	__u64 expires; /* bpf_ktime_get_ns() deadline */
+	__u64 expires; /* bpf_ktime_get_coarse_ns() deadline */
 	__u8 state;    /* enum xvpc_ct_state */
 	__u8 origin;   /* enum xvpc_sg_dir of the packet that opened it */
 	__u8 fins;     /* TCP: bit 0 FIN from local, bit 1 FIN from remote */

@@ -25,8 +25,8 @@ import { vpcCommand } from './vpc.js';
 
 const COMMANDS: Record<string, Command> = {
   demo: {
-    summary: 'three droplets, a VPC, two endpoints pinging through the data plane; then teardown',
-    usage: 'xvpc demo [--docker] [--xdp]   (--xdp: the XDP build instead of the droplets\' default, TC)',
+    summary: 'three droplets, a VPC, two endpoints pinging through the data plane, a security group; then teardown',
+    usage: 'xvpc demo [--docker] [--xdp] [--prefix P]   (--xdp: the XDP build instead of the droplets\' default, TC; --prefix: 1-6 of [a-z0-9], default demoNN)',
     example: 'xvpc demo --xdp',
     run: runDemo,
   },

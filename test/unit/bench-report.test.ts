@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CtlPlaneResult, CtlSizeResult } from '../../bench/ctlplane.js';
 import type { PathCost, PktCostResult } from '../../bench/pktcost.js';
-import { aggregateFinding, buildReport, metCell, pktSwitchTarget, renderTargets } from '../../bench/report.js';
+import { aggregateFinding, buildReport, metCell, pktSwitchTarget, renderTargets, sgPacketTargets, sgThroughputReport } from '../../bench/report.js';
+import type { SgThroughputResult } from '../../bench/sg.js';
 import { check } from '../../bench/targets.js';
 import { spreadOf } from '../../bench/spread.js';
 
@@ -18,7 +19,7 @@ function pktcost(switchRounds: number[] | undefined, wrapperError?: string): Pkt
     ...(switchRounds ? {
       restored: {
         repeat: 1000, rounds: switchRounds.length, wrappedNs: 90, netNs: 60, nsSpread: spreadOf(switchRounds.map((x) => x * 20)),
-        vsEmptySpread: spreadOf(switchRounds), counter: { name: 'switch_fwd', delta: 1000 * switchRounds.length },
+        vsEmptySpread: spreadOf(switchRounds), perRoundNs: switchRounds.map((x) => x * 20), counter: { name: 'switch_fwd', delta: 1000 * switchRounds.length },
       },
     } : {}),
   };
@@ -106,5 +107,57 @@ describe('bench report: the targets as printed', () => {
     expect(text).toMatch(/\[NOT MEASURED\] +D: \(goal ≤ 3×\) — not measured: wrapper failed/);
     expect(text).toMatch(/\[NOT JUDGED\] +E: 2\.90 × \(goal ≤ 3×\)/);
     expect(text).not.toMatch(/to spare.*-/);
+  });
+});
+
+describe('bench report: security groups (issue 13)', () => {
+  const path = (name: string, ns: number, rounds?: number[]): PathCost => ({
+    path: name, description: '', verdict: 'REDIRECT', frameBytes: 100, nsPerPacket: ns, vsEmpty: 1, method: rounds ? 'restore-wrapper' : 'repeat-1',
+    repeat1: repeat1(ns, 1),
+    ...(rounds ? { restored: { repeat: 1000, rounds: rounds.length, wrappedNs: ns, netNs: ns, nsSpread: spreadOf(rounds), vsEmptySpread: spreadOf(rounds), perRoundNs: rounds } } : {}),
+  });
+
+  it('judges the XDP per-packet cost on the per-round ratio, TC on the medians, for ingress and egress, 1 and 1,000 rules', () => {
+    const base = [100, 200, 100, 100, 100];
+    const pc: PktCostResult = {
+      method: '', restoreWrapper: { available: true }, paths: [
+        path('decap', 100, base), path('decap_sg1', 120, base.map((x) => x * 1.2)), path('decap_sg1000', 150, base.map((x) => x * 1.5)),
+        path('agent_encap', 100, base), path('agent_encap_sg1', 125, base.map((x) => x * 1.25)),
+        path('tc_decap', 300), path('tc_decap_sg1', 330), path('tc_decap_sg1000', 450),
+        path('tc_agent_encap', 400), path('tc_agent_encap_sg1', 400), path('tc_agent_encap_sg1000', 420),
+      ],
+    };
+    const by = new Map(sgPacketTargets(pc).map((t) => [t.id, t]));
+    expect([...by.keys()].sort()).toEqual([
+      'pkt_agent_encap_sg1000_vs_no_policy', 'pkt_agent_encap_sg1_vs_no_policy', 'pkt_decap_sg1000_vs_no_policy', 'pkt_decap_sg1_vs_no_policy',
+      'pkt_tc_agent_encap_sg1000_vs_no_policy', 'pkt_tc_agent_encap_sg1_vs_no_policy', 'pkt_tc_decap_sg1000_vs_no_policy', 'pkt_tc_decap_sg1_vs_no_policy',
+    ]);
+    // The slow round (200 ns) cancels out round by round.
+    expect(by.get('pkt_decap_sg1_vs_no_policy')).toMatchObject({ status: 'met', measured: 1.2 });
+    expect(by.get('pkt_decap_sg1000_vs_no_policy')).toMatchObject({ status: 'missed', measured: 1.5 });
+    expect(by.get('pkt_agent_encap_sg1_vs_no_policy')).toMatchObject({ status: 'met', measured: 1.25 });
+    expect(by.get('pkt_agent_encap_sg1000_vs_no_policy')).toMatchObject({ status: 'not measured' });
+    expect(by.get('pkt_tc_decap_sg1_vs_no_policy')).toMatchObject({ status: 'met', measured: 1.1 });
+    expect(by.get('pkt_tc_decap_sg1000_vs_no_policy')).toMatchObject({ status: 'missed', measured: 1.5 });
+    expect(by.get('pkt_tc_agent_encap_sg1000_vs_no_policy')).toMatchObject({ status: 'met', measured: 1.05 });
+  });
+
+  it('judges throughput with a group on the per-round ratio against 0.97x, and not when the rounds straddle it', () => {
+    const paired = (policed: number[], open: number[]) => ({ policed, open, ratio: spreadOf(policed.map((x, i) => x / open[i])) });
+    const sg: SgThroughputResult = {
+      rules: 100, rounds: 5, secondsPerRound: 2, group: '',
+      modes: {
+        tc: { tcp1: paired([9.9, 5, 9.9, 9.9, 9.9], [10, 5, 10, 10, 10]), udp64Kpps: paired([90, 91, 90, 90, 90], [100, 100, 100, 100, 100]), counters: { sg_ct_new: 40, drop_sg_ingress: 0 } },
+        native: { tcp1: paired([9, 11, 10, 9.5, 10.5], [10, 10, 10, 10, 10]), udp64Kpps: paired([1, 1, 1, 1, 1], [1, 1, 1, 1, 1]), counters: { sg_ct_new: 40, drop_sg_egress: 2 } },
+      },
+    };
+    const { targets, rows, ratios } = sgThroughputReport(sg);
+    const by = new Map(targets.map((t) => [t.id, t]));
+    expect(by.get('sg_tcp1_tc_vs_no_policy')).toMatchObject({ status: 'met', measured: 0.99 });
+    expect(by.get('sg_udp64_pps_tc_vs_no_policy')).toMatchObject({ status: 'missed', measured: 0.9 });
+    expect(by.get('sg_tcp1_xdp_vs_no_policy')?.status).toBe('not judged');
+    expect(by.get('sg_udp64_pps_xdp_vs_no_policy')).toMatchObject({ status: 'met', measured: 1 });
+    expect(ratios.sg_tcp1_tc_vs_no_policy_paired_median).toBe(0.99);
+    expect(rows.filter((r) => r.metric.startsWith('packets denied')).map((r) => r.value)).toEqual([0, 2]);
   });
 });
