@@ -8,7 +8,10 @@ import { DIRECT_OFF_OF, SCENARIO_LABELS, SCENARIO_ORDER, isXvpc, type ScenarioKe
 import { pathSentence, pathTaken } from './path-evidence.js';
 import type { FirstPacketResult } from './first-packet.js';
 import type { PairedRounds } from './paired.js';
-import { check, type TargetCheck } from './targets.js';
+import { check, metCell, type TargetCheck } from './targets.js';
+import { scaleReport } from './scale-report.js';
+
+export { metCell };
 import type { PathCost, PktCostResult } from './pktcost.js';
 import { spreadOf, tooWideToJudge } from './spread.js';
 import { sig } from './measure.js';
@@ -253,14 +256,16 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
     rows.push({ section: sec, scenario: sz, metric: 'system-wide MemAvailable drop (other work included)', value: sig(z.memory.memAvailableDropBytes / z.endpoints / MB), unit: 'MB' });
     ratio('memory_per_endpoint_vs_target', perEp / MB / 1.1);
   }
+  // 5. emulation at scale
+  if (s.scale) {
+    const sr = scaleReport(s.scale);
+    rows.push(...sr.rows);
+    targets.push(...sr.targets);
+  }
   for (const t of targets) if (t.score !== undefined) ratios[`target_${t.id}_score`] = t.score;
   return { rows, ratios, targets };
 }
 
-/** The table's "met?" cell of a target. */
-export function metCell(t: TargetCheck): string {
-  return t.status === 'met' ? 'yes' : t.status === 'missed' ? 'no' : t.status;
-}
 
 /**
  * Security groups' per-packet cost (1 and 1,000 rules, a tracked flow) against the same

@@ -6,6 +6,7 @@ import type { CtlPlaneResult } from './ctlplane.js';
 import type { PktCostResult } from './pktcost.js';
 import type { ProfileResult } from './profile.js';
 import type { ProvisioningResult } from './provisioning.js';
+import type { ScaleResult } from './scale.js';
 import type { TargetCheck } from './targets.js';
 import type { ThroughputResult } from './throughput.js';
 
@@ -27,6 +28,8 @@ export interface Sections {
   pktcost?: PktCostResult;
   ctlplane?: CtlPlaneResult;
   provisioning?: ProvisioningResult;
+  /** emulation at scale: scenarios through runScenario */
+  scale?: ScaleResult;
   agentMode?: AgentModeResult;
   profile?: ProfileResult;
   /** (at) and (at-off) TCP 1 stream, each profiled the same way: where the TC path spends with direct path on and off */

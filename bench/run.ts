@@ -8,6 +8,7 @@
 //   2 per-packet cost: BPF_PROG_TEST_RUN per path vs an empty XDP program
 //   4 provisioning: createSimpleEndpoint() to first ping; many endpoints on one host
 //   3 control plane: endpoint records/s through transitd vs raw batched map updates
+//   5 emulation at scale: generated scenarios through runScenario (up, ready, down, memory)
 // Everything is created under prefixes `<run id><letter>` and removed in a
 // finally (and on Ctrl-C), whatever fails.
 import { randomBytes } from 'node:crypto';
@@ -26,6 +27,7 @@ import { measurePacketCost } from './pktcost.js';
 import { profileDuring } from './profile.js';
 import { Progress } from './progress.js';
 import { measureProvisioning } from './provisioning.js';
+import { measureScale } from './scale.js';
 import { buildReport, renderTable, renderTargets } from './report.js';
 import type { BenchResults, Meta, Sections } from './results.js';
 import { check, unmeasured } from './targets.js';
@@ -34,9 +36,9 @@ import { freshPort, measureThroughput } from './throughput.js';
 
 export class BenchUsageError extends Error {}
 
-export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane] [--out FILE] [--no-profile] [--no-lever] [--keep-going]';
+export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane,scenario] [--out FILE] [--no-profile] [--no-lever] [--keep-going]';
 
-const SECTIONS = ['throughput', 'pktcost', 'provisioning', 'ctlplane'] as const;
+const SECTIONS = ['throughput', 'pktcost', 'provisioning', 'ctlplane', 'scenario'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -112,7 +114,12 @@ export async function runBench(args: string[]): Promise<number> {
   if (process.getuid?.() !== 0) throw new Error('the bench needs root: it creates namespaces and loads XDP programs');
   const cfg = opts.quick ? QUICK : FULL;
   const runId = `b${randomBytes(2).toString('hex')}`;
-  const prefix = { throughput: `${runId}t`, lever: `${runId}g`, provisioning: `${runId}p`, ctlplane: `${runId}c`, pktcost: `${runId}k` };
+  const scalePrefix = { oneHost: `${runId}s`, tenHosts: `${runId}m`, hundred: `${runId}h` };
+  const prefix = { throughput: `${runId}t`, lever: `${runId}g`, provisioning: `${runId}p`, ctlplane: `${runId}c`, pktcost: `${runId}k`, ...scalePrefix };
+  const sectionPrefixes: Record<Section, string[]> = {
+    throughput: [prefix.throughput, prefix.lever], pktcost: [prefix.pktcost], provisioning: [prefix.provisioning], ctlplane: [prefix.ctlplane],
+    scenario: Object.values(scalePrefix),
+  };
   const workDir = `/tmp/xvpc-bench-${runId}`;
   const started = Date.now();
   const progress = new Progress(opts.only.length);
@@ -157,7 +164,7 @@ export async function runBench(args: string[]): Promise<number> {
       progress.note(`FAILED: ${errors[name].split('\n')[0]}`);
     } finally {
       // A section's leftovers go before the next one starts, so memory and CPU readings start clean.
-      await cleanupAll(prefix[name]).catch(() => undefined);
+      for (const p of sectionPrefixes[name]) await cleanupAll(p).catch(() => undefined);
     }
   };
   const hooks = { step: (t: string) => progress.begin(t), done: (t: string) => progress.done(t) };
@@ -214,6 +221,11 @@ export async function runBench(args: string[]): Promise<number> {
     await section('ctlplane', '3 control plane (records/s via transitd vs raw map updates)', async () => {
       sections.ctlplane = await measureControlPlane(prefix.ctlplane, `${PIN_ROOT}/${prefix.ctlplane}-raw`, cfg.ctlSizes, cfg.ctlChunk, cfg.ctlWindow,
         hooks.step, hooks.done, opts.profile ? { endpoints: cfg.ctlProfileEndpoints, dataPath: `${workDir}/transitd.perf.data` } : undefined);
+    });
+    await section('scenario', '5 emulation at scale (scenarios through runScenario: 1k on one droplet, 10k on 10, 100 droplets x 100)', async () => {
+      sections.scale = await measureScale(scalePrefix, opts.quick, workDir, hooks.step, hooks.done);
+      const failed = Object.entries(sections.scale.errors);
+      if (failed.length) progress.note(`runs failed: ${failed.map(([k, v]) => `${k}: ${v.split('\n')[0]}`).join('; ')}`);
     });
   } finally {
     await cleanup();

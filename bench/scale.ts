@@ -1,0 +1,207 @@
+// Emulation at scale (issue 16 item 4): generated scenarios run through the
+// public path, runScenario() (what `xvpc up` runs), then cleanupAll() of the
+// prefix (what `xvpc down` runs), timed and with their memory:
+//   one host   1,000 endpoints on one droplet (+ a switch droplet): ready time
+//   ten hosts  10,000 endpoints on 10 droplets: up and down time, memory per endpoint
+//   hundred    100 droplets with 100 endpoints each: memory in all
+// --quick runs smaller ones and extrapolates (scale-report.ts marks them estimates).
+//
+// Memory is this process's memory cgroup (`cgroupMemory`): the bench, the
+// transitds it spawns, the commands they run and the kernel objects they make
+// (namespaces, veths, BPF maps) are charged to it, and nothing else is, even on
+// a shared machine. Without such a cgroup, MemAvailable's drop (system-wide).
+import { readFile } from 'node:fs/promises';
+import { cleanupAll } from '../dist/droplet/index.js';
+import { readPid } from '../dist/droplet/records.js';
+import { runScenario } from '../dist/scenario/run.js';
+import { cgroupMemory, meminfo, rssBytes, sig } from './measure.js';
+
+export interface ScaleShape {
+  /** droplets with endpoints */
+  hosts: number;
+  perHost: number;
+  /** one more droplet that only switches (the one-host run), else the first two hosts switch */
+  switchHost: boolean;
+}
+
+export interface MemorySnapshot { usageBytes: number; kernelBytes: number; memAvailableBytes: number }
+
+export interface ScaleRun {
+  label: string;
+  shape: ScaleShape;
+  droplets: number;
+  endpoints: number;
+  /** runScenario's readyMs: from the start until every endpoint exists and the run file says up (before checks) */
+  upSeconds: number;
+  /** of it: the droplets stage */
+  dropletsSeconds: number;
+  /** cleanupAll(prefix), as `xvpc down` */
+  downSeconds: number;
+  /** stage -> seconds, from the scenario report */
+  stages: Record<string, number>;
+  /** the pingall check after ready: pairs sampled and answered */
+  pingall: { pairs: number; answered: number; ok: boolean };
+  memory: {
+    /** "this run's memory cgroup" or "MemAvailable drop, system-wide" */
+    method: string;
+    /** the cgroup's path */
+    source?: string;
+    /** growth from before up to the droplets stage's end, to ready */
+    dropletsBytes: number;
+    endpointsBytes: number;
+    totalBytes: number;
+    /** kernel part (cgroup kmem) of totalBytes, when known */
+    totalKernelBytes?: number;
+    perDropletBytes: number;
+    perEndpointBytes: number;
+    /** system-wide, other work included */
+    memAvailableDropBytes: number;
+    /** the transitds after the checks: RSS summed (shared pages counted in each), and their anonymous memory summed */
+    transitdRssSumBytes: number;
+    transitdAnonSumBytes: number;
+  };
+}
+
+export interface ScaleResult {
+  quick: boolean;
+  oneHost?: ScaleRun;
+  tenHosts?: ScaleRun;
+  hundred?: ScaleRun;
+  /** the run that failed, and why (the rest still ran) */
+  errors: Record<string, string>;
+}
+
+/** Pairs the pingall check samples (a sample, not all n^2). */
+const PING_PAIRS = 20;
+
+/** The scenario text for a shape (YAML is a superset of JSON). */
+export function scenarioText(label: string, s: ScaleShape): string {
+  const hosts = Array.from({ length: s.hosts }, (_, i) => `h${i + 1}`);
+  const switches = s.switchHost ? ['sw'] : hosts.slice(0, Math.min(2, hosts.length));
+  const n = s.hosts * s.perHost;
+  const sample = Math.min(1, PING_PAIRS / Math.max(1, n * (n - 1)));
+  return JSON.stringify({
+    name: `bench-${label}`,
+    hosts: { names: s.switchHost ? [...hosts, 'sw'] : hosts },
+    vpcs: [{ vni: 9, cidr: '10.9.0.0/16', networks: [{ netId: 1, cidr: '10.9.0.0/18', switches }] }],
+    endpoints: [{ vni: 9, netId: 1, hosts, perHost: s.perHost }],
+    checks: { pingall: { sample, seed: 1 } },
+  });
+}
+
+async function snapshot(): Promise<MemorySnapshot & { source?: string }> {
+  const [cg, mi] = await Promise.all([cgroupMemory(), meminfo()]);
+  return { usageBytes: cg?.usageBytes ?? NaN, kernelBytes: cg?.kernelBytes ?? NaN, memAvailableBytes: mi.MemAvailable, source: cg?.source };
+}
+
+/** Waits until the cgroup's usage stops falling (the kernel frees namespaces and maps after they are deleted), at most maxMs. */
+export async function settle(maxMs = 20_000): Promise<void> {
+  const end = Date.now() + maxMs;
+  let last = (await snapshot()).usageBytes;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = (await snapshot()).usageBytes;
+    if (!Number.isFinite(now) || last - now < 2 ** 20) return;
+    last = now;
+  }
+}
+
+async function anonBytes(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const m = /^RssAnon:\s+(\d+) kB/m.exec(status);
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** One scenario: up through runScenario, a pingall sample, memory, then down; the prefix is removed whatever fails. */
+export async function runScale(label: string, prefix: string, shape: ScaleShape, workDir: string,
+  onStep: (s: string) => void, onDone: (s: string) => void): Promise<ScaleRun> {
+  const droplets = shape.hosts + (shape.switchHost ? 1 : 0);
+  const endpoints = shape.hosts * shape.perHost;
+  let downSeconds: number | undefined;
+  try {
+    await settle();
+    onStep(`${label}: up ${endpoints.toLocaleString('en')} endpoints on ${shape.hosts} droplet(s) (${droplets} in all), runScenario --prefix ${prefix}`);
+    const before = await snapshot();
+    let atDroplets: Promise<MemorySnapshot> | undefined;
+    let atReady: Promise<MemorySnapshot> | undefined;
+    const r = await runScenario({
+      text: scenarioText(label, shape), prefix, reportBase: `${workDir}/scenario-${label}`,
+      onProgress: (e) => {
+        if (e.kind === 'stage-end' && e.stage === 'droplets') atDroplets = snapshot();
+        if (e.kind === 'stage-start' && e.stage === 'record') atReady = snapshot();
+      },
+    });
+    if (!atDroplets || !atReady) throw new Error(`${label}: the run reported no droplets or record stage`);
+    const [d, rd] = [await atDroplets, await atReady];
+    const rep = r.report;
+    if (rep.endpoints !== endpoints) throw new Error(`${label}: ${rep.endpoints} endpoints made, not ${endpoints}`);
+    const ping = rep.checks.pings;
+    const stages = Object.fromEntries(rep.stages.map((s) => [s.name, sig((s.durationMs ?? NaN) / 1000)]));
+    const pids = await Promise.all(r.run.hosts.map((h) => readPid(prefix, h.name)));
+    const rss = await Promise.all(pids.map((p) => rssBytes(p)));
+    const anon = await Promise.all(pids.map((p) => anonBytes(p)));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const useCgroup = Number.isFinite(before.usageBytes);
+    const grow = (a: MemorySnapshot, b: MemorySnapshot) => useCgroup ? b.usageBytes - a.usageBytes : a.memAvailableBytes - b.memAvailableBytes;
+    const dropletsBytes = grow(before, d);
+    const endpointsBytes = grow(d, rd);
+    onDone(`ready in ${sig(rep.readyMs! / 1000)} s, ${ping.filter((p) => p.ok).length}/${ping.length} pings answered`);
+
+    onStep(`${label}: down (cleanupAll ${prefix})`);
+    const t0 = performance.now();
+    await cleanupAll(prefix);
+    downSeconds = (performance.now() - t0) / 1000;
+    onDone(`${sig(downSeconds)} s`);
+    return {
+      label, shape, droplets, endpoints,
+      upSeconds: sig(rep.readyMs! / 1000), dropletsSeconds: stages.droplets ?? NaN, downSeconds: sig(downSeconds), stages,
+      pingall: { pairs: ping.length, answered: ping.filter((p) => p.ok).length, ok: r.ok },
+      memory: {
+        method: useCgroup ? "this run's memory cgroup" : 'MemAvailable drop, system-wide',
+        ...(before.source ? { source: before.source } : {}),
+        dropletsBytes, endpointsBytes, totalBytes: dropletsBytes + endpointsBytes,
+        ...(useCgroup && Number.isFinite(rd.kernelBytes) ? { totalKernelBytes: rd.kernelBytes - before.kernelBytes } : {}),
+        perDropletBytes: Math.round(dropletsBytes / droplets),
+        perEndpointBytes: Math.round(endpointsBytes / endpoints),
+        memAvailableDropBytes: before.memAvailableBytes - rd.memAvailableBytes,
+        transitdRssSumBytes: sum(rss), transitdAnonSumBytes: sum(anon),
+      },
+    };
+  } finally {
+    if (downSeconds === undefined) await cleanupAll(prefix).catch(() => undefined);
+  }
+}
+
+export interface ScaleSettings { oneHost: ScaleShape; tenHosts: ScaleShape; hundred?: ScaleShape }
+
+export const SCALE_FULL: ScaleSettings = {
+  oneHost: { hosts: 1, perHost: 1000, switchHost: true },
+  tenHosts: { hosts: 10, perHost: 1000, switchHost: false },
+  hundred: { hosts: 100, perHost: 100, switchHost: false },
+};
+/** --quick: a fifth of the one-host run, a tenth of the ten-host run; the hundred droplets are extrapolated from the ten-host run's costs. */
+export const SCALE_QUICK: ScaleSettings = {
+  oneHost: { hosts: 1, perHost: 200, switchHost: true },
+  tenHosts: { hosts: 10, perHost: 100, switchHost: false },
+};
+
+/** Every run, each under its own prefix; one failing does not stop the others. */
+export async function measureScale(prefixes: { oneHost: string; tenHosts: string; hundred: string }, quick: boolean, workDir: string,
+  onStep: (s: string) => void, onDone: (s: string) => void): Promise<ScaleResult> {
+  const cfg = quick ? SCALE_QUICK : SCALE_FULL;
+  const out: ScaleResult = { quick, errors: {} };
+  const one = async (key: 'oneHost' | 'tenHosts' | 'hundred', shape: ScaleShape | undefined) => {
+    if (!shape) return;
+    try {
+      out[key] = await runScale(key, prefixes[key], shape, workDir, onStep, onDone);
+    } catch (err) {
+      out.errors[key] = err instanceof Error ? err.message : String(err);
+      onDone(`FAILED: ${out.errors[key].split('\n')[0]}`);
+    }
+  };
+  await one('oneHost', cfg.oneHost);
+  await one('tenHosts', cfg.tenHosts);
+  await one('hundred', cfg.hundred);
+  return out;
+}
