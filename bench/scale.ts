@@ -15,14 +15,9 @@ import { cleanupAll } from '../dist/droplet/index.js';
 import { readPid } from '../dist/droplet/records.js';
 import { runScenario } from '../dist/scenario/run.js';
 import { cgroupMemory, meminfo, rssBytes, sig } from './measure.js';
+import { scenarioText, type ScaleShape } from './scale-scenario.js';
 
-export interface ScaleShape {
-  /** droplets with endpoints */
-  hosts: number;
-  perHost: number;
-  /** one more droplet that only switches (the one-host run), else the first two hosts switch */
-  switchHost: boolean;
-}
+export type { ScaleShape };
 
 export interface MemorySnapshot { usageBytes: number; kernelBytes: number; memAvailableBytes: number }
 
@@ -71,24 +66,6 @@ export interface ScaleResult {
   hundred?: ScaleRun;
   /** the run that failed, and why (the rest still ran) */
   errors: Record<string, string>;
-}
-
-/** Pairs the pingall check samples (a sample, not all n^2). */
-const PING_PAIRS = 20;
-
-/** The scenario text for a shape (YAML is a superset of JSON). */
-export function scenarioText(label: string, s: ScaleShape): string {
-  const hosts = Array.from({ length: s.hosts }, (_, i) => `h${i + 1}`);
-  const switches = s.switchHost ? ['sw'] : hosts.slice(0, Math.min(2, hosts.length));
-  const n = s.hosts * s.perHost;
-  const sample = Math.min(1, PING_PAIRS / Math.max(1, n * (n - 1)));
-  return JSON.stringify({
-    name: `bench-${label}`,
-    hosts: { names: s.switchHost ? [...hosts, 'sw'] : hosts },
-    vpcs: [{ vni: 9, cidr: '10.9.0.0/16', networks: [{ netId: 1, cidr: '10.9.0.0/18', switches }] }],
-    endpoints: [{ vni: 9, netId: 1, hosts, perHost: s.perHost }],
-    checks: { pingall: { sample, seed: 1 } },
-  });
 }
 
 async function snapshot(): Promise<MemorySnapshot & { source?: string }> {
