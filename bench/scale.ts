@@ -6,20 +6,18 @@
 //   hundred    100 droplets with 100 endpoints each: memory in all
 // --quick runs smaller ones and extrapolates (scale-report.ts marks them estimates).
 //
-// Memory is this process's memory cgroup (`cgroupMemory`): the bench, the
-// transitds it spawns, the commands they run and the kernel objects they make
-// (namespaces, veths, BPF maps) are charged to it, and nothing else is, even on
-// a shared machine. Without such a cgroup, MemAvailable's drop (system-wide).
+// Memory: this run's memory cgroup plus the kernel memory it was not charged
+// for (scale-memory.ts says why and how).
 import { readFile } from 'node:fs/promises';
 import { cleanupAll } from '../dist/droplet/index.js';
 import { readPid } from '../dist/droplet/records.js';
 import { runScenario } from '../dist/scenario/run.js';
-import { cgroupMemory, meminfo, rssBytes, sig } from './measure.js';
+import { cgroupMemory, kernelBytes, meminfo, rssBytes, sig } from './measure.js';
+import { addGrowth, memoryGrowth, type MemoryGrowth, type MemorySnapshot } from './scale-memory.js';
 import { scenarioText, type ScaleShape } from './scale-scenario.js';
 
 export type { ScaleShape };
 
-export interface MemorySnapshot { usageBytes: number; kernelBytes: number; memAvailableBytes: number }
 
 export interface ScaleRun {
   label: string;
@@ -39,20 +37,16 @@ export interface ScaleRun {
   /** the pingall check after ready: pairs sampled and answered */
   pingall: { pairs: number; answered: number; ok: boolean };
   memory: {
-    /** "this run's memory cgroup" or "MemAvailable drop, system-wide" */
+    /** how `bytes` is counted: "memory cgroup + uncharged kernel" or "MemAvailable drop, system-wide" */
     method: string;
     /** the cgroup's path */
     source?: string;
-    /** growth from before up to the droplets stage's end, to ready */
-    dropletsBytes: number;
-    endpointsBytes: number;
-    totalBytes: number;
-    /** kernel part (cgroup kmem) of totalBytes, when known */
-    totalKernelBytes?: number;
+    /** growth from before up to the droplets stage's end, from there to ready, and both */
+    droplets: MemoryGrowth;
+    endpoints: MemoryGrowth;
+    total: MemoryGrowth;
     perDropletBytes: number;
     perEndpointBytes: number;
-    /** system-wide, other work included */
-    memAvailableDropBytes: number;
     /** the transitds after the checks: RSS summed (shared pages counted in each), and their anonymous memory summed */
     transitdRssSumBytes: number;
     transitdAnonSumBytes: number;
@@ -70,17 +64,18 @@ export interface ScaleResult {
 
 async function snapshot(): Promise<MemorySnapshot & { source?: string }> {
   const [cg, mi] = await Promise.all([cgroupMemory(), meminfo()]);
-  return { usageBytes: cg?.usageBytes ?? NaN, kernelBytes: cg?.kernelBytes ?? NaN, memAvailableBytes: mi.MemAvailable, source: cg?.source };
+  return { usageBytes: cg?.usageBytes ?? NaN, kernelBytes: cg?.kernelBytes ?? NaN, systemKernelBytes: kernelBytes(mi), memAvailableBytes: mi.MemAvailable, source: cg?.source };
 }
 
-/** Waits until the cgroup's usage stops falling (the kernel frees namespaces and maps after they are deleted), at most maxMs. */
-export async function settle(maxMs = 20_000): Promise<void> {
+/** Waits until the cgroup's usage and the kernel's memory stop falling (the kernel frees namespaces and maps after they are deleted), at most maxMs. */
+export async function settle(maxMs = 30_000): Promise<void> {
   const end = Date.now() + maxMs;
-  let last = (await snapshot()).usageBytes;
+  let last = await snapshot();
   while (Date.now() < end) {
     await new Promise((r) => setTimeout(r, 1000));
-    const now = (await snapshot()).usageBytes;
-    if (!Number.isFinite(now) || last - now < 2 ** 20) return;
+    const now = await snapshot();
+    const falling = (a: number, b: number) => Number.isFinite(b) && a - b >= 2 ** 20;
+    if (!falling(last.usageBytes, now.usageBytes) && !falling(last.systemKernelBytes, now.systemKernelBytes)) return;
     last = now;
   }
 }
@@ -130,10 +125,8 @@ export async function runScale(label: string, prefix: string, shape: ScaleShape,
     const rss = await Promise.all(pids.map((p) => rssBytes(p)));
     const anon = await Promise.all(pids.map((p) => anonBytes(p)));
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const useCgroup = Number.isFinite(before.usageBytes);
-    const grow = (a: MemorySnapshot, b: MemorySnapshot) => useCgroup ? b.usageBytes - a.usageBytes : a.memAvailableBytes - b.memAvailableBytes;
-    const dropletsBytes = grow(before, d);
-    const endpointsBytes = grow(d, rd);
+    const dropletsGrowth = memoryGrowth(before, d);
+    const endpointsGrowth = memoryGrowth(d, rd);
     onDone(`ready in ${sig(rep.readyMs! / 1000)} s, ${ping.filter((p) => p.ok).length}/${ping.length} pings answered`);
 
     onStep(`${label}: down (cleanupAll ${prefix})`);
@@ -146,13 +139,11 @@ export async function runScale(label: string, prefix: string, shape: ScaleShape,
       upSeconds: sig(rep.readyMs! / 1000), dropletsSeconds: stages.droplets ?? NaN, downSeconds: sig(downSeconds), stages,
       pingall: { pairs: ping.length, answered: ping.filter((p) => p.ok).length, ok: r.ok },
       memory: {
-        method: useCgroup ? "this run's memory cgroup" : 'MemAvailable drop, system-wide',
+        method: Number.isFinite(dropletsGrowth.cgroupBytes) ? 'memory cgroup + uncharged kernel' : 'MemAvailable drop, system-wide',
         ...(before.source ? { source: before.source } : {}),
-        dropletsBytes, endpointsBytes, totalBytes: dropletsBytes + endpointsBytes,
-        ...(useCgroup && Number.isFinite(rd.kernelBytes) ? { totalKernelBytes: rd.kernelBytes - before.kernelBytes } : {}),
-        perDropletBytes: Math.round(dropletsBytes / droplets),
-        perEndpointBytes: Math.round(endpointsBytes / endpoints),
-        memAvailableDropBytes: before.memAvailableBytes - rd.memAvailableBytes,
+        droplets: dropletsGrowth, endpoints: endpointsGrowth, total: addGrowth(dropletsGrowth, endpointsGrowth),
+        perDropletBytes: Math.round(dropletsGrowth.bytes / droplets),
+        perEndpointBytes: Math.round(endpointsGrowth.bytes / endpoints),
         transitdRssSumBytes: sum(rss), transitdAnonSumBytes: sum(anon),
       },
     };

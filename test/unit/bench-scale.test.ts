@@ -1,11 +1,15 @@
-// The scale bench's pure parts: the scenario it generates (bench/scale-scenario.ts)
-// and how its runs judge issue 16's targets (bench/scale-report.ts).
+// The scale bench's pure parts: the scenario it generates (bench/scale-scenario.ts),
+// what it counts as memory (bench/scale-memory.ts) and how its runs judge issue 16's
+// targets (bench/scale-report.ts).
 import { describe, expect, it } from 'vitest';
 import { scenarioText } from '../../bench/scale-scenario.js';
 import { SCALE_GOALS, scaleReport, scaledMemoryBytes, scaledUpSeconds } from '../../bench/scale-report.js';
 import type { ScaleResult, ScaleRun } from '../../bench/scale.js';
+import { memoryGrowth, type MemoryGrowth } from '../../bench/scale-memory.js';
 import { parseScenarioText } from '../../src/scenario/parse.js';
 import { makePlan } from '../../src/scenario/plan.js';
+
+const growth = (bytes: number): MemoryGrowth => ({ bytes, cgroupBytes: bytes, cgroupKernelBytes: 0, unchargedKernelBytes: 0, memAvailableDropBytes: bytes });
 
 function run(hosts: number, perHost: number, o: { up?: number; droplets?: number; down?: number; perDropletMB?: number; perEndpointMB?: number; answered?: number } = {}): ScaleRun {
   const endpoints = hosts * perHost;
@@ -17,9 +21,9 @@ function run(hosts: number, perHost: number, o: { up?: number; droplets?: number
     upSeconds: o.up ?? 30, dropletsSeconds: o.droplets ?? 10, downSeconds: o.down ?? 5, stages: { droplets: o.droplets ?? 10, endpoints: 15 },
     pingall: { pairs: 20, answered: o.answered ?? 20, ok: (o.answered ?? 20) === 20 },
     memory: {
-      method: "this run's memory cgroup", dropletsBytes: perDropletBytes * droplets, endpointsBytes: perEndpointBytes * endpoints,
-      totalBytes: perDropletBytes * droplets + perEndpointBytes * endpoints, perDropletBytes, perEndpointBytes,
-      memAvailableDropBytes: 0, transitdRssSumBytes: 0, transitdAnonSumBytes: 0,
+      method: 'memory cgroup + uncharged kernel', droplets: growth(perDropletBytes * droplets), endpoints: growth(perEndpointBytes * endpoints),
+      total: growth(perDropletBytes * droplets + perEndpointBytes * endpoints), perDropletBytes, perEndpointBytes,
+      transitdRssSumBytes: 0, transitdAnonSumBytes: 0,
     },
   };
 }
@@ -43,6 +47,25 @@ describe('scale bench: the generated scenario', () => {
       const n = shape.hosts * shape.perHost;
       expect(plan.checks.pingall!.sample! * n * (n - 1)).toBeCloseTo(20, 6);
     }
+  });
+});
+
+describe('scale bench: memory between two readings', () => {
+  const at = (usage: number, kernel: number, system: number, avail: number) => ({ usageBytes: usage, kernelBytes: kernel, systemKernelBytes: system, memAvailableBytes: avail });
+
+  it('is the cgroup growth plus the kernel growth the cgroup was not charged for', () => {
+    // cgroup +300 (kernel +290 of it); the kernel grew 590 system-wide: 300 more were never charged
+    expect(memoryGrowth(at(1000, 100, 5000, 9000), at(1300, 390, 5590, 8400))).toEqual({
+      bytes: 600, cgroupBytes: 300, cgroupKernelBytes: 290, unchargedKernelBytes: 300, memAvailableDropBytes: 600,
+    });
+  });
+
+  it('never counts uncharged kernel memory below zero (others freed memory meanwhile)', () => {
+    expect(memoryGrowth(at(1000, 100, 5000, 9000), at(1300, 390, 4000, 9100))).toMatchObject({ bytes: 300, unchargedKernelBytes: 0, memAvailableDropBytes: -100 });
+  });
+
+  it('without a cgroup is MemAvailable\'s drop', () => {
+    expect(memoryGrowth(at(NaN, NaN, 5000, 9000), at(NaN, NaN, 5500, 8000))).toMatchObject({ bytes: 1000, cgroupBytes: NaN, unchargedKernelBytes: NaN });
   });
 });
 
