@@ -18,7 +18,6 @@ import { scenarioText, type ScaleShape } from './scale-scenario.js';
 
 export type { ScaleShape };
 
-
 export interface ScaleRun {
   label: string;
   /** XVPC_TRANSITD_CAPACITY the run's transitds started with (map sizes; '' = the defaults) */
