@@ -8,7 +8,10 @@ import { DIRECT_OFF_OF, SCENARIO_LABELS, SCENARIO_ORDER, isXvpc, type ScenarioKe
 import { pathSentence, pathTaken } from './path-evidence.js';
 import type { FirstPacketResult } from './first-packet.js';
 import type { PairedRounds } from './paired.js';
-import { check, type TargetCheck } from './targets.js';
+import { check, metCell, type TargetCheck } from './targets.js';
+import { scaleReport } from './scale-report.js';
+
+export { metCell };
 import type { PathCost, PktCostResult } from './pktcost.js';
 import type { SgThroughputResult } from './sg.js';
 import { spreadOf, tooWideToJudge } from './spread.js';
@@ -261,6 +264,12 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
     targets.push(...r.targets);
     for (const [k, v] of Object.entries(r.ratios)) ratio(k, v);
   }
+  // 6. emulation at scale
+  if (s.scale) {
+    const sr = scaleReport(s.scale);
+    rows.push(...sr.rows);
+    targets.push(...sr.targets);
+  }
   for (const t of targets) if (t.score !== undefined) ratios[`target_${t.id}_score`] = t.score;
   return { rows, ratios, targets };
 }
@@ -311,10 +320,6 @@ export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targe
 
 const SG_DENIALS = ['drop_sg_ingress', 'drop_sg_egress', 'drop_sg_unsolicited', 'drop_sg_icmp_error', 'drop_sg_fragment'];
 
-/** The table's "met?" cell of a target. */
-export function metCell(t: TargetCheck): string {
-  return t.status === 'met' ? 'yes' : t.status === 'missed' ? 'no' : t.status;
-}
 
 /** Issue 13's goal: a packet of an endpoint with security groups costs at most this much more than without. */
 export const SG_PKT_GOAL = 1.3;

@@ -7,6 +7,7 @@ import type { PktCostResult } from './pktcost.js';
 import type { ProfileResult } from './profile.js';
 import type { ProvisioningResult } from './provisioning.js';
 import type { SgThroughputResult } from './sg.js';
+import type { ScaleResult } from './scale.js';
 import type { TargetCheck } from './targets.js';
 import type { ThroughputResult } from './throughput.js';
 
@@ -28,6 +29,8 @@ export interface Sections {
   pktcost?: PktCostResult;
   ctlplane?: CtlPlaneResult;
   provisioning?: ProvisioningResult;
+  /** emulation at scale: scenarios through runScenario */
+  scale?: ScaleResult;
   agentMode?: AgentModeResult;
   /** security groups: throughput with a 100-rule group vs none (pktcost holds their per-packet cost) */
   sg?: SgThroughputResult;

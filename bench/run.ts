@@ -9,6 +9,7 @@
 //   4 provisioning: createSimpleEndpoint() to first ping; many endpoints on one host
 //   3 control plane: endpoint records/s through transitd vs raw batched map updates
 //   5 security groups: TCP 1 stream and UDP 64 B with a 100-rule group vs none, alternating rounds, TC and XDP
+//   6 emulation at scale: generated scenarios through runScenario (up, ready, down, memory)
 // Everything is created under prefixes `<run id><letter>` and removed in a
 // finally (and on Ctrl-C), whatever fails.
 import { randomBytes } from 'node:crypto';
@@ -28,6 +29,7 @@ import { profileDuring } from './profile.js';
 import { Progress } from './progress.js';
 import { measureProvisioning } from './provisioning.js';
 import { measureSgThroughput } from './sg.js';
+import { measureScale } from './scale.js';
 import { buildReport, renderTable, renderTargets } from './report.js';
 import type { BenchResults, Meta, Sections } from './results.js';
 import { check, unmeasured } from './targets.js';
@@ -36,9 +38,9 @@ import { PAIRED_SECONDS, freshPort, measureThroughput } from './throughput.js';
 
 export class BenchUsageError extends Error {}
 
-export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane,sg] [--out FILE] [--no-profile] [--no-lever] [--keep-going]';
+export const BENCH_USAGE = 'npm run bench -- [--quick] [--only throughput,pktcost,provisioning,ctlplane,sg,scenario] [--out FILE] [--no-profile] [--no-lever] [--keep-going]';
 
-const SECTIONS = ['throughput', 'pktcost', 'provisioning', 'ctlplane', 'sg'] as const;
+const SECTIONS = ['throughput', 'pktcost', 'provisioning', 'ctlplane', 'sg', 'scenario'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -114,7 +116,15 @@ export async function runBench(args: string[]): Promise<number> {
   if (process.getuid?.() !== 0) throw new Error('the bench needs root: it creates namespaces and loads XDP programs');
   const cfg = opts.quick ? QUICK : FULL;
   const runId = `b${randomBytes(2).toString('hex')}`;
-  const prefix = { throughput: `${runId}t`, lever: `${runId}g`, provisioning: `${runId}p`, ctlplane: `${runId}c`, pktcost: `${runId}k`, sg: `${runId}s`, sgXdp: `${runId}x` };
+  const scalePrefix = { oneHost: `${runId}e`, tenHosts: `${runId}m`, hundred: `${runId}h` };
+  const prefix = {
+    throughput: `${runId}t`, lever: `${runId}g`, provisioning: `${runId}p`, ctlplane: `${runId}c`, pktcost: `${runId}k`, sg: `${runId}s`, sgXdp: `${runId}x`,
+    ...scalePrefix,
+  };
+  const sectionPrefixes: Record<Section, string[]> = {
+    throughput: [prefix.throughput, prefix.lever], pktcost: [prefix.pktcost], provisioning: [prefix.provisioning], ctlplane: [prefix.ctlplane],
+    sg: [prefix.sg, prefix.sgXdp], scenario: Object.values(scalePrefix),
+  };
   const workDir = `/tmp/xvpc-bench-${runId}`;
   const started = Date.now();
   const progress = new Progress(opts.only.length);
@@ -159,8 +169,7 @@ export async function runBench(args: string[]): Promise<number> {
       progress.note(`FAILED: ${errors[name].split('\n')[0]}`);
     } finally {
       // A section's leftovers go before the next one starts, so memory and CPU readings start clean.
-      await cleanupAll(prefix[name]).catch(() => undefined);
-      if (name === 'sg') await cleanupAll(prefix.sgXdp).catch(() => undefined);
+      for (const p of sectionPrefixes[name]) await cleanupAll(p).catch(() => undefined);
     }
   };
   const hooks = { step: (t: string) => progress.begin(t), done: (t: string) => progress.done(t) };
@@ -220,6 +229,11 @@ export async function runBench(args: string[]): Promise<number> {
     });
     await section('sg', '5 security groups (TCP 1 stream, UDP 64 B: 100-rule group vs none, alternating rounds, TC and XDP)', async () => {
       sections.sg = await measureSgThroughput({ tc: prefix.sg, native: prefix.sgXdp }, cfg.pairedRounds, PAIRED_SECONDS, hooks.step, hooks.done);
+    });
+    await section('scenario', '6 emulation at scale (scenarios through runScenario: 1k on one droplet, 10k on 10, 100 droplets x 100)', async () => {
+      sections.scale = await measureScale(scalePrefix, opts.quick, workDir, hooks.step, hooks.done);
+      const failed = Object.entries(sections.scale.errors);
+      if (failed.length) progress.note(`runs failed: ${failed.map(([k, v]) => `${k}: ${v.split('\n')[0]}`).join('; ')}`);
     });
   } finally {
     await cleanup();

@@ -275,6 +275,30 @@ describe('netns droplets with transitd', () => {
     expect(await findProcesses(`/run/xvpc/${p}/`)).toEqual([]);
   });
 
+  it('XVPC_TRANSITD_CAPACITY sizes the maps of transitds started under it; a bad one stops start-up, naming it, and leaves nothing', async () => {
+    const p = newPrefix();
+    const saved = process.env.XVPC_TRANSITD_CAPACITY;
+    const maxEntries = async (pin: string) => (JSON.parse(await must(['bpftool', '-j', 'map', 'show', 'pinned', pin])) as { max_entries: number }).max_entries;
+    try {
+      process.env.XVPC_TRANSITD_CAPACITY = 'conntrack=4096,endpoints=16384';
+      const small = await createDroplets(['c1'], { prefix: p });
+      try {
+        expect(await maxEntries(`${small.c1.pinRoot}/conntrack`)).toBe(4096);
+        expect(await maxEntries(`${small.c1.pinRoot}/endpoints`)).toBe(16384);
+        expect(await maxEntries(`${small.c1.pinRoot}/ep_host_cache`)).toBe(65536); // not named: the default
+        expect((await small.c1.health()).transitLoaded).toBe(true);
+      } finally {
+        await destroyDroplets(small);
+      }
+      process.env.XVPC_TRANSITD_CAPACITY = 'conntrack=0';
+      await expectCode(createDroplets(['c2'], { prefix: p }), 'UNAVAILABLE', /XVPC_TRANSITD_CAPACITY: conntrack=0 is outside 1\.\.16777216/);
+      expect(await leftovers(p)).toEqual(NOTHING);
+    } finally {
+      if (saved === undefined) delete process.env.XVPC_TRANSITD_CAPACITY;
+      else process.env.XVPC_TRANSITD_CAPACITY = saved;
+    }
+  });
+
   it('cleanupAll(prefix) stops the transitds of a crashed run', async () => {
     const p = newPrefix();
     const run1 = await createDroplets(['h1'], { prefix: p });

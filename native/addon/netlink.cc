@@ -231,25 +231,26 @@ static Napi::Value ConfigureEndpointLink(const Napi::CallbackInfo& info) {
       if (rc && !err) { err = rc; failed = what; }
       return !err;
     };
+    // Everything that can be checked without changing anything is checked first (the link, the
+    // feature names), so such a failure leaves the namespace as it was.
+    std::vector<int> bits;
     if (!step("netlink socket", nl.fd < 0 ? errno : 0) || !step("inet socket", io.fd < 0 ? errno : 0)) {
     } else if (!step("find " + ifname, ifindex ? 0 : ENODEV)) {
-    } else if (step("lo up", LinkUp(nl.fd, 1, ++seq)) && step("addrgenmode none", AddrGenNone(nl.fd, ifindex, ++seq))) {
-      if (!off.empty()) {
-        std::map<std::string, int> names;
-        if (step("read feature names", FeatureIndexes(io.fd, ifname.c_str(), names))) {
-          std::vector<int> bits;
-          for (const auto& n : off) {
-            auto it = names.find(n);
-            if (it == names.end()) { step("feature " + n + " (the kernel has no such feature)", ENOENT); break; }
-            bits.push_back(it->second);
-          }
-          if (!err) step("features off", FeaturesOff(io.fd, ifname.c_str(), bits));
+    } else if (!off.empty()) {
+      std::map<std::string, int> names;
+      if (step("read feature names", FeatureIndexes(io.fd, ifname.c_str(), names))) {
+        for (const auto& n : off) {
+          auto it = names.find(n);
+          if (it == names.end()) { step("feature " + n + " (the kernel has no such feature)", ENOENT); break; }
+          bits.push_back(it->second);
         }
       }
-      if (!err && step("add address", AddAddress(nl.fd, ifindex, ip, prefix_len, ++seq)) && step("link up", LinkUp(nl.fd, ifindex, ++seq))
-          && gateway.s_addr != 0) {
-        step("default route", AddDefaultRoute(nl.fd, ifindex, gateway, ++seq));
-      }
+    }
+    if (!err && step("lo up", LinkUp(nl.fd, 1, ++seq)) && step("addrgenmode none", AddrGenNone(nl.fd, ifindex, ++seq))
+        && (bits.empty() || step("features off", FeaturesOff(io.fd, ifname.c_str(), bits)))
+        && step("add address", AddAddress(nl.fd, ifindex, ip, prefix_len, ++seq)) && step("link up", LinkUp(nl.fd, ifindex, ++seq))
+        && gateway.s_addr != 0) {
+      step("default route", AddDefaultRoute(nl.fd, ifindex, gateway, ++seq));
     }
   }
   if (err) ThrowErrno(env, "configure " + ifname + " in " + ns + ": " + failed, err);

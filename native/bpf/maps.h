@@ -3,7 +3,12 @@
  * they count. Every map is pinned by name under the host's pin directory, so the
  * two objects see the same records and counters; the loader picks the
  * directory per host. The XDP-only maps (interfaces, xdpcap_hook) live in
- * hook_xdp.h. */
+ * hook_xdp.h.
+ *
+ * Maps only the control plane writes are BPF_F_NO_PREALLOC: they take memory per
+ * record, not per slot (preallocated, vpcs, substrate and agent_meta held 36 MB
+ * of kernel memory on every host whatever they held; docs/emulation.md). Maps
+ * the programs write (the LRUs) stay preallocated: no allocation per packet. */
 #ifndef XVPC_MAPS_H
 #define XVPC_MAPS_H
 
@@ -14,6 +19,7 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XVPC_DEFAULT_VPCS);
 	__type(key, struct vpc_key);
 	__type(value, struct vpc_value);
@@ -40,6 +46,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XVPC_DEFAULT_SUBSTRATE);
 	__type(key, __u32);
 	__type(value, struct substrate_value);
@@ -48,6 +55,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XVPC_DEFAULT_AGENTS);
 	__type(key, __u32);
 	__type(value, struct agent_meta_value);

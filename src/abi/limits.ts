@@ -17,3 +17,12 @@ export const SG_MAX_RULES = 1024;
 export const SG_MAX_DEPTH = 8;
 /** XVPC_SG_NAME_LEN: a group's name field (NUL-padded), so a name has at most 63 bytes. */
 export const SG_NAME_LEN = 64;
+
+/** Maps whose capacity (max_entries) a host may set at load; the defaults are XVPC_DEFAULT_* of native/bpf/xvpc.h. */
+export const CAPACITY_NAMES = [
+  'endpoints', 'networks', 'vpcs', 'substrate', 'agent_meta', 'ep_host_cache', 'scaled_flows', 'scaled_backends',
+  'conntrack', 'sg_groups', 'sg_attach', 'sg_cidrs', 'sg_ports',
+] as const;
+export type CapacityName = (typeof CAPACITY_NAMES)[number];
+/** The largest capacity transitd accepts: the endpoints default (1M) times 16. */
+export const MAX_CAPACITY = 1 << 24;

@@ -1,6 +1,7 @@
 // HostDataplane: one host's loaded xvpc object (transit + agent programs, the
 // XDP or the TC build) and typed access to its maps. Maps are pinned under pinRoot and reused on the
 // next open, so a restarted daemon finds the state the kernel kept using.
+import type { CapacityName } from '../abi/limits.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
 import type { XdpMode } from './addon.js';
@@ -19,11 +20,8 @@ import { sumPerCpuU64 } from './bpf.js';
 const SG_MAPS = ['sg_groups', 'sg_attach', 'sg_cidrs', 'sg_ports', 'conntrack', 'sg_cfg', 'ct_count'] as const;
 type SgMapName = (typeof SG_MAPS)[number];
 
-export interface Capacities {
-  endpoints?: number; networks?: number; vpcs?: number; substrate?: number; agent_meta?: number; ep_host_cache?: number; scaled_backends?: number;
-  /** security groups: connections tracked (LRU; 256k by default), groups, attachments, compiled tries */
-  conntrack?: number; sg_groups?: number; sg_attach?: number; sg_cidrs?: number; sg_ports?: number;
-}
+/** Map -> max_entries at load (CAPACITY_NAMES); security groups: connections tracked (conntrack: LRU, 256k by default), groups, attachments, compiled tries. */
+export type Capacities = Partial<Record<CapacityName, number>>;
 
 /** Which build of the data path a host runs: XDP (xvpc.bpf.c) or TC (xvpc_tc.bpf.c). */
 export type Hook = 'xdp' | 'tc';

@@ -11,6 +11,7 @@ import { TransitService as TransitServiceDef } from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
 import { checkPrerequisites } from '../util/prereq.js';
+import { parseCapacities } from './capacity.js';
 import { recoverGoalState } from './goal-state.js';
 import { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limits } from './limits.js';
@@ -20,13 +21,15 @@ import { listenAddress, serverCredentials } from './tls.js';
 
 const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:PORT --tls-ca F --tls-cert F --tls-key F]
                 [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
-                [--max-message-mb 64] [--max-calls 64] [--metrics ADDR:PORT]
+                [--max-message-mb 64] [--max-calls 64] [--metrics ADDR:PORT] [--capacity NAME=N,...]
   The socket, its directory and the journal are root-only (0600/0700) whatever the umask.
   --listen: also serve on TCP with mutual TLS: clients need a certificate signed by --tls-ca
             (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
   --metrics: serve Prometheus metrics (plain HTTP GET /metrics) on ADDR:PORT: data-path counters,
             map occupancy, gRPC calls and latencies. Bind it where only your Prometheus reaches.
   --journal: where goal states are journalled (default: the socket path with .journal for .sock)
+  --capacity: map sizes other than the defaults, e.g. conntrack=16384,endpoints=65536 (default: env
+            XVPC_TRANSITD_CAPACITY, else none); maps already pinned keep their size
 example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
 
 async function main(): Promise<void> {
@@ -38,7 +41,7 @@ async function main(): Promise<void> {
       'pin-root': { type: 'string' }, 'ns-prefix': { type: 'string' }, mode: { type: 'string', default: 'native' },
       'max-endpoints': { type: 'string' }, journal: { type: 'string' }, help: { type: 'boolean' },
       listen: { type: 'string' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
-      'max-message-mb': { type: 'string' }, 'max-calls': { type: 'string' }, metrics: { type: 'string' },
+      'max-message-mb': { type: 'string' }, 'max-calls': { type: 'string' }, metrics: { type: 'string' }, capacity: { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); return; }
@@ -73,7 +76,9 @@ async function main(): Promise<void> {
   if (!eth.ipv4) throw new Error(`${values.iface} has no IPv4 address`);
   const pinRoot = values['pin-root'] ?? `/sys/fs/bpf/xvpc/${values.host}`;
   const maxEndpoints = values['max-endpoints'] ? Number(values['max-endpoints']) : undefined;
-  const dp = HostDataplane.open(pinRoot, { endpoints: maxEndpoints }, { hook: hookOf(mode) });
+  const capacities = values.capacity !== undefined ? parseCapacities(values.capacity, '--capacity')
+    : parseCapacities(process.env.XVPC_TRANSITD_CAPACITY ?? '', 'XVPC_TRANSITD_CAPACITY');
+  const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode) });
   // A goal state a killed transitd left half-applied is rolled back before anything is served.
   ensurePrivateDir(dirname(values.socket));
   const journal = new GoalStateJournal(values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`);

@@ -6,6 +6,10 @@ import { connectTransitd, type TransitdClient } from '../../src/transitd/client.
 import { ENDPOINT_VALUE, EndpointType, packEndpoints } from '../../src/abi/index.js';
 import { XvpcError } from '../../src/errors.js';
 import type { Droplet } from '../../src/droplet/index.js';
+import { MAX_ATTACH_PER_CALL } from '../../src/transitd/limits.js';
+import { endpointMac } from '../../src/controller/addressing.js';
+import { formatIpv4 } from '../../src/util/addr.js';
+import { createNamespace, deleteNamespace, listNamespaces } from '../../src/util/netns.js';
 import { delta, destroyDroplets, expectFailedCalls, expectPing, makeDroplets, snapshot } from './lib.js';
 
 async function rejects(p: Promise<unknown>, code: XvpcError['code'], message: RegExp): Promise<void> {
@@ -152,5 +156,50 @@ describe('API validation', () => {
       deleteEndpoints: records.map((r) => ({ vni: r.vni, ip: r.ip })),
       securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
     });
+  });
+
+  it('AttachEndpoints takes a batch whole or refuses it whole: no namespace, veth or record is left', async () => {
+    const h1 = droplets.h1;
+    const attach = (ip: string, over: Record<string, unknown> = {}) => ({
+      vni: 50, netId: 1, ip, mac: endpointMac(50, ip), cidr: '10.50.1.0/24', gatewayIp: '10.50.1.1', hostEndpoint: false, mtu: 0, vpcCidr: '', ...over,
+    });
+    const batch = Array.from({ length: 6 }, (_, i) => attach(`10.50.1.${100 + i}`));
+    const nsPrefix = `${h1.prefix}-h1-e`;
+    const seen = async () => ({
+      namespaces: (await listNamespaces()).filter((n) => n.startsWith(nsPrefix)).sort(),
+      links: (JSON.parse((await h1.run(['ip', '-j', 'link', 'show'])).stdout) as { ifname: string }[]).map((l) => l.ifname).sort(),
+      dump: await transitd.dump({}),
+    });
+    const before = await seen();
+
+    const tooMany = Array.from({ length: MAX_ATTACH_PER_CALL + 1 }, (_, i) => attach(formatIpv4(0x0a320000 + 2 + i), { cidr: '10.50.0.0/16', gatewayIp: '10.50.0.1' }));
+    await refusedByTransitd(transitd.attachEndpoints({ endpoints: tooMany }), 'INVALID_ARGUMENT', new RegExp(`endpoints: ${MAX_ATTACH_PER_CALL + 1} endpoints; at most ${MAX_ATTACH_PER_CALL} per call`));
+    const badMac = batch.map((e, i) => (i === 3 ? { ...e, mac: '01:00:5e:00:00:01' } : e));
+    await refusedByTransitd(transitd.attachEndpoints({ endpoints: badMac }), 'INVALID_ARGUMENT', /endpoints\[3\]\.mac/);
+    const outside = batch.map((e, i) => (i === 5 ? { ...e, ip: '10.50.2.9' } : e));
+    await refusedByTransitd(transitd.attachEndpoints({ endpoints: outside }), 'INVALID_ARGUMENT', /endpoints\[5\]\.ip: 10\.50\.2\.9 is outside/);
+    await refusedByTransitd(transitd.attachEndpoints({ endpoints: [...batch, batch[1]] }), 'INVALID_ARGUMENT', /endpoints\[6\]: 50\/10\.50\.1\.101 is also endpoints\[1\]/);
+    expect(await seen()).toEqual(before);
+
+    // Refused while plumbing (endpoints[4]'s namespace is in the way): the other five are taken out again.
+    const inTheWay = `${nsPrefix}50-10-50-1-104`;
+    await createNamespace(inTheWay);
+    try {
+      expectFailedCalls(h1, 1);
+      const err = await transitd.attachEndpoints({ endpoints: batch }).then(() => undefined, (e: unknown) => e);
+      expect(err, 'expected a refusal').toBeInstanceOf(XvpcError);
+      expect((err as Error).message).toMatch(/netns|File exists/);
+    } finally {
+      await deleteNamespace(inTheWay).catch(() => undefined);
+    }
+    expect(await seen()).toEqual(before);
+
+    // The same batch, valid, is made whole: proof the checks above look where the plumbing goes.
+    const made = await transitd.attachEndpoints({ endpoints: batch });
+    expect(made.endpoints.map((r) => r.netns)).toEqual(batch.map((e) => `${nsPrefix}50-${e.ip.replaceAll('.', '-')}`));
+    expect(made.endpoints.every((r) => r.ifindex > 0)).toBe(true);
+    expect((await seen()).namespaces).toEqual([...before.namespaces, ...made.endpoints.map((r) => r.netns)].sort());
+    for (const e of batch) await transitd.detachEndpoint({ vni: e.vni, ip: e.ip });
+    expect(await seen()).toEqual(before);
   });
 });
