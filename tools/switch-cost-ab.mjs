@@ -97,6 +97,14 @@ try {
     const m = wm('bare') + wm(i) - wm('wrapped-empty');
     console.log(`  ${b.name.padEnd(12)} cpu-time min-based ns/packet ${m.toFixed(2)}, vs empty ${(m / wm('bare')).toFixed(2)}`);
   });
+  // Paired: per round, a build minus the first one, both measured in that
+  // round within moments of each other; the median over rounds resists a
+  // noisy spell better than minima of each term taken from different rounds.
+  builds.forEach((b, i) => {
+    if (i === 0) return;
+    const d = spreadOf(wall[i].map((x, r) => x - wall[0][r]));
+    console.log(`  ${b.name.padEnd(12)} minus ${builds[0].name}, paired per round (cpu time): median ${d.median.toFixed(2)} ns (middle half ${d.p25.toFixed(2)} to ${d.p75.toFixed(2)})`);
+  });
   builds.forEach((b, i) => {
     const per = ns[i].map((x, r) => ns.bare[r] + x - ns['wrapped-empty'][r]);
     console.log(`  ${b.name.padEnd(12)} ns/packet ${f(spreadOf(per))}`);
