@@ -164,7 +164,7 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
       if (p.path === 'switch') {
         const t = pktSwitchTarget(pc, p);
         targets.push(t);
-        row.target = '≤3× empty';
+        row.target = `≤${PKT_SWITCH_GOAL}× empty`;
         row.met = metCell(t);
       }
       rows.push(row);

@@ -68,14 +68,22 @@ static __always_inline __u16 xvpc_csum_replace4(__u16 check, __u32 from, __u32 t
 }
 
 /* Re-address a header whose checksum is valid (transit checked it on the
- * way in) to the next hop: new destination, TTL - 1, checksum patched by
- * RFC 1624 rather than summed again. The result is the one a full
- * recomputation gives (both land in 0..0xfffe). */
+ * way in) and whose TTL is above 1 to the next hop: new destination, TTL - 1,
+ * checksum patched by RFC 1624 (HC' = ~(~HC + ~m + m')) for the three changed
+ * 16-bit words in one sum and one fold (every switched packet takes it). The
+ * TTL word m' = m - 0x0100 (no borrow: TTL >= 2), so ~m + m' = 0xfeff. The
+ * result is the one a full recomputation gives (both land in 0..0xfffe). */
 static __always_inline void xvpc_ip_set_daddr_dec_ttl(struct iphdr *ip, __be32 daddr)
 {
-	ip->check = xvpc_csum_replace4(ip->check, ip->daddr, daddr);
+	__u32 from = ip->daddr;
+	__u32 s = (__u16)~ip->check;
+
+	s += (~from & 0xffff) + (~from >> 16);
+	s += (daddr & 0xffff) + (daddr >> 16);
+	s += bpf_htons(0xfeff);
+	ip->check = (__u16)~xvpc_csum_fold32(s);
 	ip->daddr = daddr;
-	xvpc_ip_dec_ttl(ip);
+	ip->ttl--;
 }
 
 #endif

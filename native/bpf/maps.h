@@ -212,7 +212,9 @@ _Static_assert(XVPC_STAT_AGENT_PASS - XVPC_STAT_AGENT_RX == 1 &&
 		       XVPC_STAT_AGENT_DROP - XVPC_STAT_AGENT_RX == 4,
 	       "agent verdicts");
 
-/* Count the verdict: rx is the program's RX counter (see the layout above). */
+/* Count the verdict: rx is the program's RX counter (see the layout above).
+ * Exactly one verdict per run, always: the program's RX counter is not
+ * written but derived as the sum of the four (xvpc.h). */
 static __always_inline void count_verdict(int act, __u32 rx)
 {
 	__u32 idx = rx + 4;

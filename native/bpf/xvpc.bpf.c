@@ -5,7 +5,8 @@
  *   xdp_transit  on eth0
  *   xdp_agent    on every endpoint's host-side veth
  *
- * Both leave through the capture hook (xdpcap.h).
+ * Both count their verdict (RX is the sum of the verdicts: xvpc.h) and leave
+ * through the capture hook (xdpcap.h).
  */
 #define XVPC_HOOK_XDP
 #include "hook.h"
@@ -31,7 +32,6 @@ int xdp_transit(struct xdp_md *ctx)
 {
 	int act;
 
-	stat_inc(XVPC_STAT_TRANSIT_RX);
 	act = transit_process(ctx, false);
 	count_verdict(act, XVPC_STAT_TRANSIT_RX);
 	return xdpcap_exit(ctx, &xdpcap_hook, act);
@@ -42,7 +42,6 @@ int xdp_agent(struct xdp_md *ctx)
 {
 	int act;
 
-	stat_inc(XVPC_STAT_AGENT_RX);
 	act = agent_process(ctx);
 	count_verdict(act, XVPC_STAT_AGENT_RX);
 	/* Transit run inline returns here: the hook sees the agent's final verdict once. */

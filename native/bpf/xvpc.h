@@ -283,7 +283,12 @@ struct sg_cfg_value {
 
 /* stats: one per-CPU counter per verdict and drop reason.
  * src/abi/stats.ts lists the same names in the same order;
- * test/btf.test.ts checks them against this enum in BTF. */
+ * test/btf.test.ts checks them against this enum in BTF.
+ * The RX slots (TRANSIT_RX, AGENT_RX) are never written: every run of a
+ * program counts exactly one verdict (count_verdict, maps.h), so a
+ * program's RX is the sum of its four verdicts, which the reader derives
+ * (STAT_DERIVED in src/abi/stats.ts). One per-CPU update less per packet;
+ * the slots stay so every other counter keeps its index. */
 enum xvpc_stat {
 	XVPC_STAT_TRANSIT_RX = 0,
 	XVPC_STAT_TRANSIT_PASS,

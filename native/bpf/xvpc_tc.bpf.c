@@ -25,7 +25,6 @@ int tc_transit(struct __sk_buff *skb)
 {
 	int act;
 
-	stat_inc(XVPC_STAT_TRANSIT_RX);
 	ctx_pull(skb, ipv4_headers_len(ctx_data(skb), ctx_data_end(skb)));
 	act = transit_process(skb, false);
 	count_verdict(act, XVPC_STAT_TRANSIT_RX);
@@ -37,7 +36,6 @@ int tc_agent(struct __sk_buff *skb)
 {
 	int act;
 
-	stat_inc(XVPC_STAT_AGENT_RX);
 	ctx_pull(skb, ipv4_headers_len(ctx_data(skb), ctx_data_end(skb)));
 	act = agent_process(skb);
 	count_verdict(act, XVPC_STAT_AGENT_RX);

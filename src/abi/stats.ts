@@ -15,3 +15,23 @@ export const STAT_NAMES = [
 
 export type StatName = (typeof STAT_NAMES)[number];
 export type Stats = Record<StatName, number>;
+
+/**
+ * Counters the programs never write, and the counters they are the sum of:
+ * every run of a program counts exactly one verdict, so its RX is the sum of
+ * its verdicts (one per-CPU update less per packet; native/bpf/xvpc.h). The
+ * kernel's slots for them stay, so every other counter keeps its index.
+ */
+export const STAT_DERIVED: Readonly<Partial<Record<StatName, readonly StatName[]>>> = {
+  transit_rx: ['transit_pass', 'transit_tx', 'transit_redirect', 'transit_drop'],
+  agent_rx: ['agent_pass', 'agent_tx', 'agent_redirect', 'agent_drop'],
+};
+
+/** The counters as read (derived ones absent or 0) with the derived ones filled in. */
+export function withDerivedStats(read: Readonly<Record<StatName, number>>): Stats {
+  const out = { ...read } as Stats;
+  for (const [name, parts] of Object.entries(STAT_DERIVED) as [StatName, readonly StatName[]][]) {
+    out[name] = parts.reduce((sum, p) => sum + (read[p] ?? 0), 0);
+  }
+  return out;
+}

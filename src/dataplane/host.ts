@@ -7,7 +7,7 @@ import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdp
 import type { XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostCache, decodeU32Key, encodeAgentMeta, encodeHostConfig, encodeMembers, endpointKey, endpointRecordKey, u32Key,
-  ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, RECORD_KINDS, STAT_NAMES,
+  ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, RECORD_KINDS, STAT_DERIVED, STAT_NAMES, withDerivedStats,
   compileGroup, decodeCt, decodeSgCfg, decodeSgGroup, encodeSgCfg,
   type CompiledGroup, type ConntrackTimeouts, type CtEntry, type SecurityGroupRecord,
   type AgentMeta, type EndpointKey, type EndpointRecord, type HostConfig, type KeyOf, type RecordKind, type RecordKindName, type RecordOf, type Stats,
@@ -313,12 +313,13 @@ export class HostDataplane {
 
   // --- counters --------------------------------------------------------------
   stats(): Stats {
-    const out = {} as Stats;
+    const read = {} as Stats;
     STAT_NAMES.forEach((name, i) => {
+      if (STAT_DERIVED[name]) return; // never written by the programs: summed below
       const v = this.m.stats.lookup(u32Key(i));
-      out[name] = v ? Number(sumPerCpuU64(v)) : 0;
+      read[name] = v ? Number(sumPerCpuU64(v)) : 0;
     });
-    return out;
+    return withDerivedStats(read);
   }
 
   /** Entries against capacity of the maps that hold records and flows (a full map refuses writes). */

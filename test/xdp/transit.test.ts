@@ -11,7 +11,7 @@ import {
   type GeneveOption,
 } from '../lib/packets.js';
 import {
-  HOOK, LO, THIS_HOST, XDP, flowHash, hex, hostN, slotPick, openDataplane, runTransit, type TestHost,
+  HOOK, LO, THIS_HOST, XDP, flowHash, hex, hostN, slotPick, openDataplane, runTransit, statsDelta, type TestHost,
 } from './harness.js';
 
 const VNI_A = 0x0a1b2c;
@@ -88,13 +88,13 @@ function innerIp(src: string, dst: string, o: InnerOpts = {}): Buffer {
     ipv4({ src, dst, proto, ttl: o.ttl ?? 64, id: o.id ?? 0x1111, df: true }, l4));
 }
 
-interface OuterArgs { vni?: number; ttl?: number; from?: TestHost; options?: GeneveOption[] }
+interface OuterArgs { vni?: number; ttl?: number; from?: TestHost; options?: GeneveOption[]; id?: number }
 
 /** Geneve from the sender's host to this host. */
 function toUs(inner: Buffer, a: OuterArgs = {}): Buffer {
   const from = a.from ?? SENDER_HOST;
   return geneveFrame(
-    { srcMac: from.mac, dstMac: THIS_HOST.mac, srcIp: from.ip, dstIp: THIS_HOST.ip, ttl: a.ttl ?? 30, sport: OUTER_SPORT, id: OUTER_ID },
+    { srcMac: from.mac, dstMac: THIS_HOST.mac, srcIp: from.ip, dstIp: THIS_HOST.ip, ttl: a.ttl ?? 30, sport: OUTER_SPORT, id: a.id ?? OUTER_ID },
     { vni: a.vni ?? VNI_A, options: a.options ?? [rtsOption(from.ip, from.mac)] },
     inner);
 }
@@ -104,7 +104,7 @@ function toUs(inner: Buffer, a: OuterArgs = {}): Buffer {
 function forwarded(inner: Buffer, to: TestHost, a: OuterArgs = {}): Buffer {
   const from = a.from ?? SENDER_HOST;
   return geneveFrame(
-    { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: from.ip, dstIp: to.ip, ttl: (a.ttl ?? 30) - 1, sport: OUTER_SPORT, id: OUTER_ID },
+    { srcMac: THIS_HOST.mac, dstMac: to.mac, srcIp: from.ip, dstIp: to.ip, ttl: (a.ttl ?? 30) - 1, sport: OUTER_SPORT, id: a.id ?? OUTER_ID },
     { vni: a.vni ?? VNI_A, options: a.options ?? [rtsOption(from.ip, from.mac)] },
     inner);
 }
@@ -207,6 +207,40 @@ describe('switch: the destination endpoint is known and lives elsewhere', () => 
       expect(r.verdict).toBe(XDP.DROP);
       expect(r.moved).toEqual({ transit_rx: 1, transit_drop: 1, drop_ttl: 1 });
     }
+  });
+
+  it('patches the outer checksum exactly for every checksum a received header can carry (new destination and TTL - 1 in one update)', () => {
+    // The outer IP id runs through all 65,536 values, so the received
+    // checksum takes every value a valid header can have, the carry edges of
+    // the one's-complement update among them; each forward must equal the
+    // frame built with a full checksum. Test runs only, counters checked once.
+    const inner = innerIp(SENDER.ip, EP_REMOTE.ip);
+    const pkt = toUs(inner, { id: 0 });
+    const want = forwarded(inner, EP_REMOTE.host, { id: 0 });
+    expect(runTransit(dp, pkt).verdict).toBe(XDP.TX);
+    const tx = dp.transitProgram.testRun(pkt, { ingressIfindex: LO }).retval; // this build's TX verdict
+    const setId = (f: Buffer, id: number) => {
+      f.writeUInt16BE(id, 14 + 4);
+      f.writeUInt16BE(0, 14 + 10);
+      f.writeUInt16BE(inetChecksum(f.subarray(14, 34)), 14 + 10);
+    };
+    const checks = new Set<number>();
+    let wrong = 0;
+    let firstWrong = '';
+    const before = dp.stats();
+    for (let id = 0; id < 0x10000; id++) {
+      setId(pkt, id);
+      setId(want, id);
+      checks.add(pkt.readUInt16BE(14 + 10));
+      const r = dp.transitProgram.testRun(pkt, { ingressIfindex: LO });
+      if (r.retval !== tx || !r.data.equals(want)) {
+        wrong++;
+        firstWrong ||= `id 0x${id.toString(16)}: checksum in 0x${pkt.readUInt16BE(24).toString(16)}, out 0x${r.data.readUInt16BE(24).toString(16)}, want 0x${want.readUInt16BE(24).toString(16)}`;
+      }
+    }
+    expect(wrong, firstWrong).toBe(0);
+    expect(checks.size).toBe(0xffff); // every value but the one a valid header never carries
+    expect(statsDelta(before, dp.stats())).toEqual({ transit_rx: 0x10000, transit_tx: 0x10000, switch_fwd: 0x10000 });
   });
 
   it('a record that names this host but has no veth is dropped (never sent to ourselves)', () => {

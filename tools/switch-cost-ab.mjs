@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// The switch path's per-packet cost of two or more builds of xvpc.o, side by
+// side in one run: each object on its own pinned maps holding the same
+// records as bench/pktcost.ts, measured as the bench's headline is (restoring
+// wrapper, repeat = N, minus the wrapper with the empty program, plus the
+// empty program's own per-run cost), in rounds that interleave every build,
+// the wrapped empty program and the bare one in a rotating order. Prints per
+// build the median over rounds of ns per packet and of its ratio to the
+// empty program, with the middle half and the whole range.
+//
+//   node tools/switch-cost-ab.mjs [--rounds 15] [--repeat 1000000] NAME=path/to/xvpc.o ...
+//
+// Without objects: the build in obj/bpf/xvpc.o. Run as root after `npm run build`.
+import { mkdirSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { BpfObject, bpfObjectPath } from '../dist/dataplane/bpf.js';
+import { HostDataplane } from '../dist/dataplane/host.js';
+import { EndpointType } from '../dist/abi/index.js';
+import { geneve, innerUdpFrame, outerDst } from '../dist-bench/packets.js';
+import { RestoreWrapper } from '../dist-bench/restore-prog.js';
+import { spreadOf } from '../dist-bench/spread.js';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '15' }, repeat: { type: 'string', default: '1000000' } } });
+const rounds = Number(values.rounds);
+const repeat = Number(values.repeat);
+const builds = (positionals.length ? positionals : [`built=${bpfObjectPath('xvpc')}`]).map((a) => {
+  const i = a.indexOf('=');
+  if (i < 1) throw new Error(`argument ${a}: want NAME=path`);
+  return { name: a.slice(0, i), path: a.slice(i + 1) };
+});
+
+const me = { ip: '172.30.0.2', mac: '0a:58:ac:1e:00:02' };
+const peer = { ip: '172.30.0.3', mac: '0a:58:ac:1e:00:03' };
+const sw = { ip: '172.30.0.4', mac: '0a:58:ac:1e:00:04' };
+const client = { ip: '10.0.0.2', mac: '0e:03:0a:00:00:02' };
+const server = { ip: '10.0.0.3', mac: '0e:03:0a:00:00:03' };
+const VNI = 3;
+const XDP_PASS = 2, XDP_TX = 3;
+const lo = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8').trim());
+const packet = geneve(peer, me, VNI, innerUdpFrame(client, server));
+
+const root = `/sys/fs/bpf/xvpc/swab${process.pid}`;
+const dps = [];
+let empty, wrapper;
+try {
+  empty = BpfObject.load(bpfObjectPath('pass'));
+  wrapper = await RestoreWrapper.load(`/tmp/swab${process.pid}`);
+  for (const b of builds) {
+    const dp = HostDataplane.open(`${root}/${b.name}`, { endpoints: 1024, networks: 64, vpcs: 64, substrate: 64, agent_meta: 64, ep_host_cache: 64 }, { objectPath: b.path });
+    dps.push(dp);
+    dp.setHostConfig({ ip: me.ip, mac: me.mac, ifindex: lo });
+    dp.addInterface(lo);
+    for (const h of [peer, sw]) dp.put('substrate', { ip: h.ip, mac: h.mac });
+    dp.put('networks', { vni: VNI, netId: 1, cidr: '10.0.0.0/16', gatewayIp: '10.0.0.1', gatewayMac: '0a:03:0a:00:00:01', switches: [sw.ip] });
+    dp.put('endpoints', { vni: VNI, ip: server.ip, type: EndpointType.SIMPLE, mac: server.mac, hostIp: peer.ip, hostMac: peer.mac, netId: 1, backends: [], hostedIfindex: -1 });
+    dp.put('endpoints', { vni: VNI, ip: client.ip, type: EndpointType.SIMPLE, mac: client.mac, hostIp: me.ip, hostMac: me.mac, netId: 1, backends: [], hostedIfindex: lo });
+    const r = dp.transitProgram.testRun(packet, { ingressIfindex: lo });
+    if (r.retval !== XDP_TX || outerDst(r.data) !== peer.ip) throw new Error(`${b.name}: verdict ${r.retval}, outer dst ${outerDst(r.data)}`);
+  }
+  const terms = ['bare', 'wrapped-empty', ...builds.map((_, i) => i)];
+  const ns = { bare: [], 'wrapped-empty': [] };
+  const wall = { bare: [], 'wrapped-empty': [] };
+  builds.forEach((_, i) => { ns[i] = []; wall[i] = []; });
+  const timed = (f) => { const c0 = process.cpuUsage(); const r = f(); const c = process.cpuUsage(c0); wall[r.term].push((c.user + c.system) * 1000 / repeat); return r; };
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < terms.length; k++) {
+      const t = terms[(round + k) % terms.length];
+      if (t === 'bare') {
+        const r = timed(() => ({ term: t, ...empty.program('xdp_pass').testRun(packet, { repeat }) }));
+        if (r.retval !== XDP_PASS) throw new Error('bare empty: not PASS');
+        ns.bare.push(r.durationNs);
+      } else if (t === 'wrapped-empty') {
+        const r = timed(() => ({ term: t, ...wrapper.run(empty.program('xdp_pass'), packet, repeat, lo) }));
+        if (r.retval !== XDP_PASS) throw new Error('wrapped empty: not PASS');
+        ns[t].push(r.meanNs);
+      } else {
+        const r = timed(() => ({ term: t, ...wrapper.run(dps[t].transitProgram, packet, repeat, lo) }));
+        if (r.retval !== XDP_TX || outerDst(r.data) !== peer.ip) throw new Error(`${builds[t].name} (wrapped): verdict ${r.retval}`);
+        ns[t].push(r.meanNs);
+      }
+    }
+  }
+  const f = (s) => `${s.median.toFixed(2)} (middle half ${s.p25.toFixed(2)}-${s.p75.toFixed(2)}, all ${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
+  console.log(`switch path, restoring wrapper, repeat ${repeat} x ${rounds} rounds; empty program bare: ${f(spreadOf(ns.bare))} ns, wrapped: ${f(spreadOf(ns['wrapped-empty']))} ns`);
+  const min = (xs) => Math.min(...xs);
+  console.log(`  quietest rounds (min of each term): empty bare ${min(ns.bare)} ns, wrapped ${min(ns['wrapped-empty'])} ns`);
+  builds.forEach((b, i) => {
+    const m = min(ns.bare) + min(ns[i]) - min(ns['wrapped-empty']);
+    console.log(`  ${b.name.padEnd(12)} min-based ns/packet ${m}, vs empty ${(m / min(ns.bare)).toFixed(2)}`);
+  });
+  // CPU time (user + system) per run around each test run (syscall included, amortized over
+  // the repeat): sub-ns resolution where the kernel reports whole ns.
+  const wm = (k) => Math.min(...wall[k]);
+  console.log(`  cpu time, quietest rounds: empty bare ${wm('bare').toFixed(2)} ns, wrapped ${wm('wrapped-empty').toFixed(2)} ns`);
+  builds.forEach((b, i) => {
+    const m = wm('bare') + wm(i) - wm('wrapped-empty');
+    console.log(`  ${b.name.padEnd(12)} cpu-time min-based ns/packet ${m.toFixed(2)}, vs empty ${(m / wm('bare')).toFixed(2)}`);
+  });
+  // Paired: per round, a build minus the first one, both measured in that
+  // round within moments of each other; the median over rounds resists a
+  // noisy spell better than minima of each term taken from different rounds.
+  builds.forEach((b, i) => {
+    if (i === 0) return;
+    const d = spreadOf(wall[i].map((x, r) => x - wall[0][r]));
+    console.log(`  ${b.name.padEnd(12)} minus ${builds[0].name}, paired per round (cpu time): median ${d.median.toFixed(2)} ns (middle half ${d.p25.toFixed(2)} to ${d.p75.toFixed(2)})`);
+  });
+  builds.forEach((b, i) => {
+    const per = ns[i].map((x, r) => ns.bare[r] + x - ns['wrapped-empty'][r]);
+    console.log(`  ${b.name.padEnd(12)} ns/packet ${f(spreadOf(per))}`);
+    console.log(`  ${''.padEnd(12)} vs empty  ${f(spreadOf(per.map((x, r) => x / ns.bare[r])))}`);
+  });
+} finally {
+  wrapper?.close();
+  empty?.close();
+  for (const dp of dps) dp.close();
+  rmSync(root, { recursive: true, force: true });
+  rmSync(`/tmp/swab${process.pid}`, { recursive: true, force: true });
+}
