@@ -61,6 +61,8 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw invalid(`mtu: ${mtu} is not an integer in 1280..65535`);
   const withTransitd = opts.transitd ?? true;
   const image = opts.image ?? DEFAULT_IMAGE;
+  // Before the lock, whose file needs root too: a missing prerequisite is named, not an EPERM.
+  checkPrerequisites();
   // From the check that the names are free to the last droplet made.
   return withPrefixLock(prefix, () => createLocked(names, opts, prefix, backend, mode, mtu, withTransitd, image));
 }
@@ -69,7 +71,6 @@ async function createLocked(names: string[], opts: CreateDropletsOptions, prefix
   mode: AttachMode, mtu: number, withTransitd: boolean, image: string): Promise<Record<string, Droplet>> {
 
   // Everything that can be refused is checked before anything is made.
-  checkPrerequisites();
   if (withTransitd) assertTransitdBuilt();
   if (backend === 'docker') await dockerPreflight(prefix, names, image);
   const records = await listRecords(prefix);

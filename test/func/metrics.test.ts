@@ -113,7 +113,10 @@ describe('transitd metrics and xvpc status', () => {
 
   it('xvpc status shows every host: health, program, version, map occupancy', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'status', '--prefix', droplets.left.prefix, '--json']);
-    const hosts = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    // One line per host, then one for the controller (its store and drift).
+    const hosts = lines.filter((l) => 'host' in l);
+    expect(lines.filter((l) => !('host' in l)).map((l) => Object.keys(l))).toEqual([['controller']]);
     expect(hosts.map((h: { host: string }) => h.host).sort()).toEqual(['left', 'right', 'switch']);
     for (const h of hosts) {
       expect(h).toMatchObject({ healthy: true, transitLoaded: true, hook: droplets[h.host].mode === 'tc' ? 'tc' : 'xdp', version: expect.any(String) });
