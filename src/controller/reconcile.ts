@@ -9,7 +9,7 @@
 //      endpoints before any agent is told to use it
 //   4. delete records no longer wanted
 //   5. detach endpoints no longer wanted
-import { MAX_ATTACH_PER_CALL, type AttachEndpointReply, type GoalState, type HostCacheFlush, type TransitdClient } from '../transitd/client.js';
+import { MAX_ATTACH_PER_CALL, MAX_ENDPOINTS_PER_PUT, type AttachEndpointReply, type GoalState, type HostCacheFlush, type TransitdClient } from '../transitd/client.js';
 import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 
@@ -143,12 +143,18 @@ export class Reconciler {
     for (const [kind, list] of todo) for (const [k, v] of list) (have[kind] as Map<string, unknown>).set(k, v);
   }
 
-  /** Endpoint records go packed, in the kernel's layout: one batch write on the host. */
+  /**
+   * Endpoint records go packed, in the kernel's layout: one batch write on the
+   * host per call, calls of at most MAX_ENDPOINTS_PER_PUT (a million records
+   * would pass gRPC's 64 MiB), each recorded as applied once answered.
+   */
   private async upsertEndpoints(host: string, want: HostGoal, have: HostGoal): Promise<void> {
     const todo = changed(want.endpoints, have.endpoints);
-    if (todo.length === 0) return;
-    await this.clients[host].putEndpoints(packEndpoints(todo.map(([, r]) => r)));
-    for (const [k, v] of todo) have.endpoints.set(k, v);
+    for (let i = 0; i < todo.length; i += MAX_ENDPOINTS_PER_PUT) {
+      const chunk = todo.slice(i, i + MAX_ENDPOINTS_PER_PUT);
+      await this.clients[host].putEndpoints(packEndpoints(chunk.map(([, r]) => r)));
+      for (const [k, v] of chunk) have.endpoints.set(k, v);
+    }
   }
 
   /** What `host` holds, as its Dump says (observe.ts): the next reconcile repairs the rest. */
