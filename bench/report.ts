@@ -8,7 +8,8 @@ import { DIRECT_OFF_OF, SCENARIO_LABELS, SCENARIO_ORDER, isXvpc, type ScenarioKe
 import { pathSentence, pathTaken } from './path-evidence.js';
 import type { FirstPacketResult } from './first-packet.js';
 import type { PairedRounds } from './paired.js';
-import { check, type TargetCheck } from './targets.js';
+import { check, metCell, type TargetCheck } from './targets.js';
+import { controllerStoreReport } from './controller-store-report.js';
 import type { PathCost, PktCostResult } from './pktcost.js';
 import { spreadOf, tooWideToJudge } from './spread.js';
 import { sig } from './measure.js';
@@ -216,7 +217,17 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
     const tail = rr[rr.length - 1];
     tail.target = '≥0.7× raw';
     tail.met = metCell(tr);
-  } else if (cp) {
+  }
+  if (cp?.controller) {
+    const c = controllerStoreReport(cp.controller);
+    rows.push(...c.rows);
+    targets.push(...c.targets);
+    Object.assign(ratios, c.ratios);
+  } else if (cp?.controllerError) {
+    targets.push(check('ctl_controller_store_targets', 'the Controller-with-store targets (store ≤ 1.5× memory, resume and reconcile of 100k ≤ 2 s)',
+      'see bench/README.md', undefined, '', 1, '>=', { notMeasured: cp.controllerError }));
+  }
+  if (cp && !cp.sizes.length) {
     targets.push(check('ctl_1m_seconds', '1M endpoint records programmed into one host via transitd', '≤ 1 s', undefined, 's', 1, '<=', { notMeasured: 'the control-plane section measured no size' }));
   }
 
@@ -257,10 +268,7 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
   return { rows, ratios, targets };
 }
 
-/** The table's "met?" cell of a target. */
-export function metCell(t: TargetCheck): string {
-  return t.status === 'met' ? 'yes' : t.status === 'missed' ? 'no' : t.status;
-}
+export { metCell };
 
 /**
  * Security groups' per-packet cost (1 and 1,000 rules, a tracked flow) against the same

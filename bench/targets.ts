@@ -74,3 +74,8 @@ export function check(id: string, what: string, goal: string, measured: number |
 export function unmeasured(targets: TargetCheck[]): TargetCheck[] {
   return targets.filter((t) => t.status === 'not measured' || t.status === 'invalid');
 }
+
+/** The table's "met?" cell of a target. */
+export function metCell(t: TargetCheck): string {
+  return t.status === 'met' ? 'yes' : t.status === 'missed' ? 'no' : t.status;
+}
