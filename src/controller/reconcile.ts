@@ -12,6 +12,7 @@
 import { MAX_ATTACH_PER_CALL, MAX_ENDPOINTS_PER_PUT, type AttachEndpointReply, type GoalState, type HostCacheFlush, type TransitdClient } from '../transitd/client.js';
 import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
+import { sameJson } from '../util/same-json.js';
 
 type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints' | 'securityGroups' | 'securityAttachments';
 
@@ -25,7 +26,7 @@ function changed<T>(want: Map<string, T>, have: Map<string, T>): [string, T][] {
   const out: [string, T][] = [];
   for (const [k, v] of want) {
     const old = have.get(k);
-    if (old === undefined || JSON.stringify(old) !== JSON.stringify(v)) out.push([k, v]);
+    if (old === undefined || !sameJson(old, v)) out.push([k, v]);
   }
   return out;
 }
