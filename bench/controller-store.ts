@@ -34,7 +34,11 @@ export interface StoreRun {
   vsMemory: number;
   /** a new Controller over the same droplets and store: constructed to its first answer (listNetworks), the store read and the model rebuilt */
   resumeSeconds?: number;
-  /** that resumed Controller's reconcile(): Dump of every host, diff against the desired state, nothing to repair */
+  /**
+   * that resumed Controller's reconcile(): Dump of every host, diff against
+   * the desired state, nothing to repair (with etcd, after the reconcile the
+   * Controller makes by itself on taking the lead)
+   */
   reconcileSeconds?: number;
   reconcile?: { checked: number; repaired: number };
   verified: string;
@@ -106,6 +110,14 @@ async function oneStore(prefix: string, store: StoreName, spec: string, n: numbe
       const nets = await again.listNetworks({ vni: VNI });
       const resumeSeconds = msSince(t0) / 1000;
       if (nets.length !== 2) throw new Error(`controller bench: the resumed Controller lists ${nets.length} networks, want 2`);
+      // With etcd, a Controller that comes to lead reconciles on its own (controller.ts): let that one finish
+      // first, so the pass timed below is one pass, as with SQLite, not two queued.
+      if (store === 'etcd') {
+        const deadline = Date.now() + 120_000;
+        while (!again.lastReconcile && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        if (!again.lastReconcile) throw new Error('controller bench: the etcd Controller did not reconcile on taking the lead within 120 s');
+        if (again.lastReconcile.error) throw new Error(`controller bench: the etcd Controller's own reconcile failed: ${again.lastReconcile.error}`);
+      }
       const t1 = nowNs();
       const reconcile = await again.reconcile();
       const reconcileSeconds = msSince(t1) / 1000;

@@ -1,12 +1,12 @@
 // What a host holds, from its Dump, in the shape of a HostGoal, so the
 // Reconciler can diff it against what the host should hold. Records are
 // built field by field with desired.ts's fields (the Reconciler compares them
-// as JSON values, util/same-json.ts). An endpoint record with a hosted ifindex on its own host means
+// as JSON values, util/json-value.ts). An endpoint record with a hosted ifindex on its own host means
 // transitd attached it (agent on its veth): that is its attachment.
 import { endpointRecordKey, networkRecordKey, type EndpointRecord } from '../abi/index.js';
 import type { AttachEndpointRequest, GoalState, SecurityRule } from '../transitd/client.js';
 import { emptyGoal, type HostGoal } from './desired.js';
-import { sameJson } from '../util/same-json.js';
+import { sameJson } from '../util/json-value.js';
 
 export function observedGoal(dump: GoalState, hostIp: string, want: HostGoal): HostGoal {
   const g = emptyGoal();

@@ -12,7 +12,7 @@
 import { MAX_ATTACH_PER_CALL, MAX_ENDPOINTS_PER_PUT, type AttachEndpointReply, type GoalState, type HostCacheFlush, type TransitdClient } from '../transitd/client.js';
 import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
-import { sameJson } from '../util/same-json.js';
+import { sameJson } from '../util/json-value.js';
 
 type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints' | 'securityGroups' | 'securityAttachments';
 
@@ -103,14 +103,19 @@ export class Reconciler {
 
   /** Endpoints (vni, ip) whose record goes away or names another host. */
   private goneOrMoved(desired: Map<string, HostGoal>): { vni: number; ip: string }[] {
-    const where = (goals: Iterable<HostGoal>) => {
-      const m = new Map<string, { vni: number; ip: string; hostIp: string }>();
-      for (const g of goals) for (const [k, e] of g.endpoints) m.set(k, { vni: e.vni, ip: e.ip, hostIp: e.hostIp });
-      return m;
+    // Looked up in place (no map of every endpoint per sync): a host's record of a key is the one all its holders get.
+    const hostIpNow = (k: string): string | undefined => {
+      for (const g of desired.values()) {
+        const r = g.endpoints.get(k);
+        if (r) return r.hostIp;
+      }
+      return undefined;
     };
-    const before = where(this.applied.values());
-    const after = where(desired.values());
-    return [...before].filter(([k, e]) => after.get(k)?.hostIp !== e.hostIp).map(([, e]) => ({ vni: e.vni, ip: e.ip }));
+    const out = new Map<string, { vni: number; ip: string }>();
+    for (const g of this.applied.values()) {
+      for (const [k, e] of g.endpoints) if (!out.has(k) && hostIpNow(k) !== e.hostIp) out.set(k, { vni: e.vni, ip: e.ip });
+    }
+    return [...out.values()];
   }
 
   /**

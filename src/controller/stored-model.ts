@@ -3,7 +3,7 @@
 // map on the Model; the stores (store/) stay as they are.
 import { endpointRecordKey } from '../abi/index.js';
 import { Model } from './model.js';
-import { sameJson } from '../util/same-json.js';
+import { sameJson } from '../util/json-value.js';
 import type { StoreChange, StoredObject } from './store/store.js';
 
 export interface ModelKind<V = any> {

@@ -1,4 +1,9 @@
-// Whether two JSON-like values (plain objects, arrays, strings, numbers,
+// JSON-like values (plain objects, arrays, strings, numbers, booleans, null)
+// as the Controller keeps its model: compared and copied without going
+// through strings or structuredClone, which cost more than the work at 100k
+// objects per batch.
+//
+// sameJson: whether two JSON-like values (plain objects, arrays, strings, numbers,
 // booleans, null) would serialize the same, ignoring key order: what the
 // Controller compared with JSON.stringify(a) === JSON.stringify(b), without
 // building two strings per record (a diff of 100k records made 200k).
@@ -24,4 +29,13 @@ export function sameJson(a: unknown, b: unknown): boolean {
   }
   for (const k in y) if (Object.hasOwn(y, k) && y[k] !== undefined) defined--;
   return defined === 0;
+}
+
+/** A deep copy of a JSON-like value (plain objects and arrays copied, the rest shared as immutable). */
+export function copyJson<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(copyJson) as T;
+  const out: Record<string, unknown> = {};
+  for (const k in v) if (Object.hasOwn(v, k)) out[k] = copyJson((v as Record<string, unknown>)[k]);
+  return out as T;
 }

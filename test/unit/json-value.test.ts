@@ -1,6 +1,6 @@
-// sameJson: the Controller's record comparison, as JSON.stringify equality but without the strings.
+// sameJson and copyJson: the Controller's record comparison (JSON.stringify equality without the strings) and model copy.
 import { describe, expect, it } from 'vitest';
-import { sameJson } from '../../src/util/same-json.js';
+import { copyJson, sameJson } from '../../src/util/json-value.js';
 
 describe('sameJson', () => {
   it('agrees with JSON.stringify on equal and different records', () => {
@@ -26,5 +26,17 @@ describe('sameJson', () => {
     expect(sameJson({ 0: 'x' }, ['x'])).toBe(false);
     expect(sameJson(null, {})).toBe(false);
     expect(sameJson(NaN, Infinity)).toBe(true); // both null in JSON
+  });
+});
+
+describe('copyJson', () => {
+  it('copies deeply: changing the copy leaves the original as it was', () => {
+    const v = { vni: 7, routers: ['h1'], rules: [{ protocol: 6, ports: '80' }], host: undefined, none: null };
+    const c = copyJson(v);
+    expect(c).toEqual(v);
+    c.routers.push('h2');
+    c.rules[0].ports = '81';
+    expect(v).toEqual({ vni: 7, routers: ['h1'], rules: [{ protocol: 6, ports: '80' }], host: undefined, none: null });
+    expect(sameJson(copyJson(v), v)).toBe(true);
   });
 });
