@@ -178,12 +178,18 @@ export class HostDataplane {
   list<N extends RecordKindName>(kind: N): RecordOf<N>[] {
     const k: RecordKind<RecordOf<N>, KeyOf<N>> = RECORD_KINDS[kind];
     const map = this.m[kind];
-    const keys = map.keys();
-    if (keys.length === 0) return [];
-    // One addon call for all the values (a Dump of 100k endpoints made 100k calls).
-    const { values, present } = map.lookupMany(Buffer.concat(keys), keys.length);
-    const size = values.length / keys.length;
-    return keys.flatMap((key, i) => (present[i] ? [k.decode(key, values.subarray(i * size, (i + 1) * size))] : []));
+    // Two addon calls for every key and value (a Dump of 100k endpoints made 200k calls and 100k key Buffers).
+    const keys = map.keysPacked();
+    const keySize = map.info().keySize;
+    const count = keys.length / keySize;
+    if (count === 0) return [];
+    const { values, present } = map.lookupMany(keys, count);
+    const size = values.length / count;
+    const out: RecordOf<N>[] = [];
+    for (let i = 0; i < count; i++) {
+      if (present[i]) out.push(k.decode(keys.subarray(i * keySize, (i + 1) * keySize), values.subarray(i * size, (i + 1) * size)));
+    }
+    return out;
   }
 
   /**
