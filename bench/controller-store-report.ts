@@ -22,15 +22,18 @@ export function controllerStoreReport(r: ControllerStoreResult): { rows: Row[]; 
   const extra = est ? { estimated: true } : {};
   const scenario = `${at} via Controller`;
   const memory = r.runs.find((x) => x.store === 'memory');
+  r.runs.forEach((run, i) => {
+    const again = run.store === 'memory' && r.runs.slice(0, i).some((x) => x.store === 'memory');
+    rows.push({ section: SECTION, scenario, metric: `create, store ${run.store}${again ? ' (again, last)' : ''}`, value: sig(run.createSeconds), unit: 's' });
+  });
   for (const run of r.runs) {
-    rows.push({ section: SECTION, scenario, metric: `create, store ${run.store}`, value: sig(run.createSeconds), unit: 's' });
     if (run.store === 'memory') continue;
     ratios[`ctl_store_${run.store}_vs_memory`] = run.vsMemory;
     const t = check(`ctl_store_${run.store}_vs_memory`, `100k endpoints created through the Controller with the ${run.store === 'sqlite' ? 'embedded (SQLite)' : 'etcd'} store, `
-      + `time / the same with the memory store${estNote}`, '≤ 1.5× no store', memory ? run.vsMemory : undefined, '×', 1.5, '<=',
+      + `time / the same with the memory store (mean of a run before and after)${estNote}`, '≤ 1.5× no store', memory ? run.vsMemory : undefined, '×', 1.5, '<=',
       { ...extra, ...(memory ? {} : { notMeasured: 'the memory-store run failed' }) });
     targets.push(t);
-    rows.push({ section: SECTION, scenario, metric: `create, store ${run.store} / memory`, value: run.vsMemory, unit: '×', target: '≤1.5×', met: metCell(t) });
+    rows.push({ section: SECTION, scenario, metric: `create, store ${run.store} / memory (mean)`, value: run.vsMemory, unit: '×', target: '≤1.5×', met: metCell(t) });
   }
   const timed = (run: StoreRun, what: 'resume' | 'reconcile') => {
     const s = what === 'resume' ? run.resumeSeconds : run.reconcileSeconds;

@@ -115,7 +115,7 @@ function controllerRun(endpoints: number, create: { memory: number; sqlite: numb
     store, spec: store, createSeconds: create[store], vsMemory: create[store] / create.memory, verified: '',
     ...(store === 'memory' ? {} : { resumeSeconds: resume, reconcileSeconds: reconcile, reconcile: { checked: endpoints, repaired: 0 } }),
   });
-  return { endpoints, wave: 10_000, what: '', runs: [run('memory'), run('sqlite'), run('etcd')] };
+  return { endpoints, wave: 10_000, what: '', runs: [run('memory'), run('sqlite'), run('etcd'), run('memory')] };
 }
 
 describe('bench report: the Controller with its store', () => {
