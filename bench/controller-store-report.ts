@@ -52,5 +52,10 @@ export function controllerStoreReport(r: ControllerStoreResult): { rows: Row[]; 
   };
   for (const run of r.runs) timed(run, 'resume');
   for (const run of r.runs) timed(run, 'reconcile');
+  for (const run of r.runs) {
+    if (run.reconcileAgainSeconds !== undefined) {
+      rows.push({ section: SECTION, scenario, metric: `reconcile, store ${run.store}, the next pass (no target)`, value: sig(run.reconcileAgainSeconds), unit: 's' });
+    }
+  }
   return { rows, targets, ratios };
 }
