@@ -15,6 +15,7 @@ import { EndpointBatch as PbEndpointBatch, EndpointType as PbEndpointType, type 
 import { formatIpv4 } from '../dist/util/addr.js';
 import { msSince, nowNs, rssBytes, sig } from './measure.js';
 import { profileDuring } from './profile.js';
+import type { ControllerStoreResult } from './controller-store.js';
 
 export interface CtlSizeResult {
   endpoints: number;
@@ -62,6 +63,10 @@ export interface CtlPlaneResult {
   raw: string;
   sizes: CtlSizeResult[];
   profile?: TransitdProfile;
+  /** endpoints through the Controller with each store, resume and reconcile (controller-store.ts) */
+  controller?: ControllerStoreResult;
+  /** why that measurement failed */
+  controllerError?: string;
 }
 
 const VNI = 7;

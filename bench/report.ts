@@ -10,6 +10,7 @@ import type { FirstPacketResult } from './first-packet.js';
 import type { PairedRounds } from './paired.js';
 import { check, metCell, type TargetCheck } from './targets.js';
 import { scaleReport } from './scale-report.js';
+import { controllerStoreReport } from './controller-store-report.js';
 
 export { metCell };
 import type { PathCost, PktCostResult } from './pktcost.js';
@@ -220,7 +221,17 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
     const tail = rr[rr.length - 1];
     tail.target = '≥0.7× raw';
     tail.met = metCell(tr);
-  } else if (cp) {
+  }
+  if (cp?.controller) {
+    const c = controllerStoreReport(cp.controller);
+    rows.push(...c.rows);
+    targets.push(...c.targets);
+    Object.assign(ratios, c.ratios);
+  } else if (cp?.controllerError) {
+    targets.push(check('ctl_controller_store_targets', 'the Controller-with-store targets (store ≤ 1.5× memory, resume and reconcile of 100k ≤ 2 s)',
+      'see bench/README.md', undefined, '', 1, '>=', { notMeasured: cp.controllerError }));
+  }
+  if (cp && !cp.sizes.length) {
     targets.push(check('ctl_1m_seconds', '1M endpoint records programmed into one host via transitd', '≤ 1 s', undefined, 's', 1, '<=', { notMeasured: 'the control-plane section measured no size' }));
   }
 

@@ -22,6 +22,7 @@ import { PIN_ROOT } from '../dist/droplet/names.js';
 import { run } from '../dist/util/exec.js';
 import { measureAgentMode } from './agent-mode.js';
 import { measureControlPlane } from './ctlplane.js';
+import { measureControllerStores } from './controller-store.js';
 import * as iperf from './iperf.js';
 import { Background } from './ns.js';
 import { measurePacketCost } from './pktcost.js';
@@ -51,6 +52,8 @@ interface Settings {
   ctlSizes: number[];
   ctlChunk: number;
   ctlWindow: number;
+  /** endpoints created through the Controller per store (controller-store.ts) */
+  ctlControllerEndpoints: number;
   readyCount: number;
   scaleCount: number;
   /** records applied while transitd is profiled */
@@ -63,11 +66,11 @@ interface Settings {
 
 const QUICK: Settings = {
   secondsPerRun: 3, rrRounds: 5000, pktRunsPerPath: 5000, pktRepeat: 100_000,
-  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000, firstPacketRounds: 20, pairedRounds: 5,
+  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 10_000, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000, firstPacketRounds: 20, pairedRounds: 5,
 };
 const FULL: Settings = {
   secondsPerRun: 10, rrRounds: 20_000, pktRunsPerPath: 20_000, pktRepeat: 1_000_000,
-  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000, firstPacketRounds: 50, pairedRounds: 9,
+  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 100_000, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000, firstPacketRounds: 50, pairedRounds: 9,
 };
 
 interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean; keepGoing: boolean }
@@ -223,9 +226,15 @@ export async function runBench(args: string[]): Promise<number> {
     await section('provisioning', '4 provisioning (endpoint ready to ping; many endpoints)', async () => {
       sections.provisioning = await measureProvisioning(prefix.provisioning, cfg.readyCount, cfg.scaleCount, hooks.step, hooks.done);
     });
-    await section('ctlplane', '3 control plane (records/s via transitd vs raw map updates)', async () => {
+    await section('ctlplane', '3 control plane (records/s via transitd vs raw map updates; the Controller with its stores)', async () => {
       sections.ctlplane = await measureControlPlane(prefix.ctlplane, `${PIN_ROOT}/${prefix.ctlplane}-raw`, cfg.ctlSizes, cfg.ctlChunk, cfg.ctlWindow,
         hooks.step, hooks.done, opts.profile ? { endpoints: cfg.ctlProfileEndpoints, dataPath: `${workDir}/transitd.perf.data` } : undefined);
+      try {
+        sections.ctlplane.controller = await measureControllerStores(prefix.ctlplane, cfg.ctlControllerEndpoints, hooks.step, hooks.done);
+      } catch (err) {
+        sections.ctlplane.controllerError = err instanceof Error ? err.message : String(err);
+        hooks.done(`failed: ${sections.ctlplane.controllerError}`);
+      }
     });
     await section('sg', '5 security groups (TCP 1 stream, UDP 64 B: 100-rule group vs none, alternating rounds, TC and XDP)', async () => {
       sections.sg = await measureSgThroughput({ tc: prefix.sg, native: prefix.sgXdp }, cfg.pairedRounds, PAIRED_SECONDS, hooks.step, hooks.done);

@@ -34,6 +34,18 @@ describe('packed endpoint batches (capacity 1024)', () => {
     expect(env.dp.get('endpoints', { vni: 9, ip: rec(1).ip })).toMatchObject({ hostIp: '172.30.0.2' });
   });
 
+  it('lists every record as written: all keys in one packed Buffer, all values in one lookup', () => {
+    const map = env.dp.map('endpoints');
+    const packed = map.keysPacked();
+    expect(packed.length).toBe(1010 * map.info().keySize);
+    expect(packed).toEqual(Buffer.concat(map.keys()));
+    const listed = env.dp.list('endpoints');
+    expect(listed).toHaveLength(1010);
+    const byIp = new Map(listed.map((r) => [r.ip, r]));
+    expect(byIp.get(rec(995).ip)).toEqual({ ...rec(995, '172.30.0.3'), hostedIfindex: -1 });
+    expect(byIp.get(rec(1).ip)).toEqual({ ...rec(1), hostedIfindex: -1 });
+  });
+
   it('a batch that overflows the map is undone: no new record stays, old values come back', async () => {
     const before = env.dp.list('endpoints');
     // 30 existing records rewritten, then 40 new ones: the map holds 1024.

@@ -94,6 +94,24 @@ static Napi::Value MapKeys(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// mapKeysPacked(fd) -> Buffer: every key end to end, by get_next_key (one
+// Buffer, not one per key: a Dump of a million endpoints reads them all)
+static Napi::Value MapKeysPacked(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0, "mapKeysPacked");
+  MapShape s = Shape(env, fd, "mapKeysPacked");
+  const size_t ks = s.info.key_size;
+  std::vector<uint8_t> out;
+  std::vector<uint8_t> next(ks);
+  bool first = true;
+  while (bpf_map_get_next_key(fd, first ? nullptr : out.data() + out.size() - ks, next.data()) == 0) {
+    out.insert(out.end(), next.begin(), next.end());
+    first = false;
+  }
+  if (errno != ENOENT) ThrowErrno(env, std::string("iterate map '") + s.info.name + "'", errno);
+  return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
+}
+
 static Napi::Value NumPossibleCpus(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), libbpf_num_possible_cpus());
 }
@@ -104,6 +122,7 @@ Napi::Object InitMaps(Napi::Env env, Napi::Object exports) {
   exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate));
   exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
   exports.Set("mapKeys", Napi::Function::New(env, MapKeys));
+  exports.Set("mapKeysPacked", Napi::Function::New(env, MapKeysPacked));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
   return exports;
 }

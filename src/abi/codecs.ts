@@ -147,11 +147,12 @@ export function decodeEndpoint(key: Buffer, value: Buffer): EndpointRecord {
   const type = endpointTypeOf(rawType);
   if (type === undefined) throw new Error(`endpoint_value.type: ${rawType} is not an endpoint type`);
   return {
-    ...decodeEndpointKey(key),
+    vni: key.readUInt32LE(EK.off.vni),
+    ip: formatIpv4(key.readUInt32BE(EK.off.ip)),
     type,
-    mac: formatMac(value.subarray(EV.off.mac, EV.off.mac + 6)),
+    mac: formatMac(value, EV.off.mac),
     hostIp: formatIpv4(value.readUInt32BE(EV.off.host_ip)),
-    hostMac: formatMac(value.subarray(EV.off.host_mac, EV.off.host_mac + 6)),
+    hostMac: formatMac(value, EV.off.host_mac),
     hostedIfindex: value.readInt32LE(EV.off.hosted_ifindex),
     netId: value.readUInt32LE(EV.off.net_id),
     backends: Array.from({ length: count }, (_, i) => formatIpv4(value.readUInt32BE(EV.off.backends + 4 * i))),

@@ -1,6 +1,7 @@
 // The controller's desired state: VPCs, their networks and endpoints, with
 // hosts named by droplet id.
 import type { EndpointType, SecurityRule } from '../abi/index.js';
+import { copyJson } from '../util/json-value.js';
 
 export interface VpcModel {
   vni: number; cidr: string; routers: string[];
@@ -37,10 +38,11 @@ export class Model {
 
   clone(): Model {
     const m = new Model();
-    for (const [k, v] of this.vpcs) m.vpcs.set(k, structuredClone(v));
-    for (const [k, v] of this.networks) m.networks.set(k, structuredClone(v));
-    for (const [k, v] of this.endpoints) m.endpoints.set(k, structuredClone(v));
-    for (const [k, v] of this.securityGroups) m.securityGroups.set(k, structuredClone(v));
+    // copyJson, not structuredClone: the model is plain JSON values, and this runs once per batch of calls.
+    for (const [k, v] of this.vpcs) m.vpcs.set(k, copyJson(v));
+    for (const [k, v] of this.networks) m.networks.set(k, copyJson(v));
+    for (const [k, v] of this.endpoints) m.endpoints.set(k, copyJson(v));
+    for (const [k, v] of this.securityGroups) m.securityGroups.set(k, copyJson(v));
     return m;
   }
 }

@@ -1,11 +1,12 @@
 // What a host holds, from its Dump, in the shape of a HostGoal, so the
 // Reconciler can diff it against what the host should hold. Records are
-// built field by field in desired.ts's order (the Reconciler compares them as
-// JSON). An endpoint record with a hosted ifindex on its own host means
+// built field by field with desired.ts's fields (the Reconciler compares them
+// as JSON values, util/json-value.ts). An endpoint record with a hosted ifindex on its own host means
 // transitd attached it (agent on its veth): that is its attachment.
 import { endpointRecordKey, networkRecordKey, type EndpointRecord } from '../abi/index.js';
 import type { AttachEndpointRequest, GoalState, SecurityRule } from '../transitd/client.js';
 import { emptyGoal, type HostGoal } from './desired.js';
+import { sameJson } from '../util/json-value.js';
 
 export function observedGoal(dump: GoalState, hostIp: string, want: HostGoal): HostGoal {
   const g = emptyGoal();
@@ -46,7 +47,7 @@ export function countDrift(want: HostGoal, have: HostGoal): number {
     const h = have[kind] as Map<string, unknown>;
     for (const [k, v] of w) {
       const got = h.get(k);
-      if (got === undefined || (kind !== 'attachments' && JSON.stringify(got) !== JSON.stringify(v))) n++;
+      if (got === undefined || (kind !== 'attachments' && !sameJson(got, v))) n++;
     }
     for (const k of h.keys()) if (!w.has(k)) n++;
   }

@@ -9,9 +9,10 @@
 //      endpoints before any agent is told to use it
 //   4. delete records no longer wanted
 //   5. detach endpoints no longer wanted
-import { MAX_ATTACH_PER_CALL, type AttachEndpointReply, type GoalState, type HostCacheFlush, type TransitdClient } from '../transitd/client.js';
+import { MAX_ATTACH_PER_CALL, MAX_ENDPOINTS_PER_PUT, type AttachEndpointReply, type GoalState, type HostCacheFlush, type TransitdClient } from '../transitd/client.js';
 import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
+import { sameJson } from '../util/json-value.js';
 
 type Kind = 'substrate' | 'vpcs' | 'networks' | 'endpoints' | 'securityGroups' | 'securityAttachments';
 
@@ -25,7 +26,7 @@ function changed<T>(want: Map<string, T>, have: Map<string, T>): [string, T][] {
   const out: [string, T][] = [];
   for (const [k, v] of want) {
     const old = have.get(k);
-    if (old === undefined || JSON.stringify(old) !== JSON.stringify(v)) out.push([k, v]);
+    if (old === undefined || !sameJson(old, v)) out.push([k, v]);
   }
   return out;
 }
@@ -102,14 +103,19 @@ export class Reconciler {
 
   /** Endpoints (vni, ip) whose record goes away or names another host. */
   private goneOrMoved(desired: Map<string, HostGoal>): { vni: number; ip: string }[] {
-    const where = (goals: Iterable<HostGoal>) => {
-      const m = new Map<string, { vni: number; ip: string; hostIp: string }>();
-      for (const g of goals) for (const [k, e] of g.endpoints) m.set(k, { vni: e.vni, ip: e.ip, hostIp: e.hostIp });
-      return m;
+    // Looked up in place (no map of every endpoint per sync): a host's record of a key is the one all its holders get.
+    const hostIpNow = (k: string): string | undefined => {
+      for (const g of desired.values()) {
+        const r = g.endpoints.get(k);
+        if (r) return r.hostIp;
+      }
+      return undefined;
     };
-    const before = where(this.applied.values());
-    const after = where(desired.values());
-    return [...before].filter(([k, e]) => after.get(k)?.hostIp !== e.hostIp).map(([, e]) => ({ vni: e.vni, ip: e.ip }));
+    const out = new Map<string, { vni: number; ip: string }>();
+    for (const g of this.applied.values()) {
+      for (const [k, e] of g.endpoints) if (!out.has(k) && hostIpNow(k) !== e.hostIp) out.set(k, { vni: e.vni, ip: e.ip });
+    }
+    return [...out.values()];
   }
 
   /**
@@ -143,12 +149,18 @@ export class Reconciler {
     for (const [kind, list] of todo) for (const [k, v] of list) (have[kind] as Map<string, unknown>).set(k, v);
   }
 
-  /** Endpoint records go packed, in the kernel's layout: one batch write on the host. */
+  /**
+   * Endpoint records go packed, in the kernel's layout: one batch write on the
+   * host per call, calls of at most MAX_ENDPOINTS_PER_PUT (a million records
+   * would pass gRPC's 64 MiB), each recorded as applied once answered.
+   */
   private async upsertEndpoints(host: string, want: HostGoal, have: HostGoal): Promise<void> {
     const todo = changed(want.endpoints, have.endpoints);
-    if (todo.length === 0) return;
-    await this.clients[host].putEndpoints(packEndpoints(todo.map(([, r]) => r)));
-    for (const [k, v] of todo) have.endpoints.set(k, v);
+    for (let i = 0; i < todo.length; i += MAX_ENDPOINTS_PER_PUT) {
+      const chunk = todo.slice(i, i + MAX_ENDPOINTS_PER_PUT);
+      await this.clients[host].putEndpoints(packEndpoints(chunk.map(([, r]) => r)));
+      for (const [k, v] of chunk) have.endpoints.set(k, v);
+    }
   }
 
   /** What `host` holds, as its Dump says (observe.ts): the next reconcile repairs the rest. */

@@ -3,6 +3,7 @@
 // map on the Model; the stores (store/) stay as they are.
 import { endpointRecordKey } from '../abi/index.js';
 import { Model } from './model.js';
+import { sameJson } from '../util/json-value.js';
 import type { StoreChange, StoredObject } from './store/store.js';
 
 export interface ModelKind<V = any> {
@@ -35,7 +36,7 @@ export function modelChanges(before: Model, after: Model): StoreChange[] {
     const now = k.map(after);
     for (const [key, v] of now) {
       const old = was.get(key);
-      if (old === undefined || JSON.stringify(old) !== JSON.stringify(v)) puts.push({ kind: k.kind, key: String(key), value: v });
+      if (old === undefined || !sameJson(old, v)) puts.push({ kind: k.kind, key: String(key), value: v });
     }
     const gone: StoreChange[] = [];
     for (const key of was.keys()) if (!now.has(key)) gone.push({ kind: k.kind, key: String(key) });

@@ -35,6 +35,8 @@ export interface Addon {
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;
   mapDelete(fd: number, key: Buffer): boolean;
   mapKeys(fd: number): Buffer[];
+  /** Every key end to end in one Buffer. */
+  mapKeysPacked(fd: number): Buffer;
   mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags?: number): void;
   mapLookupMany(fd: number, keys: Buffer, count: number): { values: Buffer; present: Buffer };
   /** The batch update on a worker thread (not for per-CPU maps). */

@@ -27,6 +27,8 @@ export class BpfMap {
   update(key: Buffer, value: Buffer, flags = BPF_ANY): void { addon.mapUpdate(this.fd, key, value, flags); }
   delete(key: Buffer): boolean { return addon.mapDelete(this.fd, key); }
   keys(): Buffer[] { return addon.mapKeys(this.fd); }
+  /** Every key end to end (keySize bytes each): one Buffer for a map of any size. */
+  keysPacked(): Buffer { return addon.mapKeysPacked(this.fd); }
   /** Looks up `count` keys laid end to end: their values, and which were present. */
   lookupMany(keys: Buffer, count: number): { values: Buffer; present: Buffer } {
     return addon.mapLookupMany(this.fd, keys, count);

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { XvpcError, type XvpcErrorCode } from '../errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
 
-export { MAX_ATTACH_PER_CALL } from './limits.js';
+export { MAX_ATTACH_PER_CALL, MAX_ENDPOINTS_PER_PUT } from './limits.js';
 import { clientCredentials, type TlsFiles } from './tls.js';
 import { TransitClient as GrpcTransitClient, type TransitClient as GrpcClient } from '../gen/transit.js';
 

@@ -3,6 +3,7 @@
 // grpc-js answers INTERNAL when a deserializer throws, so transitd decodes
 // tolerantly and the handler answers INVALID_ARGUMENT instead.
 import type * as grpc from '@grpc/grpc-js';
+import { ENDPOINT_KEY, ENDPOINT_VALUE } from '../abi/index.js';
 
 export interface Limits {
   /** the largest request or reply, in bytes (a packed batch of ~600k endpoints fits 64 MiB) */
@@ -21,6 +22,13 @@ export const DEFAULT_LIMITS: Limits = {
   maxStreamsPerConnection: 32,
   idleConnectionMs: 5 * 60_000,
 };
+
+/**
+ * Packed endpoint records one PutEndpoints call of the Controller carries: half
+ * the message limit (room for the protobuf framing), so a million changed
+ * endpoints go as several calls.
+ */
+export const MAX_ENDPOINTS_PER_PUT = Math.floor(DEFAULT_LIMITS.maxMessageBytes / 2 / (ENDPOINT_KEY.size + ENDPOINT_VALUE.size));
 
 /** Endpoints one AttachEndpoints call may carry (the Controller sends at most this many per call). */
 export const MAX_ATTACH_PER_CALL = 4096;

@@ -45,7 +45,8 @@ function scanIpv4(s: string): number {
 }
 
 export function formatIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  // A template, not an array join: a Dump formats a million of these.
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 export interface Cidr { prefix: number; len: number }
@@ -97,6 +98,9 @@ function hexDigit(c: number): number {
   return l >= 97 && l <= 102 ? l - 87 : -1;
 }
 
-export function formatMac(b: Buffer | Uint8Array): string {
-  return Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+const HEX2 = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, '0'));
+
+/** The 6 bytes at `off` of `b` as aa:bb:cc:dd:ee:ff (no subarray: a Buffer view costs more than the formatting). */
+export function formatMac(b: Buffer | Uint8Array, off = 0): string {
+  return `${HEX2[b[off]]}:${HEX2[b[off + 1]]}:${HEX2[b[off + 2]]}:${HEX2[b[off + 3]]}:${HEX2[b[off + 4]]}:${HEX2[b[off + 5]]}`;
 }

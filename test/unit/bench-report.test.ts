@@ -2,6 +2,7 @@
 // control-plane targets are judged, and the findings built from counters.
 import { describe, expect, it } from 'vitest';
 import type { CtlPlaneResult, CtlSizeResult } from '../../bench/ctlplane.js';
+import type { ControllerStoreResult, StoreRun } from '../../bench/controller-store.js';
 import type { PathCost, PktCostResult } from '../../bench/pktcost.js';
 import { aggregateFinding, buildReport, metCell, pktSwitchTarget, renderTargets, sgPacketTargets, sgThroughputReport } from '../../bench/report.js';
 import type { SgThroughputResult } from '../../bench/sg.js';
@@ -159,5 +160,43 @@ describe('bench report: security groups (issue 13)', () => {
     expect(by.get('sg_udp64_pps_xdp_vs_no_policy')).toMatchObject({ status: 'met', measured: 1 });
     expect(ratios.sg_tcp1_tc_vs_no_policy_paired_median).toBe(0.99);
     expect(rows.filter((r) => r.metric.startsWith('packets denied')).map((r) => r.value)).toEqual([0, 2]);
+  });
+});
+
+function controllerRun(endpoints: number, create: { memory: number; sqlite: number; etcd: number }, resume: number, reconcile: number): ControllerStoreResult {
+  const run = (store: 'memory' | 'sqlite' | 'etcd'): StoreRun => ({
+    store, spec: store, createSeconds: create[store], vsMemory: create[store] / create.memory, verified: '',
+    ...(store === 'memory' ? {} : { resumeSeconds: resume, reconcileSeconds: reconcile, reconcile: { checked: endpoints, repaired: 0 } }),
+  });
+  return { endpoints, wave: 10_000, what: '', runs: [run('memory'), run('sqlite'), run('etcd'), run('memory')] };
+}
+
+describe('bench report: the Controller with its store', () => {
+  it('judges store ratios, resume and reconcile at 100k', () => {
+    const ctlplane: CtlPlaneResult = { path: '', raw: '', sizes: [ctlSize(1_000, 0.01)], controller: controllerRun(100_000, { memory: 10, sqlite: 12, etcd: 16 }, 0.5, 2.5) };
+    const { targets, ratios } = buildReport({ ctlplane }, { cpus: 2 });
+    const byId = Object.fromEntries(targets.map((t) => [t.id, t]));
+    expect(byId.ctl_store_sqlite_vs_memory).toMatchObject({ status: 'met', measured: 1.2 });
+    expect(byId.ctl_store_etcd_vs_memory).toMatchObject({ status: 'missed', measured: 1.6 });
+    expect(byId.ctl_resume_100k_sqlite_seconds).toMatchObject({ status: 'met', measured: 0.5 });
+    expect(byId.ctl_reconcile_100k_etcd_seconds).toMatchObject({ status: 'missed', measured: 2.5 });
+    expect(byId.ctl_resume_100k_memory_seconds).toBeUndefined();
+    expect(ratios.ctl_store_etcd_vs_memory).toBe(1.6);
+  });
+
+  it('marks every 100k figure an estimate below 100k (--quick), times scaled linearly', () => {
+    const ctlplane: CtlPlaneResult = { path: '', raw: '', sizes: [ctlSize(1_000, 0.01)], controller: controllerRun(10_000, { memory: 1, sqlite: 1.1, etcd: 1.2 }, 0.05, 0.1) };
+    const { targets, rows } = buildReport({ ctlplane }, { cpus: 2 });
+    const ours = targets.filter((t) => t.id.startsWith('ctl_store_') || t.id.startsWith('ctl_resume_') || t.id.startsWith('ctl_reconcile_'));
+    expect(ours).toHaveLength(6);
+    for (const t of ours) expect(t).toMatchObject({ status: 'estimate', met: false, estimated: true });
+    expect(ours.find((t) => t.id === 'ctl_reconcile_100k_sqlite_seconds')!.measured).toBe(1);
+    expect(rows.find((r) => r.metric === 'reconcile, store sqlite (extrapolated from 10,000)')?.value).toBe(1);
+  });
+
+  it('a failed Controller measurement is a target not measured, never left out', () => {
+    const ctlplane: CtlPlaneResult = { path: '', raw: '', sizes: [ctlSize(1_000, 0.01)], controllerError: 'etcd did not start' };
+    const { targets } = buildReport({ ctlplane }, { cpus: 2 });
+    expect(targets.find((t) => t.id === 'ctl_controller_store_targets')).toMatchObject({ status: 'not measured' });
   });
 });

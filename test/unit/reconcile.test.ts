@@ -4,11 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointType, MAX_BACKENDS, endpointRecordKey } from '../../src/abi/index.js';
 import { Controller } from '../../src/controller/controller.js';
-import { desiredState } from '../../src/controller/desired.js';
+import { desiredState, emptyGoal } from '../../src/controller/desired.js';
 import { Model } from '../../src/controller/model.js';
 import { Reconciler } from '../../src/controller/reconcile.js';
 import type { ControllerHost } from '../../src/controller/endpoint.js';
-import type { GoalState } from '../../src/transitd/client.js';
+import { MAX_ENDPOINTS_PER_PUT, type GoalState } from '../../src/transitd/client.js';
+import { formatIpv4 } from '../../src/util/addr.js';
 import { XvpcError } from '../../src/errors.js';
 import { fakeTransitd, type Call } from './fake-transitd.js';
 
@@ -88,6 +89,26 @@ describe('reconcile order', () => {
     m.endpoints.get(endpointRecordKey({ vni: 7, ip: '10.7.1.5' }))!.mac = '0e:07:0a:07:01:06';
     await reconciler.reconcile(desiredState(m, hosts));
     expect(log.map((c) => `${c.host}:${c.method}`).sort()).toEqual(['h1:attachEndpoints', 'h1:putEndpoints', 'h2:putEndpoints']);
+  });
+
+  it('more changed endpoints than one PutEndpoints may carry go as several calls, each under the message limit', async () => {
+    const log: Call[] = [];
+    const reconciler = new Reconciler({ h1: fakeTransitd('h1', log) });
+    const goal = emptyGoal();
+    const n = MAX_ENDPOINTS_PER_PUT + 5;
+    for (let i = 0; i < n; i++) {
+      const ip = formatIpv4(0x0a000000 + i + 1);
+      goal.endpoints.set(endpointRecordKey({ vni: 7, ip }), {
+        vni: 7, ip, type: EndpointType.SIMPLE, mac: '0e:07:00:00:00:01', hostIp: '172.30.0.2', hostMac: '0a:58:ac:1e:00:02', netId: 1, backends: [], hostedIfindex: -1,
+      });
+    }
+    await reconciler.reconcile(new Map([['h1', goal]]));
+    const puts = log.filter((c) => c.method === 'putEndpoints');
+    expect(puts.map((c) => c.records!.length)).toEqual([MAX_ENDPOINTS_PER_PUT, 5]);
+    expect(new Set(puts.flatMap((c) => c.records!.map((r) => r.ip))).size).toBe(n);
+    log.length = 0;
+    await reconciler.reconcile(new Map([['h1', goal]]));
+    expect(log).toEqual([]);
   });
 
   it('a new switch gets the endpoints before any host is told to use it', async () => {
