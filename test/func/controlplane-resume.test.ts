@@ -5,6 +5,7 @@
 // repairs what the killed ones left, pings across it, deletes part of it; and
 // nothing is duplicated or lost: every host holds exactly what the store says.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
@@ -20,8 +21,11 @@ const ip = (n: number) => `10.40.1.${n}`;
 
 interface ChildRun { lines: Record<string, any>[]; code: number | null; signal: NodeJS.Signals | null }
 
-/** Runs the child controller with `steps`; killAfter: SIGKILL it that many ms after it prints {op:'started'}. */
-function child(prefix: string, steps: unknown[], opts: { env?: Record<string, string>; killAfterStartMs?: number } = {}): Promise<ChildRun> {
+/**
+ * Runs the child controller with `steps`; killWhen: once it prints {op:'started'}, SIGKILL it as
+ * soon as this says so (polled every 2 ms).
+ */
+function child(prefix: string, steps: unknown[], opts: { env?: Record<string, string>; killWhen?: () => boolean } = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [CHILD, JSON.stringify({ prefix, steps })], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] });
     const lines: Record<string, any>[] = [];
@@ -33,7 +37,15 @@ function child(prefix: string, steps: unknown[], opts: { env?: Record<string, st
         const line = JSON.parse(buf.slice(0, i));
         buf = buf.slice(i + 1);
         lines.push(line);
-        if (line.op === 'started' && opts.killAfterStartMs !== undefined) setTimeout(() => p.kill('SIGKILL'), opts.killAfterStartMs);
+        if (line.op === 'started' && opts.killWhen) {
+          const poll = setInterval(() => {
+            if (p.exitCode !== null || p.signalCode !== null) clearInterval(poll);
+            else if (opts.killWhen!()) {
+              clearInterval(poll);
+              p.kill('SIGKILL');
+            }
+          }, 2);
+        }
       }
     });
     p.on('error', reject);
@@ -126,7 +138,10 @@ describe('control plane across processes', () => {
     const calls = Array.from({ length: 24 }, (_, k) => ({
       op: 'createSimpleEndpoint', args: { vni: VNI, netId: 1, ip: ip(100 + k), host: k % 2 ? 'h1' : 'h2' },
     }));
-    const run = await child(prefix, [{ op: 'parallel', calls }], { killAfterStartMs: 150 });
+    // Killed once the hosts are being programmed (the store has the batch: writes are ordered):
+    // the first of its namespaces is there. A fixed delay raced the batch, which got fast.
+    const namespaces = calls.map((c) => `/run/netns/${prefix}-${c.args.host}-e${VNI}-${c.args.ip.replaceAll('.', '-')}`);
+    const run = await child(prefix, [{ op: 'parallel', calls }], { killWhen: () => namespaces.some((n) => existsSync(n)) });
     expect(run.signal).toBe('SIGKILL');
 
     const c = new Controller(await openDroplets({ prefix }));
