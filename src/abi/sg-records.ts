@@ -12,6 +12,12 @@ import { SG_MAX_DEPTH, SG_MAX_GROUPS, SG_MAX_RULES, SG_NAME_LEN } from './limits
 /** A rule as the API takes it: allows protocol from/to cidr (default 0.0.0.0/0) on ports ('80', '8000-8080'; tcp/udp only; default all). */
 export interface SecurityRule { protocol: 'tcp' | 'udp' | 'icmp' | 'any'; cidr?: string; ports?: string }
 
+/** The prefix of a rule that names none: every address. */
+export const SG_ANY_CIDR = '0.0.0.0/0';
+
+/** A rule with its defaults written out (cidr SG_ANY_CIDR; ports '' for all), as transitd's messages carry it. */
+export const sgRuleFilled = (r: SecurityRule): Required<SecurityRule> => ({ protocol: r.protocol, cidr: r.cidr ?? SG_ANY_CIDR, ports: r.ports ?? '' });
+
 /** A security group on a host: its id (the controller's), VPC, name and rules. */
 export interface SecurityGroupRecord { id: number; vni: number; name: string; ingress: SecurityRule[]; egress: SecurityRule[] }
 export interface SecurityGroupKey { id: number }
@@ -43,7 +49,7 @@ export function sgRule(r: unknown, field: string): SecurityRule {
   const { protocol, cidr, ports } = r as Record<string, unknown>;
   if (typeof protocol !== 'string' || !Object.hasOwn(PROTOS, protocol))
     throw invalid(`${field}.protocol: unknown protocol '${String(protocol)}' (tcp, udp, icmp or any)`);
-  const c = formatCidr(parseCidr(cidr === undefined || cidr === '' ? '0.0.0.0/0' : cidr, `${field}.cidr`));
+  const c = formatCidr(parseCidr(cidr === undefined || cidr === '' ? SG_ANY_CIDR : cidr, `${field}.cidr`));
   const out: SecurityRule = { protocol: protocol as SecurityRule['protocol'], cidr: c };
   if (ports !== undefined && ports !== '') {
     if (protocol !== 'tcp' && protocol !== 'udp') throw invalid(`${field}.ports: only tcp and udp rules have ports, not ${protocol}`);
@@ -58,7 +64,7 @@ export function sgRule(r: unknown, field: string): SecurityRule {
 }
 
 export function sgRuleToKernel(r: SecurityRule): SgRule {
-  const c = parseCidr(r.cidr ?? '0.0.0.0/0', 'cidr');
+  const c = parseCidr(r.cidr ?? SG_ANY_CIDR, 'cidr');
   const [lo, hi] = r.ports ? (r.ports.includes('-') ? r.ports.split('-').map(Number) : [Number(r.ports), Number(r.ports)]) : [0, 65535];
   return { ip: c.prefix, len: c.len, proto: PROTOS[r.protocol], lo, hi };
 }
@@ -71,7 +77,7 @@ function sgRuleFromKernel(k: SgRule): SecurityRule {
 
 /** How deep the rule prefixes of one direction nest (the data path walks at most SG_MAX_DEPTH). */
 export function sgNesting(rules: readonly SecurityRule[]): number {
-  const cidrs = [...new Set(rules.map((r) => r.cidr ?? '0.0.0.0/0'))].map((c) => parseCidr(c, 'cidr'));
+  const cidrs = [...new Set(rules.map((r) => r.cidr ?? SG_ANY_CIDR))].map((c) => parseCidr(c, 'cidr'));
   const within = (a: { prefix: number; len: number }, b: { prefix: number; len: number }) => a.len >= b.len && ((a.prefix & maskOf(b.len)) >>> 0) === b.prefix;
   return cidrs.reduce((m, c) => Math.max(m, cidrs.filter((o) => within(c, o)).length), 0);
 }

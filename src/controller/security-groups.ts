@@ -4,7 +4,7 @@
 // goes to the hosts of the endpoints it is attached to; an endpoint's group
 // list to its own host). Semantics: docs/architecture.md "Security groups".
 import {
-  EndpointType, SG_MAX_GROUPS, endpointRecordKey, sgName, sgRules,
+  EndpointType, SG_MAX_GROUPS, endpointRecordKey, sgName, sgRuleFilled, sgRules,
   type SecurityAttachRecord, type SecurityRule,
 } from '../abi/index.js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
@@ -120,7 +120,6 @@ export function listSecurityGroups(m: Model, args: unknown): SecurityGroupInfo[]
 }
 
 // --- what hosts hold ---------------------------------------------------------------
-const toRule = (r: SecurityRule) => ({ protocol: r.protocol, cidr: r.cidr ?? '0.0.0.0/0', ports: r.ports ?? '' });
 
 /**
  * For each endpoint with groups, on its host: its group list (by id) and
@@ -136,7 +135,7 @@ export function securityGoals(m: Model): Map<string, { groups: Map<string, Secur
     const record: SecurityAttachRecord = { vni: ep.vni, ip: ep.ip, groups: groups.map((g) => g.id) };
     goal.attachments.set(endpointRecordKey(ep), record);
     for (const g of groups) {
-      goal.groups.set(String(g.id), { id: g.id, vni: g.vni, name: g.name, ingress: g.ingress.map(toRule), egress: g.egress.map(toRule) });
+      goal.groups.set(String(g.id), { id: g.id, vni: g.vni, name: g.name, ingress: g.ingress.map(sgRuleFilled), egress: g.egress.map(sgRuleFilled) });
     }
   }
   return out;

@@ -1,6 +1,6 @@
 // Typed records -> gRPC messages (requests go the other way through validate.ts).
-import { EndpointType, type EndpointRecord, type NetworkRecord, type SecurityGroupRecord, type SecurityRule, type VpcRecord } from '../abi/index.js';
-import { EndpointType as PbEndpointType, type Endpoint, type Network, type SecurityGroup, type SecurityRule as PbRule, type Vpc } from '../gen/transit.js';
+import { EndpointType, sgRuleFilled, type EndpointRecord, type NetworkRecord, type SecurityGroupRecord, type VpcRecord } from '../abi/index.js';
+import { EndpointType as PbEndpointType, type Endpoint, type Network, type SecurityGroup, type Vpc } from '../gen/transit.js';
 
 export const toVpc = (r: VpcRecord): Vpc => ({ vni: r.vni, routers: r.routers, directPath: r.directPath });
 
@@ -21,7 +21,6 @@ export const toEndpoint = (r: EndpointRecord): Endpoint => ({
   netId: r.netId, backends: r.backends, hostedIfindex: r.hostedIfindex,
 });
 
-const toRule = (r: SecurityRule): PbRule => ({ protocol: r.protocol, cidr: r.cidr ?? '0.0.0.0/0', ports: r.ports ?? '' });
 export const toSecurityGroup = (r: SecurityGroupRecord): SecurityGroup => ({
-  id: r.id, vni: r.vni, name: r.name, ingress: r.ingress.map(toRule), egress: r.egress.map(toRule),
+  id: r.id, vni: r.vni, name: r.name, ingress: r.ingress.map(sgRuleFilled), egress: r.egress.map(sgRuleFilled),
 });
