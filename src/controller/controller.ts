@@ -295,28 +295,41 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   }
 
   /**
+   * Every host's Dump against the desired state: what each host holds, how many
+   * records and attachments it should hold, and how many of them differ.
+   */
+  private async compareHosts(): Promise<{ desired: Map<string, HostGoal>; hosts: Map<string, { have: HostGoal; checked: number; differ: number }> }> {
+    // The hosts dump while this process works out the desired state (both take long at 100k endpoints).
+    const dumps = new Map(Object.entries(this.clients).map(([name, client]) => [name, client.dump({}, { timeoutMs: 120_000 })]));
+    for (const p of dumps.values()) p.catch(() => undefined); // awaited below; not unhandled meanwhile
+    await new Promise((r) => setImmediate(r)); // the requests leave before the CPU-bound part
+    const desired = desiredState(this.model, this.hostAddresses());
+    const hosts = new Map<string, { have: HostGoal; checked: number; differ: number }>();
+    await Promise.all([...dumps].map(async ([name, dump]) => {
+      const goal = desired.get(name)!;
+      const have = observedGoal(await dump, this.droplets[name].ip, goal);
+      hosts.set(name, { have, checked: goalSize(goal), differ: countDrift(goal, have) });
+    }));
+    return { desired, hosts };
+  }
+
+  /**
    * Tells the Reconciler what each host holds (its Dump), so the next sync
    * repairs whatever differs, not just what this process changed.
    * Returns how many records and attachments it checked and found wrong, and
    * the desired state it compared them with.
    */
   private async observeHosts(): Promise<{ checked: number; repaired: number; desired: Map<string, HostGoal> }> {
-    // The hosts dump while this process works out the desired state (both take long at 100k endpoints).
-    const dumps = new Map(Object.entries(this.clients).map(([name, client]) => [name, client.dump({}, { timeoutMs: 120_000 })]));
-    for (const p of dumps.values()) p.catch(() => undefined); // awaited below; not unhandled meanwhile
-    await new Promise((r) => setImmediate(r)); // the requests leave before the CPU-bound part
-    const want = desiredState(this.model, this.hostAddresses());
+    const { desired, hosts } = await this.compareHosts();
     let checked = 0;
     let repaired = 0;
-    await Promise.all(Object.keys(this.clients).map(async (name) => {
-      const goal = want.get(name)!;
-      const have = observedGoal(await dumps.get(name)!, this.droplets[name].ip, goal);
-      checked += goalSize(goal);
-      repaired += countDrift(goal, have);
-      this.reconciler.setApplied(name, have);
-    }));
+    for (const [name, h] of hosts) {
+      checked += h.checked;
+      repaired += h.differ;
+      this.reconciler.setApplied(name, h.have);
+    }
     this.observed = true;
-    return { checked, repaired, desired: want };
+    return { checked, repaired, desired };
   }
 
   /**
@@ -359,13 +372,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   async checkHosts(): Promise<{ checked: number; differ: number; hosts: Record<string, { checked: number; differ: number }> }> {
     return this.task(async () => {
       await this.refresh();
-      const desired = desiredState(this.model, this.hostAddresses());
-      const hosts: Record<string, { checked: number; differ: number }> = {};
-      await Promise.all(Object.entries(this.clients).map(async ([name, client]) => {
-        const goal = desired.get(name)!;
-        const have = observedGoal(await client.dump({}, { timeoutMs: 120_000 }), this.droplets[name].ip, goal);
-        hosts[name] = { checked: goalSize(goal), differ: countDrift(goal, have) };
-      }));
+      const compared = await this.compareHosts();
+      const hosts = Object.fromEntries([...compared.hosts].map(([name, h]) => [name, { checked: h.checked, differ: h.differ }]));
       const sum = (k: 'checked' | 'differ') => Object.values(hosts).reduce((n, h) => n + h[k], 0);
       return { checked: sum('checked'), differ: sum('differ'), hosts };
     });

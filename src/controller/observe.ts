@@ -4,9 +4,9 @@
 // as JSON values, util/json-value.ts). An endpoint record with a hosted ifindex on its own host means
 // transitd attached it (agent on its veth): that is its attachment.
 import { endpointRecordKey, networkRecordKey, type EndpointRecord } from '../abi/index.js';
-import type { AttachEndpointRequest, GoalState, SecurityRule } from '../transitd/client.js';
+import type { AttachEndpointRequest, GoalState } from '../transitd/client.js';
 import { emptyGoal, type HostGoal } from './desired.js';
-import { sameJson } from '../util/json-value.js';
+import { changed, gone } from './reconcile.js';
 
 export function observedGoal(dump: GoalState, hostIp: string, want: HostGoal): HostGoal {
   const g = emptyGoal();
@@ -26,11 +26,9 @@ export function observedGoal(dump: GoalState, hostIp: string, want: HostGoal): H
     g.endpoints.set(key, record);
     if (e.hostIp === hostIp && e.hostedIfindex >= 0) g.attachments.set(key, want.attachments.get(key) ?? orphanAttachment(record));
   }
-  const rule = (r: SecurityRule) => ({ protocol: r.protocol, cidr: r.cidr, ports: r.ports });
-  for (const s of dump.securityGroups) {
-    g.securityGroups.set(String(s.id), { id: s.id, vni: s.vni, name: s.name, ingress: s.ingress.map(rule), egress: s.egress.map(rule) });
-  }
-  for (const a of dump.securityAttachments) g.securityAttachments.set(endpointRecordKey(a), { vni: a.vni, ip: a.ip, groups: [...a.groups] });
+  // Groups and attachments are kept as the messages desired.ts builds, so the Dump's are kept as they are.
+  for (const s of dump.securityGroups) g.securityGroups.set(String(s.id), s);
+  for (const a of dump.securityAttachments) g.securityAttachments.set(endpointRecordKey(a), a);
   return g;
 }
 
@@ -39,17 +37,17 @@ const orphanAttachment = (e: EndpointRecord): AttachEndpointRequest => ({
   vni: e.vni, netId: e.netId, ip: e.ip, mac: e.mac, cidr: '', gatewayIp: '', hostEndpoint: false, mtu: 0, vpcCidr: '',
 });
 
-/** How many records and attachments differ between what a host should hold and what it holds. */
+/**
+ * How many records and attachments differ between what a host should hold and
+ * what it holds: what the Reconciler would send or delete (an attachment by
+ * presence alone).
+ */
 export function countDrift(want: HostGoal, have: HostGoal): number {
   let n = 0;
   for (const kind of ['substrate', 'vpcs', 'networks', 'endpoints', 'attachments', 'securityGroups', 'securityAttachments'] as const) {
     const w = want[kind] as Map<string, unknown>;
     const h = have[kind] as Map<string, unknown>;
-    for (const [k, v] of w) {
-      const got = h.get(k);
-      if (got === undefined || (kind !== 'attachments' && !sameJson(got, v))) n++;
-    }
-    for (const k of h.keys()) if (!w.has(k)) n++;
+    n += (kind === 'attachments' ? gone(h, w).length : changed(w, h).length) + gone(w, h).length;
   }
   return n;
 }

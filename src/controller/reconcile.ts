@@ -22,7 +22,8 @@ const emptyBatch = (): GoalState => ({
   securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
 });
 
-function changed<T>(want: Map<string, T>, have: Map<string, T>): [string, T][] {
+/** What `want` holds that `have` lacks or holds otherwise. */
+export function changed<T>(want: Map<string, T>, have: Map<string, T>): [string, T][] {
   const out: [string, T][] = [];
   for (const [k, v] of want) {
     const old = have.get(k);
@@ -31,7 +32,8 @@ function changed<T>(want: Map<string, T>, have: Map<string, T>): [string, T][] {
   return out;
 }
 
-const gone = <T>(want: Map<string, T>, have: Map<string, T>): string[] => [...have.keys()].filter((k) => !want.has(k));
+/** The keys `have` holds that `want` does not. */
+export const gone = <T>(want: Map<string, T>, have: Map<string, T>): string[] => [...have.keys()].filter((k) => !want.has(k));
 
 export class Reconciler {
   private readonly applied = new Map<string, HostGoal>();
