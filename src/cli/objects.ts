@@ -34,26 +34,27 @@ export interface ObjectKind {
   line(o: object): string;
 }
 
-function opUsage(kind: ObjectKind, op: ObjectOp): string {
-  const opt = kind.optional?.[op] ?? [];
-  const args = Object.keys(kind.options[op]).map((o) => {
+/** One operation's usage line; optional options in [brackets]. */
+function usageLine(kind: ObjectKind, op: string, options: OptionSpec, optional: string[] = []): string {
+  const args = Object.keys(options).map((o) => {
     const s = `--${o} ${o.toUpperCase().replace(/-/g, '_')}`;
-    return opt.includes(o) ? `[${s}]` : s;
+    return optional.includes(o) ? `[${s}]` : s;
   });
   return `xvpc ${kind.name} ${op} --prefix P ${args.join(' ')}${args.length ? ' ' : ''}[--store STORE] [--json]`;
 }
 
-function moreUsage(kind: ObjectKind, op: string): string {
-  const args = Object.keys(kind.more![op].options).map((o) => `--${o} ${o.toUpperCase().replace(/-/g, '_')}`);
-  return `xvpc ${kind.name} ${op} --prefix P ${args.join(' ')} [--store STORE] [--json]`;
+/** An operation's arguments, with every option it has that is not optional required. */
+function parseOp(rest: string[], options: OptionSpec, optional: string[] = []): Values {
+  const { values } = parse(rest, { ...CONTROLLER_OPTIONS, ...options } as OptionSpec);
+  const v = values as Values;
+  for (const name of Object.keys(options)) if (v[name] === undefined && !optional.includes(name)) throw new UsageError(`--${name} is required`);
+  return v;
 }
 
 /** An operation of the kind's own (`more`): every option required. */
 async function runMore(kind: ObjectKind, op: string, rest: string[]): Promise<number> {
   const spec = kind.more![op];
-  const { values } = parse(rest, { ...CONTROLLER_OPTIONS, ...spec.options } as OptionSpec);
-  const v = values as Values;
-  for (const name of Object.keys(spec.options)) if (v[name] === undefined) throw new UsageError(`--${name} is required`);
+  const v = parseOp(rest, spec.options);
   await withController(v as { prefix?: string; store?: string }, async (c) => {
     await spec.run(c, v);
     if (v.json) printJson({ [op]: true });
@@ -66,7 +67,10 @@ export function objectCommand(kind: ObjectKind, example: string): Command {
   const ops = [...OBJECT_OPS, ...Object.keys(kind.more ?? {})];
   return {
     summary: `${ops.slice(0, -1).join(', ')} or ${ops.at(-1)} ${kind.noun}s (desired state, through the controller and its store)`,
-    usage: [...OBJECT_OPS.map((op) => opUsage(kind, op)), ...Object.keys(kind.more ?? {}).map((op) => moreUsage(kind, op))].join('\n       '),
+    usage: [
+      ...OBJECT_OPS.map((op) => usageLine(kind, op, kind.options[op], kind.optional?.[op])),
+      ...Object.entries(kind.more ?? {}).map(([op, spec]) => usageLine(kind, op, spec.options)),
+    ].join('\n       '),
     example,
     async run(args) {
       const [op, ...rest] = args;
@@ -74,11 +78,7 @@ export function objectCommand(kind: ObjectKind, example: string): Command {
       if (kind.more && Object.hasOwn(kind.more, op)) return runMore(kind, op, rest);
       if (!(OBJECT_OPS as readonly string[]).includes(op)) throw new UsageError(`unknown operation '${op}' (${ops.join(', ')})`);
       const o = op as ObjectOp;
-      const { values } = parse(rest, { ...CONTROLLER_OPTIONS, ...kind.options[o] } as OptionSpec);
-      const v = values as Values;
-      for (const name of Object.keys(kind.options[o])) {
-        if (v[name] === undefined && !(kind.optional?.[o] ?? []).includes(name)) throw new UsageError(`--${name} is required`);
-      }
+      const v = parseOp(rest, kind.options[o], kind.optional?.[o]);
       await withController(v as { prefix?: string; store?: string }, async (c) => {
         switch (o) {
           case 'create':
