@@ -6,6 +6,7 @@ import { parsePing } from '../controller/endpoint.js';
 import { findEndpoint, runIn } from './target.js';
 import type { RunEndpoint, RunFile } from './runfile.js';
 import type { Checks } from './types.js';
+import { seededRandom } from '../util/seeded-random.js';
 
 export interface CheckResult {
   /** 'pingall', 'iperf a->b', 'rtt a->b', 'unreachable a->b', 'coordinated #0' */
@@ -21,18 +22,6 @@ export interface CheckReport {
   results: CheckResult[];
   pings: PingSample[];
   throughput: Throughput[];
-}
-
-/** A small seeded PRNG (mulberry32): the same seed samples the same pairs. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Ordered pairs that should reach each other: same VPC, and same network or a VPC with routers. */

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../../src/dataplane/host.js';
 import { EndpointType } from '../../src/abi/index.js';
+import { seededRandom } from '../../src/util/seeded-random.js';
 import {
   ARP_REQUEST, BROADCAST_MAC, ETH_LEN, ETH_P_ARP, ETH_P_IP, GENEVE_PORT, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
   arp, eth, fixIpv4Checksum, geneveFrame, icmpEcho, inetChecksum, ipNum, ipv4, rtsOption, tcp, udp,
@@ -20,18 +21,6 @@ const VNI = 0x0a1b2c;
 const SENDER_HOST = hostN(21);
 const SENDER = { ip: '10.1.0.7', mac: '02:00:0a:01:00:07' };
 const REMOTE = { ip: '10.1.0.5', mac: '02:00:0a:01:00:05', host: hostN(23) };
-
-/** mulberry32: small, seedable, the same sequence on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- seeds: well-formed frames of each kind the programs take ----
 
@@ -180,7 +169,7 @@ afterAll(() => env?.close());
 
 function fuzz(prog: 'transit' | 'agent', seeds: Buffer[], seed: number, defect: (b: Buffer) => string) {
   const program = prog === 'transit' ? dp.transitProgram : dp.agentProgram;
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const byRetval = new Map<number, number>();
   const problems: string[] = [];
   const before = dp.stats();
