@@ -5,8 +5,9 @@
 // the kernel's kmalloc, kmem_cache and percpu allocations traced (tracefs),
 // and counts the allocations still live when they are made, by call site.
 // Slab, cgroup and MemAvailable deltas are noisy on a shared machine (other
-// work allocates and frees meanwhile); allocations matched to their frees by
-// address are not. Needs root.
+// work allocates and frees meanwhile); allocations made by this process and
+// the commands it runs, matched to their frees by address, are not (work done
+// for them in kernel threads is not counted). Needs root.
 //
 //   node dist-bench/endpoint-memory.js [--count 200]
 import { spawnSync } from 'node:child_process';
@@ -40,9 +41,13 @@ const possibleCpus = (): number => {
   return spans.reduce((n, s) => { const [a, b] = s.split('-').map(Number); return n + (b === undefined ? 1 : b - a + 1); }, 0);
 };
 
+/** This process and the commands it ran: only their allocations are counted (others on the machine allocate too). */
+const ours = new Set<number>([process.pid]);
+
 function ipBatch(lines: string[], opts: { netns?: string; force?: boolean } = {}): void {
   const argv = [...(opts.netns ? ['-n', opts.netns] : []), ...(opts.force ? ['-force'] : []), '-batch', '-'];
   const r = spawnSync('ip', argv, { input: `${lines.join('\n')}\n` });
+  ours.add(r.pid);
   if (r.status !== 0 && !opts.force) throw new Error(`ip ${argv.join(' ')}: ${r.stderr.toString().trim()}`);
 }
 
@@ -68,7 +73,10 @@ class Trace {
   }
   on(on: boolean): void { writeFileSync(`${this.dir}/tracing_on`, on ? '1' : '0'); }
   clear(): void { writeFileSync(`${this.dir}/trace`, ''); }
-  /** Bytes still allocated at the end of the trace, by call site (function name). */
+  /**
+   * Bytes still allocated at the end of the trace, by call site (function name): allocations
+   * made by our processes, freed by anyone (RCU callbacks free in whatever task runs them).
+   */
   async live(): Promise<{ bySite: Map<string, number>; lost: boolean }> {
     const cpus = possibleCpus();
     const live = new Map<string, [string, number]>();
@@ -77,14 +85,16 @@ class Trace {
     for await (const line of lines) {
       const header = /entries-in-buffer\/entries-written: (\d+)\/(\d+)/.exec(line);
       if (header) { lost = header[1] !== header[2]; continue; }
-      const m = /: (kmalloc|kmem_cache_alloc|kfree|kmem_cache_free|percpu_alloc_percpu|percpu_free_percpu): (.*)/.exec(line);
+      const m = /-(\d+)\s+\[\d+\].*?: (kmalloc|kmem_cache_alloc|kfree|kmem_cache_free|percpu_alloc_percpu|percpu_free_percpu): (.*)/.exec(line);
       if (!m) continue;
-      const f = new Map([...m[2].matchAll(/(\w+)=(\S+)/g)].map((x) => [x[1], x[2]]));
+      const [, pid, event, rest] = m;
+      const mine = ours.has(Number(pid));
+      const f = new Map([...rest.matchAll(/(\w+)=(\S+)/g)].map((x) => [x[1], x[2]]));
       const site = (f.get('call_site') ?? '?').replace(/\+0x.*/, '');
-      switch (m[1]) {
-        case 'kmalloc': case 'kmem_cache_alloc': live.set(f.get('ptr')!, [site, Number(f.get('bytes_alloc'))]); break;
+      switch (event) {
+        case 'kmalloc': case 'kmem_cache_alloc': if (mine) live.set(f.get('ptr')!, [site, Number(f.get('bytes_alloc'))]); break;
         case 'kfree': case 'kmem_cache_free': live.delete(f.get('ptr')!); break;
-        case 'percpu_alloc_percpu': live.set(`pcpu ${f.get('ptr')}`, [`${site} [percpu]`, Number(f.get('size')) * cpus]); break;
+        case 'percpu_alloc_percpu': if (mine) live.set(`pcpu ${f.get('ptr')}`, [`${site} [percpu]`, Number(f.get('size')) * cpus]); break;
         case 'percpu_free_percpu': live.delete(`pcpu ${f.get('ptr')}`); break;
       }
     }
@@ -108,6 +118,7 @@ function makeEndpoints(v: Variant, prefix: string, hostNs: string, count: number
     for (let i = 0; i < count; i++) {
       const r = spawnSync('nsenter', [`--net=/run/netns/${prefix}-${i}`, 'sh', '-c',
         'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6']);
+      ours.add(r.pid);
       if (r.status !== 0) throw new Error(`disable_ipv6 in ${prefix}-${i}: ${r.stderr.toString().trim()}`);
     }
   }
