@@ -66,15 +66,29 @@ async function snapshot(): Promise<MemorySnapshot & { source?: string }> {
   return { usageBytes: cg?.usageBytes ?? NaN, kernelBytes: cg?.kernelBytes ?? NaN, systemKernelBytes: kernelBytes(mi), memAvailableBytes: mi.MemAvailable, source: cg?.source };
 }
 
-/** Waits until the cgroup's usage and the kernel's memory stop falling (the kernel frees namespaces and maps after they are deleted), at most maxMs. */
-export async function settle(maxMs = 30_000): Promise<void> {
+/** Network namespaces the kernel still holds (freed by a worker, in batches, well after `ip netns del`). */
+async function kernelNamespaces(): Promise<number> {
+  const line = (await readFile('/proc/slabinfo', 'utf8').catch(() => '')).split('\n').find((l) => l.startsWith('net_namespace '));
+  return line ? Number(line.split(/\s+/)[1]) : NaN;
+}
+
+/**
+ * Waits until the cgroup's usage, the kernel's memory and the kernel's count of
+ * namespaces have stopped falling for 5 s in a row (the kernel frees namespaces
+ * and maps long after they are deleted: 10,000 endpoint namespaces took minutes,
+ * and their freeing counted against the next run's growth), at most maxMs.
+ */
+export async function settle(maxMs = 240_000): Promise<void> {
   const end = Date.now() + maxMs;
-  let last = await snapshot();
-  while (Date.now() < end) {
+  let last = { ...(await snapshot()), namespaces: await kernelNamespaces() };
+  let quiet = 0;
+  while (Date.now() < end && quiet < 5) {
     await new Promise((r) => setTimeout(r, 1000));
-    const now = await snapshot();
-    const falling = (a: number, b: number) => Number.isFinite(b) && a - b >= 2 ** 20;
-    if (!falling(last.usageBytes, now.usageBytes) && !falling(last.systemKernelBytes, now.systemKernelBytes)) return;
+    const now = { ...(await snapshot()), namespaces: await kernelNamespaces() };
+    const falling = (a: number, b: number, by: number) => Number.isFinite(b) && a - b >= by;
+    const busy = falling(last.usageBytes, now.usageBytes, 2 ** 20) || falling(last.systemKernelBytes, now.systemKernelBytes, 2 ** 20)
+      || falling(last.namespaces, now.namespaces, 1);
+    quiet = busy ? 0 : quiet + 1;
     last = now;
   }
 }
@@ -93,8 +107,10 @@ export async function runScale(label: string, prefix: string, shape: ScaleShape,
   const endpoints = shape.hosts * shape.perHost;
   let downSeconds: number | undefined;
   try {
+    const settleStart = Date.now();
     await settle();
-    onStep(`${label}: up ${endpoints.toLocaleString('en')} endpoints on ${shape.hosts} droplet(s) (${droplets} in all), runScenario --prefix ${prefix}`);
+    const settled = `kernel settled after ${((Date.now() - settleStart) / 1000).toFixed(0)} s`;
+    onStep(`${label}: up ${endpoints.toLocaleString('en')} endpoints on ${shape.hosts} droplet(s) (${droplets} in all), runScenario --prefix ${prefix} (${settled})`);
     const before = await snapshot();
     let atDroplets: Promise<MemorySnapshot> | undefined;
     let atReady: Promise<MemorySnapshot> | undefined;

@@ -12,6 +12,7 @@ import { DEFAULT_DROPLET_MODE, cleanupAll, createDroplets, destroyDroplets, type
 import { dockerRunning, docker } from '../src/droplet/docker.js';
 import { ownerOf } from '../src/droplet/names.js';
 import { isRunning } from '../src/droplet/process.js';
+import { endpointNames } from '../src/transitd/plumbing.js';
 import { must, run } from '../src/util/exec.js';
 import { listNamespaces } from '../src/util/netns.js';
 
@@ -258,6 +259,16 @@ describe('netns droplets with transitd', () => {
       expect(reply.netns.startsWith(`${prefix}-left-e`)).toBe(true);
       const inside = await d.left.netnsRun(reply.netns, ['ip', '-j', 'addr', 'show', 'dev', 'veth0']);
       expect(inside.stdout).toContain('10.0.0.2');
+      // Both sides of the pair: one queue each way (plumbing.ts ONE_QUEUE), the same MTU.
+      const link = async (r: Promise<{ stdout: string }>) => {
+        const [l] = JSON.parse((await r).stdout) as { mtu: number; num_tx_queues: number; num_rx_queues: number }[];
+        return { mtu: l.mtu, tx: l.num_tx_queues, rx: l.num_rx_queues };
+      };
+      const endpointSide = await link(d.left.netnsRun(reply.netns, ['ip', '-j', '-d', 'link', 'show', 'dev', 'veth0']));
+      const hostSide = await link(d.left.run(['ip', '-j', '-d', 'link', 'show', 'dev', endpointNames('', 3, '10.0.0.2', false).veth]));
+      expect(endpointSide).toEqual({ mtu: hostSide.mtu, tx: 1, rx: 1 });
+      expect(hostSide).toEqual({ mtu: endpointSide.mtu, tx: 1, rx: 1 });
+      expect(endpointSide.mtu).toBeGreaterThanOrEqual(1280);
     } finally {
       client.close();
     }

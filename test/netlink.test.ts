@@ -15,7 +15,8 @@ const FEATURES = ['tx-checksum-ip-generic', 'tx-udp-segmentation'];
 /** A namespace holding veth0 (MTU 1400, down, no address), its peer `host` in `hostNs`, as transitd's ip -batch makes them. */
 async function endpointLink(ns: string, hostNs: string, host: string, mac: string): Promise<void> {
   await createNamespace(ns);
-  await must(['ip', '-n', hostNs, 'link', 'add', host, 'mtu', String(MTU), 'type', 'veth', 'peer', 'name', 'veth0', 'netns', ns, 'address', mac, 'mtu', String(MTU)]);
+  const oneQueue = ['numtxqueues', '1', 'numrxqueues', '1'];
+  await must(['ip', '-n', hostNs, 'link', 'add', host, 'mtu', String(MTU), ...oneQueue, 'type', 'veth', 'peer', 'name', 'veth0', 'netns', ns, 'address', mac, 'mtu', String(MTU), ...oneQueue]);
 }
 
 /** Everything configureEndpointLink may change in `ns`, as ip and ethtool show it. */

@@ -41,6 +41,15 @@ const TC_UNCARRIED_GSO = [
   'tx-gre-csum-segmentation', 'off', 'tx-ipxip4-segmentation', 'off', 'tx-ipxip6-segmentation', 'off',
 ];
 
+/**
+ * One TX and one RX queue on each side of an endpoint's veth pair. veth uses one
+ * of each anyway (its real queue counts start at 1), but without these it
+ * allocates as many as the machine has possible CPUs: a netdev_queue and a
+ * veth_rq each, ~4.7 kB per endpoint on 2 CPUs, more on bigger machines
+ * (measured, docs/emulation.md "Memory").
+ */
+const ONE_QUEUE = 'numtxqueues 1 numrxqueues 1';
+
 /** Where `ip netns add` puts a namespace. */
 const NETNS_DIR = '/run/netns';
 
@@ -56,8 +65,9 @@ export interface Plumbing { names: EndpointNames; req: AttachRequest; mtu: numbe
  * Many endpoints in their own namespaces, made together (measured,
  * docs/emulation.md "Scale"): one `ip -batch` for all of them adds the
  * namespaces and makes each veth pair with its peer already inside its
- * namespace, with its MAC and MTU; then, inside each namespace, the addon
- * (netlink and one ethtool ioctl, no process) sets lo up, `addrgenmode none`
+ * namespace, with its MAC, MTU and one queue each way (ONE_QUEUE); then,
+ * inside each namespace, the addon (netlink and one ethtool ioctl, no
+ * process) sets lo up, `addrgenmode none`
  * (no IPv6 link-local address, so no router solicitations the agent would only
  * drop), the features, the address, the link up and the default route.
  *
@@ -74,7 +84,7 @@ export async function createNamespacedPlumbing(list: Plumbing[], opts: { txCheck
     if (!names.netns) throw new Error(`createNamespacedPlumbing: ${req.vni}/${req.ip} is a host endpoint`);
     hostSide.push(
       `netns add ${names.netns}`,
-      `link add ${names.veth} mtu ${mtu} type veth peer name ${names.peer} netns ${names.netns} address ${req.mac} mtu ${mtu}`,
+      `link add ${names.veth} mtu ${mtu} ${ONE_QUEUE} type veth peer name ${names.peer} netns ${names.netns} address ${req.mac} mtu ${mtu} ${ONE_QUEUE}`,
       `link set ${names.veth} addrgenmode none up`,
     );
   }
@@ -96,7 +106,7 @@ export async function createNamespacedPlumbing(list: Plumbing[], opts: { txCheck
  */
 async function createHostPlumbing(names: EndpointNames, req: AttachRequest, mtu: number, opts: { txChecksum: boolean }): Promise<void> {
   const commands = [
-    `link add ${names.veth} type veth peer name ${names.peer}`,
+    `link add ${names.veth} ${ONE_QUEUE} type veth peer name ${names.peer} ${ONE_QUEUE}`,
     `link set ${names.veth} mtu ${mtu} addrgenmode none up`,
     `link set ${names.peer} address ${req.mac} mtu ${mtu} addrgenmode none`,
     `addr add ${req.ip}/${req.prefixLen} dev ${names.peer}`,
