@@ -132,7 +132,7 @@ function build(name, parts) {
       writeFileSync(`${dir}/${file}`, s.replace(from, to));
     }
   }
-  execFileSync('clang', ['-target', 'bpf', '-O2', '-g', '-Wall', '-Werror', '-I.', `-I/usr/include/${arch}-linux-gnu`,
+  execFileSync('clang', ['-target', 'bpf', '-mcpu=v3', '-O2', '-g', '-Wall', '-Werror', '-I.', `-I/usr/include/${arch}-linux-gnu`,
     ...(parts.includes('hook') ? ['-DXVPC_NO_XDPCAP'] : []), '-c', 'xvpc.bpf.c', '-o', `${work}/${name}.o`], { cwd: dir });
   return `${name}=${work}/${name}.o`;
 }
