@@ -386,7 +386,7 @@ async function compileWithoutHook(dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const out = `${dir}/xvpc-nohook.o`;
   const src = `${repoRoot}native/bpf`;
-  await must(['clang', '-target', 'bpf', '-O2', '-g', '-Wall', '-Werror', '-DXVPC_NO_XDPCAP', '-I', src,
+  await must(['clang', '-target', 'bpf', '-mcpu=v3', '-O2', '-g', '-Wall', '-Werror', '-DXVPC_NO_XDPCAP', '-I', src,
     '-I', `/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '-c', `${src}/xvpc.bpf.c`, '-o', out]);
   return out;
 }

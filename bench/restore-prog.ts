@@ -10,7 +10,9 @@
 //
 // The C source lives here rather than in native/bpf because it is a
 // measuring instrument, not part of the data plane; it is compiled on first
-// use with the same clang flags as native/bpf/Makefile.
+// use with native/bpf/Makefile's clang flags but -mcpu=v3: under v3 clang
+// computes its packet length in 32-bit registers added to a packet pointer,
+// which the verifier refuses ("32-bit pointer arithmetic prohibited").
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { must } from '../dist/util/exec.js';
 import { BpfObject, type BpfProgram } from '../dist/dataplane/bpf.js';

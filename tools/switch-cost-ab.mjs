@@ -4,11 +4,20 @@
 // records as bench/pktcost.ts, measured as the bench's headline is (restoring
 // wrapper, repeat = N, minus the wrapper with the empty program, plus the
 // empty program's own per-run cost), in rounds that interleave every build,
-// the wrapped empty program and the bare one in a rotating order. Prints per
+// the wrapped empty program and the bare one in an order shuffled anew each
+// round (a fixed rotation puts each term always after the same neighbour,
+// a bias of its own). Each build is loaded --copies times (each copy its own
+// maps and JIT image, so its own code placement, which alone moved one
+// object by 3-4 ns between two loads); a build's figure in a round is the
+// mean of its copies. Prints per
 // build the median over rounds of ns per packet and of its ratio to the
 // empty program, with the middle half and the whole range.
 //
-//   node tools/switch-cost-ab.mjs [--rounds 15] [--repeat 1000000] NAME=path/to/xvpc.o ...
+//   node tools/switch-cost-ab.mjs [--rounds 15] [--repeat 1000000] [--copies 1] [--verdict-only] NAME=path/to/xvpc.o ...
+//
+// --verdict-only: check each build's verdict (XDP_TX) but not its rewritten
+// outer destination (tools/switch-cost-bisect.mjs --stages: builds that stop
+// part way and leave the packet as it came).
 //
 // Without objects: the build in obj/bpf/xvpc.o. Run as root after `npm run build`.
 import { mkdirSync, rmSync } from 'node:fs';
@@ -21,9 +30,12 @@ import { geneve, innerUdpFrame, outerDst } from '../dist-bench/packets.js';
 import { RestoreWrapper } from '../dist-bench/restore-prog.js';
 import { spreadOf } from '../dist-bench/spread.js';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '15' }, repeat: { type: 'string', default: '1000000' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '15' }, repeat: { type: 'string', default: '1000000' }, 'verdict-only': { type: 'boolean', default: false }, copies: { type: 'string', default: '1' } } });
+const forwarded = (r) => r.retval === XDP_TX && (values['verdict-only'] || outerDst(r.data) === peer.ip);
 const rounds = Number(values.rounds);
 const repeat = Number(values.repeat);
+const copies = Number(values.copies);
+if (!(copies >= 1)) throw new Error(`--copies ${values.copies}: want 1 or more`);
 const builds = (positionals.length ? positionals : [`built=${bpfObjectPath('xvpc')}`]).map((a) => {
   const i = a.indexOf('=');
   if (i < 1) throw new Error(`argument ${a}: want NAME=path`);
@@ -41,14 +53,13 @@ const lo = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8').trim());
 const packet = geneve(peer, me, VNI, innerUdpFrame(client, server));
 
 const root = `/sys/fs/bpf/xvpc/swab${process.pid}`;
-const dps = [];
+const insts = []; // every loaded copy: its build's index and its data plane
 let empty, wrapper;
 try {
   empty = BpfObject.load(bpfObjectPath('pass'));
   wrapper = await RestoreWrapper.load(`/tmp/swab${process.pid}`);
-  for (const b of builds) {
-    const dp = HostDataplane.open(`${root}/${b.name}`, { endpoints: 1024, networks: 64, vpcs: 64, substrate: 64, agent_meta: 64, ep_host_cache: 64 }, { objectPath: b.path });
-    dps.push(dp);
+  for (const [bi, b] of builds.entries()) for (let c = 0; c < copies; c++) {
+    const dp = HostDataplane.open(`${root}/${b.name}-${c}`, { endpoints: 1024, networks: 64, vpcs: 64, substrate: 64, agent_meta: 64, ep_host_cache: 64 }, { objectPath: b.path });
     dp.setHostConfig({ ip: me.ip, mac: me.mac, ifindex: lo });
     dp.addInterface(lo);
     for (const h of [peer, sw]) dp.put('substrate', { ip: h.ip, mac: h.mac });
@@ -56,38 +67,49 @@ try {
     dp.put('endpoints', { vni: VNI, ip: server.ip, type: EndpointType.SIMPLE, mac: server.mac, hostIp: peer.ip, hostMac: peer.mac, netId: 1, backends: [], hostedIfindex: -1 });
     dp.put('endpoints', { vni: VNI, ip: client.ip, type: EndpointType.SIMPLE, mac: client.mac, hostIp: me.ip, hostMac: me.mac, netId: 1, backends: [], hostedIfindex: lo });
     const r = dp.transitProgram.testRun(packet, { ingressIfindex: lo });
-    if (r.retval !== XDP_TX || outerDst(r.data) !== peer.ip) throw new Error(`${b.name}: verdict ${r.retval}, outer dst ${outerDst(r.data)}`);
+    if (!forwarded(r)) throw new Error(`${b.name}: verdict ${r.retval}, outer dst ${outerDst(r.data)}`);
+    insts.push({ build: bi, dp });
   }
-  const terms = ['bare', 'wrapped-empty', ...builds.map((_, i) => i)];
+  const terms = ['bare', 'wrapped-empty', ...insts.map((_, j) => j)];
   const ns = { bare: [], 'wrapped-empty': [] };
   const wall = { bare: [], 'wrapped-empty': [] };
   builds.forEach((_, i) => { ns[i] = []; wall[i] = []; });
-  const timed = (f) => { const c0 = process.cpuUsage(); const r = f(); const c = process.cpuUsage(c0); wall[r.term].push((c.user + c.system) * 1000 / repeat); return r; };
+  let seed = 0x5eed;
+  const random = () => { seed = (seed + 0x6d2b79f5) | 0; let t = Math.imul(seed ^ (seed >>> 15), 1 | seed); t ^= t + Math.imul(t ^ (t >>> 7), 61 | t); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const cpuNs = (f) => { const c0 = process.cpuUsage(); const r = f(); const c = process.cpuUsage(c0); return { r, cpu: (c.user + c.system) * 1000 / repeat }; };
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < terms.length; k++) {
-      const t = terms[(round + k) % terms.length];
+    const order = [...terms];
+    for (let k = order.length - 1; k > 0; k--) { const j = Math.floor(random() * (k + 1)); [order[k], order[j]] = [order[j], order[k]]; }
+    const got = {}; // this round: per copy, kernel ns and cpu ns
+    for (const t of order) {
       if (t === 'bare') {
-        const r = timed(() => ({ term: t, ...empty.program('xdp_pass').testRun(packet, { repeat }) }));
+        const { r, cpu } = cpuNs(() => empty.program('xdp_pass').testRun(packet, { repeat }));
         if (r.retval !== XDP_PASS) throw new Error('bare empty: not PASS');
-        ns.bare.push(r.durationNs);
+        ns.bare.push(r.durationNs); wall.bare.push(cpu);
       } else if (t === 'wrapped-empty') {
-        const r = timed(() => ({ term: t, ...wrapper.run(empty.program('xdp_pass'), packet, repeat, lo) }));
+        const { r, cpu } = cpuNs(() => wrapper.run(empty.program('xdp_pass'), packet, repeat, lo));
         if (r.retval !== XDP_PASS) throw new Error('wrapped empty: not PASS');
-        ns[t].push(r.meanNs);
+        ns[t].push(r.meanNs); wall[t].push(cpu);
       } else {
-        const r = timed(() => ({ term: t, ...wrapper.run(dps[t].transitProgram, packet, repeat, lo) }));
-        if (r.retval !== XDP_TX || outerDst(r.data) !== peer.ip) throw new Error(`${builds[t].name} (wrapped): verdict ${r.retval}`);
-        ns[t].push(r.meanNs);
+        const { r, cpu } = cpuNs(() => wrapper.run(insts[t].dp.transitProgram, packet, repeat, lo));
+        if (!forwarded(r)) throw new Error(`${builds[insts[t].build].name} (wrapped): verdict ${r.retval}`);
+        got[t] = { ns: r.meanNs, cpu };
       }
     }
+    builds.forEach((_, i) => {
+      const mine = insts.map((x, j) => (x.build === i ? got[j] : undefined)).filter(Boolean);
+      ns[i].push(mean(mine.map((g) => g.ns)));
+      wall[i].push(mean(mine.map((g) => g.cpu)));
+    });
   }
   const f = (s) => `${s.median.toFixed(2)} (middle half ${s.p25.toFixed(2)}-${s.p75.toFixed(2)}, all ${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
-  console.log(`switch path, restoring wrapper, repeat ${repeat} x ${rounds} rounds; empty program bare: ${f(spreadOf(ns.bare))} ns, wrapped: ${f(spreadOf(ns['wrapped-empty']))} ns`);
+  console.log(`switch path, restoring wrapper, repeat ${repeat} x ${rounds} rounds, ${copies} cop${copies === 1 ? 'y' : 'ies'} of each build; empty program bare: ${f(spreadOf(ns.bare))} ns, wrapped: ${f(spreadOf(ns['wrapped-empty']))} ns`);
   const min = (xs) => Math.min(...xs);
   console.log(`  quietest rounds (min of each term): empty bare ${min(ns.bare)} ns, wrapped ${min(ns['wrapped-empty'])} ns`);
   builds.forEach((b, i) => {
     const m = min(ns.bare) + min(ns[i]) - min(ns['wrapped-empty']);
-    console.log(`  ${b.name.padEnd(12)} min-based ns/packet ${m}, vs empty ${(m / min(ns.bare)).toFixed(2)}`);
+    console.log(`  ${b.name.padEnd(12)} min-based ns/packet ${m.toFixed(2)}, vs empty ${(m / min(ns.bare)).toFixed(2)}`);
   });
   // CPU time (user + system) per run around each test run (syscall included, amortized over
   // the repeat): sub-ns resolution where the kernel reports whole ns.
@@ -113,7 +135,7 @@ try {
 } finally {
   wrapper?.close();
   empty?.close();
-  for (const dp of dps) dp.close();
+  for (const x of insts) x.dp.close();
   rmSync(root, { recursive: true, force: true });
   rmSync(`/tmp/swab${process.pid}`, { recursive: true, force: true });
 }

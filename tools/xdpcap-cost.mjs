@@ -55,7 +55,7 @@ const badGeneve = ipv4Frame(HOST.ip, 17, udp);
 function build(variant) {
   const dir = mkdtempSync(`${tmpdir()}/xdpcap-cost-`);
   const out = `${dir}/xvpc.o`;
-  execFileSync('clang', ['-target', 'bpf', '-O2', '-g', '-Wall', '-Werror', '-I.', `-I/usr/include/${execFileSync('uname', ['-m']).toString().trim()}-linux-gnu`,
+  execFileSync('clang', ['-target', 'bpf', '-mcpu=v3', '-O2', '-g', '-Wall', '-Werror', '-I.', `-I/usr/include/${execFileSync('uname', ['-m']).toString().trim()}-linux-gnu`,
     ...(variant === 'nohook' ? ['-DXVPC_NO_XDPCAP'] : []), '-c', 'xvpc.bpf.c', '-o', out], { cwd: `${repoRoot}native/bpf` });
   return { path: out, dir };
 }
