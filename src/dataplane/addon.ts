@@ -55,6 +55,8 @@ export interface Addon {
   /** Id of our ingress program, 0 if none. */
   tcQuery(ifindex: number, netnsPath?: string): number;
   progId(fd: number): number;
+  /** setns(CLONE_NEWNET) of the calling thread (a worker's, in a shared transitd host), not undone. */
+  enterNetns(path: string): void;
   /** if_nametoindex, inside network namespace `netnsPath` if given. */
   ifIndex(name: string, netnsPath?: string): number;
   /**

@@ -13,7 +13,8 @@ import {
 } from './names.js';
 import { NetnsDroplet } from './netns.js';
 import { ensureRunDir, freeIndexes, listRecords } from './records.js';
-import { assertTransitdBuilt } from './transitd.js';
+import { spawnSharedHost } from './shared-host.js';
+import { assertTransitdBuilt, transitdHostMain } from './transitd.js';
 import { ensureUnderlay } from './underlay.js';
 import { withPrefixLock } from './lock.js';
 
@@ -48,7 +49,8 @@ async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<
 
 /**
  * Creates one droplet per name, plugged into `<prefix>-ul`, each running
- * transitd. All or nothing: on failure, whatever was made is removed again.
+ * transitd (a process each, or with transitd 'shared' one process for all).
+ * All or nothing: on failure, whatever was made is removed again.
  */
 export async function createDroplets(names: string[], opts: CreateDropletsOptions = {}): Promise<Record<string, Droplet>> {
   validateNames(names);
@@ -60,6 +62,10 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const mtu = opts.mtu ?? DEFAULT_UNDERLAY_MTU;
   if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw invalid(`mtu: ${mtu} is not an integer in 1280..65535`);
   const withTransitd = opts.transitd ?? true;
+  if (withTransitd !== true && withTransitd !== false && withTransitd !== 'shared') {
+    throw invalid(`transitd: '${String(withTransitd)}' is not true, false or 'shared'`);
+  }
+  if (withTransitd === 'shared' && backend !== 'netns') throw invalid(`transitd: 'shared' is for netns droplets only, not '${backend}'`);
   const image = opts.image ?? DEFAULT_IMAGE;
   // Before the lock, whose file needs root too: a missing prerequisite is named, not an EPERM.
   checkPrerequisites();
@@ -68,7 +74,7 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
 }
 
 async function createLocked(names: string[], opts: CreateDropletsOptions, prefix: string, backend: 'netns' | 'docker',
-  mode: AttachMode, mtu: number, withTransitd: boolean, image: string): Promise<Record<string, Droplet>> {
+  mode: AttachMode, mtu: number, withTransitd: boolean | 'shared', image: string): Promise<Record<string, Droplet>> {
 
   // Everything that can be refused is checked before anything is made.
   if (withTransitd) assertTransitdBuilt();
@@ -99,6 +105,7 @@ async function createLocked(names: string[], opts: CreateDropletsOptions, prefix
     const spec: DropletSpec = {
       prefix, name, index: indexes[i], ip: underlayIp(indexes[i]), mac: underlayMac(indexes[i]), mtu,
       transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode, transitdTls: opts.transitdTls, transitdMetricsPort: opts.transitdMetricsPort,
+      sharedTransitd: withTransitd === 'shared',
     };
     return backend === 'docker' ? new DockerDroplet(spec) : new NetnsDroplet(spec);
   });
@@ -109,6 +116,12 @@ async function createLocked(names: string[], opts: CreateDropletsOptions, prefix
       made.push(d); // before setup: a half-made droplet is torn down too
       await d.setup();
     });
+    if (withTransitd === 'shared') {
+      // One host process for all of them; each startTransitd then waits for its own worker.
+      const netns = droplets as NetnsDroplet[];
+      const pid = await spawnSharedHost(transitdHostMain(), netns.map((d) => d.sharedMember()));
+      for (const d of netns) d.joinHost(pid);
+    }
     if (withTransitd) await eachLimit(droplets, PARALLEL_TRANSITD, (d) => d.startTransitd());
   } catch (err) {
     await eachLimit(made, PARALLEL_PLUMBING, (d) => d.destroy()).catch(() => undefined);
