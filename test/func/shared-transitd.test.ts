@@ -1,0 +1,138 @@
+// createDroplets({ transitd: 'shared' }): one transitd host process serves
+// several netns droplets, each droplet's transitd a worker thread inside the
+// droplet's namespace. The VPC works through it as with a process per droplet
+// (ping, a hash-checked TCP stream), one droplet's transitd restarts or goes
+// alone, and cleanupAll (`xvpc down`) leaves no process, namespace or pin.
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Controller } from '../../src/controller/controller.js';
+import type { Endpoint } from '../../src/controller/endpoint.js';
+import { cleanupAll, createDroplets, type Droplet } from '../../src/droplet/index.js';
+import { PIN_ROOT, runDir } from '../../src/droplet/names.js';
+import { findProcesses, isRunning } from '../../src/droplet/process.js';
+import { listNamespaces } from '../../src/util/netns.js';
+import { expectPing, shortPrefix } from './lib.js';
+import { runStream, startServer } from './probe.js';
+
+/** Network namespace inodes the threads of `pid` are in. */
+async function threadNamespaces(pid: number): Promise<Set<string>> {
+  const tasks = await readdir(`/proc/${pid}/task`);
+  const links = await Promise.all(tasks.map((t) => readlink(`/proc/${pid}/task/${t}/ns/net`).catch(() => '')));
+  return new Set(links.filter(Boolean).map((l) => /\[(\d+)\]/.exec(l)![1]));
+}
+
+const nsInode = async (path: string): Promise<string> => String((await stat(path)).ino);
+
+async function leftovers(prefix: string) {
+  return {
+    processes: await findProcesses(`${runDir(prefix)}/`),
+    namespaces: (await listNamespaces()).filter((n) => n.startsWith(`${prefix}-`)),
+    pins: (await readdir(PIN_ROOT).catch(() => [] as string[])).filter((p) => p.startsWith(`${prefix}-`)),
+  };
+}
+
+describe('one transitd host process for several netns droplets', () => {
+  const prefix = shortPrefix('sh');
+  let droplets: Record<string, Droplet>;
+  let c: Controller<Droplet>;
+  let a: Endpoint;
+  let b: Endpoint;
+
+  beforeAll(async () => {
+    droplets = await createDroplets(['h1', 'h2', 'sw'], { prefix, transitd: 'shared' });
+    c = new Controller(droplets);
+    await c.createVpc({ vni: 41, cidr: '10.41.0.0/16', routers: [], directPath: false });
+    await c.createNetwork({ vni: 41, netId: 1, cidr: '10.41.1.0/24', switches: ['sw'] });
+    a = await c.createSimpleEndpoint({ vni: 41, netId: 1, ip: '10.41.1.2', host: 'h1' });
+    b = await c.createSimpleEndpoint({ vni: 41, netId: 1, ip: '10.41.1.3', host: 'h2' });
+  });
+
+  afterAll(async () => {
+    await c?.close();
+    await cleanupAll(prefix);
+  });
+
+  it('one process serves them all, each droplet from a thread inside its own namespace', async () => {
+    const pids = new Set(Object.values(droplets).map((d) => d.transitdPid));
+    expect(pids.size).toBe(1);
+    const [pid] = [...pids] as number[];
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    expect(argv[1]).toMatch(/dist\/transitd\/host\.js$/);
+    const inThreads = await threadNamespaces(pid);
+    for (const d of Object.values(droplets)) {
+      const h = await d.health();
+      expect(h.host).toBe(d.id);
+      expect(h.pid).toBe(pid);
+      expect(h.transitLoaded).toBe(true);
+      expect(inThreads, `a thread of ${pid} is in ${d.id}'s namespace`).toContain(await nsInode(d.netnsPath));
+    }
+    // Nothing else of this prefix runs a transitd.
+    expect(await findProcesses(`${runDir(prefix)}/`)).toEqual([pid]);
+  });
+
+  it('endpoints on two droplets reach each other: ping, and a TCP stream arrives byte for byte', async () => {
+    await expectPing(a, b.ip, 3);
+    await expectPing(b, a.ip, 3);
+    const server = await startServer(b, 'tcp', 7611);
+    try {
+      const s = await runStream(a, b.ip, 7611, 1);
+      expect(s.sent.bytes).toBeGreaterThan(1e6);
+      expect(s.received, 'bytes and sha256 the server received').toEqual(s.sent);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("restarting one droplet's transitd restarts its worker only; the VPC still works", async () => {
+    const pid = droplets.h2.transitdPid!;
+    const before = await threadNamespaces(pid);
+    await droplets.h2.restartTransitd();
+    expect(droplets.h2.transitdPid).toBe(pid);
+    expect(droplets.h1.transitdPid).toBe(pid);
+    expect((await droplets.h2.health()).host).toBe('h2');
+    expect((await droplets.h1.health()).host).toBe('h1');
+    expect(await threadNamespaces(pid)).toContain(await nsInode(droplets.h2.netnsPath));
+    expect(before.size).toBeGreaterThan(0);
+    await expectPing(a, b.ip, 3);
+  });
+
+  it("a stopped droplet's transitd stops alone, and starts again", async () => {
+    const pid = droplets.sw.transitdPid!;
+    await droplets.sw.stopTransitd();
+    expect(droplets.sw.transitdPid).toBeUndefined();
+    await expect(droplets.sw.health()).rejects.toThrow(/not running/);
+    expect(await isRunning(pid)).toBe(true);
+    expect(await threadNamespaces(pid)).not.toContain(await nsInode(droplets.sw.netnsPath));
+    expect((await droplets.h1.health()).host).toBe('h1');
+    await droplets.sw.startTransitd();
+    expect(droplets.sw.transitdPid).toBe(pid);
+    await expectPing(a, b.ip, 3);
+  });
+
+  it('a second createDroplets call gets a host of its own, which ends with its last droplet', async () => {
+    const more = await createDroplets(['x1'], { prefix, transitd: 'shared' });
+    const pid = more.x1.transitdPid!;
+    expect(pid).not.toBe(droplets.h1.transitdPid);
+    expect((await more.x1.health()).host).toBe('x1');
+    await more.x1.destroy();
+    expect(await isRunning(pid)).toBe(false);
+    expect(await isRunning(droplets.h1.transitdPid!)).toBe(true);
+  });
+
+  it('shared is for netns droplets, and transitd takes true, false or shared only', async () => {
+    await expect(createDroplets(['y1'], { prefix, transitd: 'shared', backend: 'docker' }))
+      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^transitd: 'shared' is for netns droplets only/) });
+    await expect(createDroplets(['y1'], { prefix, transitd: 'both' as never }))
+      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^transitd: 'both'/) });
+    expect(await listNamespaces()).not.toContain(`${prefix}-y1`);
+  });
+
+  it('cleanupAll (xvpc down) stops the host and leaves no process, namespace or pin', async () => {
+    const pid = droplets.h1.transitdPid!;
+    await c.close();
+    const summary = await cleanupAll(prefix);
+    expect(summary.processes).toEqual([pid]);
+    expect(await isRunning(pid)).toBe(false);
+    expect(await leftovers(prefix)).toEqual({ processes: [], namespaces: [], pins: [] });
+  });
+});
