@@ -66,6 +66,9 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
     throw invalid(`transitd: '${String(withTransitd)}' is not true, false or 'shared'`);
   }
   if (withTransitd === 'shared' && backend !== 'netns') throw invalid(`transitd: 'shared' is for netns droplets only, not '${backend}'`);
+  if (withTransitd === 'shared' && (opts.transitdTls || opts.transitdMetricsPort)) {
+    throw invalid(`transitd: 'shared' serves no ${opts.transitdTls ? 'transitdTls' : 'transitdMetricsPort'} (its socket would open outside the droplet's namespace)`);
+  }
   const image = opts.image ?? DEFAULT_IMAGE;
   // Before the lock, whose file needs root too: a missing prerequisite is named, not an EPERM.
   checkPrerequisites();
@@ -117,7 +120,7 @@ async function createLocked(names: string[], opts: CreateDropletsOptions, prefix
       await d.setup();
     });
     if (withTransitd === 'shared') {
-      // One host process for all of them; each startTransitd then waits for its own worker.
+      // One host process for all of them; each startTransitd then waits for its own transitd in it.
       const netns = droplets as NetnsDroplet[];
       const pid = await spawnSharedHost(transitdHostMain(), netns.map((d) => d.sharedMember()));
       for (const d of netns) d.joinHost(pid);

@@ -1,6 +1,6 @@
 // The default backend: a droplet is network namespace `<prefix>-<name>` on
-// this machine, and its transitd a host process entered into it, or a worker
-// of a transitd host process shared with other droplets (shared-host.ts).
+// this machine, and its transitd a host process entered into it, or one of
+// the transitds of a host process shared with other droplets (shared-host.ts).
 import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { run } from '../util/exec.js';
@@ -10,7 +10,7 @@ import { BaseDroplet } from './base.js';
 import type { DropletSpec, RunOptions, RunResult } from './types.js';
 import { dropletNs, logPath, ownerOf, socketPath } from './names.js';
 import { listRecords } from './records.js';
-import { askHost, sharedWorkerGone, spawnSharedHost, stopSharedWorker, type SharedMember } from './shared-host.js';
+import { askHost, sharedTransitdGone, spawnSharedHost, stopSharedTransitd, type SharedMember } from './shared-host.js';
 import { transitdArgs, transitdArgv, transitdHostMain } from './transitd.js';
 import { addPort } from './underlay.js';
 
@@ -55,7 +55,7 @@ export class NetnsDroplet extends BaseDroplet {
    * namespace, which hides /sys/fs/bpf where the pins must outlive transitd.
    */
   protected async spawnTransitd(): Promise<number> {
-    if (this.spec.sharedTransitd) return this.startSharedWorker();
+    if (this.spec.sharedTransitd) return this.startSharedTransitd();
     const log = openPrivateLog(logPath(this.prefix, this.id)); // 0600 whatever the umask
     try {
       const child = spawn('nsenter', [`--net=${this.netnsPath}`, '--', ...transitdArgv(this.prefix, this.id, this.spec.mode, this.tcpListen)], {
@@ -87,8 +87,8 @@ export class NetnsDroplet extends BaseDroplet {
 
   private hostPid: number | undefined;
 
-  /** Starts this droplet's worker in its host, or, with the host gone, a host of its own. */
-  private async startSharedWorker(): Promise<number> {
+  /** Starts this droplet's transitd in its host, or, with the host gone, a host of its own. */
+  private async startSharedTransitd(): Promise<number> {
     const socket = socketPath(this.prefix, this.id);
     const pid = this.hostPid ?? this.pid;
     if (pid !== undefined && (await askHost(pid, { op: 'start', name: this.id }, socket)) !== undefined) return pid;
@@ -97,11 +97,11 @@ export class NetnsDroplet extends BaseDroplet {
   }
 
   protected async transitdGone(pid: number): Promise<boolean> {
-    return this.spec.sharedTransitd ? sharedWorkerGone(pid, this.id, socketPath(this.prefix, this.id)) : super.transitdGone(pid);
+    return this.spec.sharedTransitd ? sharedTransitdGone(pid, this.id, socketPath(this.prefix, this.id)) : super.transitdGone(pid);
   }
 
   protected async endTransitd(pid: number): Promise<void> {
-    if (this.spec.sharedTransitd) await stopSharedWorker(pid, this.id, socketPath(this.prefix, this.id));
+    if (this.spec.sharedTransitd) await stopSharedTransitd(pid, this.id, socketPath(this.prefix, this.id));
     else await super.endTransitd(pid);
   }
 

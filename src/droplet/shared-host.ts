@@ -1,6 +1,6 @@
 // createDroplets({ transitd: 'shared' }): the netns droplets of one call share
-// one transitd host process (src/transitd/host.ts), each droplet's transitd a
-// worker in it. Every droplet's pid file names the host's pid, and the host's
+// one transitd host process (src/transitd/host.ts), each droplet's transitd
+// served in it inside the droplet's namespace. Every droplet's pid file names the host's pid, and the host's
 // command line holds each droplet's --socket, so stopTransitd, openDroplets
 // and cleanupAll find it as they find a transitd of its own. One droplet's
 // transitd is started, stopped and asked after through the host's control
@@ -37,7 +37,7 @@ export async function spawnSharedHost(hostMain: string, members: SharedMember[])
   }
 }
 
-/** Until the host listens on its control socket (it starts its workers then); a host that exits first fails with its log. */
+/** Until the host listens on its control socket (it starts its transitds then); a host that exits first fails with its log. */
 async function waitListening(pid: number, control: string, log: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(control)) {
@@ -77,17 +77,17 @@ export async function askHost(pid: number, req: HostRequest, socket: string): Pr
   return reply;
 }
 
-/** Whether droplet `name`'s worker has ended (or its host). */
-export async function sharedWorkerGone(pid: number, name: string, socket: string): Promise<boolean> {
+/** Whether droplet `name`'s transitd has ended (or its host). */
+export async function sharedTransitdGone(pid: number, name: string, socket: string): Promise<boolean> {
   const r = await askHost(pid, { op: 'status', name }, socket);
   return r === undefined || r.state === 'stopped' || r.state === 'exited';
 }
 
 /**
- * Stops droplet `name`'s worker; the others keep serving. A host left with
- * no worker exits by itself: this waits until it is gone.
+ * Stops droplet `name`'s transitd; the others keep serving. A host left with
+ * none exits by itself: this waits until it is gone.
  */
-export async function stopSharedWorker(pid: number, name: string, socket: string): Promise<void> {
+export async function stopSharedTransitd(pid: number, name: string, socket: string): Promise<void> {
   const r = await askHost(pid, { op: 'stop', name }, socket);
   if (r !== undefined && r.live === 0) await stopProcess(pid, socket);
 }

@@ -82,10 +82,11 @@ export interface CreateDropletsOptions {
   /**
    * Start transitd in every droplet (default true: a process each). false
    * gives bare plumbing, for tests of it. 'shared' (netns backend only): one
-   * process for the droplets of this call, each droplet's transitd a worker
-   * thread in it inside the droplet's namespace (src/transitd/host.ts), to
-   * save the ~19 MB of Node a process per droplet costs; stopping, restarting
-   * or destroying one droplet acts on its worker only.
+   * process for the droplets of this call, each droplet's transitd served in
+   * it inside the droplet's namespace (src/transitd/host.ts), to save the
+   * ~18 MB of Node a process per droplet costs; stopping, restarting or
+   * destroying one droplet acts on its transitd only. Not with transitdTls or
+   * transitdMetricsPort.
    */
   transitd?: boolean | 'shared';
   /** MTU of the underlay (eth0 and its bridge port); default DEFAULT_UNDERLAY_MTU. */
@@ -127,6 +128,6 @@ export interface DropletSpec {
   mode: AttachMode;
   transitdTls?: TransitdTls;
   transitdMetricsPort?: number;
-  /** netns backend: transitd runs as a worker of a shared host process (createDroplets' transitd: 'shared'). */
+  /** netns backend: transitd runs in a shared host process (createDroplets' transitd: 'shared'). */
   sharedTransitd?: boolean;
 }

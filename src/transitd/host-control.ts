@@ -5,13 +5,13 @@ import { connect } from 'node:net';
 
 export type HostOp = 'start' | 'stop' | 'status';
 export interface HostRequest { op: HostOp; name: string }
-/** A worker's state: starting (until it serves), running, stopped (asked to), exited (by itself: failed or crashed). */
-export type WorkerState = 'starting' | 'running' | 'stopping' | 'stopped' | 'exited';
+/** One droplet's transitd in the host: starting (until it serves), running, stopping, stopped (asked to), exited (start-up failed). */
+export type TransitdState = 'starting' | 'running' | 'stopping' | 'stopped' | 'exited';
 export interface HostReply {
   ok: boolean;
   error?: string;
-  state?: WorkerState;
-  /** workers starting or running after the request; at 0 the host exits */
+  state?: TransitdState;
+  /** droplets starting or running after the request; at 0 the host exits */
   live?: number;
 }
 

@@ -1,57 +1,53 @@
 #!/usr/bin/env node
 // A shared transitd host: one Node process serving many emulated hosts
-// (netns droplets), each droplet's transitd in a worker thread of its own that
-// first enters the droplet's network namespace (host-worker.ts). What a
-// transitd process per droplet costs in Node (~19 MB anonymous each) is paid
-// once; each worker costs its own V8 heap and module copies.
+// (netns droplets). Each droplet's transitd (serve.ts) runs on this one
+// thread inside netnsContext.run(<its namespace>): whatever acts in a network
+// namespace (the addon's attach and link calls, the commands it starts) moves
+// the thread into the droplet's namespace for that synchronous call and back
+// (src/dataplane/netns-context.ts), and every gRPC call runs in the context
+// its server was started in. So Node's own memory (~18 MB anonymous per V8
+// isolate: a process or a worker thread each cost that) is paid once.
 //
-//   host.js --control PATH [--young-mb N] [--old-mb N] --netns NS_PATH --log LOG <transitd args> [--netns ...]...
+//   host.js --control PATH --netns NS_PATH --log LOG <transitd args> [--netns ...]...
 //
 // Every group from one --netns to the next is one droplet: its namespace, the
-// log its worker's output goes to, and transitd's own arguments. A control
-// socket (host-control.ts) starts, stops and reports one droplet's worker;
-// SIGTERM/SIGINT stop them all. The host exits once no worker is left.
+// log its transitd writes to, and transitd's own arguments. A control socket
+// (host-control.ts) starts, stops and reports one droplet's transitd;
+// SIGTERM/SIGINT stop them all. The host exits once none is left.
+// Not here: --listen and --metrics (their sockets would be opened outside the
+// droplet's namespace), and the XVPC_TEST_CRASH_AFTER_RECORDS hook kills the
+// whole host.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createWriteStream, chmodSync, rmSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
+import { format } from 'node:util';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import type { HostReply, HostRequest, WorkerState } from './host-control.js';
-import type { HostWorkerData } from './host-worker.js';
+import { netnsContext } from '../dataplane/netns-context.js';
+import type { HostReply, HostRequest, TransitdState } from './host-control.js';
+import { serveTransitd, type RunningTransitd } from './serve.js';
 
 interface Droplet {
   name: string;
   netns: string;
   args: string[];
   log: WriteStream;
-  worker?: Worker;
-  state: WorkerState;
-  /** resolves when the worker has exited */
-  exited?: Promise<void>;
+  state: TransitdState;
+  running?: RunningTransitd;
+  /** settles when start-up has ended, served or failed */
+  starting?: Promise<void>;
 }
 
-/** How many workers load their programs at once: start-up is CPU-bound. */
+/** How many droplets load their programs at once (verifier time; the JS thread is one). */
 const PARALLEL_START = 4;
 const STOP_GRACE_MS = 3000;
 
 interface Given { name: string; netns: string; args: string[]; log: string }
 
-function parse(argv: string[]): { control: string; limits: Worker['resourceLimits']; droplets: Given[] } {
+function parse(argv: string[]): { control: string; droplets: Given[] } {
   const first = argv.indexOf('--netns');
   if (first < 0) throw new Error('no droplet given (--netns NS_PATH --log LOG <transitd args>)');
-  const { values } = parseArgs({
-    args: argv.slice(0, first),
-    options: { control: { type: 'string' }, 'young-mb': { type: 'string' }, 'old-mb': { type: 'string' } },
-  });
+  const { values } = parseArgs({ args: argv.slice(0, first), options: { control: { type: 'string' } } });
   if (!values.control) throw new Error('--control PATH is required');
-  const mb = (raw: string | undefined, name: string) => {
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 4096) throw new Error(`--${name} must be an integer in 1..4096, not '${raw}'`);
-    return n;
-  };
-  const young = mb(values['young-mb'], 'young-mb');
-  const old = mb(values['old-mb'], 'old-mb');
-  const limits = { ...(young ? { maxYoungGenerationSizeMb: young } : {}), ...(old ? { maxOldGenerationSizeMb: old } : {}) };
   const droplets: Given[] = [];
   let rest = argv.slice(first);
   while (rest.length > 0) {
@@ -60,19 +56,35 @@ function parse(argv: string[]): { control: string; limits: Worker['resourceLimit
     rest = next < 0 ? [] : rest.slice(next);
     if (group[2] !== '--log' || !group[1] || !group[3]) throw new Error(`each droplet is --netns NS_PATH --log LOG <transitd args>, not '${group.slice(0, 4).join(' ')}'`);
     const args = group.slice(4);
-    const name = args[args.indexOf('--host') + 1];
-    if (!args.includes('--host') || !name) throw new Error(`droplet in ${group[1]}: its transitd args have no --host NAME`);
+    const name = args.includes('--host') ? args[args.indexOf('--host') + 1] : undefined;
+    if (!name) throw new Error(`droplet in ${group[1]}: its transitd args have no --host NAME`);
     if (droplets.some((d) => d.name === name)) throw new Error(`droplet '${name}' is given twice`);
+    for (const own of ['--listen', '--metrics']) {
+      if (args.includes(own)) throw new Error(`droplet '${name}': ${own} is not served by a shared host (its socket would open outside the droplet's namespace)`);
+    }
     droplets.push({ name, netns: group[1], log: group[3], args });
   }
-  return { control: values.control, limits, droplets };
+  return { control: values.control, droplets };
+}
+
+/** Where console output goes: the log of the droplet whose work is running, else this process's stdout/stderr. */
+const logContext = new AsyncLocalStorage<WriteStream>();
+function routeConsole(): void {
+  const to = (fallback: NodeJS.WriteStream) => (...args: unknown[]) => {
+    (logContext.getStore() ?? fallback).write(`${format(...args)}\n`);
+  };
+  console.log = to(process.stdout);
+  console.info = console.log;
+  console.warn = to(process.stderr);
+  console.error = console.warn;
 }
 
 async function main(): Promise<void> {
   process.umask(0o077); // sockets, journals and logs are root-only, as transitd's are
-  const { control, limits, droplets: given } = parse(process.argv.slice(2));
+  const { control, droplets: given } = parse(process.argv.slice(2));
+  routeConsole();
   const droplets = new Map<string, Droplet>(given.map((d) => [d.name, {
-    ...d, state: 'stopped' as WorkerState, log: createWriteStream(d.log, { flags: 'a', mode: 0o600 }),
+    ...d, state: 'stopped' as TransitdState, log: createWriteStream(d.log, { flags: 'a', mode: 0o600 }),
   }]));
   const live = () => [...droplets.values()].filter((d) => d.state === 'starting' || d.state === 'running').length;
   let exiting = false;
@@ -85,7 +97,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(0), 200).unref(); // let the logs flush
   };
 
-  // Start-up queue: at most PARALLEL_START workers loading at once.
+  // Start-up queue: at most PARALLEL_START droplets loading at once.
   const waiting: Droplet[] = [];
   let loading = 0;
   const pump = () => {
@@ -93,45 +105,41 @@ async function main(): Promise<void> {
       const d = waiting.shift()!;
       if (d.state !== 'starting') continue; // stopped while it waited
       loading++;
-      let counted = true;
-      const done = () => { if (counted) { counted = false; loading--; pump(); } };
-      const worker = new Worker(new URL('./host-worker.js', import.meta.url), {
-        workerData: { netns: d.netns, args: d.args } satisfies HostWorkerData, stdout: true, stderr: true, resourceLimits: limits,
-      });
-      d.worker = worker;
-      worker.stdout.pipe(d.log, { end: false });
-      worker.stderr.pipe(d.log, { end: false });
-      worker.on('message', () => {
-        if (d.state === 'starting') d.state = 'running';
-        done();
-      });
-      worker.on('error', (err) => d.log.write(`transitd: ${err instanceof Error ? err.message : String(err)}\n`));
-      d.exited = new Promise((resolve) => worker.once('exit', (code) => {
-        done();
-        if (d.worker === worker) d.worker = undefined;
-        if (d.state !== 'stopping') d.log.write(`transitd ${d.name}: worker exited (code ${code})\n`);
-        d.state = d.state === 'stopping' ? 'stopped' : 'exited';
-        resolve();
+      d.starting = logContext.run(d.log, () => netnsContext.run(d.netns, () => serveTransitd(d.args))).then(
+        async (running) => {
+          if (!running) throw new Error('--help is no droplet');
+          if (d.state === 'starting') { d.running = running; d.state = 'running'; return; }
+          await running.stop(); // stopped while it started
+        },
+      ).catch((err: unknown) => {
+        d.log.write(`transitd: ${err instanceof Error ? err.message : String(err)}\n`);
+        d.state = 'exited';
+      }).finally(() => {
+        loading--;
+        pump();
         exitIfIdle();
-      }));
+      });
     }
   };
   const start = (d: Droplet) => {
-    if (d.state === 'starting' || d.state === 'running') return;
+    if (d.state === 'starting' || d.state === 'running' || d.state === 'stopping') return;
     d.state = 'starting';
     waiting.push(d);
     pump();
   };
   const stop = async (d: Droplet) => {
-    if (d.state === 'stopping') return d.exited;
-    if (!d.worker) { d.state = d.state === 'exited' ? 'exited' : 'stopped'; return undefined; }
-    d.state = 'stopping';
-    const worker = d.worker;
-    worker.postMessage('stop');
-    const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
-    await d.exited;
-    clearTimeout(timer);
-    return undefined;
+    if (d.state === 'starting') {
+      d.state = 'stopping';
+      await d.starting; // a start in flight stops itself once it served
+    } else if (d.state === 'running') {
+      d.state = 'stopping';
+      const running = d.running!;
+      d.running = undefined;
+      await Promise.race([running.stop(), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+    } else {
+      return;
+    }
+    if (d.state === 'stopping') d.state = 'stopped';
   };
 
   rmSync(control, { force: true });
@@ -166,10 +174,7 @@ async function main(): Promise<void> {
 
   const stopAll = () => {
     setTimeout(() => process.exit(0), STOP_GRACE_MS + 1000).unref();
-    void Promise.all([...droplets.values()].map(stop)).then(() => {
-      for (const d of droplets.values()) d.state = d.state === 'exited' ? 'exited' : 'stopped';
-      exitIfIdle();
-    });
+    void Promise.all([...droplets.values()].map(stop)).then(exitIfIdle);
   };
   process.on('SIGTERM', stopAll);
   process.on('SIGINT', stopAll);

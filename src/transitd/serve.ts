@@ -1,11 +1,12 @@
 // One transitd's work for one host, whoever runs it: main.ts (a process per
-// host) or a worker of host.ts (one process for many emulated hosts, each
-// worker inside its droplet's network namespace). It parses transitd's
+// host) or host.ts (one process for many emulated hosts, each droplet's
+// transitd run inside its network namespace's netnsContext). It parses transitd's
 // arguments, loads the xvpc programs (maps pinned under --pin-root, so a
 // restart picks the state up again), attaches the transit program to --iface
 // and serves the Transit gRPC service on a unix socket. Process-wide things
 // (umask, signals, exit) are the caller's.
 import * as grpc from '@grpc/grpc-js';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -105,8 +106,10 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
 
   const server = new grpc.Server(serverOptions(limits));
   const metrics = values.metrics !== undefined ? new TransitMetrics(dp, values.host) : undefined;
+  const handlers = service.handlers(new CallGate(limits.maxCallsInFlight), metrics && ((m, c, s) => metrics.observeRpc(m, c, s)));
+  // Each call runs in the async context serving started in: in a shared host, its droplet's namespace (host.ts).
   server.addService(tolerantDefinition(TransitServiceDef),
-    service.handlers(new CallGate(limits.maxCallsInFlight), metrics && ((m, c, s) => metrics.observeRpc(m, c, s))));
+    Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, AsyncLocalStorage.bind(h as (...a: unknown[]) => unknown)])));
   rmSync(values.socket, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));

@@ -1,11 +1,12 @@
 // createDroplets({ transitd: 'shared' }): one transitd host process serves
-// several netns droplets, each droplet's transitd a worker thread inside the
-// droplet's namespace. The VPC works through it as with a process per droplet
+// several netns droplets, each droplet's transitd run inside the droplet's
+// namespace (src/transitd/host.ts, src/dataplane/netns-context.ts). The VPC works through it as with a process per droplet
 // (ping, a hash-checked TCP stream), one droplet's transitd restarts or goes
 // alone, and cleanupAll (`xvpc down`) leaves no process, namespace or pin.
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
+import { addon } from '../../src/dataplane/addon.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import { cleanupAll, createDroplets, type Droplet } from '../../src/droplet/index.js';
 import { PIN_ROOT, runDir } from '../../src/droplet/names.js';
@@ -14,14 +15,11 @@ import { listNamespaces } from '../../src/util/netns.js';
 import { expectPing, shortPrefix } from './lib.js';
 import { runStream, startServer } from './probe.js';
 
-/** Network namespace inodes the threads of `pid` are in. */
-async function threadNamespaces(pid: number): Promise<Set<string>> {
-  const tasks = await readdir(`/proc/${pid}/task`);
-  const links = await Promise.all(tasks.map((t) => readlink(`/proc/${pid}/task/${t}/ns/net`).catch(() => '')));
-  return new Set(links.filter(Boolean).map((l) => /\[(\d+)\]/.exec(l)![1]));
+/** The transit program's id on a droplet's eth0 (0: none), asked inside its namespace. */
+function transitOnEth0(d: Droplet): number {
+  const ifindex = addon.ifIndex('eth0', d.netnsPath);
+  return d.mode === 'tc' ? addon.tcQuery(ifindex, d.netnsPath) : addon.xdpQuery(ifindex, d.mode, d.netnsPath);
 }
-
-const nsInode = async (path: string): Promise<string> => String((await stat(path)).ino);
 
 async function leftovers(prefix: string) {
   return {
@@ -52,20 +50,19 @@ describe('one transitd host process for several netns droplets', () => {
     await cleanupAll(prefix);
   });
 
-  it('one process serves them all, each droplet from a thread inside its own namespace', async () => {
+  it('one process serves them all, each inside its own namespace, and its thread is back in ours', async () => {
     const pids = new Set(Object.values(droplets).map((d) => d.transitdPid));
     expect(pids.size).toBe(1);
     const [pid] = [...pids] as number[];
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
     expect(argv[1]).toMatch(/dist\/transitd\/host\.js$/);
-    const inThreads = await threadNamespaces(pid);
     for (const d of Object.values(droplets)) {
       const h = await d.health();
-      expect(h.host).toBe(d.id);
-      expect(h.pid).toBe(pid);
-      expect(h.transitLoaded).toBe(true);
-      expect(inThreads, `a thread of ${pid} is in ${d.id}'s namespace`).toContain(await nsInode(d.netnsPath));
+      expect(h).toMatchObject({ host: d.id, ip: d.ip, mac: d.mac, pid, transitLoaded: true });
+      expect(transitOnEth0(d), `the transit program on ${d.id}'s eth0`).toBeGreaterThan(0);
     }
+    // Between calls the host's thread is in the namespace it started in (ours).
+    expect(await readlink(`/proc/${pid}/task/${pid}/ns/net`)).toBe(await readlink('/proc/self/ns/net'));
     // Nothing else of this prefix runs a transitd.
     expect(await findProcesses(`${runDir(prefix)}/`)).toEqual([pid]);
   });
@@ -83,16 +80,13 @@ describe('one transitd host process for several netns droplets', () => {
     }
   });
 
-  it("restarting one droplet's transitd restarts its worker only; the VPC still works", async () => {
+  it("restarting one droplet's transitd restarts it alone, in the same process; the VPC still works", async () => {
     const pid = droplets.h2.transitdPid!;
-    const before = await threadNamespaces(pid);
     await droplets.h2.restartTransitd();
     expect(droplets.h2.transitdPid).toBe(pid);
     expect(droplets.h1.transitdPid).toBe(pid);
     expect((await droplets.h2.health()).host).toBe('h2');
     expect((await droplets.h1.health()).host).toBe('h1');
-    expect(await threadNamespaces(pid)).toContain(await nsInode(droplets.h2.netnsPath));
-    expect(before.size).toBeGreaterThan(0);
     await expectPing(a, b.ip, 3);
   });
 
@@ -102,7 +96,6 @@ describe('one transitd host process for several netns droplets', () => {
     expect(droplets.sw.transitdPid).toBeUndefined();
     await expect(droplets.sw.health()).rejects.toThrow(/not running/);
     expect(await isRunning(pid)).toBe(true);
-    expect(await threadNamespaces(pid)).not.toContain(await nsInode(droplets.sw.netnsPath));
     expect((await droplets.h1.health()).host).toBe('h1');
     await droplets.sw.startTransitd();
     expect(droplets.sw.transitdPid).toBe(pid);
@@ -119,9 +112,11 @@ describe('one transitd host process for several netns droplets', () => {
     expect(await isRunning(droplets.h1.transitdPid!)).toBe(true);
   });
 
-  it('shared is for netns droplets, and transitd takes true, false or shared only', async () => {
+  it('shared is for netns droplets without TCP or metrics listeners, and transitd takes true, false or shared only', async () => {
     await expect(createDroplets(['y1'], { prefix, transitd: 'shared', backend: 'docker' }))
       .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^transitd: 'shared' is for netns droplets only/) });
+    await expect(createDroplets(['y1'], { prefix, transitd: 'shared', transitdMetricsPort: 9100 }))
+      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^transitd: 'shared' serves no transitdMetricsPort/) });
     await expect(createDroplets(['y1'], { prefix, transitd: 'both' as never }))
       .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^transitd: 'both'/) });
     expect(await listNamespaces()).not.toContain(`${prefix}-y1`);
