@@ -123,7 +123,8 @@ export abstract class BaseDroplet implements Droplet {
     this.assertAlive();
     if (this.pid !== undefined && !(await this.transitdGone(this.pid))) return;
     assertTransitdBuilt();
-    await rm(socketPath(this.prefix, this.id), { force: true });
+    // A stale socket would answer nothing; a shared host may already serve a fresh one (it replaces any itself).
+    if (!this.spec.sharedTransitd) await rm(socketPath(this.prefix, this.id), { force: true });
     const pid = await this.spawnTransitd();
     this.pid = pid;
     await writePid(this.prefix, this.id, pid);

@@ -28,6 +28,9 @@ export const DEFAULT_IMAGE = 'xvpc-buildbox:latest';
 export const DEFAULT_DROPLET_MODE: AttachMode = 'tc';
 const PARALLEL_PLUMBING = 8;
 const PARALLEL_TRANSITD = 4; // node start-up and BPF loading are CPU-bound
+/** A shared host loads its droplets' programs on one thread, one after another: the last waits for all
+ * before it, so each droplet's wait is transitdTimeoutMs per this many droplets of the call. */
+const SHARED_PER_TIMEOUT = 4;
 
 /** Runs fn over items, at most `limit` at a time; rejects with the first error once all settled. */
 async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -107,7 +110,7 @@ async function createLocked(names: string[], opts: CreateDropletsOptions, prefix
   const droplets = names.map((name, i) => {
     const spec: DropletSpec = {
       prefix, name, index: indexes[i], ip: underlayIp(indexes[i]), mac: underlayMac(indexes[i]), mtu,
-      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode, transitdTls: opts.transitdTls, transitdMetricsPort: opts.transitdMetricsPort,
+      transitdTimeoutMs: (opts.transitdTimeoutMs ?? 15_000) * (withTransitd === 'shared' ? Math.ceil(names.length / SHARED_PER_TIMEOUT) : 1), image, mode, transitdTls: opts.transitdTls, transitdMetricsPort: opts.transitdMetricsPort,
       sharedTransitd: withTransitd === 'shared',
     };
     return backend === 'docker' ? new DockerDroplet(spec) : new NetnsDroplet(spec);

@@ -83,14 +83,21 @@ export class NetnsDroplet extends BaseDroplet {
   /** createDroplets: the shared host it started for this droplet and others. */
   joinHost(pid: number): void {
     this.hostPid = pid;
+    this.hostFresh = true;
   }
 
   private hostPid: number | undefined;
+  /** The host was just started with this droplet in it: it starts its transitd by itself. */
+  private hostFresh = false;
 
   /** Starts this droplet's transitd in its host, or, with the host gone, a host of its own. */
   private async startSharedTransitd(): Promise<number> {
     const socket = socketPath(this.prefix, this.id);
     const pid = this.hostPid ?? this.pid;
+    if (this.hostFresh && pid !== undefined) {
+      this.hostFresh = false;
+      return pid;
+    }
     if (pid !== undefined && (await askHost(pid, { op: 'start', name: this.id }, socket)) !== undefined) return pid;
     this.hostPid = await spawnSharedHost(transitdHostMain(), [this.sharedMember()]);
     return this.hostPid;

@@ -62,13 +62,13 @@ export async function hostControl(pid: number): Promise<string | undefined> {
  * One request to the host `pid`. Undefined when the host is gone (or is no
  * host); a host that runs but does not answer is an error.
  */
-export async function askHost(pid: number, req: HostRequest, socket: string): Promise<HostReply | undefined> {
+export async function askHost(pid: number, req: HostRequest, socket: string, timeoutMs = 30_000): Promise<HostReply | undefined> {
   const control = await hostControl(pid);
   // Its command line names the droplet's socket: a reused pid is never asked.
   if (control === undefined || !(await isRunning(pid)) || !(await cmdlineHas(pid, socket, true))) return undefined;
   let reply: HostReply;
   try {
-    reply = await hostRequest(control, req);
+    reply = await hostRequest(control, req, timeoutMs);
   } catch (err) {
     if (!(await isRunning(pid))) return undefined; // exited meanwhile
     throw new XvpcError('UNAVAILABLE', `transitd host ${pid}: ${req.op} ${req.name}: ${err instanceof Error ? err.message : String(err)}`);
@@ -79,15 +79,24 @@ export async function askHost(pid: number, req: HostRequest, socket: string): Pr
 
 /** Whether droplet `name`'s transitd has ended (or its host). */
 export async function sharedTransitdGone(pid: number, name: string, socket: string): Promise<boolean> {
-  const r = await askHost(pid, { op: 'status', name }, socket);
+  let r: HostReply | undefined;
+  try {
+    r = await askHost(pid, { op: 'status', name }, socket, STATUS_TIMEOUT_MS);
+  } catch {
+    return false; // it runs, busy loading another droplet's programs (they load on its one thread)
+  }
   return r === undefined || r.state === 'stopped' || r.state === 'exited';
 }
+
+const STATUS_TIMEOUT_MS = 2000;
+/** A stop may wait for the droplet's start-up in flight, behind others' on the host's one thread. */
+const STOP_TIMEOUT_MS = 120_000;
 
 /**
  * Stops droplet `name`'s transitd; the others keep serving. A host left with
  * none exits by itself: this waits until it is gone.
  */
 export async function stopSharedTransitd(pid: number, name: string, socket: string): Promise<void> {
-  const r = await askHost(pid, { op: 'stop', name }, socket);
+  const r = await askHost(pid, { op: 'stop', name }, socket, STOP_TIMEOUT_MS);
   if (r !== undefined && r.live === 0) await stopProcess(pid, socket);
 }
