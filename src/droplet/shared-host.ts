@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { XvpcError } from '../errors.js';
+import { hostArgs } from '../transitd/host-args.js';
 import { hostRequest, type HostReply, type HostRequest } from '../transitd/host-control.js';
 import { openPrivateLog } from '../util/private-fs.js';
 import { hostControlPath, hostLogPath, logPath } from './names.js';
@@ -20,8 +21,7 @@ export interface SharedMember { prefix: string; id: string; netnsPath: string; a
 /** Starts one host process for `members` (detached: it outlives this process); returns its pid. */
 export async function spawnSharedHost(hostMain: string, members: SharedMember[]): Promise<number> {
   const { prefix, id } = members[0];
-  const argv = [hostMain, '--control', hostControlPath(prefix, id)];
-  for (const m of members) argv.push('--netns', m.netnsPath, '--log', logPath(m.prefix, m.id), ...m.args);
+  const argv = [hostMain, ...hostArgs(hostControlPath(prefix, id), members.map((m) => ({ netns: m.netnsPath, log: logPath(m.prefix, m.id), args: m.args })))];
   const log = openPrivateLog(hostLogPath(prefix, id)); // 0600 whatever the umask
   try {
     const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', log, log] });

@@ -21,8 +21,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createWriteStream, chmodSync, rmSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { format } from 'node:util';
-import { parseArgs } from 'node:util';
 import { netnsContext } from '../dataplane/netns-context.js';
+import { parseHostArgs } from './host-args.js';
 import type { HostReply, HostRequest, TransitdState } from './host-control.js';
 import { serveTransitd, type RunningTransitd } from './serve.js';
 
@@ -41,32 +41,6 @@ interface Droplet {
 const PARALLEL_START = 4;
 const STOP_GRACE_MS = 3000;
 
-interface Given { name: string; netns: string; args: string[]; log: string }
-
-function parse(argv: string[]): { control: string; droplets: Given[] } {
-  const first = argv.indexOf('--netns');
-  if (first < 0) throw new Error('no droplet given (--netns NS_PATH --log LOG <transitd args>)');
-  const { values } = parseArgs({ args: argv.slice(0, first), options: { control: { type: 'string' } } });
-  if (!values.control) throw new Error('--control PATH is required');
-  const droplets: Given[] = [];
-  let rest = argv.slice(first);
-  while (rest.length > 0) {
-    const next = rest.indexOf('--netns', 1);
-    const group = next < 0 ? rest : rest.slice(0, next);
-    rest = next < 0 ? [] : rest.slice(next);
-    if (group[2] !== '--log' || !group[1] || !group[3]) throw new Error(`each droplet is --netns NS_PATH --log LOG <transitd args>, not '${group.slice(0, 4).join(' ')}'`);
-    const args = group.slice(4);
-    const name = args.includes('--host') ? args[args.indexOf('--host') + 1] : undefined;
-    if (!name) throw new Error(`droplet in ${group[1]}: its transitd args have no --host NAME`);
-    if (droplets.some((d) => d.name === name)) throw new Error(`droplet '${name}' is given twice`);
-    for (const own of ['--listen', '--metrics']) {
-      if (args.includes(own)) throw new Error(`droplet '${name}': ${own} is not served by a shared host (its socket would open outside the droplet's namespace)`);
-    }
-    droplets.push({ name, netns: group[1], log: group[3], args });
-  }
-  return { control: values.control, droplets };
-}
-
 /** Where console output goes: the log of the droplet whose work is running, else this process's stdout/stderr. */
 const logContext = new AsyncLocalStorage<WriteStream>();
 function routeConsole(): void {
@@ -81,7 +55,7 @@ function routeConsole(): void {
 
 async function main(): Promise<void> {
   process.umask(0o077); // sockets, journals and logs are root-only, as transitd's are
-  const { control, droplets: given } = parse(process.argv.slice(2));
+  const { control, droplets: given } = parseHostArgs(process.argv.slice(2));
   routeConsole();
   const droplets = new Map<string, Droplet>(given.map((d) => [d.name, {
     ...d, state: 'stopped' as TransitdState, log: createWriteStream(d.log, { flags: 'a', mode: 0o600 }),
