@@ -108,7 +108,10 @@ export class NetnsDroplet extends BaseDroplet {
   }
 
   protected async endTransitd(pid: number): Promise<void> {
-    if (this.spec.sharedTransitd) await stopSharedTransitd(pid, this.id, socketPath(this.prefix, this.id));
+    if (this.spec.sharedTransitd) {
+      this.hostPid = pid; // a start after this goes back to the same host (an adopted droplet never joined one)
+      await stopSharedTransitd(pid, this.id, socketPath(this.prefix, this.id));
+    }
     else await super.endTransitd(pid);
   }
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
 import { addon } from '../../src/dataplane/addon.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
-import { cleanupAll, createDroplets, type Droplet } from '../../src/droplet/index.js';
+import { cleanupAll, createDroplets, openDroplets, type Droplet } from '../../src/droplet/index.js';
 import { PIN_ROOT, runDir } from '../../src/droplet/names.js';
 import { findProcesses, isRunning } from '../../src/droplet/process.js';
 import { listNamespaces } from '../../src/util/netns.js';
@@ -120,6 +120,20 @@ describe('one transitd host process for several netns droplets', () => {
     await expect(createDroplets(['y1'], { prefix, transitd: 'both' as never }))
       .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^transitd: 'both'/) });
     expect(await listNamespaces()).not.toContain(`${prefix}-y1`);
+  });
+
+  it('openDroplets (another process) takes the shared transitds over: same pid, Health, per-droplet restart', async () => {
+    const pid = droplets.h1.transitdPid!;
+    const again = await openDroplets({ prefix });
+    expect(Object.keys(again).sort()).toEqual(['h1', 'h2', 'sw']);
+    for (const d of Object.values(again)) {
+      expect(d.transitdPid).toBe(pid);
+      expect((await d.health()).host).toBe(d.id);
+    }
+    await again.h1.restartTransitd();
+    expect(again.h1.transitdPid).toBe(pid);
+    expect((await droplets.h2.health()).host).toBe('h2');
+    await expectPing(a, b.ip, 2);
   });
 
   it('cleanupAll (xvpc down) stops the host and leaves no process, namespace or pin', async () => {
