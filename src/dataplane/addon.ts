@@ -144,6 +144,15 @@ export const addon: Addon = loaded.addon ? inContextNetnsCalls(loaded.addon) : n
   get(): never { throw new XvpcError('FAILED_PRECONDITION', loaded.problem!); },
 });
 
+/**
+ * Runs fn inside the namespace of the caller's netnsContext, if any: for work
+ * the kernel resolves in the calling thread's namespace besides the calls
+ * below (a devmap update looks its ifindex up there).
+ */
+export function inCallerNetns<T>(fn: () => T): T {
+  return inContextNetns((path) => addon.enterNetns(path), fn);
+}
+
 /** The addon with those calls made inside the namespace of the caller's netnsContext, if any (netns-context.ts). */
 function inContextNetnsCalls(raw: Addon): Addon {
   const out = { ...raw } as Record<string, unknown>;

@@ -1,8 +1,8 @@
 // A network namespace that follows asynchronous work: what a shared transitd
 // host (src/transitd/host.ts) runs for one droplet, it runs inside
 // netnsContext.run(<droplet's netns path>, ...). Work that acts in the calling
-// thread's namespace (the addon's attach and link calls, starting a child
-// process) is done through inContextNetns, which moves the thread into that
+// thread's namespace (the addon's attach and link calls, a devmap update,
+// starting a child process) is done through inContextNetns, which moves the thread into that
 // namespace for the synchronous call and back right after it. Outside any
 // context (a transitd process of its own) it is a plain call.
 import { openSync } from 'node:fs';

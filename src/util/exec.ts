@@ -1,9 +1,6 @@
 // Running system commands (ip, ethtool, ping, ...) without a shell.
 import { execFile, spawn } from 'node:child_process';
-import { addon } from '../dataplane/addon.js';
-import { inContextNetns } from '../dataplane/netns-context.js';
-
-const enterNetns = (path: string) => addon.enterNetns(path);
+import { inCallerNetns } from '../dataplane/addon.js';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 
@@ -11,7 +8,7 @@ export interface RunResult { code: number; stdout: string; stderr: string }
 export function run(argv: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // Started inside the caller's netnsContext namespace, if any (a shared transitd host's droplet).
-    const child = inContextNetns(enterNetns, () => execFile(
+    const child = inCallerNetns(() => execFile(
       argv[0], argv.slice(1),
       { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
       (err, stdout, stderr) => {
