@@ -40,7 +40,8 @@ export function scaledMemoryBytes(r: ScaleRun, droplets: number, perDroplet: num
 }
 
 function runRows(r: ScaleRun): Row[] {
-  const sce = `${r.endpoints.toLocaleString('en')} endpoints on ${r.shape.hosts} droplet(s)${r.shape.switchHost ? ' + a switch droplet' : ''}`;
+  const sce = `${r.endpoints.toLocaleString('en')} endpoints on ${r.shape.hosts} droplet(s)${r.shape.switchHost ? ' + a switch droplet' : ''}`
+    + (r.shape.transitd === 'shared' ? ', one shared transitd process' : '');
   const m = r.memory;
   const rows: Row[] = [
     { section: SEC, scenario: sce, metric: 'up: runScenario() to ready', value: r.upSeconds, unit: 's' },
@@ -102,7 +103,7 @@ export function scaleReport(sc: ScaleResult): { rows: Row[]; targets: TargetChec
   // 100 droplets x 100 endpoints: memory in all (measured; under --quick from the ten-droplet run's per-droplet and per-endpoint costs).
   const h = sc.hundred;
   let memAll: TargetCheck;
-  const whatAll = '100 droplets with 100 endpoints each: memory in all at ready';
+  const whatAll = `100 droplets with 100 endpoints each${h?.shape.transitd === 'shared' ? ' (one shared transitd process)' : ''}: memory in all at ready`;
   if (!est) {
     const bad = unusable(sc, 'hundred');
     memAll = check('scale_100x100_memory_gb', `${whatAll} (${h?.memory.method ?? '?'})`, '≤ 4 GB in all', h && !bad ? sig(h.memory.total.bytes / GB) : undefined, 'GB', g.hundred.totalGB, '<=',

@@ -7,6 +7,8 @@ export interface ScaleShape {
   perHost: number;
   /** one more droplet that only switches (the one-host run), else the first two hosts switch */
   switchHost: boolean;
+  /** shared: every droplet's transitd in one process (scenario hosts.transitd); default a process each */
+  transitd?: 'shared';
 }
 
 /** Pairs the pingall check samples (a sample, not all n^2). */
@@ -20,7 +22,7 @@ export function scenarioText(label: string, s: ScaleShape): string {
   const sample = Math.min(1, PING_PAIRS / Math.max(1, n * (n - 1)));
   return JSON.stringify({
     name: `bench-${label}`,
-    hosts: { names: s.switchHost ? [...hosts, 'sw'] : hosts },
+    hosts: { names: s.switchHost ? [...hosts, 'sw'] : hosts, ...(s.transitd ? { transitd: s.transitd } : {}) },
     vpcs: [{ vni: 9, cidr: '10.9.0.0/16', networks: [{ netId: 1, cidr: '10.9.0.0/18', switches }] }],
     endpoints: [{ vni: 9, netId: 1, hosts, perHost: s.perHost }],
     checks: { pingall: { sample, seed: 1 } },

@@ -16,6 +16,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xvpc::InitCapture(env, exports);
   xvpc::InitPcap(env, exports);
   xvpc::InitNetlink(env, exports);
+  xvpc::InitNetns(env, exports);
   return exports;
 }
 

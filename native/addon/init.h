@@ -14,5 +14,6 @@ Napi::Object InitTestRun(Napi::Env env, Napi::Object exports);  // test_run.cc: 
 Napi::Object InitCapture(Napi::Env env, Napi::Object exports);  // capture.cc: raw programs, maps, ring buffer
 Napi::Object InitPcap(Napi::Env env, Napi::Object exports);  // pcap.cc: libpcap
 Napi::Object InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: an endpoint's link, inside its namespace
+Napi::Object InitNetns(Napi::Env env, Napi::Object exports);  // netns.cc: move the calling thread into a namespace
 
 }  // namespace xvpc

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { XvpcError } from '../errors.js';
+import { inContextNetns } from './netns-context.js';
 
 export interface RawProgram { name: string; section: string; fd: number }
 export interface RawMap {
@@ -55,6 +56,8 @@ export interface Addon {
   /** Id of our ingress program, 0 if none. */
   tcQuery(ifindex: number, netnsPath?: string): number;
   progId(fd: number): number;
+  /** setns(CLONE_NEWNET) of the calling thread (a worker's, in a shared transitd host), not undone. */
+  enterNetns(path: string): void;
   /** if_nametoindex, inside network namespace `netnsPath` if given. */
   ifIndex(name: string, netnsPath?: string): number;
   /**
@@ -118,6 +121,9 @@ export function explainLoadFailure(err: unknown): string {
   return `the xvpc addon failed to load (${message}): run ./bootstrap.sh`;
 }
 
+/** The calls that act in the calling thread's network namespace (netlink, ifindexes). */
+const THREAD_NETNS_CALLS = ['xdpAttach', 'xdpDetach', 'xdpQuery', 'tcAttach', 'tcDetach', 'tcQuery', 'ifIndex', 'configureEndpointLink'] as const;
+
 const require = createRequire(import.meta.url);
 const loaded: { addon: Addon; problem?: undefined } | { addon?: undefined; problem: string } = (() => {
   try {
@@ -134,6 +140,26 @@ export function addonLoadProblem(): string | undefined { return loaded.problem; 
  * The addon. When it could not load, the library still imports (so `xvpc
  * --version` and --help work) and any use throws the one-line reason.
  */
-export const addon: Addon = loaded.addon ?? new Proxy({} as Addon, {
+export const addon: Addon = loaded.addon ? inContextNetnsCalls(loaded.addon) : new Proxy({} as Addon, {
   get(): never { throw new XvpcError('FAILED_PRECONDITION', loaded.problem!); },
 });
+
+/**
+ * Runs fn inside the namespace of the caller's netnsContext, if any: for work
+ * the kernel resolves in the calling thread's namespace besides the calls
+ * below (a devmap update looks its ifindex up there).
+ */
+export function inCallerNetns<T>(fn: () => T): T {
+  return inContextNetns((path) => addon.enterNetns(path), fn);
+}
+
+/** The addon with those calls made inside the namespace of the caller's netnsContext, if any (netns-context.ts). */
+function inContextNetnsCalls(raw: Addon): Addon {
+  const out = { ...raw } as Record<string, unknown>;
+  const enter = (path: string) => raw.enterNetns(path);
+  for (const name of THREAD_NETNS_CALLS) {
+    const fn = raw[name] as (...args: unknown[]) => unknown;
+    out[name] = (...args: unknown[]) => inContextNetns(enter, () => fn(...args));
+  }
+  return out as unknown as Addon;
+}

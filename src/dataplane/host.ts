@@ -4,7 +4,7 @@
 import type { CapacityName } from '../abi/limits.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
-import type { XdpMode } from './addon.js';
+import { inCallerNetns, type XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostCache, decodeU32Key, encodeAgentMeta, encodeHostConfig, encodeMembers, endpointKey, endpointRecordKey, u32Key,
   ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, RECORD_KINDS, STAT_DERIVED, STAT_NAMES, withDerivedStats,
@@ -121,7 +121,10 @@ export class HostDataplane {
   /** Makes ifindex a redirect target (XDP redirects through the devmap; TC needs nothing). */
   addInterface(ifindex: number): void {
     if (!this.m.interfaces) return;
-    this.m.interfaces.update(u32Key(ifindex), u32Key(ifindex)); // devmap: ifindex -> ifindex
+    // devmap: ifindex -> ifindex. The kernel finds the device in the writing thread's namespace:
+    // in a shared transitd host, the droplet's (src/dataplane/netns-context.ts).
+    const devmap = this.m.interfaces;
+    inCallerNetns(() => devmap.update(u32Key(ifindex), u32Key(ifindex)));
   }
   removeInterface(ifindex: number): void { this.m.interfaces?.delete(u32Key(ifindex)); }
 

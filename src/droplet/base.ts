@@ -65,7 +65,8 @@ export abstract class BaseDroplet implements Droplet {
   async setup(): Promise<void> {
     await writeRecord(this.prefix, {
       name: this.id, backend: this.backend, index: this.spec.index, ip: this.ip, mac: this.mac, mode: this.spec.mode, mtu: this.spec.mtu,
-      image: this.spec.image, transitdTls: this.spec.transitdTls, transitdMetricsPort: this.spec.transitdMetricsPort, ...this.recordExtra(),
+      image: this.spec.image, transitdTls: this.spec.transitdTls, transitdMetricsPort: this.spec.transitdMetricsPort,
+      ...(this.spec.sharedTransitd ? { transitd: 'shared' as const } : {}), ...this.recordExtra(),
     });
     await this.createHost();
   }
@@ -79,7 +80,7 @@ export abstract class BaseDroplet implements Droplet {
   protected abstract createHost(): Promise<void>;
   /** Removes the namespace/container and whatever transitd made inside it. */
   protected abstract removeHost(): Promise<void>;
-  /** Starts transitd detached; returns its pid on this machine (also for docker: we kill it from here). */
+  /** Starts transitd detached (or, shared, in a host process); returns its pid on this machine (also for docker: we kill it from here). */
   protected abstract spawnTransitd(): Promise<number>;
   abstract run(cmd: string[], opts?: RunOptions): Promise<RunResult>;
   abstract netnsRun(ns: string, cmd: string[], opts?: RunOptions): Promise<RunResult>;
@@ -104,19 +105,31 @@ export abstract class BaseDroplet implements Droplet {
   /** openDroplets: takes over the transitd a pid file names, if it still runs. */
   async adoptTransitd(): Promise<void> {
     const pid = await readPid(this.prefix, this.id);
-    if (pid !== undefined && (await isRunning(pid)) && (await cmdlineHas(pid, socketPath(this.prefix, this.id), true))) this.pid = pid;
+    if (pid !== undefined && (await cmdlineHas(pid, socketPath(this.prefix, this.id), true)) && !(await this.transitdGone(pid))) this.pid = pid;
+  }
+
+  /** Whether the transitd started as `pid` has ended (a backend whose transitds share a process says per droplet). */
+  protected async transitdGone(pid: number): Promise<boolean> {
+    return !(await isRunning(pid));
+  }
+
+  /** Stops the transitd started as `pid`, and waits until it is gone. */
+  protected async endTransitd(pid: number): Promise<void> {
+    // The socket path is in its command line, so a reused pid is never hit.
+    await stopProcess(pid, socketPath(this.prefix, this.id));
   }
 
   async startTransitd(): Promise<void> {
     this.assertAlive();
-    if (this.pid !== undefined && (await isRunning(this.pid))) return;
+    if (this.pid !== undefined && !(await this.transitdGone(this.pid))) return;
     assertTransitdBuilt();
-    await rm(socketPath(this.prefix, this.id), { force: true });
+    // A stale socket would answer nothing; a shared host may already serve a fresh one (it replaces any itself).
+    if (!this.spec.sharedTransitd) await rm(socketPath(this.prefix, this.id), { force: true });
     const pid = await this.spawnTransitd();
     this.pid = pid;
     await writePid(this.prefix, this.id, pid);
     try {
-      await waitHealthy(this.channel, this.prefix, this.id, async () => !(await isRunning(pid)), this.spec.transitdTimeoutMs);
+      await waitHealthy(this.channel, this.prefix, this.id, () => this.transitdGone(pid), this.spec.transitdTimeoutMs);
     } catch (err) {
       await this.stopTransitd().catch(() => undefined);
       throw err;
@@ -126,8 +139,7 @@ export abstract class BaseDroplet implements Droplet {
   async stopTransitd(): Promise<void> {
     this.channel.close();
     const pid = this.pid;
-    // The socket path is in its command line, so a reused pid is never hit.
-    if (pid !== undefined) await stopProcess(pid, socketPath(this.prefix, this.id));
+    if (pid !== undefined) await this.endTransitd(pid);
     this.pid = undefined;
     await removePid(this.prefix, this.id);
   }

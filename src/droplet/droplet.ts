@@ -13,7 +13,8 @@ import {
 } from './names.js';
 import { NetnsDroplet } from './netns.js';
 import { ensureRunDir, freeIndexes, listRecords } from './records.js';
-import { assertTransitdBuilt } from './transitd.js';
+import { spawnSharedHost } from './shared-host.js';
+import { assertTransitdBuilt, transitdHostMain } from './transitd.js';
 import { ensureUnderlay } from './underlay.js';
 import { withPrefixLock } from './lock.js';
 
@@ -27,6 +28,9 @@ export const DEFAULT_IMAGE = 'xvpc-buildbox:latest';
 export const DEFAULT_DROPLET_MODE: AttachMode = 'tc';
 const PARALLEL_PLUMBING = 8;
 const PARALLEL_TRANSITD = 4; // node start-up and BPF loading are CPU-bound
+/** A shared host loads its droplets' programs on one thread, one after another: the last waits for all
+ * before it, so each droplet's wait is transitdTimeoutMs per this many droplets of the call. */
+const SHARED_PER_TIMEOUT = 4;
 
 /** Runs fn over items, at most `limit` at a time; rejects with the first error once all settled. */
 async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -48,7 +52,8 @@ async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<
 
 /**
  * Creates one droplet per name, plugged into `<prefix>-ul`, each running
- * transitd. All or nothing: on failure, whatever was made is removed again.
+ * transitd (a process each, or with transitd 'shared' one process for all).
+ * All or nothing: on failure, whatever was made is removed again.
  */
 export async function createDroplets(names: string[], opts: CreateDropletsOptions = {}): Promise<Record<string, Droplet>> {
   validateNames(names);
@@ -60,6 +65,13 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   const mtu = opts.mtu ?? DEFAULT_UNDERLAY_MTU;
   if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw invalid(`mtu: ${mtu} is not an integer in 1280..65535`);
   const withTransitd = opts.transitd ?? true;
+  if (withTransitd !== true && withTransitd !== false && withTransitd !== 'shared') {
+    throw invalid(`transitd: '${String(withTransitd)}' is not true, false or 'shared'`);
+  }
+  if (withTransitd === 'shared' && backend !== 'netns') throw invalid(`transitd: 'shared' is for netns droplets only, not '${backend}'`);
+  if (withTransitd === 'shared' && (opts.transitdTls || opts.transitdMetricsPort)) {
+    throw invalid(`transitd: 'shared' serves no ${opts.transitdTls ? 'transitdTls' : 'transitdMetricsPort'} (its socket would open outside the droplet's namespace)`);
+  }
   const image = opts.image ?? DEFAULT_IMAGE;
   // Before the lock, whose file needs root too: a missing prerequisite is named, not an EPERM.
   checkPrerequisites();
@@ -68,7 +80,7 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
 }
 
 async function createLocked(names: string[], opts: CreateDropletsOptions, prefix: string, backend: 'netns' | 'docker',
-  mode: AttachMode, mtu: number, withTransitd: boolean, image: string): Promise<Record<string, Droplet>> {
+  mode: AttachMode, mtu: number, withTransitd: boolean | 'shared', image: string): Promise<Record<string, Droplet>> {
 
   // Everything that can be refused is checked before anything is made.
   if (withTransitd) assertTransitdBuilt();
@@ -98,7 +110,8 @@ async function createLocked(names: string[], opts: CreateDropletsOptions, prefix
   const droplets = names.map((name, i) => {
     const spec: DropletSpec = {
       prefix, name, index: indexes[i], ip: underlayIp(indexes[i]), mac: underlayMac(indexes[i]), mtu,
-      transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image, mode, transitdTls: opts.transitdTls, transitdMetricsPort: opts.transitdMetricsPort,
+      transitdTimeoutMs: (opts.transitdTimeoutMs ?? 15_000) * (withTransitd === 'shared' ? Math.ceil(names.length / SHARED_PER_TIMEOUT) : 1), image, mode, transitdTls: opts.transitdTls, transitdMetricsPort: opts.transitdMetricsPort,
+      sharedTransitd: withTransitd === 'shared',
     };
     return backend === 'docker' ? new DockerDroplet(spec) : new NetnsDroplet(spec);
   });
@@ -109,6 +122,12 @@ async function createLocked(names: string[], opts: CreateDropletsOptions, prefix
       made.push(d); // before setup: a half-made droplet is torn down too
       await d.setup();
     });
+    if (withTransitd === 'shared') {
+      // One host process for all of them; each startTransitd then waits for its own transitd in it.
+      const netns = droplets as NetnsDroplet[];
+      const pid = await spawnSharedHost(transitdHostMain(), netns.map((d) => d.sharedMember()));
+      for (const d of netns) d.joinHost(pid);
+    }
     if (withTransitd) await eachLimit(droplets, PARALLEL_TRANSITD, (d) => d.startTransitd());
   } catch (err) {
     await eachLimit(made, PARALLEL_PLUMBING, (d) => d.destroy()).catch(() => undefined);

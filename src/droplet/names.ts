@@ -50,6 +50,9 @@ export const socketPath = (prefix: string, name: string): string => `${runDir(pr
 export const logPath = (prefix: string, name: string): string => `${runDir(prefix)}/${name}.log`;
 export const pidPath = (prefix: string, name: string): string => `${runDir(prefix)}/${name}.pid`;
 export const metaPath = (prefix: string, name: string): string => `${runDir(prefix)}/${name}.json`;
+/** A shared transitd host's control socket and log, named after the first droplet it was started for. */
+export const hostControlPath = (prefix: string, id: string): string => `${runDir(prefix)}/${id}.host.ctl`;
+export const hostLogPath = (prefix: string, id: string): string => `${runDir(prefix)}/${id}.host.log`;
 export const pinRoot = (prefix: string, name: string): string => `${PIN_ROOT}/${prefix}-${name}`;
 export const grpcAddress = (prefix: string, name: string): string => `unix://${socketPath(prefix, name)}`;
 

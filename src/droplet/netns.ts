@@ -1,5 +1,6 @@
 // The default backend: a droplet is network namespace `<prefix>-<name>` on
-// this machine, and its transitd a host process entered into it.
+// this machine, and its transitd a host process entered into it, or one of
+// the transitds of a host process shared with other droplets (shared-host.ts).
 import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { run } from '../util/exec.js';
@@ -7,9 +8,10 @@ import { openPrivateLog } from '../util/private-fs.js';
 import { createNamespace, deleteNamespace, deleteNamespaces, inNs, listNamespaces } from '../util/netns.js';
 import { BaseDroplet } from './base.js';
 import type { DropletSpec, RunOptions, RunResult } from './types.js';
-import { dropletNs, logPath, ownerOf } from './names.js';
+import { dropletNs, logPath, ownerOf, socketPath } from './names.js';
 import { listRecords } from './records.js';
-import { transitdArgv } from './transitd.js';
+import { askHost, sharedTransitdGone, spawnSharedHost, stopSharedTransitd, type SharedMember } from './shared-host.js';
+import { transitdArgs, transitdArgv, transitdHostMain } from './transitd.js';
 import { addPort } from './underlay.js';
 
 /**
@@ -53,6 +55,7 @@ export class NetnsDroplet extends BaseDroplet {
    * namespace, which hides /sys/fs/bpf where the pins must outlive transitd.
    */
   protected async spawnTransitd(): Promise<number> {
+    if (this.spec.sharedTransitd) return this.startSharedTransitd();
     const log = openPrivateLog(logPath(this.prefix, this.id)); // 0600 whatever the umask
     try {
       const child = spawn('nsenter', [`--net=${this.netnsPath}`, '--', ...transitdArgv(this.prefix, this.id, this.spec.mode, this.tcpListen)], {
@@ -67,6 +70,49 @@ export class NetnsDroplet extends BaseDroplet {
     } finally {
       closeSync(log);
     }
+  }
+
+  /** What a shared transitd host needs to run this droplet's transitd. */
+  sharedMember(): SharedMember {
+    return {
+      prefix: this.prefix, id: this.id, netnsPath: this.netnsPath, socket: socketPath(this.prefix, this.id),
+      args: transitdArgs(this.prefix, this.id, this.spec.mode, this.tcpListen),
+    };
+  }
+
+  /** createDroplets: the shared host it started for this droplet and others. */
+  joinHost(pid: number): void {
+    this.hostPid = pid;
+    this.hostFresh = true;
+  }
+
+  private hostPid: number | undefined;
+  /** The host was just started with this droplet in it: it starts its transitd by itself. */
+  private hostFresh = false;
+
+  /** Starts this droplet's transitd in its host, or, with the host gone, a host of its own. */
+  private async startSharedTransitd(): Promise<number> {
+    const socket = socketPath(this.prefix, this.id);
+    const pid = this.hostPid ?? this.pid;
+    if (this.hostFresh && pid !== undefined) {
+      this.hostFresh = false;
+      return pid;
+    }
+    if (pid !== undefined && (await askHost(pid, { op: 'start', name: this.id }, socket)) !== undefined) return pid;
+    this.hostPid = await spawnSharedHost(transitdHostMain(), [this.sharedMember()]);
+    return this.hostPid;
+  }
+
+  protected async transitdGone(pid: number): Promise<boolean> {
+    return this.spec.sharedTransitd ? sharedTransitdGone(pid, this.id, socketPath(this.prefix, this.id)) : super.transitdGone(pid);
+  }
+
+  protected async endTransitd(pid: number): Promise<void> {
+    if (this.spec.sharedTransitd) {
+      this.hostPid = pid; // a start after this goes back to the same host (an adopted droplet never joined one)
+      await stopSharedTransitd(pid, this.id, socketPath(this.prefix, this.id));
+    }
+    else await super.endTransitd(pid);
   }
 
   run(cmd: string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -21,6 +21,8 @@ export interface DropletRecord {
   image?: string;
   transitdTls?: { dir: string; port: number };
   transitdMetricsPort?: number;
+  /** netns backend: its transitd runs in a shared host process (createDroplets' transitd: 'shared') */
+  transitd?: 'shared';
 }
 
 export async function ensureRunDir(prefix: string): Promise<void> {

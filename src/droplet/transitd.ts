@@ -14,12 +14,18 @@ import { DROPLET_IFACE, dropletNs, grpcAddress, logPath, pinRoot, socketPath } f
 export interface TransitdNet { ip?: string; tls?: { port: number; dir: string }; metricsPort?: number }
 
 export const transitdMain = (): string => `${repoRoot}dist/transitd/main.js`;
+/** A shared transitd host: many netns droplets' transitds in one process (src/transitd/host.ts). */
+export const transitdHostMain = (): string => `${repoRoot}dist/transitd/host.js`;
 
-/** transitd's argv (node first). Endpoint namespaces become `<prefix>-<name>-e...`, so cleanup can find them. */
+/** transitd's argv (node first). */
 export function transitdArgv(prefix: string, name: string, mode: AttachMode, net: TransitdNet = {}): string[] {
+  return [process.execPath, transitdMain(), ...transitdArgs(prefix, name, mode, net)];
+}
+
+/** transitd's own arguments. Endpoint namespaces become `<prefix>-<name>-e...`, so cleanup can find them. */
+export function transitdArgs(prefix: string, name: string, mode: AttachMode, net: TransitdNet = {}): string[] {
   const tcp = net.tls;
   return [
-    process.execPath, transitdMain(),
     '--mode', mode,
     '--host', name,
     '--socket', socketPath(prefix, name),
@@ -35,8 +41,8 @@ export function transitdArgv(prefix: string, name: string, mode: AttachMode, net
 }
 
 export function assertTransitdBuilt(): void {
-  if (!existsSync(transitdMain())) {
-    throw new XvpcError('FAILED_PRECONDITION', `transitd: ${transitdMain()} does not exist; run 'npm run build' first`);
+  for (const main of [transitdMain(), transitdHostMain()]) {
+    if (!existsSync(main)) throw new XvpcError('FAILED_PRECONDITION', `transitd: ${main} does not exist; run 'npm run build' first`);
   }
 }
 

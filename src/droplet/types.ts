@@ -38,7 +38,7 @@ export interface Droplet {
   readonly pinRoot: string;
   /** transitd's stdout/stderr. */
   readonly logPath: string;
-  /** transitd's pid (a host pid for netns, a container pid for docker), while it runs. */
+  /** transitd's pid (a host pid for netns, a container pid for docker), while it runs; with transitd 'shared', the host process's (the same for every droplet of the createDroplets call). */
   readonly transitdPid: number | undefined;
 
   startTransitd(): Promise<void>;
@@ -79,8 +79,16 @@ export interface CreateDropletsOptions {
   backend?: DropletBackend;
   /** ≤ 6 characters of [a-z0-9]; keeps concurrent runs apart. Default 'xvpc'. */
   prefix?: string;
-  /** Start transitd in every droplet (default true). false gives bare plumbing, for tests of it. */
-  transitd?: boolean;
+  /**
+   * Start transitd in every droplet (default true: a process each). false
+   * gives bare plumbing, for tests of it. 'shared' (netns backend only): one
+   * process for the droplets of this call, each droplet's transitd served in
+   * it inside the droplet's namespace (src/transitd/host.ts), to save the
+   * ~18 MB of Node a process per droplet costs; stopping, restarting or
+   * destroying one droplet acts on its transitd only. Not with transitdTls or
+   * transitdMetricsPort.
+   */
+  transitd?: boolean | 'shared';
   /** MTU of the underlay (eth0 and its bridge port); default DEFAULT_UNDERLAY_MTU. */
   mtu?: number;
   /** How long to wait for each transitd to answer Health; default 15 s. */
@@ -120,4 +128,6 @@ export interface DropletSpec {
   mode: AttachMode;
   transitdTls?: TransitdTls;
   transitdMetricsPort?: number;
+  /** netns backend: transitd runs in a shared host process (createDroplets' transitd: 'shared'). */
+  sharedTransitd?: boolean;
 }

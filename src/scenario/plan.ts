@@ -34,6 +34,9 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
   for (const [i, h] of hosts.entries()) {
     if (h.length > 12) throw source.error(['hosts', s.hosts.names ? 'names' : 'namePrefix', ...(s.hosts.names ? [i] : [])], `host name '${h}' is longer than 12 characters`);
   }
+  if (s.hosts.transitd === 'shared' && (s.hosts.backend ?? 'netns') !== 'netns') {
+    throw source.error(['hosts', 'transitd'], `shared is for netns hosts only, not ${s.hosts.backend}`);
+  }
   const known = new Set(hosts);
   const host = (path: (string | number)[], name: string) => {
     if (!known.has(name)) throw source.error(path, `no host '${name}' (hosts: ${hosts.slice(0, 8).join(', ')}${hosts.length > 8 ? ', ...' : ''})`);
@@ -188,6 +191,7 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
   return {
     name: s.name ?? 'scenario',
     hosts, backend: s.hosts.backend ?? 'netns', ...(s.hosts.mode ? { mode: s.hosts.mode } : {}),
+    ...(s.hosts.transitd === 'shared' ? { transitd: 'shared' as const } : {}),
     shaping: [...shaping.values()], vpcs, networks, securityGroups, endpoints, checks,
   };
 }

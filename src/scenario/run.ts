@@ -120,7 +120,9 @@ export async function runScenario(opts: RunScenarioOptions): Promise<RunScenario
     {
       name: 'droplets',
       tasks: () => one(`droplets ${plan.hosts.length > 4 ? `${plan.hosts.slice(0, 4).join(', ')}, ... (${plan.hosts.length})` : plan.hosts.join(', ')}`, async () => {
-        droplets = await createDroplets(plan.hosts, { prefix, backend: plan.backend, ...(plan.mode ? { mode: plan.mode } : {}) });
+        droplets = await createDroplets(plan.hosts, {
+          prefix, backend: plan.backend, ...(plan.mode ? { mode: plan.mode } : {}), ...(plan.transitd ? { transitd: plan.transitd } : {}),
+        });
         controller = new Controller(droplets);
         // Where each host lives, as its droplet record says (namespace or container).
         run.hosts = (await listRecords(prefix)).map((r) => ({

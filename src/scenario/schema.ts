@@ -42,6 +42,8 @@ export const SCENARIO_SCHEMA = {
         namePrefix: { type: 'string', pattern: '^[a-z][a-z0-9-]*$', maxLength: 7 },
         backend: { enum: ['netns', 'docker'] },
         mode: { enum: ['tc', 'native', 'generic'] },
+        /** own (default): a transitd process per host; shared: one for all (netns only) */
+        transitd: { enum: ['own', 'shared'] },
       },
       oneOf: [{ required: ['names'], not: { required: ['count'] } }, { required: ['count'], not: { required: ['names'] } }],
     },

@@ -7,7 +7,7 @@ export interface Rule { protocol: 'tcp' | 'udp' | 'icmp' | 'any'; cidr?: string;
 export interface Scenario {
   name?: string;
   description?: string;
-  hosts: { names?: string[]; count?: number; namePrefix?: string; backend?: 'netns' | 'docker'; mode?: 'tc' | 'native' | 'generic' };
+  hosts: { names?: string[]; count?: number; namePrefix?: string; backend?: 'netns' | 'docker'; mode?: 'tc' | 'native' | 'generic'; transitd?: 'own' | 'shared' };
   links?: {
     uplink?: Shaping;
     hosts?: Record<string, Shaping>;
@@ -42,6 +42,8 @@ export interface Plan {
   hosts: string[];
   backend: 'netns' | 'docker';
   mode?: 'tc' | 'native' | 'generic';
+  /** shared: one transitd process for every host (createDroplets transitd: 'shared'; netns only) */
+  transitd?: 'shared';
   shaping: HostShaping[];
   vpcs: { vni: number; cidr: string; routers: string[] }[];
   networks: { vni: number; netId: number; cidr: string; switches: string[] }[];

@@ -1,12 +1,14 @@
 // Running system commands (ip, ethtool, ping, ...) without a shell.
 import { execFile, spawn } from 'node:child_process';
+import { inCallerNetns } from '../dataplane/addon.js';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 
 /** Runs argv[0] with the rest as arguments; never throws for a non-zero exit. */
 export function run(argv: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(
+    // Started inside the caller's netnsContext namespace, if any (a shared transitd host's droplet).
+    const child = inCallerNetns(() => execFile(
       argv[0], argv.slice(1),
       { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
       (err, stdout, stderr) => {
@@ -19,7 +21,7 @@ export function run(argv: string[], opts: { timeoutMs?: number; input?: string }
         const code = !err ? 0 : typeof err.code === 'number' ? err.code : err.killed ? 124 : 128;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
-    );
+    ));
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }

@@ -59,6 +59,16 @@ vpcs: [{ vni: 1, cidr: 10.0.0.0/16, networks: [{ netId: 1, cidr: 10.0.0.0/16, sw
     ]);
   });
 
+  it('hosts.transitd: own (the default) or shared, which is for netns hosts only', () => {
+    const vpcs = 'vpcs: [{ vni: 1, cidr: 10.0.0.0/16, networks: [{ netId: 1, cidr: 10.0.0.0/16, switches: [d1] }] }]\n';
+    expect(plan(`hosts: { count: 2, namePrefix: d }\n${vpcs}`).transitd).toBeUndefined();
+    expect(plan(`hosts: { count: 2, namePrefix: d, transitd: own }\n${vpcs}`).transitd).toBeUndefined();
+    expect(plan(`hosts: { count: 2, namePrefix: d, transitd: shared }\n${vpcs}`).transitd).toBe('shared');
+    expect(errorOf(`hosts: { count: 2, namePrefix: d, backend: docker, transitd: shared }\n${vpcs}`))
+      .toMatch(/^f\.yaml:1: hosts\.transitd: shared is for netns hosts only, not docker/);
+    expect(errorOf(`hosts: { count: 2, namePrefix: d, transitd: both }\n${vpcs}`)).toMatch(/^f\.yaml:1: hosts\.transitd/);
+  });
+
   it('names the line and field of a schema error', () => {
     expect(errorOf(`${BASE}endpoints:
   - { name: a, vni: 3, netId: 1, host: left }

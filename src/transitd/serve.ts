@@ -1,0 +1,140 @@
+// One transitd's work for one host, whoever runs it: main.ts (a process per
+// host) or host.ts (one process for many emulated hosts, each droplet's
+// transitd run inside its network namespace's netnsContext). It parses transitd's
+// arguments, loads the xvpc programs (maps pinned under --pin-root, so a
+// restart picks the state up again), attaches the transit program to --iface
+// and serves the Transit gRPC service on a unix socket. Process-wide things
+// (umask, signals, exit) are the caller's.
+import * as grpc from '@grpc/grpc-js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { chmodSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../dataplane/host.js';
+import { TransitService as TransitServiceDef } from '../gen/transit.js';
+import { linkInfo } from '../util/link.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
+import { checkPrerequisites } from '../util/prereq.js';
+import { parseCapacities } from './capacity.js';
+import { recoverGoalState } from './goal-state.js';
+import { GoalStateJournal } from './journal.js';
+import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limits } from './limits.js';
+import { TransitMetrics } from './metrics.js';
+import { TransitService } from './service.js';
+import { listenAddress, serverCredentials } from './tls.js';
+
+export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:PORT --tls-ca F --tls-cert F --tls-key F]
+                [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
+                [--max-message-mb 64] [--max-calls 64] [--metrics ADDR:PORT] [--capacity NAME=N,...]
+  The socket, its directory and the journal are root-only (0600/0700) whatever the umask.
+  --listen: also serve on TCP with mutual TLS: clients need a certificate signed by --tls-ca
+            (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
+  --metrics: serve Prometheus metrics (plain HTTP GET /metrics) on ADDR:PORT: data-path counters,
+            map occupancy, gRPC calls and latencies. Bind it where only your Prometheus reaches.
+  --journal: where goal states are journalled (default: the socket path with .journal for .sock)
+  --capacity: map sizes other than the defaults, e.g. conntrack=16384,endpoints=65536 (default: env
+            XVPC_TRANSITD_CAPACITY, else none); maps already pinned keep their size
+example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
+
+/** A transitd serving: stop() ends its gRPC (and metrics) service and closes its maps. */
+export interface RunningTransitd {
+  readonly host: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves transitd with command-line arguments `args` (without node and the
+ * script). Returns undefined for --help (after printing the usage).
+ */
+export async function serveTransitd(args: string[]): Promise<RunningTransitd | undefined> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string' }, socket: { type: 'string' }, iface: { type: 'string', default: 'eth0' },
+      'pin-root': { type: 'string' }, 'ns-prefix': { type: 'string' }, mode: { type: 'string', default: 'native' },
+      'max-endpoints': { type: 'string' }, journal: { type: 'string' }, help: { type: 'boolean' },
+      listen: { type: 'string' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+      'max-message-mb': { type: 'string' }, 'max-calls': { type: 'string' }, metrics: { type: 'string' }, capacity: { type: 'string' },
+    },
+  });
+  if (values.help) { console.log(USAGE); return undefined; }
+  if (!values.host || !values.socket) throw new Error(`--host and --socket are required\n${USAGE}`);
+  // native/generic: the XDP build; tc: the TC build (GSO kept, for veth hosts).
+  const mode = values.mode as AttachMode;
+  if (!ATTACH_MODES.includes(mode)) throw new Error(`--mode must be native, generic or tc, not '${mode}'`);
+  const agentMode = process.env.XVPC_AGENT_MODE;
+  if (agentMode !== undefined && agentMode !== 'native' && agentMode !== 'generic') {
+    throw new Error(`XVPC_AGENT_MODE must be native or generic, not '${agentMode}'`);
+  }
+
+  const tlsGiven = ['tls-ca', 'tls-cert', 'tls-key'].filter((k) => values[k as 'tls-ca'] !== undefined);
+  if (values.listen !== undefined && tlsGiven.length !== 3) throw new Error(`--listen needs --tls-ca, --tls-cert and --tls-key (TCP is mutual TLS only)\n${USAGE}`);
+  if (values.listen === undefined && tlsGiven.length > 0) throw new Error(`--${tlsGiven[0]} goes with --listen`);
+  const tcp = values.listen === undefined ? undefined
+    : { address: listenAddress(values.listen), credentials: serverCredentials({ ca: values['tls-ca']!, cert: values['tls-cert']!, key: values['tls-key']! }) };
+  const positive = (raw: string | undefined, name: string, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1..${max}, not '${raw}'`);
+    return n;
+  };
+  const limits: Limits = {
+    ...DEFAULT_LIMITS,
+    maxMessageBytes: (positive(values['max-message-mb'], 'max-message-mb', 1024) ?? DEFAULT_LIMITS.maxMessageBytes / 2 ** 20) * 2 ** 20,
+    maxCallsInFlight: positive(values['max-calls'], 'max-calls', 10_000) ?? DEFAULT_LIMITS.maxCallsInFlight,
+  };
+
+  checkPrerequisites();
+  const eth = await linkInfo(values.iface!);
+  if (!eth.ipv4) throw new Error(`${values.iface} has no IPv4 address`);
+  const pinRoot = values['pin-root'] ?? `/sys/fs/bpf/xvpc/${values.host}`;
+  const maxEndpoints = values['max-endpoints'] ? Number(values['max-endpoints']) : undefined;
+  const capacities = values.capacity !== undefined ? parseCapacities(values.capacity, '--capacity')
+    : parseCapacities(process.env.XVPC_TRANSITD_CAPACITY ?? '', 'XVPC_TRANSITD_CAPACITY');
+  const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode) });
+  // A goal state a killed transitd left half-applied is rolled back before anything is served.
+  ensurePrivateDir(dirname(values.socket));
+  const journal = new GoalStateJournal(values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`);
+  const restored = recoverGoalState(dp, journal);
+  if (restored > 0) console.log(`transitd ${values.host}: rolled back an interrupted goal state (${restored} records restored from ${journal.path})`);
+  dp.setHostConfig({ ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex });
+  const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
+    values['ns-prefix'] ?? values.host);
+  service.journal = journal;
+  await service.loadTransit(eth.name, mode);
+  const agents = service.reattachAgents();
+
+  const server = new grpc.Server(serverOptions(limits));
+  const metrics = values.metrics !== undefined ? new TransitMetrics(dp, values.host) : undefined;
+  const handlers = service.handlers(new CallGate(limits.maxCallsInFlight), metrics && ((m, c, s) => metrics.observeRpc(m, c, s)));
+  // Each call runs in the async context serving started in: in a shared host, its droplet's namespace (host.ts).
+  server.addService(tolerantDefinition(TransitServiceDef),
+    Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, AsyncLocalStorage.bind(h as (...a: unknown[]) => unknown)])));
+  rmSync(values.socket, { force: true });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  chmodSync(values.socket, PRIVATE_FILE_MODE); // connecting needs write permission: root only
+  let served = `unix://${values.socket}`;
+  if (tcp) {
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(tcp.address, tcp.credentials, (err, p) => (err ? reject(err) : resolve(p))));
+    served += ` and ${tcp.address.replace(/:\d+$/, `:${port}`)} (mutual TLS)`;
+  }
+  const metricsServer = metrics ? await metrics.serve(values.metrics!) : undefined;
+  if (metricsServer) served += `, metrics on http://${values.metrics!.replace(/:\d+$/, `:${metricsServer.port}`)}/metrics`;
+  console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}, ${agents} endpoint agents), serving ${served}`);
+
+  // On stop, leave programs attached and maps pinned: traffic keeps flowing
+  // until the next transitd takes over.
+  return {
+    host: values.host,
+    stop: async () => {
+      metricsServer?.server.close();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
+        server.tryShutdown(() => { clearTimeout(force); resolve(); });
+      });
+      dp.close();
+    },
+  };
+}
