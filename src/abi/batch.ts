@@ -86,9 +86,31 @@ export function setBatchHostedIfindex(values: Buffer, i: number, ifindex: number
   values.writeInt32LE(ifindex, i * EV.size + EV.off.hosted_ifindex);
 }
 
+/** hosted_ifindex of record i (-1: not attached on the host that filled it). */
+export const batchHostedIfindex = (values: Buffer, i: number): number => values.readInt32LE(i * EV.size + EV.off.hosted_ifindex);
+
+/** How many records a packed batch holds (its keys' length over the key size). */
+export const batchCount = (batch: EndpointBatch): number => batch.keys.length / EK.size;
+
+/** Record i of a packed batch, decoded. */
+export const batchEndpoint = (batch: EndpointBatch, i: number): EndpointRecord =>
+  decodeEndpoint(batch.keys.subarray(i * EK.size, (i + 1) * EK.size), batch.values.subarray(i * EV.size, (i + 1) * EV.size));
+
+/**
+ * Whether record i of a packed batch holds `r`'s value, hosted_ifindex aside
+ * (the host fills that): `r` is packed into `scratch` (EV.size bytes, reused)
+ * and the bytes compared, so a match decodes nothing and makes no strings.
+ * The key is the caller's to match.
+ */
+export function batchValueIs(values: Buffer, i: number, r: EndpointRecord, scratch: Buffer): boolean {
+  const off = i * EV.size;
+  scratch.fill(0, 0, EV.size);
+  writeEndpoint(scratch, 0, r);
+  scratch.writeInt32LE(values.readInt32LE(off + EV.off.hosted_ifindex), EV.off.hosted_ifindex);
+  return values.compare(scratch, 0, EV.size, off, off + EV.size) === 0;
+}
+
 /** The records of a packed batch, decoded (for tests and tools; transitd never decodes a batch). */
 export function unpackEndpoints(batch: EndpointBatch): EndpointRecord[] {
-  const count = batch.keys.length / EK.size;
-  return Array.from({ length: count }, (_, i) =>
-    decodeEndpoint(batch.keys.subarray(i * EK.size, (i + 1) * EK.size), batch.values.subarray(i * EV.size, (i + 1) * EV.size)));
+  return Array.from({ length: batchCount(batch) }, (_, i) => batchEndpoint(batch, i));
 }

@@ -11,7 +11,7 @@ import { TransitClient as GrpcTransitClient, type TransitClient as GrpcClient } 
 
 /** The messages a client sends and receives (proto/transit.proto). */
 export type {
-  AttachEndpointReply, AttachEndpointRequest, AttachEndpointsReply, AttachEndpointsRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network,
+  AttachEndpointReply, AttachEndpointRequest, AttachEndpointsReply, AttachEndpointsRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network, PackedDump,
   NetworkKey, SecurityAttachment, SecurityGroup, SecurityGroupKey, SecurityRule, StatsReply, Substrate, SubstrateKey, Vpc, VpcKey,
 } from '../gen/transit.js';
 
