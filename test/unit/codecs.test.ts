@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, LAYOUTS, MAX_BACKENDS, NETWORK_VALUE, RECORD_KINDS, SLOT_TABLE_SIZE,
-  XVPC_MEMBERS, checkEndpointBatch, decodeAgentMeta, decodeHostCache, decodeHostConfig, encodeAgentMeta, encodeHostCache,
+  XVPC_MEMBERS, batchCount, batchEndpoint, batchHostedIfindex, batchValueIs, checkEndpointBatch, decodeAgentMeta, decodeHostCache, decodeHostConfig, encodeAgentMeta, encodeHostCache,
   encodeHostConfig, endpointRecordKey, networkRecordKey, packEndpoints, slotTable, unpackEndpoints,
   type EndpointRecord, type KeyOf, type RecordKind, type RecordKindName, type RecordOf,
 } from '../../src/abi/index.js';
@@ -136,6 +136,23 @@ describe('packed endpoint batches', () => {
     ['multicast host mac', (b) => { b.values[o.host_mac] |= 1; }, /^records\[0\]\.host_mac: a multicast MAC/],
     ['backend 0.0.0.0', (b) => b.values.writeUInt32BE(0, 2 * V + o.backends + 4), /^records\[2\]\.backends\[1\]: 0\.0\.0\.0/],
   ];
+  it('reads a record and its hosted ifindex, and compares a record with its bytes (hosted_ifindex aside)', () => {
+    const b = batch();
+    b.values.writeInt32LE(7, V + o.hosted_ifindex); // as transitd fills it
+    expect(batchCount(b)).toBe(3);
+    expect(batchEndpoint(b, 1)).toEqual({ ...EP, ip: '10.1.2.4', hostedIfindex: 7 });
+    expect(batchHostedIfindex(b.values, 1)).toBe(7);
+    expect(batchHostedIfindex(b.values, 0)).toBe(-1);
+    const scratch = Buffer.alloc(V, 0xff); // left over from another record: must not matter
+    expect(batchValueIs(b.values, 0, EP, scratch)).toBe(true);
+    expect(batchValueIs(b.values, 1, { ...EP, ip: '10.1.2.4', hostedIfindex: -1 }, scratch)).toBe(true);
+    expect(batchValueIs(b.values, 2, SCALED, scratch)).toBe(true);
+    expect(batchValueIs(b.values, 2, { ...SCALED, backends: ['10.1.2.3'] }, scratch)).toBe(false);
+    expect(batchValueIs(b.values, 0, { ...EP, hostMac: '02:00:00:00:00:08' }, scratch)).toBe(false);
+    expect(batchValueIs(b.values, 0, { ...EP, netId: 1 }, scratch)).toBe(false);
+    expect(batchValueIs(b.values, 0, { ...EP, type: EndpointType.SIMPLE }, scratch)).toBe(false);
+  });
+
   for (const [name, mutate, message] of corrupt) {
     it(`refuses ${name}`, () => {
       const b = batch();
