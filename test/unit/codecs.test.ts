@@ -136,6 +136,24 @@ describe('packed endpoint batches', () => {
     ['multicast host mac', (b) => { b.values[o.host_mac] |= 1; }, /^records\[0\]\.host_mac: a multicast MAC/],
     ['backend 0.0.0.0', (b) => b.values.writeUInt32BE(0, 2 * V + o.backends + 4), /^records\[2\]\.backends\[1\]: 0\.0\.0\.0/],
   ];
+  it('packing refuses a record whose numbers do not fit its fields, naming the record and field', () => {
+    const bad: [Partial<EndpointRecord>, RegExp][] = [
+      [{ netId: 2 ** 32 }, /^records\[1\]\.netId: 4294967296 is not an unsigned 32-bit number/],
+      [{ vni: -1 }, /^records\[1\]\.vni: -1 is not an unsigned 32-bit number/],
+      [{ type: 256 as EndpointType }, /^records\[1\]\.type: 256 is not an endpoint type/],
+      [{ hostedIfindex: 2 ** 31 }, /^records\[1\]\.hostedIfindex: 2147483648 is not a signed 32-bit number/],
+      [{ type: EndpointType.SCALED, backends: Array.from({ length: MAX_BACKENDS + 1 }, (_, i) => `10.9.0.${i + 1}`) },
+        new RegExp(`^records\\[1\\]\\.backends: at most ${MAX_BACKENDS}, got ${MAX_BACKENDS + 1}`)],
+    ];
+    for (const [change, message] of bad) {
+      let err: unknown;
+      try { packEndpoints([EP, { ...EP, ip: '10.1.2.4', ...change }]); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(XvpcError);
+      expect((err as XvpcError).code).toBe('INVALID_ARGUMENT');
+      expect((err as XvpcError).message).toMatch(message);
+    }
+  });
+
   it('reads a record and its hosted ifindex, and compares a record with its bytes (hosted_ifindex aside)', () => {
     const b = batch();
     b.values.writeInt32LE(7, V + o.hosted_ifindex); // as transitd fills it
