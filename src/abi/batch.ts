@@ -39,14 +39,17 @@ export function packEndpointsInto(records: readonly EndpointRecord[], from: numb
   return count;
 }
 
+/** Whether the 4 bytes at off are all zero (0.0.0.0): a byte test, not a Buffer read per field. */
+const zero4 = (b: Buffer, off: number): boolean => (b[off] | b[off + 1] | b[off + 2] | b[off + 3]) === 0;
+
 /** Checks record i; throws INVALID_ARGUMENT naming it (the name is only built for an error). */
 function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   const k = i * EK.size;
   const v = i * EV.size;
-  const where = `records[${i}]`;
-  const vni = keys.readUInt32LE(k + EK.off.vni);
+  const vo = k + EK.off.vni;
+  const vni = (keys[vo] | (keys[vo + 1] << 8) | (keys[vo + 2] << 16) | (keys[vo + 3] << 24)) >>> 0;
   if (vni < 1 || vni > MAX_VNI) throw invalid(`records[${i}].vni: ${vni} is not a VNI (1..${MAX_VNI})`);
-  if (keys.readUInt32BE(k + EK.off.ip) === 0) throw invalid(`records[${i}].ip: 0.0.0.0 is not an endpoint address`);
+  if (zero4(keys, k + EK.off.ip)) throw invalid(`records[${i}].ip: 0.0.0.0 is not an endpoint address`);
   const type = values[v + EV.off.type];
   if (type > EndpointType.GATEWAY) throw invalid(`records[${i}].type: ${type} is not an endpoint type`);
   const backends = values[v + EV.off.backend_count];
@@ -55,11 +58,11 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
     throw invalid(`records[${i}].backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
   if (values[v + EV.off.mac] & 1) throw invalid(`records[${i}].mac: a multicast MAC`);
   if (type !== EndpointType.SCALED) {
-    if (values.readUInt32BE(v + EV.off.host_ip) === 0) throw invalid(`records[${i}].host_ip: 0.0.0.0 is not a host`);
+    if (zero4(values, v + EV.off.host_ip)) throw invalid(`records[${i}].host_ip: 0.0.0.0 is not a host`);
     if (values[v + EV.off.host_mac] & 1) throw invalid(`records[${i}].host_mac: a multicast MAC`);
   }
   for (let b = 0; b < backends; b++) {
-    if (values.readUInt32BE(v + EV.off.backends + 4 * b) === 0) throw invalid(`records[${i}].backends[${b}]: 0.0.0.0 is not an endpoint`);
+    if (zero4(values, v + EV.off.backends + 4 * b)) throw invalid(`records[${i}].backends[${b}]: 0.0.0.0 is not an endpoint`);
   }
 }
 

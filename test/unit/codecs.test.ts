@@ -126,6 +126,8 @@ describe('packed endpoint batches', () => {
   const corrupt: [string, (b: { keys: Buffer; values: Buffer }) => void, RegExp][] = [
     ['vni 0', (b) => b.keys.writeUInt32LE(0, ENDPOINT_KEY.size + ENDPOINT_KEY.off.vni), /^records\[1\]\.vni: 0 is not a VNI/],
     ['vni too big', (b) => b.keys.writeUInt32LE(0x1000000, ENDPOINT_KEY.off.vni), /^records\[0\]\.vni: 16777216/],
+    ['vni with the top bit set', (b) => b.keys.writeUInt32LE(0xffffffff, ENDPOINT_KEY.off.vni), /^records\[0\]\.vni: 4294967295 is not a VNI/],
+    ['ip 0.0.0.0 in a later record', (b) => b.keys.writeUInt32BE(0, 2 * ENDPOINT_KEY.size + ENDPOINT_KEY.off.ip), /^records\[2\]\.ip: 0\.0\.0\.0/],
     ['ip 0.0.0.0', (b) => b.keys.writeUInt32BE(0, ENDPOINT_KEY.off.ip), /^records\[0\]\.ip: 0\.0\.0\.0/],
     ['unknown type', (b) => { b.values[V + o.type] = 4; }, /^records\[1\]\.type: 4 is not an endpoint type/],
     ['too many backends', (b) => { b.values[2 * V + o.backend_count] = MAX_BACKENDS + 1; }, new RegExp(`^records\\[2\\]\\.backends: at most ${MAX_BACKENDS}`)],
