@@ -86,7 +86,9 @@ export const batchEndpointHostIp = (values: Buffer, i: number): number => values
 
 /** Sets hosted_ifindex of record i (transitd's to fill: the veth, if the endpoint lives on this host). */
 export function setBatchHostedIfindex(values: Buffer, i: number, ifindex: number): void {
-  values.writeInt32LE(ifindex, i * EV.size + EV.off.hosted_ifindex);
+  const off = i * EV.size + EV.off.hosted_ifindex; // little-endian, byte by byte (once per record of every batch)
+  if (off < 0 || off + 4 > values.length) throw new RangeError(`record ${i}: outside the batch`);
+  values[off] = ifindex; values[off + 1] = ifindex >> 8; values[off + 2] = ifindex >> 16; values[off + 3] = ifindex >> 24;
 }
 
 /** hosted_ifindex of record i (-1: not attached on the host that filled it). */

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, LAYOUTS, MAX_BACKENDS, NETWORK_VALUE, RECORD_KINDS, SLOT_TABLE_SIZE,
-  XVPC_MEMBERS, batchCount, batchEndpoint, batchHostedIfindex, batchValueIs, checkEndpointBatch, decodeAgentMeta, decodeHostCache, decodeHostConfig, encodeAgentMeta, encodeHostCache,
+  XVPC_MEMBERS, batchCount, batchEndpoint, batchHostedIfindex, batchValueIs, checkEndpointBatch, setBatchHostedIfindex, decodeAgentMeta, decodeHostCache, decodeHostConfig, encodeAgentMeta, encodeHostCache,
   encodeHostConfig, endpointRecordKey, networkRecordKey, packEndpoints, slotTable, unpackEndpoints,
   type EndpointRecord, type KeyOf, type RecordKind, type RecordKindName, type RecordOf,
 } from '../../src/abi/index.js';
@@ -163,6 +163,11 @@ describe('packed endpoint batches', () => {
     expect(batchEndpoint(b, 1)).toEqual({ ...EP, ip: '10.1.2.4', hostedIfindex: 7 });
     expect(batchHostedIfindex(b.values, 1)).toBe(7);
     expect(batchHostedIfindex(b.values, 0)).toBe(-1);
+    setBatchHostedIfindex(b.values, 2, 123456789);
+    expect(batchHostedIfindex(b.values, 2)).toBe(123456789);
+    expect(b.values.readInt32LE(2 * V + o.hosted_ifindex)).toBe(123456789);
+    setBatchHostedIfindex(b.values, 2, -1);
+    expect(b.values.readInt32LE(2 * V + o.hosted_ifindex)).toBe(-1);
     const scratch = Buffer.alloc(V, 0xff); // left over from another record: must not matter
     expect(batchValueIs(b.values, 0, EP, scratch)).toBe(true);
     expect(batchValueIs(b.values, 1, { ...EP, ip: '10.1.2.4', hostedIfindex: -1 }, scratch)).toBe(true);
