@@ -13,9 +13,11 @@ import type { AttachEndpointRequest, PackedDump } from '../transitd/client.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 import { changed, gone } from './reconcile.js';
 import { parseIpv4 } from '../util/addr.js';
+import { XvpcError } from '../errors.js';
 
 export function observedGoal(packed: PackedDump, hostIp: string, want: HostGoal): HostGoal {
-  const dump = packed.records!;
+  const dump = packed.records;
+  if (!dump) throw new XvpcError('INTERNAL', 'DumpPacked: the answer holds no records');
   const g = emptyGoal();
   for (const s of dump.substrate) g.substrate.set(s.ip, { ip: s.ip, mac: s.mac });
   for (const v of dump.vpcs) g.vpcs.set(String(v.vni), { vni: v.vni, routers: [...v.routers], directPath: v.directPath });
@@ -24,7 +26,9 @@ export function observedGoal(packed: PackedDump, hostIp: string, want: HostGoal)
       vni: n.vni, netId: n.netId, cidr: n.cidr, gatewayIp: n.gatewayIp, gatewayMac: n.gatewayMac, switches: [...n.switches],
     });
   }
-  const batch = { keys: Buffer.from(packed.endpoints!.keys), values: Buffer.from(packed.endpoints!.values) };
+  // A view of the reply's bytes, not a copy; no endpoints: the field may be absent.
+  const view = (b: Uint8Array | undefined) => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.alloc(0));
+  const batch = { keys: view(packed.endpoints?.keys), values: view(packed.endpoints?.values) };
   const here = parseIpv4(hostIp, 'host ip');
   const scratch = Buffer.alloc(ENDPOINT_VALUE.size);
   for (let i = 0, n = batchCount(batch); i < n; i++) {

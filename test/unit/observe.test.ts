@@ -83,6 +83,11 @@ describe('observedGoal from a packed dump', () => {
     expect(have.attachments.get(key('10.5.1.50'))).toMatchObject({ vni: 5, netId: 1, ip: '10.5.1.50', mac: orphan.mac });
   });
 
+  it('a dump without its endpoints field holds no endpoints; one without records is an error', () => {
+    expect(observedGoal({ records: noRecords() }, HOSTS.s.ip, wantS).endpoints.size).toBe(0);
+    expect(() => observedGoal({}, HOSTS.s.ip, wantS)).toThrow(/DumpPacked: the answer holds no records/);
+  });
+
   it('an empty dump holds nothing', () => {
     const have = observedGoal({ records: noRecords(), endpoints: { keys: Buffer.alloc(0), values: Buffer.alloc(0) } }, HOSTS.s.ip, wantS);
     expect(have.endpoints.size).toBe(0);
