@@ -3,7 +3,7 @@
 // half-way (the map fills up) put back exactly as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../src/dataplane/host.js';
-import { EndpointType, packEndpoints, type EndpointRecord } from '../src/abi/index.js';
+import { EndpointType, checkEndpointBatch, packEndpoints, unpackEndpoints, type EndpointRecord } from '../src/abi/index.js';
 import { putEndpointBatch } from '../src/transitd/put-endpoints.js';
 import { XvpcError } from '../src/errors.js';
 import { openDataplane } from './xdp/harness.js';
@@ -44,6 +44,13 @@ describe('packed endpoint batches (capacity 1024)', () => {
     const byIp = new Map(listed.map((r) => [r.ip, r]));
     expect(byIp.get(rec(995).ip)).toEqual({ ...rec(995, '172.30.0.3'), hostedIfindex: -1 });
     expect(byIp.get(rec(1).ip)).toEqual({ ...rec(1), hostedIfindex: -1 });
+  });
+
+  it('endpointsPacked: every record as the map holds it, in two addon calls, hosted ifindex included', () => {
+    const packed = env.dp.endpointsPacked();
+    expect(checkEndpointBatch(packed.keys, packed.values)).toBe(1010);
+    const sort = (l: EndpointRecord[]) => [...l].sort((a, b) => (a.ip < b.ip ? -1 : 1));
+    expect(sort(unpackEndpoints(packed))).toEqual(sort(env.dp.list('endpoints')));
   });
 
   it('a batch that overflows the map is undone: no new record stays, old values come back', async () => {

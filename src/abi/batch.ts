@@ -39,14 +39,17 @@ export function packEndpointsInto(records: readonly EndpointRecord[], from: numb
   return count;
 }
 
+/** Whether the 4 bytes at off are all zero (0.0.0.0): a byte test, not a Buffer read per field. */
+const zero4 = (b: Buffer, off: number): boolean => (b[off] | b[off + 1] | b[off + 2] | b[off + 3]) === 0;
+
 /** Checks record i; throws INVALID_ARGUMENT naming it (the name is only built for an error). */
 function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   const k = i * EK.size;
   const v = i * EV.size;
-  const where = `records[${i}]`;
-  const vni = keys.readUInt32LE(k + EK.off.vni);
+  const vo = k + EK.off.vni;
+  const vni = (keys[vo] | (keys[vo + 1] << 8) | (keys[vo + 2] << 16) | (keys[vo + 3] << 24)) >>> 0;
   if (vni < 1 || vni > MAX_VNI) throw invalid(`records[${i}].vni: ${vni} is not a VNI (1..${MAX_VNI})`);
-  if (keys.readUInt32BE(k + EK.off.ip) === 0) throw invalid(`records[${i}].ip: 0.0.0.0 is not an endpoint address`);
+  if (zero4(keys, k + EK.off.ip)) throw invalid(`records[${i}].ip: 0.0.0.0 is not an endpoint address`);
   const type = values[v + EV.off.type];
   if (type > EndpointType.GATEWAY) throw invalid(`records[${i}].type: ${type} is not an endpoint type`);
   const backends = values[v + EV.off.backend_count];
@@ -55,11 +58,11 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
     throw invalid(`records[${i}].backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
   if (values[v + EV.off.mac] & 1) throw invalid(`records[${i}].mac: a multicast MAC`);
   if (type !== EndpointType.SCALED) {
-    if (values.readUInt32BE(v + EV.off.host_ip) === 0) throw invalid(`records[${i}].host_ip: 0.0.0.0 is not a host`);
+    if (zero4(values, v + EV.off.host_ip)) throw invalid(`records[${i}].host_ip: 0.0.0.0 is not a host`);
     if (values[v + EV.off.host_mac] & 1) throw invalid(`records[${i}].host_mac: a multicast MAC`);
   }
   for (let b = 0; b < backends; b++) {
-    if (values.readUInt32BE(v + EV.off.backends + 4 * b) === 0) throw invalid(`records[${i}].backends[${b}]: 0.0.0.0 is not an endpoint`);
+    if (zero4(values, v + EV.off.backends + 4 * b)) throw invalid(`records[${i}].backends[${b}]: 0.0.0.0 is not an endpoint`);
   }
 }
 
@@ -83,12 +86,36 @@ export const batchEndpointHostIp = (values: Buffer, i: number): number => values
 
 /** Sets hosted_ifindex of record i (transitd's to fill: the veth, if the endpoint lives on this host). */
 export function setBatchHostedIfindex(values: Buffer, i: number, ifindex: number): void {
-  values.writeInt32LE(ifindex, i * EV.size + EV.off.hosted_ifindex);
+  const off = i * EV.size + EV.off.hosted_ifindex; // little-endian, byte by byte (once per record of every batch)
+  if (off < 0 || off + 4 > values.length) throw new RangeError(`record ${i}: outside the batch`);
+  values[off] = ifindex; values[off + 1] = ifindex >> 8; values[off + 2] = ifindex >> 16; values[off + 3] = ifindex >> 24;
+}
+
+/** hosted_ifindex of record i (-1: not attached on the host that filled it). */
+export const batchHostedIfindex = (values: Buffer, i: number): number => values.readInt32LE(i * EV.size + EV.off.hosted_ifindex);
+
+/** How many records a packed batch holds (its keys' length over the key size). */
+export const batchCount = (batch: EndpointBatch): number => batch.keys.length / EK.size;
+
+/** Record i of a packed batch, decoded. */
+export const batchEndpoint = (batch: EndpointBatch, i: number): EndpointRecord =>
+  decodeEndpoint(batch.keys.subarray(i * EK.size, (i + 1) * EK.size), batch.values.subarray(i * EV.size, (i + 1) * EV.size));
+
+/**
+ * Whether record i of a packed batch holds `r`'s value, hosted_ifindex aside
+ * (the host fills that): `r` is packed into `scratch` (EV.size bytes, reused)
+ * and the bytes compared, so a match decodes nothing and makes no strings.
+ * The key is the caller's to match.
+ */
+export function batchValueIs(values: Buffer, i: number, r: EndpointRecord, scratch: Buffer): boolean {
+  const off = i * EV.size;
+  scratch.fill(0, 0, EV.size);
+  writeEndpoint(scratch, 0, r);
+  scratch.writeInt32LE(values.readInt32LE(off + EV.off.hosted_ifindex), EV.off.hosted_ifindex);
+  return values.compare(scratch, 0, EV.size, off, off + EV.size) === 0;
 }
 
 /** The records of a packed batch, decoded (for tests and tools; transitd never decodes a batch). */
 export function unpackEndpoints(batch: EndpointBatch): EndpointRecord[] {
-  const count = batch.keys.length / EK.size;
-  return Array.from({ length: count }, (_, i) =>
-    decodeEndpoint(batch.keys.subarray(i * EK.size, (i + 1) * EK.size), batch.values.subarray(i * EV.size, (i + 1) * EV.size)));
+  return Array.from({ length: batchCount(batch) }, (_, i) => batchEndpoint(batch, i));
 }

@@ -4,7 +4,7 @@
 //   stats.ts       enum xvpc_stat as counter names
 //   layout.ts      every struct's size and member offsets (checked against BTF)
 //   codecs.ts      record types and their encoders/decoders, keys included
-//   batch.ts       the packed endpoint batch: encoder and checker
+//   batch.ts       the packed endpoint batch: encoder, checker, record readers
 //   slot-table.ts  the consistent-hash slots of struct xvpc_members
 //   record-key.ts  the "vni/ip" strings that name records outside the kernel
 //   record-kinds.ts  the record kinds as a table: map, key and value codecs

@@ -295,12 +295,12 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   }
 
   /**
-   * Every host's Dump against the desired state: what each host holds, how many
+   * Every host's DumpPacked against the desired state: what each host holds, how many
    * records and attachments it should hold, and how many of them differ.
    */
   private async compareHosts(): Promise<{ desired: Map<string, HostGoal>; hosts: Map<string, { have: HostGoal; checked: number; differ: number }> }> {
-    // The hosts dump while this process works out the desired state (both take long at 100k endpoints).
-    const dumps = new Map(Object.entries(this.clients).map(([name, client]) => [name, client.dump({}, { timeoutMs: 120_000 })]));
+    // The hosts dump while this process works out the desired state (at 100k endpoints both take a while).
+    const dumps = new Map(Object.entries(this.clients).map(([name, client]) => [name, client.dumpPacked({}, { timeoutMs: 120_000 })]));
     for (const p of dumps.values()) p.catch(() => undefined); // awaited below; not unhandled meanwhile
     await new Promise((r) => setImmediate(r)); // the requests leave before the CPU-bound part
     const desired = desiredState(this.model, this.hostAddresses());

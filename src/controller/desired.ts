@@ -13,7 +13,7 @@
 import { EndpointType, endpointRecordKey, networkRecordKey, type EndpointRecord } from '../abi/index.js';
 import type { AttachEndpointRequest, Network, SecurityAttachment, SecurityGroup, Substrate, Vpc } from '../transitd/client.js';
 import { gatewayIp, gatewayMac } from './addressing.js';
-import { Model } from './model.js';
+import { Model, type EndpointModel } from './model.js';
 import { securityGoals } from './security-groups.js';
 
 export interface HostAddress { ip: string; mac: string }
@@ -50,6 +50,13 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
     for (const h of vpc.routers) goal(h).vpcs.set(String(vpc.vni), record);
   }
 
+  // Each network's endpoints in the model's order, with the model's own keys
+  // (endpointRecordKey strings, already hashed): one walk over 100k endpoints,
+  // not one filter of all of them per network nor a new key string for each.
+  const byNet = new Map<string, [string, EndpointModel][]>();
+  for (const net of model.networks.values()) byNet.set(Model.netKey(net.vni, net.netId), []);
+  for (const entry of model.endpoints) byNet.get(Model.netKey(entry[1].vni, entry[1].netId))?.push(entry);
+
   const endpointRecords = new Map<string, EndpointRecord>();
   for (const net of model.networks.values()) {
     const gwIp = gatewayIp(net.cidr);
@@ -57,23 +64,23 @@ export function desiredState(model: Model, hosts: Record<string, HostAddress>): 
       vni: net.vni, netId: net.netId, cidr: net.cidr, gatewayIp: gwIp, gatewayMac: gatewayMac(net.vni, gwIp),
       switches: ipsOf(net.switches),
     };
-    const endpoints = model.endpointsOf(net.vni, net.netId);
+    const endpoints = byNet.get(Model.netKey(net.vni, net.netId))!;
     const holders = new Set([...net.switches, ...(model.vpcs.get(net.vni)?.routers ?? [])]);
-    for (const ep of endpoints) if (ep.host) holders.add(ep.host);
+    for (const [, ep] of endpoints) if (ep.host) holders.add(ep.host);
     for (const h of holders) goal(h).networks.set(networkRecordKey(record), record);
     const vpcRecord = vpcRecords.get(net.vni);
     if (vpcRecord) for (const h of holders) goal(h).vpcs.set(String(net.vni), vpcRecord);
+    const switchGoals = net.switches.map(goal);
 
-    for (const ep of endpoints) {
+    for (const [key, ep] of endpoints) {
       const host = ep.host ? hosts[ep.host] : undefined;
       const epRecord: EndpointRecord = {
         vni: ep.vni, ip: ep.ip, type: ep.type, mac: ep.mac,
         hostIp: host?.ip ?? '0.0.0.0', hostMac: host?.mac ?? '00:00:00:00:00:00', // a scaled endpoint has no host
         netId: ep.netId, backends: ep.backends, hostedIfindex: -1,
       };
-      const key = endpointRecordKey(ep);
       endpointRecords.set(key, epRecord);
-      for (const s of net.switches) goal(s).endpoints.set(key, epRecord);
+      for (const g of switchGoals) g.endpoints.set(key, epRecord);
       if (ep.host) {
         goal(ep.host).endpoints.set(key, epRecord);
         goal(ep.host).attachments.set(key, {

@@ -1,14 +1,23 @@
-// What a host holds, from its Dump, in the shape of a HostGoal, so the
+// What a host holds, from its DumpPacked, in the shape of a HostGoal, so the
 // Reconciler can diff it against what the host should hold. Records are
 // built field by field with desired.ts's fields (the Reconciler compares them
-// as JSON values, util/json-value.ts). An endpoint record with a hosted ifindex on its own host means
-// transitd attached it (agent on its veth): that is its attachment.
-import { endpointRecordKey, networkRecordKey, type EndpointRecord } from '../abi/index.js';
-import type { AttachEndpointRequest, GoalState } from '../transitd/client.js';
+// as JSON values, util/json-value.ts). Endpoint records come packed: one that
+// holds exactly what the host should hold is kept as the desired record itself
+// (compared as bytes: nothing decoded, and the diff's sameJson sees the same
+// object); only records that differ are decoded. An endpoint record with a
+// hosted ifindex on its own host means transitd attached it (agent on its
+// veth): that is its attachment.
+import { batchCount, batchEndpoint, batchEndpointHostIp, batchEndpointKey, batchHostedIfindex, batchValueIs, endpointRecordKey, networkRecordKey,
+  ENDPOINT_VALUE, type EndpointRecord } from '../abi/index.js';
+import type { AttachEndpointRequest, PackedDump } from '../transitd/client.js';
 import { emptyGoal, type HostGoal } from './desired.js';
 import { changed, gone } from './reconcile.js';
+import { parseIpv4 } from '../util/addr.js';
+import { XvpcError } from '../errors.js';
 
-export function observedGoal(dump: GoalState, hostIp: string, want: HostGoal): HostGoal {
+export function observedGoal(packed: PackedDump, hostIp: string, want: HostGoal): HostGoal {
+  const dump = packed.records;
+  if (!dump) throw new XvpcError('INTERNAL', 'DumpPacked: the answer holds no records');
   const g = emptyGoal();
   for (const s of dump.substrate) g.substrate.set(s.ip, { ip: s.ip, mac: s.mac });
   for (const v of dump.vpcs) g.vpcs.set(String(v.vni), { vni: v.vni, routers: [...v.routers], directPath: v.directPath });
@@ -17,14 +26,19 @@ export function observedGoal(dump: GoalState, hostIp: string, want: HostGoal): H
       vni: n.vni, netId: n.netId, cidr: n.cidr, gatewayIp: n.gatewayIp, gatewayMac: n.gatewayMac, switches: [...n.switches],
     });
   }
-  for (const e of dump.endpoints) {
-    const key = endpointRecordKey(e);
-    const record: EndpointRecord = {
-      vni: e.vni, ip: e.ip, type: e.type as number, mac: e.mac, hostIp: e.hostIp, hostMac: e.hostMac,
-      netId: e.netId, backends: [...e.backends], hostedIfindex: -1,
-    };
+  // A view of the reply's bytes, not a copy; no endpoints: the field may be absent.
+  const view = (b: Uint8Array | undefined) => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.alloc(0));
+  const batch = { keys: view(packed.endpoints?.keys), values: view(packed.endpoints?.values) };
+  const here = parseIpv4(hostIp, 'host ip');
+  const scratch = Buffer.alloc(ENDPOINT_VALUE.size);
+  for (let i = 0, n = batchCount(batch); i < n; i++) {
+    const key = endpointRecordKey(batchEndpointKey(batch.keys, i));
+    const wanted = want.endpoints.get(key);
+    const record = wanted && batchValueIs(batch.values, i, wanted, scratch) ? wanted : { ...batchEndpoint(batch, i), hostedIfindex: -1 };
     g.endpoints.set(key, record);
-    if (e.hostIp === hostIp && e.hostedIfindex >= 0) g.attachments.set(key, want.attachments.get(key) ?? orphanAttachment(record));
+    if (batchEndpointHostIp(batch.values, i) === here && batchHostedIfindex(batch.values, i) >= 0) {
+      g.attachments.set(key, want.attachments.get(key) ?? orphanAttachment(record));
+    }
   }
   // Groups and attachments are kept as the messages desired.ts builds, so the Dump's are kept as they are.
   for (const s of dump.securityGroups) g.securityGroups.set(String(s.id), s);

@@ -194,6 +194,25 @@ export class HostDataplane {
   }
 
   /**
+   * Every endpoint record as it sits in the map, packed (struct endpoint_key[]
+   * and endpoint_value[], hosted_ifindex included): two addon calls and no
+   * decoding, however many there are. A key deleted between the two calls is left out.
+   */
+  endpointsPacked(): { keys: Buffer; values: Buffer } {
+    const map = this.m.endpoints;
+    const keys = map.keysPacked();
+    const count = keys.length / ENDPOINT_KEY.size;
+    if (count === 0) return { keys, values: Buffer.alloc(0) };
+    const { values, present } = map.lookupMany(keys, count);
+    if (!present.includes(0)) return { keys, values };
+    const kept = [...present.keys()].filter((i) => present[i]);
+    return {
+      keys: Buffer.concat(kept.map((i) => keys.subarray(i * ENDPOINT_KEY.size, (i + 1) * ENDPOINT_KEY.size))),
+      values: Buffer.concat(kept.map((i) => values.subarray(i * ENDPOINT_VALUE.size, (i + 1) * ENDPOINT_VALUE.size))),
+    };
+  }
+
+  /**
    * Upserts `count` packed records (struct endpoint_key[] / endpoint_value[])
    * with one batch write, done on a worker thread. All or nothing: if the kernel refuses part of the
    * batch (the map is full), rewritten records get their old values back and

@@ -188,6 +188,20 @@ export class TransitService {
     return out;
   }
 
+  /** Every record the maps hold as messages; endpoints only if asked (DumpPacked sends them packed). */
+  private dumpRecords(endpoints: boolean): pb.GoalState {
+    return {
+      substrate: this.records.list('substrate'),
+      vpcs: this.records.list('vpcs').map(toVpc),
+      networks: this.records.list('networks').map(toNetwork),
+      endpoints: endpoints ? this.records.list('endpoints').map(toEndpoint) : [],
+      securityGroups: this.records.list('sg_groups').map(toSecurityGroup),
+      securityAttachments: this.records.list('sg_attach'),
+      deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+      deleteSecurityGroups: [], deleteSecurityAttachments: [],
+    };
+  }
+
   /** The grpc-js implementation object; `gate` bounds the calls served at once. */
   handlers(gate = new CallGate(DEFAULT_LIMITS.maxCallsInFlight), observe?: RpcObserver): grpc.UntypedServiceImplementation {
     const h = {
@@ -253,16 +267,9 @@ export class TransitService {
         return {};
       }),
       applyGoalState: (m: pb.GoalState, call: CallContext) => this.serial(call, () => { applyGoalState(this.records, m, this.journal); return {}; }),
-      dump: async (): Promise<pb.GoalState> => ({
-        substrate: this.records.list('substrate'),
-        vpcs: this.records.list('vpcs').map(toVpc),
-        networks: this.records.list('networks').map(toNetwork),
-        endpoints: this.records.list('endpoints').map(toEndpoint),
-        securityGroups: this.records.list('sg_groups').map(toSecurityGroup),
-        securityAttachments: this.records.list('sg_attach'),
-        deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
-        deleteSecurityGroups: [], deleteSecurityAttachments: [],
-      }),
+      dump: async (): Promise<pb.GoalState> => this.dumpRecords(true),
+      // Endpoints as the map holds them: no record decoded, no message per record.
+      dumpPacked: async (): Promise<pb.PackedDump> => ({ records: this.dumpRecords(false), endpoints: this.dp.endpointsPacked() }),
     };
     const onFail = (call: pb.FailedCall) => {
       this.failed.total++;

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { endpointKey } from '../../src/abi/index.js';
+import { endpointKey, packEndpoints, unpackEndpoints, type EndpointRecord } from '../../src/abi/index.js';
 import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { Droplet } from '../../src/droplet/index.js';
@@ -61,6 +61,46 @@ describe('reconcile loop', () => {
     const r = await c.reconcile();
     expect(r.checked).toBeGreaterThan(0);
     expect(r.repaired).toBe(0);
+  });
+
+  it('DumpPacked holds the records Dump holds, endpoints packed with their hosted ifindex', async () => {
+    for (const d of [droplets.sw, droplets.h2]) {
+      const t = connectTransitd(d.id, d.transitdAddress);
+      try {
+        const [dump, packed] = [await t.dump({}), await t.dumpPacked({})];
+        const byIp = (l: { ip: string }[]) => [...l].sort((x, y) => (x.ip < y.ip ? -1 : 1));
+        const endpoints = unpackEndpoints({ keys: Buffer.from(packed.endpoints!.keys), values: Buffer.from(packed.endpoints!.values) });
+        expect(endpoints.length).toBeGreaterThanOrEqual(d === droplets.sw ? 2 : 1);
+        expect(byIp(endpoints)).toEqual(byIp(dump.endpoints));
+        // b lives on h2: its record there carries its veth's ifindex (how the Controller finds attachments)
+        if (d === droplets.h2) expect(endpoints.find((e) => e.ip === b.ip)?.hostedIfindex).toBeGreaterThan(0);
+        expect(packed.records).toEqual({ ...dump, endpoints: [] });
+      } finally {
+        t.close();
+      }
+    }
+  });
+
+  it('a switch record rewritten behind the controller\'s back (another host MAC) is found and put back by the loop', async () => {
+    const t = connectTransitd(droplets.sw.id, droplets.sw.transitdAddress);
+    try {
+      const record = (await t.dump({})).endpoints.find((e) => e.vni === VNI && e.ip === b.ip)!;
+      const wrong: EndpointRecord = { ...record, type: record.type as number, hostMac: '02:ee:ee:ee:ee:ee', hostedIfindex: -1 };
+      await t.putEndpoints(packEndpoints([wrong]));
+      // The record is there, only its bytes differ: only the comparison of DumpPacked's bytes can find it.
+      const deadline = Date.now() + 10_000;
+      let now = record.hostMac;
+      do {
+        now = (await t.dump({})).endpoints.find((e) => e.vni === VNI && e.ip === b.ip)!.hostMac;
+        if (now === record.hostMac) break;
+        await new Promise((r) => setTimeout(r, 100));
+      } while (Date.now() < deadline);
+      expect(now).toBe(record.hostMac);
+      expect(c.lastReconcile?.error).toBeUndefined();
+      expect((await a.ping(b.ip)).ok).toBe(true);
+    } finally {
+      t.close();
+    }
   });
 
   it('a switch record deleted with bpftool comes back by the loop, and ping works again', async () => {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, LAYOUTS, MAX_BACKENDS, NETWORK_VALUE, RECORD_KINDS, SLOT_TABLE_SIZE,
-  XVPC_MEMBERS, checkEndpointBatch, decodeAgentMeta, decodeHostCache, decodeHostConfig, encodeAgentMeta, encodeHostCache,
+  XVPC_MEMBERS, batchCount, batchEndpoint, batchHostedIfindex, batchValueIs, checkEndpointBatch, setBatchHostedIfindex, decodeAgentMeta, decodeHostCache, decodeHostConfig, encodeAgentMeta, encodeHostCache,
   encodeHostConfig, endpointRecordKey, networkRecordKey, packEndpoints, slotTable, unpackEndpoints,
   type EndpointRecord, type KeyOf, type RecordKind, type RecordKindName, type RecordOf,
 } from '../../src/abi/index.js';
@@ -126,6 +126,8 @@ describe('packed endpoint batches', () => {
   const corrupt: [string, (b: { keys: Buffer; values: Buffer }) => void, RegExp][] = [
     ['vni 0', (b) => b.keys.writeUInt32LE(0, ENDPOINT_KEY.size + ENDPOINT_KEY.off.vni), /^records\[1\]\.vni: 0 is not a VNI/],
     ['vni too big', (b) => b.keys.writeUInt32LE(0x1000000, ENDPOINT_KEY.off.vni), /^records\[0\]\.vni: 16777216/],
+    ['vni with the top bit set', (b) => b.keys.writeUInt32LE(0xffffffff, ENDPOINT_KEY.off.vni), /^records\[0\]\.vni: 4294967295 is not a VNI/],
+    ['ip 0.0.0.0 in a later record', (b) => b.keys.writeUInt32BE(0, 2 * ENDPOINT_KEY.size + ENDPOINT_KEY.off.ip), /^records\[2\]\.ip: 0\.0\.0\.0/],
     ['ip 0.0.0.0', (b) => b.keys.writeUInt32BE(0, ENDPOINT_KEY.off.ip), /^records\[0\]\.ip: 0\.0\.0\.0/],
     ['unknown type', (b) => { b.values[V + o.type] = 4; }, /^records\[1\]\.type: 4 is not an endpoint type/],
     ['too many backends', (b) => { b.values[2 * V + o.backend_count] = MAX_BACKENDS + 1; }, new RegExp(`^records\\[2\\]\\.backends: at most ${MAX_BACKENDS}`)],
@@ -136,6 +138,46 @@ describe('packed endpoint batches', () => {
     ['multicast host mac', (b) => { b.values[o.host_mac] |= 1; }, /^records\[0\]\.host_mac: a multicast MAC/],
     ['backend 0.0.0.0', (b) => b.values.writeUInt32BE(0, 2 * V + o.backends + 4), /^records\[2\]\.backends\[1\]: 0\.0\.0\.0/],
   ];
+  it('packing refuses a record whose numbers do not fit its fields, naming the record and field', () => {
+    const bad: [Partial<EndpointRecord>, RegExp][] = [
+      [{ netId: 2 ** 32 }, /^records\[1\]\.netId: 4294967296 is not an unsigned 32-bit number/],
+      [{ vni: -1 }, /^records\[1\]\.vni: -1 is not an unsigned 32-bit number/],
+      [{ type: 256 as EndpointType }, /^records\[1\]\.type: 256 is not an endpoint type/],
+      [{ hostedIfindex: 2 ** 31 }, /^records\[1\]\.hostedIfindex: 2147483648 is not a signed 32-bit number/],
+      [{ type: EndpointType.SCALED, backends: Array.from({ length: MAX_BACKENDS + 1 }, (_, i) => `10.9.0.${i + 1}`) },
+        new RegExp(`^records\\[1\\]\\.backends: at most ${MAX_BACKENDS}, got ${MAX_BACKENDS + 1}`)],
+    ];
+    for (const [change, message] of bad) {
+      let err: unknown;
+      try { packEndpoints([EP, { ...EP, ip: '10.1.2.4', ...change }]); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(XvpcError);
+      expect((err as XvpcError).code).toBe('INVALID_ARGUMENT');
+      expect((err as XvpcError).message).toMatch(message);
+    }
+  });
+
+  it('reads a record and its hosted ifindex, and compares a record with its bytes (hosted_ifindex aside)', () => {
+    const b = batch();
+    b.values.writeInt32LE(7, V + o.hosted_ifindex); // as transitd fills it
+    expect(batchCount(b)).toBe(3);
+    expect(batchEndpoint(b, 1)).toEqual({ ...EP, ip: '10.1.2.4', hostedIfindex: 7 });
+    expect(batchHostedIfindex(b.values, 1)).toBe(7);
+    expect(batchHostedIfindex(b.values, 0)).toBe(-1);
+    setBatchHostedIfindex(b.values, 2, 123456789);
+    expect(batchHostedIfindex(b.values, 2)).toBe(123456789);
+    expect(b.values.readInt32LE(2 * V + o.hosted_ifindex)).toBe(123456789);
+    setBatchHostedIfindex(b.values, 2, -1);
+    expect(b.values.readInt32LE(2 * V + o.hosted_ifindex)).toBe(-1);
+    const scratch = Buffer.alloc(V, 0xff); // left over from another record: must not matter
+    expect(batchValueIs(b.values, 0, EP, scratch)).toBe(true);
+    expect(batchValueIs(b.values, 1, { ...EP, ip: '10.1.2.4', hostedIfindex: -1 }, scratch)).toBe(true);
+    expect(batchValueIs(b.values, 2, SCALED, scratch)).toBe(true);
+    expect(batchValueIs(b.values, 2, { ...SCALED, backends: ['10.1.2.3'] }, scratch)).toBe(false);
+    expect(batchValueIs(b.values, 0, { ...EP, hostMac: '02:00:00:00:00:08' }, scratch)).toBe(false);
+    expect(batchValueIs(b.values, 0, { ...EP, netId: 1 }, scratch)).toBe(false);
+    expect(batchValueIs(b.values, 0, { ...EP, type: EndpointType.SIMPLE }, scratch)).toBe(false);
+  });
+
   for (const [name, mutate, message] of corrupt) {
     it(`refuses ${name}`, () => {
       const b = batch();

@@ -14,6 +14,12 @@ export interface Call {
   records?: EndpointRecord[];
 }
 
+const emptyGoalState = () => ({
+  substrate: [], vpcs: [], networks: [], endpoints: [],
+  deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
+  securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
+});
+
 export function fakeTransitd(name: string, log: Call[], opts: { fail?: (method: string) => XvpcError | undefined } = {}): TransitdClient {
   const call = <Req, Res>(method: string, reply: (req: Req) => Res) => async (req: Req): Promise<Res> => {
     const err = opts.fail?.(method);
@@ -68,10 +74,7 @@ export function fakeTransitd(name: string, log: Call[], opts: { fail?: (method: 
     applyGoalState: call('applyGoalState', empty),
     flushHostCache: call('flushHostCache', empty),
     getFailedCalls: call('getFailedCalls', () => ({ total: 0, last: [] })),
-    dump: call('dump', () => ({
-      substrate: [], vpcs: [], networks: [], endpoints: [],
-      deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [],
-      securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
-    })),
+    dump: call('dump', emptyGoalState),
+    dumpPacked: call('dumpPacked', () => ({ records: emptyGoalState(), endpoints: { keys: Buffer.alloc(0), values: Buffer.alloc(0) } })),
   };
 }

