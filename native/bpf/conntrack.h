@@ -101,9 +101,26 @@ static __always_inline __u64 ct_timeout(const struct sg_cfg_value *c, __u8 proto
 	return ct_pick(c ? c->other : 0, XVPC_CT_OTHER_DEFAULT);
 }
 
+/* How long before its deadline an entry of timeout t may be left as it is:
+ * the deadline moves only by more than t/16, so until now + (t - t/16)
+ * passes it. In units of 2^XVPC_CT_HOLD_SHIFT ns, rounded up (so the inline
+ * test is never looser than ct_refresh's); 0 (always check) past 32 bits. */
+static __always_inline __u32 ct_hold(__u64 t)
+{
+	__u64 h = (t - (t >> 4) + (1ull << XVPC_CT_HOLD_SHIFT) - 1) >> XVPC_CT_HOLD_SHIFT;
+
+	return h > 0xffffffffull ? 0 : (__u32)h;
+}
+
+static __always_inline __u8 ct_gen(const struct sg_cfg_value *c)
+{
+	return c ? (__u8)c->gen : 0;
+}
+
 /* A live entry sees another packet: state, FINs, deadline. The deadline is
  * written only when it moves by more than 1/16 of the timeout, so a busy
- * flow does not write its entry with every packet. */
+ * flow does not write its entry with every packet; hold says, for the
+ * inline steady state, how long that lasts. */
 static __always_inline void ct_refresh(struct ct_value *ct, const struct sg_flow *f,
 				       const struct sg_cfg_value *c, __u64 now)
 {
@@ -129,6 +146,10 @@ static __always_inline void ct_refresh(struct ct_value *ct, const struct sg_flow
 		ct->fins = fins;
 		ct->expires = exp;
 	}
+	if (ct->hold != ct_hold(t) || ct->gen != ct_gen(c)) { /* a new state's timeout, or new timeouts */
+		ct->hold = ct_hold(t);
+		ct->gen = ct_gen(c);
+	}
 }
 
 /* A new entry. *replace: an entry of this key is there (timed out or
@@ -147,6 +168,8 @@ static __always_inline void ct_open(const struct sg_flow *f, const struct sg_cfg
 	if (f->key.proto == XVPC_SG_TCP && !(f->tcp_flags & XVPC_TCP_SYN))
 		v.state = XVPC_CT_ESTABLISHED; /* picked up mid-stream (allowed all the same) */
 	v.expires = now + ct_timeout(c, f->key.proto, v.state);
+	v.hold = ct_hold(ct_timeout(c, f->key.proto, v.state));
+	v.gen = ct_gen(c);
 	if (bpf_map_update_elem(&conntrack, &f->key, &v, BPF_ANY))
 		return; /* untracked: its replies are judged by the rules */
 	stat_inc(XVPC_STAT_SG_CT_NEW);
@@ -225,23 +248,23 @@ __attribute__((noinline)) int xvpc_sg_judge(struct sg_flow *f)
 }
 
 /* A live entry, a packet that changes nothing of it: what ct_refresh would
- * leave as it is (state, FINs, and a deadline that moves by less than
- * 1/16 of the timeout). A SYN goes the long way (on a CLOSED entry it is
- * judged anew). */
+ * leave as it is (state, FINs, and a deadline that moves by less than 1/16
+ * of the timeout: hold, from the timeouts of sg_cfg's gen, so new timeouts
+ * take the long way once). A SYN goes the long way too (on a CLOSED entry it
+ * is judged anew). */
 static __always_inline bool ct_unchanged(const struct ct_value *ct, const struct sg_flow *f,
 					 const struct sg_cfg_value *c, __u64 now)
 {
-	__u64 t;
+	__u32 hold = ct->hold;
 
-	if (ct->expires <= now)
+	if (!hold || ct->gen != ct_gen(c))
 		return false;
 	if (f->key.proto == XVPC_SG_TCP &&
 	    (f->tcp_flags & (XVPC_TCP_SYN | XVPC_TCP_FIN | XVPC_TCP_RST)))
 		return false;
 	if (ct->state == XVPC_CT_NEW && f->dir != ct->origin)
 		return false;
-	t = ct_timeout(c, f->key.proto, ct->state);
-	return now + t <= ct->expires + (t >> 4);
+	return now + ((__u64)hold << XVPC_CT_HOLD_SHIFT) <= ct->expires; /* hold > 0: live too */
 }
 
 /* 0: the packet passes; else the drop reason. The steady state inline (no
