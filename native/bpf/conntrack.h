@@ -14,9 +14,14 @@
  * (a FIN seen) a short one, ESTABLISHED a long one; a SYN on a CLOSED entry
  * is judged anew. UDP, ICMP and the rest by timeout alone. Timeouts come
  * from sg_cfg (0: the defaults in xvpc.h), so tests can make them short;
- * time is bpf_ktime_get_coarse_ns() (tick resolution, cheap).
- * A denial returns its drop reason; the caller drops through drop(), which
- * counts it and shows it to capture.
+ * time is the coarse clock (ct_now: tick resolution).
+ *
+ * sg_judge is what the path calls: the steady state (a live tracked flow
+ * whose packet changes nothing: no SYN, FIN or RST, no first answer, no
+ * deadline to move) passes inline, reading and writing nothing but its
+ * lookup; every other packet goes to the global xvpc_sg_judge, which decides
+ * it from the start. A denial returns its drop reason; the caller drops
+ * through drop(), which counts it and shows it to capture.
  */
 #ifndef XVPC_CONNTRACK_H
 #define XVPC_CONNTRACK_H
@@ -50,6 +55,29 @@ struct sg_flow {
 	__u8 _pad[3];
 };
 
+/* Now, in bpf_ktime_get_coarse_ns() time. That clock moves once a tick, when
+ * jiffies do, so each CPU keeps its reading with the jiffy it was taken in
+ * and calls the helper again only when jiffies moved: jiffies64 is a load
+ * (the verifier inlines it), where the helper call cost ~10 ns a packet on
+ * XDP decapsulation (bench/README.md). A reading taken as jiffies had just
+ * moved but the clock not yet is at most a tick behind, as coarse as the
+ * clock itself. */
+static __always_inline __u64 ct_now(void)
+{
+	struct ct_clock_value *c;
+	__u32 zero = 0;
+	__u64 j = bpf_jiffies64();
+
+	c = bpf_map_lookup_elem(&ct_clock, &zero);
+	if (!c)
+		return bpf_ktime_get_coarse_ns();
+	if (c->jiffies != j) {
+		c->ns = bpf_ktime_get_coarse_ns();
+		c->jiffies = j;
+	}
+	return c->ns;
+}
+
 static __always_inline __u64 ct_pick(__u64 configured, __u64 dflt)
 {
 	return configured ? configured : dflt;
@@ -73,9 +101,26 @@ static __always_inline __u64 ct_timeout(const struct sg_cfg_value *c, __u8 proto
 	return ct_pick(c ? c->other : 0, XVPC_CT_OTHER_DEFAULT);
 }
 
+/* How long before its deadline an entry of timeout t may be left as it is:
+ * the deadline moves only by more than t/16, so until now + (t - t/16)
+ * passes it. In units of 2^XVPC_CT_HOLD_SHIFT ns, rounded up (so the inline
+ * test is never looser than ct_refresh's); 0 (always check) past 32 bits. */
+static __always_inline __u32 ct_hold(__u64 t)
+{
+	__u64 h = (t - (t >> 4) + (1ull << XVPC_CT_HOLD_SHIFT) - 1) >> XVPC_CT_HOLD_SHIFT;
+
+	return h > 0xffffffffull ? 0 : (__u32)h;
+}
+
+static __always_inline __u8 ct_gen(const struct sg_cfg_value *c)
+{
+	return c ? (__u8)c->gen : 0;
+}
+
 /* A live entry sees another packet: state, FINs, deadline. The deadline is
  * written only when it moves by more than 1/16 of the timeout, so a busy
- * flow does not write its entry with every packet. */
+ * flow does not write its entry with every packet; hold says, for the
+ * inline steady state, how long that lasts. */
 static __always_inline void ct_refresh(struct ct_value *ct, const struct sg_flow *f,
 				       const struct sg_cfg_value *c, __u64 now)
 {
@@ -101,6 +146,10 @@ static __always_inline void ct_refresh(struct ct_value *ct, const struct sg_flow
 		ct->fins = fins;
 		ct->expires = exp;
 	}
+	if (ct->hold != ct_hold(t) || ct->gen != ct_gen(c)) { /* a new state's timeout, or new timeouts */
+		ct->hold = ct_hold(t);
+		ct->gen = ct_gen(c);
+	}
 }
 
 /* A new entry. *replace: an entry of this key is there (timed out or
@@ -119,6 +168,8 @@ static __always_inline void ct_open(const struct sg_flow *f, const struct sg_cfg
 	if (f->key.proto == XVPC_SG_TCP && !(f->tcp_flags & XVPC_TCP_SYN))
 		v.state = XVPC_CT_ESTABLISHED; /* picked up mid-stream (allowed all the same) */
 	v.expires = now + ct_timeout(c, f->key.proto, v.state);
+	v.hold = ct_hold(ct_timeout(c, f->key.proto, v.state));
+	v.gen = ct_gen(c);
 	if (bpf_map_update_elem(&conntrack, &f->key, &v, BPF_ANY))
 		return; /* untracked: its replies are judged by the rules */
 	stat_inc(XVPC_STAT_SG_CT_NEW);
@@ -160,10 +211,7 @@ __attribute__((noinline)) int xvpc_sg_judge(struct sg_flow *f)
 	if (!f)
 		return XVPC_STAT_DROP_UNSUPPORTED;
 	c = bpf_map_lookup_elem(&sg_cfg, &zero);
-	/* The coarse clock (CLOCK_MONOTONIC at tick resolution, a few ms): timeouts are
-	 * seconds, and it costs ~3 ns a packet where bpf_ktime_get_ns() cost ~24 ns
-	 * (a third of what security groups added to XDP decapsulation; bench/README.md). */
-	now = bpf_ktime_get_coarse_ns();
+	now = ct_now();
 	ct = bpf_map_lookup_elem(&conntrack, &f->key);
 
 	if (f->kind == XVPC_SG_ICMP_ERR) {
@@ -197,6 +245,41 @@ __attribute__((noinline)) int xvpc_sg_judge(struct sg_flow *f)
 		return 0; /* allowed, and opens nothing */
 	ct_open(f, c, now, replace);
 	return 0;
+}
+
+/* A live entry, a packet that changes nothing of it: what ct_refresh would
+ * leave as it is (state, FINs, and a deadline that moves by less than 1/16
+ * of the timeout: hold, from the timeouts of sg_cfg's gen, so new timeouts
+ * take the long way once). A SYN goes the long way too (on a CLOSED entry it
+ * is judged anew). */
+static __always_inline bool ct_unchanged(const struct ct_value *ct, const struct sg_flow *f,
+					 const struct sg_cfg_value *c, __u64 now)
+{
+	__u32 hold = ct->hold;
+
+	if (!hold || ct->gen != ct_gen(c))
+		return false;
+	if (f->key.proto == XVPC_SG_TCP &&
+	    (f->tcp_flags & (XVPC_TCP_SYN | XVPC_TCP_FIN | XVPC_TCP_RST)))
+		return false;
+	if (ct->state == XVPC_CT_NEW && f->dir != ct->origin)
+		return false;
+	return now + ((__u64)hold << XVPC_CT_HOLD_SHIFT) <= ct->expires; /* hold > 0: live too */
+}
+
+/* 0: the packet passes; else the drop reason. The steady state inline (no
+ * call); the rest through xvpc_sg_judge, which looks the entry up again. */
+static __always_inline int sg_judge(struct sg_flow *f)
+{
+	struct ct_value *ct;
+	__u32 zero = 0;
+
+	if (f->kind == XVPC_SG_PKT) {
+		ct = bpf_map_lookup_elem(&conntrack, &f->key);
+		if (ct && ct_unchanged(ct, f, bpf_map_lookup_elem(&sg_cfg, &zero), ct_now()))
+			return 0;
+	}
+	return xvpc_sg_judge(f);
 }
 
 #endif

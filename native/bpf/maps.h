@@ -159,6 +159,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ct_count SEC(".maps");
 
+/* conntrack's clock, per CPU (conntrack.h ct_now): the coarse clock's
+ * reading and the jiffy it was read in. The data path's own cache: not
+ * pinned, never read by the loader. */
+struct ct_clock_value {
+	__u64 jiffies;
+	__u64 ns;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_clock_value);
+} ct_clock SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XVPC_STAT_MAX);

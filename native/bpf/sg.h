@@ -146,7 +146,7 @@ static __always_inline int sg_egress(xvpc_ctx *ctx, const struct agent_meta_valu
 	err = sg_flow_of(ctx, ip, data_end, sizeof(struct ethhdr), meta->vni, meta->ip,
 			 XVPC_SG_EGRESS, &f);
 	if (!err)
-		err = xvpc_sg_judge(&f);
+		err = sg_judge(&f);
 	return err ? drop(err) : XVPC_NEXT;
 }
 
@@ -162,7 +162,7 @@ static __always_inline int sg_ingress(xvpc_ctx *ctx, __u32 vni, __u32 local, str
 		return XVPC_NEXT;
 	err = sg_flow_of(ctx, iip, data_end, ip_off, vni, local, XVPC_SG_INGRESS, &f);
 	if (!err)
-		err = xvpc_sg_judge(&f);
+		err = sg_judge(&f);
 	return err ? drop(err) : XVPC_NEXT;
 }
 

@@ -255,8 +255,11 @@ struct ct_value {
 	__u8 state;    /* enum xvpc_ct_state */
 	__u8 origin;   /* enum xvpc_sg_dir of the packet that opened it */
 	__u8 fins;     /* TCP: bit 0 FIN from local, bit 1 FIN from remote */
-	__u8 _pad[5];
+	__u8 gen;      /* sg_cfg's gen (its low 8 bits) when hold was written */
+	__u32 hold;    /* while now + (hold << XVPC_CT_HOLD_SHIFT) ns <= expires, a packet that
+			* changes nothing needs no write (0: check; conntrack.h) */
 };
+#define XVPC_CT_HOLD_SHIFT 20 /* hold counts units of 2^20 ns (~1 ms) */
 
 /* sg_cfg: index 0 -> conntrack timeouts (ns; 0: the default below) and the
  * conntrack capacity (the loader writes it: an insert at capacity counts an
@@ -270,7 +273,7 @@ struct sg_cfg_value {
 	__u64 icmp;
 	__u64 other;
 	__u32 ct_capacity;
-	__u32 _pad;
+	__u32 gen; /* moves with every change of the timeouts (conntrack.h: an entry's hold) */
 };
 #define XVPC_NS 1000000000ull
 #define XVPC_CT_TCP_NEW_DEFAULT (30 * XVPC_NS)

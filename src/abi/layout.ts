@@ -63,9 +63,9 @@ export const SG_PORT_VALUE = struct('sg_port_value', 4, { allow: 0 });
 export const CT_KEY = struct('ct_key', 20, {
   vni: 0, local_ip: 4, remote_ip: 8, local_port: 12, remote_port: 14, proto: 16, _pad: 17,
 });
-export const CT_VALUE = struct('ct_value', 16, { expires: 0, state: 8, origin: 9, fins: 10, _pad: 11 });
+export const CT_VALUE = struct('ct_value', 16, { expires: 0, state: 8, origin: 9, fins: 10, gen: 11, hold: 12 });
 export const SG_CFG_VALUE = struct('sg_cfg_value', 64, {
-  tcp_new: 0, tcp_established: 8, tcp_closing: 16, tcp_closed: 24, udp: 32, icmp: 40, other: 48, ct_capacity: 56, _pad: 60,
+  tcp_new: 0, tcp_established: 8, tcp_closing: 16, tcp_closed: 24, udp: 32, icmp: 40, other: 48, ct_capacity: 56, gen: 60,
 });
 
 /**

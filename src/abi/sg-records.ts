@@ -163,22 +163,35 @@ const CFG_FIELDS = [
   ['udp', 'udp'], ['icmp', 'icmp'], ['other', 'other'],
 ] as const;
 
-export function encodeSgCfg(t: ConntrackTimeouts, ctCapacity: number): Buffer {
+/**
+ * sg_cfg's value. gen: the timeouts' generation, to be moved with every change
+ * of them (sgCfgGen): a conntrack entry written under another one takes the
+ * data path's full check once (native/bpf/conntrack.h, hold).
+ */
+export function encodeSgCfg(t: ConntrackTimeouts, ctCapacity: number, gen = 0): Buffer {
   const b = Buffer.alloc(SC.size);
   for (const [ts, c] of CFG_FIELDS) b.writeBigUInt64LE(BigInt(Math.round((t[ts] ?? 0) * 1e6)), SC.off[c]);
   b.writeUInt32LE(ctCapacity, SC.off.ct_capacity);
+  b.writeUInt32LE(gen >>> 0, SC.off.gen);
   return b;
 }
-export function decodeSgCfg(v: Buffer): { timeouts: ConntrackTimeouts; ctCapacity: number } {
+export function decodeSgCfg(v: Buffer): { timeouts: ConntrackTimeouts; ctCapacity: number; gen: number } {
   const timeouts: ConntrackTimeouts = {};
   for (const [ts, c] of CFG_FIELDS) timeouts[ts] = Number(v.readBigUInt64LE(SC.off[c])) / 1e6;
-  return { timeouts, ctCapacity: v.readUInt32LE(SC.off.ct_capacity) };
+  return { timeouts, ctCapacity: v.readUInt32LE(SC.off.ct_capacity), gen: v.readUInt32LE(SC.off.gen) };
+}
+/** The gen to write with `next` over `prev` (the value sg_cfg holds, if any): the same timeouts keep it, others move it. */
+export function sgCfgGen(prev: Buffer | undefined, next: ConntrackTimeouts): number {
+  if (!prev) return 0;
+  const was = decodeSgCfg(prev);
+  const same = CFG_FIELDS.every(([ts, c]) => prev.readBigUInt64LE(SC.off[c]) === BigInt(Math.round((next[ts] ?? 0) * 1e6)));
+  return same ? was.gen : (was.gen + 1) >>> 0;
 }
 
 // --- conntrack ----------------------------------------------------------------
 export interface CtEntry {
   vni: number; localIp: string; remoteIp: string; localPort: number; remotePort: number; proto: number;
-  /** bpf_ktime_get_ns deadline */
+  /** deadline, bpf_ktime_get_coarse_ns() time */
   expires: bigint; state: number; origin: SgDir; fins: number;
 }
 export function decodeCt(key: Buffer, v: Buffer): CtEntry {

@@ -8,7 +8,7 @@ import { inCallerNetns, type XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostCache, decodeU32Key, encodeAgentMeta, encodeHostConfig, encodeMembers, endpointKey, endpointRecordKey, u32Key,
   ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, RECORD_KINDS, STAT_DERIVED, STAT_NAMES, withDerivedStats,
-  compileGroup, decodeCt, decodeSgCfg, decodeSgGroup, encodeSgCfg,
+  compileGroup, decodeCt, decodeSgCfg, decodeSgGroup, encodeSgCfg, sgCfgGen,
   type CompiledGroup, type ConntrackTimeouts, type CtEntry, type SecurityGroupRecord,
   type AgentMeta, type EndpointKey, type EndpointRecord, type HostConfig, type KeyOf, type RecordKind, type RecordKindName, type RecordOf, type Stats,
 } from '../abi/index.js';
@@ -282,7 +282,8 @@ export class HostDataplane {
 
   /** Conntrack timeouts (ms; 0: the data path's defaults). Short ones are for tests. */
   setConntrackTimeouts(t: ConntrackTimeouts): void {
-    this.m.sg_cfg.update(u32Key(0), encodeSgCfg(t, this.m.conntrack.info().maxEntries));
+    const gen = sgCfgGen(this.m.sg_cfg.lookup(u32Key(0)) ?? undefined, t);
+    this.m.sg_cfg.update(u32Key(0), encodeSgCfg(t, this.m.conntrack.info().maxEntries, gen));
   }
   conntrackTimeouts(): ConntrackTimeouts {
     const v = this.m.sg_cfg.lookup(u32Key(0));

@@ -8,8 +8,8 @@ import { Controller } from '../../src/controller/controller.js';
 import type { ControllerHost } from '../../src/controller/endpoint.js';
 import type { GoalState } from '../../src/transitd/client.js';
 import {
-  SG_MAX_DEPTH, SG_MAX_GROUPS, SG_MAX_RULES, compileGroup, decodeSgGroup, encodeSgGroup, portBlocks, sgGroupKey, sgRule,
-  type SecurityRule,
+  SG_MAX_DEPTH, SG_MAX_GROUPS, SG_MAX_RULES, compileGroup, decodeSgCfg, decodeSgGroup, encodeSgCfg, encodeSgGroup, portBlocks,
+  sgCfgGen, sgGroupKey, sgRule, type SecurityRule,
 } from '../../src/abi/index.js';
 import { fakeTransitd, type Call } from './fake-transitd.js';
 
@@ -188,6 +188,16 @@ describe('kernel records', () => {
       expect(c).toEqual(Array.from({ length: hi - lo + 1 }, (_, i) => lo + i));
       expect(portBlocks(lo, hi).length).toBeLessThanOrEqual(30);
     }
+  });
+
+  it('sg_cfg: timeouts in ns, the capacity, and a gen that moves only when the timeouts change', () => {
+    const v = encodeSgCfg({ udp: 50, tcpEstablished: 3_600_000 }, 1024, 7);
+    expect(decodeSgCfg(v)).toEqual({ timeouts: { tcpNew: 0, tcpEstablished: 3_600_000, tcpClosing: 0, tcpClosed: 0, udp: 50, icmp: 0, other: 0 }, ctCapacity: 1024, gen: 7 });
+    expect(v.readBigUInt64LE(32)).toBe(50_000_000n); // udp, ns
+    expect(sgCfgGen(undefined, { udp: 50 })).toBe(0);
+    expect(sgCfgGen(v, { udp: 50, tcpEstablished: 3_600_000 })).toBe(7); // the same timeouts (a reload): kept
+    expect(sgCfgGen(v, { udp: 60 })).toBe(8);
+    expect(sgCfgGen(encodeSgCfg({}, 1, 0xffffffff), { udp: 1 })).toBe(0); // wraps
   });
 
   it('compilation: one cidr entry per prefix and direction, with its protocols', () => {

@@ -239,6 +239,24 @@ describe('changes and time', () => {
     }
   });
 
+  it('new timeouts reach a tracked flow at its next packet: a longer one keeps it alive', async () => {
+    dp.setConntrackTimeouts({ udp: 50 });
+    try {
+      group(4, 'changing', [{ protocol: 'tcp', ports: '23' }], [{ protocol: 'udp', ports: '53' }]);
+      expect(send(me, '10.2.0.6', udpDgram(46000, 53)).moved).toEqual(sentNew);
+      expect(receive(me, '10.2.0.6', udpDgram(53, 46000)).moved).toEqual(DELIVERED); // established, 50 ms
+      // Within its 50 ms nothing is written, but new timeouts take the full check once:
+      // the deadline moves to 60 s from now.
+      dp.setConntrackTimeouts({ udp: 60_000 });
+      expect(receive(me, '10.2.0.6', udpDgram(53, 46000)).moved).toEqual(DELIVERED);
+      await new Promise((r) => setTimeout(r, 120));
+      expect(receive(me, '10.2.0.6', udpDgram(53, 46000)).moved).toEqual(DELIVERED);
+      expect(entry(me.ip, '10.2.0.6')?.state).toBe(CtState.ESTABLISHED);
+    } finally {
+      dp.setConntrackTimeouts({});
+    }
+  });
+
   it('detaching the last group restores allow-all', () => {
     dp.delete('sg_attach', { vni: VNI, ip: me.ip });
     expect(receive(me, '10.9.9.9', tcpSeg(1, 9999, SYN)).moved).toEqual(DELIVERED);
