@@ -9,12 +9,19 @@
 // the commands it runs, matched to their frees by address, are not (work done
 // for them in kernel threads is not counted). Needs root.
 //
-//   node dist-bench/endpoint-memory.js [--count 200]
+//   node dist-bench/endpoint-memory.js [--count 200] [--sites] [--shared | --prove [--verbose]]
+//
+// --shared measures designs where a droplet's endpoints share one namespace
+// instead (docs/emulation.md "Memory"): per endpoint only what it adds to a
+// namespace and host namespace made before tracing starts. --prove checks on
+// two endpoints that each shared design really sends endpoint-to-endpoint
+// traffic out through the sender's veth and in through the receiver's.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { addon } from '../dist/dataplane/addon.js';
+import { SHARED_DESIGNS, makeShared, prove, removeShared, setupShared, unsupported, type SharedNames } from './shared-endpoints.js';
 
 interface Variant { name: string; veth: boolean; oneQueue: boolean; noIpv6: boolean }
 const VARIANTS: Variant[] = [
@@ -141,11 +148,76 @@ function removeEndpoints(prefix: string, hostNs: string, count: number): void {
 
 const kB = (bytes: number, count: number): string => (bytes / count / 1024).toFixed(1);
 
+/** Traced: what --count endpoints of each shared-namespace design add to namespaces made before. */
+async function mainShared(count: number, tag: string): Promise<void> {
+  const trace = new Trace(tag);
+  const n: SharedNames = { hostNs: `${tag}h`, sharedNs: `${tag}s` };
+  const rows: { name: string; total?: number; why?: string }[] = [];
+  const stop = (): void => { removeShared(n); trace.close(); process.exit(130); };
+  process.once('SIGINT', stop);
+  try {
+    for (const { design, name } of SHARED_DESIGNS) {
+      setupShared(n);
+      try {
+        const why = unsupported(design, n);
+        if (why) { rows.push({ name, why }); continue; }
+        await new Promise((r) => setTimeout(r, 2000));
+        trace.clear();
+        trace.on(true);
+        try {
+          makeShared(design, n, 0, count, (lines, opts) => ipBatch(lines, opts));
+          await new Promise((r) => setTimeout(r, 2000));
+        } finally {
+          trace.on(false);
+        }
+      } finally {
+        removeShared(n);
+      }
+      const { bySite, lost } = await trace.live();
+      if (lost) throw new Error(`${name}: the trace buffer overflowed; use a smaller --count`);
+      rows.push({ name, total: [...bySite.values()].reduce((s, b) => s + b, 0) });
+      await new Promise((r) => setTimeout(r, 8000));
+    }
+  } finally {
+    trace.close();
+  }
+  console.log(`${count} endpoints per design in one shared namespace, ${possibleCpus()} possible CPUs, kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`);
+  console.log('| design | live kernel allocations per endpoint | vs the first row |');
+  console.log('|---|---|---|');
+  const base = rows[0].total ?? 0;
+  for (const r of rows) {
+    if (r.total === undefined) { console.log(`| ${r.name} | not measured: ${r.why} | - |`); continue; }
+    const d = r.total - base;
+    console.log(`| ${r.name} | ${kB(r.total, count)} kB | ${r === rows[0] ? '-' : `${d >= 0 ? '+' : ''}${kB(d, count)} kB`} |`);
+  }
+}
+
+/** Untraced: endpoint A to endpoint B on the wire, for each design this kernel can make. */
+async function mainProve(tag: string): Promise<void> {
+  console.log('| design | ping as A | TCP connect as A | A->B echo requests + SYNs on A\'s veth / on B\'s veth | plain ping in the shared namespace (no source) |');
+  console.log('|---|---|---|---|---|');
+  for (const design of ['rules', 'vrf'] as const) {
+    const n: SharedNames = { hostNs: `${tag}h`, sharedNs: `${tag}s` };
+    setupShared(n);
+    try {
+      const why = unsupported(design, n);
+      if (why) { console.log(`| ${design} | not run: ${why} | | | |`); continue; }
+      const p = await prove(design, n);
+      console.log(`| ${design} | ${p.ping ? 'answered' : 'FAILED'} | ${p.tcp ? 'echoed' : 'FAILED'} | ${p.aOut} / ${p.bIn} | ${p.unboundPing} |`);
+      if (process.argv.includes('--verbose')) for (const l of p.lines) console.log(`    ${l}`);
+    } finally {
+      removeShared(n);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const countAt = process.argv.indexOf('--count');
   const count = countAt > 0 ? Number(process.argv[countAt + 1]) : 200;
   if (!Number.isInteger(count) || count < 1 || count > 4000) throw new Error('--count must be 1-4000');
   const tag = `xem${randomBytes(3).toString('hex')}`;
+  if (process.argv.includes('--prove')) return mainProve(tag);
+  if (process.argv.includes('--shared')) return mainShared(count, tag);
   const trace = new Trace(tag);
   const results: { v: Variant; bySite: Map<string, number>; total: number; kernel: number }[] = [];
   const stop = (): void => { removeEndpoints(`${tag}e`, `${tag}h`, count); trace.close(); process.exit(130); };
