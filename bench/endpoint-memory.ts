@@ -21,7 +21,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, rmdirSync, write
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { addon } from '../dist/dataplane/addon.js';
-import { SHARED_DESIGNS, makeShared, prove, removeShared, setupShared, unsupported, type SharedNames } from './shared-endpoints.js';
+import { SHARED_DESIGNS, endpointIp, makeShared, prove, removeShared, setupShared, unsupported, type SharedNames } from './shared-endpoints.js';
 
 interface Variant { name: string; veth: boolean; oneQueue: boolean; noIpv6: boolean }
 const VARIANTS: Variant[] = [
@@ -137,7 +137,7 @@ function makeEndpoints(v: Variant, prefix: string, hostNs: string, count: number
   }).flat(), { netns: hostNs });
   for (let i = 0; i < count; i++) {
     addon.configureEndpointLink(`/run/netns/${prefix}-${i}`, {
-      ifname: 'veth0', ip: `10.253.${i >> 8}.${(i & 255) + 2}`, prefixLen: 16, gateway: '10.253.0.1', featuresOff: ['tx-udp-segmentation', 'tx-gso-list'],
+      ifname: 'veth0', ip: endpointIp(i), prefixLen: 16, gateway: '10.253.0.1', featuresOff: ['tx-udp-segmentation', 'tx-gso-list'],
     });
   }
 }

@@ -5,13 +5,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { addon } from '../dist/dataplane/addon.js';
 
-export type SharedDesign = 'veth' | 'rules' | 'vrf' | 'macvlan' | 'ipvlan';
+export type SharedDesign = 'veth' | 'rules' | 'vrf' | 'macvlan' | 'macvlan-rules' | 'ipvlan';
 
 export const SHARED_DESIGNS: { design: SharedDesign; name: string }[] = [
   { design: 'veth', name: 'shared namespace: a veth pair per endpoint, inner end in it (/32, up, features off), no routing of its own' },
   { design: 'rules', name: '(b) + a source rule (from IP iif lo lookup N) and table N (network route, default via the gateway)' },
   { design: 'vrf', name: '(a) + a VRF device per endpoint (table N: network route, default via the gateway), inner end enslaved' },
   { design: 'macvlan', name: '(c) a macvlan slave (vepa) per endpoint instead of the veth pair, no routing of its own' },
+  { design: 'macvlan-rules', name: '(c) with (b): a macvlan slave, its source rule and table' },
   { design: 'ipvlan', name: '(c) an ipvlan slave (l2) per endpoint instead of the veth pair, no routing of its own' },
 ];
 
@@ -23,11 +24,13 @@ export interface SharedNames { hostNs: string; sharedNs: string }
 const NETWORK = '10.253.0.0/16';
 const GATEWAY = '10.253.0.1';
 const LOWER = 'lowm';
-export const endpointIp = (i: number): string => `10.253.${i >> 8}.${(i & 255) + 2}`;
+// .0.1 is the gateway; the /16 leaves room for 65,000 endpoints.
+export const endpointIp = (i: number): string => `10.253.${(i + 2) >> 8}.${(i + 2) & 255}`;
 const mac = (i: number): string => `0e:00:0a:fd:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 const table = (i: number): number => 1000 + i;
 /** The endpoint's device in the shared namespace. */
-export const innerName = (d: SharedDesign, i: number): string => (d === 'macvlan' || d === 'ipvlan' ? `m${i}` : `e${i}`);
+const isSlave = (d: SharedDesign): boolean => d === 'macvlan' || d === 'macvlan-rules' || d === 'ipvlan';
+export const innerName = (d: SharedDesign, i: number): string => (isSlave(d) ? `m${i}` : `e${i}`);
 
 function sh(argv: string[]): { ok: boolean; out: string } {
   const r = spawnSync(argv[0], argv.slice(1));
@@ -66,6 +69,7 @@ export function unsupported(d: SharedDesign, n: SharedNames): string | undefined
   const probe: Record<string, string[]> = {
     vrf: ['type', 'vrf', 'table', '999'],
     macvlan: ['link', LOWER, 'type', 'macvlan', 'mode', 'vepa'],
+    'macvlan-rules': ['link', LOWER, 'type', 'macvlan', 'mode', 'vepa'],
     ipvlan: ['link', LOWER, 'type', 'ipvlan', 'mode', 'l2'],
   };
   if (!probe[d]) return undefined;
@@ -78,10 +82,10 @@ export function unsupported(d: SharedDesign, n: SharedNames): string | undefined
 /** Makes endpoints from..to-1 of a design: the devices, their configuration, their routing. */
 export function makeShared(d: SharedDesign, n: SharedNames, from: number, to: number, batch: Batch): void {
   const ids = Array.from({ length: to - from }, (_, k) => from + k);
-  const slave = d === 'macvlan' || d === 'ipvlan';
+  const slave = isSlave(d);
   const q = 'numtxqueues 1 numrxqueues 1';
   batch(ids.flatMap((i) => (slave
-    ? [`link add link ${LOWER} name m${i} netns ${n.sharedNs} address ${mac(i)} mtu 1448 type ${d === 'macvlan' ? 'macvlan mode vepa' : 'ipvlan mode l2'}`]
+    ? [`link add link ${LOWER} name m${i} netns ${n.sharedNs} address ${mac(i)} mtu 1448 type ${d === 'ipvlan' ? 'ipvlan mode l2' : 'macvlan mode vepa'}`]
     : [`link add h${i} mtu 1448 ${q} type veth peer name e${i} netns ${n.sharedNs} address ${mac(i)} mtu 1448 ${q}`, `link set h${i} addrgenmode none up`])),
   { netns: n.hostNs });
   for (const i of ids) {
@@ -89,8 +93,8 @@ export function makeShared(d: SharedDesign, n: SharedNames, from: number, to: nu
       ifname: innerName(d, i), ip: endpointIp(i), prefixLen: 32, featuresOff: slave ? [] : ['tx-udp-segmentation', 'tx-gso-list'],
     });
   }
-  const routes = (i: number): string[] => [`route add ${NETWORK} dev e${i} table ${table(i)}`, `route add default via ${GATEWAY} dev e${i} onlink table ${table(i)}`];
-  if (d === 'rules') batch(ids.flatMap((i) => [`rule add pref 100 from ${endpointIp(i)} iif lo lookup ${table(i)}`, ...routes(i)]), { netns: n.sharedNs });
+  const routes = (i: number): string[] => [`route add ${NETWORK} dev ${innerName(d, i)} table ${table(i)}`, `route add default via ${GATEWAY} dev ${innerName(d, i)} onlink table ${table(i)}`];
+  if (d === 'rules' || d === 'macvlan-rules') batch(ids.flatMap((i) => [`rule add pref 100 from ${endpointIp(i)} iif lo lookup ${table(i)}`, ...routes(i)]), { netns: n.sharedNs });
   if (d === 'vrf') batch(ids.flatMap((i) => [`link add vrf${i} type vrf table ${table(i)}`, `link set vrf${i} up`, `link set e${i} master vrf${i}`, ...routes(i)]), { netns: n.sharedNs });
 }
 
