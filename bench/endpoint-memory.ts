@@ -196,7 +196,8 @@ async function mainShared(count: number, tag: string): Promise<void> {
 async function mainProve(tag: string): Promise<void> {
   console.log('| design | ping as A | TCP connect as A | A->B echo requests + SYNs on A\'s veth / on B\'s veth | plain ping in the shared namespace (no source) |');
   console.log('|---|---|---|---|---|');
-  for (const design of ['rules', 'vrf'] as const) {
+  // 'veth' (no routing of its own) is the control: the kernel delivers A->B inside the namespace.
+  for (const design of ['veth', 'rules', 'vrf'] as const) {
     const n: SharedNames = { hostNs: `${tag}h`, sharedNs: `${tag}s` };
     setupShared(n);
     try {
