@@ -9,7 +9,7 @@
 // the commands it runs, matched to their frees by address, are not (work done
 // for them in kernel threads is not counted). Needs root.
 //
-//   node dist-bench/endpoint-memory.js [--count 200] [--sites] [--shared | --prove [--verbose]]
+//   node dist-bench/endpoint-memory.js [--count 200] [--trace-mb 128] [--sites] [--shared | --prove [--verbose]]
 //
 // --shared measures designs where a droplet's endpoints share one namespace
 // instead (docs/emulation.md "Memory"): per endpoint only what it adds to a
@@ -62,7 +62,7 @@ function ipBatch(lines: string[], opts: { netns?: string; force?: boolean } = {}
 class Trace {
   private readonly dir: string;
   private readonly mounted?: string;
-  constructor(tag: string) {
+  constructor(tag: string, bufferMb: number) {
     let root = '/sys/kernel/tracing';
     if (!existsSync(`${root}/instances`)) {
       root = `/tmp/${tag}-tracefs`;
@@ -73,7 +73,7 @@ class Trace {
     }
     this.dir = `${root}/instances/${tag}`;
     mkdirSync(this.dir);
-    writeFileSync(`${this.dir}/buffer_size_kb`, '131072');
+    writeFileSync(`${this.dir}/buffer_size_kb`, String(bufferMb * 1024));
     for (const e of ['kmem/kmalloc', 'kmem/kmem_cache_alloc', 'kmem/kfree', 'kmem/kmem_cache_free', 'percpu/percpu_alloc_percpu', 'percpu/percpu_free_percpu']) {
       writeFileSync(`${this.dir}/events/${e}/enable`, '1');
     }
@@ -146,11 +146,19 @@ function removeEndpoints(prefix: string, hostNs: string, count: number): void {
   ipBatch([...Array.from({ length: count }, (_, i) => `netns del ${prefix}-${i}`), `netns del ${hostNs}`], { force: true });
 }
 
+/** The trace buffer per CPU: 128 MB held 500 endpoints of each --shared design; 500 with a namespace each needed 512. */
+function traceMb(): number {
+  const at = process.argv.indexOf('--trace-mb');
+  const mb = at > 0 ? Number(process.argv[at + 1]) : 128;
+  if (!Number.isInteger(mb) || mb < 1 || mb > 4096) throw new Error('--trace-mb must be 1-4096');
+  return mb;
+}
+
 const kB = (bytes: number, count: number): string => (bytes / count / 1024).toFixed(1);
 
 /** Traced: what --count endpoints of each shared-namespace design add to namespaces made before. */
 async function mainShared(count: number, tag: string): Promise<void> {
-  const trace = new Trace(tag);
+  const trace = new Trace(tag, traceMb());
   const n: SharedNames = { hostNs: `${tag}h`, sharedNs: `${tag}s` };
   const rows: { name: string; total?: number; why?: string }[] = [];
   const stop = (): void => { removeShared(n); trace.close(); process.exit(130); };
@@ -174,7 +182,7 @@ async function mainShared(count: number, tag: string): Promise<void> {
         removeShared(n);
       }
       const { bySite, lost } = await trace.live();
-      if (lost) throw new Error(`${name}: the trace buffer overflowed; use a smaller --count`);
+      if (lost) throw new Error(`${name}: the trace buffer overflowed; use a smaller --count or a larger --trace-mb`);
       rows.push({ name, total: [...bySite.values()].reduce((s, b) => s + b, 0) });
       await new Promise((r) => setTimeout(r, 8000));
     }
@@ -219,7 +227,7 @@ async function main(): Promise<void> {
   const tag = `xem${randomBytes(3).toString('hex')}`;
   if (process.argv.includes('--prove')) return mainProve(tag);
   if (process.argv.includes('--shared')) return mainShared(count, tag);
-  const trace = new Trace(tag);
+  const trace = new Trace(tag, traceMb());
   const results: { v: Variant; bySite: Map<string, number>; total: number; kernel: number }[] = [];
   const stop = (): void => { removeEndpoints(`${tag}e`, `${tag}h`, count); trace.close(); process.exit(130); };
   process.once('SIGINT', stop);
@@ -240,7 +248,7 @@ async function main(): Promise<void> {
       const kernel = kernelBytes() - before;
       removeEndpoints(prefix, hostNs, count);
       const { bySite, lost } = await trace.live();
-      if (lost) throw new Error(`${v.name}: the trace buffer overflowed; use a smaller --count`);
+      if (lost) throw new Error(`${v.name}: the trace buffer overflowed; use a smaller --count or a larger --trace-mb`);
       const total = [...bySite.values()].reduce((s, b) => s + b, 0);
       results.push({ v, bySite, total, kernel });
       // The namespaces just removed are freed by a kernel worker; let it finish before the next.

@@ -144,7 +144,8 @@ export async function prove(d: SharedDesign, n: SharedNames): Promise<Proof> {
   await new Promise((r) => setTimeout(r, 1000));
   const pingArgv = d === 'vrf' ? ['ping', '-c', '3', '-W', '1', b] : ['ping', '-c', '3', '-W', '1', '-I', a, b];
   const ping = sh(asEndpoint(d, n, 0, pingArgv)).ok;
-  const server = spawn(asEndpoint(d, n, 1, [process.execPath, '-e', tcpServer(b)])[0], asEndpoint(d, n, 1, [process.execPath, '-e', tcpServer(b)]).slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+  const [serverCmd, ...serverArgs] = asEndpoint(d, n, 1, [process.execPath, '-e', tcpServer(b)]);
+  const server = spawn(serverCmd, serverArgs, { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise<void>((resolve) => { server.stdout.once('data', () => resolve()); setTimeout(resolve, 3000); });
   const client = sh(asEndpoint(d, n, 0, [process.execPath, '-e', tcpClient(a, b)]));
   const tcp = client.ok && client.out === 'echo:hello';
