@@ -21,7 +21,6 @@
 //
 // Without objects: the build in obj/bpf/xvpc.o. Run as root after `npm run build`.
 import { mkdirSync, rmSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BpfObject, bpfObjectPath } from '../dist/dataplane/bpf.js';
 import { HostDataplane } from '../dist/dataplane/host.js';
@@ -29,6 +28,7 @@ import { EndpointType } from '../dist/abi/index.js';
 import { geneve, innerUdpFrame, outerDst } from '../dist-bench/packets.js';
 import { RestoreWrapper } from '../dist-bench/restore-prog.js';
 import { spreadOf } from '../dist-bench/spread.js';
+import { VNI, buildsFromArgs, client, loIfindex, me, peer, server, sw } from './ab-fixtures.mjs';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '15' }, repeat: { type: 'string', default: '1000000' }, 'verdict-only': { type: 'boolean', default: false }, copies: { type: 'string', default: '1' } } });
 const forwarded = (r) => r.retval === XDP_TX && (values['verdict-only'] || outerDst(r.data) === peer.ip);
@@ -36,20 +36,10 @@ const rounds = Number(values.rounds);
 const repeat = Number(values.repeat);
 const copies = Number(values.copies);
 if (!(copies >= 1)) throw new Error(`--copies ${values.copies}: want 1 or more`);
-const builds = (positionals.length ? positionals : [`built=${bpfObjectPath('xvpc')}`]).map((a) => {
-  const i = a.indexOf('=');
-  if (i < 1) throw new Error(`argument ${a}: want NAME=path`);
-  return { name: a.slice(0, i), path: a.slice(i + 1) };
-});
+const builds = buildsFromArgs(positionals, bpfObjectPath('xvpc'));
 
-const me = { ip: '172.30.0.2', mac: '0a:58:ac:1e:00:02' };
-const peer = { ip: '172.30.0.3', mac: '0a:58:ac:1e:00:03' };
-const sw = { ip: '172.30.0.4', mac: '0a:58:ac:1e:00:04' };
-const client = { ip: '10.0.0.2', mac: '0e:03:0a:00:00:02' };
-const server = { ip: '10.0.0.3', mac: '0e:03:0a:00:00:03' };
-const VNI = 3;
 const XDP_PASS = 2, XDP_TX = 3;
-const lo = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8').trim());
+const lo = loIfindex();
 const packet = geneve(peer, me, VNI, innerUdpFrame(client, server));
 
 const root = `/sys/fs/bpf/xvpc/swab${process.pid}`;
