@@ -9,6 +9,8 @@ export { MAX_ATTACH_PER_CALL, MAX_ENDPOINTS_PER_PUT } from './limits.js';
 import { clientCredentials, type TlsFiles } from './tls.js';
 import { TransitService, type TransitClient as GrpcClient } from '../gen/transit.js';
 import { encodeEndpointBatch } from './batch-wire.js';
+import type { DumpPackedRequest, GoalState, PackedDump } from '../gen/transit.js';
+import { joinPackedDump, packDump } from './packed-dump.js';
 
 /** The generated client, with PutEndpoints' request encoded by batch-wire.ts (the same bytes, one copy instead of three). */
 const GrpcTransitClient = grpc.makeGenericClientConstructor({
@@ -17,7 +19,7 @@ const GrpcTransitClient = grpc.makeGenericClientConstructor({
 
 /** The messages a client sends and receives (proto/transit.proto). */
 export type {
-  AttachEndpointReply, AttachEndpointRequest, AttachEndpointsReply, AttachEndpointsRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network, PackedDump,
+  AttachEndpointReply, AttachEndpointRequest, AttachEndpointsReply, AttachEndpointsRequest, DumpPackedRequest, Endpoint, EndpointBatch, EndpointKey, GoalState, HealthReply, HostCacheFlush, Network, PackedDump,
   NetworkKey, SecurityAttachment, SecurityGroup, SecurityGroupKey, SecurityRule, StatsReply, Substrate, SubstrateKey, Vpc, VpcKey,
 } from '../gen/transit.js';
 
@@ -38,7 +40,21 @@ type Methods = {
     GrpcClient[K] extends Unary<infer Req, infer Res> ? (req: Req, opts?: { timeoutMs?: number }) => Promise<Res> : never;
 };
 
-export type TransitdClient = Methods & { close(): void; readonly name: string };
+export type TransitdClient = Omit<Methods, 'dumpPacked'> & {
+  /**
+   * DumpPacked's stream read whole: `records`, and every endpoint record
+   * packed in one batch. A transitd from before DumpPacked (UNIMPLEMENTED) is
+   * asked for its Dump instead, its endpoints packed here: the same answer.
+   */
+  dumpPacked(req?: Partial<DumpPackedRequest>, opts?: { timeoutMs?: number }): Promise<PackedDump>;
+  close(): void;
+  readonly name: string;
+};
+
+/** A gRPC failure as the XvpcError the client throws. */
+function clientError(name: string, err: grpc.ServiceError): XvpcError {
+  return new XvpcError(CODE_NAMES[err.code as grpc.status] ?? 'INTERNAL', `${name}: ${err.details || err.message}`);
+}
 
 /**
  * A client of the transitd at `address`: unix:// (local, root-only socket) or
@@ -51,22 +67,34 @@ export function connectTransitd(name: string, address: string, defaultTimeoutMs 
   const reconnect = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
   const secure = tls ? clientCredentials(tls, name) : undefined;
   const raw = new GrpcTransitClient(address, secure?.credentials ?? grpc.credentials.createInsecure(), { ...sizes, ...reconnect, ...secure?.options });
+  const deadline = (opts: { timeoutMs?: number }) => new Date(Date.now() + (opts.timeoutMs ?? defaultTimeoutMs));
+  const unaryCall = (method: Function, req: unknown, opts: { timeoutMs?: number }) =>
+    new Promise((resolve, reject) => {
+      method.call(raw, req, new grpc.Metadata(), { deadline: deadline(opts) }, (err: grpc.ServiceError | null, res: unknown) => {
+        if (err) reject(clientError(name, err));
+        else resolve(res);
+      });
+    });
+  const dumpPacked = (req: Partial<DumpPackedRequest> = {}, opts: { timeoutMs?: number } = {}): Promise<PackedDump> =>
+    new Promise<PackedDump[]>((resolve, reject) => {
+      const messages: PackedDump[] = [];
+      const stream = raw.dumpPacked({ endpointsPerMessage: 0, ...req }, { deadline: deadline(opts) });
+      stream.on('data', (m: PackedDump) => messages.push(m));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(messages));
+    }).then(joinPackedDump, async (err: grpc.ServiceError) => {
+      if (err.code !== grpc.status.UNIMPLEMENTED) throw clientError(name, err);
+      return packDump(await unaryCall(raw.dump, {}, opts) as GoalState);
+    });
   return new Proxy({} as TransitdClient, {
     get(_target, prop: string) {
       if (prop === 'close') return () => raw.close();
       if (prop === 'name') return name;
+      if (prop === 'dumpPacked') return dumpPacked;
       if (prop === 'then') return undefined; // not a thenable
       const method = (raw as any)[prop];
       if (typeof method !== 'function') return undefined;
-      return (req: unknown, opts: { timeoutMs?: number } = {}) =>
-        new Promise((resolve, reject) => {
-          const deadline = new Date(Date.now() + (opts.timeoutMs ?? defaultTimeoutMs));
-          method.call(raw, req, new grpc.Metadata(), { deadline }, (err: grpc.ServiceError | null, res: unknown) => {
-            if (!err) return resolve(res);
-            const code = CODE_NAMES[err.code as grpc.status] ?? 'INTERNAL';
-            reject(new XvpcError(code, `${name}: ${err.details || err.message}`));
-          });
-        });
+      return (req: unknown, opts: { timeoutMs?: number } = {}) => unaryCall(method, req, opts);
     },
   });
 }

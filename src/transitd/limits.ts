@@ -28,7 +28,19 @@ export const DEFAULT_LIMITS: Limits = {
  * the message limit (room for the protobuf framing), so a million changed
  * endpoints go as several calls.
  */
-export const MAX_ENDPOINTS_PER_PUT = Math.floor(DEFAULT_LIMITS.maxMessageBytes / 2 / (ENDPOINT_KEY.size + ENDPOINT_VALUE.size));
+export const MAX_ENDPOINTS_PER_PUT = endpointsPerMessage(DEFAULT_LIMITS.maxMessageBytes);
+
+/** Packed endpoint records that fit a message of `maxMessageBytes` with room to spare (half of it). */
+export function endpointsPerMessage(maxMessageBytes: number): number {
+  return Math.floor(maxMessageBytes / 2 / (ENDPOINT_KEY.size + ENDPOINT_VALUE.size));
+}
+
+/**
+ * Endpoint records per DumpPacked message unless the caller asks otherwise:
+ * 10 MB each, so a million endpoints come as ten messages, each far below the
+ * size limit, and the first one arrives before the last is encoded.
+ */
+export const DEFAULT_DUMP_ENDPOINTS_PER_MESSAGE = 100_000;
 
 /** Endpoints one AttachEndpoints call may carry (the Controller sends at most this many per call). */
 export const MAX_ATTACH_PER_CALL = 4096;

@@ -101,6 +101,7 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
     values['ns-prefix'] ?? values.host);
   service.journal = journal;
+  service.maxMessageBytes = limits.maxMessageBytes;
   await service.loadTransit(eth.name, mode);
   const agents = service.reattachAgents();
 

@@ -16,9 +16,10 @@ import * as v from './validate.js';
 import * as check from '../util/check.js';
 import { applyGoalState } from './goal-state.js';
 import type { GoalStateJournal } from './journal.js';
-import { CallGate, DEFAULT_LIMITS, Undecodable } from './limits.js';
+import { CallGate, DEFAULT_DUMP_ENDPOINTS_PER_MESSAGE, DEFAULT_LIMITS, Undecodable, endpointsPerMessage } from './limits.js';
 import { XVPC_VERSION } from '../util/version.js';
 import { applyEndpointBatch } from './put-endpoints.js';
+import { packedDumpMessages } from './packed-dump.js';
 import { toEndpoint, toNetwork, toSecurityGroup, toVpc } from './convert.js';
 import { HostRecords, TRANSIT_KINDS, type KindMessages, type TransitKind } from './records.js';
 
@@ -43,6 +44,8 @@ export class TransitService {
   private transitLoaded = false;
   /** Where goal states are journalled (main.ts sets it); without one a crash mid-batch is not rolled back. */
   journal: GoalStateJournal | undefined;
+  /** The largest message this transitd sends (serve.ts sets it from its limits): DumpPacked's messages stay within it. */
+  maxMessageBytes = DEFAULT_LIMITS.maxMessageBytes;
   /** Calls answered with an error (GetFailedCalls). */
   private readonly failed = { total: 0, last: [] as pb.FailedCall[] };
 
@@ -268,15 +271,28 @@ export class TransitService {
       }),
       applyGoalState: (m: pb.GoalState, call: CallContext) => this.serial(call, () => { applyGoalState(this.records, m, this.journal); return {}; }),
       dump: async (): Promise<pb.GoalState> => this.dumpRecords(true),
+    };
+    const streams = {
       // Endpoints as the map holds them: no record decoded, no message per record.
-      dumpPacked: async (): Promise<pb.PackedDump> => ({ records: this.dumpRecords(false), endpoints: this.dp.endpointsPacked() }),
+      dumpPacked: async (m: pb.DumpPackedRequest): Promise<pb.PackedDump[]> =>
+        packedDumpMessages(this.dumpRecords(false), this.dp.endpointsPacked(), this.dumpChunk(m.endpointsPerMessage)),
     };
     const onFail = (call: pb.FailedCall) => {
       this.failed.total++;
       this.failed.last.push(call);
       if (this.failed.last.length > FAILED_CALLS_KEPT) this.failed.last.shift();
     };
-    return Object.fromEntries(Object.entries(h).map(([name, fn]) => [name, unary(name, fn as Handler, gate, onFail, observe)]));
+    return Object.fromEntries([
+      ...Object.entries(h).map(([name, fn]) => [name, unary(name, fn as Handler, gate, onFail, observe)]),
+      ...Object.entries(streams).map(([name, fn]) => [name, serverStream(name, fn as Handler, gate, onFail, observe)]),
+    ]);
+  }
+
+  /** DumpPacked's endpoints per message: as asked (0: the default), within what this transitd may send. */
+  private dumpChunk(asked: number): number {
+    const most = endpointsPerMessage(this.maxMessageBytes);
+    if (asked > most) throw invalid(`endpointsPerMessage: ${asked} records do not fit one message of at most ${this.maxMessageBytes} bytes (at most ${most})`);
+    return Math.min(asked || DEFAULT_DUMP_ENDPOINTS_PER_MESSAGE, most);
   }
 }
 
@@ -296,7 +312,7 @@ class CallAbandoned extends Error {
 
 type Handler = (m: any, call: CallContext) => Promise<any> | any; // grpc-js hands in decoded messages
 
-function callContext(call: grpc.ServerUnaryCall<any, any>): CallContext {
+function callContext(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>): CallContext {
   return {
     gone: () => {
       if (call.cancelled) return 'cancelled';
@@ -308,39 +324,64 @@ function callContext(call: grpc.ServerUnaryCall<any, any>): CallContext {
 }
 
 /**
- * Adapts an async handler to grpc-js, mapping errors to status codes. A
- * request that could not be decoded is INVALID_ARGUMENT; beyond the gate's
- * limit a call is RESOURCE_EXHAUSTED; neither reaches the handler.
+ * Serves one call of `fn` and hands its outcome to `done`, mapping errors to
+ * status codes. A request that could not be decoded is INVALID_ARGUMENT;
+ * beyond the gate's limit a call is RESOURCE_EXHAUSTED; neither reaches the
+ * handler. `done` returns once the answer is sent: the call holds its place
+ * in the gate until then.
  */
-function unary(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe?: RpcObserver): grpc.handleUnaryCall<any, any> {
-  return (call, outerCallback) => {
-    const start = process.hrtime.bigint();
-    const callback: grpc.sendUnaryData<any> = (err, value) => {
-      observe?.(name, grpc.status[err?.code ?? grpc.status.OK], Number(process.hrtime.bigint() - start) / 1e9);
-      outerCallback(err, value);
-    };
-    if (call.request instanceof Undecodable) {
-      const message = `request: not a valid ${name} message (${call.request.reason})`;
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: message, name: 'Error', message });
-      return;
-    }
-    if (!gate.enter()) {
-      const message = `transitd is serving its limit of calls at once; retry later`;
-      callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: message, name: 'Error', message });
-      return;
-    }
-    Promise.resolve()
-      .then(() => fn(call.request, callContext(call)))
-      .finally(() => gate.leave())
-      .then((reply) => callback(null, reply ?? {}))
-      .catch((err: unknown) => {
-        const code = err instanceof XvpcError ? GRPC_CODE[err.code] : err instanceof CallAbandoned ? grpc.status.CANCELLED : grpc.status.INTERNAL;
-        const message = err instanceof Error ? err.message : String(err);
-        if (code === grpc.status.INTERNAL) console.error(`transitd: ${name}: ${message}`);
-        onFail({ method: name, code: grpc.status[code], message });
-        callback({ code, details: message, name: 'Error', message });
-      });
+function serveCall(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe: RpcObserver | undefined,
+  call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>,
+  done: (err: grpc.ServiceError | null, reply?: any) => Promise<void> | void): void {
+  const start = process.hrtime.bigint();
+  const finish = (err: grpc.ServiceError | null, reply?: any) => {
+    observe?.(name, grpc.status[err?.code ?? grpc.status.OK], Number(process.hrtime.bigint() - start) / 1e9);
+    return done(err, reply);
   };
+  const refuse = (code: grpc.status, message: string) => finish({ code, details: message, name: 'Error', message } as grpc.ServiceError);
+  if (call.request instanceof Undecodable) {
+    void refuse(grpc.status.INVALID_ARGUMENT, `request: not a valid ${name} message (${call.request.reason})`);
+    return;
+  }
+  if (!gate.enter()) {
+    void refuse(grpc.status.RESOURCE_EXHAUSTED, `transitd is serving its limit of calls at once; retry later`);
+    return;
+  }
+  Promise.resolve()
+    .then(() => fn(call.request, callContext(call)))
+    .then((reply) => finish(null, reply ?? {}), (err: unknown) => {
+      const code = err instanceof XvpcError ? GRPC_CODE[err.code] : err instanceof CallAbandoned ? grpc.status.CANCELLED : grpc.status.INTERNAL;
+      const message = err instanceof Error ? err.message : String(err);
+      if (code === grpc.status.INTERNAL) console.error(`transitd: ${name}: ${message}`);
+      onFail({ method: name, code: grpc.status[code], message });
+      return refuse(code, message);
+    })
+    .catch((err: unknown) => console.error(`transitd: ${name}: answering failed: ${(err as Error).message}`))
+    .finally(() => gate.leave());
+}
+
+/** Adapts an async handler to a grpc-js unary call (serveCall). */
+function unary(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe?: RpcObserver): grpc.handleUnaryCall<any, any> {
+  return (call, callback) => serveCall(name, fn, gate, onFail, observe, call, (err, reply) => callback(err, reply));
+}
+
+/**
+ * Adapts an async handler that returns a list of messages to a grpc-js
+ * server stream (serveCall): written in order, each after the one before has
+ * drained, then the status. A client that leaves ends it.
+ */
+function serverStream(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe?: RpcObserver): grpc.handleServerStreamingCall<any, any> {
+  return (call) => serveCall(name, fn, gate, onFail, observe, call, async (err, replies?: unknown[]) => {
+    if (err) {
+      call.emit('error', err);
+      return;
+    }
+    for (const reply of replies ?? []) {
+      if (call.cancelled) return;
+      if (!call.write(reply)) await new Promise((resolve) => { call.once('drain', resolve); call.once('close', resolve); });
+    }
+    call.end();
+  });
 }
 
 /** Whether this namespace has a link of that name. */

@@ -12,7 +12,7 @@ import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { Droplet } from '../../src/droplet/index.js';
 import { connectTransitd } from '../../src/transitd/client.js';
 import { must } from '../../src/util/exec.js';
-import { destroyDroplets, makeDroplets } from './lib.js';
+import { destroyDroplets, expectFailedCalls, makeDroplets } from './lib.js';
 
 const VNI = 42;
 
@@ -67,7 +67,11 @@ describe('reconcile loop', () => {
     for (const d of [droplets.sw, droplets.h2]) {
       const t = connectTransitd(d.id, d.transitdAddress);
       try {
-        const [dump, packed] = [await t.dump({}), await t.dumpPacked({})];
+        const [dump, packed, oneByOne] = [await t.dump({}), await t.dumpPacked({}), await t.dumpPacked({ endpointsPerMessage: 1 })];
+        // A stream of one endpoint per message joins into the same bytes.
+        expect(Buffer.from(oneByOne.endpoints!.keys).equals(Buffer.from(packed.endpoints!.keys))).toBe(true);
+        expect(Buffer.from(oneByOne.endpoints!.values).equals(Buffer.from(packed.endpoints!.values))).toBe(true);
+        expect(oneByOne.records).toEqual(packed.records);
         const byIp = (l: { ip: string }[]) => [...l].sort((x, y) => (x.ip < y.ip ? -1 : 1));
         const endpoints = unpackEndpoints({ keys: Buffer.from(packed.endpoints!.keys), values: Buffer.from(packed.endpoints!.values) });
         expect(endpoints.length).toBeGreaterThanOrEqual(d === droplets.sw ? 2 : 1);
@@ -78,6 +82,16 @@ describe('reconcile loop', () => {
       } finally {
         t.close();
       }
+    }
+  });
+
+  it('DumpPacked refuses more endpoints per message than fit its message limit, naming the field', async () => {
+    const t = connectTransitd(droplets.sw.id, droplets.sw.transitdAddress);
+    expectFailedCalls(droplets.sw, 1); // this refusal
+    try {
+      await expect(t.dumpPacked({ endpointsPerMessage: 10_000_000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/endpointsPerMessage: 10000000 records do not fit/) });
+    } finally {
+      t.close();
     }
   });
 
