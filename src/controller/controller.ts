@@ -463,9 +463,10 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     // Not attached by this process (a resumed controller): transitd names the
     // namespace from the droplet and (vni, ip) alone.
     const prefix = (host as { prefix?: unknown } | undefined)?.prefix;
-    const netns = reply?.netns
-      ?? (host && typeof prefix === 'string' ? endpointNames(dropletNs(prefix, host.id), ep.vni, ep.ip, ep.type === EndpointType.HOST).netns : '');
-    return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, host, netns);
+    const names = !reply && host && typeof prefix === 'string'
+      ? endpointNames(dropletNs(prefix, host.id), ep.vni, ep.ip, ep.type === EndpointType.HOST, host.endpointNamespace ?? 'own') : undefined;
+    const netns = reply?.netns ?? names?.netns ?? '';
+    return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, host, netns, reply?.sharedNamespace ?? names?.shared ?? false);
   }
 
   // --- VPCs ----------------------------------------------------------------
