@@ -32,9 +32,9 @@ const ip = async (args: string[]): Promise<string> => {
 const links = async (ns: string): Promise<string[]> =>
   (JSON.parse(await ip(['-j', '-n', ns, 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname);
 
-/** tcpdump on a droplet's interface until stop(): the lines it printed. */
-function tcpdump(d: Droplet, iface: string, filter: string): { ready: Promise<void>; stop: () => Promise<string[]> } {
-  const p = spawn('nsenter', [`--net=${d.netnsPath}`, '--', 'tcpdump', '-i', iface, '-n', '-l', '--immediate-mode', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** tcpdump (-e: with `-i any`, each line names its device and direction) in a namespace until stop(): the lines it printed. */
+function tcpdump(netns: string, iface: string, filter: string): { ready: Promise<void>; stop: () => Promise<string[]> } {
+  const p = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'tcpdump', '-i', iface, '-n', '-l', '-e', '--immediate-mode', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   p.stdout.on('data', (b: Buffer) => { out += b.toString(); });
   const ready = new Promise<void>((resolve) => {
@@ -93,18 +93,24 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
       expect(table).toContain(`10.51.1.0/24 dev ${n1.peer}`);
     });
 
-    it('a1 -> a2 (one namespace) crosses the data plane: agent counters move, a2\'s host-side veth sees the requests', async () => {
+    it('a1 -> a2 (one namespace) crosses the data plane: agent counters move, the requests leave a1\'s device and arrive on a2\'s, none on lo', async () => {
       const a = droplets.a;
-      const veth2 = endpointNames(`${prefix}-a`, 51, a2.ip, false, 'shared').veth;
-      const cap = tcpdump(a, veth2, `icmp and src ${a1.ip} and dst ${a2.ip}`);
+      const dev1 = endpointNames(`${prefix}-a`, 51, a1.ip, false, 'shared').peer;
+      const dev2 = endpointNames(`${prefix}-a`, 51, a2.ip, false, 'shared').peer;
+      // Every device of the shared namespace: delivered inside it, the requests would go over lo.
+      const cap = tcpdump(epsA, 'any', `icmp and src ${a1.ip} and dst ${a2.ip}`);
       await cap.ready;
+      await new Promise((r) => setTimeout(r, 1000)); // "listening" is printed a moment before packets are taken
       const before = await a.stats();
       await expectPing(a1, a2.ip, 5);
       const after = await a.stats();
       const seen = await cap.stop();
+      const requests = (where: string) => seen.filter((l) => l.includes(` ${where} `) && l.includes('ICMP echo request')).length;
       // 5 echo requests from a1's veth and 5 replies from a2's, each seen by its agent.
       expect(delta(before, after, 'agent_rx'), 'packets the agents on droplet a saw').toBeGreaterThanOrEqual(10);
-      expect(seen.filter((l) => l.includes('ICMP echo request')).length, `on ${veth2}:\n${seen.join('\n')}`).toBe(5);
+      expect(seen.filter((l) => / lo /.test(l)), 'on lo').toEqual([]);
+      expect(requests(`${dev1} Out`), `out of ${dev1}:\n${seen.join('\n')}`).toBe(5);
+      expect(requests(`${dev2} In`), `into ${dev2}:\n${seen.join('\n')}`).toBe(5);
     });
 
     it('a1 <-> b1 across droplets', async () => {
