@@ -131,12 +131,14 @@ export class TransitService {
   private refuseSharedAddressClash(todo: Plumbing[]): void {
     const shared = todo.filter((t) => t.names.shared);
     if (shared.length === 0) return;
+    const wanted = new Set(shared.map((t) => t.req.ip));
     const byIp = new Map<string, string>();
     for (const key of this.dp.hostedIfindexes().keys()) {
       const k = parseEndpointRecordKey(key);
-      const names = this.names(k, false);
+      if (!wanted.has(k.ip)) continue;
       // Only endpoints whose device is in the shared namespace (not host endpoints) hold the address there.
-      if (shared.some((t) => t.req.ip === k.ip) && linkExists(names.peer, `/run/netns/${names.netns}`)) byIp.set(k.ip, key);
+      const names = this.names(k, false);
+      if (linkExists(names.peer, `/run/netns/${names.netns}`)) byIp.set(k.ip, key);
     }
     for (const { req } of shared) {
       const other = byIp.get(req.ip);

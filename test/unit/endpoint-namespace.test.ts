@@ -3,6 +3,7 @@
 // shared-plumbing.ts), transitd's flag as the droplet side writes it, the
 // option's refusals, and the scenario file's hosts.endpointNamespace.
 import { describe, expect, it } from 'vitest';
+import { endpointRecordKey, parseEndpointRecordKey } from '../../src/abi/index.js';
 import { createDroplets } from '../../src/droplet/droplet.js';
 import { transitdArgs } from '../../src/droplet/transitd.js';
 import { XvpcError } from '../../src/errors.js';
@@ -33,6 +34,8 @@ describe('shared endpoint namespace: names and tables', () => {
     for (const reserved of ['0.0.0.0', '0.0.0.253', '0.0.0.254', '0.0.0.255']) expect(() => endpointTable(reserved)).toThrow(/reserved table/);
     expect(() => endpointTable('10.0.1')).toThrow(/ip: '10.0.1' is not an IPv4 address/);
     expect(sourceRule('10.0.1.2')).toBe(`pref 100 from 10.0.1.2 iif lo lookup ${0x0a000102}`);
+    // transitd finds an address's other endpoints from the hosted records' keys.
+    expect(parseEndpointRecordKey(endpointRecordKey({ vni: 16777215, ip: '10.0.1.2' }))).toEqual({ vni: 16777215, ip: '10.0.1.2' });
   });
 
   it('passes --endpoint-namespace shared to transitd only when asked', () => {
