@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
-import { cleanupAll, createDroplets, destroyDroplets, type Droplet } from '../../src/droplet/index.js';
+import { cleanupAll, createDroplets, destroyDroplets, openDroplets, type Droplet } from '../../src/droplet/index.js';
 import { XvpcError } from '../../src/errors.js';
 import { endpointNames } from '../../src/transitd/plumbing.js';
 import { endpointTable } from '../../src/transitd/shared-plumbing.js';
@@ -161,11 +161,20 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
       await expectPing(a1, a2.ip, 2);
     });
 
-    it('a restarted transitd finds its endpoints again', async () => {
+    it('a restarted transitd, and a controller resumed from the store over openDroplets, find the endpoints again', async () => {
       await droplets.a.restartTransitd();
-      await c.reconcile();
+      expect(await c.reconcile()).toMatchObject({ repaired: 0 });
       await expectPing(a1, a2.ip, 3);
-      await expectPing(a1, b1.ip, 3);
+      await c.close();
+      // Not attached by this controller: the endpoint learns its namespace from the droplet's record.
+      const again = await openDroplets({ prefix });
+      expect(again.a.endpointNamespace).toBe('shared');
+      c = new Controller(again);
+      const eps = await c.listEndpoints({ vni: 51 });
+      const r1 = eps.find((e) => e.ip === a1.ip)!;
+      expect(r1).toMatchObject({ netns: epsA, sharedNamespace: true });
+      await expectPing(r1, a2.ip, 3);
+      await expectPing(r1, b1.ip, 3);
     });
 
     it('destroying the droplets leaves no namespace or veth of the prefix', async () => {
