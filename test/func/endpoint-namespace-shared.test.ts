@@ -5,8 +5,9 @@
 // a capture on the receiver's host-side veth sees the echo requests), not
 // inside the namespace; across droplets too; a TCP stream with bound
 // addresses arrives byte for byte; an address already used there by another
-// VPC's endpoint is refused with nothing changed; a deleted endpoint leaves no
-// veth or rule; a restarted transitd finds its endpoints again; destroying the
+// VPC's endpoint is refused with nothing changed; a host endpoint stays in its
+// droplet's namespace; a deleted endpoint leaves no veth or rule; a restarted
+// transitd and a resumed controller find the endpoints again; destroying the
 // droplets leaves nothing of the prefix. Once with a transitd process per
 // droplet, once with one shared transitd host.
 import { spawn } from 'node:child_process';
@@ -148,6 +149,16 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
       const other = await c.createSimpleEndpoint({ vni: 52, netId: 1, ip: a1.ip, host: 'b' });
       await expectPing(a1, a2.ip, 2);
       await c.deleteSimpleEndpoint({ vni: 52, netId: 1, ip: other.ip });
+    });
+
+    it('a host endpoint stays in its droplet\'s own namespace and reaches the shared ones', async () => {
+      const h = await c.createHostEndpoint({ vni: 51, netId: 1, ip: '10.51.1.20', host: 'b' });
+      expect(h).toMatchObject({ netns: '', sharedNamespace: false });
+      await expectPing(a1, h.ip, 2);
+      await expectPing(h, a2.ip, 2);
+      const veth = endpointNames(`${prefix}-b`, 51, h.ip, true).veth;
+      await c.deleteSimpleEndpoint({ vni: 51, netId: 1, ip: h.ip });
+      expect((await run(['ip', '-n', `${prefix}-b`, 'link', 'show', veth])).code).not.toBe(0);
     });
 
     it('deleting a2 removes its veth and its rule; a1 still reaches b1', async () => {
