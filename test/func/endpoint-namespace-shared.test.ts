@@ -5,7 +5,8 @@
 // a capture on the receiver's host-side veth sees the echo requests), not
 // inside the namespace; across droplets too; a TCP stream with bound
 // addresses arrives byte for byte; an address already used there by another
-// VPC's endpoint is refused with nothing changed; a host endpoint stays in its
+// VPC's endpoint is refused with nothing changed; another network is reached
+// through a router (the gateway route); a host endpoint stays in its
 // droplet's namespace; a deleted endpoint leaves no veth or rule; a restarted
 // transitd and a resumed controller find the endpoints again; destroying the
 // droplets leaves nothing of the prefix. Once with a transitd process per
@@ -149,6 +150,17 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
       const other = await c.createSimpleEndpoint({ vni: 52, netId: 1, ip: a1.ip, host: 'b' });
       await expectPing(a1, a2.ip, 2);
       await c.deleteSimpleEndpoint({ vni: 52, netId: 1, ip: other.ip });
+    });
+
+    it('another network of the VPC through a router: the default route via the gateway (its ARP answered by the agent)', async () => {
+      await c.addRouter({ vni: 51, router: 'sw' });
+      await c.createNetwork({ vni: 51, netId: 2, cidr: '10.51.2.0/24', switches: ['sw'] });
+      const b2 = await c.createSimpleEndpoint({ vni: 51, netId: 2, ip: '10.51.2.5', host: 'b' });
+      await expectPing(a1, b2.ip, 3);
+      await expectPing(b2, a2.ip, 3);
+      const dev1 = endpointNames(`${prefix}-a`, 51, a1.ip, false, 'shared').peer;
+      expect(await ip(['-n', epsA, 'neigh', 'show', 'dev', dev1])).toMatch(/^10\.51\.1\.1 lladdr /m);
+      await c.deleteSimpleEndpoint({ vni: 51, netId: 2, ip: b2.ip });
     });
 
     it('a host endpoint stays in its droplet\'s own namespace and reaches the shared ones', async () => {
