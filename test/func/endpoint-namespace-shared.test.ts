@@ -2,8 +2,8 @@
 // in one namespace `<prefix>-<name>-eps` (src/transitd/shared-plumbing.ts),
 // routed by its source address through its own veth. Two endpoints on one
 // droplet reach each other through the data plane (its agent counters move;
-// a capture on the receiver's host-side veth sees the echo requests), not
-// inside the namespace; across droplets too; a TCP stream with bound
+// a capture in the shared namespace sees the echo requests leave the sender's
+// device and arrive on the receiver's, none on lo), not inside the namespace; across droplets too; a TCP stream with bound
 // addresses arrives byte for byte; an address already used there by another
 // VPC's endpoint is refused with nothing changed; another network is reached
 // through a router (the gateway route); a host endpoint stays in its
