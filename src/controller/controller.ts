@@ -569,12 +569,29 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   }
 
   // --- endpoints ---------------------------------------------------------------
+  /**
+   * A host whose endpoints share one namespace (endpointNamespace 'shared')
+   * holds an address for one endpoint only: refused here, before any host is
+   * told (its transitd refuses it too). One lookup per VPC.
+   */
+  private refuseSharedAddress(m: Model, vni: number, ip: string, host: string): void {
+    if (this.droplets[host].endpointNamespace !== 'shared') return;
+    for (const other of m.vpcs.keys()) {
+      const ep = other === vni ? undefined : m.endpoints.get(endpointRecordKey({ vni: other, ip }));
+      if (ep && ep.host === host && ep.type !== EndpointType.HOST) {
+        throw new XvpcError('FAILED_PRECONDITION', `ip: endpoint ${vni}/${ip}: endpoint ${other}/${ip} on ${host} has the same address, `
+          + `and ${host}'s endpoints share one namespace (endpointNamespace 'shared'), where an address can be one endpoint's only`);
+      }
+    }
+  }
+
   private async createHosted(method: string, args: unknown, type: EndpointType): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
       const a = requireObject(args, method);
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const host = this.hostArg(a.host, 'host');
+      if (type !== EndpointType.HOST) this.refuseSharedAddress(m, net.vni, ip, host);
       const securityGroups = sg.groupNames(m, net.vni, a.securityGroups);
       const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type, host, backends: [], securityGroups };
       m.endpoints.set(endpointRecordKey({ vni: net.vni, ip }), ep);

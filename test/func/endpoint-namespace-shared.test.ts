@@ -17,6 +17,7 @@ import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
 import { cleanupAll, createDroplets, destroyDroplets, openDroplets, type Droplet } from '../../src/droplet/index.js';
 import { XvpcError } from '../../src/errors.js';
+import { connectTransitd } from '../../src/transitd/client.js';
 import { endpointNames } from '../../src/transitd/plumbing.js';
 import { endpointTable } from '../../src/transitd/shared-plumbing.js';
 import { run } from '../../src/util/exec.js';
@@ -141,11 +142,23 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
       const err = await c.createSimpleEndpoint({ vni: 52, netId: 1, ip: a1.ip, host: 'a' }).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(XvpcError);
       expect((err as XvpcError).code).toBe('FAILED_PRECONDITION');
-      expect((err as Error).message).toContain(`52/${a1.ip}`);
-      expect((err as Error).message).toContain(`51/${a1.ip}`);
+      // The controller refuses it before any host is told.
+      expect((err as Error).message).toContain(`ip: endpoint 52/${a1.ip}: endpoint 51/${a1.ip} on a has the same address`);
       expect(await links(epsA)).toEqual(linksBefore);
       expect(await ip(['-n', epsA, 'rule', 'show'])).toBe(rulesBefore);
       expect(await c.listEndpoints({ vni: 52 })).toEqual([]);
+      // transitd refuses it by itself too (a client other than this controller), changing nothing.
+      const t = connectTransitd('a', droplets.a.transitdAddress);
+      try {
+        const direct = await t.attachEndpoint({ vni: 52, netId: 1, ip: a1.ip, mac: '0e:34:0a:33:01:02', cidr: '10.51.1.0/24', gatewayIp: '10.51.1.1',
+          hostEndpoint: false, mtu: 0, vpcCidr: '' }).then(() => undefined, (e: unknown) => e);
+        expect(direct).toMatchObject({ code: 'FAILED_PRECONDITION' });
+        expect((direct as Error).message).toContain(`endpoint 52/${a1.ip}: endpoint 51/${a1.ip} on a has the same address`);
+      } finally {
+        t.close();
+      }
+      expect(await links(epsA)).toEqual(linksBefore);
+      expect(await ip(['-n', epsA, 'rule', 'show'])).toBe(rulesBefore);
       // The same address in the other VPC on another droplet is fine.
       const other = await c.createSimpleEndpoint({ vni: 52, netId: 1, ip: a1.ip, host: 'b' });
       await expectPing(a1, a2.ip, 2);
