@@ -9,18 +9,25 @@
 // the commands it runs, matched to their frees by address, are not (work done
 // for them in kernel threads is not counted). Needs root.
 //
-//   node dist-bench/endpoint-memory.js [--count 200] [--trace-mb 128] [--sites] [--shared | --prove [--verbose]]
+//   node dist-bench/endpoint-memory.js [--count 200] [--trace-mb 128] [--sites] [--shared | --prove [--verbose] | --transitd-shared]
 //
 // --shared measures designs where a droplet's endpoints share one namespace
 // instead (docs/emulation.md "Memory"): per endpoint only what it adds to a
 // namespace and host namespace made before tracing starts. --prove checks on
 // two endpoints that each shared design really sends endpoint-to-endpoint
 // traffic out through the sender's veth and in through the receiver's.
+// --transitd-shared traces transitd's own code for it (src/transitd/shared-plumbing.ts,
+// createSharedEndpointsPlumbing, run as a droplet's transitd runs it: inside a host namespace
+// through netnsContext), the shared namespace made first (untraced); the commands it starts are
+// followed by their fork events.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { addon } from '../dist/dataplane/addon.js';
+import { netnsContext } from '../dist/dataplane/netns-context.js';
+import { createSharedEndpointsPlumbing, endpointNames } from '../dist/transitd/plumbing.js';
+import { ensureSharedNamespace } from '../dist/transitd/shared-plumbing.js';
 import { SHARED_DESIGNS, endpointIp, makeShared, prove, removeShared, setupShared, unsupported, type SharedNames } from './shared-endpoints.js';
 
 interface Variant { name: string; veth: boolean; oneQueue: boolean; noIpv6: boolean }
@@ -74,7 +81,8 @@ class Trace {
     this.dir = `${root}/instances/${tag}`;
     mkdirSync(this.dir);
     writeFileSync(`${this.dir}/buffer_size_kb`, String(bufferMb * 1024));
-    for (const e of ['kmem/kmalloc', 'kmem/kmem_cache_alloc', 'kmem/kfree', 'kmem/kmem_cache_free', 'percpu/percpu_alloc_percpu', 'percpu/percpu_free_percpu']) {
+    for (const e of ['kmem/kmalloc', 'kmem/kmem_cache_alloc', 'kmem/kfree', 'kmem/kmem_cache_free', 'percpu/percpu_alloc_percpu', 'percpu/percpu_free_percpu',
+      'sched/sched_process_fork']) {
       writeFileSync(`${this.dir}/events/${e}/enable`, '1');
     }
   }
@@ -92,6 +100,9 @@ class Trace {
     for await (const line of lines) {
       const header = /entries-in-buffer\/entries-written: (\d+)\/(\d+)/.exec(line);
       if (header) { lost = header[1] !== header[2]; continue; }
+      // A command one of ours started is ours too (transitd's code starts `ip` itself).
+      const fork = /sched_process_fork: comm=.* pid=(\d+) child_comm=.* child_pid=(\d+)/.exec(line);
+      if (fork) { if (ours.has(Number(fork[1]))) ours.add(Number(fork[2])); continue; }
       const m = /-(\d+)\s+\[\d+\].*?: (kmalloc|kmem_cache_alloc|kfree|kmem_cache_free|percpu_alloc_percpu|percpu_free_percpu): (.*)/.exec(line);
       if (!m) continue;
       const [, pid, event, rest] = m;
@@ -200,6 +211,46 @@ async function mainShared(count: number, tag: string): Promise<void> {
   }
 }
 
+/** Traced: what --count endpoints cost as transitd --endpoint-namespace shared makes them (its own code). */
+async function mainTransitdShared(count: number, tag: string): Promise<void> {
+  const trace = new Trace(tag, traceMb());
+  const hostNs = `${tag}h`;
+  const list = Array.from({ length: count }, (_, i) => {
+    const ip = endpointIp(i);
+    const mac = `0e:00:0a:fd:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+    return {
+      names: endpointNames(hostNs, 9, ip, false, 'shared'), mtu: 1448,
+      req: { vni: 9, netId: 1, ip, mac, cidr: '10.253.0.0/16', prefixLen: 16, gatewayIp: '10.253.0.1', hostEndpoint: false, mtu: 1448, vpcCidr: '' },
+    };
+  });
+  const remove = (): void => { spawnSync('ip', ['-force', '-batch', '-'], { input: `netns del ${list[0].names.netns}\nnetns del ${hostNs}\n` }); };
+  const stop = (): void => { remove(); trace.close(); process.exit(130); };
+  process.once('SIGINT', stop);
+  let total: number;
+  try {
+    spawnSync('ip', ['netns', 'add', hostNs]);
+    const inHost = <T>(fn: () => Promise<T>): Promise<T> => netnsContext.run(`/run/netns/${hostNs}`, fn);
+    await inHost(() => ensureSharedNamespace(list[0].names.netns));
+    await new Promise((r) => setTimeout(r, 2000));
+    trace.clear();
+    trace.on(true);
+    try {
+      await inHost(() => createSharedEndpointsPlumbing(list, { txChecksum: true }));
+      await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+      trace.on(false);
+    }
+    const { bySite, lost } = await trace.live();
+    if (lost) throw new Error('the trace buffer overflowed; use a smaller --count or a larger --trace-mb');
+    total = [...bySite.values()].reduce((s, b) => s + b, 0);
+  } finally {
+    remove();
+    trace.close();
+  }
+  console.log(`${count} endpoints made by transitd's createSharedEndpointsPlumbing in one shared namespace, ${possibleCpus()} possible CPUs, kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`);
+  console.log(`| transitd --endpoint-namespace shared (veth pair, /32, features, source rule and table) | ${kB(total, count)} kB per endpoint |`);
+}
+
 /** Untraced: endpoint A to endpoint B on the wire, for each design this kernel can make. */
 async function mainProve(tag: string): Promise<void> {
   console.log('| design | ping as A | TCP connect as A | A->B echo requests + SYNs on A\'s veth / on B\'s veth | plain ping in the shared namespace (no source) |');
@@ -227,6 +278,7 @@ async function main(): Promise<void> {
   const tag = `xem${randomBytes(3).toString('hex')}`;
   if (process.argv.includes('--prove')) return mainProve(tag);
   if (process.argv.includes('--shared')) return mainShared(count, tag);
+  if (process.argv.includes('--transitd-shared')) return mainTransitdShared(count, tag);
   const trace = new Trace(tag, traceMb());
   const results: { v: Variant; bySite: Map<string, number>; total: number; kernel: number }[] = [];
   const stop = (): void => { removeEndpoints(`${tag}e`, `${tag}h`, count); trace.close(); process.exit(130); };

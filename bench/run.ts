@@ -119,7 +119,7 @@ export async function runBench(args: string[]): Promise<number> {
   if (process.getuid?.() !== 0) throw new Error('the bench needs root: it creates namespaces and loads XDP programs');
   const cfg = opts.quick ? QUICK : FULL;
   const runId = `b${randomBytes(2).toString('hex')}`;
-  const scalePrefix = { oneHost: `${runId}e`, tenHosts: `${runId}m`, hundred: `${runId}h` };
+  const scalePrefix = { oneHost: `${runId}e`, oneHostShared: `${runId}n`, tenHosts: `${runId}m`, hundred: `${runId}h` };
   const prefix = {
     throughput: `${runId}t`, lever: `${runId}g`, provisioning: `${runId}p`, ctlplane: `${runId}c`, pktcost: `${runId}k`, sg: `${runId}s`, sgXdp: `${runId}x`,
     ...scalePrefix,

@@ -20,7 +20,7 @@ export const SCALE_GOALS = {
 } as const;
 
 /** Why a run's numbers cannot judge its targets, or undefined when they can. */
-function unusable(sc: ScaleResult, key: 'oneHost' | 'tenHosts' | 'hundred'): string | undefined {
+function unusable(sc: ScaleResult, key: 'oneHost' | 'oneHostShared' | 'tenHosts' | 'hundred'): string | undefined {
   const r = sc[key];
   if (!r) return sc.errors[key] ? `the ${key} run failed: ${sc.errors[key].split('\n')[0]}` : `the ${key} run did not run`;
   if (!r.pingall.ok || r.pingall.answered < r.pingall.pairs || r.pingall.pairs === 0) {
@@ -28,6 +28,9 @@ function unusable(sc: ScaleResult, key: 'oneHost' | 'tenHosts' | 'hundred'): str
   }
   return undefined;
 }
+
+/** How a run's endpoints live, for a target's text. */
+const sharedNs = (r: ScaleRun | undefined): string => (r?.shape.endpointNamespace === 'shared' ? ', endpoints sharing one namespace per droplet' : '');
 
 /** Up time at `endpoints` from a smaller run: the droplets stage as measured, the rest scaled by the endpoint count. */
 export function scaledUpSeconds(r: ScaleRun, endpoints: number): number {
@@ -41,7 +44,8 @@ export function scaledMemoryBytes(r: ScaleRun, droplets: number, perDroplet: num
 
 function runRows(r: ScaleRun): Row[] {
   const sce = `${r.endpoints.toLocaleString('en')} endpoints on ${r.shape.hosts} droplet(s)${r.shape.switchHost ? ' + a switch droplet' : ''}`
-    + (r.shape.transitd === 'shared' ? ', one shared transitd process' : '');
+    + (r.shape.transitd === 'shared' ? ', one shared transitd process' : '')
+    + (r.shape.endpointNamespace === 'shared' ? ', endpoints sharing one namespace per droplet' : ', a namespace per endpoint');
   const m = r.memory;
   const rows: Row[] = [
     { section: SEC, scenario: sce, metric: 'up: runScenario() to ready', value: r.upSeconds, unit: 's' },
@@ -71,7 +75,7 @@ export function scaleReport(sc: ScaleResult): { rows: Row[]; targets: TargetChec
     targets.push(t);
     rows.push({ ...row, value: t.measured ?? NaN, met: metCell(t) });
   };
-  for (const r of [sc.oneHost, sc.tenHosts, sc.hundred]) if (r) rows.push(...runRows(r));
+  for (const r of [sc.oneHost, sc.oneHostShared, sc.tenHosts, sc.hundred]) if (r) rows.push(...runRows(r));
 
   // 10,000 endpoints on 10 droplets: up and down.
   const ten = sc.tenHosts;
@@ -95,7 +99,7 @@ export function scaleReport(sc: ScaleResult): { rows: Row[]; targets: TargetChec
   target(readyT, { section: SEC, scenario: '1,000 endpoints on one droplet', metric: `ready${est ? ' (estimate)' : ''}`, value: NaN, unit: 's', target: '≤10 s' });
 
   // Memory per endpoint: the ten-droplet run's endpoints stage (the most endpoints, so the least noise per endpoint).
-  const memT = check('scale_memory_per_endpoint', `memory per endpoint: growth from the droplets stage's end to ready / endpoints, ${ten?.endpoints.toLocaleString('en') ?? '?'} endpoints on 10 droplets (${ten?.memory.method ?? '?'})`
+  const memT = check('scale_memory_per_endpoint', `memory per endpoint: growth from the droplets stage's end to ready / endpoints, ${ten?.endpoints.toLocaleString('en') ?? '?'} endpoints on 10 droplets${sharedNs(ten)} (${ten?.memory.method ?? '?'})`
     + (est ? ' (a smaller run than the goal\'s)' : ''), '≤ 0.2 MB per endpoint', ten && !tenBad ? sig(ten.memory.perEndpointBytes / MB) : undefined, 'MB', g.perEndpointMB, '<=',
   tenBad ? { notMeasured: tenBad } : (est ? { estimated: true } : {}));
   target(memT, { section: SEC, scenario: tenScenario, metric: `memory per endpoint${est ? ' (estimate)' : ''}`, value: NaN, unit: 'MB', target: '≤0.2 MB' });
@@ -103,7 +107,7 @@ export function scaleReport(sc: ScaleResult): { rows: Row[]; targets: TargetChec
   // 100 droplets x 100 endpoints: memory in all (measured; under --quick from the ten-droplet run's per-droplet and per-endpoint costs).
   const h = sc.hundred;
   let memAll: TargetCheck;
-  const whatAll = `100 droplets with 100 endpoints each${h?.shape.transitd === 'shared' ? ' (one shared transitd process)' : ''}: memory in all at ready`;
+  const whatAll = `100 droplets with 100 endpoints each${h?.shape.transitd === 'shared' ? ' (one shared transitd process)' : ''}${sharedNs(h ?? (est ? ten : undefined))}: memory in all at ready`;
   if (!est) {
     const bad = unusable(sc, 'hundred');
     memAll = check('scale_100x100_memory_gb', `${whatAll} (${h?.memory.method ?? '?'})`, '≤ 4 GB in all', h && !bad ? sig(h.memory.total.bytes / GB) : undefined, 'GB', g.hundred.totalGB, '<=',

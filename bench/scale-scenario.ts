@@ -9,6 +9,8 @@ export interface ScaleShape {
   switchHost: boolean;
   /** shared: every droplet's transitd in one process (scenario hosts.transitd); default a process each */
   transitd?: 'shared';
+  /** shared: every droplet's endpoints in one namespace (scenario hosts.endpointNamespace); default a namespace each */
+  endpointNamespace?: 'shared';
 }
 
 /** Pairs the pingall check samples (a sample, not all n^2). */
@@ -22,7 +24,10 @@ export function scenarioText(label: string, s: ScaleShape): string {
   const sample = Math.min(1, PING_PAIRS / Math.max(1, n * (n - 1)));
   return JSON.stringify({
     name: `bench-${label}`,
-    hosts: { names: s.switchHost ? [...hosts, 'sw'] : hosts, ...(s.transitd ? { transitd: s.transitd } : {}) },
+    hosts: {
+      names: s.switchHost ? [...hosts, 'sw'] : hosts, ...(s.transitd ? { transitd: s.transitd } : {}),
+      ...(s.endpointNamespace ? { endpointNamespace: s.endpointNamespace } : {}),
+    },
     vpcs: [{ vni: 9, cidr: '10.9.0.0/16', networks: [{ netId: 1, cidr: '10.9.0.0/18', switches }] }],
     endpoints: [{ vni: 9, netId: 1, hosts, perHost: s.perHost }],
     checks: { pingall: { sample, seed: 1 } },

@@ -1,9 +1,12 @@
 // Emulation at scale (issue 16 item 4): generated scenarios run through the
 // public path, runScenario() (what `xvpc up` runs), then cleanupAll() of the
 // prefix (what `xvpc down` runs), timed and with their memory:
-//   one host   1,000 endpoints on one droplet (+ a switch droplet): ready time
-//   ten hosts  10,000 endpoints on 10 droplets: up and down time, memory per endpoint
-//   hundred    100 droplets with 100 endpoints each: memory in all
+//   one host   1,000 endpoints on one droplet (+ a switch droplet): ready time; a namespace per
+//              endpoint, and again with the droplet's endpoints sharing one (for comparison)
+//   ten hosts  10,000 endpoints on 10 droplets, endpoints sharing one namespace per droplet:
+//              up and down time, memory per endpoint
+//   hundred    100 droplets with 100 endpoints each, shared namespaces and one transitd
+//              process: memory in all
 // --quick runs smaller ones and extrapolates (scale-report.ts marks them estimates).
 //
 // Memory: this run's memory cgroup plus the kernel memory it was not charged
@@ -55,6 +58,8 @@ export interface ScaleRun {
 export interface ScaleResult {
   quick: boolean;
   oneHost?: ScaleRun;
+  /** the one-host run with the droplet's endpoints in one namespace (a row to compare, no target of its own) */
+  oneHostShared?: ScaleRun;
   tenHosts?: ScaleRun;
   hundred?: ScaleRun;
   /** the run that failed, and why (the rest still ran) */
@@ -168,7 +173,8 @@ export async function runScale(label: string, prefix: string, shape: ScaleShape,
   }
 }
 
-export interface ScaleSettings { oneHost: ScaleShape; tenHosts: ScaleShape; hundred?: ScaleShape }
+export interface ScaleSettings { oneHost: ScaleShape; oneHostShared: ScaleShape; tenHosts: ScaleShape; hundred?: ScaleShape }
+export type ScaleKey = keyof ScaleSettings;
 
 /**
  * Map sizes for emulated droplets (transitd --capacity, here through
@@ -182,25 +188,31 @@ export interface ScaleSettings { oneHost: ScaleShape; tenHosts: ScaleShape; hund
 export const EMULATION_CAPACITY = 'endpoints=16384,agent_meta=4096,conntrack=4096,ep_host_cache=4096,scaled_flows=1024,scaled_backends=1024,'
   + 'vpcs=1024,networks=1024,substrate=1024,sg_attach=16384';
 
+// The ten- and hundred-droplet runs put each droplet's endpoints in one namespace (scenario
+// hosts.endpointNamespace: shared): ~90 kB of kernel memory per endpoint instead of ~310 kB, a
+// namespace each (docs/emulation.md "Memory"). The one-host run keeps a namespace per endpoint,
+// and runs again shared, to compare at the same size.
 export const SCALE_FULL: ScaleSettings = {
   oneHost: { hosts: 1, perHost: 1000, switchHost: true },
-  tenHosts: { hosts: 10, perHost: 1000, switchHost: false },
+  oneHostShared: { hosts: 1, perHost: 1000, switchHost: true, endpointNamespace: 'shared' },
+  tenHosts: { hosts: 10, perHost: 1000, switchHost: false, endpointNamespace: 'shared' },
   // One transitd process for the hundred droplets (scenario hosts.transitd: shared): ~2.4 MB of Node
   // per droplet instead of ~19 MB (bench/transitd-memory.ts; bench/README.md "transitd memory").
-  hundred: { hosts: 100, perHost: 100, switchHost: false, transitd: 'shared' },
+  hundred: { hosts: 100, perHost: 100, switchHost: false, transitd: 'shared', endpointNamespace: 'shared' },
 };
-/** --quick: a fifth of the one-host run, a tenth of the ten-host run; the hundred droplets are extrapolated from the ten-host run's costs. */
+/** --quick: a fifth of the one-host runs, a tenth of the ten-host run; the hundred droplets are extrapolated from the ten-host run's costs. */
 export const SCALE_QUICK: ScaleSettings = {
   oneHost: { hosts: 1, perHost: 200, switchHost: true },
-  tenHosts: { hosts: 10, perHost: 100, switchHost: false },
+  oneHostShared: { hosts: 1, perHost: 200, switchHost: true, endpointNamespace: 'shared' },
+  tenHosts: { hosts: 10, perHost: 100, switchHost: false, endpointNamespace: 'shared' },
 };
 
 /** Every run, each under its own prefix; one failing does not stop the others. */
-export async function measureScale(prefixes: { oneHost: string; tenHosts: string; hundred: string }, quick: boolean, workDir: string,
+export async function measureScale(prefixes: Record<ScaleKey, string>, quick: boolean, workDir: string,
   onStep: (s: string) => void, onDone: (s: string) => void): Promise<ScaleResult> {
   const cfg = quick ? SCALE_QUICK : SCALE_FULL;
   const out: ScaleResult = { quick, errors: {} };
-  const one = async (key: 'oneHost' | 'tenHosts' | 'hundred', shape: ScaleShape | undefined) => {
+  const one = async (key: ScaleKey, shape: ScaleShape | undefined) => {
     if (!shape) return;
     try {
       out[key] = await runScale(key, prefixes[key], shape, workDir, EMULATION_CAPACITY, onStep, onDone);
@@ -210,6 +222,7 @@ export async function measureScale(prefixes: { oneHost: string; tenHosts: string
     }
   };
   await one('oneHost', cfg.oneHost);
+  await one('oneHostShared', cfg.oneHostShared);
   await one('tenHosts', cfg.tenHosts);
   await one('hundred', cfg.hundred);
   return out;

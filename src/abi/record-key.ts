@@ -5,3 +5,9 @@
 export const endpointRecordKey = (k: { vni: number; ip: string }): string => `${k.vni}/${k.ip}`;
 
 export const networkRecordKey = (k: { vni: number; cidr: string }): string => `${k.vni}/${k.cidr}`;
+
+/** endpointRecordKey read back: "vni/ip" -> { vni, ip }. */
+export function parseEndpointRecordKey(key: string): { vni: number; ip: string } {
+  const slash = key.indexOf('/');
+  return { vni: Number(key.slice(0, slash)), ip: key.slice(slash + 1) };
+}

@@ -33,7 +33,7 @@ export async function findHost(prefix: string, name: string): Promise<HostRef> {
     pinRoot: pinRoot(prefix, name),
     netnsPath: async () => (record.backend === 'docker' ? `/proc/${await containerPid()}/ns/net` : `/run/netns/${record.ns ?? dropletNs(prefix, name)}`),
     namespacePath: async (ns) => (record.backend === 'docker' ? `/proc/${await containerPid()}/root/run/netns/${ns}` : `/run/netns/${ns}`),
-    endpointNs: (vni, ip) => endpointNames(dropletNs(prefix, name), vni, ip, false).netns,
+    endpointNs: (vni, ip) => endpointNames(dropletNs(prefix, name), vni, ip, false, record.endpointNamespace ?? 'own').netns,
   };
 }
 

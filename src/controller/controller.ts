@@ -463,9 +463,10 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     // Not attached by this process (a resumed controller): transitd names the
     // namespace from the droplet and (vni, ip) alone.
     const prefix = (host as { prefix?: unknown } | undefined)?.prefix;
-    const netns = reply?.netns
-      ?? (host && typeof prefix === 'string' ? endpointNames(dropletNs(prefix, host.id), ep.vni, ep.ip, ep.type === EndpointType.HOST).netns : '');
-    return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, host, netns);
+    const names = !reply && host && typeof prefix === 'string'
+      ? endpointNames(dropletNs(prefix, host.id), ep.vni, ep.ip, ep.type === EndpointType.HOST, host.endpointNamespace ?? 'own') : undefined;
+    const netns = reply?.netns ?? names?.netns ?? '';
+    return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, host, netns, reply?.sharedNamespace ?? names?.shared ?? false);
   }
 
   // --- VPCs ----------------------------------------------------------------
@@ -568,12 +569,29 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   }
 
   // --- endpoints ---------------------------------------------------------------
+  /**
+   * A host whose endpoints share one namespace (endpointNamespace 'shared')
+   * holds an address for one endpoint only: refused here, before any host is
+   * told (its transitd refuses it too). One lookup per VPC.
+   */
+  private refuseSharedAddress(m: Model, vni: number, ip: string, host: string): void {
+    if (this.droplets[host].endpointNamespace !== 'shared') return;
+    for (const other of m.vpcs.keys()) {
+      const ep = other === vni ? undefined : m.endpoints.get(endpointRecordKey({ vni: other, ip }));
+      if (ep && ep.host === host && ep.type !== EndpointType.HOST) {
+        throw new XvpcError('FAILED_PRECONDITION', `ip: endpoint ${vni}/${ip}: endpoint ${other}/${ip} on ${host} has the same address, `
+          + `and ${host}'s endpoints share one namespace (endpointNamespace 'shared'), where an address can be one endpoint's only`);
+      }
+    }
+  }
+
   private async createHosted(method: string, args: unknown, type: EndpointType): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
       const a = requireObject(args, method);
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const host = this.hostArg(a.host, 'host');
+      if (type !== EndpointType.HOST) this.refuseSharedAddress(m, net.vni, ip, host);
       const securityGroups = sg.groupNames(m, net.vni, a.securityGroups);
       const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type, host, backends: [], securityGroups };
       m.endpoints.set(endpointRecordKey({ vni: net.vni, ip }), ep);

@@ -21,6 +21,8 @@ export interface ControllerHost {
   readonly transitdTls?: TlsFiles;
   run?(cmd: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
   netnsRun?(ns: string, cmd: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /** Where its transitd puts endpoints (a Droplet's option; absent: a namespace each). */
+  readonly endpointNamespace?: 'own' | 'shared';
 }
 
 export interface PingResult { ok: boolean; transmitted: number; received: number; rttMs?: number }
@@ -42,6 +44,12 @@ export class Endpoint<H extends ControllerHost = ControllerHost> {
     readonly host: H | undefined,
     /** namespace holding veth0; '' for a host endpoint (it lives in the host's own) */
     readonly netns: string,
+    /**
+     * netns is the host's one namespace for all its endpoints (transitd
+     * --endpoint-namespace shared): what runs as this endpoint must bind its
+     * address (ping does: -I), else it is routed as none of them.
+     */
+    readonly sharedNamespace = false,
   ) {}
 
   run(cmd: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
@@ -54,7 +62,7 @@ export class Endpoint<H extends ControllerHost = ControllerHost> {
   async ping(ip: string, opts: { count?: number; timeoutMs?: number } = {}): Promise<PingResult> {
     const count = opts.count ?? 3;
     const timeoutMs = opts.timeoutMs ?? 2000 + count * 1000;
-    const r = await this.run(['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', ip],
+    const r = await this.run(['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', ...(this.sharedNamespace ? ['-I', this.ip] : []), ip],
       { timeoutMs: timeoutMs + 2000 });
     return parsePing(r.stdout, r.code);
   }

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { XvpcError, invalid } from '../errors.js';
 import { type Capture, PcapCapture, XdpCapture, hookPath } from '../capture/session.js';
 import type { HealthReply } from '../gen/transit.js';
-import type { Droplet, DropletBackend, DropletCaptureOptions, DropletSpec, RunOptions, RunResult } from './types.js';
+import type { Droplet, DropletBackend, DropletCaptureOptions, DropletSpec, EndpointNamespaceMode, RunOptions, RunResult } from './types.js';
 import {
   grpcAddress, logPath, pinRoot, portName, runDir, socketPath, underlayNs,
 } from './names.js';
@@ -57,6 +57,8 @@ export abstract class BaseDroplet implements Droplet {
 
   get mode(): AttachMode { return this.spec.mode; }
 
+  get endpointNamespace(): EndpointNamespaceMode { return this.spec.endpointNamespace ?? 'own'; }
+
   get transitdPid(): number | undefined {
     return this.pid;
   }
@@ -66,16 +68,17 @@ export abstract class BaseDroplet implements Droplet {
     await writeRecord(this.prefix, {
       name: this.id, backend: this.backend, index: this.spec.index, ip: this.ip, mac: this.mac, mode: this.spec.mode, mtu: this.spec.mtu,
       image: this.spec.image, transitdTls: this.spec.transitdTls, transitdMetricsPort: this.spec.transitdMetricsPort,
-      ...(this.spec.sharedTransitd ? { transitd: 'shared' as const } : {}), ...this.recordExtra(),
+      ...(this.spec.sharedTransitd ? { transitd: 'shared' as const } : {}),
+      ...(this.spec.endpointNamespace === 'shared' ? { endpointNamespace: 'shared' as const } : {}), ...this.recordExtra(),
     });
     await this.createHost();
   }
 
   /** Fields of the run-dir record only this backend has. */
   protected abstract recordExtra(): { ns?: string; container?: string };
-  /** transitd's TCP listener (mutual TLS) and metrics endpoint, if the droplet was made with them. */
+  /** transitd's TCP listener (mutual TLS) and metrics endpoint, if the droplet was made with them, and its endpoint namespace mode. */
   protected get tcpListen(): TransitdNet {
-    return { ip: this.ip, tls: this.spec.transitdTls, metricsPort: this.spec.transitdMetricsPort };
+    return { ip: this.ip, tls: this.spec.transitdTls, metricsPort: this.spec.transitdMetricsPort, endpointNamespace: this.endpointNamespace };
   }
   protected abstract createHost(): Promise<void>;
   /** Removes the namespace/container and whatever transitd made inside it. */

@@ -72,6 +72,11 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
   if (withTransitd === 'shared' && (opts.transitdTls || opts.transitdMetricsPort)) {
     throw invalid(`transitd: 'shared' serves no ${opts.transitdTls ? 'transitdTls' : 'transitdMetricsPort'} (its socket would open outside the droplet's namespace)`);
   }
+  const endpointNamespace = opts.endpointNamespace ?? 'own';
+  if (endpointNamespace !== 'own' && endpointNamespace !== 'shared') {
+    throw invalid(`endpointNamespace: '${String(endpointNamespace)}' is not 'own' or 'shared'`);
+  }
+  if (endpointNamespace === 'shared' && backend !== 'netns') throw invalid(`endpointNamespace: 'shared' is for netns droplets only, not '${backend}'`);
   const image = opts.image ?? DEFAULT_IMAGE;
   // Before the lock, whose file needs root too: a missing prerequisite is named, not an EPERM.
   checkPrerequisites();
@@ -111,7 +116,7 @@ async function createLocked(names: string[], opts: CreateDropletsOptions, prefix
     const spec: DropletSpec = {
       prefix, name, index: indexes[i], ip: underlayIp(indexes[i]), mac: underlayMac(indexes[i]), mtu,
       transitdTimeoutMs: (opts.transitdTimeoutMs ?? 15_000) * (withTransitd === 'shared' ? Math.ceil(names.length / SHARED_PER_TIMEOUT) : 1), image, mode, transitdTls: opts.transitdTls, transitdMetricsPort: opts.transitdMetricsPort,
-      sharedTransitd: withTransitd === 'shared',
+      sharedTransitd: withTransitd === 'shared', endpointNamespace: opts.endpointNamespace ?? 'own',
     };
     return backend === 'docker' ? new DockerDroplet(spec) : new NetnsDroplet(spec);
   });

@@ -20,6 +20,7 @@ export async function openDroplets(opts: { prefix: string; transitdTimeoutMs?: n
       prefix, name: r.name, index: r.index, ip: r.ip, mac: r.mac, mtu: r.mtu ?? DEFAULT_UNDERLAY_MTU,
       transitdTimeoutMs: opts.transitdTimeoutMs ?? 15_000, image: r.image ?? DEFAULT_IMAGE, mode: r.mode ?? DEFAULT_DROPLET_MODE,
       transitdTls: r.transitdTls, transitdMetricsPort: r.transitdMetricsPort, sharedTransitd: r.transitd === 'shared',
+      endpointNamespace: r.endpointNamespace ?? 'own',
     };
     const d = r.backend === 'docker' ? new DockerDroplet(spec) : new NetnsDroplet(spec);
     await d.adoptTransitd();

@@ -23,6 +23,8 @@ export interface DropletRecord {
   transitdMetricsPort?: number;
   /** netns backend: its transitd runs in a shared host process (createDroplets' transitd: 'shared') */
   transitd?: 'shared';
+  /** netns backend: all its endpoints in one namespace (createDroplets' endpointNamespace: 'shared') */
+  endpointNamespace?: 'shared';
 }
 
 export async function ensureRunDir(prefix: string): Promise<void> {

@@ -7,11 +7,16 @@ import { readFile } from 'node:fs/promises';
 import { XvpcError } from '../errors.js';
 import { repoRoot } from '../dataplane/addon.js';
 import type { AttachMode } from '../dataplane/host.js';
+import type { EndpointNamespaceMode } from '../transitd/shared-plumbing.js';
 import { TransitClient, type HealthReply } from '../gen/transit.js';
 import { DROPLET_IFACE, dropletNs, grpcAddress, logPath, pinRoot, socketPath } from './names.js';
 
 /** What transitd serves besides its socket, at the droplet's underlay address `ip`. */
-export interface TransitdNet { ip?: string; tls?: { port: number; dir: string }; metricsPort?: number }
+export interface TransitdNet {
+  ip?: string; tls?: { port: number; dir: string }; metricsPort?: number;
+  /** transitd --endpoint-namespace (default 'own', not passed) */
+  endpointNamespace?: EndpointNamespaceMode;
+}
 
 export const transitdMain = (): string => `${repoRoot}dist/transitd/main.js`;
 /** A shared transitd host: many netns droplets' transitds in one process (src/transitd/host.ts). */
@@ -37,6 +42,7 @@ export function transitdArgs(prefix: string, name: string, mode: AttachMode, net
       '--tls-cert', `${tcp.dir}/${name}.crt`, '--tls-key', `${tcp.dir}/${name}.key`,
     ] : []),
     ...(net.metricsPort ? ['--metrics', `${net.ip}:${net.metricsPort}`] : []),
+    ...(net.endpointNamespace === 'shared' ? ['--endpoint-namespace', 'shared'] : []),
   ];
 }
 

@@ -6,6 +6,9 @@ import type { RunResult } from '../util/exec.js';
 import type { Capture } from '../capture/session.js';
 import type { XdpAction } from '../capture/program.js';
 import type { AttachMode } from '../dataplane/host.js';
+import type { EndpointNamespaceMode } from '../transitd/shared-plumbing.js';
+
+export type { EndpointNamespaceMode };
 
 export type { RunResult };
 export type DropletBackend = 'netns' | 'docker';
@@ -38,6 +41,8 @@ export interface Droplet {
   readonly pinRoot: string;
   /** transitd's stdout/stderr. */
   readonly logPath: string;
+  /** Where its transitd puts endpoints: a namespace each ('own') or all in one (`shared`, CreateDropletsOptions.endpointNamespace). */
+  readonly endpointNamespace: EndpointNamespaceMode;
   /** transitd's pid (a host pid for netns, a container pid for docker), while it runs; with transitd 'shared', the host process's (the same for every droplet of the createDroplets call). */
   readonly transitdPid: number | undefined;
 
@@ -111,6 +116,17 @@ export interface CreateDropletsOptions {
   transitdTls?: TransitdTls;
   /** Each transitd serves Prometheus metrics at http://<droplet ip>:port/metrics (inside its namespace). */
   transitdMetricsPort?: number;
+  /**
+   * netns backend only. 'own' (default): every endpoint is a network namespace
+   * of its own (~310 kB of kernel memory). 'shared': all endpoints of a droplet
+   * share one namespace `<prefix>-<name>-eps`, each with its veth pair and a
+   * source rule that sends what is bound to its address through its own veth
+   * (~90 kB; transitd --endpoint-namespace shared, docs/emulation.md "Memory").
+   * Commands run as such an endpoint must bind its address (ping -I IP,
+   * iperf3 -B IP, servers listening on IP); two endpoints with the same IP in
+   * different VPCs cannot be on one such droplet (FAILED_PRECONDITION).
+   */
+  endpointNamespace?: EndpointNamespaceMode;
 }
 
 export interface TransitdTls { dir: string; port: number }
@@ -130,4 +146,6 @@ export interface DropletSpec {
   transitdMetricsPort?: number;
   /** netns backend: transitd runs in a shared host process (createDroplets' transitd: 'shared'). */
   sharedTransitd?: boolean;
+  /** netns backend: its endpoints' namespaces (createDroplets' endpointNamespace; default 'own'). */
+  endpointNamespace?: EndpointNamespaceMode;
 }

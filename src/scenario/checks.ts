@@ -1,7 +1,9 @@
 // The checks a scenario asks for, run against a run (its run file): pingall
 // over all pairs or a sampled fraction, iperf3 pairs, coordinated
 // many-clients-against-many-servers runs started together, RTT/loss bounds
-// (shaping checks), and pairs that must not reach each other.
+// (shaping checks), and pairs that must not reach each other. Every command
+// binds the endpoint's address (ping -I, iperf3 -B): an endpoint in a shared
+// namespace is routed by its source address; in its own it changes nothing.
 import { parsePing } from '../controller/endpoint.js';
 import { findEndpoint, runIn } from './target.js';
 import type { RunEndpoint, RunFile } from './runfile.js';
@@ -52,7 +54,7 @@ export async function pingall(runFile: RunFile, opts: { sample?: number; count?:
   const count = opts.count ?? 1;
   const pings: PingSample[] = [];
   await eachLimit(pairs, opts.parallelism ?? 16, async ([a, b]) => {
-    const r = await runIn(runFile, a, ['ping', '-n', '-q', '-c', String(count), '-i', '0.2', '-W', '2', b.ip], 10_000 + count * 1000);
+    const r = await runIn(runFile, a, ['ping', '-n', '-q', '-c', String(count), '-i', '0.2', '-W', '2', '-I', a.ip, b.ip], 10_000 + count * 1000);
     const p = parsePing(r.stdout, r.code);
     pings.push({ from: a.name, to: b.name, ok: p.ok && p.received === count, ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}) });
   });
@@ -72,7 +74,7 @@ const IPERF_PORT = 5201;
 
 /** One iperf3 server (one test, then it exits) on port; resolves once it listens, with its ending. */
 async function iperfServer(runFile: RunFile, server: RunEndpoint, port: number, seconds: number): Promise<{ done: Promise<unknown> }> {
-  const done = runIn(runFile, server, ['iperf3', '-s', '-1', '-p', String(port)], (seconds + 30) * 1000);
+  const done = runIn(runFile, server, ['iperf3', '-s', '-1', '-B', server.ip, '-p', String(port)], (seconds + 30) * 1000);
   // Wait until it listens: ss inside the namespace shows the port.
   for (let i = 0; i < 100; i++) {
     const r = await runIn(runFile, server, ['ss', '-Hltn', `sport = :${port}`], 5000);
@@ -84,7 +86,7 @@ async function iperfServer(runFile: RunFile, server: RunEndpoint, port: number, 
 
 async function iperfClient(runFile: RunFile, client: RunEndpoint, server: RunEndpoint, port: number, seconds: number, udp: boolean): Promise<number> {
   const r = await runIn(runFile, client,
-    ['iperf3', '-c', server.ip, '-p', String(port), '-t', String(seconds), '-J', ...(udp ? ['-u', '-b', '0'] : [])], (seconds + 30) * 1000);
+    ['iperf3', '-c', server.ip, '-B', client.ip, '-p', String(port), '-t', String(seconds), '-J', ...(udp ? ['-u', '-b', '0'] : [])], (seconds + 30) * 1000);
   let j: { end?: { sum_received?: { bits_per_second?: number }; sum?: { bits_per_second?: number } }; error?: string };
   try {
     j = JSON.parse(r.stdout);
@@ -142,7 +144,7 @@ export async function rttCheck(runFile: RunFile, c: NonNullable<Checks['rtt']>[n
   const from = findEndpoint(runFile, c.from);
   const to = findEndpoint(runFile, c.to);
   const count = c.count ?? 20;
-  const r = await runIn(runFile, from, ['ping', '-n', '-c', String(count), '-i', '0.01', '-W', '2', to.ip], 30_000 + count * 100);
+  const r = await runIn(runFile, from, ['ping', '-n', '-c', String(count), '-i', '0.01', '-W', '2', '-I', from.ip, to.ip], 30_000 + count * 100);
   const p = parsePing(r.stdout, r.code);
   const lossPct = p.transmitted ? 100 * (1 - p.received / p.transmitted) : 100;
   const rtts = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
@@ -164,7 +166,7 @@ export async function rttCheck(runFile: RunFile, c: NonNullable<Checks['rtt']>[n
 export async function unreachable(runFile: RunFile, c: NonNullable<Checks['unreachable']>[number]): Promise<CheckResult> {
   const from = findEndpoint(runFile, c.from);
   const to = findEndpoint(runFile, c.to);
-  const r = await runIn(runFile, from, ['ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', to.ip], 10_000);
+  const r = await runIn(runFile, from, ['ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', '-I', from.ip, to.ip], 10_000);
   const p = parsePing(r.stdout, r.code);
   return { name: `unreachable ${from.name}->${to.name}`, ok: p.transmitted > 0 && p.received === 0, detail: `${p.received}/${p.transmitted} answered` };
 }

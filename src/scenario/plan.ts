@@ -37,6 +37,9 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
   if (s.hosts.transitd === 'shared' && (s.hosts.backend ?? 'netns') !== 'netns') {
     throw source.error(['hosts', 'transitd'], `shared is for netns hosts only, not ${s.hosts.backend}`);
   }
+  if (s.hosts.endpointNamespace === 'shared' && (s.hosts.backend ?? 'netns') !== 'netns') {
+    throw source.error(['hosts', 'endpointNamespace'], `shared is for netns hosts only, not ${s.hosts.backend}`);
+  }
   const known = new Set(hosts);
   const host = (path: (string | number)[], name: string) => {
     if (!known.has(name)) throw source.error(path, `no host '${name}' (hosts: ${hosts.slice(0, 8).join(', ')}${hosts.length > 8 ? ', ...' : ''})`);
@@ -106,6 +109,7 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
 
   // Endpoints: listed ones first (their addresses are taken), then counted ones.
   const endpoints: PlannedEndpoint[] = [];
+  const origin: number[] = []; // endpoints[k] comes from specs[origin[k]]
   const names = new Set<string>();
   const used = new Map<number, Set<number>>(); // vni -> taken addresses
   const takenIn = (vni: number) => {
@@ -161,6 +165,7 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
     if (e.name !== undefined) {
       endpoints.push({ name: e.name, vni: e.vni, netId: e.netId, host: e.host!, ip: e.ip ?? allocate(i, e.vni, e.netId, c),
         ...(e.securityGroups ? { securityGroups: e.securityGroups } : {}) });
+      origin.push(i);
       continue;
     }
     const on = e.hosts === 'all' ? hosts : e.hosts!.map((h, j) => host(['endpoints', i, 'hosts', j], h));
@@ -171,8 +176,21 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
         names.add(name);
         endpoints.push({ name, vni: e.vni, netId: e.netId, host: h, ip: allocate(i, e.vni, e.netId, c),
           ...(e.securityGroups ? { securityGroups: e.securityGroups } : {}) });
+        origin.push(i);
       }
     }
+  }
+  // One namespace for all of a host's endpoints: an address there is one endpoint's only.
+  if (s.hosts.endpointNamespace === 'shared') {
+    const onHost = new Map<string, PlannedEndpoint>();
+    endpoints.forEach((ep, k) => {
+      const other = onHost.get(`${ep.host}/${ep.ip}`);
+      if (other) {
+        throw source.error(['endpoints', origin[k]], `endpoint '${ep.name}' (VPC ${ep.vni}) and '${other.name}' (VPC ${other.vni}) both have ${ep.ip} on host ${ep.host}, `
+          + 'whose endpoints share one namespace (hosts.endpointNamespace: shared); put them on different hosts or give them different addresses');
+      }
+      onHost.set(`${ep.host}/${ep.ip}`, ep);
+    });
   }
 
   // Checks refer to endpoints by name.
@@ -192,6 +210,7 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
     name: s.name ?? 'scenario',
     hosts, backend: s.hosts.backend ?? 'netns', ...(s.hosts.mode ? { mode: s.hosts.mode } : {}),
     ...(s.hosts.transitd === 'shared' ? { transitd: 'shared' as const } : {}),
+    ...(s.hosts.endpointNamespace === 'shared' ? { endpointNamespace: 'shared' as const } : {}),
     shaping: [...shaping.values()], vpcs, networks, securityGroups, endpoints, checks,
   };
 }

@@ -122,6 +122,7 @@ export async function runScenario(opts: RunScenarioOptions): Promise<RunScenario
       tasks: () => one(`droplets ${plan.hosts.length > 4 ? `${plan.hosts.slice(0, 4).join(', ')}, ... (${plan.hosts.length})` : plan.hosts.join(', ')}`, async () => {
         droplets = await createDroplets(plan.hosts, {
           prefix, backend: plan.backend, ...(plan.mode ? { mode: plan.mode } : {}), ...(plan.transitd ? { transitd: plan.transitd } : {}),
+          ...(plan.endpointNamespace ? { endpointNamespace: plan.endpointNamespace } : {}),
         });
         controller = new Controller(droplets);
         // Where each host lives, as its droplet record says (namespace or container).
@@ -171,6 +172,7 @@ export async function runScenario(opts: RunScenarioOptions): Promise<RunScenario
         const order = new Map(plan.endpoints.map((e, i) => [e.name, i]));
         run.endpoints = made.sort((a, b) => order.get(a.spec.name)! - order.get(b.spec.name)!).map(({ spec, ep }): RunEndpoint => ({
           name: spec.name, vni: spec.vni, netId: spec.netId, ip: spec.ip, mac: ep.mac, host: spec.host, netns: ep.netns,
+          ...(ep.sharedNamespace ? { sharedNamespace: true } : {}),
         }));
         run.state = 'up';
         await writeRunFile(run);

@@ -13,6 +13,8 @@ export interface RunEndpoint {
   name: string; vni: number; netId: number; ip: string; mac: string; host: string;
   /** the endpoint's namespace on its host ('' for a host endpoint) */
   netns: string;
+  /** netns is its host's one namespace for all endpoints: commands run as it must bind ip (the checks do) */
+  sharedNamespace?: boolean;
 }
 
 export interface RunHost { name: string; backend: 'netns' | 'docker'; ip: string; ns?: string; container?: string }

@@ -44,6 +44,8 @@ export const SCENARIO_SCHEMA = {
         mode: { enum: ['tc', 'native', 'generic'] },
         /** own (default): a transitd process per host; shared: one for all (netns only) */
         transitd: { enum: ['own', 'shared'] },
+        /** own (default): a namespace per endpoint; shared: one per host, endpoints routed by source address (netns only) */
+        endpointNamespace: { enum: ['own', 'shared'] },
       },
       oneOf: [{ required: ['names'], not: { required: ['count'] } }, { required: ['count'], not: { required: ['names'] } }],
     },

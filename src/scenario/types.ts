@@ -7,7 +7,7 @@ export interface Rule { protocol: 'tcp' | 'udp' | 'icmp' | 'any'; cidr?: string;
 export interface Scenario {
   name?: string;
   description?: string;
-  hosts: { names?: string[]; count?: number; namePrefix?: string; backend?: 'netns' | 'docker'; mode?: 'tc' | 'native' | 'generic'; transitd?: 'own' | 'shared' };
+  hosts: { names?: string[]; count?: number; namePrefix?: string; backend?: 'netns' | 'docker'; mode?: 'tc' | 'native' | 'generic'; transitd?: 'own' | 'shared'; endpointNamespace?: 'own' | 'shared' };
   links?: {
     uplink?: Shaping;
     hosts?: Record<string, Shaping>;
@@ -44,6 +44,8 @@ export interface Plan {
   mode?: 'tc' | 'native' | 'generic';
   /** shared: one transitd process for every host (createDroplets transitd: 'shared'; netns only) */
   transitd?: 'shared';
+  /** shared: all endpoints of a host in one namespace (createDroplets endpointNamespace: 'shared'; netns only) */
+  endpointNamespace?: 'shared';
   shaping: HostShaping[];
   vpcs: { vni: number; cidr: string; routers: string[] }[];
   networks: { vni: number; netId: number; cidr: string; switches: string[] }[];

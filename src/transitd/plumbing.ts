@@ -6,6 +6,7 @@ import { must, run } from '../util/exec.js';
 import { addon } from '../dataplane/addon.js';
 import type { AttachRequest } from './validate.js';
 import { endpointRecordKey } from '../abi/index.js';
+import { createSharedPlumbing, deleteSharedPlumbing, sharedEndpointNs, type EndpointNamespaceMode } from './shared-plumbing.js';
 
 /** Bytes the data plane adds to an endpoint's IP packet on the underlay:
  * outer IPv4 + UDP + Geneve + RTS option (52) around the inner Ethernet
@@ -15,15 +16,32 @@ export const UNDERLAY_OVERHEAD = 20 + 8 + 8 + 16 + 14 + 8;
 /** The largest endpoint MTU whose packets still fit the underlay's. */
 export const endpointMtu = (underlayMtu: number): number => underlayMtu - UNDERLAY_OVERHEAD;
 
-export interface EndpointNames { netns: string; veth: string; peer: string }
+export interface EndpointNames {
+  /** the namespace holding the endpoint's end of the pair ('' for a host endpoint) */
+  netns: string;
+  veth: string;
+  peer: string;
+  /** in the droplet's shared endpoint namespace (shared-plumbing.ts), routed by its source address */
+  shared: boolean;
+  ip: string;
+}
 
-/** Names are derived from (vni, ip) alone, so a restarted daemon finds them again. */
-export function endpointNames(nsPrefix: string, vni: number, ip: string, hostEndpoint: boolean): EndpointNames {
+/**
+ * Names are derived from (vni, ip) and the droplet's endpoint namespace mode
+ * alone, so a restarted daemon finds them again. Own: namespace
+ * `<nsPrefix>-e<vni>-<ip>` holding veth0; shared: `<nsPrefix>-eps` holding
+ * `ep<tag>` (the host side is `ve<tag>` either way; both fit IFNAMSIZ).
+ */
+export function endpointNames(nsPrefix: string, vni: number, ip: string, hostEndpoint: boolean,
+  mode: EndpointNamespaceMode = 'own'): EndpointNames {
   const tag = createHash('sha1').update(endpointRecordKey({ vni, ip })).digest('hex').slice(0, 8);
+  const shared = !hostEndpoint && mode === 'shared';
   return {
-    netns: hostEndpoint ? '' : `${nsPrefix}-e${vni}-${ip.replaceAll('.', '-')}`,
+    netns: hostEndpoint ? '' : shared ? sharedEndpointNs(nsPrefix) : `${nsPrefix}-e${vni}-${ip.replaceAll('.', '-')}`,
     veth: `ve${tag}`,
-    peer: hostEndpoint ? `vh${tag}` : 'veth0',
+    peer: hostEndpoint ? `vh${tag}` : shared ? `ep${tag}` : 'veth0',
+    shared,
+    ip,
   };
 }
 
@@ -81,7 +99,7 @@ export async function createNamespacedPlumbing(list: Plumbing[], opts: { txCheck
   if (list.length === 0) return;
   const hostSide: string[] = [];
   for (const { names, mtu, req } of list) {
-    if (!names.netns) throw new Error(`createNamespacedPlumbing: ${req.vni}/${req.ip} is a host endpoint`);
+    if (!names.netns || names.shared) throw new Error(`createNamespacedPlumbing: ${req.vni}/${req.ip} is a host endpoint`);
     hostSide.push(
       `netns add ${names.netns}`,
       `link add ${names.veth} mtu ${mtu} ${ONE_QUEUE} type veth peer name ${names.peer} netns ${names.netns} address ${req.mac} mtu ${mtu} ${ONE_QUEUE}`,
@@ -124,19 +142,27 @@ async function createHostPlumbing(names: EndpointNames, req: AttachRequest, mtu:
   }
 }
 
-/** One endpoint, in its namespace or (a host endpoint) in the host's. */
+/** Endpoints of the droplet's shared namespace (shared-plumbing.ts), with this file's queues and features. */
+export async function createSharedEndpointsPlumbing(list: Plumbing[], opts: { txChecksum: boolean }): Promise<void> {
+  if (list.some((p) => !p.names.shared)) throw new Error('createSharedEndpointsPlumbing: an endpoint not in a shared namespace');
+  await createSharedPlumbing(list, { oneQueue: ONE_QUEUE, featuresOff: opts.txChecksum ? UNCARRIED_FEATURES : TX_CHECKSUM });
+}
+
+/** One endpoint, in its namespace, the shared one, or (a host endpoint) in the host's. */
 export async function createEndpointPlumbing(names: EndpointNames, req: AttachRequest, mtu: number,
   opts: { txChecksum: boolean }): Promise<void> {
-  if (names.netns) await createNamespacedPlumbing([{ names, req, mtu }], opts);
+  if (names.shared) await createSharedEndpointsPlumbing([{ names, req, mtu }], opts);
+  else if (names.netns) await createNamespacedPlumbing([{ names, req, mtu }], opts);
   else await createHostPlumbing(names, req, mtu, opts);
 }
 
 /**
  * Whether the endpoint's plumbing is there: its namespace, or for a host
- * endpoint its veth (`linkExists`: looked up in the caller's namespace).
+ * endpoint and one in a shared namespace its veth (`linkExists`: looked up in
+ * the caller's namespace).
  */
 export function plumbingExists(names: EndpointNames, linkExists: (name: string) => boolean): boolean {
-  return names.netns ? existsSync(`${NETNS_DIR}/${names.netns}`) : linkExists(names.veth);
+  return names.netns && !names.shared ? existsSync(`${NETNS_DIR}/${names.netns}`) : linkExists(names.veth);
 }
 
 /** Idempotent: whatever is missing is not an error. */
@@ -147,6 +173,9 @@ export async function deleteEndpointPlumbing(names: EndpointNames): Promise<void
 /** Many at once, one process; idempotent (`-force` goes on past what is already gone). */
 export async function deleteEndpointsPlumbing(list: EndpointNames[]): Promise<void> {
   if (list.length === 0) return;
-  const commands = list.flatMap((n) => [`link del ${n.veth}`, ...(n.netns ? [`netns del ${n.netns}`] : [])]);
+  await deleteSharedPlumbing(list.filter((n) => n.shared));
+  const own = list.filter((n) => !n.shared);
+  if (own.length === 0) return;
+  const commands = own.flatMap((n) => [`link del ${n.veth}`, ...(n.netns ? [`netns del ${n.netns}`] : [])]);
   await run(['ip', '-force', '-batch', '-'], { input: `${commands.join('\n')}\n` });
 }

@@ -21,11 +21,13 @@ import { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limits } from './limits.js';
 import { TransitMetrics } from './metrics.js';
 import { TransitService } from './service.js';
+import { ENDPOINT_NAMESPACE_MODES, type EndpointNamespaceMode } from './shared-plumbing.js';
 import { listenAddress, serverCredentials } from './tls.js';
 
 export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:PORT --tls-ca F --tls-cert F --tls-key F]
                 [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
                 [--max-message-mb 64] [--max-calls 64] [--metrics ADDR:PORT] [--capacity NAME=N,...]
+                [--endpoint-namespace own|shared]
   The socket, its directory and the journal are root-only (0600/0700) whatever the umask.
   --listen: also serve on TCP with mutual TLS: clients need a certificate signed by --tls-ca
             (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
@@ -34,6 +36,10 @@ export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:P
   --journal: where goal states are journalled (default: the socket path with .journal for .sock)
   --capacity: map sizes other than the defaults, e.g. conntrack=16384,endpoints=65536 (default: env
             XVPC_TRANSITD_CAPACITY, else none); maps already pinned keep their size
+  --endpoint-namespace: own (default): a network namespace per endpoint; shared: one namespace
+            <ns-prefix>-eps for all endpoints of this host, each routed by its source address
+            (~90 kB of kernel memory per endpoint instead of ~310; commands run as an endpoint
+            must bind its address; two endpoints with one IP in different VPCs cannot both be here)
 example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
 
 /** A transitd serving: stop() ends its gRPC (and metrics) service and closes its maps. */
@@ -55,6 +61,7 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
       'max-endpoints': { type: 'string' }, journal: { type: 'string' }, help: { type: 'boolean' },
       listen: { type: 'string' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
       'max-message-mb': { type: 'string' }, 'max-calls': { type: 'string' }, metrics: { type: 'string' }, capacity: { type: 'string' },
+      'endpoint-namespace': { type: 'string', default: 'own' },
     },
   });
   if (values.help) { console.log(USAGE); return undefined; }
@@ -62,6 +69,8 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   // native/generic: the XDP build; tc: the TC build (GSO kept, for veth hosts).
   const mode = values.mode as AttachMode;
   if (!ATTACH_MODES.includes(mode)) throw new Error(`--mode must be native, generic or tc, not '${mode}'`);
+  const endpointNamespace = values['endpoint-namespace'] as EndpointNamespaceMode;
+  if (!ENDPOINT_NAMESPACE_MODES.includes(endpointNamespace)) throw new Error(`--endpoint-namespace must be own or shared, not '${endpointNamespace}'`);
   const agentMode = process.env.XVPC_AGENT_MODE;
   if (agentMode !== undefined && agentMode !== 'native' && agentMode !== 'generic') {
     throw new Error(`XVPC_AGENT_MODE must be native or generic, not '${agentMode}'`);
@@ -99,7 +108,7 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   if (restored > 0) console.log(`transitd ${values.host}: rolled back an interrupted goal state (${restored} records restored from ${journal.path})`);
   dp.setHostConfig({ ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex });
   const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
-    values['ns-prefix'] ?? values.host);
+    values['ns-prefix'] ?? values.host, endpointNamespace);
   service.journal = journal;
   service.maxMessageBytes = limits.maxMessageBytes;
   await service.loadTransit(eth.name, mode);

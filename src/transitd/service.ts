@@ -4,14 +4,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
 import { ATTACH_MODES, hookOf, type AttachMode, type HostDataplane } from '../dataplane/host.js';
-import { checkEndpointBatch, type HostConfig, type KeyOf, type RecordKindName } from '../abi/index.js';
+import { checkEndpointBatch, parseEndpointRecordKey, type HostConfig, type KeyOf, type RecordKindName } from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { addon } from '../dataplane/addon.js';
 import {
-  createEndpointPlumbing, createNamespacedPlumbing, deleteEndpointPlumbing, deleteEndpointsPlumbing, endpointMtu, endpointNames,
-  plumbingExists, type Plumbing,
+  createEndpointPlumbing, createNamespacedPlumbing, createSharedEndpointsPlumbing, deleteEndpointPlumbing, deleteEndpointsPlumbing,
+  endpointMtu, endpointNames, plumbingExists, type EndpointNames, type Plumbing,
 } from './plumbing.js';
+import type { EndpointNamespaceMode } from './shared-plumbing.js';
 import * as v from './validate.js';
 import * as check from '../util/check.js';
 import { applyGoalState } from './goal-state.js';
@@ -51,7 +52,12 @@ export class TransitService {
 
   readonly records: HostRecords;
 
-  constructor(readonly dp: HostDataplane, readonly host: HostIdentity, readonly nsPrefix: string) {
+  /**
+   * endpointNamespace: 'own' (a namespace per endpoint) or 'shared' (one per
+   * droplet, shared-plumbing.ts; transitd --endpoint-namespace).
+   */
+  constructor(readonly dp: HostDataplane, readonly host: HostIdentity, readonly nsPrefix: string,
+    readonly endpointNamespace: EndpointNamespaceMode = 'own') {
     this.records = new HostRecords(dp, host.ip);
   }
 
@@ -115,25 +121,62 @@ export class TransitService {
    * answered as they are): all namespaced ones together (plumbing.ts), then
    * each veth's agent. All or nothing: a failure removes what this call made.
    */
+  private names(k: { vni: number; ip: string }, hostEndpoint: boolean): EndpointNames {
+    return endpointNames(this.nsPrefix, k.vni, k.ip, hostEndpoint, this.endpointNamespace);
+  }
+
+  /**
+   * In a shared endpoint namespace an address can be one endpoint's only (its
+   * source rule and table are keyed by it): an endpoint whose IP another VNI's
+   * endpoint already has there, or has earlier in the same call, is refused
+   * before anything changes.
+   */
+  private refuseSharedAddressClash(todo: Plumbing[]): void {
+    const shared = todo.filter((t) => t.names.shared);
+    if (shared.length === 0) return;
+    const wanted = new Set(shared.map((t) => t.req.ip));
+    const byIp = new Map<string, string>();
+    for (const key of this.dp.hostedIfindexes().keys()) {
+      const k = parseEndpointRecordKey(key);
+      if (!wanted.has(k.ip)) continue;
+      // Only endpoints whose device is in the shared namespace (not host endpoints) hold the address there.
+      const names = this.names(k, false);
+      if (linkExists(names.peer, `/run/netns/${names.netns}`)) byIp.set(k.ip, key);
+    }
+    for (const { req } of shared) {
+      const other = byIp.get(req.ip);
+      if (other !== undefined) {
+        throw new XvpcError('FAILED_PRECONDITION', `endpoint ${req.vni}/${req.ip}: endpoint ${other} on ${this.host.name} has the same address, `
+          + `and its endpoints share one namespace (--endpoint-namespace shared), where an address can be one endpoint's only`);
+      }
+      byIp.set(req.ip, `${req.vni}/${req.ip}`);
+    }
+  }
+
   private async attach(reqs: v.AttachRequest[]): Promise<pb.AttachEndpointReply[]> {
     const xdp = this.dp.hook === 'xdp';
     const replies: pb.AttachEndpointReply[] = [];
     const todo: (Plumbing & { at: number })[] = [];
     reqs.forEach((req, at) => {
-      const names = endpointNames(this.nsPrefix, req.vni, req.ip, req.hostEndpoint);
+      const names = this.names(req, req.hostEndpoint);
       const existing = this.records.hostedIfindex(req);
-      replies[at] = { netns: names.netns, veth: names.veth, ifindex: existing };
+      replies[at] = { netns: names.netns, veth: names.veth, ifindex: existing, sharedNamespace: names.shared };
       if (existing < 0) todo.push({ at, names, req, mtu: req.mtu || endpointMtu(this.host.mtu) });
     });
+    this.refuseSharedAddressClash(todo);
     // Plumbing without its agent: left by a transitd whose pins were lost
     // (a reboot of its maps): made anew, as the controller's reconcile asks.
     const stale = todo.map((t) => t.names).filter((names) => plumbingExists(names, linkExists));
     await deleteEndpointsPlumbing(stale);
     const opts = { txChecksum: !xdp };
-    await createNamespacedPlumbing(todo.filter((t) => t.names.netns), opts);
-    const made = todo.filter((t) => t.names.netns).map((t) => t.names);
+    const own = todo.filter((t) => t.names.netns && !t.names.shared);
+    const shared = todo.filter((t) => t.names.shared);
+    await createNamespacedPlumbing(own, opts);
+    const made = own.map((t) => t.names);
     const agents: number[] = [];
     try {
+      await createSharedEndpointsPlumbing(shared, opts);
+      made.push(...shared.map((t) => t.names));
       for (const t of todo.filter((t) => !t.names.netns)) {
         await createEndpointPlumbing(t.names, t.req, t.mtu, opts);
         made.push(t.names);
@@ -247,7 +290,7 @@ export class TransitService {
         this.dp.removeInterface(ifindex);
         const record = this.dp.get('endpoints', key);
         if (record) this.dp.put('endpoints', { ...record, hostedIfindex: -1 }, 'update');
-        await deleteEndpointPlumbing(endpointNames(this.nsPrefix, key.vni, key.ip, false));
+        await deleteEndpointPlumbing(this.names(key, false));
         return {};
       }),
 
@@ -384,10 +427,10 @@ function serverStream(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.
   });
 }
 
-/** Whether this namespace has a link of that name. */
-function linkExists(name: string): boolean {
+/** Whether this namespace (or the one at netnsPath) has a link of that name. */
+function linkExists(name: string, netnsPath?: string): boolean {
   try {
-    addon.ifIndex(name);
+    addon.ifIndex(name, netnsPath);
     return true;
   } catch {
     return false;

@@ -78,9 +78,9 @@ export async function startProbe(host: ProbeHost, args: string[], timeoutMs: num
 
 /** An echo server (probe.mjs serve) on `port`, listening when this resolves. */
 export function startServer(host: ProbeHost, proto: 'tcp' | 'udp' | 'http', port: number,
-  opts: { seconds?: number; name?: string } = {}): Promise<ProbeProcess> {
+  opts: { seconds?: number; name?: string; bind?: string } = {}): Promise<ProbeProcess> {
   const seconds = opts.seconds ?? 30;
-  return startProbe(host, ['serve', proto, String(port), String(seconds), ...(opts.name ? [opts.name] : [])],
+  return startProbe(host, ['serve', proto, String(port), String(seconds), ...(opts.name ? [opts.name] : []), ...(opts.bind ? ['--bind', opts.bind] : [])],
     (seconds + 10) * 1000);
 }
 
@@ -97,8 +97,8 @@ export function streamReport(r: RunResult): StreamReport {
   return JSON.parse(r.stdout) as StreamReport;
 }
 
-/** A TCP stream that runs `seconds` (or until stopped) and reports what was sent and what arrived. */
-export async function runStream(client: ProbeHost, ip: string, port: number, seconds: number): Promise<StreamReport> {
-  return streamReport(await client.run([process.execPath, PROBE, 'stream', ip, String(port), String(seconds)],
+/** A TCP stream that runs `seconds` (or until stopped) and reports what was sent and what arrived; `bind`: its source address. */
+export async function runStream(client: ProbeHost, ip: string, port: number, seconds: number, opts: { bind?: string } = {}): Promise<StreamReport> {
+  return streamReport(await client.run([process.execPath, PROBE, 'stream', ip, String(port), String(seconds), ...(opts.bind ? ['--bind', opts.bind] : [])],
     { timeoutMs: (seconds + 20) * 1000 }));
 }

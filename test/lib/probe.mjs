@@ -13,6 +13,8 @@
 //       has received the first MiB; then half-closes and prints JSON
 //       {"sent":{"bytes","sha256"},"received":{"bytes","sha256"},"afterMark"} where
 //       "received" is what the server counted and hashed. Exit 1 on any socket error.
+//   --bind IP (serve, stream): listen on / send from IP only (an endpoint in a namespace
+//       shared with others is routed by its source address; docs/emulation.md "Memory").
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,8 @@ import net from 'node:net';
 const argv = process.argv.slice(2);
 const pidfileAt = argv.indexOf('--pidfile');
 const pidfile = pidfileAt >= 0 ? argv.splice(pidfileAt, 2)[1] : undefined;
+const bindAt = argv.indexOf('--bind');
+const bind = bindAt >= 0 ? argv.splice(bindAt, 2)[1] : undefined;
 const [cmd, proto, a, b, c] = argv;
 
 /** The first bytes of a stream() connection: the server then sinks instead of echoing. */
@@ -75,13 +79,13 @@ function serve(proto, port, seconds, name) {
         s.end(`${JSON.stringify({ bytes: sink.bytes, sha256: sink.hash.digest('hex'), afterMark })}\n`);
       });
       s.on('error', () => {});
-    }).listen(port, writePidfile);
+    }).listen(port, bind, writePidfile);
   } else if (proto === 'udp') {
     const s = dgram.createSocket('udp4');
     s.on('message', (m, r) => s.send(pong(m), r.port, r.address));
-    s.bind(port, writePidfile);
+    s.bind(port, bind, writePidfile);
   } else {
-    http.createServer((req, res) => res.end(pong(decodeURIComponent(req.url.slice(1))))).listen(port, writePidfile);
+    http.createServer((req, res) => res.end(pong(decodeURIComponent(req.url.slice(1))))).listen(port, bind, writePidfile);
   }
   setInterval(() => {}, 1000);
 }
@@ -134,7 +138,7 @@ async function connect(ip, port) {
   for (;;) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.connect(port, ip);
+        const s = net.connect({ port, host: ip, ...(bind ? { localAddress: bind } : {}) });
         s.once('connect', () => { s.off('error', reject); resolve(s); });
         s.once('error', reject);
       });

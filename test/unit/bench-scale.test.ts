@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { scenarioText } from '../../bench/scale-scenario.js';
 import { SCALE_GOALS, scaleReport, scaledMemoryBytes, scaledUpSeconds } from '../../bench/scale-report.js';
-import type { ScaleResult, ScaleRun } from '../../bench/scale.js';
+import { SCALE_FULL, SCALE_QUICK, type ScaleResult, type ScaleRun, type ScaleShape } from '../../bench/scale.js';
 import { memoryGrowth, type MemoryGrowth } from '../../bench/scale-memory.js';
 import { parseScenarioText } from '../../src/scenario/parse.js';
 import { makePlan } from '../../src/scenario/plan.js';
@@ -47,6 +47,21 @@ describe('scale bench: the generated scenario', () => {
       const n = shape.hosts * shape.perHost;
       expect(plan.checks.pingall!.sample! * n * (n - 1)).toBeCloseTo(20, 6);
     }
+  });
+});
+
+describe('scale bench: the runs measured against the memory targets share a namespace per droplet', () => {
+  it('plans hosts.endpointNamespace shared for the ten- and hundred-droplet runs (and a one-host run to compare), a namespace each for the one-host run', () => {
+    const planOf = (shape: ScaleShape) => {
+      const { scenario, source } = parseScenarioText(scenarioText('t', shape), 'bench');
+      return makePlan(scenario, source);
+    };
+    for (const cfg of [SCALE_FULL, SCALE_QUICK]) {
+      expect(planOf(cfg.tenHosts).endpointNamespace).toBe('shared');
+      expect(planOf(cfg.oneHostShared).endpointNamespace).toBe('shared');
+      expect(planOf(cfg.oneHost).endpointNamespace).toBeUndefined();
+    }
+    expect(planOf(SCALE_FULL.hundred!)).toMatchObject({ endpointNamespace: 'shared', transitd: 'shared' });
   });
 });
 
