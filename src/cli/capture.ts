@@ -25,7 +25,8 @@ export const captureCommand: Command = {
   usage: [
     'xvpc capture --prefix P --host NAME [--actions aborted,drop,pass,tx,redirect] [-w FILE|-] [-c COUNT]',
     '                    [-s SNAPLEN] [--format pcapng|pcap] [--duration SECS] [--force] [EXPRESSION...]',
-    '       xvpc capture --prefix P --host NAME -i IFACE [--endpoint VNI/IP | --netns NS] [...] [EXPRESSION...]',
+    '       xvpc capture --prefix P --host NAME [-i IFACE] --endpoint VNI/IP [...] [EXPRESSION...]   (default: the endpoint\'s own device)',
+    '       xvpc capture --prefix P --host NAME -i IFACE [--netns NS] [...] [EXPRESSION...]',
     '       xvpc capture --prefix P --underlay [--host NAME | -i IFACE] [...] [EXPRESSION...]',
     '',
     'EXPRESSION is a tcpdump filter, run in the kernel (e.g. \'geneve and icmp\', \'udp port 6081\').',
@@ -36,7 +37,7 @@ export const captureCommand: Command = {
   example: [
     'xvpc capture --prefix demo1 --host switch --actions tx -c 4 geneve and icmp',
     '  xvpc capture --prefix demo1 --host left --actions redirect -w - | tcpdump -nr -',
-    '  xvpc capture --prefix demo1 --host left -i veth0 --endpoint 3/10.0.0.2 -w left.pcapng icmp',
+    '  xvpc capture --prefix demo1 --host left --endpoint 3/10.0.0.2 -w left.pcapng icmp',
     '  xvpc capture --prefix demo1 --underlay udp port 6081',
   ].join('\n'),
   run: runCapture,
@@ -71,7 +72,7 @@ export async function runCapture(args: string[]): Promise<number> {
   const actions = parseActions(values.actions);
   const count = intOpt(values.count, 'count', 1, Number.MAX_SAFE_INTEGER);
   const duration = intOpt(values.duration, 'duration', 1, 86_400);
-  const hook = values.iface === undefined && !values.underlay;
+  const hook = values.iface === undefined && !values.underlay && values.endpoint === undefined;
   const snaplen = intOpt(values.snaplen, 'snaplen', 64, hook ? MAX_SNAPLEN : 262144);
   const format = (values.format ?? (values.write?.endsWith('.pcap') ? 'pcap' : 'pcapng')) as CaptureFormat;
   if (format !== 'pcapng' && format !== 'pcap') throw new UsageError(`--format must be pcapng or pcap, not '${values.format}'`);
@@ -79,9 +80,7 @@ export async function runCapture(args: string[]): Promise<number> {
   if (values.write === '') throw new UsageError('-w needs a file name, or - for stdout');
   if (!hook && (actions || values.force)) throw new UsageError('--actions and --force are for the XDP hook (leave out -i/--underlay)');
   if (values.endpoint !== undefined && values.netns !== undefined) throw new UsageError('give --endpoint or --netns, not both');
-  if ((values.endpoint !== undefined || values.netns !== undefined) && values.iface === undefined) {
-    throw new UsageError('--endpoint and --netns go with -i IFACE');
-  }
+  if (values.netns !== undefined && values.iface === undefined) throw new UsageError('--netns goes with -i IFACE');
   if ((values.endpoint !== undefined || values.netns !== undefined) && values.underlay) {
     throw new UsageError('--endpoint and --netns do not go with --underlay');
   }
@@ -105,10 +104,13 @@ export async function runCapture(args: string[]): Promise<number> {
       });
       where = `${hostName} XDP ${(actions ?? XDP_ACTIONS).join(',')}`;
     } else {
-      const ns = endpoint ? host.endpointNs(endpoint.vni, endpoint.ip) : values.netns;
+      // An endpoint's own device unless -i names another: veth0 in its namespace, or ep<tag> in a shared one.
+      const own = endpoint ? host.endpointLink(endpoint.vni, endpoint.ip) : undefined;
+      const ns = own ? own.netns : values.netns;
+      const iface = values.iface ?? own!.device;
       const netnsPath = ns ? await host.namespacePath(ns) : await host.netnsPath();
-      capture = new PcapCapture({ iface: values.iface!, netnsPath, filter, snaplen, name: `${hostName}:${values.iface}` });
-      where = `${hostName} ${values.iface}${ns ? ` in ${ns}` : ''}`;
+      capture = new PcapCapture({ iface, netnsPath, filter, snaplen, name: `${hostName}:${iface}` });
+      where = `${hostName} ${iface}${ns ? ` in ${ns}` : ''}`;
     }
   }
 

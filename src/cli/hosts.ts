@@ -15,8 +15,8 @@ export interface HostRef {
   netnsPath(): Promise<string>;
   /** a namespace living on the droplet (e.g. an endpoint's) as a path on this machine */
   namespacePath(ns: string): Promise<string>;
-  /** the namespace transitd made for endpoint (vni, ip) on this droplet */
-  endpointNs(vni: number, ip: string): string;
+  /** where transitd put endpoint (vni, ip) on this droplet: its namespace and its own device there */
+  endpointLink(vni: number, ip: string): { netns: string; device: string };
 }
 
 export async function findHost(prefix: string, name: string): Promise<HostRef> {
@@ -33,7 +33,10 @@ export async function findHost(prefix: string, name: string): Promise<HostRef> {
     pinRoot: pinRoot(prefix, name),
     netnsPath: async () => (record.backend === 'docker' ? `/proc/${await containerPid()}/ns/net` : `/run/netns/${record.ns ?? dropletNs(prefix, name)}`),
     namespacePath: async (ns) => (record.backend === 'docker' ? `/proc/${await containerPid()}/root/run/netns/${ns}` : `/run/netns/${ns}`),
-    endpointNs: (vni, ip) => endpointNames(dropletNs(prefix, name), vni, ip, false, record.endpointNamespace ?? 'own').netns,
+    endpointLink: (vni, ip) => {
+      const names = endpointNames(dropletNs(prefix, name), vni, ip, false, record.endpointNamespace ?? 'own');
+      return { netns: names.netns, device: names.peer };
+    },
   };
 }
 

@@ -12,6 +12,7 @@
 // droplets leaves nothing of the prefix. Once with a transitd process per
 // droplet, once with one shared transitd host.
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
 import type { Endpoint } from '../../src/controller/endpoint.js';
@@ -52,6 +53,8 @@ function tcpdump(netns: string, iface: string, filter: string): { ready: Promise
     }),
   };
 }
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 function sharedSuite(transitd: true | 'shared', tag: string) {
   describe(`endpoints sharing one namespace per droplet (transitd ${transitd === 'shared' ? 'shared host' : 'per droplet'})`, () => {
@@ -120,6 +123,29 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
       await expectPing(a1, b1.ip, 3);
       await expectPing(b1, a1.ip, 3);
       await expectPing(a2, b1.ip, 3);
+    });
+
+    it('xvpc capture --endpoint without -i listens on the endpoint\'s own device in the shared namespace', async () => {
+      const cli = spawn(process.execPath, [CLI, 'capture', '--prefix', prefix, '--host', 'a', '--endpoint', `51/${a1.ip}`, '-c', '2', 'icmp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      cli.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      const exited = new Promise<number>((resolve) => cli.on('exit', (code) => resolve(code ?? 1)));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          cli.stderr.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.includes('listening on')) resolve(); });
+          void exited.then((code) => reject(new Error(`capture exited ${code}: ${stderr}`)));
+        });
+        await expectPing(a1, b1.ip, 1);
+        expect(await exited, stderr).toBe(0);
+      } finally {
+        cli.kill('SIGINT');
+      }
+      const dev1 = endpointNames(`${prefix}-a`, 51, a1.ip, false, 'shared').peer;
+      expect(stderr).toContain(`a ${dev1} in ${epsA}`);
+      const lines = stdout.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(stdout).toContain(a1.ip);
     });
 
     it('TCP streams with bound addresses arrive byte for byte (a1 -> a2 in one namespace, a2 -> b1)', async () => {
