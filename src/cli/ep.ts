@@ -8,9 +8,10 @@ import { type ObjectKind, type Values, objectCommand } from './objects.js';
 import { netIdOpt } from './net.js';
 import { vniOpt } from './record-vpc.js';
 
-interface EpRow { vni: number; netId: number; ip: string; mac: string; host: string | null; netns: string }
+/** sharedNamespace: its namespace holds its host's other endpoints too, so commands run as it must bind its address. */
+interface EpRow { vni: number; netId: number; ip: string; mac: string; host: string | null; netns: string; sharedNamespace: boolean }
 
-const row = (e: Endpoint): EpRow => ({ vni: e.vni, netId: e.netId, ip: e.ip, mac: e.mac, host: e.host?.id ?? null, netns: e.netns });
+const row = (e: Endpoint): EpRow => ({ vni: e.vni, netId: e.netId, ip: e.ip, mac: e.mac, host: e.host?.id ?? null, netns: e.netns, sharedNamespace: e.sharedNamespace });
 const TYPES = ['simple', 'host', 'scaled'];
 
 async function createEp(c: Parameters<ObjectKind['create']>[0], v: Values): Promise<unknown> {
@@ -50,7 +51,7 @@ const ep: ObjectKind = {
   delete: (c, v) => c.deleteSimpleEndpoint({ vni: vniOpt(v), netId: netIdOpt(v), ip: v.ip as string }),
   line: (o) => {
     const x = o as EpRow;
-    return `endpoint ${x.vni}/${x.ip}  network ${x.netId}  ${x.mac}  ${x.host ? `on ${x.host}${x.netns ? ` (netns ${x.netns})` : ''}` : 'scaled'}`;
+    return `endpoint ${x.vni}/${x.ip}  network ${x.netId}  ${x.mac}  ${x.host ? `on ${x.host}${x.netns ? ` (netns ${x.netns}${x.sharedNamespace ? ', shared: bind its address' : ''})` : ''}` : 'scaled'}`;
   },
 };
 
