@@ -290,7 +290,10 @@ export class TransitService {
         this.dp.removeInterface(ifindex);
         const record = this.dp.get('endpoints', key);
         if (record) this.dp.put('endpoints', { ...record, hostedIfindex: -1 }, 'update');
-        await deleteEndpointPlumbing(this.names(key, false));
+        // A host endpoint's device is vh<tag> here: named as one, so that in a shared endpoint
+        // namespace the source rule of another VPC's endpoint with this address stays.
+        const hostEndpoint = linkExists(this.names(key, true).peer);
+        await deleteEndpointPlumbing(this.names(key, hostEndpoint));
         return {};
       }),
 

@@ -7,7 +7,8 @@
 // addresses arrives byte for byte; an address already used there by another
 // VPC's endpoint is refused with nothing changed; another network is reached
 // through a router (the gateway route); a host endpoint stays in its
-// droplet's namespace; a deleted endpoint leaves no veth or rule; a restarted
+// droplet's namespace (and its deletion leaves the source rule of another
+// VPC's endpoint with its address alone); a deleted endpoint leaves no veth or rule; a restarted
 // transitd and a resumed controller find the endpoints again; destroying the
 // droplets leaves nothing of the prefix. Once with a transitd process per
 // droplet, once with one shared transitd host.
@@ -210,6 +211,18 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
       const veth = endpointNames(`${prefix}-b`, 51, h.ip, true).veth;
       await c.deleteSimpleEndpoint({ vni: 51, netId: 1, ip: h.ip });
       expect((await run(['ip', '-n', `${prefix}-b`, 'link', 'show', veth])).code).not.toBe(0);
+    });
+
+    it('deleting a host endpoint with a1\'s address in another VPC leaves a1\'s source rule alone', async () => {
+      // VPC 52 (10.51.1.0/24, switch sw) is made by the refusal test above. A host endpoint does not
+      // hold its address in the shared namespace, so the same address there is allowed.
+      const h = await c.createHostEndpoint({ vni: 52, netId: 1, ip: a1.ip, host: 'a' });
+      expect(h).toMatchObject({ netns: '', sharedNamespace: false });
+      const rule = new RegExp(`^100:\\s+from ${a1.ip} iif lo lookup ${endpointTable(a1.ip)}`, 'm');
+      await c.deleteSimpleEndpoint({ vni: 52, netId: 1, ip: h.ip });
+      expect((await run(['ip', '-n', `${prefix}-a`, 'link', 'show', endpointNames(`${prefix}-a`, 52, h.ip, true).veth])).code).not.toBe(0);
+      expect(await ip(['-n', epsA, 'rule', 'show']), 'a1\'s source rule').toMatch(rule);
+      await expectPing(a1, b1.ip, 2);
     });
 
     it('deleting a2 removes its veth and its rule; a1 still reaches b1', async () => {
