@@ -1,6 +1,9 @@
 // Brings every host from what it was last sent to what the model wants, in
 // an order that keeps traffic flowing:
-//   1. attach new endpoints (namespace, veth, agent), many per call
+//   1. attach new endpoints (namespace, veth, agent), many per call; an
+//      endpoint no longer wanted whose address a new one takes on the same
+//      host is detached just before (a host whose endpoints share one
+//      namespace holds an address for one endpoint only, and refuses the new)
 //   2. upsert substrate and VPC records, then endpoint records (packed);
 //      then every host of a VPC forgets the learned host (direct path) of
 //      its endpoints that go or move, before their old records go (and once
@@ -58,6 +61,10 @@ export class Reconciler {
     await each(async (host, want, have) => {
       // Many per call: transitd plumbs a call's endpoints together (one process, not three each).
       const todo = changed(want.attachments, have.attachments);
+      if (todo.length) {
+        const taken = new Set(todo.map(([, req]) => req.ip));
+        for (const key of gone(want.attachments, have.attachments)) if (taken.has(have.attachments.get(key)!.ip)) await this.detach(host, have, key);
+      }
       for (let i = 0; i < todo.length; i += MAX_ATTACH_PER_CALL) {
         const chunk = todo.slice(i, i + MAX_ATTACH_PER_CALL);
         const { endpoints } = await this.clients[host].attachEndpoints({ endpoints: chunk.map(([, req]) => req) });
@@ -91,16 +98,18 @@ export class Reconciler {
       for (const kind of Object.keys(del) as Kind[]) for (const k of del[kind]) have[kind].delete(k);
     });
     await each(async (host, want, have) => {
-      for (const key of gone(want.attachments, have.attachments)) {
-        const req = have.attachments.get(key)!;
-        await this.clients[host].detachEndpoint({ vni: req.vni, ip: req.ip });
-        have.attachments.delete(key);
-        this.attachmentsOf(host).delete(key);
-      }
+      for (const key of gone(want.attachments, have.attachments)) await this.detach(host, have, key);
     });
     // Again, now that the old endpoints are detached: until then they could
     // still send, and teach their old place anew.
     await this.flush(flush);
+  }
+
+  private async detach(host: string, have: HostGoal, key: string): Promise<void> {
+    const req = have.attachments.get(key)!;
+    await this.clients[host].detachEndpoint({ vni: req.vni, ip: req.ip });
+    have.attachments.delete(key);
+    this.attachmentsOf(host).delete(key);
   }
 
   /** Endpoints (vni, ip) whose record goes away or names another host. */

@@ -144,6 +144,33 @@ describe('reconcile order', () => {
     expect(log[2].req).toEqual({ vni: 7, ip: '10.7.1.5' });
   });
 
+  it('an address freed and taken again on one host (another VPC): the old endpoint is detached before the new one is attached', async () => {
+    // A host whose endpoints share one namespace refuses the new one while the old one is attached
+    // (e.g. a store ahead of the hosts after a crash): attaching first would never converge.
+    const log: Call[] = [];
+    const hosts = { h1: host(1), h2: host(2) };
+    const reconciler = new Reconciler({ h1: fakeTransitd('h1', log), h2: fakeTransitd('h2', log) });
+    const m = new Model();
+    const ep = (vni: number) => ({ vni, netId: 1, ip: '10.7.1.5', mac: '0e:07:0a:07:01:05', type: EndpointType.SIMPLE, host: 'h1', backends: [] });
+    for (const vni of [7, 8]) {
+      m.vpcs.set(vni, { vni, cidr: '10.7.0.0/16', routers: [] });
+      m.networks.set(Model.netKey(vni, 1), { vni, netId: 1, cidr: '10.7.1.0/24', switches: ['h2'] });
+    }
+    m.endpoints.set(endpointRecordKey({ vni: 7, ip: '10.7.1.5' }), ep(7));
+    m.endpoints.set(endpointRecordKey({ vni: 7, ip: '10.7.1.6' }), { ...ep(7), ip: '10.7.1.6' });
+    await reconciler.reconcile(desiredState(m, hosts));
+    log.length = 0;
+    m.endpoints.delete(endpointRecordKey({ vni: 7, ip: '10.7.1.5' }));
+    m.endpoints.delete(endpointRecordKey({ vni: 7, ip: '10.7.1.6' }));
+    m.endpoints.set(endpointRecordKey({ vni: 8, ip: '10.7.1.5' }), ep(8));
+    await reconciler.reconcile(desiredState(m, hosts));
+    const h1 = log.filter((c) => c.host === 'h1' && (c.method === 'detachEndpoint' || c.method === 'attachEndpoints'))
+      .map((c) => (c.method === 'detachEndpoint' ? `detach ${(c.req as { vni: number }).vni}/${(c.req as { ip: string }).ip}`
+        : `attach ${(c.req as { endpoints: { vni: number; ip: string }[] }).endpoints.map((e) => `${e.vni}/${e.ip}`).join(',')}`));
+    // 10.7.1.6 is not taken again: it goes last, as any endpoint that goes.
+    expect(h1).toEqual(['detach 7/10.7.1.5', 'attach 8/10.7.1.5', 'detach 7/10.7.1.6']);
+  });
+
   it('a host that fails: the call is refused and the model is as before', async () => {
     let failing = true;
     const env = setup((h, m) => (failing && h === 'h2' && m === 'putEndpoints' ? new XvpcError('UNAVAILABLE', 'h2: down') : undefined));
