@@ -1,6 +1,7 @@
 // Every name and address a droplet uses, derived from (prefix, name, index) in
 // one place, plus the validation that keeps them legal and collision-free.
 import { invalid } from '../errors.js';
+import { sharedEndpointNs } from '../transitd/shared-plumbing.js';
 
 /** Namespaces, containers and pins of a run all start with `<prefix>-`. */
 export const PREFIX_RE = /^[a-z0-9]{1,6}$/;
@@ -10,6 +11,8 @@ export const NAME_RE = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 export const MAX_NAME_LEN = 12;
 /** The underlay namespace is `<prefix>-ul`: no droplet may take that name. */
 const RESERVED = new Set(['ul']);
+/** Droplet N's shared endpoint namespace is `<prefix>-N` + this (`-eps`): a droplet named `N-eps` would be it. */
+const SHARED_EPS_SUFFIX = sharedEndpointNs('');
 
 export const RUN_ROOT = '/run/xvpc';
 export const PIN_ROOT = '/sys/fs/bpf/xvpc';
@@ -35,6 +38,9 @@ export function validateNames(names: unknown): string[] {
       throw invalid(`names: '${name}' may only hold [a-z0-9-] and must start and end with a letter or digit`);
     }
     if (RESERVED.has(name)) throw invalid(`names: '${name}' is reserved`);
+    if (name.endsWith(SHARED_EPS_SUFFIX)) {
+      throw invalid(`names: '${name}' ends in '${SHARED_EPS_SUFFIX}', reserved: droplet '${name.slice(0, -SHARED_EPS_SUFFIX.length)}' keeps its shared endpoint namespace under that name`);
+    }
     if (seen.has(name)) throw invalid(`names: '${name}' is given twice`);
     seen.add(name);
   }

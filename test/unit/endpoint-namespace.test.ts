@@ -51,6 +51,12 @@ describe('shared endpoint namespace: names and tables', () => {
     expect(docker).toBeInstanceOf(XvpcError);
     expect(docker).toMatchObject({ code: 'INVALID_ARGUMENT', message: "endpointNamespace: 'shared' is for netns droplets only, not 'docker'" });
     expect(await err({ endpointNamespace: 'one' })).toMatchObject({ code: 'INVALID_ARGUMENT', message: "endpointNamespace: 'one' is not 'own' or 'shared'" });
+    // A droplet named N-eps would be droplet N's shared endpoint namespace (<prefix>-N-eps), whatever the mode.
+    for (const endpointNamespace of ['own', 'shared'] as const) {
+      const clash = await createDroplets(['a', 'a-eps'], { prefix: 'zz', endpointNamespace }).then(() => undefined, (e: unknown) => e);
+      expect(clash).toBeInstanceOf(XvpcError);
+      expect(clash).toMatchObject({ code: 'INVALID_ARGUMENT', message: "names: 'a-eps' ends in '-eps', reserved: droplet 'a' keeps its shared endpoint namespace under that name" });
+    }
   });
 });
 
