@@ -4,7 +4,8 @@
 // droplet reach each other through the data plane (its agent counters move;
 // a capture in the shared namespace sees the echo requests leave the sender's
 // device and arrive on the receiver's, none on lo), not inside the namespace; across droplets too; a TCP stream with bound
-// addresses arrives byte for byte; an address already used there by another
+// addresses arrives byte for byte (an unbound one reaches no other endpoint
+// inside the namespace; 127.0.0.1 works); an address already used there by another
 // VPC's endpoint is refused with nothing changed; another network is reached
 // through a router (the gateway route); a host endpoint stays in its
 // droplet's namespace (and its deletion leaves the source rule of another
@@ -160,6 +161,21 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
           await server.stop();
         }
       }
+    });
+
+    it('an unbound command is routed as no endpoint: another endpoint\'s address is not reached inside the namespace (no bypass of the data plane); 127.0.0.1 still is', async () => {
+      const unbound = await a1.run(['ping', '-n', '-c', '1', '-W', '1', a2.ip]);
+      expect(unbound.code, `unbound ping ${a2.ip} in ${epsA}:\n${unbound.stdout}${unbound.stderr}`).not.toBe(0);
+      const server = await startServer(a2, 'tcp', 7623, { bind: a2.ip });
+      try {
+        const connect = await a1.run(['bash', '-c', `exec 3<>/dev/tcp/${a2.ip}/7623`], { timeoutMs: 5000 });
+        expect(connect.code, `unbound connect to ${a2.ip}:7623`).not.toBe(0);
+      } finally {
+        await server.stop();
+      }
+      const local = await a1.run(['ping', '-n', '-c', '1', '-W', '1', '127.0.0.1']);
+      expect(local.code, local.stdout).toBe(0);
+      await expectPing(a1, a2.ip, 2); // bound: through the data plane as before
     });
 
     it('refuses an endpoint whose address another VPC\'s endpoint has on that droplet, changing nothing', async () => {
