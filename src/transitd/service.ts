@@ -116,11 +116,7 @@ export class TransitService {
     }
   }
 
-  /**
-   * Plumbs and attaches the endpoints not attached yet (those that are are
-   * answered as they are): all namespaced ones together (plumbing.ts), then
-   * each veth's agent. All or nothing: a failure removes what this call made.
-   */
+  /** An endpoint's names on this host, in its endpoint namespace mode. */
   private names(k: { vni: number; ip: string }, hostEndpoint: boolean): EndpointNames {
     return endpointNames(this.nsPrefix, k.vni, k.ip, hostEndpoint, this.endpointNamespace);
   }
@@ -153,6 +149,11 @@ export class TransitService {
     }
   }
 
+  /**
+   * Plumbs and attaches the endpoints not attached yet (those that are are
+   * answered as they are): all namespaced ones together (plumbing.ts), then
+   * each veth's agent. All or nothing: a failure removes what this call made.
+   */
   private async attach(reqs: v.AttachRequest[]): Promise<pb.AttachEndpointReply[]> {
     const xdp = this.dp.hook === 'xdp';
     const replies: pb.AttachEndpointReply[] = [];
