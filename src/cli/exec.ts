@@ -7,7 +7,12 @@ import { type Command, UsageError, checkPrefix } from './args.js';
 
 export const execCommand: Command = {
   summary: 'run a command inside an endpoint of a scenario run',
-  usage: 'xvpc exec P ENDPOINT -- CMD [ARG...]   (ENDPOINT: its name, or its IP when unique)',
+  usage: [
+    'xvpc exec P ENDPOINT -- CMD [ARG...]   (ENDPOINT: its name, or its IP when unique)',
+    '',
+    'CMD runs as given. An endpoint in a shared namespace (hosts.endpointNamespace: shared) is',
+    'routed by its source address: bind it (ping -I IP, iperf3 -B IP, curl --interface IP).',
+  ].join('\n'),
   example: 'xvpc exec demo a -- ping -c 3 10.0.1.3',
   async run(args) {
     const dash = args.indexOf('--');
