@@ -197,6 +197,12 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
           hostEndpoint: false, mtu: 0, vpcCidr: '' }).then(() => undefined, (e: unknown) => e);
         expect(direct).toMatchObject({ code: 'FAILED_PRECONDITION' });
         expect((direct as Error).message).toContain(`endpoint 52/${a1.ip}: endpoint 51/${a1.ip} on a has the same address`);
+        // One call with a new address twice (two VPCs): refused whole, nothing made for either.
+        const req = (vni: number) => ({ vni, netId: 1, ip: '10.51.1.77', mac: `0e:${vni.toString(16)}:0a:33:01:4d`, cidr: '10.51.1.0/24', gatewayIp: '10.51.1.1',
+          hostEndpoint: false, mtu: 0, vpcCidr: '' });
+        const batch = await t.attachEndpoints({ endpoints: [req(51), req(52)] }).then(() => undefined, (e: unknown) => e);
+        expect(batch).toMatchObject({ code: 'FAILED_PRECONDITION' });
+        expect((batch as Error).message).toContain('endpoint 52/10.51.1.77: endpoint 51/10.51.1.77 on a has the same address');
       } finally {
         t.close();
       }
