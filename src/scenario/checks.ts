@@ -75,9 +75,10 @@ const IPERF_PORT = 5201;
 /** One iperf3 server (one test, then it exits) on port; resolves once it listens, with its ending. */
 async function iperfServer(runFile: RunFile, server: RunEndpoint, port: number, seconds: number): Promise<{ done: Promise<unknown> }> {
   const done = runIn(runFile, server, ['iperf3', '-s', '-1', '-B', server.ip, '-p', String(port)], (seconds + 30) * 1000);
-  // Wait until it listens: ss inside the namespace shows the port.
+  // Wait until it listens: ss inside the namespace shows its address and port (in a shared
+  // namespace another endpoint's server may listen on the same port).
   for (let i = 0; i < 100; i++) {
-    const r = await runIn(runFile, server, ['ss', '-Hltn', `sport = :${port}`], 5000);
+    const r = await runIn(runFile, server, ['ss', '-Hltn', 'src', `${server.ip}:${port}`], 5000);
     if (r.stdout.trim()) return { done };
     await new Promise((res) => setTimeout(res, 100));
   }

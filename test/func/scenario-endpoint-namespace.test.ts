@@ -1,7 +1,8 @@
 // A scenario with `hosts.endpointNamespace: shared` (and one shared transitd
 // process) through runScenario (what `xvpc up` runs): each host's endpoints in
 // one namespace, the checks that bind their sources pass (pingall, an iperf
-// pair, a coordinated run, a pair that must not reach), `xvpc pingall` and
+// pair, a coordinated run with two servers in one namespace on one port, a
+// pair that must not reach), `xvpc pingall` and
 // `xvpc exec` work on the run, and cleanupAll (`xvpc down`) leaves nothing.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ endpoints:
 checks:
   pingall: {}
   iperf: [{ client: a, server: b, seconds: 1 }]
-  coordinated: [{ clients: [a, v6n1-n2-1], servers: [b], seconds: 1 }]
+  coordinated: [{ clients: [a, v6n1-n2-1], servers: [b, v6n1-n1-1], seconds: 1 }]
   unreachable: [{ from: a, to: x }]
 `;
 
