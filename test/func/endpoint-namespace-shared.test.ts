@@ -7,7 +7,9 @@
 // addresses arrives byte for byte (an unbound one reaches no other endpoint
 // inside the namespace; 127.0.0.1 works); an address already used there by another
 // VPC's endpoint is refused with nothing changed; another network is reached
-// through a router (the gateway route); a host endpoint stays in its
+// through a router (the gateway route); a scaled endpoint with a backend
+// there and a security group on an endpoint work as between namespaces; a
+// host endpoint stays in its
 // droplet's namespace (and its deletion leaves the source rule of another
 // VPC's endpoint with its address alone); a deleted endpoint leaves no veth or rule; a restarted
 // transitd and a resumed controller find the endpoints again; destroying the
@@ -25,7 +27,7 @@ import { endpointNames } from '../../src/transitd/plumbing.js';
 import { endpointTable } from '../../src/transitd/shared-plumbing.js';
 import { run } from '../../src/util/exec.js';
 import { listNamespaces } from '../../src/util/netns.js';
-import { delta, expectPing, shortPrefix } from './lib.js';
+import { delta, expectNoPing, expectPing, shortPrefix } from './lib.js';
 import { runStream, startServer } from './probe.js';
 
 const ip = async (args: string[]): Promise<string> => {
@@ -176,6 +178,42 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
       const local = await a1.run(['ping', '-n', '-c', '1', '-W', '1', '127.0.0.1']);
       expect(local.code, local.stdout).toBe(0);
       await expectPing(a1, a2.ip, 2); // bound: through the data plane as before
+    });
+
+    it('a scaled endpoint with a backend in the shared namespace: a2 reaches both backends (a1 beside it, b1), answers from the scaled IP', async () => {
+      const vip = await c.createScaledEndpoint({ vni: 51, netId: 1, ip: '10.51.1.100', backends: [a1, b1] });
+      const servers = await Promise.all([a1, b1].map((b) => startServer(b, 'http', 7631, { name: b.ip, bind: b.ip })));
+      try {
+        const answeredBy = new Set<string>();
+        for (let i = 0; i < 16 && answeredBy.size < 2; i++) {
+          const r = await a2.run(['curl', '-sS', '--max-time', '3', '--interface', a2.ip, `http://${vip.ip}:7631/q${i}`], { timeoutMs: 10_000 });
+          expect(r.stdout.trim(), r.stderr).toMatch(new RegExp(`^pong:q${i}@`));
+          answeredBy.add(r.stdout.trim().split('@')[1]);
+        }
+        expect([...answeredBy].sort()).toEqual([a1.ip, b1.ip].sort());
+      } finally {
+        for (const s of servers) await s.stop();
+        await c.deleteSimpleEndpoint({ vni: 51, netId: 1, ip: vip.ip });
+      }
+    });
+
+    it('a security group on a2 polices a1 beside it in the shared namespace as any other peer (by a2\'s own veth)', async () => {
+      await c.createSecurityGroup({ vni: 51, name: 'tcp7632', ingress: [{ protocol: 'tcp', ports: '7632' }], egress: [] });
+      await c.attachSecurityGroup({ vni: 51, ip: a2.ip, name: 'tcp7632' });
+      try {
+        await expectNoPing(a1, a2.ip, 2);
+        const server = await startServer(a2, 'tcp', 7632, { bind: a2.ip });
+        try {
+          const s = await runStream(a1, a2.ip, 7632, 1, { bind: a1.ip });
+          expect(s.received, 'bytes and sha256 the server received').toEqual(s.sent);
+        } finally {
+          await server.stop();
+        }
+      } finally {
+        await c.detachSecurityGroup({ vni: 51, ip: a2.ip, name: 'tcp7632' });
+        await c.deleteSecurityGroup({ vni: 51, name: 'tcp7632' });
+      }
+      await expectPing(a1, a2.ip, 2);
     });
 
     it('refuses an endpoint whose address another VPC\'s endpoint has on that droplet, changing nothing', async () => {
