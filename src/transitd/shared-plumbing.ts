@@ -56,8 +56,11 @@ export async function ensureSharedNamespace(netns: string): Promise<void> {
   const rules = await must(['ip', '-n', netns, 'rule', 'show']);
   if (new RegExp(`^${LOCAL_RULE_PREF}:\\s+from all lookup local`, 'm').test(rules) && !/^0:/m.test(rules)) return;
   // nsenter, not `ip netns exec` (which remounts /sys): /proc/sys/net is the opener's namespace.
+  // No forwarding, set rather than assumed (devconf_inherit_init_net can give a new namespace the
+  // host's): an unbound packet to another endpoint's address is looped back and must be dropped
+  // there, not routed out through that endpoint's device around the data plane.
   await must(['nsenter', `--net=${path}`, '--', 'sysctl', '-q', '-w',
-    'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
+    'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2', 'net.ipv4.ip_forward=0']);
   await run(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
   await run(['ip', '-n', netns, '-force', '-batch', '-'], { input: `rule add pref ${LOCAL_RULE_PREF} lookup local\nrule del pref 0\n` });
   const after = await must(['ip', '-n', netns, 'rule', 'show']);

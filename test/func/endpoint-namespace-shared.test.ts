@@ -98,6 +98,9 @@ function sharedSuite(transitd: true | 'shared', tag: string) {
       expect(rules).toMatch(new RegExp(`^100:\\s+from ${a1.ip} iif lo lookup ${endpointTable(a1.ip)}`, 'm'));
       expect(rules).toMatch(/^32000:\s+from all lookup local/m);
       expect(rules).not.toMatch(/^0:/m);
+      // ARP per device, and no forwarding (an unbound packet looped back is dropped, not routed around the data plane).
+      const sysctl = await run(['nsenter', `--net=/run/netns/${epsA}`, '--', 'sysctl', '-n', 'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce', 'net.ipv4.ip_forward']);
+      expect(sysctl.stdout.trim().split('\n')).toEqual(['1', '2', '0']);
       const table = await ip(['-n', epsA, 'route', 'show', 'table', String(endpointTable(a1.ip))]);
       expect(table).toContain(`default via 10.51.1.1 dev ${n1.peer}`);
       expect(table).toContain(`10.51.1.0/24 dev ${n1.peer}`);
