@@ -3,7 +3,7 @@
 // next open, so a restarted daemon finds the state the kernel kept using.
 import type { CapacityName } from '../abi/limits.js';
 import { existsSync, mkdirSync } from 'node:fs';
-import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
+import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfObject, PinnedMap, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
 import { inCallerNetns, type XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostCache, decodeU32Key, encodeAgentMeta, encodeHostConfig, encodeMembers, endpointKey, endpointRecordKey, u32Key,
@@ -34,6 +34,27 @@ export const ATTACH_MODES: readonly AttachMode[] = ['native', 'generic', 'tc'];
 export type WriteMode = 'create' | 'update' | 'upsert';
 const FLAGS: Record<WriteMode, number> = { create: BPF_NOEXIST, update: BPF_EXIST, upsert: 0 };
 
+/**
+ * map_flags of the endpoints map. By default BPF_F_NO_PREALLOC (as maps.h
+ * declares it): a host pays kernel memory per record, which lets one machine
+ * emulate many droplets. Preallocated, the kernel makes all max_entries
+ * elements at creation (~150 MB at the 1M default) and an insert only takes
+ * one from its free list: about half the insert's CPU for a million records
+ * (bench ctlplane), the choice for a real host with one map per machine.
+ * A pinned map keeps its flags (libbpf refuses to reuse a pin whose flags differ).
+ */
+function endpointsMapFlags(pinRoot: string, preallocate: boolean): number {
+  const pin = `${pinRoot}/endpoints`;
+  if (existsSync(pin)) {
+    const m = PinnedMap.open(pin);
+    try { return m.info().flags; } finally { m.close(); }
+  }
+  return preallocate ? 0 : BPF_F_NO_PREALLOC;
+}
+
+/** Whether a host's endpoints map is preallocated (HostDataplane.open's `preallocate`), from its map_flags. */
+export const endpointsPreallocated = (flags: number): boolean => (flags & BPF_F_NO_PREALLOC) === 0;
+
 export class HostDataplane {
   /** Keys of the endpoints map, built on the first packed write (see endpoint-index.ts). */
   private index?: EndpointIndex;
@@ -54,21 +75,24 @@ export class HostDataplane {
    * hook: the XDP build (xvpc.bpf.c, default) or the TC build (xvpc_tc.bpf.c)
    * of the data path; both use the same pinned maps. objectPath: another
    * build of the XDP object (the bench compares one without the capture hook).
+   * preallocate: the endpoints map gets all its elements at creation (see
+   * endpointsMapFlags); a map already pinned keeps the flags it was made with.
    */
-  static open(pinRoot: string, capacities: Capacities = {}, opts: { hook?: Hook; objectPath?: string } = {}): HostDataplane {
+  static open(pinRoot: string, capacities: Capacities = {}, opts: { hook?: Hook; objectPath?: string; preallocate?: boolean } = {}): HostDataplane {
     checkPrerequisites();
     const hook = opts.hook ?? 'xdp';
     mkdirSync(pinRoot, { recursive: true });
     const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)) as Record<string, number>;
+    const mapFlags = { endpoints: endpointsMapFlags(pinRoot, opts.preallocate ?? false) };
     let obj: BpfObject;
     if (hook === 'tc') {
-      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc_tc'), { pinRoot, maxEntries });
+      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc_tc'), { pinRoot, maxEntries, mapFlags });
     } else {
       // libbpf cannot reuse a pinned devmap by name (see the map's comment in
       // hook_xdp.h), so `interfaces` is pinned and reused here.
       const interfacesPin = `${pinRoot}/interfaces`;
       const reuse = existsSync(interfacesPin);
-      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc'), { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
+      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc'), { pinRoot, maxEntries, mapFlags, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
       if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
     }
     const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'ep_host_cache', 'scaled_flows', 'scaled_backends', 'stats', ...SG_MAPS] as const;

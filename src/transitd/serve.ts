@@ -15,7 +15,7 @@ import { TransitService as TransitServiceDef } from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
 import { checkPrerequisites } from '../util/prereq.js';
-import { parseCapacities } from './capacity.js';
+import { parseCapacities, parsePreallocate } from './capacity.js';
 import { recoverGoalState } from './goal-state.js';
 import { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limits } from './limits.js';
@@ -26,6 +26,7 @@ import { listenAddress, serverCredentials } from './tls.js';
 export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:PORT --tls-ca F --tls-cert F --tls-key F]
                 [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
                 [--max-message-mb 64] [--max-calls 64] [--metrics ADDR:PORT] [--capacity NAME=N,...]
+                [--preallocate endpoints]
   The socket, its directory and the journal are root-only (0600/0700) whatever the umask.
   --listen: also serve on TCP with mutual TLS: clients need a certificate signed by --tls-ca
             (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
@@ -34,6 +35,10 @@ export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:P
   --journal: where goal states are journalled (default: the socket path with .journal for .sock)
   --capacity: map sizes other than the defaults, e.g. conntrack=16384,endpoints=65536 (default: env
             XVPC_TRANSITD_CAPACITY, else none); maps already pinned keep their size
+  --preallocate endpoints: the kernel makes all of the endpoints map's elements when it creates
+            the map (~150 MB at the 1M default) instead of one per record: writing records costs
+            about half the kernel CPU. For a real host; emulated droplets on one machine leave it
+            off (default: env XVPC_TRANSITD_PREALLOCATE, else off); a map already pinned keeps its flags
 example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
 
 /** A transitd serving: stop() ends its gRPC (and metrics) service and closes its maps. */
@@ -55,6 +60,7 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
       'max-endpoints': { type: 'string' }, journal: { type: 'string' }, help: { type: 'boolean' },
       listen: { type: 'string' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
       'max-message-mb': { type: 'string' }, 'max-calls': { type: 'string' }, metrics: { type: 'string' }, capacity: { type: 'string' },
+      preallocate: { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); return undefined; }
@@ -91,7 +97,9 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   const maxEndpoints = values['max-endpoints'] ? Number(values['max-endpoints']) : undefined;
   const capacities = values.capacity !== undefined ? parseCapacities(values.capacity, '--capacity')
     : parseCapacities(process.env.XVPC_TRANSITD_CAPACITY ?? '', 'XVPC_TRANSITD_CAPACITY');
-  const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode) });
+  const preallocate = values.preallocate !== undefined ? parsePreallocate(values.preallocate, '--preallocate')
+    : parsePreallocate(process.env.XVPC_TRANSITD_PREALLOCATE ?? '', 'XVPC_TRANSITD_PREALLOCATE');
+  const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode), preallocate });
   // A goal state a killed transitd left half-applied is rolled back before anything is served.
   ensurePrivateDir(dirname(values.socket));
   const journal = new GoalStateJournal(values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`);
