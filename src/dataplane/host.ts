@@ -52,6 +52,16 @@ function endpointsMapFlags(pinRoot: string, preallocate: boolean): number {
   return preallocate ? 0 : BPF_F_NO_PREALLOC;
 }
 
+/** A packed batch's records by what they do to the endpoints map (HostDataplane.planEndpoints). */
+export interface EndpointBatchPlan {
+  /** record indexes whose key the index did not hold */
+  fresh: number[];
+  /** record indexes whose key it held */
+  rewritten: number[];
+  /** the index's removal count when planned (EndpointIndex.removals) */
+  removals: number;
+}
+
 /** Whether a host's endpoints map is preallocated (HostDataplane.open's `preallocate`), from its map_flags. */
 export const endpointsPreallocated = (flags: number): boolean => (flags & BPF_F_NO_PREALLOC) === 0;
 
@@ -237,29 +247,48 @@ export class HostDataplane {
   }
 
   /**
+   * Which records of a packed batch are new to the endpoints map and which
+   * rewrite one: one probe of the key index per record, which also enters the
+   * new keys. transitd makes the plan when a batch arrives, outside its
+   * one-at-a-time queue, while the kernel still writes the batch before; the
+   * batch is then applied with putEndpointsPacked in arrival order. The index
+   * may so hold keys the map does not (yet, or never: a batch refused or
+   * abandoned in the queue); that only makes a key count as rewritten, and
+   * the undo reads what the map holds at its own turn.
+   */
+  planEndpoints(keys: Buffer, count: number): EndpointBatchPlan {
+    const index = (this.index ??= EndpointIndex.fromKeys(this.m.endpoints.keys()));
+    const plan: EndpointBatchPlan = { fresh: [], rewritten: [], removals: index.removals };
+    for (let i = 0; i < count; i++) (index.addIfAbsent(keys, i * ENDPOINT_KEY.size) ? plan.fresh : plan.rewritten).push(i);
+    return plan;
+  }
+
+  /**
    * Upserts `count` packed records (struct endpoint_key[] / endpoint_value[])
    * with one batch write, done on a worker thread. All or nothing: if the kernel refuses part of the
    * batch (the map is full), rewritten records get their old values back and
-   * new ones are removed, then the kernel's error is thrown.
+   * new ones are removed, then the kernel's error is thrown. plan: from
+   * planEndpoints on the same keys (made now if not given).
    */
-  async putEndpointsPacked(keys: Buffer, values: Buffer, count: number): Promise<void> {
+  async putEndpointsPacked(keys: Buffer, values: Buffer, count: number, plan = this.planEndpoints(keys, count)): Promise<void> {
     const map = this.m.endpoints;
-    const index = (this.index ??= EndpointIndex.fromKeys(map.keys()));
-    // Keys enter the index now (one probe tells new from rewritten); a refused batch takes its new ones out again.
-    const rewritten: number[] = [];
-    const fresh: number[] = [];
-    for (let i = 0; i < count; i++) (index.addIfAbsent(keys, i * ENDPOINT_KEY.size) ? fresh : rewritten).push(i);
+    const index = this.index!;
+    const { fresh, rewritten } = plan;
+    // A key taken out of the index since the plan (a refused batch's undo, a deleted record) may be one this batch writes.
+    if (index.removals !== plan.removals) for (let i = 0; i < count; i++) index.add(keys, i * ENDPOINT_KEY.size);
     const pick = (list: number[], src: Buffer, size: number) => Buffer.concat(list.map((i) => src.subarray(i * size, (i + 1) * size)));
     const oldKeys = pick(rewritten, keys, ENDPOINT_KEY.size);
     const before = map.lookupMany(oldKeys, rewritten.length);
     try {
-      // Off the JS thread: transitd receives the next batch meanwhile.
+      // Off the JS thread: transitd receives (and plans) the next batch meanwhile.
       await map.updateBatchAsync(keys, values, count);
     } catch (err) {
-      // Best effort, then the kernel's error: delete what may be new, restore what was there.
-      for (const i of fresh) index.delete(keys, i * ENDPOINT_KEY.size);
+      // Best effort, then the kernel's error: delete what the map did not hold before (new, or a
+      // "rewritten" key the map lacked at this turn), restore what it held.
+      const absent = [...fresh, ...rewritten.filter((_, j) => !before.present[j])];
+      for (const i of absent) index.delete(keys, i * ENDPOINT_KEY.size);
       try {
-        if (fresh.length) map.deleteMany(pick(fresh, keys, ENDPOINT_KEY.size), fresh.length);
+        if (absent.length) map.deleteMany(pick(absent, keys, ENDPOINT_KEY.size), absent.length);
         const had = rewritten.map((_, j) => j).filter((j) => before.present[j]);
         if (had.length) map.updateBatch(pick(had, oldKeys, ENDPOINT_KEY.size), pick(had, before.values, ENDPOINT_VALUE.size), had.length);
       } catch { /* the original error is the one to report */ }

@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../dataplane/host.js';
 import { TransitService as TransitServiceDef } from '../gen/transit.js';
+import { decodeEndpointBatch } from './batch-wire.js';
 import { linkInfo } from '../util/link.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
 import { checkPrerequisites } from '../util/prereq.js';
@@ -116,7 +117,9 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   const metrics = values.metrics !== undefined ? new TransitMetrics(dp, values.host) : undefined;
   const handlers = service.handlers(new CallGate(limits.maxCallsInFlight), metrics && ((m, c, s) => metrics.observeRpc(m, c, s)));
   // Each call runs in the async context serving started in: in a shared host, its droplet's namespace (host.ts).
-  server.addService(tolerantDefinition(TransitServiceDef),
+  // PutEndpoints' batch is read as views of the received message (batch-wire.ts), not copied out of it.
+  const def = { ...TransitServiceDef, putEndpoints: { ...TransitServiceDef.putEndpoints, requestDeserialize: decodeEndpointBatch } };
+  server.addService(tolerantDefinition(def),
     Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, AsyncLocalStorage.bind(h as (...a: unknown[]) => unknown)])));
   rmSync(values.socket, { force: true });
   await new Promise<void>((resolve, reject) =>
