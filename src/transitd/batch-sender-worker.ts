@@ -1,6 +1,5 @@
 // The worker thread of EndpointBatchSender (batch-sender.ts): one gRPC client
-// of the transitd; each request brings a slot's memory (moved here), sent as
-// one PutEndpoints, and the answer moves it back.
+// of the transitd; each request names a shared slot, sent as one PutEndpoints.
 import { parentPort, workerData } from 'node:worker_threads';
 import { XvpcError } from '../errors.js';
 import { connectTransitd } from './client.js';
@@ -9,18 +8,18 @@ import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from '../abi/index.js';
 
 const data = workerData as SenderWorkerData;
 const client = connectTransitd(data.name, data.address, data.timeoutMs, data.tls);
+const slots = data.slots.map((s) => ({ keys: Buffer.from(s.keys), values: Buffer.from(s.values) }));
 
 parentPort!.on('message', (m: SenderRequest) => {
-  const { slot } = m;
-  // Views of the slot: the encoder copies them into the request.
-  const call = !slot ? client.health({})
-    : client.putEndpoints({ keys: Buffer.from(slot.keys, 0, m.count * EK.size), values: Buffer.from(slot.values, 0, m.count * EV.size) });
-  const back = slot ? [slot.keys, slot.values] : [];
+  const { keys, values } = slots[m.slot];
+  // Views of the shared slot: the encoder copies them into the request.
+  const call = m.count === 0 ? client.health({})
+    : client.putEndpoints({ keys: keys.subarray(0, m.count * EK.size), values: values.subarray(0, m.count * EV.size) });
   call.then(
-    () => parentPort!.postMessage({ id: m.id, slot } satisfies SenderReply, back),
+    () => parentPort!.postMessage({ id: m.id } satisfies SenderReply),
     (err: unknown) => parentPort!.postMessage({
-      id: m.id, slot,
+      id: m.id,
       error: err instanceof XvpcError ? { code: err.code, message: err.message } : { code: 'INTERNAL', message: String(err) },
-    } satisfies SenderReply, back),
+    } satisfies SenderReply),
   );
 });
