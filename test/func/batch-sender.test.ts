@@ -1,5 +1,5 @@
-// EndpointBatchSender against a real transitd: records packed into slot
-// memory (moved to and from) a worker thread and sent as PutEndpoints calls of `chunk`
+// EndpointBatchSender against a real transitd: records packed into shared
+// memory and sent from a worker thread as PutEndpoints calls of `chunk`
 // records land exactly in the host's endpoints map; a chunk transitd refuses
 // is refused whole and named by its record range; a closed sender refuses.
 // The sender runs from dist/ (its worker thread is the compiled module).
