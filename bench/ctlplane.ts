@@ -4,11 +4,16 @@
 // (BpfMap.updateBatch), at growing sizes. The records are those a switch holds:
 // endpoints living on other hosts. Each size gets a fresh droplet (a fresh
 // transitd and empty maps), so sizes do not add up and RSS is per size.
+// The endpoints map's flags are a load-time choice (transitd --preallocate
+// endpoints): per-record allocation (BPF_F_NO_PREALLOC, the default, as
+// emulated droplets run) at every size, and preallocated (a real host) at the
+// largest; the raw baseline writes into maps made with the same flags as
+// transitd's, read back from the kernel and reported with both.
 import { readFileSync, rmSync } from 'node:fs';
 import { connectTransitd } from '../dist/transitd/client.js';
 import { EndpointBatchSender } from '../dist/transitd/batch-sender.js';
 import { PinnedMap } from '../dist/dataplane/bpf.js';
-import { HostDataplane } from '../dist/dataplane/host.js';
+import { HostDataplane, endpointsPreallocated } from '../dist/dataplane/host.js';
 import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, packEndpointsInto, ENDPOINT_KEY, ENDPOINT_VALUE, type EndpointRecord } from '../dist/abi/index.js';
 import { createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/index.js';
 import { EndpointBatch as PbEndpointBatch, EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../dist/gen/transit.js';
@@ -41,7 +46,16 @@ export interface CtlSizeResult {
   transitdRssBytes: { before: number; after: number; delta: number };
   /** the endpoints map's kernel memory (fdinfo memlock) after programming */
   mapMemlockBytes: number;
+  /** the endpoints map's flags, as the kernel reports them, for transitd's map and the raw baseline's */
+  mapFlags: { transitd: string; raw: string };
   verified: string;
+  /**
+   * The same records (largest size only) with the endpoints map preallocated
+   * (transitd --preallocate endpoints, as a real host runs), each path on
+   * maps made with those flags.
+   */
+  preallocated?: { seconds: number; packSeconds: number; recordsPerSecond: number; raw: { seconds: number; recordsPerSecond: number };
+    vsRaw: number; mapFlags: { transitd: string; raw: string }; mapMemlockBytes: number };
 }
 
 /** Where transitd spends its CPU while applying goal states (perf -p, JS named through --perf-basic-prof). */
@@ -89,6 +103,27 @@ function memlockOf(fd: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** map_flags as the kernel reports them, named. */
+function flagsText(flags: number): string {
+  return endpointsPreallocated(flags) ? `preallocated (map_flags ${flags})` : `BPF_F_NO_PREALLOC (map_flags ${flags})`;
+}
+
+/** Lets the kernel free the maps of a droplet just destroyed (a kworker walks a million elements) before the next timed run. */
+const settle = (n: number) => (n >= 100_000 ? new Promise((r) => setTimeout(r, 2000)) : Promise.resolve());
+
+/** Droplets whose transitd preallocates the endpoints map (env XVPC_TRANSITD_PREALLOCATE, read by transitd at start). */
+async function createDropletsWith(prefix: string, preallocate: boolean): Promise<Record<string, Droplet>> {
+  const old = process.env.XVPC_TRANSITD_PREALLOCATE;
+  if (preallocate) process.env.XVPC_TRANSITD_PREALLOCATE = 'endpoints';
+  else delete process.env.XVPC_TRANSITD_PREALLOCATE;
+  try {
+    return await createDroplets(['cp'], { prefix });
+  } finally {
+    if (old === undefined) delete process.env.XVPC_TRANSITD_PREALLOCATE;
+    else process.env.XVPC_TRANSITD_PREALLOCATE = old;
+  }
+}
+
 /** The record as the Controller's reconciler packs it for PutEndpoints. */
 function packed(r: PbEndpoint): EndpointRecord {
   return { ...r, type: EndpointType.SIMPLE, hostedIfindex: -1 };
@@ -97,7 +132,9 @@ function packed(r: PbEndpoint): EndpointRecord {
 /** How the records are sent: EndpointBatchSender (packing on this thread, gRPC on a worker), or unary calls from this thread. */
 type SendMode = 'sender' | 'caller-thread';
 
-async function throughTransitd(d: Droplet, n: number, chunk: number, window: number, mode: SendMode = 'sender'): Promise<Omit<CtlSizeResult, 'raw' | 'vsRaw'>> {
+type TransitdRun = Omit<CtlSizeResult, 'raw' | 'vsRaw' | 'mapFlags' | 'preallocated'> & { mapFlags: string };
+
+async function throughTransitd(d: Droplet, n: number, chunk: number, window: number, mode: SendMode = 'sender'): Promise<TransitdRun> {
   const client = connectTransitd(d.id, d.transitdAddress, 120_000);
   const sender = mode === 'sender' ? new EndpointBatchSender(d.id, d.transitdAddress, { chunk, window, timeoutMs: 120_000 }) : undefined;
   try {
@@ -157,8 +194,10 @@ async function throughTransitd(d: Droplet, n: number, chunk: number, window: num
     const map = PinnedMap.open(`${d.pinRoot}/endpoints`);
     let verified = `${probes.length} spot reads`;
     let memlock: number;
+    let mapFlags: string;
     try {
       memlock = memlockOf(map.fd);
+      mapFlags = flagsText(map.info().flags);
       if (n <= 100_000) {
         const count = map.keys().length;
         if (count !== n) throw new Error(`ctlplane: endpoints map holds ${count} records, want ${n}`);
@@ -169,7 +208,7 @@ async function throughTransitd(d: Droplet, n: number, chunk: number, window: num
     }
     return {
       endpoints: n, chunk, chunkBytes, window, seconds: ms / 1000, packSeconds: packMs / 1000, recordsPerSecond: sig((n / ms) * 1000),
-      transitdRssBytes: { before: rssBefore, after: rssAfter, delta: rssAfter - rssBefore }, mapMemlockBytes: memlock, verified,
+      transitdRssBytes: { before: rssBefore, after: rssAfter, delta: rssAfter - rssBefore }, mapMemlockBytes: memlock, mapFlags, verified,
     };
   } finally {
     client.close();
@@ -177,8 +216,8 @@ async function throughTransitd(d: Droplet, n: number, chunk: number, window: num
   }
 }
 
-/** The same records written with BpfMap.updateBatch (chunk records per call) into a private copy of the maps. */
-function rawBatched(pinRoot: string, n: number, chunk: number): { seconds: number; recordsPerSecond: number } {
+/** The same records written with BpfMap.updateBatch (chunk records per call) into a private copy of the maps, made with transitd's flags. */
+function rawBatched(pinRoot: string, n: number, chunk: number, preallocate: boolean): { seconds: number; recordsPerSecond: number; mapFlags: string } {
   const keys = Buffer.alloc(n * ENDPOINT_KEY.size);
   const values = Buffer.alloc(n * ENDPOINT_VALUE.size);
   for (let i = 0; i < n; i++) {
@@ -186,9 +225,11 @@ function rawBatched(pinRoot: string, n: number, chunk: number): { seconds: numbe
     endpointKey(VNI, r.ip).copy(keys, i * ENDPOINT_KEY.size);
     encodeEndpoint({ ...r, type: EndpointType.SIMPLE, hostedIfindex: -1 }).copy(values, i * ENDPOINT_VALUE.size);
   }
-  const dp = HostDataplane.open(pinRoot);
+  rmSync(pinRoot, { recursive: true, force: true });
+  const dp = HostDataplane.open(pinRoot, {}, { preallocate });
   try {
     const map = dp.map('endpoints');
+    const mapFlags = flagsText(map.info().flags);
     const t0 = nowNs();
     for (let off = 0; off < n; off += chunk) {
       const count = Math.min(chunk, n - off);
@@ -196,7 +237,7 @@ function rawBatched(pinRoot: string, n: number, chunk: number): { seconds: numbe
         values.subarray(off * ENDPOINT_VALUE.size, (off + count) * ENDPOINT_VALUE.size), count);
     }
     const ms = msSince(t0);
-    return { seconds: ms / 1000, recordsPerSecond: sig((n / ms) * 1000) };
+    return { seconds: ms / 1000, recordsPerSecond: sig((n / ms) * 1000), mapFlags };
   } finally {
     dp.close();
     rmSync(pinRoot, { recursive: true, force: true });
@@ -269,32 +310,52 @@ async function profileTransitd(prefix: string, n: number, chunk: number, window:
 export async function measureControlPlane(prefix: string, rawPinRoot: string, sizes: number[], chunk: number, window: number,
   onStep: (s: string) => void, onDone: (s: string) => void, profile?: { endpoints: number; dataPath: string }): Promise<CtlPlaneResult> {
   const out: CtlSizeResult[] = [];
-  for (const n of sizes) {
-    onStep(`${n.toLocaleString('en')} endpoints via PutEndpoints (chunks of ${chunk})`);
-    const droplets = await createDroplets(['cp'], { prefix });
-    let viaTransitd: Omit<CtlSizeResult, 'raw' | 'vsRaw'>;
+  // One size's sender run and its raw baseline, both with the endpoints map made preallocated or not.
+  const pair = async (n: number, preallocate: boolean) => {
+    const how = preallocate ? 'endpoints map preallocated' : 'endpoints map BPF_F_NO_PREALLOC';
+    onStep(`${n.toLocaleString('en')} endpoints via PutEndpoints (chunks of ${chunk}; ${how})`);
+    const droplets = await createDropletsWith(prefix, preallocate);
+    let viaTransitd: TransitdRun;
     try {
       viaTransitd = await throughTransitd(droplets.cp, n, chunk, window);
     } finally {
       await destroyDroplets(droplets);
     }
     onDone(`${sig(viaTransitd.seconds)} s, ${sig(viaTransitd.recordsPerSecond / 1000)}k records/s`);
+    await settle(n);
+    onStep(`${n.toLocaleString('en')} endpoints raw (BpfMap.updateBatch; ${how})`);
+    const raw = rawBatched(rawPinRoot, n, chunk, preallocate);
+    onDone(`${sig(raw.seconds)} s, ${sig(raw.recordsPerSecond / 1000)}k records/s`);
+    await settle(n);
+    return { viaTransitd, raw };
+  };
+  for (const n of sizes) {
+    const { viaTransitd, raw } = await pair(n, false);
     onStep(`${n.toLocaleString('en')} endpoints via PutEndpoints from the caller's thread (before EndpointBatchSender)`);
     const before = await createDroplets(['cp'], { prefix });
-    let callerThread: Omit<CtlSizeResult, 'raw' | 'vsRaw'>;
+    let callerThread: TransitdRun;
     try {
       callerThread = await throughTransitd(before.cp, n, chunk, window, 'caller-thread');
     } finally {
       await destroyDroplets(before);
     }
     onDone(`${sig(callerThread.seconds)} s, ${sig(callerThread.recordsPerSecond / 1000)}k records/s`);
-    onStep(`${n.toLocaleString('en')} endpoints raw (BpfMap.updateBatch)`);
-    const raw = rawBatched(rawPinRoot, n, chunk);
-    onDone(`${sig(raw.seconds)} s, ${sig(raw.recordsPerSecond / 1000)}k records/s`);
+    await settle(n);
+    let preallocated: CtlSizeResult['preallocated'];
+    if (n === sizes[sizes.length - 1]) {
+      const p = await pair(n, true);
+      preallocated = {
+        seconds: p.viaTransitd.seconds, packSeconds: p.viaTransitd.packSeconds, recordsPerSecond: p.viaTransitd.recordsPerSecond,
+        raw: { seconds: p.raw.seconds, recordsPerSecond: p.raw.recordsPerSecond }, vsRaw: sig(p.viaTransitd.recordsPerSecond / p.raw.recordsPerSecond),
+        mapFlags: { transitd: p.viaTransitd.mapFlags, raw: p.raw.mapFlags }, mapMemlockBytes: p.viaTransitd.mapMemlockBytes,
+      };
+    }
     out.push({
-      ...viaTransitd, raw, vsRaw: sig(viaTransitd.recordsPerSecond / raw.recordsPerSecond),
+      ...viaTransitd, raw: { seconds: raw.seconds, recordsPerSecond: raw.recordsPerSecond }, vsRaw: sig(viaTransitd.recordsPerSecond / raw.recordsPerSecond),
+      mapFlags: { transitd: viaTransitd.mapFlags, raw: raw.mapFlags },
       callerThread: { seconds: callerThread.seconds, packSeconds: callerThread.packSeconds, recordsPerSecond: callerThread.recordsPerSecond,
         vsRaw: sig(callerThread.recordsPerSecond / raw.recordsPerSecond) },
+      ...(preallocated ? { preallocated } : {}),
     });
   }
   let prof: TransitdProfile | undefined;
@@ -314,7 +375,8 @@ export async function measureControlPlane(prefix: string, rawPinRoot: string, si
     path: 'Controller-side gRPC client (connectTransitd) -> PutEndpoints (endpoint records of remote hosts, as a switch holds, '
       + 'packed in the kernel layout as the reconciler sends them) -> transitd field checks -> one native lookup per record '
       + '(what makes the batch undoable) -> one batch map update per chunk',
-    raw: 'BpfMap.updateBatch from the bench process into a private copy of the maps, pre-encoded records, same chunk size',
+    raw: 'BpfMap.updateBatch from the bench process into a private copy of the maps made with the same endpoints map flags as '
+      + 'transitd\'s (BPF_F_NO_PREALLOC at every size; preallocated too at the largest), pre-encoded records, same chunk size',
     sizes: out,
   };
 }

@@ -310,6 +310,36 @@ describe('netns droplets with transitd', () => {
     }
   });
 
+  it('XVPC_TRANSITD_PREALLOCATE=endpoints preallocates the endpoints map of transitds started under it; a bad one stops start-up, naming it', async () => {
+    const p = newPrefix();
+    const saved = process.env.XVPC_TRANSITD_PREALLOCATE;
+    const flags = async (pin: string) => (JSON.parse(await must(['bpftool', '-j', 'map', 'show', 'pinned', pin])) as { flags: number }).flags;
+    try {
+      delete process.env.XVPC_TRANSITD_PREALLOCATE;
+      const plain = await createDroplets(['a1'], { prefix: p });
+      try {
+        expect(await flags(`${plain.a1.pinRoot}/endpoints`)).toBe(1); // BPF_F_NO_PREALLOC: the default
+      } finally {
+        await destroyDroplets(plain);
+      }
+      process.env.XVPC_TRANSITD_PREALLOCATE = 'endpoints';
+      const pre = await createDroplets(['a2'], { prefix: p });
+      try {
+        expect(await flags(`${pre.a2.pinRoot}/endpoints`)).toBe(0);
+        expect(await flags(`${pre.a2.pinRoot}/substrate`)).toBe(1); // only the endpoints map
+        expect((await pre.a2.health()).transitLoaded).toBe(true);
+      } finally {
+        await destroyDroplets(pre);
+      }
+      process.env.XVPC_TRANSITD_PREALLOCATE = 'conntrack';
+      await expectCode(createDroplets(['a3'], { prefix: p }), 'UNAVAILABLE', /XVPC_TRANSITD_PREALLOCATE: 'conntrack' cannot be preallocated \(only: endpoints\)/);
+      expect(await leftovers(p)).toEqual(NOTHING);
+    } finally {
+      if (saved === undefined) delete process.env.XVPC_TRANSITD_PREALLOCATE;
+      else process.env.XVPC_TRANSITD_PREALLOCATE = saved;
+    }
+  });
+
   it('cleanupAll(prefix) stops the transitds of a crashed run', async () => {
     const p = newPrefix();
     const run1 = await createDroplets(['h1'], { prefix: p });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../src/dataplane/host.js';
 import { EndpointType, checkEndpointBatch, packEndpoints, unpackEndpoints, type EndpointRecord } from '../src/abi/index.js';
-import { putEndpointBatch } from '../src/transitd/put-endpoints.js';
+import { applyEndpointBatch, putEndpointBatch } from '../src/transitd/put-endpoints.js';
 import { XvpcError } from '../src/errors.js';
 import { openDataplane } from './xdp/harness.js';
 
@@ -70,5 +70,39 @@ describe('packed endpoint batches (capacity 1024)', () => {
     const before = env.dp.listEndpointKeys().length;
     await expect(put(env.dp, Array.from({ length: 40 }, (_, i) => rec(i + 3000)))).rejects.toThrow(/rolled back/);
     expect(env.dp.listEndpointKeys()).toHaveLength(before);
+  });
+
+  it('batches planned on arrival, before the one ahead is applied (as transitd does): a refused one ahead changes nothing of the next', async () => {
+    const sort = (l: EndpointRecord[]) => [...l].sort((a, b) => (a.ip < b.ip ? -1 : 1));
+    const before = env.dp.list('endpoints');
+    // A overflows the map (20 rewritten, 40 new); B shares 10 of A's new keys (planned as rewrites: A's
+    // plan entered them) plus 4 new, and fits once A is undone. Both planned before either is applied.
+    const a = [...Array.from({ length: 20 }, (_, i) => rec(i + 1, '172.30.0.5')), ...Array.from({ length: 40 }, (_, i) => rec(i + 4000))];
+    const b = [...Array.from({ length: 10 }, (_, i) => rec(i + 4000, '172.30.0.6')), ...Array.from({ length: 4 }, (_, i) => rec(i + 5000, '172.30.0.6'))];
+    const pa = packEndpoints(a);
+    const pb = packEndpoints(b);
+    const planA = env.dp.planEndpoints(pa.keys, a.length);
+    const planB = env.dp.planEndpoints(pb.keys, b.length);
+    expect([planA.fresh.length, planA.rewritten.length]).toEqual([40, 20]);
+    expect([planB.fresh.length, planB.rewritten.length]).toEqual([4, 10]);
+    await expect(applyEndpointBatch(env.dp, HOST, pa.keys, pa.values, a.length, planA)).rejects.toThrow(/rolled back/);
+    expect(sort(env.dp.list('endpoints'))).toEqual(sort(before));
+    expect(await applyEndpointBatch(env.dp, HOST, pb.keys, pb.values, b.length, planB)).toBe(14);
+    expect(sort(env.dp.list('endpoints'))).toEqual(sort([...before, ...b.map((r) => ({ ...r, hostedIfindex: -1 }))]));
+    // The index knows B's keys again (A's undo had taken 10 of them out): a refused batch rewriting them restores them.
+    const c = [...b.map((r) => ({ ...r, hostIp: '172.30.0.7' })), ...Array.from({ length: 40 }, (_, i) => rec(i + 6000))];
+    const afterB = env.dp.list('endpoints');
+    await expect(put(env.dp, c)).rejects.toThrow(/rolled back/);
+    expect(sort(env.dp.list('endpoints'))).toEqual(sort(afterB));
+  });
+
+  it('a key the index holds but the map lacks (a plan abandoned in the queue) is removed by a refused batch\'s undo', async () => {
+    const before = env.dp.list('endpoints');
+    const ghost = [rec(7000)];
+    const g = packEndpoints(ghost);
+    env.dp.planEndpoints(g.keys, 1); // planned, never applied: the index holds it, the map does not
+    await expect(put(env.dp, [{ ...rec(7000), hostIp: '172.30.0.8' }, ...Array.from({ length: 40 }, (_, i) => rec(i + 8000))])).rejects.toThrow(/rolled back/);
+    const sort = (l: EndpointRecord[]) => [...l].sort((a, b) => (a.ip < b.ip ? -1 : 1));
+    expect(sort(env.dp.list('endpoints'))).toEqual(sort(before));
   });
 });

@@ -1,6 +1,6 @@
 // BpfObject: one BPF ELF object opened (and later loaded) through libbpf.
 //
-//   new BpfObject(path, { pinRoot?, maxEntries?: { [map]: n }, reuseMaps?: { [map]: pinPath } })
+//   new BpfObject(path, { pinRoot?, maxEntries?: { [map]: n }, mapFlags?: { [map]: flags }, reuseMaps?: { [map]: pinPath } })
 //   .load()  .programs()  .maps()  .programFd(name)  .mapFd(name)  .close()
 //
 // Maps declared with LIBBPF_PIN_BY_NAME are pinned under pinRoot, and an
@@ -41,13 +41,15 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "BpfObject(path): path must be a string");
     std::string path = info[0].As<Napi::String>();
     std::string pin_root;
-    Napi::Object max_entries, reuse;
+    Napi::Object max_entries, map_flags, reuse;
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Object opts = info[1].As<Napi::Object>();
       if (opts.Has("pinRoot") && opts.Get("pinRoot").IsString())
         pin_root = opts.Get("pinRoot").As<Napi::String>();
       if (opts.Has("maxEntries") && opts.Get("maxEntries").IsObject())
         max_entries = opts.Get("maxEntries").As<Napi::Object>();
+      if (opts.Has("mapFlags") && opts.Get("mapFlags").IsObject())
+        map_flags = opts.Get("mapFlags").As<Napi::Object>();
       if (opts.Has("reuseMaps") && opts.Get("reuseMaps").IsObject())
         reuse = opts.Get("reuseMaps").As<Napi::Object>();
     }
@@ -72,6 +74,23 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
         if (rc) {
           Release();
           ThrowErrno(env, "set max_entries of " + name, rc);
+        }
+      }
+    }
+
+    if (!map_flags.IsEmpty()) {
+      Napi::Array names = map_flags.GetPropertyNames();
+      for (uint32_t i = 0; i < names.Length(); i++) {
+        std::string name = names.Get(i).As<Napi::String>();
+        struct bpf_map* map = bpf_object__find_map_by_name(obj_, name.c_str());
+        if (!map) {
+          Release();
+          ThrowType(env, "mapFlags: no map named '" + name + "' in " + path);
+        }
+        int rc = bpf_map__set_map_flags(map, map_flags.Get(name).As<Napi::Number>().Uint32Value());
+        if (rc) {
+          Release();
+          ThrowErrno(env, "set map_flags of " + name, rc);
         }
       }
     }

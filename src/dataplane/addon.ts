@@ -29,7 +29,7 @@ export interface RawBpfObject {
 
 export interface Addon {
   BpfObject: new (path: string, opts?: {
-    pinRoot?: string; maxEntries?: Record<string, number>; reuseMaps?: Record<string, string>;
+    pinRoot?: string; maxEntries?: Record<string, number>; mapFlags?: Record<string, number>; reuseMaps?: Record<string, string>;
   }) => RawBpfObject;
   mapInfo(fd: number): RawMapInfo;
   mapLookup(fd: number, key: Buffer): Buffer | null;

@@ -6,6 +6,8 @@ import { addon, repoRoot, type RawBpfObject, type RawMapInfo, type TestRunResult
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
 export const BPF_EXIST = 2;
+/** map_flags: a hash map allocates each element on insert instead of all of them at creation. */
+export const BPF_F_NO_PREALLOC = 1;
 
 /** Path of a compiled BPF object from native/bpf (built by `npm run build:bpf`). */
 export function bpfObjectPath(name: string): string {
@@ -67,6 +69,8 @@ export interface OpenOptions {
   pinRoot?: string;
   /** Capacity per map name, set before load. */
   maxEntries?: Record<string, number>;
+  /** map_flags per map name, set before load (replacing those the object declares). */
+  mapFlags?: Record<string, number>;
   /** Map name -> pin path of an existing map to use instead of creating one. */
   reuseMaps?: Record<string, string>;
 }

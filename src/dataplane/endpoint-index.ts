@@ -27,6 +27,8 @@ export class EndpointIndex {
   // Slot i is (slots[2i], slots[2i+1]) = (vni, ip): a probe touches one cache line, not one in each of two arrays.
   private slots = new Int32Array(2 * 1024);
   private used = 0; // live keys plus tombstones
+  /** How many keys were ever deleted: a plan made before a deletion must enter its keys again (HostDataplane). */
+  removals = 0;
 
   /** keys: struct endpoint_key buffers (vni little-endian, ip network order). */
   static fromKeys(keys: Buffer[]): EndpointIndex {
@@ -70,7 +72,10 @@ export class EndpointIndex {
 
   delete(keys: Buffer, off: number): void {
     const i = this.find(vniAt(keys, off), ipAt(keys, off));
-    if (i >= 0) this.slots[2 * i] = DELETED;
+    if (i >= 0) {
+      this.slots[2 * i] = DELETED;
+      this.removals++;
+    }
   }
 
   /** Slot of (vni, ip), or -1. */

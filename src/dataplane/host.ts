@@ -3,7 +3,7 @@
 // next open, so a restarted daemon finds the state the kernel kept using.
 import type { CapacityName } from '../abi/limits.js';
 import { existsSync, mkdirSync } from 'node:fs';
-import { BPF_EXIST, BPF_NOEXIST, BpfObject, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
+import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfObject, PinnedMap, bpfObjectPath, pinMap, tcDetach, xdpDetach, type BpfMap, type BpfProgram } from './bpf.js';
 import { inCallerNetns, type XdpMode } from './addon.js';
 import {
   decodeAgentMeta, decodeEndpoint, decodeEndpointKey, decodeHostCache, decodeU32Key, encodeAgentMeta, encodeHostConfig, encodeMembers, endpointKey, endpointRecordKey, u32Key,
@@ -34,6 +34,37 @@ export const ATTACH_MODES: readonly AttachMode[] = ['native', 'generic', 'tc'];
 export type WriteMode = 'create' | 'update' | 'upsert';
 const FLAGS: Record<WriteMode, number> = { create: BPF_NOEXIST, update: BPF_EXIST, upsert: 0 };
 
+/**
+ * map_flags of the endpoints map. By default BPF_F_NO_PREALLOC (as maps.h
+ * declares it): a host pays kernel memory per record, which lets one machine
+ * emulate many droplets. Preallocated, the kernel makes all max_entries
+ * elements at creation (~150 MB at the 1M default) and an insert only takes
+ * one from its free list: about half the insert's CPU for a million records
+ * (bench ctlplane), the choice for a real host with one map per machine.
+ * A pinned map keeps its flags (libbpf refuses to reuse a pin whose flags differ).
+ */
+function endpointsMapFlags(pinRoot: string, preallocate: boolean): number {
+  const pin = `${pinRoot}/endpoints`;
+  if (existsSync(pin)) {
+    const m = PinnedMap.open(pin);
+    try { return m.info().flags; } finally { m.close(); }
+  }
+  return preallocate ? 0 : BPF_F_NO_PREALLOC;
+}
+
+/** A packed batch's records by what they do to the endpoints map (HostDataplane.planEndpoints). */
+export interface EndpointBatchPlan {
+  /** record indexes whose key the index did not hold */
+  fresh: number[];
+  /** record indexes whose key it held */
+  rewritten: number[];
+  /** the index's removal count when planned (EndpointIndex.removals) */
+  removals: number;
+}
+
+/** Whether a host's endpoints map is preallocated (HostDataplane.open's `preallocate`), from its map_flags. */
+export const endpointsPreallocated = (flags: number): boolean => (flags & BPF_F_NO_PREALLOC) === 0;
+
 export class HostDataplane {
   /** Keys of the endpoints map, built on the first packed write (see endpoint-index.ts). */
   private index?: EndpointIndex;
@@ -54,21 +85,24 @@ export class HostDataplane {
    * hook: the XDP build (xvpc.bpf.c, default) or the TC build (xvpc_tc.bpf.c)
    * of the data path; both use the same pinned maps. objectPath: another
    * build of the XDP object (the bench compares one without the capture hook).
+   * preallocate: the endpoints map gets all its elements at creation (see
+   * endpointsMapFlags); a map already pinned keeps the flags it was made with.
    */
-  static open(pinRoot: string, capacities: Capacities = {}, opts: { hook?: Hook; objectPath?: string } = {}): HostDataplane {
+  static open(pinRoot: string, capacities: Capacities = {}, opts: { hook?: Hook; objectPath?: string; preallocate?: boolean } = {}): HostDataplane {
     checkPrerequisites();
     const hook = opts.hook ?? 'xdp';
     mkdirSync(pinRoot, { recursive: true });
     const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)) as Record<string, number>;
+    const mapFlags = { endpoints: endpointsMapFlags(pinRoot, opts.preallocate ?? false) };
     let obj: BpfObject;
     if (hook === 'tc') {
-      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc_tc'), { pinRoot, maxEntries });
+      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc_tc'), { pinRoot, maxEntries, mapFlags });
     } else {
       // libbpf cannot reuse a pinned devmap by name (see the map's comment in
       // hook_xdp.h), so `interfaces` is pinned and reused here.
       const interfacesPin = `${pinRoot}/interfaces`;
       const reuse = existsSync(interfacesPin);
-      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc'), { pinRoot, maxEntries, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
+      obj = BpfObject.load(opts.objectPath ?? bpfObjectPath('xvpc'), { pinRoot, maxEntries, mapFlags, reuseMaps: reuse ? { interfaces: interfacesPin } : {} });
       if (!reuse) pinMap(obj.map('interfaces'), interfacesPin);
     }
     const names = ['vpcs', 'networks', 'endpoints', 'substrate', 'agent_meta', 'host_cfg', 'ep_host_cache', 'scaled_flows', 'scaled_backends', 'stats', ...SG_MAPS] as const;
@@ -213,29 +247,48 @@ export class HostDataplane {
   }
 
   /**
+   * Which records of a packed batch are new to the endpoints map and which
+   * rewrite one: one probe of the key index per record, which also enters the
+   * new keys. transitd makes the plan when a batch arrives, outside its
+   * one-at-a-time queue, while the kernel still writes the batch before; the
+   * batch is then applied with putEndpointsPacked in arrival order. The index
+   * may so hold keys the map does not (yet, or never: a batch refused or
+   * abandoned in the queue); that only makes a key count as rewritten, and
+   * the undo reads what the map holds at its own turn.
+   */
+  planEndpoints(keys: Buffer, count: number): EndpointBatchPlan {
+    const index = (this.index ??= EndpointIndex.fromKeys(this.m.endpoints.keys()));
+    const plan: EndpointBatchPlan = { fresh: [], rewritten: [], removals: index.removals };
+    for (let i = 0; i < count; i++) (index.addIfAbsent(keys, i * ENDPOINT_KEY.size) ? plan.fresh : plan.rewritten).push(i);
+    return plan;
+  }
+
+  /**
    * Upserts `count` packed records (struct endpoint_key[] / endpoint_value[])
    * with one batch write, done on a worker thread. All or nothing: if the kernel refuses part of the
    * batch (the map is full), rewritten records get their old values back and
-   * new ones are removed, then the kernel's error is thrown.
+   * new ones are removed, then the kernel's error is thrown. plan: from
+   * planEndpoints on the same keys (made now if not given).
    */
-  async putEndpointsPacked(keys: Buffer, values: Buffer, count: number): Promise<void> {
+  async putEndpointsPacked(keys: Buffer, values: Buffer, count: number, plan = this.planEndpoints(keys, count)): Promise<void> {
     const map = this.m.endpoints;
-    const index = (this.index ??= EndpointIndex.fromKeys(map.keys()));
-    // Keys enter the index now (one probe tells new from rewritten); a refused batch takes its new ones out again.
-    const rewritten: number[] = [];
-    const fresh: number[] = [];
-    for (let i = 0; i < count; i++) (index.addIfAbsent(keys, i * ENDPOINT_KEY.size) ? fresh : rewritten).push(i);
+    const index = this.index!;
+    const { fresh, rewritten } = plan;
+    // A key taken out of the index since the plan (a refused batch's undo, a deleted record) may be one this batch writes.
+    if (index.removals !== plan.removals) for (let i = 0; i < count; i++) index.add(keys, i * ENDPOINT_KEY.size);
     const pick = (list: number[], src: Buffer, size: number) => Buffer.concat(list.map((i) => src.subarray(i * size, (i + 1) * size)));
     const oldKeys = pick(rewritten, keys, ENDPOINT_KEY.size);
     const before = map.lookupMany(oldKeys, rewritten.length);
     try {
-      // Off the JS thread: transitd receives the next batch meanwhile.
+      // Off the JS thread: transitd receives (and plans) the next batch meanwhile.
       await map.updateBatchAsync(keys, values, count);
     } catch (err) {
-      // Best effort, then the kernel's error: delete what may be new, restore what was there.
-      for (const i of fresh) index.delete(keys, i * ENDPOINT_KEY.size);
+      // Best effort, then the kernel's error: delete what the map did not hold before (new, or a
+      // "rewritten" key the map lacked at this turn), restore what it held.
+      const absent = [...fresh, ...rewritten.filter((_, j) => !before.present[j])];
+      for (const i of absent) index.delete(keys, i * ENDPOINT_KEY.size);
       try {
-        if (fresh.length) map.deleteMany(pick(fresh, keys, ENDPOINT_KEY.size), fresh.length);
+        if (absent.length) map.deleteMany(pick(absent, keys, ENDPOINT_KEY.size), absent.length);
         const had = rewritten.map((_, j) => j).filter((j) => before.present[j]);
         if (had.length) map.updateBatch(pick(had, oldKeys, ENDPOINT_KEY.size), pick(had, before.values, ENDPOINT_VALUE.size), had.length);
       } catch { /* the original error is the one to report */ }

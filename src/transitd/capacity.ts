@@ -23,3 +23,14 @@ export function parseCapacities(text: string, field = 'capacity'): Capacities {
   }
   return out;
 }
+
+/** Maps transitd may preallocate (--preallocate): the endpoints hash only (see endpointsMapFlags in dataplane/host.ts). */
+export const PREALLOCATABLE = ['endpoints'] as const;
+
+/** --preallocate NAME (or env XVPC_TRANSITD_PREALLOCATE): 'endpoints' -> true; '' -> false (the default, allocation per record). */
+export function parsePreallocate(text: string, field = 'preallocate'): boolean {
+  const name = text.trim();
+  if (name === '') return false;
+  if (!(PREALLOCATABLE as readonly string[]).includes(name)) throw invalid(`${field}: '${name}' cannot be preallocated (only: ${PREALLOCATABLE.join(', ')})`);
+  return true;
+}

@@ -5,7 +5,7 @@
 // makes a million endpoints take seconds.
 import { XvpcError } from '../errors.js';
 import { batchEndpointHostIp, batchEndpointKey, checkEndpointBatch, endpointRecordKey, setBatchHostedIfindex } from '../abi/index.js';
-import type { HostDataplane } from '../dataplane/host.js';
+import type { EndpointBatchPlan, HostDataplane } from '../dataplane/host.js';
 import { parseIpv4 } from '../util/addr.js';
 
 /**
@@ -20,9 +20,11 @@ export async function putEndpointBatch(dp: HostDataplane, hostIp: string, keys: 
 /**
  * Applies a batch checkEndpointBatch passed (count: its answer). The check
  * reads only the request, so transitd runs it outside its one-at-a-time
- * queue, while the kernel still writes the batch before.
+ * queue, while the kernel still writes the batch before; so does the plan
+ * (HostDataplane.planEndpoints: which records are new), made in arrival order.
  */
-export async function applyEndpointBatch(dp: HostDataplane, hostIp: string, keys: Buffer, values: Buffer, count: number): Promise<number> {
+export async function applyEndpointBatch(dp: HostDataplane, hostIp: string, keys: Buffer, values: Buffer, count: number,
+  plan?: EndpointBatchPlan): Promise<number> {
   if (count === 0) return 0;
 
   const here = parseIpv4(hostIp, 'host ip');
@@ -36,7 +38,7 @@ export async function applyEndpointBatch(dp: HostDataplane, hostIp: string, keys
   }
 
   try {
-    await dp.putEndpointsPacked(keys, values, count);
+    await dp.putEndpointsPacked(keys, values, count, plan);
   } catch (err) {
     throw new XvpcError('INTERNAL', `endpoint batch not applied (rolled back): ${(err as Error).message}`);
   }

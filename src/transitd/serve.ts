@@ -12,10 +12,11 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../dataplane/host.js';
 import { TransitService as TransitServiceDef } from '../gen/transit.js';
+import { decodeEndpointBatch } from './batch-wire.js';
 import { linkInfo } from '../util/link.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
 import { checkPrerequisites } from '../util/prereq.js';
-import { parseCapacities } from './capacity.js';
+import { parseCapacities, parsePreallocate } from './capacity.js';
 import { recoverGoalState } from './goal-state.js';
 import { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limits } from './limits.js';
@@ -28,6 +29,7 @@ export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:P
                 [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
                 [--max-message-mb 64] [--max-calls 64] [--metrics ADDR:PORT] [--capacity NAME=N,...]
                 [--endpoint-namespace own|shared]
+                [--preallocate endpoints]
   The socket, its directory and the journal are root-only (0600/0700) whatever the umask.
   --listen: also serve on TCP with mutual TLS: clients need a certificate signed by --tls-ca
             (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
@@ -40,6 +42,10 @@ export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:P
             <ns-prefix>-eps for all endpoints of this host, each routed by its source address
             (~90 kB of kernel memory per endpoint instead of ~310; commands run as an endpoint
             must bind its address; two endpoints with one IP in different VPCs cannot both be here)
+  --preallocate endpoints: the kernel makes all of the endpoints map's elements when it creates
+            the map (~150 MB at the 1M default) instead of one per record: writing records costs
+            about half the kernel CPU. For a real host; emulated droplets on one machine leave it
+            off (default: env XVPC_TRANSITD_PREALLOCATE, else off); a map already pinned keeps its flags
 example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
 
 /** A transitd serving: stop() ends its gRPC (and metrics) service and closes its maps. */
@@ -62,6 +68,7 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
       listen: { type: 'string' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
       'max-message-mb': { type: 'string' }, 'max-calls': { type: 'string' }, metrics: { type: 'string' }, capacity: { type: 'string' },
       'endpoint-namespace': { type: 'string', default: 'own' },
+      preallocate: { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); return undefined; }
@@ -100,7 +107,9 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   const maxEndpoints = values['max-endpoints'] ? Number(values['max-endpoints']) : undefined;
   const capacities = values.capacity !== undefined ? parseCapacities(values.capacity, '--capacity')
     : parseCapacities(process.env.XVPC_TRANSITD_CAPACITY ?? '', 'XVPC_TRANSITD_CAPACITY');
-  const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode) });
+  const preallocate = values.preallocate !== undefined ? parsePreallocate(values.preallocate, '--preallocate')
+    : parsePreallocate(process.env.XVPC_TRANSITD_PREALLOCATE ?? '', 'XVPC_TRANSITD_PREALLOCATE');
+  const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode), preallocate });
   // A goal state a killed transitd left half-applied is rolled back before anything is served.
   ensurePrivateDir(dirname(values.socket));
   const journal = new GoalStateJournal(values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`);
@@ -118,7 +127,9 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   const metrics = values.metrics !== undefined ? new TransitMetrics(dp, values.host) : undefined;
   const handlers = service.handlers(new CallGate(limits.maxCallsInFlight), metrics && ((m, c, s) => metrics.observeRpc(m, c, s)));
   // Each call runs in the async context serving started in: in a shared host, its droplet's namespace (host.ts).
-  server.addService(tolerantDefinition(TransitServiceDef),
+  // PutEndpoints' batch is read as views of the received message (batch-wire.ts), not copied out of it.
+  const def = { ...TransitServiceDef, putEndpoints: { ...TransitServiceDef.putEndpoints, requestDeserialize: decodeEndpointBatch } };
+  server.addService(tolerantDefinition(def),
     Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, AsyncLocalStorage.bind(h as (...a: unknown[]) => unknown)])));
   rmSync(values.socket, { force: true });
   await new Promise<void>((resolve, reject) =>

@@ -301,12 +301,14 @@ export class TransitService {
       ...this.recordHandlers(),
 
       putEndpoints: async (m: pb.EndpointBatch, call: CallContext) => {
-        // The decoded request's own bytes (the decoder copied them out of the frame): applyEndpointBatch writes into them.
+        // The request's own bytes (views of the received message, batch-wire.ts): applyEndpointBatch writes into them.
         const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
         const [keys, values] = [view(m.keys), view(m.values)];
-        // Checked on arrival (a bad batch is refused before it waits), applied in turn.
+        // Checked and planned on arrival (a bad batch is refused before it waits; the index probes overlap
+        // the kernel's write of the batch before), applied in turn: plans are made in queue order.
         const count = checkEndpointBatch(keys, values);
-        await this.serial(call, () => applyEndpointBatch(this.dp, this.host.ip, keys, values, count));
+        const plan = count > 0 ? this.dp.planEndpoints(keys, count) : undefined;
+        await this.serial(call, () => applyEndpointBatch(this.dp, this.host.ip, keys, values, count, plan));
         return {};
       },
       flushHostCache: (m: pb.HostCacheFlush, call: CallContext) => this.serial(call, () => {

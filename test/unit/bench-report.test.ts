@@ -63,6 +63,17 @@ function ctlSize(endpoints: number, seconds: number): CtlSizeResult {
     endpoints, chunk: 30_000, chunkBytes: 2e6, window: 2, seconds, packSeconds: seconds / 4, recordsPerSecond: endpoints / seconds,
     raw: { seconds: seconds / 2, recordsPerSecond: (2 * endpoints) / seconds }, vsRaw: 0.5,
     transitdRssBytes: { before: 1, after: 2, delta: 1 }, mapMemlockBytes: 1e6, verified: '',
+    mapFlags: { transitd: 'BPF_F_NO_PREALLOC (map_flags 1)', raw: 'BPF_F_NO_PREALLOC (map_flags 1)' },
+  };
+}
+
+/** The largest size with its preallocated pair (transitd and raw on preallocated maps). */
+function withPrealloc(z: CtlSizeResult, seconds: number, rawSeconds: number): CtlSizeResult {
+  return {
+    ...z, preallocated: {
+      seconds, packSeconds: seconds / 4, recordsPerSecond: z.endpoints / seconds, raw: { seconds: rawSeconds, recordsPerSecond: z.endpoints / rawSeconds },
+      vsRaw: rawSeconds / seconds, mapFlags: { transitd: 'preallocated (map_flags 0)', raw: 'preallocated (map_flags 0)' }, mapMemlockBytes: 2e8,
+    },
   };
 }
 
@@ -81,6 +92,29 @@ describe('bench report: the 1M control-plane target', () => {
     expect(targets.find((x) => x.id === 'ctl_1m_seconds')).toMatchObject({ status: 'missed', measured: 3 });
     expect(rows.find((r) => r.scenario === '1,000,000 endpoints' && r.metric.startsWith('time via'))?.met).toBe('no');
     expect(rows.find((r) => r.metric === 'of it: packing the records')?.value).toBe(0.75);
+    expect(targets.find((x) => x.id === 'ctl_1m_seconds_prealloc')).toBeUndefined();
+  });
+
+  it('judges both targets again on the preallocated pair, each against raw on a map with the same flags', () => {
+    const ctlplane: CtlPlaneResult = { path: '', raw: '', sizes: [withPrealloc(ctlSize(1_000_000, 2), 0.9, 0.5)] };
+    const { targets, rows, ratios } = buildReport({ ctlplane }, { cpus: 2 });
+    const byId = Object.fromEntries(targets.map((t) => [t.id, t]));
+    expect(byId.ctl_1m_seconds).toMatchObject({ status: 'missed', measured: 2 });
+    expect(byId.ctl_rate_vs_raw).toMatchObject({ status: 'missed', measured: 0.5 });
+    expect(byId.ctl_1m_seconds_prealloc).toMatchObject({ status: 'met', measured: 0.9 });
+    expect(byId.ctl_rate_vs_raw_prealloc).toMatchObject({ status: 'missed', measured: 0.5 / 0.9 });
+    expect(byId.ctl_1m_seconds_prealloc.what).toMatch(/preallocated/);
+    expect(byId.ctl_1m_seconds.what).toMatch(/BPF_F_NO_PREALLOC/);
+    expect(ratios.ctl_1000000_prealloc_vs_raw).toBeCloseTo(0.556, 3);
+    const pre = rows.filter((r) => r.metric.startsWith('map preallocated: '));
+    expect(pre.find((r) => r.metric.endsWith('time via gRPC PutEndpoints, packing included'))).toMatchObject({ value: 0.9, met: 'yes' });
+    expect(pre.find((r) => r.metric.endsWith('transitd rate / raw rate'))).toMatchObject({ target: '≥0.7× raw', met: 'no' });
+  });
+
+  it('under --quick, the preallocated 1M time is an estimate too', () => {
+    const ctlplane: CtlPlaneResult = { path: '', raw: '', sizes: [ctlSize(1_000, 0.01), withPrealloc(ctlSize(100_000, 0.1), 0.05, 0.04)] };
+    const { targets } = buildReport({ ctlplane }, { cpus: 2 });
+    expect(targets.find((x) => x.id === 'ctl_1m_seconds_prealloc')).toMatchObject({ status: 'estimate', measured: 0.5 });
   });
 });
 

@@ -30,6 +30,22 @@ describe('EndpointIndex', () => {
     for (let i = 0; i < n; i++) expect(idx.addIfAbsent(keys, i * ENDPOINT_KEY.size)).toBe(i % 2 === 0);
   });
 
+  it('counts the keys it deleted (not deletes of keys it did not hold): a plan made before one must enter its keys again', () => {
+    const idx = new EndpointIndex();
+    const b = packed([[1, '10.0.0.1'], [1, '10.0.0.2']]);
+    idx.add(b, 0);
+    expect(idx.removals).toBe(0);
+    idx.delete(b, ENDPOINT_KEY.size); // not held
+    expect(idx.removals).toBe(0);
+    idx.delete(b, 0);
+    expect(idx.removals).toBe(1);
+    idx.delete(b, 0); // gone already
+    expect(idx.removals).toBe(1);
+    idx.add(b, 0);
+    idx.delete(b, 0);
+    expect(idx.removals).toBe(2);
+  });
+
   it('refuses a key that lies outside its buffer', () => {
     expect(() => new EndpointIndex().addIfAbsent(Buffer.alloc(12), 8)).toThrow(RangeError);
   });

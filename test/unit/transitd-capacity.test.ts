@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CAPACITY_NAMES, MAX_CAPACITY } from '../../src/abi/limits.js';
 import { XvpcError } from '../../src/errors.js';
-import { parseCapacities } from '../../src/transitd/capacity.js';
+import { parseCapacities, parsePreallocate } from '../../src/transitd/capacity.js';
 
 const refused = (text: string, message: RegExp) => {
   let err: unknown;
@@ -33,5 +33,28 @@ describe('parseCapacities', () => {
     refused(`endpoints=${MAX_CAPACITY + 1}`, /is outside 1\.\./);
     refused('conntrack=1,conntrack=2', /conntrack is given twice/);
     refused('conntrack=1,', /'' is not NAME=N/);
+  });
+});
+
+describe('parsePreallocate', () => {
+  it('turns preallocation of the endpoints map on by name, off when empty', () => {
+    expect(parsePreallocate('')).toBe(false);
+    expect(parsePreallocate('  ')).toBe(false);
+    expect(parsePreallocate('endpoints')).toBe(true);
+    expect(parsePreallocate(' endpoints ')).toBe(true);
+  });
+
+  it('refuses any other map, naming the option and what it can preallocate', () => {
+    for (const text of ['conntrack', 'networks', 'endpoints,conntrack', 'yes', '1']) {
+      let err: unknown;
+      try {
+        parsePreallocate(text, 'XVPC_TRANSITD_PREALLOCATE');
+      } catch (e) {
+        err = e;
+      }
+      expect(err, text).toBeInstanceOf(XvpcError);
+      expect((err as XvpcError).code).toBe('INVALID_ARGUMENT');
+      expect((err as XvpcError).message).toMatch(/^XVPC_TRANSITD_PREALLOCATE: '.*' cannot be preallocated \(only: endpoints\)$/);
+    }
   });
 });

@@ -54,7 +54,7 @@ export const hostN = (n: number): TestHost => ({
   mac: `0a:58:c0:a8:32:${n.toString(16).padStart(2, '0')}`,
 });
 
-function ensureBpffs(): void {
+export function ensureBpffs(): void {
   try {
     execFileSync('mountpoint', ['-q', '/sys/fs/bpf']);
   } catch {
