@@ -1,8 +1,9 @@
 // The endpoints map's allocation is a load-time choice (HostDataplane.open
 // `preallocate`, transitd --preallocate endpoints): per record by default
 // (BPF_F_NO_PREALLOC), all elements at creation when asked; a map already
-// pinned keeps the flags it was made with either way (libbpf would refuse to
-// reuse a pin whose flags differ). Records written to a preallocated map read
+// pinned keeps the flags it was made with either way, and every pinned map
+// keeps its size whatever capacities the next open asks for (libbpf would
+// refuse to reuse a pin whose flags or size differ). Records written to a preallocated map read
 // back as written.
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -64,4 +65,20 @@ describe('endpoints map flags (preallocate)', () => {
       }
     }
   });
+
+  it('a pinned map keeps its size (and its records) when the next open asks for other capacities', () => {
+    const root = newRoot();
+    const dp = open(root);
+    dp.put('endpoints', rec(1), 'create');
+    dp.close();
+    // Before: libbpf refused to reuse the pins ("parameter mismatch") and the host could not start.
+    const again = HostDataplane.open(root, { ...CAP, endpoints: 4096, conntrack: 2048 }, { hook: HOOK });
+    try {
+      expect(again.map('endpoints').info().maxEntries).toBe(CAP.endpoints);
+      expect(again.get('endpoints', { vni: 5, ip: rec(1).ip })).toEqual(rec(1));
+    } finally {
+      again.close();
+    }
+  });
 });
+

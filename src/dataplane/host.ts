@@ -44,12 +44,15 @@ const FLAGS: Record<WriteMode, number> = { create: BPF_NOEXIST, update: BPF_EXIS
  * A pinned map keeps its flags (libbpf refuses to reuse a pin whose flags differ).
  */
 function endpointsMapFlags(pinRoot: string, preallocate: boolean): number {
-  const pin = `${pinRoot}/endpoints`;
-  if (existsSync(pin)) {
-    const m = PinnedMap.open(pin);
-    try { return m.info().flags; } finally { m.close(); }
-  }
-  return preallocate ? 0 : BPF_F_NO_PREALLOC;
+  return pinnedMapInfo(pinRoot, 'endpoints')?.flags ?? (preallocate ? 0 : BPF_F_NO_PREALLOC);
+}
+
+/** A map already pinned under pinRoot: its size and flags, which a load must keep (libbpf refuses to reuse a pin that differs). */
+function pinnedMapInfo(pinRoot: string, name: string): { maxEntries: number; flags: number } | undefined {
+  const pin = `${pinRoot}/${name}`;
+  if (!existsSync(pin)) return undefined;
+  const m = PinnedMap.open(pin);
+  try { return m.info(); } finally { m.close(); }
 }
 
 /** A packed batch's records by what they do to the endpoints map (HostDataplane.planEndpoints). */
@@ -92,7 +95,9 @@ export class HostDataplane {
     checkPrerequisites();
     const hook = opts.hook ?? 'xdp';
     mkdirSync(pinRoot, { recursive: true });
-    const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)) as Record<string, number>;
+    // A map already pinned keeps the size it was made with: a restart with other capacities reuses it.
+    const maxEntries = Object.fromEntries(Object.entries(capacities).filter(([, v]) => v !== undefined)
+      .map(([name, v]) => [name, pinnedMapInfo(pinRoot, name)?.maxEntries ?? v])) as Record<string, number>;
     const mapFlags = { endpoints: endpointsMapFlags(pinRoot, opts.preallocate ?? false) };
     let obj: BpfObject;
     if (hook === 'tc') {
