@@ -40,6 +40,11 @@ describe('BPF object', () => {
     }
   });
 
+  it('refuses a capacity or map flags for a map the object lacks, naming the option and the map', () => {
+    expect(() => BpfObject.load(bpfObjectPath('counter'), { maxEntries: { nope: 4 } })).toThrow(/^maxEntries: no map named 'nope' in /);
+    expect(() => BpfObject.load(bpfObjectPath('counter'), { mapFlags: { nope: 0 } })).toThrow(/^mapFlags: no map named 'nope' in /);
+  });
+
   it('test-runs a program on a crafted packet: verdict, bytes, duration', () => {
     const obj = BpfObject.load(bpfObjectPath('counter'));
     try {

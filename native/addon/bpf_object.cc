@@ -61,39 +61,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       obj_ = nullptr;
       ThrowErrno(env, "open " + path, (int)err);
     }
-    if (!max_entries.IsEmpty()) {
-      Napi::Array names = max_entries.GetPropertyNames();
-      for (uint32_t i = 0; i < names.Length(); i++) {
-        std::string name = names.Get(i).As<Napi::String>();
-        struct bpf_map* map = bpf_object__find_map_by_name(obj_, name.c_str());
-        if (!map) {
-          Release();
-          ThrowType(env, "maxEntries: no map named '" + name + "' in " + path);
-        }
-        int rc = bpf_map__set_max_entries(map, max_entries.Get(name).As<Napi::Number>().Uint32Value());
-        if (rc) {
-          Release();
-          ThrowErrno(env, "set max_entries of " + name, rc);
-        }
-      }
-    }
-
-    if (!map_flags.IsEmpty()) {
-      Napi::Array names = map_flags.GetPropertyNames();
-      for (uint32_t i = 0; i < names.Length(); i++) {
-        std::string name = names.Get(i).As<Napi::String>();
-        struct bpf_map* map = bpf_object__find_map_by_name(obj_, name.c_str());
-        if (!map) {
-          Release();
-          ThrowType(env, "mapFlags: no map named '" + name + "' in " + path);
-        }
-        int rc = bpf_map__set_map_flags(map, map_flags.Get(name).As<Napi::Number>().Uint32Value());
-        if (rc) {
-          Release();
-          ThrowErrno(env, "set map_flags of " + name, rc);
-        }
-      }
-    }
+    SetPerMap(env, max_entries, "maxEntries", "max_entries", path, bpf_map__set_max_entries);
+    SetPerMap(env, map_flags, "mapFlags", "map_flags", path, bpf_map__set_map_flags);
 
     if (!reuse.IsEmpty()) {
       Napi::Array names = reuse.GetPropertyNames();
@@ -126,6 +95,29 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
  private:
   struct bpf_object* obj_ = nullptr;
   bool loaded_ = false;
+
+  // set(map, value) for each `name: value` of an option that names maps
+  // (maxEntries, mapFlags); a name the object lacks, or libbpf's refusal,
+  // releases the object and throws naming the option or the setting.
+  template <typename Set>
+  void SetPerMap(Napi::Env env, Napi::Object per_map, const std::string& option, const std::string& setting,
+                 const std::string& path, Set set) {
+    if (per_map.IsEmpty()) return;
+    Napi::Array names = per_map.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      std::string name = names.Get(i).As<Napi::String>();
+      struct bpf_map* map = bpf_object__find_map_by_name(obj_, name.c_str());
+      if (!map) {
+        Release();
+        ThrowType(env, option + ": no map named '" + name + "' in " + path);
+      }
+      int rc = set(map, per_map.Get(name).As<Napi::Number>().Uint32Value());
+      if (rc) {
+        Release();
+        ThrowErrno(env, "set " + setting + " of " + name, rc);
+      }
+    }
+  }
 
   void Release() {
     if (obj_) bpf_object__close(obj_);
