@@ -6,6 +6,7 @@ import { docker } from '../droplet/docker.js';
 import { dropletNs, metaPath, pinRoot, underlayNs } from '../droplet/names.js';
 import type { DropletRecord } from '../droplet/records.js';
 import { assertDroplet } from './args.js';
+import { namedNetnsPath } from '../util/netns.js';
 
 export interface HostRef {
   record: DropletRecord;
@@ -31,8 +32,8 @@ export async function findHost(prefix: string, name: string): Promise<HostRef> {
     record,
     prefix,
     pinRoot: pinRoot(prefix, name),
-    netnsPath: async () => (record.backend === 'docker' ? `/proc/${await containerPid()}/ns/net` : `/run/netns/${record.ns ?? dropletNs(prefix, name)}`),
-    namespacePath: async (ns) => (record.backend === 'docker' ? `/proc/${await containerPid()}/root/run/netns/${ns}` : `/run/netns/${ns}`),
+    netnsPath: async () => (record.backend === 'docker' ? `/proc/${await containerPid()}/ns/net` : namedNetnsPath(record.ns ?? dropletNs(prefix, name))),
+    namespacePath: async (ns) => (record.backend === 'docker' ? `/proc/${await containerPid()}/root/run/netns/${ns}` : namedNetnsPath(ns)),
     endpointLink: (vni, ip) => {
       const names = endpointNames(dropletNs(prefix, name), vni, ip, false, record.endpointNamespace ?? 'own');
       return { netns: names.netns, device: names.peer };
@@ -40,4 +41,4 @@ export async function findHost(prefix: string, name: string): Promise<HostRef> {
   };
 }
 
-export const underlayNetnsPath = (prefix: string): string => `/run/netns/${underlayNs(prefix)}`;
+export const underlayNetnsPath = (prefix: string): string => namedNetnsPath(underlayNs(prefix));

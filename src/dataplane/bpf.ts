@@ -2,6 +2,7 @@
 // A handle refuses to work once its object is closed, so a stale fd (which the
 // kernel may already have handed to something else) is never used.
 import { addon, repoRoot, type RawBpfObject, type RawMapInfo, type TestRunResult, type XdpMode } from './addon.js';
+import { namedNetnsPath } from '../util/netns.js';
 
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
@@ -125,7 +126,7 @@ export class PinnedMap extends BpfMap {
 /** A namespace name from `ip netns` becomes its path; a path stays as it is. */
 function netnsPath(netns?: string): string | undefined {
   if (!netns) return undefined;
-  return netns.includes('/') ? netns : `/run/netns/${netns}`;
+  return netns.includes('/') ? netns : namedNetnsPath(netns);
 }
 
 /** Pins a map at `path`. */

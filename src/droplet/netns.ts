@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { run } from '../util/exec.js';
 import { openPrivateLog } from '../util/private-fs.js';
-import { createNamespace, deleteNamespace, deleteNamespaces, inNs, listNamespaces } from '../util/netns.js';
+import { createNamespace, deleteNamespace, deleteNamespaces, inNs, listNamespaces, namedNetnsPath } from '../util/netns.js';
 import { BaseDroplet } from './base.js';
 import type { DropletSpec, RunOptions, RunResult } from './types.js';
 import { dropletNs, logPath, ownerOf, socketPath } from './names.js';
@@ -32,7 +32,7 @@ export class NetnsDroplet extends BaseDroplet {
   constructor(spec: DropletSpec) {
     super(spec);
     this.ns = dropletNs(spec.prefix, spec.name);
-    this.netnsPath = `/run/netns/${this.ns}`;
+    this.netnsPath = namedNetnsPath(this.ns);
   }
 
   protected recordExtra() {
@@ -124,6 +124,6 @@ export class NetnsDroplet extends BaseDroplet {
   }
 
   namespacePath(ns: string): string {
-    return `/run/netns/${ns}`;
+    return namedNetnsPath(ns);
   }
 }

@@ -5,7 +5,7 @@
 import { access } from 'node:fs/promises';
 import { bpfObjectPath } from '../dataplane/bpf.js';
 import { must, run } from '../util/exec.js';
-import { deleteNamespace, listNamespaces } from '../util/netns.js';
+import { deleteNamespace, listNamespaces, namedNetnsPath } from '../util/netns.js';
 import { BRIDGE, DROPLET_IFACE, UNDERLAY_PREFIXLEN, portName, underlayNs } from './names.js';
 
 /** The network namespace of a droplet, as seen from the host. */
@@ -101,7 +101,7 @@ export async function removePort(prefix: string, name: string): Promise<void> {
 
 export async function underlayExists(prefix: string): Promise<boolean> {
   try {
-    await access(`/run/netns/${underlayNs(prefix)}`);
+    await access(namedNetnsPath(underlayNs(prefix)));
     return true;
   } catch {
     return false;

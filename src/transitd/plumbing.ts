@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { must, run } from '../util/exec.js';
+import { namedNetnsPath } from '../util/netns.js';
 import { addon } from '../dataplane/addon.js';
 import type { AttachRequest } from './validate.js';
 import { endpointRecordKey } from '../abi/index.js';
@@ -68,9 +69,6 @@ const TC_UNCARRIED_GSO = [
  */
 const ONE_QUEUE = 'numtxqueues 1 numrxqueues 1';
 
-/** Where `ip netns add` puts a namespace. */
-const NETNS_DIR = '/run/netns';
-
 /** ethtool's `tx off`: every TX checksum feature (TSO goes with them). */
 const TX_CHECKSUM = ['tx-checksum-ipv4', 'tx-checksum-ip-generic', 'tx-checksum-ipv6', 'tx-checksum-fcoe-crc', 'tx-checksum-sctp'];
 
@@ -110,7 +108,7 @@ export async function createNamespacedPlumbing(list: Plumbing[], opts: { txCheck
     await must(['ip', '-batch', '-'], { input: `${hostSide.join('\n')}\n` });
     const featuresOff = opts.txChecksum ? UNCARRIED_FEATURES : TX_CHECKSUM;
     for (const { names, req } of list) {
-      addon.configureEndpointLink(`${NETNS_DIR}/${names.netns}`, { ifname: names.peer, ip: req.ip, prefixLen: req.prefixLen, gateway: req.gatewayIp, featuresOff });
+      addon.configureEndpointLink(namedNetnsPath(names.netns), { ifname: names.peer, ip: req.ip, prefixLen: req.prefixLen, gateway: req.gatewayIp, featuresOff });
     }
   } catch (err) {
     await deleteEndpointsPlumbing(list.map((p) => p.names));
@@ -162,7 +160,7 @@ export async function createEndpointPlumbing(names: EndpointNames, req: AttachRe
  * the caller's namespace).
  */
 export function plumbingExists(names: EndpointNames, linkExists: (name: string) => boolean): boolean {
-  return names.netns && !names.shared ? existsSync(`${NETNS_DIR}/${names.netns}`) : linkExists(names.veth);
+  return names.netns && !names.shared ? existsSync(namedNetnsPath(names.netns)) : linkExists(names.veth);
 }
 
 /** Idempotent: whatever is missing is not an error. */

@@ -7,6 +7,7 @@ import { ATTACH_MODES, hookOf, type AttachMode, type HostDataplane } from '../da
 import { checkEndpointBatch, parseEndpointRecordKey, type HostConfig, type KeyOf, type RecordKindName } from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
+import { namedNetnsPath } from '../util/netns.js';
 import { addon } from '../dataplane/addon.js';
 import {
   createEndpointPlumbing, createNamespacedPlumbing, createSharedEndpointsPlumbing, deleteEndpointPlumbing, deleteEndpointsPlumbing,
@@ -137,7 +138,7 @@ export class TransitService {
       if (!wanted.has(k.ip)) continue;
       // Only endpoints whose device is in the shared namespace (not host endpoints) hold the address there.
       const names = this.names(k, false);
-      if (linkExists(names.peer, `/run/netns/${names.netns}`)) byIp.set(k.ip, key);
+      if (linkExists(names.peer, namedNetnsPath(names.netns))) byIp.set(k.ip, key);
     }
     for (const { req } of shared) {
       const other = byIp.get(req.ip);
@@ -185,7 +186,7 @@ export class TransitService {
       for (const { at, names, req } of todo) {
         const ifindex = addon.ifIndex(names.veth);
         agents.push(ifindex);
-        const netns = names.netns ? `/run/netns/${names.netns}` : undefined;
+        const netns = names.netns ? namedNetnsPath(names.netns) : undefined;
         if (xdp) this.dp.attachPass(addon.ifIndex(names.peer, netns), netns);
         this.dp.putAgentMeta(ifindex, { vni: req.vni, ip: req.ip, mac: req.mac, netId: req.netId });
         this.dp.attachAgent(ifindex, this.agentMode);

@@ -6,6 +6,7 @@
 // namespaces. ~90 kB of kernel memory per endpoint instead of ~310 kB.
 import { existsSync } from 'node:fs';
 import { must, run } from '../util/exec.js';
+import { namedNetnsPath } from '../util/netns.js';
 import { addon } from '../dataplane/addon.js';
 import { parseIpv4 } from '../util/addr.js';
 import type { AttachRequest } from './validate.js';
@@ -50,7 +51,7 @@ export interface SharedPlumbing {
  * delivered inside the namespace).
  */
 export async function ensureSharedNamespace(netns: string): Promise<void> {
-  const path = `/run/netns/${netns}`;
+  const path = namedNetnsPath(netns);
   if (!existsSync(path)) await run(['ip', 'netns', 'add', netns]); // a concurrent add: checked below
   if (!existsSync(path)) throw new Error(`shared endpoint namespace ${netns} could not be made`);
   const rules = await must(['ip', '-n', netns, 'rule', 'show']);
@@ -97,7 +98,7 @@ export async function createSharedPlumbing(list: SharedPlumbing[], opts: { oneQu
   try {
     await must(['ip', '-batch', '-'], { input: `${hostSide.join('\n')}\n` });
     for (const { names, req } of list) {
-      addon.configureEndpointLink(`/run/netns/${netns}`, { ifname: names.peer, ip: req.ip, prefixLen: 32, featuresOff: opts.featuresOff });
+      addon.configureEndpointLink(namedNetnsPath(netns), { ifname: names.peer, ip: req.ip, prefixLen: 32, featuresOff: opts.featuresOff });
     }
     await must(['ip', '-n', netns, '-batch', '-'], { input: `${routing.join('\n')}\n` });
   } catch (err) {
@@ -113,6 +114,6 @@ export async function deleteSharedPlumbing(list: { netns: string; veth: string; 
   const byNs = new Map<string, string[]>();
   for (const n of list) byNs.set(n.netns, [...(byNs.get(n.netns) ?? []), `rule del ${sourceRule(n.ip)}`]);
   for (const [netns, lines] of byNs) {
-    if (existsSync(`/run/netns/${netns}`)) await run(['ip', '-n', netns, '-force', '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    if (existsSync(namedNetnsPath(netns))) await run(['ip', '-n', netns, '-force', '-batch', '-'], { input: `${lines.join('\n')}\n` });
   }
 }

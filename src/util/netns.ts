@@ -1,6 +1,9 @@
 // Network namespaces and links, through iproute2.
 import { must, run } from './exec.js';
 
+/** Where `ip netns add NAME` puts a namespace: its path for setns, nsenter and the addon's netnsPath. */
+export const namedNetnsPath = (name: string): string => `/run/netns/${name}`;
+
 /** argv that runs `argv` inside namespace `ns` (or as is when ns is null). */
 export function inNs(ns: string | null, argv: string[]): string[] {
   return ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv;
