@@ -22,6 +22,14 @@
  * lookup; every other packet goes to the global xvpc_sg_judge, which decides
  * it from the start. A denial returns its drop reason; the caller drops
  * through drop(), which counts it and shows it to capture.
+ *
+ * The steady state's lookup is first tried in a per-CPU flow cache
+ * (sg_flow_cache): a copy of the entry and the ct_epoch it was taken under.
+ * The epoch moves with every insert (the only time the LRU evicts) and every
+ * change of an entry's state, so a copy under the current epoch is the
+ * table's entry as it is, but for a deadline that may since have moved later
+ * (the copy's is the safe side). No write of conntrack happens elsewhere: the
+ * loader only reads it.
  */
 #ifndef XVPC_CONNTRACK_H
 #define XVPC_CONNTRACK_H
@@ -76,6 +84,16 @@ static __always_inline __u64 ct_now(void)
 		c->jiffies = j;
 	}
 	return c->ns;
+}
+
+/* Every copy in sg_flow_cache is stale from now on. */
+static __always_inline void ct_epoch_move(void)
+{
+	__u32 zero = 0;
+	__u64 *e = bpf_map_lookup_elem(&ct_epoch, &zero);
+
+	if (e)
+		__sync_fetch_and_add(e, 1);
 }
 
 static __always_inline __u64 ct_pick(__u64 configured, __u64 dflt)
@@ -141,10 +159,13 @@ static __always_inline void ct_refresh(struct ct_value *ct, const struct sg_flow
 	}
 	t = ct_timeout(c, f->key.proto, state);
 	exp = now + t;
-	if (state != ct->state || fins != ct->fins || exp > ct->expires + (t >> 4)) {
+	if (state != ct->state || fins != ct->fins) {
 		ct->state = state;
 		ct->fins = fins;
 		ct->expires = exp;
+		ct_epoch_move();
+	} else if (exp > ct->expires + (t >> 4)) {
+		ct->expires = exp; /* later: a copy's earlier deadline stays safe */
 	}
 	if (ct->hold != ct_hold(t) || ct->gen != ct_gen(c)) { /* a new state's timeout, or new timeouts */
 		ct->hold = ct_hold(t);
@@ -172,6 +193,7 @@ static __always_inline void ct_open(const struct sg_flow *f, const struct sg_cfg
 	v.gen = ct_gen(c);
 	if (bpf_map_update_elem(&conntrack, &f->key, &v, BPF_ANY))
 		return; /* untracked: its replies are judged by the rules */
+	ct_epoch_move(); /* the insert may have evicted an entry a copy holds */
 	stat_inc(XVPC_STAT_SG_CT_NEW);
 	if (replace)
 		return;
@@ -267,17 +289,54 @@ static __always_inline bool ct_unchanged(const struct ct_value *ct, const struct
 	return now + ((__u64)hold << XVPC_CT_HOLD_SHIFT) <= ct->expires; /* hold > 0: live too */
 }
 
+/* The flow cache's slot of a key: a multiplicative hash of its words. */
+static __always_inline __u32 sg_flow_cache_slot(const struct ct_key *k)
+{
+	__u32 h = k->vni ^ k->local_ip ^ k->remote_ip ^
+		  ((__u32)k->local_port << 16 | k->remote_port) ^ k->proto;
+
+	return (h * 0x9e3779b1u) >> (32 - XVPC_SG_FLOW_CACHE_BITS);
+}
+
+static __always_inline bool ct_key_eq(const struct ct_key *a, const struct ct_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	_Static_assert(sizeof(struct ct_key) == 20, "five words");
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
 /* 0: the packet passes; else the drop reason. The steady state inline (no
- * call); the rest through xvpc_sg_judge, which looks the entry up again. */
+ * call): from this CPU's copy of the entry when its epoch is current, else
+ * from the table (and the copy is taken); the rest through xvpc_sg_judge,
+ * which looks the entry up again. A slot never written holds hold = 0, which
+ * ct_unchanged never passes. */
 static __always_inline int sg_judge(struct sg_flow *f)
 {
+	struct sg_flow_cache_value *copy;
+	struct sg_cfg_value *c;
 	struct ct_value *ct;
-	__u32 zero = 0;
+	__u32 zero = 0, slot;
+	__u64 *epoch, now, e;
 
-	if (f->kind == XVPC_SG_PKT) {
-		ct = bpf_map_lookup_elem(&conntrack, &f->key);
-		if (ct && ct_unchanged(ct, f, bpf_map_lookup_elem(&sg_cfg, &zero), ct_now()))
-			return 0;
+	if (f->kind != XVPC_SG_PKT)
+		return xvpc_sg_judge(f);
+	slot = sg_flow_cache_slot(&f->key);
+	copy = bpf_map_lookup_elem(&sg_flow_cache, &slot);
+	epoch = bpf_map_lookup_elem(&ct_epoch, &zero);
+	if (!copy || !epoch)
+		return xvpc_sg_judge(f);
+	c = bpf_map_lookup_elem(&sg_cfg, &zero);
+	now = ct_now();
+	e = *(volatile __u64 *)epoch; /* read before the table: a move after it voids the copy */
+	if (copy->epoch == e && ct_key_eq(&copy->key, &f->key) && ct_unchanged(&copy->ct, f, c, now))
+		return 0;
+	ct = bpf_map_lookup_elem(&conntrack, &f->key);
+	if (ct && ct_unchanged(ct, f, c, now)) {
+		copy->key = f->key;
+		copy->epoch = e;
+		copy->ct = *ct;
+		return 0;
 	}
 	return xvpc_sg_judge(f);
 }

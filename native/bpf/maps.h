@@ -159,6 +159,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ct_count SEC(".maps");
 
+/* conntrack's epoch: moved by every insert into conntrack (where the LRU
+ * evicts) and every change of an entry's state, so a copy of an entry taken
+ * under one epoch (sg_flow_cache) is known to be still the table's. Pinned:
+ * shared by every program that writes conntrack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ct_epoch SEC(".maps");
+
+/* The steady state's flow cache, per CPU, direct-mapped by a hash of the key
+ * (conntrack.h sg_judge): a copy of a live conntrack entry and the epoch it
+ * was taken under. The data path's own cache: not pinned, never read by the
+ * loader. */
+#define XVPC_SG_FLOW_CACHE_BITS 10
+struct sg_flow_cache_value {
+	struct ct_key key;
+	__u32 _pad;
+	__u64 epoch;
+	struct ct_value ct;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1 << XVPC_SG_FLOW_CACHE_BITS);
+	__type(key, __u32);
+	__type(value, struct sg_flow_cache_value);
+} sg_flow_cache SEC(".maps");
+
 /* conntrack's clock, per CPU (conntrack.h ct_now): the coarse clock's
  * reading and the jiffy it was read in. The data path's own cache: not
  * pinned, never read by the loader. */

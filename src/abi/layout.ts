@@ -64,6 +64,8 @@ export const CT_KEY = struct('ct_key', 20, {
   vni: 0, local_ip: 4, remote_ip: 8, local_port: 12, remote_port: 14, proto: 16, _pad: 17,
 });
 export const CT_VALUE = struct('ct_value', 16, { expires: 0, state: 8, origin: 9, fins: 10, gen: 11, hold: 12 });
+/** A CPU's copy of a conntrack entry and the ct_epoch it was taken under (maps.h sg_flow_cache). */
+export const SG_FLOW_CACHE_VALUE = struct('sg_flow_cache_value', 48, { key: 0, _pad: 20, epoch: 24, ct: 32 });
 export const SG_CFG_VALUE = struct('sg_cfg_value', 64, {
   tcp_new: 0, tcp_established: 8, tcp_closing: 16, tcp_closed: 24, udp: 32, icmp: 40, other: 48, ct_capacity: 56, gen: 60,
 });

@@ -6,9 +6,10 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostDataplane } from '../../src/dataplane/host.js';
-import { CtState, EndpointType, SgDir, type SecurityRule } from '../../src/abi/index.js';
+import { CtState, EndpointType, SG_FLOW_CACHE_VALUE, SgDir, u32Key, type SecurityRule } from '../../src/abi/index.js';
+import { numPossibleCpus } from '../../src/dataplane/bpf.js';
 import {
-  ETH_P_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, eth, geneveFrame, icmpEcho, inetChecksum, ipv4, rtsOption, tcp, udp,
+  ETH_P_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, eth, geneveFrame, icmpEcho, inetChecksum, ipNum, ipv4, rtsOption, tcp, udp,
 } from '../lib/packets.js';
 import { uniquePrefix } from '../lib/names.js';
 import { HOOK, LO, THIS_HOST, XDP, hostN, openDataplane, runAgent, runTransit } from './harness.js';
@@ -270,6 +271,108 @@ describe('changes and time', () => {
   });
 });
 
+// The steady state's per-CPU flow cache (conntrack.h sg_judge): a copy of an
+// entry is trusted only under the ct_epoch it was taken under, and every insert
+// (where the LRU evicts) and every change of state moves that epoch.
+describe('the flow cache: a copy of an entry, trusted under the current epoch only', () => {
+  const me = { ip: '10.1.0.8', n: 8 };
+  const epoch = () => dp.map('ct_epoch').lookup(u32Key(0))!.readBigUInt64LE(0);
+  /** The table's raw entry of `me`'s flow with `remote`, key and value. */
+  function rawEntry(remote: string): { key: Buffer; value: Buffer } {
+    const ct = dp.map('conntrack');
+    const key = ct.keys().find((k) => k.readUInt32BE(4) === ipNum(me.ip) && k.readUInt32BE(8) === ipNum(remote));
+    if (!key) throw new Error(`no conntrack entry for ${me.ip} <-> ${remote}`);
+    return { key, value: ct.lookup(key)! };
+  }
+  /** Every slot of every CPU's cache holding this copy: whichever CPU runs the next packet, its slot has it. */
+  function copyEverywhere(key: Buffer, ct: Buffer, at: bigint): void {
+    const one = Buffer.alloc(SG_FLOW_CACHE_VALUE.size);
+    key.copy(one, SG_FLOW_CACHE_VALUE.off.key);
+    one.writeBigUInt64LE(at, SG_FLOW_CACHE_VALUE.off.epoch);
+    ct.copy(one, SG_FLOW_CACHE_VALUE.off.ct);
+    const all = Buffer.concat(Array.from({ length: numPossibleCpus() }, () => one));
+    const cache = dp.map('sg_flow_cache');
+    for (let slot = 0; slot < cache.info().maxEntries; slot++) cache.update(u32Key(slot), all);
+  }
+  /** Slots (of any CPU) holding a copy of this key. */
+  function copiesOf(key: Buffer): Buffer[] {
+    const cache = dp.map('sg_flow_cache');
+    const found: Buffer[] = [];
+    for (let slot = 0; slot < cache.info().maxEntries; slot++) {
+      const v = cache.lookup(u32Key(slot))!;
+      for (let off = 0; off < v.length; off += SG_FLOW_CACHE_VALUE.size) {
+        const one = v.subarray(off, off + SG_FLOW_CACHE_VALUE.size);
+        if (one.subarray(0, key.length).equals(key)) found.push(one);
+      }
+    }
+    return found;
+  }
+
+  beforeAll(() => {
+    hostEndpoint(me.ip, me.n);
+    group(5, 'cached', [{ protocol: 'tcp', ports: '23' }], [{ protocol: 'udp', ports: '53' }]);
+    attach(me.ip, [5]);
+  });
+
+  it('a steady-state packet leaves a copy of its entry under the current epoch; it moves no epoch', () => {
+    expect(send(me, '10.2.1.1', udpDgram(47000, 53)).moved).toEqual(sentNew);
+    expect(receive(me, '10.2.1.1', udpDgram(53, 47000)).moved).toEqual(DELIVERED); // the first answer: a change of state
+    const at = epoch();
+    expect(receive(me, '10.2.1.1', udpDgram(53, 47000)).moved).toEqual(DELIVERED);
+    expect(send(me, '10.2.1.1', udpDgram(47000, 53)).moved).toEqual(SENT);
+    expect(epoch()).toBe(at);
+    const { key, value } = rawEntry('10.2.1.1');
+    const copies = copiesOf(key);
+    expect(copies.length).toBeGreaterThanOrEqual(1);
+    for (const c of copies) {
+      expect(c.readBigUInt64LE(SG_FLOW_CACHE_VALUE.off.epoch)).toBe(at);
+      expect(c.subarray(SG_FLOW_CACHE_VALUE.off.ct).equals(value)).toBe(true);
+    }
+  });
+
+  it('a copy under the current epoch passes its flow without the table; one under an older epoch does not', () => {
+    // A copy of 10.2.1.1's entry put under 10.2.1.2's key: a flow the table never saw, inbound, denied by the rules.
+    const { key, value } = rawEntry('10.2.1.1');
+    const forged = Buffer.from(key);
+    forged.writeUInt32BE(ipNum('10.2.1.2'), 8);
+    copyEverywhere(forged, value, epoch() - 1n);
+    expect(receive(me, '10.2.1.2', udpDgram(53, 47000)).moved).toEqual(transitDrop('drop_sg_ingress'));
+    copyEverywhere(forged, value, epoch());
+    expect(receive(me, '10.2.1.2', udpDgram(53, 47000)).moved).toEqual(DELIVERED);
+    copyEverywhere(Buffer.alloc(key.length), Buffer.alloc(value.length), 0n); // nothing forged stays
+    expect(receive(me, '10.2.1.2', udpDgram(53, 47000)).moved).toEqual(transitDrop('drop_sg_ingress'));
+  });
+
+  it('every insert moves the epoch (an insert is where the LRU evicts)', () => {
+    const at = epoch();
+    expect(send(me, '10.2.1.3', udpDgram(47001, 53)).moved).toEqual(sentNew);
+    expect(send(me, '10.2.1.4', udpDgram(47002, 53)).moved).toEqual(sentNew);
+    expect(epoch()).toBe(at + 2n);
+  });
+
+  it('a change of state moves the epoch: a copy taken before an RST does not outlive the closed entry', async () => {
+    dp.setConntrackTimeouts({ tcpClosed: 50 });
+    try {
+      expect(receive(me, '10.2.1.5', tcpSeg(48000, 23, SYN)).moved).toEqual(deliveredNew);
+      expect(send(me, '10.2.1.5', tcpSeg(23, 48000, SYN | ACK)).moved).toEqual(SENT);
+      expect(receive(me, '10.2.1.5', tcpSeg(48000, 23, ACK)).moved).toEqual(DELIVERED);
+      const { key, value } = rawEntry('10.2.1.5');
+      expect(value.readUInt8(8)).toBe(CtState.ESTABLISHED);
+      copyEverywhere(key, value, epoch()); // as the steady state would have left it on every CPU
+      expect(send(me, '10.2.1.5', tcpSeg(23, 48000, ACK)).moved).toEqual(SENT);
+      const before = epoch();
+      expect(receive(me, '10.2.1.5', tcpSeg(48000, 23, RST)).moved).toEqual(DELIVERED);
+      expect(epoch()).toBe(before + 1n);
+      expect(entry(me.ip, '10.2.1.5')?.state).toBe(CtState.CLOSED);
+      await new Promise((r) => setTimeout(r, 120));
+      // The entry timed out closed; the ESTABLISHED copy (6 h) is void: the ACK out is judged by the rules.
+      expect(send(me, '10.2.1.5', tcpSeg(23, 48000, ACK)).moved).toEqual({ ...agentDrop('drop_sg_unsolicited'), sg_ct_expired: 1 });
+    } finally {
+      dp.setConntrackTimeouts({});
+    }
+  });
+});
+
 describe('eviction: a small conntrack', () => {
   const CAP = 256;
   let small: HostDataplane;
@@ -291,6 +394,8 @@ describe('eviction: a small conntrack', () => {
 
   it('inserts past the capacity count as evictions; an evicted flow\'s reply is judged as new (denied)', () => {
     const before = small.stats();
+    const epochOf = () => small.map('ct_epoch').lookup(u32Key(0))!.readBigUInt64LE(0);
+    const epochBefore = epochOf();
     const N = CAP + 40;
     for (let i = 0; i < N; i++) {
       const pkt = eth({ dst: GW_MAC, src: mac(6), type: ETH_P_IP }, ipPkt('10.1.0.6', '10.9.0.1', udpDgram(20000 + i, 53)));
@@ -299,6 +404,7 @@ describe('eviction: a small conntrack', () => {
     const after = small.stats();
     expect(after.sg_ct_new - before.sg_ct_new).toBe(N);
     expect(after.sg_ct_evict - before.sg_ct_evict).toBe(N - CAP);
+    expect(epochOf() - epochBefore).toBe(BigInt(N)); // every copy in a flow cache was voided by each insert
     const live = new Set(small.conntrackEntries().map((e) => e.localPort));
     expect(live.size).toBeLessThanOrEqual(CAP);
     const gone = Array.from({ length: N }, (_, i) => 20000 + i).find((p) => !live.has(p));
