@@ -15,7 +15,7 @@ import { controllerStoreReport } from './controller-store-report.js';
 export { metCell };
 import type { PathCost, PktCostResult } from './pktcost.js';
 import type { SgThroughputResult } from './sg.js';
-import { spreadOf, tooWideToJudge } from './spread.js';
+import { spreadOf, spreadText, tooWideToJudge } from './spread.js';
 import { sig } from './measure.js';
 
 const SNAME: Record<ScenarioKey, string> = {
@@ -320,8 +320,8 @@ export const SG_THROUGHPUT_GOAL = 0.97;
 
 /**
  * Per data path and metric (TCP 1 stream, UDP 64 B received): the per-round ratio policed / open
- * (median, spread) against ≥ 0.97×; "not judged" when the rounds spread too wide or the goal lies
- * inside their middle half.
+ * (median, spread) against ≥ 0.97×; "not judged" when the goal lies inside the interval that holds
+ * the median with 95% confidence (spread.ts).
  */
 export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targets: TargetCheck[]; ratios: Record<string, number> } {
   const rows: Row[] = [];
@@ -340,7 +340,7 @@ export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targe
       const t = check(tid, `${label} through xvpc (${build}) with a ${sg.rules}-rule security group on both endpoints vs none, per-round ratio, median of ${sp.rounds} alternating rounds`,
         `≥ ${SG_THROUGHPUT_GOAL}× no policy`, sig(sp.median), '×', SG_THROUGHPUT_GOAL, '>=', {
           ...(notJudged ? { notJudged } : {}),
-          why: `per round ${sp.min.toFixed(2)}-${sp.max.toFixed(2)} (middle half ${sp.p25.toFixed(2)}-${sp.p75.toFixed(2)}); median rates ${sig(spreadOf(p.policed).median)} vs `
+          why: `${spreadText(sp)}; median rates ${sig(spreadOf(p.policed).median)} vs `
             + `${sig(spreadOf(p.open).median)} ${unit}; over all rounds the hosts opened ${m.counters.sg_ct_new} conntrack entries and denied `
             + `${SG_DENIALS.reduce((a, k) => a + (m.counters[k] ?? 0), 0)} packets`,
         });
@@ -369,7 +369,7 @@ export const SG_PKT_GOAL = 1.3;
  * Security groups' per-packet cost (1 and 1,000 rules, a tracked flow) against the same path
  * without a group: ingress (decap) and egress (agent encap), both builds, side by side in one
  * run: ≤ 1.3×. XDP paths: the ratio per restoring-wrapper round (both paths ran in the same
- * round), median over rounds, "not judged" when the rounds spread too wide. TC paths: the
+ * round), median over rounds, "not judged" when the goal lies inside the median's 95% interval. TC paths: the
  * repeat=1 medians (interleaved run by run).
  */
 export function sgPacketTargets(pc: PktCostResult): TargetCheck[] {
@@ -392,7 +392,7 @@ export function sgPacketTargets(pc: PktCostResult): TargetCheck[] {
           const notJudged = tooWideToJudge(sp, SG_PKT_GOAL);
           out.push(check(id, what, `≤ ${SG_PKT_GOAL}× no policy`, sig(sp.median), '×', SG_PKT_GOAL, '<=', {
             ...(notJudged ? { notJudged } : {}),
-            why: `per round ${sp.min.toFixed(2)}-${sp.max.toFixed(2)} (middle half ${sp.p25.toFixed(2)}-${sp.p75.toFixed(2)}) over ${sp.rounds} rounds; `
+            why: `${spreadText(sp)}; `
               + `medians ${p.nsPerPacket} ns vs ${b.nsPerPacket} ns per packet`,
           }));
         } else {
@@ -425,7 +425,7 @@ export function pktSwitchTarget(pc: PktCostResult, p: PathCost): TargetCheck {
     ...(notJudged ? { notJudged } : {}),
     why: `measured through the restoring wrapper, ${r.rounds} rounds of repeat ${r.repeat.toLocaleString('en')} (switch_fwd moved by exactly `
       + `${r.counter?.delta.toLocaleString('en') ?? '?'}): median ${p.nsPerPacket} ns vs ${pc.emptyRepeatedNs} ns for the empty program, `
-      + `ratio per round ${sp.min.toFixed(2)}-${sp.max.toFixed(2)} (middle half ${sp.p25.toFixed(2)}-${sp.p75.toFixed(2)}); `
+      + `ratio ${spreadText(sp)}; `
       + `the repeat=1 cross-check gives ${p.repeat1.vsEmpty}× (${p.repeat1.grossNs} vs ${pc.paths[0].repeat1.grossNs} ns, both including the kernel's timing overhead)`,
   });
 }
@@ -508,7 +508,7 @@ export function firstPacketReport(mode: 'native' | 'tc', fp: FirstPacketResult):
   const notJudged = tooWideToJudge(r, 1);
   const target = check(id, what, '≤ 1.0× (not worse)', sig(r.median), '×', 1, '<=', {
     ...(notJudged ? { notJudged } : {}),
-    why: `per-round ratio ${r.min.toFixed(2)}-${r.max.toFixed(2)} (middle half ${r.p25.toFixed(2)}-${r.p75.toFixed(2)}) over ${r.rounds} rounds; ${paths}.`,
+    why: `ratio ${spreadText(r)}; ${paths}.`,
   });
   const row: Row = { section: sec, scenario: sce, metric: `RTT direct path on / off, median of ${r.rounds} rounds`, value: sig(r.median), unit: '×', target: '≤1.0×', met: metCell(target) };
   rows.push(row);

@@ -70,7 +70,7 @@ const QUICK: Settings = {
 };
 const FULL: Settings = {
   secondsPerRun: 10, rrRounds: 20_000, pktRunsPerPath: 20_000, pktRepeat: 1_000_000,
-  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 100_000, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000, firstPacketRounds: 50, pairedRounds: 9,
+  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 100_000, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000, firstPacketRounds: 50, pairedRounds: 15,
 };
 
 interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean; keepGoing: boolean }

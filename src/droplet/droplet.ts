@@ -17,6 +17,7 @@ import { spawnSharedHost } from './shared-host.js';
 import { assertTransitdBuilt, transitdHostMain } from './transitd.js';
 import { ensureUnderlay } from './underlay.js';
 import { withPrefixLock } from './lock.js';
+import { ENDPOINT_NAMESPACE_MODES } from '../transitd/shared-plumbing.js';
 
 const DEFAULT_PREFIX = 'xvpc';
 /** Jumbo frames, as cloud underlays run: endpoints get 9000 minus the
@@ -73,8 +74,8 @@ export async function createDroplets(names: string[], opts: CreateDropletsOption
     throw invalid(`transitd: 'shared' serves no ${opts.transitdTls ? 'transitdTls' : 'transitdMetricsPort'} (its socket would open outside the droplet's namespace)`);
   }
   const endpointNamespace = opts.endpointNamespace ?? 'own';
-  if (endpointNamespace !== 'own' && endpointNamespace !== 'shared') {
-    throw invalid(`endpointNamespace: '${String(endpointNamespace)}' is not 'own' or 'shared'`);
+  if (!ENDPOINT_NAMESPACE_MODES.includes(endpointNamespace)) {
+    throw invalid(`endpointNamespace: '${String(endpointNamespace)}' is not one of ${ENDPOINT_NAMESPACE_MODES.map((m) => `'${m}'`).join(', ')}`);
   }
   if (endpointNamespace === 'shared' && backend !== 'netns') throw invalid(`endpointNamespace: 'shared' is for netns droplets only, not '${backend}'`);
   const image = opts.image ?? DEFAULT_IMAGE;

@@ -100,6 +100,9 @@ export async function createSharedPlumbing(list: SharedPlumbing[], opts: { oneQu
     for (const { names, req } of list) {
       addon.configureEndpointLink(namedNetnsPath(netns), { ifname: names.peer, ip: req.ip, prefixLen: 32, featuresOff: opts.featuresOff });
     }
+    // A source rule without its veth (a transitd stopped between the two deletes) would make
+    // `rule add` fail with File exists: gone first, whatever is there.
+    await run(['ip', '-n', netns, '-force', '-batch', '-'], { input: `${list.map(({ req }) => `rule del ${sourceRule(req.ip)}`).join('\n')}\n` });
     await must(['ip', '-n', netns, '-batch', '-'], { input: `${routing.join('\n')}\n` });
   } catch (err) {
     await deleteSharedPlumbing(list.map((p) => ({ ...p.names, ip: p.req.ip })));

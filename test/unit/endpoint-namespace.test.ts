@@ -50,7 +50,7 @@ describe('shared endpoint namespace: names and tables', () => {
     const docker = await err({ backend: 'docker', endpointNamespace: 'shared' });
     expect(docker).toBeInstanceOf(XvpcError);
     expect(docker).toMatchObject({ code: 'INVALID_ARGUMENT', message: "endpointNamespace: 'shared' is for netns droplets only, not 'docker'" });
-    expect(await err({ endpointNamespace: 'one' })).toMatchObject({ code: 'INVALID_ARGUMENT', message: "endpointNamespace: 'one' is not 'own' or 'shared'" });
+    expect(await err({ endpointNamespace: 'one' })).toMatchObject({ code: 'INVALID_ARGUMENT', message: "endpointNamespace: 'one' is not one of 'own', 'shared'" });
     // A droplet named N-eps would be droplet N's shared endpoint namespace (<prefix>-N-eps), whatever the mode.
     for (const endpointNamespace of ['own', 'shared'] as const) {
       const clash = await createDroplets(['a', 'a-eps'], { prefix: 'zz', endpointNamespace }).then(() => undefined, (e: unknown) => e);
