@@ -341,7 +341,8 @@ export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targe
         `≥ ${SG_THROUGHPUT_GOAL}× no policy`, sig(sp.median), '×', SG_THROUGHPUT_GOAL, '>=', {
           ...(notJudged ? { notJudged } : {}),
           why: `${spreadText(sp)}; median rates ${sig(spreadOf(p.policed).median)} vs `
-            + `${sig(spreadOf(p.open).median)} ${unit}; over all rounds the hosts opened ${m.counters.sg_ct_new} conntrack entries and denied `
+            + `${sig(spreadOf(p.open).median)} ${unit}${p.perBusyCpuRatio ? `; per busy CPU-second (steal and idle left out) ${spreadText(p.perBusyCpuRatio)}` : ''}; `
+            + `over all rounds the hosts opened ${m.counters.sg_ct_new} conntrack entries and denied `
             + `${SG_DENIALS.reduce((a, k) => a + (m.counters[k] ?? 0), 0)} packets`,
         });
       targets.push(t);
@@ -352,6 +353,13 @@ export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targe
         value: sig(sp.max - sp.min), unit: `× (${sp.min.toFixed(2)}-${sp.max.toFixed(2)})` });
       rows.push({ section: sec, scenario: sce, metric: `  median rate with the group`, value: sig(spreadOf(p.policed).median), unit });
       rows.push({ section: sec, scenario: sce, metric: `  median rate without`, value: sig(spreadOf(p.open).median), unit });
+      const pc = p.perBusyCpuRatio;
+      if (pc) {
+        // No target: the rate per busy CPU-second, which steal (other guests) and idle moments do not move.
+        rows.push({ section: sec, scenario: sce, metric: `  policed / open per busy CPU-second, median`
+          + (pc.medianInterval ? ` (95%: ${pc.medianInterval.low.toFixed(2)}-${pc.medianInterval.high.toFixed(2)})` : ''), value: sig(pc.median), unit: '×' });
+        ratios[`${tid}_per_busy_cpu_median`] = sig(pc.median);
+      }
     }
     rows.push({ section: sec, scenario: sce, metric: 'conntrack entries opened (sg_ct_new, all hosts, all rounds)', value: m.counters.sg_ct_new, unit: '' });
     rows.push({ section: sec, scenario: sce, metric: 'packets denied (drop_sg_*, all hosts, all rounds)', value: SG_DENIALS.reduce((a, k) => a + (m.counters[k] ?? 0), 0), unit: '' });

@@ -17,7 +17,7 @@ import * as iperf from './iperf.js';
 import { nsRun } from './ns.js';
 import type { Pair } from './scenarios.js';
 import { XVPC_KEYS } from './scenario-keys.js';
-import { spreadOf, type Spread } from './spread.js';
+import { busyShare, sgPaired, type SgPaired } from './sg-paired.js';
 
 export const SG_RULES = 100;
 /** The benchmark's ports (its own range: the throughput section counts up from 5201). */
@@ -26,15 +26,6 @@ const PORT_LAST = 7999;
 const VNI = 3;
 const CIDR = '10.0.0.0/16';
 const SG_COUNTERS = ['sg_ct_new', 'sg_ct_expired', 'sg_ct_evict', 'drop_sg_ingress', 'drop_sg_egress', 'drop_sg_unsolicited', 'drop_sg_icmp_error', 'drop_sg_fragment'] as const;
-
-export interface SgPaired {
-  /** per round, the policed pair (100-rule group on both ends) */
-  policed: number[];
-  /** per round, the pair without a group */
-  open: number[];
-  /** per round: policed / open */
-  ratio: Spread;
-}
 
 export interface SgModeResult {
   /** Gbit/s */
@@ -61,11 +52,6 @@ export function benchGroupRules(): SecurityRule[] {
   return rules;
 }
 
-export function sgPaired(policed: number[], open: number[]): SgPaired {
-  if (policed.length !== open.length || policed.length === 0) throw new Error(`sg rounds: ${policed.length} policed vs ${open.length} open`);
-  if ([...policed, ...open].some((x) => !(x > 0))) throw new Error(`sg rounds: a rate is not positive (${policed.join(',')} / ${open.join(',')})`);
-  return { policed, open, ratio: spreadOf(policed.map((x, i) => x / open[i])) };
-}
 
 async function reachable(ns: string, ip: string): Promise<void> {
   const r = await nsRun(ns, ['ping', '-n', '-q', '-c', '1', '-i', '0.05', '-w', '10', ip], 12_000);
@@ -104,15 +90,24 @@ async function measureMode(prefix: string, mode: 'tc' | 'native', rounds: number
 
     step(`${mode}: ${rounds} alternating rounds of TCP 1 stream and UDP 64 B, ${seconds}s each, policed and open`);
     const before = await sgCounters(droplets);
-    const r = { tcp1: { policed: [] as number[], open: [] as number[] }, udp: { policed: [] as number[], open: [] as number[] } };
+    const runs = () => ({ policed: [] as number[], open: [] as number[] });
+    const r = { tcp1: runs(), udp: runs(), tcp1Busy: runs(), udpBusy: runs() };
     for (let i = 0; i < rounds; i++) {
       const order = (i % 2 === 0 ? ['policed', 'open'] : ['open', 'policed']) as ('policed' | 'open')[];
-      for (const side of order) r.tcp1[side].push((await iperf.tcp(side === 'policed' ? policed : open, 1, seconds, nextPort())).bitsPerSecond / 1e9);
-      for (const side of order) r.udp[side].push((await iperf.udp(side === 'policed' ? policed : open, 64, seconds, nextPort())).receivedPps / 1000);
+      for (const side of order) {
+        const t = await iperf.tcp(side === 'policed' ? policed : open, 1, seconds, nextPort());
+        r.tcp1[side].push(t.bitsPerSecond / 1e9);
+        r.tcp1Busy[side].push(busyShare(t.cpuShare));
+      }
+      for (const side of order) {
+        const u = await iperf.udp(side === 'policed' ? policed : open, 64, seconds, nextPort());
+        r.udp[side].push(u.receivedPps / 1000);
+        r.udpBusy[side].push(busyShare(u.cpuShare));
+      }
     }
     const after = await sgCounters(droplets);
     const counters = Object.fromEntries(SG_COUNTERS.map((k) => [k, after[k] - before[k]]));
-    const res = { tcp1: sgPaired(r.tcp1.policed, r.tcp1.open), udp64Kpps: sgPaired(r.udp.policed, r.udp.open), counters };
+    const res = { tcp1: sgPaired(r.tcp1.policed, r.tcp1.open, r.tcp1Busy), udp64Kpps: sgPaired(r.udp.policed, r.udp.open, r.udpBusy), counters };
     done(`TCP policed/open median ${res.tcp1.ratio.median.toFixed(2)}, UDP ${res.udp64Kpps.ratio.median.toFixed(2)}; sg_ct_new ${counters.sg_ct_new}`);
     return res;
   } finally {

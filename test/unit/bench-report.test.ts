@@ -6,6 +6,7 @@ import type { ControllerStoreResult, StoreRun } from '../../bench/controller-sto
 import type { PathCost, PktCostResult } from '../../bench/pktcost.js';
 import { aggregateFinding, buildReport, metCell, pktSwitchTarget, renderTargets, sgPacketTargets, sgThroughputReport } from '../../bench/report.js';
 import type { SgThroughputResult } from '../../bench/sg.js';
+import { sgPaired } from '../../bench/sg-paired.js';
 import { check } from '../../bench/targets.js';
 import { spreadOf } from '../../bench/spread.js';
 
@@ -175,6 +176,18 @@ describe('bench report: security groups (issue 13)', () => {
     expect(by.get('pkt_tc_decap_sg1_vs_no_policy')).toMatchObject({ status: 'met', measured: 1.1 });
     expect(by.get('pkt_tc_decap_sg1000_vs_no_policy')).toMatchObject({ status: 'missed', measured: 1.5 });
     expect(by.get('pkt_tc_agent_encap_sg1000_vs_no_policy')).toMatchObject({ status: 'met', measured: 1.05 });
+  });
+
+  it('pairs each run\'s rate with the CPU it kept busy: a run slowed by steal costs the same per busy CPU-second', () => {
+    // Round 2: other guests took a tenth of the machine from the policed run, and a tenth of its rate.
+    const p = sgPaired([10, 9], [10, 10], { policed: [0.5, 0.45], open: [0.5, 0.5] });
+    expect([p.ratio.min, p.ratio.max]).toEqual([0.9, 1]);
+    expect([p.perBusyCpuRatio?.min, p.perBusyCpuRatio?.max]).toEqual([1, 1]);
+    // A policed run that did less with the same CPU costs more per busy CPU-second.
+    expect(sgPaired([9], [10], { policed: [0.5], open: [0.5] }).perBusyCpuRatio?.median).toBeCloseTo(0.9, 9);
+    expect(sgPaired([1], [1]).perBusyCpuRatio).toBeUndefined();
+    expect(() => sgPaired([1], [1], { policed: [0], open: [0.5] })).toThrow(/busy share is not in/);
+    expect(() => sgPaired([1, 1], [1, 1], { policed: [0.5], open: [0.5, 0.5] })).toThrow(/busy share per run is missing/);
   });
 
   it('judges throughput with a group on the per-round ratio against 0.97x, and not when the rounds straddle it', () => {
