@@ -86,13 +86,16 @@ export interface CtlPlaneResult {
 const VNI = 7;
 const REMOTE_HOSTS = 64;
 
+/** The other hosts' addresses: one string each, which all of a host's records share, as the Controller's do (desired.ts: its host's ip and mac). */
+const REMOTE = Array.from({ length: REMOTE_HOSTS }, (_, h) => ({ ip: `172.31.0.${h + 2}`, mac: `0a:58:ac:1f:00:${(h + 2).toString(16).padStart(2, '0')}` }));
+
 /** Endpoint i of n: 10.0.0.1 upwards, on one of REMOTE_HOSTS other hosts. */
 function record(i: number): PbEndpoint {
   const ip = formatIpv4(((10 << 24) >>> 0) + i + 1);
-  const h = i % REMOTE_HOSTS;
+  const host = REMOTE[i % REMOTE_HOSTS];
   const mac = `0e:07:${ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`;
   return {
-    vni: VNI, ip, type: PbEndpointType.SIMPLE, mac, hostIp: `172.31.0.${h + 2}`, hostMac: `0a:58:ac:1f:00:${(h + 2).toString(16).padStart(2, '0')}`,
+    vni: VNI, ip, type: PbEndpointType.SIMPLE, mac, hostIp: host.ip, hostMac: host.mac,
     netId: 1, backends: [], hostedIfindex: -1, // as the Controller sends them
   };
 }

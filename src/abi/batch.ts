@@ -3,7 +3,7 @@
 // takes them. packEndpoints builds one; checkEndpointBatch checks one field by
 // field without decoding it (a million records must stay cheap).
 import { XvpcError, invalid } from '../errors.js';
-import { type EndpointKey, type EndpointRecord, decodeEndpoint, decodeEndpointKey, writeEndpoint, writeEndpointKey } from './codecs.js';
+import { HostAddressCache, type EndpointKey, type EndpointRecord, decodeEndpoint, decodeEndpointKey, writeEndpoint, writeEndpointKey } from './codecs.js';
 import { EndpointType } from './enums.js';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
 import { MAX_BACKENDS, MAX_VNI } from './limits.js';
@@ -26,11 +26,12 @@ export function packEndpointsInto(records: readonly EndpointRecord[], from: numb
   const count = to - from;
   if (keys.length < count * EK.size || values.length < count * EV.size) throw new RangeError(`packEndpointsInto: buffers too small for ${count} records`);
   values.fill(0, 0, count * EV.size); // writeEndpoint leaves unused backend slots as they are
+  const hosts = new HostAddressCache();
   for (let i = 0; i < count; i++) {
     const r = records[from + i];
     try {
       writeEndpointKey(keys, i * EK.size, r.vni, r.ip);
-      writeEndpoint(values, i * EV.size, r);
+      writeEndpoint(values, i * EV.size, r, hosts);
     } catch (err) {
       if (err instanceof XvpcError) throw new XvpcError(err.code, `records[${from + i}].${err.message}`);
       throw err;

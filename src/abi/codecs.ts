@@ -147,8 +147,31 @@ export function encodeEndpoint(r: EndpointRecord): Buffer {
   writeEndpoint(b, 0, r);
   return b;
 }
-/** Writes struct endpoint_value at `off` of `b` (which must be zeroed there). */
-export function writeEndpoint(b: Buffer, off: number, r: EndpointRecord): void {
+/**
+ * Host addresses parsed once per string: a batch's records name few hosts, and
+ * a host's endpoints share its address strings (the Controller gives each
+ * record its host's own `ip` and `mac`), so the map's lookup finds the string's
+ * hash already computed. Bounded by the records of one batch.
+ */
+export class HostAddressCache {
+  private readonly ips = new Map<string, number>();
+  private readonly macs = new Map<string, Buffer>();
+
+  ip(s: string): number {
+    let n = this.ips.get(s);
+    if (n === undefined) this.ips.set(s, (n = parseIpv4(s, 'hostIp')));
+    return n;
+  }
+
+  writeMac(b: Buffer, off: number, s: string): void {
+    let m = this.macs.get(s);
+    if (m === undefined) this.macs.set(s, (m = parseMac(s, 'hostMac')));
+    b[off] = m[0]; b[off + 1] = m[1]; b[off + 2] = m[2]; b[off + 3] = m[3]; b[off + 4] = m[4]; b[off + 5] = m[5];
+  }
+}
+
+/** Writes struct endpoint_value at `off` of `b` (which must be zeroed there); `hosts` parses each host address once. */
+export function writeEndpoint(b: Buffer, off: number, r: EndpointRecord, hosts?: HostAddressCache): void {
   if (off < 0 || off + EV.size > b.length) throw new RangeError(`endpoint value at ${off}: outside the buffer`);
   if (r.type < 0 || r.type > 255) throw invalid(`type: ${r.type} is not an endpoint type`);
   if (r.backends.length > MAX_BACKENDS) throw invalid(`backends: at most ${MAX_BACKENDS}, got ${r.backends.length}`);
@@ -156,8 +179,13 @@ export function writeEndpoint(b: Buffer, off: number, r: EndpointRecord): void {
   b[off + EV.off.type] = r.type;
   b[off + EV.off.backend_count] = r.backends.length;
   writeMac(b, off + EV.off.mac, r.mac, 'mac');
-  put32be(b, off + EV.off.host_ip, parseIpv4(r.hostIp, 'hostIp'));
-  writeMac(b, off + EV.off.host_mac, r.hostMac, 'hostMac');
+  if (hosts) {
+    put32be(b, off + EV.off.host_ip, hosts.ip(r.hostIp));
+    hosts.writeMac(b, off + EV.off.host_mac, r.hostMac);
+  } else {
+    put32be(b, off + EV.off.host_ip, parseIpv4(r.hostIp, 'hostIp'));
+    writeMac(b, off + EV.off.host_mac, r.hostMac, 'hostMac');
+  }
   put32le(b, off + EV.off.hosted_ifindex, r.hostedIfindex);
   put32le(b, off + EV.off.net_id, u32(r.netId, 'netId'));
   for (let i = 0; i < r.backends.length; i++) put32be(b, off + EV.off.backends + 4 * i, parseIpv4(r.backends[i], `backends[${i}]`));

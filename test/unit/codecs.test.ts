@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ENDPOINT_KEY, ENDPOINT_VALUE, EndpointType, LAYOUTS, MAX_BACKENDS, NETWORK_VALUE, RECORD_KINDS, SLOT_TABLE_SIZE,
   XVPC_MEMBERS, batchCount, batchEndpoint, batchHostedIfindex, batchValueIs, checkEndpointBatch, setBatchHostedIfindex, decodeAgentMeta, decodeHostCache, decodeHostConfig, encodeAgentMeta, encodeHostCache,
-  encodeHostConfig, endpointRecordKey, networkRecordKey, packEndpoints, slotTable, unpackEndpoints,
+  encodeEndpoint, encodeHostConfig, endpointRecordKey, networkRecordKey, packEndpoints, slotTable, unpackEndpoints,
   type EndpointRecord, type KeyOf, type RecordKind, type RecordKindName, type RecordOf,
 } from '../../src/abi/index.js';
 import { XvpcError } from '../../src/errors.js';
@@ -115,6 +115,15 @@ describe('packed endpoint batches', () => {
     expect(checkEndpointBatch(b.keys, b.values)).toBe(3);
     expect(unpackEndpoints(b)).toEqual([EP, { ...EP, ip: '10.1.2.4' }, SCALED]);
     expect(checkEndpointBatch(Buffer.alloc(0), Buffer.alloc(0))).toBe(0);
+  });
+
+  it('packs each host address once per batch, byte for byte as one record alone, and names a bad one by record', () => {
+    const other = { ...EP, ip: '10.1.2.9', hostIp: '172.30.0.8', hostMac: '02:00:00:00:00:08' };
+    const records = [EP, other, { ...EP, ip: '10.1.2.10' }, { ...other, ip: '10.1.2.11' }, SCALED];
+    const b = packEndpoints(records);
+    records.forEach((r, i) => expect(b.values.subarray(i * V, (i + 1) * V).equals(encodeEndpoint(r))).toBe(true));
+    expect(() => packEndpoints([EP, { ...EP, ip: '10.1.2.12', hostMac: '02:00:00:00:00' }])).toThrow(/^records\[1\]\.hostMac: '02:00:00:00:00'/);
+    expect(() => packEndpoints([EP, { ...EP, ip: '10.1.2.12', hostIp: '172.30.0' }])).toThrow(/^records\[1\]\.hostIp: '172\.30\.0' is not an IPv4 address/);
   });
 
   it('refuses partial records', () => {
