@@ -66,7 +66,7 @@ interface Settings {
 
 const QUICK: Settings = {
   secondsPerRun: 3, rrRounds: 5000, pktRunsPerPath: 5000, pktRepeat: 100_000,
-  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 10_000, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000, firstPacketRounds: 20, pairedRounds: 5,
+  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 10_000, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000, firstPacketRounds: 20, pairedRounds: 7,
 };
 const FULL: Settings = {
   secondsPerRun: 10, rrRounds: 20_000, pktRunsPerPath: 20_000, pktRepeat: 1_000_000,

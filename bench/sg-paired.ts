@@ -27,12 +27,18 @@ export function sgPaired(policed: number[], open: number[], busy?: { policed: nu
   const paired: SgPaired = { policed, open, ratio: spreadOf(policed.map((x, i) => x / open[i])) };
   if (!busy) return paired;
   if (busy.policed.length !== policed.length || busy.open.length !== open.length) throw new Error('sg rounds: a busy share per run is missing');
-  if ([...busy.policed, ...busy.open].some((x) => !(x > 0 && x <= 1))) throw new Error(`sg rounds: a busy share is not in (0, 1]`);
+  if ([...busy.policed, ...busy.open].some((x) => !(x > 0 && x <= 1))) {
+    throw new Error(`sg rounds: a busy share is not in (0, 1]: policed ${busy.policed.join(',')} / open ${busy.open.join(',')}`);
+  }
   return {
     ...paired, policedBusy: busy.policed, openBusy: busy.open,
     perBusyCpuRatio: spreadOf(policed.map((x, i) => (x / busy.policed[i]) / (open[i] / busy.open[i]))),
   };
 }
 
-/** The share of all CPU time a run kept busy: user, system and softirq (not idle, not steal). */
-export const busyShare = (c: { user: number; system: number; softirq: number }) => c.user + c.system + c.softirq;
+/**
+ * The share of all CPU time a run kept busy: user, system and softirq (not
+ * idle, not steal). Each share comes rounded to 0.001 (measure.ts cpuShare),
+ * so a saturated run can sum past 1 by that rounding: capped at 1.
+ */
+export const busyShare = (c: { user: number; system: number; softirq: number }) => Math.min(1, c.user + c.system + c.softirq);

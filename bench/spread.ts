@@ -26,21 +26,22 @@ export const MEDIAN_CONFIDENCE = 0.95;
 /**
  * The 1-based ranks [k, n - k + 1] of n sorted rounds that bound the median
  * with at least MEDIAN_CONFIDENCE, whatever the rounds' distribution: the
- * interval misses the median only when k or fewer rounds fall on one side of
- * it, which has probability 2 P(X <= k - 1), X ~ Binomial(n, 1/2). The largest
- * such k; undefined when even [min, max] is not sure enough (n < 6).
+ * interval misses the median only when k - 1 or fewer rounds fall on one side
+ * of it, which has probability 2 P(X <= k - 1), X ~ Binomial(n, 1/2). The
+ * largest such k; undefined when even [min, max] is not sure enough (n < 6).
  */
 export function medianIntervalRanks(n: number): [number, number] | undefined {
-  let pmf = 2 ** -n; // P(X = 0)
+  let logPmf = -n * Math.LN2; // ln P(X = 0), in logs: 2^-n underflows past n = 1074
   let cdf = 0;
   let k = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < (n + 1) / 2; i++) {
+    const pmf = Math.exp(logPmf);
     if (2 * (cdf + pmf) > 1 - MEDIAN_CONFIDENCE) break;
     cdf += pmf;
     k = i + 1;
-    pmf *= (n - i) / (i + 1); // P(X = i + 1)
+    logPmf += Math.log((n - i) / (i + 1)); // ln P(X = i + 1)
   }
-  return k >= 1 && k <= n - k + 1 ? [k, n - k + 1] : undefined;
+  return k >= 1 ? [k, n - k + 1] : undefined;
 }
 
 export function spreadOf(values: number[]): Spread {

@@ -25,11 +25,20 @@
  *
  * The steady state's lookup is first tried in a per-CPU flow cache
  * (sg_flow_cache): a copy of the entry and the ct_epoch it was taken under.
- * The epoch moves with every insert (the only time the LRU evicts) and every
- * change of an entry's state, so a copy under the current epoch is the
- * table's entry as it is, but for a deadline that may since have moved later
- * (the copy's is the safe side). No write of conntrack happens elsewhere: the
- * loader only reads it.
+ * The epoch moves after every insert (the only time the LRU evicts, even when
+ * the insert then fails) and after every change of an entry's state, written
+ * whole first. Without an epoch move an entry only sees its deadline move
+ * later (the copy's earlier one is the stricter) or new timeouts (the copy's
+ * old gen fails ct_unchanged), so a copy under the current epoch never passes
+ * what the table would not. No write of conntrack happens elsewhere: the
+ * loader only reads it, and after it replaced the programs of an older build
+ * (which move no epoch) it moves the epoch itself.
+ *
+ * Taking a copy needs the epoch read before the entry, and a writer's state
+ * before its epoch move, as x86-64 keeps them (loads in order, a locked add
+ * after the stores); BPF has no load-acquire before clang 20, so on other
+ * architectures the Makefile compiles the cache out (XVPC_NO_SG_FLOW_CACHE)
+ * and every steady-state packet reads the table.
  */
 #ifndef XVPC_CONNTRACK_H
 #define XVPC_CONNTRACK_H
@@ -160,14 +169,18 @@ static __always_inline void ct_refresh(struct ct_value *ct, const struct sg_flow
 	t = ct_timeout(c, f->key.proto, state);
 	exp = now + t;
 	if (state != ct->state || fins != ct->fins) {
+		/* The whole new entry first, then the epoch: a copy taken under the new epoch has all of it. */
 		ct->state = state;
 		ct->fins = fins;
 		ct->expires = exp;
+		ct->hold = ct_hold(t);
+		ct->gen = ct_gen(c);
 		ct_epoch_move();
-	} else if (exp > ct->expires + (t >> 4)) {
-		ct->expires = exp; /* later: a copy's earlier deadline stays safe */
+		return;
 	}
-	if (ct->hold != ct_hold(t) || ct->gen != ct_gen(c)) { /* a new state's timeout, or new timeouts */
+	if (exp > ct->expires + (t >> 4))
+		ct->expires = exp; /* later: a copy's earlier deadline is the stricter one */
+	if (ct->hold != ct_hold(t) || ct->gen != ct_gen(c)) { /* new timeouts: a copy's old gen fails ct_unchanged */
 		ct->hold = ct_hold(t);
 		ct->gen = ct_gen(c);
 	}
@@ -183,6 +196,7 @@ static __always_inline void ct_open(const struct sg_flow *f, const struct sg_cfg
 	struct ct_value v = {};
 	__u32 zero = 0;
 	__u64 *n;
+	long err;
 
 	v.origin = f->dir;
 	v.state = XVPC_CT_NEW;
@@ -191,9 +205,10 @@ static __always_inline void ct_open(const struct sg_flow *f, const struct sg_cfg
 	v.expires = now + ct_timeout(c, f->key.proto, v.state);
 	v.hold = ct_hold(ct_timeout(c, f->key.proto, v.state));
 	v.gen = ct_gen(c);
-	if (bpf_map_update_elem(&conntrack, &f->key, &v, BPF_ANY))
+	err = bpf_map_update_elem(&conntrack, &f->key, &v, BPF_ANY);
+	ct_epoch_move(); /* the insert may have evicted entries copies hold, even when it then failed */
+	if (err)
 		return; /* untracked: its replies are judged by the rules */
-	ct_epoch_move(); /* the insert may have evicted an entry a copy holds */
 	stat_inc(XVPC_STAT_SG_CT_NEW);
 	if (replace)
 		return;
@@ -306,6 +321,23 @@ static __always_inline bool ct_key_eq(const struct ct_key *a, const struct ct_ke
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
+#ifdef XVPC_NO_SG_FLOW_CACHE
+/* 0: the packet passes; else the drop reason. The steady state inline (no
+ * call), from the table; the rest through xvpc_sg_judge, which looks the
+ * entry up again. */
+static __always_inline int sg_judge(struct sg_flow *f)
+{
+	struct ct_value *ct;
+	__u32 zero = 0;
+
+	if (f->kind == XVPC_SG_PKT) {
+		ct = bpf_map_lookup_elem(&conntrack, &f->key);
+		if (ct && ct_unchanged(ct, f, bpf_map_lookup_elem(&sg_cfg, &zero), ct_now()))
+			return 0;
+	}
+	return xvpc_sg_judge(f);
+}
+#else
 /* 0: the packet passes; else the drop reason. The steady state inline (no
  * call): from this CPU's copy of the entry when its epoch is current, else
  * from the table (and the copy is taken); the rest through xvpc_sg_judge,
@@ -340,5 +372,6 @@ static __always_inline int sg_judge(struct sg_flow *f)
 	}
 	return xvpc_sg_judge(f);
 }
+#endif
 
 #endif

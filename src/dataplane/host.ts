@@ -347,6 +347,19 @@ export class HostDataplane {
     const v = this.m.sg_cfg.lookup(u32Key(0));
     return v ? decodeSgCfg(v).timeouts : {};
   }
+  /**
+   * Moves conntrack's epoch (native/bpf/conntrack.h), voiding every flow-cache
+   * copy: for after this object's programs replaced another build's, which
+   * write conntrack without moving it. By 2^32, so no increment the data path
+   * makes meanwhile can bring it back to a value a copy holds.
+   */
+  voidFlowCacheCopies(): void {
+    const v = this.m.ct_epoch.lookup(u32Key(0)) ?? Buffer.alloc(8);
+    const next = Buffer.alloc(8);
+    next.writeBigUInt64LE((v.readBigUInt64LE(0) + (1n << 32n)) & 0xffffffffffffffffn);
+    this.m.ct_epoch.update(u32Key(0), next);
+  }
+
   /** Every tracked connection (walks the whole map). */
   conntrackEntries(): CtEntry[] {
     const map = this.m.conntrack;

@@ -122,6 +122,7 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   service.maxMessageBytes = limits.maxMessageBytes;
   await service.loadTransit(eth.name, mode);
   const agents = service.reattachAgents();
+  dp.voidFlowCacheCopies(); // the programs replaced may be of a build that moves no epoch
 
   const server = new grpc.Server(serverOptions(limits));
   const metrics = values.metrics !== undefined ? new TransitMetrics(dp, values.host) : undefined;

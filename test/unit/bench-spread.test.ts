@@ -28,6 +28,7 @@ describe('bench spread', () => {
     expect(medianIntervalRanks(15)).toEqual([4, 12]);
     expect(medianIntervalRanks(21)).toEqual([6, 16]);
     expect(medianIntervalRanks(31)).toEqual([10, 22]);
+    expect(medianIntervalRanks(2000)).toEqual([956, 1045]); // past where 2^-n underflows
     for (let n = 6; n <= 101; n++) {
       const [k, hi] = medianIntervalRanks(n)!;
       expect(hi).toBe(n - k + 1);

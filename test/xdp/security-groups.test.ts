@@ -276,6 +276,8 @@ describe('changes and time', () => {
 // (where the LRU evicts) and every change of state moves that epoch.
 describe('the flow cache: a copy of an entry, trusted under the current epoch only', () => {
   const me = { ip: '10.1.0.8', n: 8 };
+  /** native/bpf/Makefile builds the cache for x86-64 only (its memory order): elsewhere no copy is taken or trusted. */
+  const CACHED = process.arch === 'x64';
   const epoch = () => dp.map('ct_epoch').lookup(u32Key(0))!.readBigUInt64LE(0);
   /** The table's raw entry of `me`'s flow with `remote`, key and value. */
   function rawEntry(remote: string): { key: Buffer; value: Buffer } {
@@ -323,6 +325,10 @@ describe('the flow cache: a copy of an entry, trusted under the current epoch on
     expect(epoch()).toBe(at);
     const { key, value } = rawEntry('10.2.1.1');
     const copies = copiesOf(key);
+    if (!CACHED) {
+      expect(copies).toEqual([]);
+      return;
+    }
     expect(copies.length).toBeGreaterThanOrEqual(1);
     for (const c of copies) {
       expect(c.readBigUInt64LE(SG_FLOW_CACHE_VALUE.off.epoch)).toBe(at);
@@ -330,7 +336,7 @@ describe('the flow cache: a copy of an entry, trusted under the current epoch on
     }
   });
 
-  it('a copy under the current epoch passes its flow without the table; one under an older epoch does not', () => {
+  it('a copy under the current epoch passes its flow without the table; one under an older epoch, or after the loader voids copies, does not', () => {
     // A copy of 10.2.1.1's entry put under 10.2.1.2's key: a flow the table never saw, inbound, denied by the rules.
     const { key, value } = rawEntry('10.2.1.1');
     const forged = Buffer.from(key);
@@ -338,7 +344,12 @@ describe('the flow cache: a copy of an entry, trusted under the current epoch on
     copyEverywhere(forged, value, epoch() - 1n);
     expect(receive(me, '10.2.1.2', udpDgram(53, 47000)).moved).toEqual(transitDrop('drop_sg_ingress'));
     copyEverywhere(forged, value, epoch());
-    expect(receive(me, '10.2.1.2', udpDgram(53, 47000)).moved).toEqual(DELIVERED);
+    expect(receive(me, '10.2.1.2', udpDgram(53, 47000)).moved).toEqual(CACHED ? DELIVERED : transitDrop('drop_sg_ingress'));
+    // The loader voids every copy (after replacing another build's programs): the forged one no longer passes.
+    const at = epoch();
+    dp.voidFlowCacheCopies();
+    expect(epoch()).toBe(at + (1n << 32n));
+    expect(receive(me, '10.2.1.2', udpDgram(53, 47000)).moved).toEqual(transitDrop('drop_sg_ingress'));
     copyEverywhere(Buffer.alloc(key.length), Buffer.alloc(value.length), 0n); // nothing forged stays
     expect(receive(me, '10.2.1.2', udpDgram(53, 47000)).moved).toEqual(transitDrop('drop_sg_ingress'));
   });
