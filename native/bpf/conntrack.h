@@ -321,57 +321,77 @@ static __always_inline bool ct_key_eq(const struct ct_key *a, const struct ct_ke
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
-#ifdef XVPC_NO_SG_FLOW_CACHE
-/* 0: the packet passes; else the drop reason. The steady state inline (no
- * call), from the table; the rest through xvpc_sg_judge, which looks the
- * entry up again. */
-static __always_inline int sg_judge(struct sg_flow *f)
-{
-	struct ct_value *ct;
-	__u32 zero = 0;
+/* This CPU's flow-cache slot of a flow, and the epoch read when it was found. */
+struct sg_copy {
+	struct sg_flow_cache_value *slot;
+	__u64 epoch;
+};
 
-	if (f->kind == XVPC_SG_PKT) {
-		ct = bpf_map_lookup_elem(&conntrack, &f->key);
-		if (ct && ct_unchanged(ct, f, bpf_map_lookup_elem(&sg_cfg, &zero), ct_now()))
-			return 0;
-	}
-	return xvpc_sg_judge(f);
+#ifdef XVPC_NO_SG_FLOW_CACHE
+static __always_inline bool sg_copy_passes(const struct sg_flow *f, const struct sg_cfg_value *c, __u64 now,
+					   struct sg_copy *cp)
+{
+	return false;
+}
+
+static __always_inline void sg_copy_take(const struct sg_copy *cp, const struct sg_flow *f, const struct ct_value *ct)
+{
 }
 #else
+/* Finds the flow's slot and reads the epoch (before the table is read: a move
+ * after it voids the copy taken from it); true when the slot's copy, taken
+ * under this epoch, passes the packet. A slot never written holds hold = 0,
+ * which ct_unchanged never passes. */
+static __always_inline bool sg_copy_passes(const struct sg_flow *f, const struct sg_cfg_value *c, __u64 now,
+					   struct sg_copy *cp)
+{
+	__u32 zero = 0, slot = sg_flow_cache_slot(&f->key);
+	__u64 *epoch = bpf_map_lookup_elem(&ct_epoch, &zero);
+
+	cp->slot = bpf_map_lookup_elem(&sg_flow_cache, &slot);
+	if (!cp->slot || !epoch) {
+		cp->slot = NULL;
+		return false;
+	}
+	cp->epoch = *(volatile __u64 *)epoch;
+	return cp->slot->epoch == cp->epoch && ct_key_eq(&cp->slot->key, &f->key) &&
+	       ct_unchanged(&cp->slot->ct, f, c, now);
+}
+
+/* The table's entry ct, which passed the packet, becomes the slot's copy. */
+static __always_inline void sg_copy_take(const struct sg_copy *cp, const struct sg_flow *f, const struct ct_value *ct)
+{
+	if (!cp->slot)
+		return;
+	cp->slot->key = f->key;
+	cp->slot->epoch = cp->epoch;
+	cp->slot->ct = *ct;
+}
+#endif
+
 /* 0: the packet passes; else the drop reason. The steady state inline (no
  * call): from this CPU's copy of the entry when its epoch is current, else
  * from the table (and the copy is taken); the rest through xvpc_sg_judge,
- * which looks the entry up again. A slot never written holds hold = 0, which
- * ct_unchanged never passes. */
+ * which looks the entry up again. */
 static __always_inline int sg_judge(struct sg_flow *f)
 {
-	struct sg_flow_cache_value *copy;
+	struct sg_copy copy = {};
 	struct sg_cfg_value *c;
 	struct ct_value *ct;
-	__u32 zero = 0, slot;
-	__u64 *epoch, now, e;
+	__u32 zero = 0;
+	__u64 now;
 
 	if (f->kind != XVPC_SG_PKT)
 		return xvpc_sg_judge(f);
-	slot = sg_flow_cache_slot(&f->key);
-	copy = bpf_map_lookup_elem(&sg_flow_cache, &slot);
-	epoch = bpf_map_lookup_elem(&ct_epoch, &zero);
-	if (!copy || !epoch)
-		return xvpc_sg_judge(f);
 	c = bpf_map_lookup_elem(&sg_cfg, &zero);
 	now = ct_now();
-	e = *(volatile __u64 *)epoch; /* read before the table: a move after it voids the copy */
-	if (copy->epoch == e && ct_key_eq(&copy->key, &f->key) && ct_unchanged(&copy->ct, f, c, now))
+	if (sg_copy_passes(f, c, now, &copy))
 		return 0;
 	ct = bpf_map_lookup_elem(&conntrack, &f->key);
-	if (ct && ct_unchanged(ct, f, c, now)) {
-		copy->key = f->key;
-		copy->epoch = e;
-		copy->ct = *ct;
-		return 0;
-	}
-	return xvpc_sg_judge(f);
+	if (!ct || !ct_unchanged(ct, f, c, now))
+		return xvpc_sg_judge(f);
+	sg_copy_take(&copy, f, ct);
+	return 0;
 }
-#endif
 
 #endif
