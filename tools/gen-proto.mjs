@@ -8,7 +8,7 @@ if (protos.length > 0) {
   execFileSync('protoc', [
     '--plugin=protoc-gen-ts_proto=node_modules/.bin/protoc-gen-ts_proto',
     '--ts_proto_out=src/gen',
-    '--ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,env=node,forceLong=number,useExactTypes=false',
+    '--ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,env=node,forceLong=number,useExactTypes=false,useOptionals=messages',
     '-Iproto',
     ...protos,
   ], { stdio: 'inherit' });

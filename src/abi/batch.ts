@@ -4,6 +4,7 @@
 // field without decoding it (a million records must stay cheap).
 import { XvpcError, invalid } from '../errors.js';
 import { HostAddressCache, type EndpointKey, type EndpointRecord, decodeEndpoint, decodeEndpointKey, writeEndpoint, writeEndpointKey } from './codecs.js';
+import { batchKeyCount } from './batch-compact.js';
 import { EndpointType } from './enums.js';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
 import { MAX_BACKENDS, MAX_VNI } from './limits.js';
@@ -72,8 +73,7 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
  * Returns the record count; throws INVALID_ARGUMENT naming the first bad field.
  */
 export function checkEndpointBatch(keys: Buffer, values: Buffer): number {
-  if (keys.length % EK.size !== 0) throw invalid(`keys: ${keys.length} bytes is not a whole number of ${EK.size}-byte keys`);
-  const count = keys.length / EK.size;
+  const count = batchKeyCount(keys);
   if (values.length !== count * EV.size) throw invalid(`values: ${values.length} bytes, want ${count} x ${EV.size}`);
   for (let i = 0; i < count; i++) checkRecord(keys, values, i);
   return count;

@@ -5,6 +5,7 @@
 //   layout.ts      every struct's size and member offsets (checked against BTF)
 //   codecs.ts      record types and their encoders/decoders, keys included
 //   batch.ts       the packed endpoint batch: encoder, checker, record readers
+//   batch-compact.ts  its values without the empty backend slots, as PutEndpoints sends them
 //   slot-table.ts  the consistent-hash slots of struct xvpc_members
 //   record-key.ts  the "vni/ip" strings that name records outside the kernel
 //   record-kinds.ts  the record kinds as a table: map, key and value codecs
@@ -16,6 +17,7 @@ export * from './stats.js';
 export * from './layout.js';
 export * from './codecs.js';
 export * from './batch.js';
+export * from './batch-compact.js';
 export * from './slot-table.js';
 export * from './record-key.js';
 export * from './record-kinds.js';

@@ -1,16 +1,21 @@
-// PutEndpoints' request (proto EndpointBatch: bytes keys = 1, bytes values = 2)
-// encoded in one allocation and one copy of each field. The generated encoder
-// copies the packed bytes three times (into its growing writer, out of it, and
-// into a Buffer): 300 MB of copies and their garbage collections for a million
-// records. The bytes are the same (test/unit/batch-wire.test.ts checks them
-// against the generated encoder). transitd decodes it into views of the
-// received message (decodeEndpointBatch): the generated decoder copies both
-// fields out, 100 MB more to allocate and collect per million records.
+// PutEndpoints' request (proto EndpointBatch) encoded in one allocation, its
+// values in the compact form (src/abi/batch-compact.ts: field 3, a nested
+// EndpointValuesCompact of heads = 1 and backends = 2), and decoded into views
+// of the received message. The generated encoder copies the packed bytes three
+// times (into its growing writer, out of it, and into a Buffer) and its
+// decoder copies every field out: hundreds of MB to allocate and collect per
+// million records. test/unit/batch-wire.test.ts checks both against the
+// generated code.
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import type { EndpointBatch } from '../gen/transit.js';
+import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV, compactEndpointValues } from '../abi/index.js';
+import type { EndpointBatch, EndpointValuesCompact } from '../gen/transit.js';
 
-const KEYS_TAG = (1 << 3) | 2;   // field 1, length-delimited
-const VALUES_TAG = (2 << 3) | 2; // field 2, length-delimited
+const tag = (field: number) => (field << 3) | WireType.LengthDelimited;
+const KEYS_TAG = tag(1);
+const VALUES_TAG = tag(2);
+const COMPACT_TAG = tag(3);
+const HEADS_TAG = tag(1);    // in EndpointValuesCompact
+const BACKENDS_TAG = tag(2); // in EndpointValuesCompact
 
 function varintSize(n: number): number {
   let size = 1;
@@ -25,42 +30,71 @@ function writeVarint(b: Buffer, off: number, n: number): number {
 }
 
 /** A field's tag, length and bytes at off; proto3 leaves an empty one out. Returns the offset after it. */
-function writeBytesField(b: Buffer, off: number, tag: number, bytes: Uint8Array): number {
+function writeBytesField(b: Buffer, off: number, fieldTag: number, bytes: Uint8Array): number {
   if (bytes.length === 0) return off;
-  b[off++] = tag;
+  b[off++] = fieldTag;
   off = writeVarint(b, off, bytes.length);
   b.set(bytes, off);
   return off + bytes.length;
 }
 
 const fieldSize = (bytes: Uint8Array): number => (bytes.length === 0 ? 0 : 1 + varintSize(bytes.length) + bytes.length);
+const compactSize = (c: EndpointValuesCompact): number => fieldSize(c.heads) + fieldSize(c.backends);
 
-/** The wire bytes of an EndpointBatch message. */
+/**
+ * The wire bytes of an EndpointBatch message. Values in the kernel's layout
+ * are sent compact; `values` of another length than the keys call for are sent
+ * as they are, for transitd to refuse with its own message.
+ */
 export function encodeEndpointBatch(m: EndpointBatch): Buffer {
-  const b = Buffer.allocUnsafe(fieldSize(m.keys) + fieldSize(m.values));
-  writeBytesField(b, writeBytesField(b, 0, KEYS_TAG, m.keys), VALUES_TAG, m.values);
+  const count = m.keys.length / EK.size;
+  const compact = m.compact ?? (Number.isInteger(count) && count > 0 && m.values.length === count * EV.size
+    ? compactEndpointValues(m.values, count) : undefined);
+  const values = compact ? Buffer.alloc(0) : m.values;
+  const inner = compact ? compactSize(compact) : 0;
+  const b = Buffer.allocUnsafe(fieldSize(m.keys) + fieldSize(values) + (compact ? 1 + varintSize(inner) + inner : 0));
+  let off = writeBytesField(b, writeBytesField(b, 0, KEYS_TAG, m.keys), VALUES_TAG, values);
+  if (compact) {
+    // A message field is written even when empty: its presence says which form the values are in.
+    b[off++] = COMPACT_TAG;
+    off = writeVarint(b, off, inner);
+    writeBytesField(b, writeBytesField(b, off, HEADS_TAG, compact.heads), BACKENDS_TAG, compact.backends);
+  }
   return b;
 }
 
-/**
- * An EndpointBatch message decoded as the generated decoder does (the same
- * loop: the last occurrence of a field wins, unknown fields and fields of the
- * wrong wire type are skipped, a zero tag or an end-group ends the message),
- * but keys and values are views of `buf`, not
- * copies: the caller owns them with `buf` (transitd writes hosted_ifindex into
- * values in place). Throws on a truncated or malformed message.
- */
-export function decodeEndpointBatch(buf: Uint8Array): { keys: Buffer; values: Buffer } {
+/** Reads a message's fields as the generated decoder does (the last occurrence wins, unknown and wrong-type fields are skipped, a zero tag or an end-group ends it); onField gets each length-delimited one as a view. */
+function readFields(buf: Uint8Array, onField: (fieldTag: number, bytes: Buffer) => void): void {
   const reader = new BinaryReader(buf);
-  const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  let keys: Buffer = Buffer.alloc(0);
-  let values: Buffer = Buffer.alloc(0);
   while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === KEYS_TAG) keys = view(reader.bytes());
-    else if (tag === VALUES_TAG) values = view(reader.bytes());
-    else if ((tag & 7) === WireType.EndGroup || tag === 0) break;
-    else reader.skip(tag & 7);
+    const t = reader.uint32();
+    if ((t & 7) === WireType.EndGroup || t === 0) break;
+    if ((t & 7) !== WireType.LengthDelimited) { reader.skip(t & 7); continue; }
+    const bytes = reader.bytes();
+    onField(t, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
-  return { keys, values };
+}
+
+/**
+ * An EndpointBatch message decoded as the generated decoder does, but every
+ * bytes field is a view of `buf`, not a copy: the caller owns them with `buf`
+ * (transitd writes hosted_ifindex into values in place). Throws on a
+ * truncated or malformed message.
+ */
+export function decodeEndpointBatch(buf: Uint8Array): EndpointBatch {
+  const m: EndpointBatch = { keys: Buffer.alloc(0), values: Buffer.alloc(0) };
+  readFields(buf, (t, bytes) => {
+    if (t === KEYS_TAG) m.keys = bytes;
+    else if (t === VALUES_TAG) m.values = bytes;
+    else if (t === COMPACT_TAG) {
+      // Seen twice, the last wins whole, as in the generated decoder.
+      const c: EndpointValuesCompact = { heads: Buffer.alloc(0), backends: Buffer.alloc(0) };
+      readFields(bytes, (ti, b) => {
+        if (ti === HEADS_TAG) c.heads = b;
+        else if (ti === BACKENDS_TAG) c.backends = b;
+      });
+      m.compact = c;
+    }
+  });
+  return m;
 }

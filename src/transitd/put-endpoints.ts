@@ -3,10 +3,24 @@
 // field), the ones hosted here get their veth's ifindex, and HostDataplane
 // writes the set with one batch update it can undo. This is the path that
 // makes a million endpoints take seconds.
-import { XvpcError } from '../errors.js';
-import { batchEndpointHostIp, batchEndpointKey, checkEndpointBatch, endpointRecordKey, setBatchHostedIfindex } from '../abi/index.js';
+import { XvpcError, invalid } from '../errors.js';
+import {
+  batchEndpointHostIp, batchEndpointKey, batchKeyCount, checkEndpointBatch, endpointRecordKey, expandEndpointValues, setBatchHostedIfindex,
+} from '../abi/index.js';
 import type { EndpointBatchPlan, HostDataplane } from '../dataplane/host.js';
 import { parseIpv4 } from '../util/addr.js';
+
+/**
+ * A request's values in the kernel's layout: its compact form expanded (a new
+ * buffer: the wire form leaves the empty backend slots out), or its `values`
+ * as a view. INVALID_ARGUMENT when it carries both forms or a compact form
+ * that does not match its keys.
+ */
+export function endpointBatchValues(keys: Buffer, m: { values: Uint8Array; compact?: { heads: Uint8Array; backends: Uint8Array } }): Buffer {
+  if (!m.compact) return Buffer.from(m.values.buffer, m.values.byteOffset, m.values.byteLength);
+  if (m.values.length > 0) throw invalid('values and compact: a batch carries its values in one form, not both');
+  return expandEndpointValues(m.compact, batchKeyCount(keys));
+}
 
 /**
  * Checks and applies one batch. keys/values become transitd's: hosted_ifindex

@@ -20,7 +20,7 @@ import { applyGoalState } from './goal-state.js';
 import type { GoalStateJournal } from './journal.js';
 import { CallGate, DEFAULT_DUMP_ENDPOINTS_PER_MESSAGE, DEFAULT_LIMITS, Undecodable, endpointsPerMessage } from './limits.js';
 import { XVPC_VERSION } from '../util/version.js';
-import { applyEndpointBatch } from './put-endpoints.js';
+import { applyEndpointBatch, endpointBatchValues } from './put-endpoints.js';
 import { packedDumpMessages } from './packed-dump.js';
 import { toEndpoint, toNetwork, toSecurityGroup, toVpc } from './convert.js';
 import { HostRecords, TRANSIT_KINDS, type KindMessages, type TransitKind } from './records.js';
@@ -304,7 +304,8 @@ export class TransitService {
       putEndpoints: async (m: pb.EndpointBatch, call: CallContext) => {
         // The request's own bytes (views of the received message, batch-wire.ts): applyEndpointBatch writes into them.
         const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-        const [keys, values] = [view(m.keys), view(m.values)];
+        const keys = view(m.keys);
+        const values = endpointBatchValues(keys, m);
         // Checked and planned on arrival (a bad batch is refused before it waits; the index probes overlap
         // the kernel's write of the batch before), applied in turn: plans are made in queue order.
         const count = checkEndpointBatch(keys, values);

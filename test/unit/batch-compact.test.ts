@@ -1,0 +1,65 @@
+// The compact form of a packed batch's values (src/abi/batch-compact.ts) and
+// how transitd reads a request's values (endpointBatchValues): lossless for
+// every record a packed batch can hold, and every malformed compact form is
+// INVALID_ARGUMENT naming what is wrong.
+import { describe, expect, it } from 'vitest';
+import {
+  ENDPOINT_VALUE, ENDPOINT_VALUE_HEAD_SIZE, EndpointType, MAX_BACKENDS, compactEndpointValues, expandEndpointValues, packEndpoints,
+  type EndpointRecord,
+} from '../../src/abi/index.js';
+import { endpointBatchValues } from '../../src/transitd/put-endpoints.js';
+import { XvpcError } from '../../src/errors.js';
+
+const base = { vni: 9, mac: '0e:00:00:00:00:01', hostIp: '172.31.0.2', hostMac: '0a:58:ac:1f:00:02', netId: 3, hostedIfindex: -1 };
+const RECORDS: EndpointRecord[] = [
+  { ...base, ip: '10.0.0.1', type: EndpointType.SIMPLE, backends: [] },
+  { ...base, ip: '10.0.0.2', type: EndpointType.SCALED, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', backends: ['10.0.0.1'] },
+  { ...base, ip: '10.0.0.3', type: EndpointType.HOST, backends: [], hostedIfindex: 12 },
+  { ...base, ip: '10.0.0.4', type: EndpointType.SCALED, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00',
+    backends: Array.from({ length: MAX_BACKENDS }, (_, i) => `10.0.1.${i + 1}`) },
+  { ...base, ip: '10.0.0.5', type: EndpointType.GATEWAY, backends: [] },
+];
+
+const refused = (f: () => unknown, re: RegExp) => {
+  let err: unknown;
+  try { f(); } catch (e) { err = e; }
+  expect(err).toBeInstanceOf(XvpcError);
+  expect((err as XvpcError).code).toBe('INVALID_ARGUMENT');
+  expect((err as XvpcError).message).toMatch(re);
+};
+
+describe('compactEndpointValues / expandEndpointValues', () => {
+  it('round-trips every kind of record, backends in record order', () => {
+    const { keys, values } = packEndpoints(RECORDS);
+    const c = compactEndpointValues(values, RECORDS.length);
+    expect(c.heads.length).toBe(RECORDS.length * ENDPOINT_VALUE_HEAD_SIZE);
+    expect(c.backends.length).toBe(4 * (1 + MAX_BACKENDS));
+    expect([...c.backends.subarray(0, 8)]).toEqual([10, 0, 0, 1, 10, 0, 1, 1]);
+    for (let i = 0; i < RECORDS.length; i++) {
+      expect(c.heads.subarray(i * 28, (i + 1) * 28).equals(values.subarray(i * ENDPOINT_VALUE.size, i * ENDPOINT_VALUE.size + 28))).toBe(true);
+    }
+    expect(expandEndpointValues(c, RECORDS.length).equals(values)).toBe(true);
+    expect(endpointBatchValues(keys, { values: Buffer.alloc(0), compact: c }).equals(values)).toBe(true);
+    expect(expandEndpointValues(compactEndpointValues(Buffer.alloc(0), 0), 0).length).toBe(0);
+  });
+
+  it('refuses a compact form that does not match its keys or its own counts, naming the field', () => {
+    const { keys, values } = packEndpoints(RECORDS);
+    const c = compactEndpointValues(values, RECORDS.length);
+    refused(() => expandEndpointValues({ heads: c.heads.subarray(1), backends: c.backends }, RECORDS.length), /compact\.heads: 139 bytes, want 5 x 28/);
+    refused(() => expandEndpointValues({ heads: c.heads, backends: c.backends.subarray(4) }, RECORDS.length), /compact\.backends: .*fewer than the heads count/);
+    refused(() => expandEndpointValues({ heads: c.heads, backends: Buffer.concat([c.backends, Buffer.alloc(4)]) }, RECORDS.length), /compact\.backends: 72 bytes, the heads count 68/);
+    const tooMany = Buffer.from(c.heads);
+    tooMany[3 * 28 + 1] = MAX_BACKENDS + 1;
+    refused(() => expandEndpointValues({ heads: tooMany, backends: c.backends }, RECORDS.length), /records\[3\]\.backends: at most 16, got 17/);
+    refused(() => endpointBatchValues(keys.subarray(1), { values: Buffer.alloc(0), compact: c }), /keys: 39 bytes is not a whole number/);
+    refused(() => endpointBatchValues(keys, { values, compact: c }), /values and compact/);
+  });
+
+  it('a batch without the compact form is its values, as a view', () => {
+    const { keys, values } = packEndpoints(RECORDS);
+    const got = endpointBatchValues(keys, { values });
+    expect(got.buffer).toBe(values.buffer);
+    expect(got.equals(values)).toBe(true);
+  });
+});
