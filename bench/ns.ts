@@ -46,6 +46,9 @@ export class Background {
 
   get output(): string { return this.stdout; }
 
+  /** The process id (ip netns exec execs its command: the command's own pid, inside the namespace). */
+  get pid(): number | undefined { return this.child.pid; }
+
   /** Resolves once stdout holds `text`; rejects if the process ends first or after `timeoutMs`. */
   async waitFor(text: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -319,8 +319,8 @@ export function buildReport(s: Sections, host: HostFacts): Pick<BenchResults, 'r
 export const SG_THROUGHPUT_GOAL = 0.97;
 
 /**
- * Per data path and metric (TCP 1 stream, UDP 64 B received): the per-round ratio policed / open
- * (median, spread) against ≥ 0.97×; "not judged" when the goal lies inside the interval that holds
+ * Per data path and metric (TCP 1 stream, UDP 64 B received): the ratio policed / open per pair of
+ * phases of one run (sg.ts; median, spread) against ≥ 0.97×; "not judged" when the goal lies inside the interval that holds
  * the median with 95% confidence (spread.ts).
  */
 export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targets: TargetCheck[]; ratios: Record<string, number> } {
@@ -337,22 +337,22 @@ export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targe
       const sp = p.ratio;
       const tid = `sg_${id}_${mode === 'tc' ? 'tc' : 'xdp'}_vs_no_policy`;
       const notJudged = tooWideToJudge(sp, SG_THROUGHPUT_GOAL);
-      const t = check(tid, `${label} through xvpc (${build}) with a ${sg.rules}-rule security group on both endpoints vs none, per-round ratio, median of ${sp.rounds} alternating rounds`,
+      const t = check(tid, `${label} through xvpc (${build}) with a ${sg.rules}-rule security group on both endpoints vs none, ratio per pair of phases (the group attached, detached) of one run, median of ${sp.rounds} pairs`,
         `≥ ${SG_THROUGHPUT_GOAL}× no policy`, sig(sp.median), '×', SG_THROUGHPUT_GOAL, '>=', {
           ...(notJudged ? { notJudged } : {}),
           why: `${spreadText(sp)}; median rates ${sig(spreadOf(p.policed).median)} vs `
             + `${sig(spreadOf(p.open).median)} ${unit}${p.perBusyCpuRatio ? `; per busy CPU-second (steal and idle left out) ${spreadText(p.perBusyCpuRatio)}` : ''}; `
-            + `over all rounds the hosts opened ${m.counters.sg_ct_new} conntrack entries and denied `
+            + `over both runs the hosts opened ${m.counters.sg_ct_new} conntrack entries and denied `
             + `${SG_DENIALS.reduce((a, k) => a + (m.counters[k] ?? 0), 0)} packets`,
         });
       targets.push(t);
       ratios[`${tid}_paired_median`] = sig(sp.median);
-      rows.push({ section: sec, scenario: sce, metric: `${label}, ${sp.rounds} alternating rounds of ${sg.secondsPerRound}s: policed / open per round, median`,
+      rows.push({ section: sec, scenario: sce, metric: `${label}, ${sp.rounds} pairs of ${sg.secondsPerRound}s phases in one run: policed / open per pair, median`,
         value: sig(sp.median), unit: '×', target: `≥${SG_THROUGHPUT_GOAL}×`, met: metCell(t) });
-      rows.push({ section: sec, scenario: sce, metric: `  policed / open per round, min-max (IQR ${sp.p25.toFixed(2)}-${sp.p75.toFixed(2)})`,
+      rows.push({ section: sec, scenario: sce, metric: `  policed / open per pair, min-max (IQR ${sp.p25.toFixed(2)}-${sp.p75.toFixed(2)})`,
         value: sig(sp.max - sp.min), unit: `× (${sp.min.toFixed(2)}-${sp.max.toFixed(2)})` });
-      rows.push({ section: sec, scenario: sce, metric: `  median rate with the group`, value: sig(spreadOf(p.policed).median), unit });
-      rows.push({ section: sec, scenario: sce, metric: `  median rate without`, value: sig(spreadOf(p.open).median), unit });
+      rows.push({ section: sec, scenario: sce, metric: `  median rate with the group attached`, value: sig(spreadOf(p.policed).median), unit });
+      rows.push({ section: sec, scenario: sce, metric: `  median rate with it detached`, value: sig(spreadOf(p.open).median), unit });
       const pc = p.perBusyCpuRatio;
       if (pc) {
         // No target: the rate per busy CPU-second, which steal (other guests) and idle moments do not move.
@@ -361,8 +361,8 @@ export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targe
         ratios[`${tid}_per_busy_cpu_median`] = sig(pc.median);
       }
     }
-    rows.push({ section: sec, scenario: sce, metric: 'conntrack entries opened (sg_ct_new, all hosts, all rounds)', value: m.counters.sg_ct_new, unit: '' });
-    rows.push({ section: sec, scenario: sce, metric: 'packets denied (drop_sg_*, all hosts, all rounds)', value: SG_DENIALS.reduce((a, k) => a + (m.counters[k] ?? 0), 0), unit: '' });
+    rows.push({ section: sec, scenario: sce, metric: 'conntrack entries opened (sg_ct_new, all hosts, both runs)', value: m.counters.sg_ct_new, unit: '' });
+    rows.push({ section: sec, scenario: sce, metric: 'packets denied (drop_sg_*, all hosts, both runs)', value: SG_DENIALS.reduce((a, k) => a + (m.counters[k] ?? 0), 0), unit: '' });
   }
   return { rows, targets, ratios };
 }

@@ -29,13 +29,13 @@ import { measurePacketCost } from './pktcost.js';
 import { profileDuring } from './profile.js';
 import { Progress } from './progress.js';
 import { measureProvisioning } from './provisioning.js';
-import { measureSgThroughput } from './sg.js';
+import { SG_PAIRS, SG_PHASE_SECONDS, measureSgThroughput } from './sg.js';
 import { measureScale } from './scale.js';
 import { buildReport, renderTable, renderTargets } from './report.js';
 import type { BenchResults, Meta, Sections } from './results.js';
 import { check, unmeasured } from './targets.js';
 import { sig } from './measure.js';
-import { PAIRED_SECONDS, freshPort, measureThroughput } from './throughput.js';
+import { freshPort, measureThroughput } from './throughput.js';
 
 export class BenchUsageError extends Error {}
 
@@ -62,15 +62,17 @@ interface Settings {
   firstPacketRounds: number;
   /** alternating rounds of TCP 1 stream, direct path on vs off, per data path; also of the security-group section (TCP and UDP, policed vs open) */
   pairedRounds: number;
+  /** security groups: pairs of phases (group on, off) per metric and build */
+  sgPairs: number;
 }
 
 const QUICK: Settings = {
   secondsPerRun: 3, rrRounds: 5000, pktRunsPerPath: 5000, pktRepeat: 100_000,
-  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 10_000, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000, firstPacketRounds: 20, pairedRounds: 7,
+  ctlSizes: [1_000, 10_000, 100_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 10_000, readyCount: 20, scaleCount: 100, ctlProfileEndpoints: 100_000, firstPacketRounds: 20, pairedRounds: 7, sgPairs: SG_PAIRS.quick,
 };
 const FULL: Settings = {
   secondsPerRun: 10, rrRounds: 20_000, pktRunsPerPath: 20_000, pktRepeat: 1_000_000,
-  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 100_000, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000, firstPacketRounds: 50, pairedRounds: 15,
+  ctlSizes: [1_000, 10_000, 100_000, 1_000_000], ctlChunk: 30_000, ctlWindow: 2, ctlControllerEndpoints: 100_000, readyCount: 100, scaleCount: 1_000, ctlProfileEndpoints: 200_000, firstPacketRounds: 50, pairedRounds: 15, sgPairs: SG_PAIRS.full,
 };
 
 interface Options { quick: boolean; only: Section[]; out: string; profile: boolean; lever: boolean; keepGoing: boolean }
@@ -236,8 +238,8 @@ export async function runBench(args: string[]): Promise<number> {
         hooks.done(`failed: ${sections.ctlplane.controllerError}`);
       }
     });
-    await section('sg', '5 security groups (TCP 1 stream, UDP 64 B: 100-rule group vs none, alternating rounds, TC and XDP)', async () => {
-      sections.sg = await measureSgThroughput({ tc: prefix.sg, native: prefix.sgXdp }, cfg.pairedRounds, PAIRED_SECONDS, hooks.step, hooks.done);
+    await section('sg', '5 security groups (TCP 1 stream, UDP 64 B: a 100-rule group attached and detached in phases of one run, TC and XDP)', async () => {
+      sections.sg = await measureSgThroughput({ tc: prefix.sg, native: prefix.sgXdp }, cfg.sgPairs, SG_PHASE_SECONDS, hooks.step, hooks.done);
     });
     await section('scenario', '6 emulation at scale (scenarios through runScenario: 1k on one droplet, 10k on 10, 100 droplets x 100)', async () => {
       sections.scale = await measureScale(scalePrefix, opts.quick, workDir, hooks.step, hooks.done);

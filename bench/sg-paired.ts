@@ -1,20 +1,21 @@
-// One security-group throughput metric over alternating rounds (sg.ts): the
-// rates with and without the group, the per-round ratio, and the same per
-// busy CPU-second. Pure: unit-tested in test/unit/bench-report.test.ts.
+// One security-group throughput metric over pairs of phases (sg.ts): the
+// rates with and without the group, the per-pair ratio, and the same per
+// busy CPU-second; and what a phase reads from /proc. Pure: unit-tested in
+// test/unit/bench-report.test.ts.
 import { spreadOf, type Spread } from './spread.js';
 
 export interface SgPaired {
-  /** per round, the policed pair (100-rule group on both ends) */
+  /** per pair of phases, the rate with the group (100 rules) attached to both endpoints */
   policed: number[];
-  /** per round, the pair without a group */
+  /** per pair of phases, the rate with it detached */
   open: number[];
-  /** per round: policed / open */
+  /** per pair: policed / open */
   ratio: Spread;
-  /** per round, the share of all CPU time busy (user, system, softirq) during each run: steal and idle are not */
+  /** per phase, the share of all CPU time busy (user, system, softirq): steal and idle are not */
   policedBusy?: number[];
   openBusy?: number[];
   /**
-   * per round: (policed rate / its busy CPU) / (open rate / its busy CPU): the
+   * per pair: (policed rate / its busy CPU) / (open rate / its busy CPU): the
    * cost per unit of work done, which time taken by other guests of the host
    * (steal) or an idle moment does not move as it moves the rate
    */
@@ -26,7 +27,7 @@ export function sgPaired(policed: number[], open: number[], busy?: { policed: nu
   if ([...policed, ...open].some((x) => !(x > 0))) throw new Error(`sg rounds: a rate is not positive (${policed.join(',')} / ${open.join(',')})`);
   const paired: SgPaired = { policed, open, ratio: spreadOf(policed.map((x, i) => x / open[i])) };
   if (!busy) return paired;
-  if (busy.policed.length !== policed.length || busy.open.length !== open.length) throw new Error('sg rounds: a busy share per run is missing');
+  if (busy.policed.length !== policed.length || busy.open.length !== open.length) throw new Error('sg rounds: a busy share per phase is missing');
   if ([...busy.policed, ...busy.open].some((x) => !(x > 0 && x <= 1))) {
     throw new Error(`sg rounds: a busy share is not in (0, 1]: policed ${busy.policed.join(',')} / open ${busy.open.join(',')}`);
   }
@@ -42,3 +43,19 @@ export function sgPaired(policed: number[], open: number[], busy?: { policed: nu
  * so a saturated run can sum past 1 by that rounding: capped at 1.
  */
 export const busyShare = (c: { user: number; system: number; softirq: number }) => Math.min(1, c.user + c.system + c.softirq);
+
+/** What the server's namespace has received so far: bytes on its devices but lo (tcp), datagrams delivered to its sockets (udp). */
+export function receivedSoFar(metric: 'tcp' | 'udp', procNet: { dev: string; snmp: string }): number {
+  if (metric === 'tcp') {
+    let bytes = 0;
+    for (const line of procNet.dev.split('\n').slice(2)) {
+      const m = /^\s*([^:\s]+):\s*(\d+)/.exec(line);
+      if (m && m[1] !== 'lo') bytes += Number(m[2]);
+    }
+    return bytes;
+  }
+  const [names, values] = procNet.snmp.split('\n').filter((l) => l.startsWith('Udp:'));
+  const i = names?.split(/\s+/).indexOf('InDatagrams') ?? -1;
+  if (i < 1 || !values) throw new Error('sg bench: no Udp InDatagrams in /proc/net/snmp');
+  return Number(values.split(/\s+/)[i]);
+}

@@ -1,25 +1,42 @@
 // Security groups' throughput cost (issue 13): TCP 1 stream and 64-byte UDP
-// between two endpoints that each carry a 100-rule security group, against
-// two endpoints without one, on the same droplets and hosts, in alternating
-// rounds (as paired.ts): one figure per round and side, and the per-round
-// ratio policed / open, so the cost can be told from the machine's noise.
+// between two endpoints that each carry a 100-rule security group, against the
+// same two endpoints without it. One iperf3 run per metric carries the load
+// while the group's attachment to both endpoints is removed and restored in phases
+// (policed, open, open, policed, ...): each pair of neighbouring phases gives
+// one ratio policed / open, measured on the same connection, the same
+// processes pinned to the same CPUs, a quarter second apart. Separate runs
+// (the design until 2026-12-07) differed by more from run to run (connection
+// set-up, where the scheduler put sender and receiver) than the group costs;
+// on this shared VM even one connection's rate moves by a third from second
+// to second, slowly enough that neighbouring quarter seconds mostly agree.
+//
+// What a phase measures is what the server's namespace received: bytes on its
+// device (TCP), datagrams delivered to its sockets (UDP, /proc/net/snmp
+// InDatagrams), read from /proc/<iperf3 server>/net between two instants.
 //
 // The group is what a user would write: per direction 98 rules that match
 // nothing of the benchmark (TCP to or from other /32s) and the two that allow
 // it (TCP and UDP on the benchmark's port range within the VPC). The client
-// carries it for its egress, the server for its ingress, so every packet of
-// both runs is judged: the first one of each connection by the rules, the
-// rest (replies included) by conntrack.
+// carries it for its egress, the server for its ingress. Each run starts with
+// the group attached, so its connection is tracked from its first packet;
+// while attached every packet is judged by conntrack (the steady state of a
+// connection), while detached by nothing.
 import { Controller } from '../dist/controller/controller.js';
 import { createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/index.js';
+import { PinnedMap } from '../dist/dataplane/bpf.js';
 import type { SecurityRule } from '../dist/abi/index.js';
-import * as iperf from './iperf.js';
-import { nsRun } from './ns.js';
-import type { Pair } from './scenarios.js';
-import { XVPC_KEYS } from './scenario-keys.js';
-import { busyShare, sgPaired, type SgPaired } from './sg-paired.js';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { cpuSample, cpuShare } from './measure.js';
+import { Background, inNs, nsRun, sleep, waitListening } from './ns.js';
+import { busyShare, receivedSoFar, sgPaired, type SgPaired } from './sg-paired.js';
 
 export const SG_RULES = 100;
+/** Pairs of phases per metric and build, and each phase's measured seconds (bench/run.ts passes them). */
+export const SG_PAIRS = { quick: 20, full: 60 } as const;
+export const SG_PHASE_SECONDS = 0.25;
+/** After an attach or detach: the Controller's calls are answered once both hosts' maps hold the change; this lets the queues drain. */
+const SETTLE_SECONDS = 0.1;
 /** The benchmark's ports (its own range: the throughput section counts up from 5201). */
 const PORT_FIRST = 7100;
 const PORT_LAST = 7999;
@@ -28,9 +45,9 @@ const CIDR = '10.0.0.0/16';
 const SG_COUNTERS = ['sg_ct_new', 'sg_ct_expired', 'sg_ct_evict', 'drop_sg_ingress', 'drop_sg_egress', 'drop_sg_unsolicited', 'drop_sg_icmp_error', 'drop_sg_fragment'] as const;
 
 export interface SgModeResult {
-  /** Gbit/s */
+  /** Gbit/s received by the server namespace's device */
   tcp1: SgPaired;
-  /** datagrams received per second, thousands */
+  /** datagrams delivered to the server's sockets per second, thousands */
   udp64Kpps: SgPaired;
   /** security-group counters summed over every host across all rounds (ct entries opened, denials) */
   counters: Record<string, number>;
@@ -38,8 +55,13 @@ export interface SgModeResult {
 
 export interface SgThroughputResult {
   rules: number;
+  /** pairs of phases (one policed, one open) per metric and build */
   rounds: number;
+  /** seconds measured per phase (after the group change settled) */
   secondsPerRound: number;
+  /** seconds let pass after each attach or detach before a phase is measured */
+  settleSeconds: number;
+  method: string;
   group: string;
   modes: Partial<Record<'tc' | 'native', SgModeResult>>;
 }
@@ -67,57 +89,118 @@ async function sgCounters(droplets: Record<string, Droplet>): Promise<Record<str
   return sum;
 }
 
-/** One data path: its own droplets (left, right, switch), both pairs, `rounds` alternating rounds. */
-async function measureMode(prefix: string, mode: 'tc' | 'native', rounds: number, seconds: number, nextPort: () => number,
+const readProcNet = (pid: number) => ({ dev: readFileSync(`/proc/${pid}/net/dev`, 'utf8'), snmp: readFileSync(`/proc/${pid}/net/snmp`, 'utf8') });
+
+/**
+ * iperf3's CPU affinity (-A): sender on CPU 0, receiver on CPU 1, so the
+ * scheduler does not move them between phases (on 2 CPUs, sender and
+ * receiver sharing one or not moves the rate by a third). One CPU: none.
+ */
+const pin = (cpu: number): string[] => (cpus().length >= 2 ? ['-A', String(cpu)] : []);
+
+interface Phases { policed: number[]; open: number[]; policedBusy: number[]; openBusy: number[] }
+
+/**
+ * One iperf3 run of `metric` from `client` to `server`, the group toggled in
+ * `pairs` pairs of phases (order policed-open, then open-policed, and so on).
+ */
+async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, server: { netns: string; ip: string }, port: number,
+  pairs: number, seconds: number, settle: number, setPoliced: (on: boolean) => Promise<void>): Promise<Phases> {
+  await setPoliced(true); // the connection opens under the group, as a policed endpoint's would
+  const total = Math.ceil(2 * pairs * (seconds + settle + 0.5) + 5);
+  const srv = new Background(inNs(server.netns, ['iperf3', '-s', '-1', '-p', String(port), ...pin(1)]), (total + 30) * 1000);
+  let cli: Background | undefined;
+  try {
+    await waitListening(server.netns, port);
+    const args = metric === 'tcp' ? [] : ['-u', '-b', '0', '-l', '64'];
+    cli = new Background(inNs(client.netns, ['iperf3', '-c', server.ip, '-p', String(port), '-t', String(total), ...pin(0), ...args]), (total + 30) * 1000);
+    const pid = srv.pid!;
+    const received = () => receivedSoFar(metric, readProcNet(pid));
+    const start = received();
+    for (let waited = 0; received() === start; waited += 50) {
+      if (waited > 10_000) throw new Error(`sg bench: no ${metric} traffic reached ${server.ip} within 10 s: ${cli.output.slice(-300)}`);
+      await sleep(50);
+    }
+    await sleep(1000); // past slow start and the first bursts
+    const out: Phases = { policed: [], open: [], policedBusy: [], openBusy: [] };
+    for (let i = 0; i < pairs; i++) {
+      for (const policed of i % 2 === 0 ? [true, false] : [false, true]) {
+        await setPoliced(policed);
+        await sleep(settle * 1000);
+        const [c0, t0, cpu0] = [received(), process.hrtime.bigint(), await cpuSample()];
+        await sleep(seconds * 1000);
+        const [c1, t1, cpu1] = [received(), process.hrtime.bigint(), await cpuSample()];
+        const rate = (c1 - c0) / (Number(t1 - t0) / 1e9);
+        if (!(rate > 0)) throw new Error(`sg bench: ${metric} phase ${2 * i + (policed ? 0 : 1)}: nothing received (the iperf3 run ended?) ${cli.output.slice(-300)}`);
+        out[policed ? 'policed' : 'open'].push(metric === 'tcp' ? (rate * 8) / 1e9 : rate / 1000);
+        out[policed ? 'policedBusy' : 'openBusy'].push(busyShare(cpuShare(cpu0, cpu1)));
+      }
+    }
+    return out;
+  } finally {
+    cli?.kill();
+    srv.kill();
+    await Promise.all([cli?.exited, srv.exited]);
+  }
+}
+
+/** One data path: its own droplets (left, right, switch), one endpoint pair, a toggled run per metric. */
+async function measureMode(prefix: string, mode: 'tc' | 'native', pairs: number, seconds: number, settle: number, nextPort: () => number,
   step: (t: string) => void, done: (t: string) => void): Promise<SgModeResult> {
-  step(`${mode}: droplets, VPC, two endpoint pairs, a ${SG_RULES}-rule group on one pair`);
+  step(`${mode}: droplets, VPC, an endpoint pair, a ${SG_RULES}-rule group`);
   const droplets = await createDroplets(['left', 'right', 'switch'], { prefix, mode });
   const c = new Controller(droplets);
+  let closeMaps = () => {};
   try {
     await c.createVpc({ vni: VNI, cidr: CIDR, routers: [] });
     await c.createNetwork({ vni: VNI, netId: 1, cidr: CIDR, switches: ['switch'] });
     const ep = (ip: string, host: string) => c.createSimpleEndpoint({ vni: VNI, netId: 1, ip, host });
-    const [oc, os, pc, ps] = [await ep('10.0.0.2', 'left'), await ep('10.0.0.3', 'right'), await ep('10.0.0.4', 'left'), await ep('10.0.0.5', 'right')];
-    for (const [a, b] of [[oc, os], [os, oc], [pc, ps], [ps, pc]]) await reachable(a.netns, b.ip); // before the group: it allows no ICMP
+    const [client, server] = [await ep('10.0.0.2', 'left'), await ep('10.0.0.3', 'right')];
+    for (const [a, b] of [[client, server], [server, client]]) await reachable(a.netns, b.ip); // before the group: it allows no ICMP
     const rules = benchGroupRules();
     await c.createSecurityGroup({ vni: VNI, name: 'bench100', ingress: rules, egress: rules });
-    await c.attachSecurityGroup({ vni: VNI, ip: pc.ip, name: 'bench100' });
-    await c.attachSecurityGroup({ vni: VNI, ip: ps.ip, name: 'bench100' });
-    const key = XVPC_KEYS[mode][0];
-    const open: Pair = { key, label: `${mode} without a group`, clientNs: oc.netns, serverNs: os.netns, serverIp: os.ip };
-    const policed: Pair = { key, label: `${mode} with a ${SG_RULES}-rule group`, clientNs: pc.netns, serverNs: ps.netns, serverIp: ps.ip };
+    // The Controller attaches the group once; the phases then toggle the
+    // attachment records it wrote (sg_attach on each endpoint's host) straight
+    // in the pinned maps: the same bytes, without the Controller's and
+    // transitd's CPU in the measured phases (toggling through the Controller
+    // moved the ratios by 2-5% with the group on endpoints outside the flow).
+    for (const e of [client, server]) await c.attachSecurityGroup({ vni: VNI, ip: e.ip, name: 'bench100' });
+    const records = Object.values(droplets).flatMap((d) => {
+      const map = PinnedMap.open(`${d.pinRoot}/sg_attach`);
+      return map.keys().map((key) => ({ map, key, value: map.lookup(key)! }));
+    });
+    if (records.length !== 2) throw new Error(`sg bench: the hosts hold ${records.length} attachment records, want 2 (client, server)`);
+    let policed = true;
+    const setPoliced = async (on: boolean) => {
+      if (on === policed) return;
+      for (const r of records) {
+        if (on) r.map.update(r.key, r.value);
+        else r.map.delete(r.key);
+      }
+      policed = on;
+    };
+    closeMaps = () => { for (const r of records) r.map.close(); };
     done('');
 
-    step(`${mode}: ${rounds} alternating rounds of TCP 1 stream and UDP 64 B, ${seconds}s each, policed and open`);
+    step(`${mode}: TCP 1 stream and UDP 64 B, one run each, the group on and off in ${pairs} pairs of ${seconds}s phases`);
     const before = await sgCounters(droplets);
-    const runs = () => ({ policed: [] as number[], open: [] as number[] });
-    const r = { tcp1: runs(), udp: runs(), tcp1Busy: runs(), udpBusy: runs() };
-    for (let i = 0; i < rounds; i++) {
-      const order = (i % 2 === 0 ? ['policed', 'open'] : ['open', 'policed']) as ('policed' | 'open')[];
-      for (const side of order) {
-        const t = await iperf.tcp(side === 'policed' ? policed : open, 1, seconds, nextPort());
-        r.tcp1[side].push(t.bitsPerSecond / 1e9);
-        r.tcp1Busy[side].push(busyShare(t.cpuShare));
-      }
-      for (const side of order) {
-        const u = await iperf.udp(side === 'policed' ? policed : open, 64, seconds, nextPort());
-        r.udp[side].push(u.receivedPps / 1000);
-        r.udpBusy[side].push(busyShare(u.cpuShare));
-      }
-    }
+    const tcp = await toggledRun('tcp', client, server, nextPort(), pairs, seconds, settle, setPoliced);
+    const udp = await toggledRun('udp', client, server, nextPort(), pairs, seconds, settle, setPoliced);
     const after = await sgCounters(droplets);
     const counters = Object.fromEntries(SG_COUNTERS.map((k) => [k, after[k] - before[k]]));
-    const res = { tcp1: sgPaired(r.tcp1.policed, r.tcp1.open, r.tcp1Busy), udp64Kpps: sgPaired(r.udp.policed, r.udp.open, r.udpBusy), counters };
-    done(`TCP policed/open median ${res.tcp1.ratio.median.toFixed(2)}, UDP ${res.udp64Kpps.ratio.median.toFixed(2)}; sg_ct_new ${counters.sg_ct_new}`);
+    const paired = (p: Phases) => sgPaired(p.policed, p.open, { policed: p.policedBusy, open: p.openBusy });
+    const res = { tcp1: paired(tcp), udp64Kpps: paired(udp), counters };
+    done(`TCP policed/open median ${res.tcp1.ratio.median.toFixed(3)}, UDP ${res.udp64Kpps.ratio.median.toFixed(3)}; sg_ct_new ${counters.sg_ct_new}`);
     return res;
   } finally {
+    closeMaps();
     await c.close().catch(() => undefined);
     await destroyDroplets(droplets).catch(() => undefined);
   }
 }
 
 /** Both data paths, TC (the droplets' default) first, each on its own droplets (prefixes.tc, prefixes.native). */
-export async function measureSgThroughput(prefixes: { tc: string; native: string }, rounds: number, seconds: number,
+export async function measureSgThroughput(prefixes: { tc: string; native: string }, pairs: number, seconds: number,
   step: (t: string) => void, done: (t: string) => void): Promise<SgThroughputResult> {
   let port = PORT_FIRST;
   const nextPort = () => {
@@ -125,11 +208,14 @@ export async function measureSgThroughput(prefixes: { tc: string; native: string
     return port++;
   };
   const result: SgThroughputResult = {
-    rules: SG_RULES, rounds, secondsPerRound: seconds, modes: {},
-    group: `${SG_RULES} rules per direction on both endpoints of the policed pair (client: egress, server: ingress): ${SG_RULES - 2} TCP rules for other /32s, `
-      + `then TCP and UDP from/to ${CIDR} on ports ${PORT_FIRST}-${PORT_LAST}; same hosts, same VPC and switch as the open pair`,
+    rules: SG_RULES, rounds: pairs, secondsPerRound: seconds, settleSeconds: SETTLE_SECONDS, modes: {},
+    method: `one iperf3 run per metric; the group attached to and detached from both endpoints in ${pairs} pairs of phases `
+      + `(order flipping every pair), ${SETTLE_SECONDS}s after each change, then ${seconds}s measured: received bytes on the server namespace's device (TCP), `
+      + 'datagrams delivered to its sockets (UDP); per pair the ratio policed / open',
+    group: `${SG_RULES} rules per direction on both endpoints (client: egress, server: ingress): ${SG_RULES - 2} TCP rules for other /32s, `
+      + `then TCP and UDP from/to ${CIDR} on ports ${PORT_FIRST}-${PORT_LAST}`,
   };
-  result.modes.tc = await measureMode(prefixes.tc, 'tc', rounds, seconds, nextPort, step, done);
-  result.modes.native = await measureMode(prefixes.native, 'native', rounds, seconds, nextPort, step, done);
+  result.modes.tc = await measureMode(prefixes.tc, 'tc', pairs, seconds, SETTLE_SECONDS, nextPort, step, done);
+  result.modes.native = await measureMode(prefixes.native, 'native', pairs, seconds, SETTLE_SECONDS, nextPort, step, done);
   return result;
 }

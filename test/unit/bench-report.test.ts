@@ -6,7 +6,7 @@ import type { ControllerStoreResult, StoreRun } from '../../bench/controller-sto
 import type { PathCost, PktCostResult } from '../../bench/pktcost.js';
 import { aggregateFinding, buildReport, metCell, pktSwitchTarget, renderTargets, sgPacketTargets, sgThroughputReport } from '../../bench/report.js';
 import type { SgThroughputResult } from '../../bench/sg.js';
-import { sgPaired } from '../../bench/sg-paired.js';
+import { receivedSoFar, sgPaired } from '../../bench/sg-paired.js';
 import { check } from '../../bench/targets.js';
 import { spreadOf } from '../../bench/spread.js';
 
@@ -187,13 +187,27 @@ describe('bench report: security groups (issue 13)', () => {
     expect(sgPaired([9], [10], { policed: [0.5], open: [0.5] }).perBusyCpuRatio?.median).toBeCloseTo(0.9, 9);
     expect(sgPaired([1], [1]).perBusyCpuRatio).toBeUndefined();
     expect(() => sgPaired([1], [1], { policed: [0], open: [0.5] })).toThrow(/busy share is not in/);
-    expect(() => sgPaired([1, 1], [1, 1], { policed: [0.5], open: [0.5, 0.5] })).toThrow(/busy share per run is missing/);
+    expect(() => sgPaired([1, 1], [1, 1], { policed: [0.5], open: [0.5, 0.5] })).toThrow(/busy share per phase is missing/);
   });
 
-  it('judges throughput with a group on the per-round ratio against 0.97x, and not when the rounds straddle it', () => {
+  it('reads what a phase received from /proc/<pid>/net: bytes on every device but lo, UDP datagrams delivered', () => {
+    const dev = ['Inter-|   Receive                                                |  Transmit',
+      ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+      '    lo:  999999      10    0    0    0     0          0         0   999999      10    0    0    0     0       0          0',
+      '  eth0: 1234567   12345    0    0    0     0          0         0     1000      10    0    0    0     0       0          0',
+      'ep1a2b:     100       1    0    0    0     0          0         0        0       0    0    0    0     0       0          0'].join('\n');
+    const snmp = ['Ip: Forwarding DefaultTTL', 'Ip: 2 64',
+      'Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors',
+      'Udp: 4242 1 7 3 7 0 0 0 0', 'UdpLite: InDatagrams NoPorts', 'UdpLite: 0 0'].join('\n');
+    expect(receivedSoFar('tcp', { dev, snmp })).toBe(1234667);
+    expect(receivedSoFar('udp', { dev, snmp })).toBe(4242);
+    expect(() => receivedSoFar('udp', { dev, snmp: 'Ip: 1' })).toThrow(/InDatagrams/);
+  });
+
+  it('judges throughput with a group on the per-pair ratio against 0.97x, and not when the pairs straddle it', () => {
     const paired = (policed: number[], open: number[]) => ({ policed, open, ratio: spreadOf(policed.map((x, i) => x / open[i])) });
     const sg: SgThroughputResult = {
-      rules: 100, rounds: 7, secondsPerRound: 2, group: '',
+      rules: 100, rounds: 7, secondsPerRound: 1, settleSeconds: 0.3, method: '', group: '',
       modes: {
         tc: { tcp1: paired([9.9, 5, 9.9, 9.9, 9.9, 9.9, 9.9], [10, 5, 10, 10, 10, 10, 10]), udp64Kpps: paired([90, 91, 90, 90, 90, 90, 90], [100, 100, 100, 100, 100, 100, 100]), counters: { sg_ct_new: 40, drop_sg_ingress: 0 } },
         native: { tcp1: paired([9, 11, 10, 9.5, 10.5, 9.8, 10.2], [10, 10, 10, 10, 10, 10, 10]), udp64Kpps: paired([1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1]), counters: { sg_ct_new: 40, drop_sg_egress: 2 } },
