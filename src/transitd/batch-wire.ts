@@ -43,14 +43,15 @@ const compactSize = (c: EndpointValuesCompact): number => fieldSize(c.heads) + f
 
 /**
  * The wire bytes of an EndpointBatch message. Values in the kernel's layout
- * are sent compact; `values` of another length than the keys call for are sent
- * as they are, for transitd to refuse with its own message.
+ * are sent compact; a message that has its compact form already, or `values`
+ * of another length than the keys call for, is sent as it is (transitd
+ * refuses what is wrong with its own message).
  */
 export function encodeEndpointBatch(m: EndpointBatch): Buffer {
   const count = m.keys.length / EK.size;
-  const compact = m.compact ?? (Number.isInteger(count) && count > 0 && m.values.length === count * EV.size
-    ? compactEndpointValues(m.values, count) : undefined);
-  const values = compact ? Buffer.alloc(0) : m.values;
+  const compacting = !m.compact && Number.isInteger(count) && count > 0 && m.values.length === count * EV.size;
+  const compact = compacting ? compactEndpointValues(m.values, count) : m.compact;
+  const values = compacting ? Buffer.alloc(0) : m.values; // a message given with both forms goes with both (transitd refuses it)
   const inner = compact ? compactSize(compact) : 0;
   const b = Buffer.allocUnsafe(fieldSize(m.keys) + fieldSize(values) + (compact ? 1 + varintSize(inner) + inner : 0));
   let off = writeBytesField(b, writeBytesField(b, 0, KEYS_TAG, m.keys), VALUES_TAG, values);

@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
 import { connectTransitd, type TransitdClient } from '../../src/transitd/client.js';
-import { ENDPOINT_VALUE, EndpointType, packEndpoints } from '../../src/abi/index.js';
+import * as grpc from '@grpc/grpc-js';
+import { ENDPOINT_VALUE, EndpointType, compactEndpointValues, packEndpoints } from '../../src/abi/index.js';
+import { TransitService } from '../../src/gen/transit.js';
 import { XvpcError } from '../../src/errors.js';
 import type { Droplet } from '../../src/droplet/index.js';
 import { MAX_ATTACH_PER_CALL } from '../../src/transitd/limits.js';
@@ -145,7 +147,29 @@ describe('API validation', () => {
     const before = await transitd.dump({});
     await refusedByTransitd(transitd.putEndpoints(bad), 'INVALID_ARGUMENT', /records\[250\]\.mac/);
     await refusedByTransitd(transitd.putEndpoints({ keys: Buffer.alloc(7), values: Buffer.alloc(0) }), 'INVALID_ARGUMENT', /keys/);
+    // The compact wire form (every client of this release sends it): malformed, or beside the kernel's layout.
+    const good = packEndpoints(records);
+    const compact = compactEndpointValues(good.values, records.length);
+    await refusedByTransitd(transitd.putEndpoints({ keys: good.keys, values: Buffer.alloc(0), compact: { heads: compact.heads.subarray(28), backends: compact.backends } }),
+      'INVALID_ARGUMENT', /compact\.heads: 8372 bytes, want 300 x 28/);
+    await refusedByTransitd(transitd.putEndpoints({ keys: good.keys, values: Buffer.alloc(0), compact: { heads: compact.heads, backends: Buffer.alloc(4) } }),
+      'INVALID_ARGUMENT', /compact\.backends: 4 bytes, the heads count 0/);
+    await refusedByTransitd(transitd.putEndpoints({ keys: good.keys, values: good.values, compact }), 'INVALID_ARGUMENT', /values and compact/);
     expect(await transitd.dump({})).toEqual(before);
+
+    // The kernel's layout, as a client from before the compact form sends it (the generated encoder): taken as it is.
+    const OldClient = grpc.makeGenericClientConstructor(TransitService, 'xvpc.Transit');
+    const old = new OldClient(droplets.h1.transitdAddress, grpc.credentials.createInsecure());
+    try {
+      const put = (batch: { keys: Buffer; values: Buffer }) => new Promise<void>((resolve, reject) =>
+        old.putEndpoints(batch, (err: grpc.ServiceError | null) => (err ? reject(err) : resolve())));
+      expectFailedCalls(droplets.h1, 1);
+      await expect(put(bad)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/records\[250\]\.mac/) });
+      await put(good);
+    } finally {
+      old.close();
+    }
+    expect((await transitd.dump({})).endpoints.filter((e) => e.vni === 62)).toHaveLength(300);
 
     await transitd.putEndpoints(packEndpoints(records));
     await transitd.putEndpoints(packEndpoints(records)); // idempotent

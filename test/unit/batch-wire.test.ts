@@ -51,9 +51,11 @@ describe('encodeEndpointBatch', () => {
     }
   });
 
-  it('a compact form given is sent as it is, and an empty one is still sent (it says which form the values are in)', () => {
+  it('a compact form given is sent as it is (with values beside it, if given), and an empty one is still sent (it says which form the values are in)', () => {
     const m = { keys: filled(8, 1), values: Buffer.alloc(0), compact: { heads: filled(28, 2), backends: Buffer.alloc(0) } };
     expect(encodeEndpointBatch(m).equals(Buffer.from(EndpointBatch.encode(m).finish()))).toBe(true);
+    const both = { keys: filled(8, 1), values: filled(92, 3), compact: { heads: filled(28, 2), backends: Buffer.alloc(0) } };
+    expect(encodeEndpointBatch(both).equals(Buffer.from(EndpointBatch.encode(both).finish()))).toBe(true);
     const empty = { keys: filled(8, 1), values: Buffer.alloc(0), compact: { heads: Buffer.alloc(0), backends: Buffer.alloc(0) } };
     expect(EndpointBatch.decode(encodeEndpointBatch(empty)).compact).toEqual({ heads: Buffer.alloc(0), backends: Buffer.alloc(0) });
   });
