@@ -15,6 +15,7 @@ import { controllerStoreReport } from './controller-store-report.js';
 export { metCell };
 import type { PathCost, PktCostResult } from './pktcost.js';
 import type { SgThroughputResult } from './sg.js';
+import { controlDisagrees } from './sg-paired.js';
 import { spreadOf, spreadText, tooWideToJudge } from './spread.js';
 import { sig } from './measure.js';
 
@@ -320,7 +321,8 @@ export const SG_THROUGHPUT_GOAL = 0.97;
 
 /**
  * Per data path and metric (TCP 1 stream, UDP 64 B received): the ratio policed / open per pair of
- * phases of one run (sg.ts; median, spread) against ≥ 0.97×; "not judged" when the goal lies inside the interval that holds
+ * phases of one run (sg.ts; median, spread) against ≥ 0.97×; not judged either when its A/A
+ * control's interval leaves out 1.0; "not judged" when the goal lies inside the interval that holds
  * the median with 95% confidence (spread.ts).
  */
 export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targets: TargetCheck[]; ratios: Record<string, number> } {
@@ -336,12 +338,14 @@ export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targe
     for (const [id, label, unit, p] of [['tcp1', 'TCP 1 stream', 'Gbit/s', m.tcp1], ['udp64_pps', 'UDP 64 B received', 'kpps', m.udp64Kpps]] as const) {
       const sp = p.ratio;
       const tid = `sg_${id}_${mode === 'tc' ? 'tc' : 'xdp'}_vs_no_policy`;
-      const notJudged = tooWideToJudge(sp, SG_THROUGHPUT_GOAL);
+      // The run is judged only when its own A/A control agrees with itself (sg-paired.ts).
+      const notJudged = tooWideToJudge(sp, SG_THROUGHPUT_GOAL) ?? controlDisagrees(p.control);
       const t = check(tid, `${label} through xvpc (${build}) with a ${sg.rules}-rule security group on both endpoints vs none, ratio per pair of phases (the group attached, detached) of one run, median of ${sp.rounds} pairs`,
         `≥ ${SG_THROUGHPUT_GOAL}× no policy`, sig(sp.median), '×', SG_THROUGHPUT_GOAL, '>=', {
           ...(notJudged ? { notJudged } : {}),
           why: `${spreadText(sp)}; median rates ${sig(spreadOf(p.policed).median)} vs `
             + `${sig(spreadOf(p.open).median)} ${unit}${p.perBusyCpuRatio ? `; per busy CPU-second (steal and idle left out) ${spreadText(p.perBusyCpuRatio)}` : ''}; `
+            + `${p.control ? `A/A control (nothing of the flow toggled) ${spreadText(p.control)}; ` : ''}`
             + `over both runs the hosts opened ${m.counters.sg_ct_new} conntrack entries and denied `
             + `${SG_DENIALS.reduce((a, k) => a + (m.counters[k] ?? 0), 0)} packets`,
         });
@@ -351,6 +355,11 @@ export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targe
         value: sig(sp.median), unit: '×', target: `≥${SG_THROUGHPUT_GOAL}×`, met: metCell(t) });
       rows.push({ section: sec, scenario: sce, metric: `  policed / open per pair, min-max (IQR ${sp.p25.toFixed(2)}-${sp.p75.toFixed(2)})`,
         value: sig(sp.max - sp.min), unit: `× (${sp.min.toFixed(2)}-${sp.max.toFixed(2)})` });
+      if (p.control) {
+        const ci = p.control.medianInterval;
+        rows.push({ section: sec, scenario: sce, metric: `  A/A control (nothing of the flow toggled), median${ci ? ` (95%: ${ci.low.toFixed(3)}-${ci.high.toFixed(3)})` : ''}`,
+          value: sig(p.control.median), unit: '×' });
+      }
       rows.push({ section: sec, scenario: sce, metric: `  median rate with the group attached`, value: sig(spreadOf(p.policed).median), unit });
       rows.push({ section: sec, scenario: sce, metric: `  median rate with it detached`, value: sig(spreadOf(p.open).median), unit });
       const pc = p.perBusyCpuRatio;

@@ -2,7 +2,7 @@
 // rates with and without the group, the per-pair ratio, and the same per
 // busy CPU-second; and what a phase reads from /proc. Pure: unit-tested in
 // test/unit/bench-report.test.ts.
-import { spreadOf, type Spread } from './spread.js';
+import { MEDIAN_CONFIDENCE, spreadOf, type Spread } from './spread.js';
 
 export interface SgPaired {
   /** per pair of phases, the rate with the group (100 rules) attached to both endpoints */
@@ -20,6 +20,13 @@ export interface SgPaired {
    * (steal) or an idle moment does not move as it moves the rate
    */
   perBusyCpuRatio?: Spread;
+  /**
+   * The A/A control: per pair, the ratio of the same kind of run with nothing
+   * of the measured flow toggled (an attachment record for an address outside
+   * it), phases labelled as in the measured run. Its median's interval must
+   * hold 1.0, or the pairs are not independent enough to judge the run on.
+   */
+  control?: Spread;
 }
 
 export function sgPaired(policed: number[], open: number[], busy?: { policed: number[]; open: number[] }): SgPaired {
@@ -58,4 +65,23 @@ export function receivedSoFar(metric: 'tcp' | 'udp', procNet: { dev: string; snm
   const i = names?.split(/\s+/).indexOf('InDatagrams') ?? -1;
   if (i < 1 || !values) throw new Error('sg bench: no Udp InDatagrams in /proc/net/snmp');
   return Number(values.split(/\s+/)[i]);
+}
+
+/** The A/A control's ratios per pair (policed-labelled phase / open-labelled phase). */
+export function controlSpread(policed: number[], open: number[]): Spread {
+  if (policed.length !== open.length || policed.length === 0 || [...policed, ...open].some((x) => !(x > 0))) {
+    throw new Error(`sg control: ${policed.length} vs ${open.length} phases, or a rate that is not positive`);
+  }
+  return spreadOf(policed.map((x, i) => x / open[i]));
+}
+
+/** Why a row cannot be judged on its control (no interval, or 1.0 outside it); undefined when the control agrees. */
+export function controlDisagrees(control: Spread | undefined): string | undefined {
+  if (!control) return 'no A/A control was measured';
+  const sure = `${Math.round(MEDIAN_CONFIDENCE * 100)}%`;
+  if (!control.medianInterval) return `the A/A control has only ${control.rounds} pairs, too few to bound its median`;
+  const { low, high } = control.medianInterval;
+  if (low <= 1 && 1 <= high) return undefined;
+  return `the A/A control (nothing of the flow toggled) gave ${control.median.toFixed(3)}, its ${sure} interval ${low.toFixed(3)}-${high.toFixed(3)} `
+    + 'leaves out 1.0: neighbouring phases differed by more than the interval allows, so it cannot be trusted on this run';
 }

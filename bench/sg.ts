@@ -10,6 +10,12 @@
 // on this shared VM even one connection's rate moves by a third from second
 // to second, slowly enough that neighbouring quarter seconds mostly agree.
 //
+// Each run has an A/A control: the same run shape with the group off and an
+// attachment record for an address no flow uses toggled instead. Its ratio
+// must hold 1.0 in its 95% interval, or the phases of that run were not
+// independent enough for the interval, and the row is not judged (on TC TCP,
+// the burstiest, the control left 1.0 out once in two tries on 2026-12-07).
+//
 // What a phase measures is what the server's namespace received: bytes on its
 // device (TCP), datagrams delivered to its sockets (UDP, /proc/net/snmp
 // InDatagrams), read from /proc/<iperf3 server>/net between two instants.
@@ -29,7 +35,8 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { cpuSample, cpuShare } from './measure.js';
 import { Background, inNs, nsRun, sleep, waitListening } from './ns.js';
-import { busyShare, receivedSoFar, sgPaired, type SgPaired } from './sg-paired.js';
+import { busyShare, controlSpread, receivedSoFar, sgPaired, type SgPaired } from './sg-paired.js';
+import { spreadOf } from './spread.js';
 
 export const SG_RULES = 100;
 /** Pairs of phases per metric and build, and each phase's measured seconds (bench/run.ts passes them). */
@@ -144,7 +151,26 @@ async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, serv
   }
 }
 
-/** One data path: its own droplets (left, right, switch), one endpoint pair, a toggled run per metric. */
+/** Policed / open of each pair of phases. */
+const ratios = (p: Phases): number[] => p.policed.map((x, i) => x / p.open[i]);
+
+/** An address inside the VPC that no endpoint has: its attachment record is looked up by no packet. */
+const DECOY_IP = [10, 0, 0, 250];
+
+/** Writes (on) or deletes (off) attachment records; `present`: whether they are in the maps now. */
+function toggle(records: { map: PinnedMap; key: Buffer; value: Buffer }[], present: boolean): (on: boolean) => Promise<void> {
+  let state = present;
+  return async (on: boolean) => {
+    if (on === state) return;
+    for (const r of records) {
+      if (on) r.map.update(r.key, r.value);
+      else r.map.delete(r.key);
+    }
+    state = on;
+  };
+}
+
+/** One data path: its own droplets (left, right, switch), one endpoint pair, a toggled run per metric and its A/A control. */
 async function measureMode(prefix: string, mode: 'tc' | 'native', pairs: number, seconds: number, settle: number, nextPort: () => number,
   step: (t: string) => void, done: (t: string) => void): Promise<SgModeResult> {
   step(`${mode}: droplets, VPC, an endpoint pair, a ${SG_RULES}-rule group`);
@@ -170,15 +196,10 @@ async function measureMode(prefix: string, mode: 'tc' | 'native', pairs: number,
       return map.keys().map((key) => ({ map, key, value: map.lookup(key)! }));
     });
     if (records.length !== 2) throw new Error(`sg bench: the hosts hold ${records.length} attachment records, want 2 (client, server)`);
-    let policed = true;
-    const setPoliced = async (on: boolean) => {
-      if (on === policed) return;
-      for (const r of records) {
-        if (on) r.map.update(r.key, r.value);
-        else r.map.delete(r.key);
-      }
-      policed = on;
-    };
+    const setPoliced = toggle(records, true);
+    // The A/A control's toggle: the same records for an address no flow uses, in the same maps.
+    const decoys = records.map((r) => ({ ...r, key: Buffer.concat([r.key.subarray(0, 4), Buffer.from(DECOY_IP)]) }));
+    const setDecoy = toggle(decoys, false);
     closeMaps = () => { for (const r of records) r.map.close(); };
     done('');
 
@@ -188,9 +209,18 @@ async function measureMode(prefix: string, mode: 'tc' | 'native', pairs: number,
     const udp = await toggledRun('udp', client, server, nextPort(), pairs, seconds, settle, setPoliced);
     const after = await sgCounters(droplets);
     const counters = Object.fromEntries(SG_COUNTERS.map((k) => [k, after[k] - before[k]]));
-    const paired = (p: Phases) => sgPaired(p.policed, p.open, { policed: p.policedBusy, open: p.openBusy });
-    const res = { tcp1: paired(tcp), udp64Kpps: paired(udp), counters };
-    done(`TCP policed/open median ${res.tcp1.ratio.median.toFixed(3)}, UDP ${res.udp64Kpps.ratio.median.toFixed(3)}; sg_ct_new ${counters.sg_ct_new}`);
+    done(`with the group / without: TCP ${spreadOf(ratios(tcp)).median.toFixed(3)}, UDP ${spreadOf(ratios(udp)).median.toFixed(3)}; sg_ct_new ${counters.sg_ct_new}`);
+
+    step(`${mode}: the A/A control, the same two runs with the group off and a record outside the flow toggled`);
+    await setPoliced(false);
+    const tcpControl = await toggledRun('tcp', client, server, nextPort(), pairs, seconds, settle, setDecoy);
+    const udpControl = await toggledRun('udp', client, server, nextPort(), pairs, seconds, settle, setDecoy);
+    await setDecoy(false);
+    const paired = (p: Phases, control: Phases) => ({
+      ...sgPaired(p.policed, p.open, { policed: p.policedBusy, open: p.openBusy }), control: controlSpread(control.policed, control.open),
+    });
+    const res = { tcp1: paired(tcp, tcpControl), udp64Kpps: paired(udp, udpControl), counters };
+    done(`A/A: TCP ${res.tcp1.control.median.toFixed(3)}, UDP ${res.udp64Kpps.control.median.toFixed(3)}`);
     return res;
   } finally {
     closeMaps();
@@ -211,7 +241,8 @@ export async function measureSgThroughput(prefixes: { tc: string; native: string
     rules: SG_RULES, rounds: pairs, secondsPerRound: seconds, settleSeconds: SETTLE_SECONDS, modes: {},
     method: `one iperf3 run per metric; the group attached to and detached from both endpoints in ${pairs} pairs of phases `
       + `(order flipping every pair), ${SETTLE_SECONDS}s after each change, then ${seconds}s measured: received bytes on the server namespace's device (TCP), `
-      + 'datagrams delivered to its sockets (UDP); per pair the ratio policed / open',
+      + 'datagrams delivered to its sockets (UDP); per pair the ratio policed / open; then the same two runs as an A/A control '
+      + `(the group off, an attachment record for ${DECOY_IP.join('.')}, an address no flow uses, toggled instead)`,
     group: `${SG_RULES} rules per direction on both endpoints (client: egress, server: ingress): ${SG_RULES - 2} TCP rules for other /32s, `
       + `then TCP and UDP from/to ${CIDR} on ports ${PORT_FIRST}-${PORT_LAST}`,
   };

@@ -6,7 +6,7 @@ import type { ControllerStoreResult, StoreRun } from '../../bench/controller-sto
 import type { PathCost, PktCostResult } from '../../bench/pktcost.js';
 import { aggregateFinding, buildReport, metCell, pktSwitchTarget, renderTargets, sgPacketTargets, sgThroughputReport } from '../../bench/report.js';
 import type { SgThroughputResult } from '../../bench/sg.js';
-import { receivedSoFar, sgPaired } from '../../bench/sg-paired.js';
+import { controlDisagrees, controlSpread, receivedSoFar, sgPaired } from '../../bench/sg-paired.js';
 import { check } from '../../bench/targets.js';
 import { spreadOf } from '../../bench/spread.js';
 
@@ -205,7 +205,8 @@ describe('bench report: security groups (issue 13)', () => {
   });
 
   it('judges throughput with a group on the per-pair ratio against 0.97x, and not when the pairs straddle it', () => {
-    const paired = (policed: number[], open: number[]) => ({ policed, open, ratio: spreadOf(policed.map((x, i) => x / open[i])) });
+    const steady = controlSpread([1, 1.01, 0.99, 1, 1.02, 0.98, 1], [1, 1, 1, 1, 1, 1, 1]);
+    const paired = (policed: number[], open: number[]) => ({ policed, open, ratio: spreadOf(policed.map((x, i) => x / open[i])), control: steady });
     const sg: SgThroughputResult = {
       rules: 100, rounds: 7, secondsPerRound: 1, settleSeconds: 0.3, method: '', group: '',
       modes: {
@@ -221,6 +222,23 @@ describe('bench report: security groups (issue 13)', () => {
     expect(by.get('sg_udp64_pps_xdp_vs_no_policy')).toMatchObject({ status: 'met', measured: 1 });
     expect(ratios.sg_tcp1_tc_vs_no_policy_paired_median).toBe(0.99);
     expect(rows.filter((r) => r.metric.startsWith('packets denied')).map((r) => r.value)).toEqual([0, 2]);
+    expect(rows.filter((r) => r.metric.includes('A/A control')).map((r) => r.value)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('does not judge a run whose A/A control leaves out 1.0, or that has none', () => {
+    const clear = { policed: [9, 9, 9, 9, 9, 9, 9], open: [10, 10, 10, 10, 10, 10, 10], ratio: spreadOf([0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]) };
+    const drifting = controlSpread([0.95, 0.94, 0.96, 0.95, 0.93, 0.95, 0.96], [1, 1, 1, 1, 1, 1, 1]);
+    const sg: SgThroughputResult = {
+      rules: 100, rounds: 7, secondsPerRound: 0.25, settleSeconds: 0.1, method: '', group: '',
+      modes: { tc: { tcp1: { ...clear, control: drifting }, udp64Kpps: clear, counters: { sg_ct_new: 4 } } },
+    };
+    const by = new Map(sgThroughputReport(sg).targets.map((t) => [t.id, t]));
+    expect(by.get('sg_tcp1_tc_vs_no_policy')).toMatchObject({ status: 'not judged' });
+    expect(by.get('sg_tcp1_tc_vs_no_policy')?.margin).toMatch(/A\/A control .* leaves out 1\.0/);
+    expect(by.get('sg_udp64_pps_tc_vs_no_policy')?.margin).toMatch(/no A\/A control/);
+    expect(controlDisagrees(controlSpread([1, 1], [1, 1]))).toMatch(/too few/);
+    expect(controlDisagrees(drifting)).toMatch(/0\.950/);
+    expect(() => controlSpread([1], [0])).toThrow(/not positive/);
   });
 });
 
