@@ -12,11 +12,12 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { connectTransitd } from '../dist/transitd/client.js';
 import { EndpointBatchSender } from '../dist/transitd/batch-sender.js';
+import { encodeEndpointBatch } from '../dist/transitd/batch-wire.js';
 import { PinnedMap } from '../dist/dataplane/bpf.js';
 import { HostDataplane, endpointsPreallocated } from '../dist/dataplane/host.js';
 import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, packEndpointsInto, ENDPOINT_KEY, ENDPOINT_VALUE, type EndpointRecord } from '../dist/abi/index.js';
 import { createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/index.js';
-import { EndpointBatch as PbEndpointBatch, EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../dist/gen/transit.js';
+import { EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../dist/gen/transit.js';
 import { formatIpv4 } from '../dist/util/addr.js';
 import { msSince, nowNs, rssBytes, sig } from './measure.js';
 import { profileDuring } from './profile.js';
@@ -185,7 +186,7 @@ async function throughTransitd(d: Droplet, n: number, chunk: number, window: num
       ms = msSince(t0);
     }
     const rssAfter = await rssBytes(d.transitdPid);
-    const chunkBytes = PbEndpointBatch.encode(packEndpoints(chunks[0])).finish().length;
+    const chunkBytes = encodeEndpointBatch(packEndpoints(chunks[0])).length; // what the wire carries (compact)
 
     // Spot checks through the same service, and the map's own size.
     const probes = [0, n - 1, ...Array.from({ length: 50 }, (_, k) => Math.floor((k * 7919 * 104729) % n))];

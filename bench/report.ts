@@ -675,8 +675,8 @@ function ctlWhy(s: Sections): string {
       + `${sig(pa.recordsPerSecond / 1000)}k/s vs ${sig(pa.raw.recordsPerSecond / 1000)}k/s raw = ${pa.vsRaw}× (the kernel's insert alone takes about half `
       + `the CPU of the per-record allocation; the path's own CPU is the same, so its share grows).`
     : '';
-  return `Records travel packed in the kernel's layout (PutEndpoints): packed on the caller's thread into reused buffers that move to `
-    + `a worker thread, which sends them (EndpointBatchSender); transitd reads each batch as views of the received message, checks it and `
+  return `Records travel packed (PutEndpoints: the kernel's layout, sent without the empty backend slots): packed on the caller's thread into reused buffers that move to `
+    + `a worker thread, which sends them (EndpointBatchSender); transitd reads each batch as views of the received message, expands the values, checks them and `
     + `tells new from rewritten records with one probe of its key index on arrival, while the kernel still writes the batch before, `
     + `then writes it with one batch update off its JS thread (old values are read only for rewritten ones, for the all-or-nothing undo), `
     + `as the raw path does with ${last.chunk.toLocaleString('en')} pre-encoded records per syscall. At ${last.endpoints.toLocaleString('en')} `

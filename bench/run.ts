@@ -8,7 +8,7 @@
 //   2 per-packet cost: BPF_PROG_TEST_RUN per path vs an empty XDP program
 //   4 provisioning: createSimpleEndpoint() to first ping; many endpoints on one host
 //   3 control plane: endpoint records/s through transitd vs raw batched map updates
-//   5 security groups: TCP 1 stream and UDP 64 B with a 100-rule group vs none, alternating rounds, TC and XDP
+//   5 security groups: TCP 1 stream and UDP 64 B with a 100-rule group vs none, in phases of one run with an A/A control, TC and XDP
 //   6 emulation at scale: generated scenarios through runScenario (up, ready, down, memory)
 // Everything is created under prefixes `<run id><letter>` and removed in a
 // finally (and on Ctrl-C), whatever fails.
@@ -60,7 +60,7 @@ interface Settings {
   ctlProfileEndpoints: number;
   /** fresh endpoint pairs per side (direct path on, off) per data path for the first-packet latency */
   firstPacketRounds: number;
-  /** alternating rounds of TCP 1 stream, direct path on vs off, per data path; also of the security-group section (TCP and UDP, policed vs open) */
+  /** alternating rounds of TCP 1 stream, direct path on vs off, per data path */
   pairedRounds: number;
   /** security groups: pairs of phases (group on, off) per metric and build */
   sgPairs: number;
@@ -238,7 +238,7 @@ export async function runBench(args: string[]): Promise<number> {
         hooks.done(`failed: ${sections.ctlplane.controllerError}`);
       }
     });
-    await section('sg', '5 security groups (TCP 1 stream, UDP 64 B: a 100-rule group attached and detached in phases of one run, TC and XDP)', async () => {
+    await section('sg', '5 security groups (TCP 1 stream, UDP 64 B: a 100-rule group on and off in phases of one run, with an A/A control, TC and XDP)', async () => {
       sections.sg = await measureSgThroughput({ tc: prefix.sg, native: prefix.sgXdp }, cfg.sgPairs, SG_PHASE_SECONDS, hooks.step, hooks.done);
     });
     await section('scenario', '6 emulation at scale (scenarios through runScenario: 1k on one droplet, 10k on 10, 100 droplets x 100)', async () => {

@@ -21,10 +21,10 @@ export interface SgPaired {
    */
   perBusyCpuRatio?: Spread;
   /**
-   * The A/A control: per pair, the ratio of the same kind of run with nothing
-   * of the measured flow toggled (an attachment record for an address outside
-   * it), phases labelled as in the measured run. Its median's interval must
-   * hold 1.0, or the pairs are not independent enough to judge the run on.
+   * The A/A control: per pair, the ratio of two phases of the same run with
+   * the group off and nothing of the measured flow toggled (an attachment
+   * record for an address outside it, there / not). Its median's interval
+   * must hold 1.0, or the pairs are not independent enough to judge the run on.
    */
   control?: Spread;
 }
@@ -67,13 +67,8 @@ export function receivedSoFar(metric: 'tcp' | 'udp', procNet: { dev: string; snm
   return Number(values.split(/\s+/)[i]);
 }
 
-/** The A/A control's ratios per pair (policed-labelled phase / open-labelled phase). */
-export function controlSpread(policed: number[], open: number[]): Spread {
-  if (policed.length !== open.length || policed.length === 0 || [...policed, ...open].some((x) => !(x > 0))) {
-    throw new Error(`sg control: ${policed.length} vs ${open.length} phases, or a rate that is not positive`);
-  }
-  return spreadOf(policed.map((x, i) => x / open[i]));
-}
+/** The A/A control's ratios per pair (the phase with the decoy record / the phase without). */
+export const controlSpread = (policed: number[], open: number[]): Spread => sgPaired(policed, open).ratio;
 
 /** Why a row cannot be judged on its control (no interval, or 1.0 outside it); undefined when the control agrees. */
 export function controlDisagrees(control: Spread | undefined): string | undefined {

@@ -1,20 +1,21 @@
 // Security groups' throughput cost (issue 13): TCP 1 stream and 64-byte UDP
 // between two endpoints that each carry a 100-rule security group, against the
 // same two endpoints without it. One iperf3 run per metric carries the load
-// while the group's attachment to both endpoints is removed and restored in phases
-// (policed, open, open, policed, ...): each pair of neighbouring phases gives
-// one ratio policed / open, measured on the same connection, the same
-// processes pinned to the same CPUs, a quarter second apart. Separate runs
-// (the design until 2026-12-07) differed by more from run to run (connection
-// set-up, where the scheduler put sender and receiver) than the group costs;
-// on this shared VM even one connection's rate moves by a third from second
-// to second, slowly enough that neighbouring quarter seconds mostly agree.
+// while the group's attachment to both endpoints is removed and restored in
+// phases: each pair of neighbouring phases gives one ratio policed / open,
+// measured on the same connection, the same processes pinned to the same
+// CPUs, a quarter second apart. Separate runs (the design until 2026-12-07)
+// differed by more from run to run (connection set-up, where the scheduler
+// put sender and receiver) than the group costs; on this shared VM even one
+// connection's rate moves by a third from second to second, slowly enough that
+// neighbouring quarter seconds mostly agree.
 //
-// Each run has an A/A control: the same run shape with the group off and an
-// attachment record for an address no flow uses toggled instead. Its ratio
-// must hold 1.0 in its 95% interval, or the phases of that run were not
-// independent enough for the interval, and the row is not judged (on TC TCP,
-// the burstiest, the control left 1.0 out once in two tries on 2026-12-07).
+// Each run carries its own A/A control, interleaved with the measured phases:
+// pairs of phases with the group off in which only an attachment record for an
+// address no flow uses comes and goes. Their ratio must hold 1.0 in its 95%
+// interval, or this run's neighbouring phases were not independent enough for
+// the interval to mean what it says, and the row is not judged (on TC TCP,
+// the burstiest, a control left 1.0 out once in two tries on 2026-12-07).
 //
 // What a phase measures is what the server's namespace received: bytes on its
 // device (TCP), datagrams delivered to its sockets (UDP, /proc/net/snmp
@@ -32,17 +33,15 @@ import { createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/i
 import { PinnedMap } from '../dist/dataplane/bpf.js';
 import type { SecurityRule } from '../dist/abi/index.js';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { cpuSample, cpuShare } from './measure.js';
+import { cpuSample, cpuShare, msSince, nowNs } from './measure.js';
 import { Background, inNs, nsRun, sleep, waitListening } from './ns.js';
 import { busyShare, controlSpread, receivedSoFar, sgPaired, type SgPaired } from './sg-paired.js';
-import { spreadOf } from './spread.js';
 
 export const SG_RULES = 100;
-/** Pairs of phases per metric and build, and each phase's measured seconds (bench/run.ts passes them). */
+/** Cycles per metric and build (each a measured pair of phases and an A/A pair), and each phase's measured seconds (bench/run.ts passes them). */
 export const SG_PAIRS = { quick: 20, full: 60 } as const;
 export const SG_PHASE_SECONDS = 0.25;
-/** After an attach or detach: the Controller's calls are answered once both hosts' maps hold the change; this lets the queues drain. */
+/** After the attachment records are written or deleted (in the pinned maps, at once): lets packets in flight under the state before drain. */
 const SETTLE_SECONDS = 0.1;
 /** The benchmark's ports (its own range: the throughput section counts up from 5201). */
 const PORT_FIRST = 7100;
@@ -56,17 +55,17 @@ export interface SgModeResult {
   tcp1: SgPaired;
   /** datagrams delivered to the server's sockets per second, thousands */
   udp64Kpps: SgPaired;
-  /** security-group counters summed over every host across all rounds (ct entries opened, denials) */
+  /** security-group counters summed over every host across both runs (ct entries opened, denials) */
   counters: Record<string, number>;
 }
 
 export interface SgThroughputResult {
   rules: number;
-  /** pairs of phases (one policed, one open) per metric and build */
+  /** cycles per metric and build: pairs of phases (one policed, one open), each with an A/A pair */
   rounds: number;
   /** seconds measured per phase (after the group change settled) */
   secondsPerRound: number;
-  /** seconds let pass after each attach or detach before a phase is measured */
+  /** seconds let pass after each change of the records before a phase is measured */
   settleSeconds: number;
   method: string;
   group: string;
@@ -99,28 +98,54 @@ async function sgCounters(droplets: Record<string, Droplet>): Promise<Record<str
 const readProcNet = (pid: number) => ({ dev: readFileSync(`/proc/${pid}/net/dev`, 'utf8'), snmp: readFileSync(`/proc/${pid}/net/snmp`, 'utf8') });
 
 /**
- * iperf3's CPU affinity (-A): sender on CPU 0, receiver on CPU 1, so the
- * scheduler does not move them between phases (on 2 CPUs, sender and
- * receiver sharing one or not moves the rate by a third). One CPU: none.
+ * The CPUs this process may run on (/proc/self/status Cpus_allowed_list, e.g.
+ * "0-1,4"): iperf3's affinity (-A) must name one of them, which os.cpus()
+ * (every CPU of the machine) does not promise inside a cpuset.
  */
-const pin = (cpu: number): string[] => (cpus().length >= 2 ? ['-A', String(cpu)] : []);
+function allowedCpus(): number[] {
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+  return list.split(',').filter(Boolean).flatMap((r) => {
+    const [a, b = a] = r.split('-').map(Number);
+    return Array.from({ length: b - a + 1 }, (_, k) => a + k);
+  });
+}
+
+/**
+ * iperf3's CPU affinity: sender on the first allowed CPU, receiver on the
+ * second, so the scheduler does not move them between phases (on 2 CPUs,
+ * sender and receiver sharing one or not moves the rate by a third). Fewer
+ * than two CPUs: none.
+ */
+function pins(): { sender: string[]; receiver: string[] } {
+  const cpus = allowedCpus();
+  return cpus.length >= 2 ? { sender: ['-A', String(cpus[0])], receiver: ['-A', String(cpus[1])] } : { sender: [], receiver: [] };
+}
 
 interface Phases { policed: number[]; open: number[]; policedBusy: number[]; openBusy: number[] }
 
+/** A phase's state: the group on (policed) or off (open); or, for the A/A control, the group off and the decoy record there or not. */
+type PhaseState = 'policed' | 'open' | 'decoy' | 'no decoy';
+
 /**
- * One iperf3 run of `metric` from `client` to `server`, the group toggled in
- * `pairs` pairs of phases (order policed-open, then open-policed, and so on).
+ * One iperf3 run of `metric` from `client` to `server` in `pairs` cycles of
+ * four phases: a measured pair (the group on, off) and an A/A pair (the group
+ * off, the decoy record there and not), the order flipping every cycle
+ * (policed, open, decoy, no decoy; then no decoy, decoy, open, policed), so
+ * the control sits in the same run, between the same phases.
  */
 async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, server: { netns: string; ip: string }, port: number,
-  pairs: number, seconds: number, settle: number, setPoliced: (on: boolean) => Promise<void>): Promise<Phases> {
+  pairs: number, seconds: number, settle: number, setPoliced: (on: boolean) => Promise<void>, setDecoy: (on: boolean) => Promise<void>,
+): Promise<{ measured: Phases; control: Phases }> {
+  await setDecoy(false);
   await setPoliced(true); // the connection opens under the group, as a policed endpoint's would
-  const total = Math.ceil(2 * pairs * (seconds + settle + 0.5) + 5);
-  const srv = new Background(inNs(server.netns, ['iperf3', '-s', '-1', '-p', String(port), ...pin(1)]), (total + 30) * 1000);
+  const total = Math.ceil(4 * pairs * (seconds + settle + 0.5) + 5);
+  const pin = pins();
+  const srv = new Background(inNs(server.netns, ['iperf3', '-s', '-1', '-p', String(port), ...pin.receiver]), (total + 30) * 1000);
   let cli: Background | undefined;
   try {
     await waitListening(server.netns, port);
     const args = metric === 'tcp' ? [] : ['-u', '-b', '0', '-l', '64'];
-    cli = new Background(inNs(client.netns, ['iperf3', '-c', server.ip, '-p', String(port), '-t', String(total), ...pin(0), ...args]), (total + 30) * 1000);
+    cli = new Background(inNs(client.netns, ['iperf3', '-c', server.ip, '-p', String(port), '-t', String(total), ...pin.sender, ...args]), (total + 30) * 1000);
     const pid = srv.pid!;
     const received = () => receivedSoFar(metric, readProcNet(pid));
     const start = received();
@@ -129,30 +154,36 @@ async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, serv
       await sleep(50);
     }
     await sleep(1000); // past slow start and the first bursts
-    const out: Phases = { policed: [], open: [], policedBusy: [], openBusy: [] };
+    const measured: Phases = { policed: [], open: [], policedBusy: [], openBusy: [] };
+    const control: Phases = { policed: [], open: [], policedBusy: [], openBusy: [] };
+    let phase = 0;
+    const run = async (state: PhaseState) => {
+      await setPoliced(state === 'policed');
+      await setDecoy(state === 'decoy');
+      await sleep(settle * 1000);
+      const [c0, t0, cpu0] = [received(), nowNs(), await cpuSample()];
+      await sleep(seconds * 1000);
+      const [c1, ms, cpu1] = [received(), msSince(t0), await cpuSample()];
+      const rate = (c1 - c0) / (ms / 1000);
+      if (!(rate > 0)) throw new Error(`sg bench: ${metric} phase ${phase} (${state}): nothing received (the iperf3 run ended?) ${cli!.output.slice(-300)}`);
+      phase++;
+      const into = state === 'policed' || state === 'open' ? measured : control;
+      const side = state === 'policed' || state === 'decoy' ? 'policed' : 'open';
+      into[side].push(metric === 'tcp' ? (rate * 8) / 1e9 : rate / 1000);
+      into[side === 'policed' ? 'policedBusy' : 'openBusy'].push(busyShare(cpuShare(cpu0, cpu1)));
+    };
+    const cycle: PhaseState[] = ['policed', 'open', 'decoy', 'no decoy'];
     for (let i = 0; i < pairs; i++) {
-      for (const policed of i % 2 === 0 ? [true, false] : [false, true]) {
-        await setPoliced(policed);
-        await sleep(settle * 1000);
-        const [c0, t0, cpu0] = [received(), process.hrtime.bigint(), await cpuSample()];
-        await sleep(seconds * 1000);
-        const [c1, t1, cpu1] = [received(), process.hrtime.bigint(), await cpuSample()];
-        const rate = (c1 - c0) / (Number(t1 - t0) / 1e9);
-        if (!(rate > 0)) throw new Error(`sg bench: ${metric} phase ${2 * i + (policed ? 0 : 1)}: nothing received (the iperf3 run ended?) ${cli.output.slice(-300)}`);
-        out[policed ? 'policed' : 'open'].push(metric === 'tcp' ? (rate * 8) / 1e9 : rate / 1000);
-        out[policed ? 'policedBusy' : 'openBusy'].push(busyShare(cpuShare(cpu0, cpu1)));
-      }
+      for (const state of i % 2 === 0 ? cycle : [...cycle].reverse()) await run(state);
     }
-    return out;
+    await setDecoy(false);
+    return { measured, control };
   } finally {
     cli?.kill();
     srv.kill();
     await Promise.all([cli?.exited, srv.exited]);
   }
 }
-
-/** Policed / open of each pair of phases. */
-const ratios = (p: Phases): number[] => p.policed.map((x, i) => x / p.open[i]);
 
 /** An address inside the VPC that no endpoint has: its attachment record is looked up by no packet. */
 const DECOY_IP = [10, 0, 0, 250];
@@ -191,36 +222,29 @@ async function measureMode(prefix: string, mode: 'tc' | 'native', pairs: number,
     // transitd's CPU in the measured phases (toggling through the Controller
     // moved the ratios by 2-5% with the group on endpoints outside the flow).
     for (const e of [client, server]) await c.attachSecurityGroup({ vni: VNI, ip: e.ip, name: 'bench100' });
-    const records = Object.values(droplets).flatMap((d) => {
-      const map = PinnedMap.open(`${d.pinRoot}/sg_attach`);
-      return map.keys().map((key) => ({ map, key, value: map.lookup(key)! }));
-    });
+    const maps = Object.values(droplets).map((d) => PinnedMap.open(`${d.pinRoot}/sg_attach`));
+    closeMaps = () => { for (const m of maps) m.close(); };
+    const records = maps.flatMap((map) => map.keys().map((key) => ({ map, key, value: map.lookup(key)! })));
     if (records.length !== 2) throw new Error(`sg bench: the hosts hold ${records.length} attachment records, want 2 (client, server)`);
     const setPoliced = toggle(records, true);
     // The A/A control's toggle: the same records for an address no flow uses, in the same maps.
     const decoys = records.map((r) => ({ ...r, key: Buffer.concat([r.key.subarray(0, 4), Buffer.from(DECOY_IP)]) }));
     const setDecoy = toggle(decoys, false);
-    closeMaps = () => { for (const r of records) r.map.close(); };
     done('');
 
-    step(`${mode}: TCP 1 stream and UDP 64 B, one run each, the group on and off in ${pairs} pairs of ${seconds}s phases`);
+    step(`${mode}: TCP 1 stream and UDP 64 B, one run each, ${pairs} cycles of ${seconds}s phases: the group on and off, a record outside the flow there and not`);
     const before = await sgCounters(droplets);
-    const tcp = await toggledRun('tcp', client, server, nextPort(), pairs, seconds, settle, setPoliced);
-    const udp = await toggledRun('udp', client, server, nextPort(), pairs, seconds, settle, setPoliced);
+    const tcp = await toggledRun('tcp', client, server, nextPort(), pairs, seconds, settle, setPoliced, setDecoy);
+    const udp = await toggledRun('udp', client, server, nextPort(), pairs, seconds, settle, setPoliced, setDecoy);
     const after = await sgCounters(droplets);
     const counters = Object.fromEntries(SG_COUNTERS.map((k) => [k, after[k] - before[k]]));
-    done(`with the group / without: TCP ${spreadOf(ratios(tcp)).median.toFixed(3)}, UDP ${spreadOf(ratios(udp)).median.toFixed(3)}; sg_ct_new ${counters.sg_ct_new}`);
-
-    step(`${mode}: the A/A control, the same two runs with the group off and a record outside the flow toggled`);
-    await setPoliced(false);
-    const tcpControl = await toggledRun('tcp', client, server, nextPort(), pairs, seconds, settle, setDecoy);
-    const udpControl = await toggledRun('udp', client, server, nextPort(), pairs, seconds, settle, setDecoy);
-    await setDecoy(false);
-    const paired = (p: Phases, control: Phases) => ({
-      ...sgPaired(p.policed, p.open, { policed: p.policedBusy, open: p.openBusy }), control: controlSpread(control.policed, control.open),
+    const paired = (r: { measured: Phases; control: Phases }) => ({
+      ...sgPaired(r.measured.policed, r.measured.open, { policed: r.measured.policedBusy, open: r.measured.openBusy }),
+      control: controlSpread(r.control.policed, r.control.open),
     });
-    const res = { tcp1: paired(tcp, tcpControl), udp64Kpps: paired(udp, udpControl), counters };
-    done(`A/A: TCP ${res.tcp1.control.median.toFixed(3)}, UDP ${res.udp64Kpps.control.median.toFixed(3)}`);
+    const res = { tcp1: paired(tcp), udp64Kpps: paired(udp), counters };
+    done(`with the group / without: TCP ${res.tcp1.ratio.median.toFixed(3)} (A/A ${res.tcp1.control.median.toFixed(3)}), `
+      + `UDP ${res.udp64Kpps.ratio.median.toFixed(3)} (A/A ${res.udp64Kpps.control.median.toFixed(3)}); sg_ct_new ${counters.sg_ct_new}`);
     return res;
   } finally {
     closeMaps();
@@ -239,10 +263,11 @@ export async function measureSgThroughput(prefixes: { tc: string; native: string
   };
   const result: SgThroughputResult = {
     rules: SG_RULES, rounds: pairs, secondsPerRound: seconds, settleSeconds: SETTLE_SECONDS, modes: {},
-    method: `one iperf3 run per metric; the group attached to and detached from both endpoints in ${pairs} pairs of phases `
-      + `(order flipping every pair), ${SETTLE_SECONDS}s after each change, then ${seconds}s measured: received bytes on the server namespace's device (TCP), `
-      + 'datagrams delivered to its sockets (UDP); per pair the ratio policed / open; then the same two runs as an A/A control '
-      + `(the group off, an attachment record for ${DECOY_IP.join('.')}, an address no flow uses, toggled instead)`,
+    method: `one iperf3 run per metric (sender and receiver pinned); in ${pairs} cycles the group's attachment records (sg_attach) `
+      + 'deleted and rewritten in the pinned maps for a measured pair of phases, then with the group off an attachment record for '
+      + `${DECOY_IP.join('.')} (an address no flow uses) there and not for an A/A pair, the order flipping every cycle; `
+      + `${SETTLE_SECONDS}s after each change, then ${seconds}s measured: received bytes on the server namespace's device (TCP), `
+      + 'datagrams delivered to its sockets (UDP); per pair the ratio of its two phases',
     group: `${SG_RULES} rules per direction on both endpoints (client: egress, server: ingress): ${SG_RULES - 2} TCP rules for other /32s, `
       + `then TCP and UDP from/to ${CIDR} on ports ${PORT_FIRST}-${PORT_LAST}`,
   };

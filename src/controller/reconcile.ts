@@ -161,9 +161,9 @@ export class Reconciler {
   }
 
   /**
-   * Endpoint records go packed, in the kernel's layout: one batch write on the
-   * host per call, calls of at most MAX_ENDPOINTS_PER_PUT (a million records
-   * would pass gRPC's 64 MiB), each recorded as applied once answered.
+   * Endpoint records go packed (compact on the wire, batch-wire.ts): one batch
+   * write on the host per call, calls of at most MAX_ENDPOINTS_PER_PUT (half
+   * of what transitd takes in one call), each recorded as applied once answered.
    */
   private async upsertEndpoints(host: string, want: HostGoal, have: HostGoal): Promise<void> {
     const todo = changed(want.endpoints, have.endpoints);

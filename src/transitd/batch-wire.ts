@@ -64,12 +64,23 @@ export function encodeEndpointBatch(m: EndpointBatch): Buffer {
   return b;
 }
 
-/** Reads a message's fields as the generated decoder does (the last occurrence wins, unknown and wrong-type fields are skipped, a zero tag or an end-group ends it); onField gets each length-delimited one as a view. */
-function readFields(buf: Uint8Array, onField: (fieldTag: number, bytes: Buffer) => void): void {
+/**
+ * Reads a message's fields as the generated decoder does (the last occurrence
+ * wins, unknown and wrong-type fields are skipped, a zero tag or an end-group
+ * ends it); onField gets each length-delimited one as a view. `nested`: the
+ * bytes are a message field's, where the generated decoder would read a zero
+ * tag or an end-group as the end of it and go on reading the outer message
+ * from there: such bytes are thrown out instead (no conformant encoder writes
+ * them; transitd answers INVALID_ARGUMENT).
+ */
+function readFields(buf: Uint8Array, onField: (fieldTag: number, bytes: Buffer) => void, nested = false): void {
   const reader = new BinaryReader(buf);
   while (reader.pos < reader.len) {
     const t = reader.uint32();
-    if ((t & 7) === WireType.EndGroup || t === 0) break;
+    if ((t & 7) === WireType.EndGroup || t === 0) {
+      if (nested) throw new Error(`EndpointValuesCompact: ${t === 0 ? 'a zero tag' : 'an end-group'} inside the message`);
+      break;
+    }
     if ((t & 7) !== WireType.LengthDelimited) { reader.skip(t & 7); continue; }
     const bytes = reader.bytes();
     onField(t, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -77,8 +88,9 @@ function readFields(buf: Uint8Array, onField: (fieldTag: number, bytes: Buffer) 
 }
 
 /**
- * An EndpointBatch message decoded as the generated decoder does, but every
- * bytes field is a view of `buf`, not a copy: the caller owns them with `buf`
+ * An EndpointBatch message decoded as the generated decoder does (but for the
+ * malformed nested bytes readFields throws out), every bytes field a view of
+ * `buf`, not a copy: the caller owns them with `buf`
  * (transitd writes hosted_ifindex into values in place). Throws on a
  * truncated or malformed message.
  */
@@ -88,12 +100,13 @@ export function decodeEndpointBatch(buf: Uint8Array): EndpointBatch {
     if (t === KEYS_TAG) m.keys = bytes;
     else if (t === VALUES_TAG) m.values = bytes;
     else if (t === COMPACT_TAG) {
-      // Seen twice, the last wins whole, as in the generated decoder.
+      // Seen twice, the last wins whole, as in the generated decoder (the protobuf spec merges the two; no
+      // conformant encoder splits a field, so the difference never meets a real client).
       const c: EndpointValuesCompact = { heads: Buffer.alloc(0), backends: Buffer.alloc(0) };
       readFields(bytes, (ti, b) => {
         if (ti === HEADS_TAG) c.heads = b;
         else if (ti === BACKENDS_TAG) c.backends = b;
-      });
+      }, true);
       m.compact = c;
     }
   });

@@ -12,7 +12,7 @@ import { encodeEndpointBatch } from './batch-wire.js';
 import type { DumpPackedRequest, GoalState, PackedDump } from '../gen/transit.js';
 import { joinPackedDump, packDump } from './packed-dump.js';
 
-/** The generated client, with PutEndpoints' request encoded by batch-wire.ts (the same bytes, one copy instead of three). */
+/** The generated client, with PutEndpoints' request encoded by batch-wire.ts (the values compact, in one allocation). */
 const GrpcTransitClient = grpc.makeGenericClientConstructor({
   ...TransitService, putEndpoints: { ...TransitService.putEndpoints, requestSerialize: encodeEndpointBatch },
 }, 'xvpc.Transit') as unknown as new (address: string, credentials: grpc.ChannelCredentials, options?: Partial<grpc.ClientOptions>) => GrpcClient;
@@ -51,9 +51,14 @@ export type TransitdClient = Omit<Methods, 'dumpPacked'> & {
   readonly name: string;
 };
 
+/** What a transitd from before the compact PutEndpoints form answers every batch of this client (its values field is empty). */
+const PRE_COMPACT_REFUSAL = /^values: 0 bytes, want [1-9]\d* x \d+$/;
+
 /** A gRPC failure as the XvpcError the client throws. */
 function clientError(name: string, err: grpc.ServiceError): XvpcError {
-  return new XvpcError(CODE_NAMES[err.code as grpc.status] ?? 'INTERNAL', `${name}: ${err.details || err.message}`);
+  const details = err.details || err.message;
+  const advice = PRE_COMPACT_REFUSAL.test(details) ? ' (a transitd older than this client: upgrade transitd first, docs/deploy.md)' : '';
+  return new XvpcError(CODE_NAMES[err.code as grpc.status] ?? 'INTERNAL', `${name}: ${details}${advice}`);
 }
 
 /**

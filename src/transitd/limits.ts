@@ -6,7 +6,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { ENDPOINT_KEY, ENDPOINT_VALUE } from '../abi/index.js';
 
 export interface Limits {
-  /** the largest request or reply, in bytes (a packed batch of ~600k endpoints fits 64 MiB) */
+  /** the largest request or reply, in bytes (64 MiB: ~670k endpoints packed in the kernel's layout, as DumpPacked answers; PutEndpoints takes no more records per call than that) */
   maxMessageBytes: number;
   /** calls being served at once, over all connections; more get RESOURCE_EXHAUSTED */
   maxCallsInFlight: number;

@@ -1,11 +1,13 @@
-// PutEndpoints: many endpoint records in the kernel's own layout. The batch is
+// PutEndpoints: many endpoint records, in the kernel's own layout once a
+// compact request is expanded (src/abi/batch-compact.ts). The batch is
 // checked field by field (src/abi/batch.ts: INVALID_ARGUMENT names record and
 // field), the ones hosted here get their veth's ifindex, and HostDataplane
 // writes the set with one batch update it can undo. This is the path that
 // makes a million endpoints take seconds.
 import { XvpcError, invalid } from '../errors.js';
 import {
-  batchEndpointHostIp, batchEndpointKey, batchKeyCount, checkEndpointBatch, endpointRecordKey, expandEndpointValues, setBatchHostedIfindex,
+  ENDPOINT_KEY, ENDPOINT_VALUE, batchEndpointHostIp, batchEndpointKey, batchKeyCount, checkEndpointBatch, endpointRecordKey, expandEndpointValues,
+  setBatchHostedIfindex,
 } from '../abi/index.js';
 import type { EndpointBatchPlan, HostDataplane } from '../dataplane/host.js';
 import { parseIpv4 } from '../util/addr.js';
@@ -13,13 +15,19 @@ import { parseIpv4 } from '../util/addr.js';
 /**
  * A request's values in the kernel's layout: its compact form expanded (a new
  * buffer: the wire form leaves the empty backend slots out), or its `values`
- * as a view. INVALID_ARGUMENT when it carries both forms or a compact form
- * that does not match its keys.
+ * as a view. INVALID_ARGUMENT when it carries both forms, a compact form that
+ * does not match its keys, or more records than `maxMessageBytes` holds in the
+ * kernel's layout (the expanded batch is 2.6x the request: without this bound
+ * a 64 MiB request would become 170 MB, before the queue).
  */
-export function endpointBatchValues(keys: Buffer, m: { values: Uint8Array; compact?: { heads: Uint8Array; backends: Uint8Array } }): Buffer {
+export function endpointBatchValues(keys: Buffer, m: { values: Uint8Array; compact?: { heads: Uint8Array; backends: Uint8Array } },
+  maxMessageBytes: number): Buffer {
   if (!m.compact) return Buffer.from(m.values.buffer, m.values.byteOffset, m.values.byteLength);
   if (m.values.length > 0) throw invalid('values and compact: a batch carries its values in one form, not both');
-  return expandEndpointValues(m.compact, batchKeyCount(keys));
+  const count = batchKeyCount(keys);
+  const most = Math.floor(maxMessageBytes / (ENDPOINT_KEY.size + ENDPOINT_VALUE.size));
+  if (count > most) throw invalid(`keys: ${count} records, more than the ${most} one call may carry (what ${maxMessageBytes} bytes hold in the kernel's layout)`);
+  return expandEndpointValues(m.compact, count);
 }
 
 /**

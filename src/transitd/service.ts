@@ -302,10 +302,10 @@ export class TransitService {
       ...this.recordHandlers(),
 
       putEndpoints: async (m: pb.EndpointBatch, call: CallContext) => {
-        // The request's own bytes (views of the received message, batch-wire.ts): applyEndpointBatch writes into them.
-        const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-        const keys = view(m.keys);
-        const values = endpointBatchValues(keys, m);
+        // Views of the received message (batch-wire.ts), the values expanded from their compact form into a
+        // buffer of their own: applyEndpointBatch writes hosted_ifindex into them.
+        const keys = Buffer.from(m.keys.buffer, m.keys.byteOffset, m.keys.byteLength);
+        const values = endpointBatchValues(keys, m, this.maxMessageBytes);
         // Checked and planned on arrival (a bad batch is refused before it waits; the index probes overlap
         // the kernel's write of the batch before), applied in turn: plans are made in queue order.
         const count = checkEndpointBatch(keys, values);

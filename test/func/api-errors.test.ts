@@ -155,6 +155,9 @@ describe('API validation', () => {
     await refusedByTransitd(transitd.putEndpoints({ keys: good.keys, values: Buffer.alloc(0), compact: { heads: compact.heads, backends: Buffer.alloc(4) } }),
       'INVALID_ARGUMENT', /compact\.backends: 4 bytes, the heads count 0/);
     await refusedByTransitd(transitd.putEndpoints({ keys: good.keys, values: good.values, compact }), 'INVALID_ARGUMENT', /values and compact/);
+    // keys without values: what a transitd from before the compact form answers every compact batch; the client says why
+    await refusedByTransitd(transitd.putEndpoints({ keys: good.keys, values: Buffer.alloc(0) }), 'INVALID_ARGUMENT',
+      /values: 0 bytes, want 300 x 92 \(a transitd older than this client: upgrade transitd first/);
     expect(await transitd.dump({})).toEqual(before);
 
     // The kernel's layout, as a client from before the compact form sends it (the generated encoder): taken as it is.

@@ -20,6 +20,8 @@ const RECORDS: EndpointRecord[] = [
   { ...base, ip: '10.0.0.5', type: EndpointType.GATEWAY, backends: [] },
 ];
 
+const LIMIT = 64 * 1024 * 1024;
+
 const refused = (f: () => unknown, re: RegExp) => {
   let err: unknown;
   try { f(); } catch (e) { err = e; }
@@ -39,7 +41,7 @@ describe('compactEndpointValues / expandEndpointValues', () => {
       expect(c.heads.subarray(i * 28, (i + 1) * 28).equals(values.subarray(i * ENDPOINT_VALUE.size, i * ENDPOINT_VALUE.size + 28))).toBe(true);
     }
     expect(expandEndpointValues(c, RECORDS.length).equals(values)).toBe(true);
-    expect(endpointBatchValues(keys, { values: Buffer.alloc(0), compact: c }).equals(values)).toBe(true);
+    expect(endpointBatchValues(keys, { values: Buffer.alloc(0), compact: c }, LIMIT).equals(values)).toBe(true);
     expect(expandEndpointValues(compactEndpointValues(Buffer.alloc(0), 0), 0).length).toBe(0);
   });
 
@@ -52,13 +54,16 @@ describe('compactEndpointValues / expandEndpointValues', () => {
     const tooMany = Buffer.from(c.heads);
     tooMany[3 * 28 + 1] = MAX_BACKENDS + 1;
     refused(() => expandEndpointValues({ heads: tooMany, backends: c.backends }, RECORDS.length), /records\[3\]\.backends: at most 16, got 17/);
-    refused(() => endpointBatchValues(keys.subarray(1), { values: Buffer.alloc(0), compact: c }), /keys: 39 bytes is not a whole number/);
-    refused(() => endpointBatchValues(keys, { values, compact: c }), /values and compact/);
+    refused(() => endpointBatchValues(keys.subarray(1), { values: Buffer.alloc(0), compact: c }, LIMIT), /keys: 39 bytes is not a whole number/);
+    refused(() => endpointBatchValues(keys, { values, compact: c }, LIMIT), /values and compact/);
+    // more records than the message limit holds in the kernel's layout: refused before anything is expanded
+    refused(() => endpointBatchValues(keys, { values: Buffer.alloc(0), compact: c }, 4 * 100 + 99), /keys: 5 records, more than the 4 one call may carry/);
+    expect(endpointBatchValues(keys, { values: Buffer.alloc(0), compact: c }, 5 * 100).length).toBe(values.length);
   });
 
   it('a batch without the compact form is its values, as a view', () => {
     const { keys, values } = packEndpoints(RECORDS);
-    const got = endpointBatchValues(keys, { values });
+    const got = endpointBatchValues(keys, { values }, LIMIT);
     expect(got.buffer).toBe(values.buffer);
     expect(got.equals(values)).toBe(true);
   });

@@ -1,7 +1,8 @@
 // PutEndpoints' hand-made request codec (src/transitd/batch-wire.ts): the
 // encoder sends a packed batch's values in the compact form, byte for byte as
 // the generated encoder writes that message; transitd's decoder reads what the
-// generated one reads, as views of the message.
+// generated one reads, as views of the message, and throws out malformed
+// nested bytes the generated one would read on past.
 import { describe, expect, it } from 'vitest';
 import { EndpointBatch } from '../../src/gen/transit.js';
 import { decodeEndpointBatch, encodeEndpointBatch } from '../../src/transitd/batch-wire.js';
@@ -115,6 +116,15 @@ describe('decodeEndpointBatch', () => {
       Buffer.alloc(0),
     ];
     for (const wire of cases) expect(decodeEndpointBatch(wire)).toEqual(generated(wire));
+  });
+
+  it('throws out a compact field with a zero tag, an end-group or a field running past its end (the generated decoder reads on into the outer message)', () => {
+    const field = (tag: number, b: Buffer) => Buffer.concat([Buffer.from([tag, b.length]), b]);
+    const k = filled(8, 1);
+    for (const inner of [Buffer.concat([field(10, filled(28, 4)), Buffer.from([0])]), Buffer.concat([Buffer.from([(7 << 3) | 4]), field(18, filled(4, 5))]),
+      Buffer.concat([Buffer.from([10, 40]), filled(28, 4)])]) {
+      expect(() => decodeEndpointBatch(Buffer.concat([field(10, k), field(26, inner), field(18, filled(92, 6))]))).toThrow();
+    }
   });
 
   it('throws where the generated decoder throws: a truncated field', () => {

@@ -239,6 +239,7 @@ describe('bench report: security groups (issue 13)', () => {
     expect(controlDisagrees(controlSpread([1, 1], [1, 1]))).toMatch(/too few/);
     expect(controlDisagrees(drifting)).toMatch(/0\.950/);
     expect(() => controlSpread([1], [0])).toThrow(/not positive/);
+    expect(() => controlSpread([1, 1], [1])).toThrow(/1 open/);
   });
 });
 
