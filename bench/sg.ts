@@ -129,9 +129,8 @@ type PhaseState = 'policed' | 'open' | 'decoy' | 'no decoy';
 /**
  * One iperf3 run of `metric` from `client` to `server` in `pairs` cycles of
  * four phases: a measured pair (the group on, off) and an A/A pair (the group
- * off, the decoy record there and not), the order flipping every cycle
- * (policed, open, decoy, no decoy; then no decoy, decoy, open, policed), so
- * the control sits in the same run, between the same phases.
+ * off, the decoy record there and not), so the control sits in the same run,
+ * between the same phases.
  */
 async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, server: { netns: string; ip: string }, port: number,
   pairs: number, seconds: number, settle: number, setPoliced: (on: boolean) => Promise<void>, setDecoy: (on: boolean) => Promise<void>,
@@ -172,9 +171,13 @@ async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, serv
       into[side].push(metric === 'tcp' ? (rate * 8) / 1e9 : rate / 1000);
       into[side === 'policed' ? 'policedBusy' : 'openBusy'].push(busyShare(cpuShare(cpu0, cpu1)));
     };
-    const cycle: PhaseState[] = ['policed', 'open', 'decoy', 'no decoy'];
+    // The measured pair's order flips every cycle, the A/A pair's every other
+    // cycle, so each A/A phase follows a change of the group as often as the
+    // other (else a slow recovery after a change, as TCP's, reads as a ratio).
     for (let i = 0; i < pairs; i++) {
-      for (const state of i % 2 === 0 ? cycle : [...cycle].reverse()) await run(state);
+      const measuredPair: PhaseState[] = i % 2 === 0 ? ['policed', 'open'] : ['open', 'policed'];
+      const controlPair: PhaseState[] = (i >> 1) % 2 === 0 ? ['decoy', 'no decoy'] : ['no decoy', 'decoy'];
+      for (const state of [...measuredPair, ...controlPair]) await run(state);
     }
     await setDecoy(false);
     return { measured, control };
