@@ -15,7 +15,8 @@
 // address no flow uses comes and goes. Their ratio must hold 1.0 in its 95%
 // interval, or this run's neighbouring phases were not independent enough for
 // the interval to mean what it says, and the row is not judged (on TC TCP,
-// the burstiest, a control left 1.0 out once in two tries on 2026-12-07).
+// the burstiest, it sat at 0.93-0.95 while the A/A pair's order flipped with
+// the measured pair's; see toggledRun).
 //
 // What a phase measures is what the server's namespace received: bytes on its
 // device (TCP), datagrams delivered to its sockets (UDP, /proc/net/snmp
@@ -133,11 +134,11 @@ type PhaseState = 'policed' | 'open' | 'decoy' | 'no decoy';
  * between the same phases.
  */
 async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, server: { netns: string; ip: string }, port: number,
-  pairs: number, seconds: number, settle: number, setPoliced: (on: boolean) => Promise<void>, setDecoy: (on: boolean) => Promise<void>,
+  pairs: number, seconds: number, setPoliced: (on: boolean) => Promise<void>, setDecoy: (on: boolean) => Promise<void>,
 ): Promise<{ measured: Phases; control: Phases }> {
   await setDecoy(false);
   await setPoliced(true); // the connection opens under the group, as a policed endpoint's would
-  const total = Math.ceil(4 * pairs * (seconds + settle + 0.5) + 5);
+  const total = Math.ceil(4 * pairs * (seconds + SETTLE_SECONDS + 0.5) + 5);
   const pin = pins();
   const srv = new Background(inNs(server.netns, ['iperf3', '-s', '-1', '-p', String(port), ...pin.receiver]), (total + 30) * 1000);
   let cli: Background | undefined;
@@ -159,7 +160,7 @@ async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, serv
     const run = async (state: PhaseState) => {
       await setPoliced(state === 'policed');
       await setDecoy(state === 'decoy');
-      await sleep(settle * 1000);
+      await sleep(SETTLE_SECONDS * 1000);
       const [c0, t0, cpu0] = [received(), nowNs(), await cpuSample()];
       await sleep(seconds * 1000);
       const [c1, ms, cpu1] = [received(), msSince(t0), await cpuSample()];
@@ -205,7 +206,7 @@ function toggle(records: { map: PinnedMap; key: Buffer; value: Buffer }[], prese
 }
 
 /** One data path: its own droplets (left, right, switch), one endpoint pair, a toggled run per metric and its A/A control. */
-async function measureMode(prefix: string, mode: 'tc' | 'native', pairs: number, seconds: number, settle: number, nextPort: () => number,
+async function measureMode(prefix: string, mode: 'tc' | 'native', pairs: number, seconds: number, nextPort: () => number,
   step: (t: string) => void, done: (t: string) => void): Promise<SgModeResult> {
   step(`${mode}: droplets, VPC, an endpoint pair, a ${SG_RULES}-rule group`);
   const droplets = await createDroplets(['left', 'right', 'switch'], { prefix, mode });
@@ -237,8 +238,8 @@ async function measureMode(prefix: string, mode: 'tc' | 'native', pairs: number,
 
     step(`${mode}: TCP 1 stream and UDP 64 B, one run each, ${pairs} cycles of ${seconds}s phases: the group on and off, a record outside the flow there and not`);
     const before = await sgCounters(droplets);
-    const tcp = await toggledRun('tcp', client, server, nextPort(), pairs, seconds, settle, setPoliced, setDecoy);
-    const udp = await toggledRun('udp', client, server, nextPort(), pairs, seconds, settle, setPoliced, setDecoy);
+    const tcp = await toggledRun('tcp', client, server, nextPort(), pairs, seconds, setPoliced, setDecoy);
+    const udp = await toggledRun('udp', client, server, nextPort(), pairs, seconds, setPoliced, setDecoy);
     const after = await sgCounters(droplets);
     const counters = Object.fromEntries(SG_COUNTERS.map((k) => [k, after[k] - before[k]]));
     const paired = (r: { measured: Phases; control: Phases }) => ({
@@ -268,13 +269,14 @@ export async function measureSgThroughput(prefixes: { tc: string; native: string
     rules: SG_RULES, rounds: pairs, secondsPerRound: seconds, settleSeconds: SETTLE_SECONDS, modes: {},
     method: `one iperf3 run per metric (sender and receiver pinned); in ${pairs} cycles the group's attachment records (sg_attach) `
       + 'deleted and rewritten in the pinned maps for a measured pair of phases, then with the group off an attachment record for '
-      + `${DECOY_IP.join('.')} (an address no flow uses) there and not for an A/A pair, the order flipping every cycle; `
+      + `${DECOY_IP.join('.')} (an address no flow uses) there and not for an A/A pair; the measured pair's order flipping every cycle, `
+      + 'the A/A pair\'s every other cycle; '
       + `${SETTLE_SECONDS}s after each change, then ${seconds}s measured: received bytes on the server namespace's device (TCP), `
       + 'datagrams delivered to its sockets (UDP); per pair the ratio of its two phases',
     group: `${SG_RULES} rules per direction on both endpoints (client: egress, server: ingress): ${SG_RULES - 2} TCP rules for other /32s, `
       + `then TCP and UDP from/to ${CIDR} on ports ${PORT_FIRST}-${PORT_LAST}`,
   };
-  result.modes.tc = await measureMode(prefixes.tc, 'tc', pairs, seconds, SETTLE_SECONDS, nextPort, step, done);
-  result.modes.native = await measureMode(prefixes.native, 'native', pairs, seconds, SETTLE_SECONDS, nextPort, step, done);
+  result.modes.tc = await measureMode(prefixes.tc, 'tc', pairs, seconds, nextPort, step, done);
+  result.modes.native = await measureMode(prefixes.native, 'native', pairs, seconds, nextPort, step, done);
   return result;
 }
