@@ -503,6 +503,28 @@ describe.each(['native', 'tc'] as const)('captures on droplets during a ping (%s
     expect(lines[0]).toMatch(/ TX +.* Geneve vni 3 \| 10\.0\.0\.2 > 10\.0\.0\.3: ICMP echo request/);
   });
 
+  it('the CLI names a drop\'s reason, in its text and in the pcapng comment', async () => {
+    // A group with no rules on `right`: left's pings are dropped at right's host (ingress).
+    await c.createSecurityGroup({ vni: 3, name: 'capdeny', ingress: [], egress: [] });
+    await c.attachSecurityGroup({ vni: 3, ip: right.ip, name: 'capdeny' });
+    try {
+      const text = await startCli(['capture', '--prefix', prefix, '--host', 'right', '--actions', 'drop', '-c', '1', 'geneve', 'and', 'icmp']);
+      expect((await left.ping(right.ip, { count: 2 })).ok).toBe(false);
+      expect(await text.exited).toBe(0);
+      expect(text.stdout().toString()).toMatch(/ DROP +\[sg_ingress\] .* Geneve vni 3 \| 10\.0\.0\.2 > 10\.0\.0\.3: ICMP echo request/);
+      const ngPath = `${tmp}/drop.pcapng`;
+      const ng = await startCli(['capture', '--prefix', prefix, '--host', 'right', '--actions', 'drop', '-c', '1', '-w', ngPath, 'geneve', 'and', 'icmp']);
+      expect((await left.ping(right.ip, { count: 2 })).ok).toBe(false);
+      expect(await ng.exited).toBe(0);
+      // tcpdump does not print pcapng comments: the comment's text sits in the file as it is.
+      expect(readFileSync(ngPath).toString('latin1')).toContain('action=DROP reason=sg_ingress ifindex=');
+    } finally {
+      await c.detachSecurityGroup({ vni: 3, ip: right.ip, name: 'capdeny' });
+      await c.deleteSecurityGroup({ vni: 3, name: 'capdeny' });
+    }
+    await expectPing(left, right.ip, 1);
+  });
+
   it('a capture left running does not block teardown', async () => {
     // No endpoint pings during teardown: the only answer the waiting reader can get is the end.
     const hook = droplets.switch.capture({ filter: 'geneve and icmp' });

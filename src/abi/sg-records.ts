@@ -3,6 +3,7 @@
 // groups (sg_attach), the conntrack configuration (sg_cfg) and entries.
 import { invalid } from '../errors.js';
 import { formatCidr, formatIpv4, maskOf, parseCidr } from '../util/addr.js';
+import { knownKeys } from '../util/check.js';
 import { SgDir, SgProto } from './enums.js';
 import {
   CT_KEY, CT_VALUE, ENDPOINT_KEY as EK, SG_ATTACH_VALUE as SA, SG_CFG_VALUE as SC, SG_GROUP_VALUE as SGV, SG_RULE as SR,
@@ -43,15 +44,19 @@ function port(text: string, field: string): number {
   return n;
 }
 
+const RULE_KEYS = ['protocol', 'cidr', 'ports'] as const;
+
 /** A rule checked and made canonical (cidr always present); INVALID_ARGUMENT names the field. */
 export function sgRule(r: unknown, field: string): SecurityRule {
   if (typeof r !== 'object' || r === null) throw invalid(`${field}: must be a rule { protocol, cidr?, ports? }`);
+  knownKeys(r as Record<string, unknown>, RULE_KEYS, field);
   const { protocol, cidr, ports } = r as Record<string, unknown>;
   if (typeof protocol !== 'string' || !Object.hasOwn(PROTOS, protocol))
     throw invalid(`${field}.protocol: unknown protocol '${String(protocol)}' (tcp, udp, icmp or any)`);
-  const c = formatCidr(parseCidr(cidr === undefined || cidr === '' ? SG_ANY_CIDR : cidr, `${field}.cidr`));
+  // Left out means every address or port; an empty string is refused, not read as "all".
+  const c = formatCidr(parseCidr(cidr === undefined ? SG_ANY_CIDR : cidr, `${field}.cidr`));
   const out: SecurityRule = { protocol: protocol as SecurityRule['protocol'], cidr: c };
-  if (ports !== undefined && ports !== '') {
+  if (ports !== undefined) {
     if (protocol !== 'tcp' && protocol !== 'udp') throw invalid(`${field}.ports: only tcp and udp rules have ports, not ${protocol}`);
     if (typeof ports !== 'string' || !/^\d+(-\d+)?$/.test(ports)) throw invalid(`${field}.ports: '${String(ports)}' is not a port or range ('80', '8000-8080')`);
     const [a, b = a] = ports.split('-');

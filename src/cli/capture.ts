@@ -141,10 +141,13 @@ export async function runCapture(args: string[]): Promise<number> {
     for await (const p of capture) {
       n++;
       if (out && encoder) {
-        const comment = p.action ? `action=${p.action.toUpperCase()} ifindex=${p.ifindex}` : undefined;
+        const reason = p.dropReason ? ` reason=${p.dropReason}` : '';
+        const comment = p.action ? `action=${p.action.toUpperCase()}${reason} ifindex=${p.ifindex}` : undefined;
         out.write(encoder.packet({ interfaceId: p.interfaceId, timestampNs: p.timestampNs, length: p.length, data: p.data, comment }));
       } else {
-        console.log(`${time(p.timestampNs)}${p.action ? ` ${p.action.toUpperCase().padEnd(8)}` : ''} ${summarizeFrame(p)} (${p.length} bytes)`);
+        // A drop names its reason (the drop counter it was counted in, without drop_).
+        const reason = p.dropReason ? ` [${p.dropReason}]` : '';
+        console.log(`${time(p.timestampNs)}${p.action ? ` ${p.action.toUpperCase().padEnd(8)}` : ''}${reason} ${summarizeFrame(p)} (${p.length} bytes)`);
       }
       if (count !== undefined && n >= count) break;
     }

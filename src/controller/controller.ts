@@ -23,8 +23,9 @@ import { ControllerMetrics } from './metrics.js';
 import * as check from '../util/check.js';
 import * as sg from './security-groups.js';
 
-function requireObject(args: unknown, method: string): Record<string, unknown> {
+function requireObject(args: unknown, method: string, known?: readonly string[]): Record<string, unknown> {
   if (typeof args !== 'object' || args === null) throw invalid(`${method}: expected an object of arguments`);
+  if (known) check.knownKeys(args as Record<string, unknown>, known, method);
   return args as Record<string, unknown>;
 }
 
@@ -475,7 +476,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async createVpc(args: { vni: number; cidr: string; routers?: string[]; directPath?: boolean }): Promise<void> {
     return this.change((m) => {
-      const a = requireObject(args, 'createVpc');
+      const a = requireObject(args, 'createVpc', ['vni', 'cidr', 'routers', 'directPath']);
       const vni = check.vni(a.vni);
       const cidr = check.cidr(a.cidr);
       const routers = this.hostList(a.routers ?? [], 'routers');
@@ -520,7 +521,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   // --- networks --------------------------------------------------------------
   async createNetwork(args: { vni: number; netId: number; cidr: string; switches: string[] }): Promise<void> {
     return this.change((m) => {
-      const a = requireObject(args, 'createNetwork');
+      const a = requireObject(args, 'createNetwork', ['vni', 'netId', 'cidr', 'switches']);
       const vpc = this.vpc(check.vni(a.vni));
       const netId = check.u32(a.netId, 'netId');
       const cidr = check.cidr(a.cidr);
@@ -587,7 +588,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   private async createHosted(method: string, args: unknown, type: EndpointType): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
-      const a = requireObject(args, method);
+      const a = requireObject(args, method, ['vni', 'netId', 'ip', 'host', 'securityGroups']);
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const host = this.hostArg(a.host, 'host');
@@ -627,7 +628,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async createScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
-      const a = requireObject(args, 'createScaledEndpoint');
+      const a = requireObject(args, 'createScaledEndpoint', ['vni', 'netId', 'ip', 'backends']);
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const backends = this.backendList(m, net.vni, a.backends);

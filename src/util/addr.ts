@@ -53,11 +53,13 @@ export interface Cidr { prefix: number; len: number }
 
 /** "10.0.0.0/16" -> { prefix, len }; host bits must be zero. */
 export function parseCidr(s: unknown, field: string): Cidr {
-  if (typeof s !== 'string' || !s.includes('/')) throw invalid(`${field}: '${String(s)}' is not a CIDR (a.b.c.d/len)`);
-  const [ip, lenText] = s.split('/');
+  const parts = typeof s === 'string' ? s.split('/') : [];
+  if (parts.length !== 2) throw invalid(`${field}: '${String(s)}' is not a CIDR (a.b.c.d/len)`);
+  const [ip, lenText] = parts;
   const prefix = parseIpv4(ip, field);
   const len = Number(lenText);
-  if (!/^\d{1,2}$/.test(lenText) || len > 32) throw invalid(`${field}: '${s}' has a bad prefix length`);
+  // No leading zeros, as in the address part: '/08' is refused like '010.0.0.0'.
+  if (!/^(0|[1-9]\d?)$/.test(lenText) || len > 32) throw invalid(`${field}: '${s}' has a bad prefix length (0..32, no leading zeros)`);
   if ((prefix & ~maskOf(len)) >>> 0 !== 0) throw invalid(`${field}: '${s}' has host bits set`);
   return { prefix, len };
 }

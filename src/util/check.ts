@@ -26,3 +26,14 @@ export function mac(v: unknown, field: string): string {
   if (b[0] & 1) throw invalid(`${field}: '${String(v)}' is a multicast MAC`);
   return String(v).toLowerCase();
 }
+
+/**
+ * INVALID_ARGUMENT for a key `obj` has that `known` does not list: a misspelt
+ * option (`securityGroup`, `port`) must not be dropped in silence, leaving a
+ * group wider or an endpoint more open than its caller wrote.
+ */
+export function knownKeys(obj: Record<string, unknown>, known: readonly string[], where: string): void {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) throw invalid(`${where}: unknown argument '${k}' (it takes ${known.join(', ')})`);
+  }
+}

@@ -56,6 +56,13 @@ describe('rules are checked, naming the field', () => {
     [{ protocol: 'any', ports: '80' }, 'ingress[0].ports: only tcp and udp rules have ports, not any'],
     [{ protocol: 'sctp' }, 'ingress[0].protocol: unknown protocol \'sctp\''],
     [{ cidr: '10.0.0.0/8' }, 'ingress[0].protocol: unknown protocol \'undefined\''],
+    // A misspelt or empty field must not read as "all": each of these was once a rule for all TCP from anywhere.
+    [{ protocol: 'tcp', port: '80' }, 'ingress[0]: unknown argument \'port\' (it takes protocol, cidr, ports)'],
+    [{ protocol: 'tcp', cidrs: '10.0.0.0/8' }, 'ingress[0]: unknown argument \'cidrs\''],
+    [{ protocol: 'tcp', cidr: '' }, 'ingress[0].cidr: \'\' is not a CIDR'],
+    [{ protocol: 'tcp', ports: '' }, 'ingress[0].ports: \'\' is not a port or range'],
+    [{ protocol: 'tcp', cidr: '10.0.0.0/08' }, 'ingress[0].cidr: \'10.0.0.0/08\' has a bad prefix length'],
+    [{ protocol: 'tcp', cidr: '10.0.0.0/8/8' }, 'ingress[0].cidr: \'10.0.0.0/8/8\' is not a CIDR'],
   ];
   for (const [rule, message] of bad) {
     it(`${JSON.stringify(rule)} -> INVALID_ARGUMENT`, async () => {
@@ -91,6 +98,30 @@ describe('rules are checked, naming the field', () => {
 });
 
 describe('the API', () => {
+  it('an argument a call does not take is refused, naming it, and changes nothing', async () => {
+    const { ctl, log } = await setup();
+    const n = log.length;
+    const calls: [Promise<unknown>, string][] = [
+      [ctl.createSecurityGroup({ vni: 5, name: 'g5', ingres: [{ protocol: 'tcp', ports: '80' }] } as never),
+        'createSecurityGroup: unknown argument \'ingres\' (it takes vni, name, ingress, egress)'],
+      [ctl.updateSecurityGroup({ vni: 5, name: 'web', egres: [] } as never), 'updateSecurityGroup: unknown argument \'egres\''],
+      [ctl.attachSecurityGroup({ vni: 5, ip: '10.0.1.5', group: 'web' } as never), 'attachSecurityGroup: unknown argument \'group\''],
+      [ctl.createSimpleEndpoint({ vni: 5, netId: 1, ip: '10.0.1.9', host: 'h1', securityGroup: ['web'] } as never),
+        'createSimpleEndpoint: unknown argument \'securityGroup\' (it takes vni, netId, ip, host, securityGroups)'],
+      [ctl.createVpc({ vni: 9, cidr: '10.9.0.0/16', routers: [], directpath: false } as never), 'createVpc: unknown argument \'directpath\''],
+      [ctl.createNetwork({ vni: 5, netId: 2, cidr: '10.0.2.0/24', switches: ['h3'], switch: 'h3' } as never), 'createNetwork: unknown argument \'switch\''],
+    ];
+    for (const [call, message] of calls) {
+      const r = await rejection(call);
+      expect(r.code).toBe('INVALID_ARGUMENT');
+      expect(r.message).toContain(message);
+    }
+    expect(log.length).toBe(n);
+    expect((await ctl.listSecurityGroups({ vni: 5 }))[0]).toMatchObject({ name: 'web', ingress: [{ protocol: 'tcp', ports: '80', cidr: '10.0.2.0/24' }] });
+    expect(await ctl.listEndpoints({ vni: 5 })).toEqual([]);
+    expect((await ctl.listVpcs()).map((v) => v.vni)).toEqual([5, 6]);
+  });
+
   it('duplicate and unknown groups, unknown VPC', async () => {
     const { ctl } = await setup();
     expect(await rejection(ctl.createSecurityGroup({ vni: 5, name: 'web', ingress: [], egress: [] })))
