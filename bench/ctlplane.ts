@@ -15,7 +15,10 @@ import { EndpointBatchSender } from '../dist/transitd/batch-sender.js';
 import { encodeEndpointBatch } from '../dist/transitd/batch-wire.js';
 import { PinnedMap } from '../dist/dataplane/bpf.js';
 import { HostDataplane, endpointsPreallocated } from '../dist/dataplane/host.js';
-import { EndpointType, encodeEndpoint, endpointKey, packEndpoints, packEndpointsInto, ENDPOINT_KEY, ENDPOINT_VALUE, type EndpointRecord } from '../dist/abi/index.js';
+import {
+  EndpointType, encodeEndpoint, endpointKey, packEndpoints, packEndpointsCompactInto, ENDPOINT_KEY, ENDPOINT_VALUE, ENDPOINT_VALUE_HEAD_SIZE, MAX_BACKENDS,
+  type EndpointRecord,
+} from '../dist/abi/index.js';
 import { createDroplets, destroyDroplets, type Droplet } from '../dist/droplet/index.js';
 import { EndpointType as PbEndpointType, type Endpoint as PbEndpoint } from '../dist/gen/transit.js';
 import { formatIpv4 } from '../dist/util/addr.js';
@@ -163,10 +166,10 @@ async function throughTransitd(d: Droplet, n: number, chunk: number, window: num
     let ms: number;
     if (sender) {
       const all = chunks.flat();
-      // packing alone, on the same records, outside the timed run
-      const scratch = { keys: Buffer.alloc(chunk * ENDPOINT_KEY.size), values: Buffer.alloc(chunk * ENDPOINT_VALUE.size) };
+      // packing alone (compact, as the sender packs), on the same records, outside the timed run
+      const scratch = { keys: Buffer.alloc(chunk * ENDPOINT_KEY.size), heads: Buffer.alloc(chunk * ENDPOINT_VALUE_HEAD_SIZE), backends: Buffer.alloc(chunk * 4 * MAX_BACKENDS) };
       const p0 = nowNs();
-      for (let off = 0; off < n; off += chunk) packEndpointsInto(all, off, Math.min(n, off + chunk), scratch.keys, scratch.values);
+      for (let off = 0; off < n; off += chunk) packEndpointsCompactInto(all, off, Math.min(n, off + chunk), scratch.keys, scratch.heads, scratch.backends);
       packMs = msSince(p0);
       const t0 = nowNs();
       await sender.put(all);

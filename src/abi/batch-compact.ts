@@ -5,7 +5,8 @@
 // record order. A million records are 36 MB on the wire instead of 100 MB, and
 // the gRPC transport on both ends (HTTP/2 frames, reassembly, the garbage of
 // both) costs by the byte. transitd expands it back to the kernel's layout.
-import { invalid } from '../errors.js';
+import { XvpcError, invalid } from '../errors.js';
+import { HostAddressCache, writeEndpointBackends, writeEndpointHead, writeEndpointKey, type EndpointRecord } from './codecs.js';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
 import { MAX_BACKENDS } from './limits.js';
 
@@ -19,6 +20,39 @@ export interface CompactEndpointValues { heads: Buffer; backends: Buffer }
 export function batchKeyCount(keys: Uint8Array): number {
   if (keys.length % EK.size !== 0) throw invalid(`keys: ${keys.length} bytes is not a whole number of ${EK.size}-byte keys`);
   return keys.length / EK.size;
+}
+
+/**
+ * Packs records[from..to) straight into the compact form: keys, heads and
+ * backends at the start of the given buffers (reused: no allocation per
+ * batch), as compactEndpointValues(packEndpointsInto(...)) would make them
+ * without the 92-byte values in between. The buffers must hold the records
+ * (backends: 4 bytes per backend, MAX_BACKENDS per record at most). Returns
+ * the record count and the backend bytes written; INVALID_ARGUMENT names the
+ * record (records[i].field) of a record that cannot be packed.
+ */
+export function packEndpointsCompactInto(records: readonly EndpointRecord[], from: number, to: number,
+  keys: Buffer, heads: Buffer, backends: Buffer): { count: number; backendBytes: number } {
+  const count = to - from;
+  if (keys.length < count * EK.size || heads.length < count * ENDPOINT_VALUE_HEAD_SIZE)
+    throw new RangeError(`packEndpointsCompactInto: buffers too small for ${count} records`);
+  const hosts = new HostAddressCache();
+  let b = 0;
+  for (let i = 0; i < count; i++) {
+    const r = records[from + i];
+    try {
+      writeEndpointKey(keys, i * EK.size, r.vni, r.ip);
+      writeEndpointHead(heads, i * ENDPOINT_VALUE_HEAD_SIZE, r, hosts);
+      if (r.backends.length > 0) {
+        writeEndpointBackends(backends, b, r);
+        b += 4 * r.backends.length;
+      }
+    } catch (err) {
+      if (err instanceof XvpcError) throw new XvpcError(err.code, `records[${from + i}].${err.message}`);
+      throw err;
+    }
+  }
+  return { count, backendBytes: b };
 }
 
 /** Copies `len` bytes: a byte loop beats a native copy call per record of 28 bytes. */

@@ -170,9 +170,12 @@ export class HostAddressCache {
   }
 }
 
-/** Writes struct endpoint_value at `off` of `b` (which must be zeroed there); `hosts` parses each host address once. */
-export function writeEndpoint(b: Buffer, off: number, r: EndpointRecord, hosts?: HostAddressCache): void {
-  if (off < 0 || off + EV.size > b.length) throw new RangeError(`endpoint value at ${off}: outside the buffer`);
+/**
+ * Writes the head of struct endpoint_value (every field before `backends`,
+ * its padding zeroed) at `off` of `b`; `hosts` parses each host address once.
+ */
+export function writeEndpointHead(b: Buffer, off: number, r: EndpointRecord, hosts?: HostAddressCache): void {
+  if (off < 0 || off + EV.off.backends > b.length) throw new RangeError(`endpoint value at ${off}: outside the buffer`);
   if (r.type < 0 || r.type > 255) throw invalid(`type: ${r.type} is not an endpoint type`);
   if (r.backends.length > MAX_BACKENDS) throw invalid(`backends: at most ${MAX_BACKENDS}, got ${r.backends.length}`);
   if (r.hostedIfindex < -0x80000000 || r.hostedIfindex > 0x7fffffff) throw invalid(`hostedIfindex: ${r.hostedIfindex} is not a signed 32-bit number`);
@@ -186,9 +189,23 @@ export function writeEndpoint(b: Buffer, off: number, r: EndpointRecord, hosts?:
     put32be(b, off + EV.off.host_ip, parseIpv4(r.hostIp, 'hostIp'));
     writeMac(b, off + EV.off.host_mac, r.hostMac, 'hostMac');
   }
+  b[off + EV.off._pad] = 0;
+  b[off + EV.off._pad + 1] = 0;
   put32le(b, off + EV.off.hosted_ifindex, r.hostedIfindex);
   put32le(b, off + EV.off.net_id, u32(r.netId, 'netId'));
-  for (let i = 0; i < r.backends.length; i++) put32be(b, off + EV.off.backends + 4 * i, parseIpv4(r.backends[i], `backends[${i}]`));
+}
+
+/** Writes r's backends, network order, at `off` of `b` (4 bytes each). */
+export function writeEndpointBackends(b: Buffer, off: number, r: EndpointRecord): void {
+  if (off < 0 || off + 4 * r.backends.length > b.length) throw new RangeError(`endpoint backends at ${off}: outside the buffer`);
+  for (let i = 0; i < r.backends.length; i++) put32be(b, off + 4 * i, parseIpv4(r.backends[i], `backends[${i}]`));
+}
+
+/** Writes struct endpoint_value at `off` of `b` (which must be zeroed there); `hosts` parses each host address once. */
+export function writeEndpoint(b: Buffer, off: number, r: EndpointRecord, hosts?: HostAddressCache): void {
+  if (off < 0 || off + EV.size > b.length) throw new RangeError(`endpoint value at ${off}: outside the buffer`);
+  writeEndpointHead(b, off, r, hosts);
+  writeEndpointBackends(b, off + EV.off.backends, r);
 }
 export function decodeEndpoint(key: Buffer, value: Buffer): EndpointRecord {
   const count = Math.min(value.readUInt8(EV.off.backend_count), MAX_BACKENDS);

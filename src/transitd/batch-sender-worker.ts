@@ -4,17 +4,21 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { XvpcError } from '../errors.js';
 import { connectTransitd } from './client.js';
 import type { SenderReply, SenderRequest, SenderWorkerData } from './batch-sender.js';
-import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from '../abi/index.js';
+import { ENDPOINT_KEY as EK, ENDPOINT_VALUE_HEAD_SIZE } from '../abi/index.js';
 
 const data = workerData as SenderWorkerData;
 const client = connectTransitd(data.name, data.address, data.timeoutMs, data.tls);
-const slots = data.slots.map((s) => ({ keys: Buffer.from(s.keys), values: Buffer.from(s.values) }));
+const slots = data.slots.map((s) => ({ keys: Buffer.from(s.keys), heads: Buffer.from(s.heads), backends: Buffer.from(s.backends) }));
+const NO_VALUES = Buffer.alloc(0);
 
 parentPort!.on('message', (m: SenderRequest) => {
-  const { keys, values } = slots[m.slot];
-  // Views of the shared slot: the encoder copies them into the request.
+  const { keys, heads, backends } = slots[m.slot];
+  // Views of the shared slot, packed compact already: the encoder copies them into the request.
   const call = m.count === 0 ? client.health({})
-    : client.putEndpoints({ keys: keys.subarray(0, m.count * EK.size), values: values.subarray(0, m.count * EV.size) });
+    : client.putEndpoints({
+      keys: keys.subarray(0, m.count * EK.size), values: NO_VALUES,
+      compact: { heads: heads.subarray(0, m.count * ENDPOINT_VALUE_HEAD_SIZE), backends: backends.subarray(0, m.backendBytes) },
+    });
   call.then(
     () => parentPort!.postMessage({ id: m.id } satisfies SenderReply),
     (err: unknown) => parentPort!.postMessage({

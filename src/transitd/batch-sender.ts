@@ -1,6 +1,7 @@
 // Sends many endpoint records to one transitd as PutEndpoints calls of
 // `chunk` records, `window` of them in flight. The calling thread only packs
-// records into shared memory (no allocation per chunk); a worker thread
+// records into shared memory, in the compact form the wire carries
+// (src/abi/batch-compact.ts; no allocation per chunk); a worker thread
 // (batch-sender-worker.ts) encodes and sends them. Why: every 64 MB of new
 // Buffers makes V8 run a full garbage collection of the caller's heap, and a
 // Controller that holds a million records has a heap of hundreds of MB; the
@@ -10,12 +11,12 @@
 // the rest are not sent, and chunks sent before stay applied (as with one
 // PutEndpoints call per chunk). Putting the same records again is harmless.
 import { Worker } from 'node:worker_threads';
-import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV, packEndpointsInto, type EndpointRecord } from '../abi/index.js';
+import { ENDPOINT_KEY as EK, ENDPOINT_VALUE_HEAD_SIZE, MAX_BACKENDS, packEndpointsCompactInto, type EndpointRecord } from '../abi/index.js';
 import { XvpcError, invalid, type XvpcErrorCode } from '../errors.js';
 import type { TlsFiles } from './tls.js';
 
 export interface BatchSenderOptions {
-  /** records per PutEndpoints call (default 30,000: 1.1 MB on the wire, 3 MB of shared memory per slot) */
+  /** records per PutEndpoints call (default 30,000: 1.1 MB on the wire; per slot 1.1 MB of shared memory, and 1.9 MB more that only scaled endpoints' backends touch) */
   chunk?: number;
   /** calls in flight at once (default 2) */
   window?: number;
@@ -26,16 +27,17 @@ export interface BatchSenderOptions {
 /** What the worker is started with. */
 export interface SenderWorkerData {
   name: string; address: string; timeoutMs: number; tls?: TlsFiles;
-  /** per slot: shared keys and values memory, chunk records each */
-  slots: { keys: SharedArrayBuffer; values: SharedArrayBuffer }[];
+  /** per slot: shared memory for chunk records' keys, value heads and backends (compact form) */
+  slots: SenderSlotMemory[];
 }
-/** To the worker: send slot `slot`'s first `count` records (count 0: a Health call). From it: the answer. */
-export interface SenderRequest { id: number; slot: number; count: number }
+export interface SenderSlotMemory { keys: SharedArrayBuffer; heads: SharedArrayBuffer; backends: SharedArrayBuffer }
+/** To the worker: send slot `slot`'s first `count` records and `backendBytes` of backends (count 0: a Health call). From it: the answer. */
+export interface SenderRequest { id: number; slot: number; count: number; backendBytes: number }
 export interface SenderReply { id: number; error?: { code: XvpcErrorCode; message: string } }
 
 export class EndpointBatchSender {
   private readonly worker: Worker;
-  private readonly slots: { keys: Buffer; values: Buffer }[];
+  private readonly slots: { keys: Buffer; heads: Buffer; backends: Buffer }[];
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private closed = false;
@@ -47,10 +49,12 @@ export class EndpointBatchSender {
     this.window = opts.window ?? 2;
     if (!Number.isInteger(this.chunk) || this.chunk < 1) throw invalid(`chunk: ${this.chunk} is not a positive whole number`);
     if (!Number.isInteger(this.window) || this.window < 1) throw invalid(`window: ${this.window} is not a positive whole number`);
-    const shared = Array.from({ length: this.window }, () => ({
-      keys: new SharedArrayBuffer(this.chunk * EK.size), values: new SharedArrayBuffer(this.chunk * EV.size),
+    // Backends at their most (a chunk of scaled endpoints with MAX_BACKENDS each): pages no record writes are never touched.
+    const shared: SenderSlotMemory[] = Array.from({ length: this.window }, () => ({
+      keys: new SharedArrayBuffer(this.chunk * EK.size), heads: new SharedArrayBuffer(this.chunk * ENDPOINT_VALUE_HEAD_SIZE),
+      backends: new SharedArrayBuffer(this.chunk * MAX_BACKENDS * 4),
     }));
-    this.slots = shared.map((s) => ({ keys: Buffer.from(s.keys), values: Buffer.from(s.values) }));
+    this.slots = shared.map((s) => ({ keys: Buffer.from(s.keys), heads: Buffer.from(s.heads), backends: Buffer.from(s.backends) }));
     const workerData: SenderWorkerData = { name, address, timeoutMs: opts.timeoutMs ?? 120_000, tls: opts.tls, slots: shared };
     this.worker = new Worker(new URL('./batch-sender-worker.js', import.meta.url), { workerData });
     this.worker.on('message', (r: SenderReply) => {
@@ -71,12 +75,12 @@ export class EndpointBatchSender {
     this.pending.clear();
   }
 
-  private send(slot: number, count: number): Promise<void> {
+  private send(slot: number, count: number, backendBytes = 0): Promise<void> {
     if (this.closed) return Promise.reject(new XvpcError('UNAVAILABLE', `${this.name}: batch sender closed`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, slot, count } satisfies SenderRequest);
+      this.worker.postMessage({ id, slot, count, backendBytes } satisfies SenderRequest);
     });
   }
 
@@ -92,19 +96,19 @@ export class EndpointBatchSender {
     let failed: unknown;
     // One lane per slot: pack the next chunk into the slot, send it, wait for its answer.
     const lane = async (slot: number) => {
-      const { keys, values } = this.slots[slot];
+      const { keys, heads, backends } = this.slots[slot];
       while (next < records.length && failed === undefined) {
         const from = next;
         next = Math.min(records.length, from + this.chunk);
-        let count: number;
+        let packed: { count: number; backendBytes: number };
         try {
-          count = packEndpointsInto(records, from, next, keys, values);
+          packed = packEndpointsCompactInto(records, from, next, keys, heads, backends);
         } catch (err) {
           failed ??= err;
           break;
         }
         try {
-          await this.send(slot, count);
+          await this.send(slot, packed.count, packed.backendBytes);
         } catch (err) {
           // Say which call: transitd's record index counts from the start of the chunk.
           failed ??= err instanceof XvpcError

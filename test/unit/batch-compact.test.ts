@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ENDPOINT_VALUE, ENDPOINT_VALUE_HEAD_SIZE, EndpointType, MAX_BACKENDS, compactEndpointValues, expandEndpointValues, packEndpoints,
-  type EndpointRecord,
+  packEndpointsCompactInto, type EndpointRecord,
 } from '../../src/abi/index.js';
 import { endpointBatchValues } from '../../src/transitd/put-endpoints.js';
 import { XvpcError } from '../../src/errors.js';
@@ -29,6 +29,31 @@ const refused = (f: () => unknown, re: RegExp) => {
   expect((err as XvpcError).code).toBe('INVALID_ARGUMENT');
   expect((err as XvpcError).message).toMatch(re);
 };
+
+describe('packEndpointsCompactInto: the sender packs the compact form directly', () => {
+  it('writes the keys, heads and backends compacting the 92-byte values would give, into reused buffers', () => {
+    const { keys, values } = packEndpoints(RECORDS);
+    const want = compactEndpointValues(values, RECORDS.length);
+    // Reused buffers hold an earlier batch's bytes: every byte of a head (its padding too) is written.
+    const k = Buffer.alloc(keys.length + 8, 0xee);
+    const h = Buffer.alloc(want.heads.length + 28, 0xee);
+    const b = Buffer.alloc(4 * MAX_BACKENDS * RECORDS.length, 0xee);
+    expect(packEndpointsCompactInto(RECORDS, 0, RECORDS.length, k, h, b)).toEqual({ count: RECORDS.length, backendBytes: want.backends.length });
+    expect(k.subarray(0, keys.length).equals(keys)).toBe(true);
+    expect(h.subarray(0, want.heads.length).equals(want.heads)).toBe(true);
+    expect(b.subarray(0, want.backends.length).equals(want.backends)).toBe(true);
+    // a slice of the list, from its middle
+    expect(packEndpointsCompactInto(RECORDS, 3, 5, k, h, b)).toEqual({ count: 2, backendBytes: 4 * MAX_BACKENDS });
+    expect(h.subarray(0, 56).equals(want.heads.subarray(3 * 28, 5 * 28))).toBe(true);
+  });
+
+  it('names the record that cannot be packed by its index in the whole list', () => {
+    const bad = [...RECORDS, { ...RECORDS[0], ip: '10.0.0.6', mac: 'zz' }];
+    const big = (n: number) => Buffer.alloc(n * 4 * MAX_BACKENDS);
+    refused(() => packEndpointsCompactInto(bad, 2, bad.length, big(8), big(28), big(64)), /^records\[5\]\.mac: 'zz' is not a MAC address/);
+    expect(() => packEndpointsCompactInto(RECORDS, 0, RECORDS.length, Buffer.alloc(8), Buffer.alloc(28), big(64))).toThrow(RangeError);
+  });
+});
 
 describe('compactEndpointValues / expandEndpointValues', () => {
   it('round-trips every kind of record, backends in record order', () => {
