@@ -3,7 +3,7 @@
 // crashed run. Every prefix a test uses is removed in afterAll, pass or fail.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectTransitd } from '../src/transitd/client.js';
@@ -200,6 +200,25 @@ describe('netns droplets (plumbing, no transitd)', () => {
     expect(await leftovers(p)).toEqual(NOTHING);
     const again = await cleanupAll(p);
     expect(again.namespaces).toEqual([]);
+  });
+
+  it('cleanupAll removes the prefix lock of a run killed while making droplets, and keeps a live one', async () => {
+    const dead = newPrefix();
+    const live = newPrefix();
+    // a pid that is no process: a child that has exited
+    const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((r) => gone.once('exit', r));
+    await writeFile(`/run/xvpc/${dead}.lock`, `${gone.pid}\n`);
+    await writeFile(`/run/xvpc/${live}.lock`, `${process.pid}\n`);
+    try {
+      expect((await cleanupAll(dead)).locks).toEqual([`/run/xvpc/${dead}.lock`]);
+      expect(existsSync(`/run/xvpc/${dead}.lock`)).toBe(false);
+      expect((await cleanupAll(live)).locks).toEqual([]);
+      expect(existsSync(`/run/xvpc/${live}.lock`)).toBe(true);
+    } finally {
+      await rm(`/run/xvpc/${dead}.lock`, { force: true });
+      await rm(`/run/xvpc/${live}.lock`, { force: true });
+    }
   });
 });
 

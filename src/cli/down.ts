@@ -17,7 +17,7 @@ export const downCommand: Command = {
     }
     const t0 = performance.now();
     const s = await cleanupAll(prefix);
-    const removed = s.processes.length + s.namespaces.length + s.containers.length + s.pins.length + s.runDirs.length;
+    const removed = s.processes.length + s.namespaces.length + s.containers.length + s.pins.length + s.runDirs.length + s.locks.length;
     if (!removed) {
       console.log(`prefix '${prefix}': nothing to remove`);
       return 0;

@@ -53,6 +53,8 @@ export interface ControllerOptions {
   connect?: (name: string, address: string) => TransitdClient;
 }
 
+const CONTROLLER_OPTIONS: readonly (keyof ControllerOptions)[] = ['store', 'reconcileIntervalMs', 'leaseTtlSeconds', 'connect'];
+
 /** What the last reconcile found, for `xvpc status` and the embedding program. */
 export interface ReconcileState { at: Date; checked: number; repaired: number; error?: string }
 
@@ -98,6 +100,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   constructor(readonly droplets: Record<string, H>, opts: ControllerOptions = {}) {
     if (typeof droplets !== 'object' || droplets === null) throw invalid('droplets: expected a record of droplets by name');
     if (typeof opts !== 'object' || opts === null) throw invalid('opts: expected an object of options');
+    check.knownKeys(opts as Record<string, unknown>, CONTROLLER_OPTIONS, 'opts'); // a misspelt reconcileIntervalMS would do nothing
     const interval = opts.reconcileIntervalMs;
     if (interval !== undefined && (!Number.isInteger(interval) || interval < 10)) throw invalid('reconcileIntervalMs: expected an integer >= 10');
     const ttl = opts.leaseTtlSeconds;
@@ -299,9 +302,10 @@ export class Controller<H extends ControllerHost = ControllerHost> {
    * Every host's DumpPacked against the desired state: what each host holds, how many
    * records and attachments it should hold, and how many of them differ.
    */
-  private async compareHosts(): Promise<{ desired: Map<string, HostGoal>; hosts: Map<string, { have: HostGoal; checked: number; differ: number }> }> {
+  private async compareHosts(skip: ReadonlySet<string> = new Set()): Promise<{ desired: Map<string, HostGoal>; hosts: Map<string, { have: HostGoal; checked: number; differ: number }> }> {
     // The hosts dump while this process works out the desired state (at 100k endpoints both take a while).
-    const dumps = new Map(Object.entries(this.clients).map(([name, client]) => [name, client.dumpPacked({}, { timeoutMs: 120_000 })]));
+    const dumps = new Map(Object.entries(this.clients).filter(([name]) => !skip.has(name))
+      .map(([name, client]) => [name, client.dumpPacked({}, { timeoutMs: 120_000 })]));
     for (const p of dumps.values()) p.catch(() => undefined); // awaited below; not unhandled meanwhile
     await new Promise((r) => setImmediate(r)); // the requests leave before the CPU-bound part
     const desired = desiredState(this.model, this.hostAddresses());
@@ -320,8 +324,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
    * Returns how many records and attachments it checked and found wrong, and
    * the desired state it compared them with.
    */
-  private async observeHosts(): Promise<{ checked: number; repaired: number; desired: Map<string, HostGoal> }> {
-    const { desired, hosts } = await this.compareHosts();
+  private async observeHosts(skip?: ReadonlySet<string>): Promise<{ checked: number; repaired: number; desired: Map<string, HostGoal> }> {
+    const { desired, hosts } = await this.compareHosts(skip);
     let checked = 0;
     let repaired = 0;
     for (const [name, h] of hosts) {
@@ -336,7 +340,9 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   /**
    * Compares every host's Dump (records and attached endpoints) and program
    * (transit loaded) with the desired state and repairs the difference. With
-   * etcd, only the leader does; a standby returns zeros.
+   * etcd, only the leader does; a standby returns zeros. A host whose transitd
+   * does not answer does not hold the others back: they are repaired, then
+   * UNAVAILABLE names the host(s) left for the next reconcile.
    */
   async reconcile(): Promise<{ checked: number; repaired: number }> {
     return this.task(async () => {
@@ -344,19 +350,34 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       try {
         await this.refresh();
         let programs = 0;
+        const unreachable = new Map<string, string>();
         await Promise.all(Object.entries(this.clients).map(async ([name, client]) => {
-          const h = await client.health({});
+          let h: Awaited<ReturnType<TransitdClient['health']>>;
+          try {
+            h = await client.health({});
+          } catch (err) {
+            if (!(err instanceof XvpcError) || err.code !== 'UNAVAILABLE') throw err;
+            unreachable.set(name, err.message);
+            return;
+          }
           // A droplet's transit program sits on its eth0; transitd attaches it when it starts.
           if (!h.transitLoaded && typeof (this.droplets[name] as { prefix?: unknown }).prefix === 'string') {
             await client.loadTransit({ interface: DROPLET_IFACE, mode: '' });
             programs++;
           }
         }));
-        const { checked, repaired, desired } = await this.observeHosts();
+        const skip = new Set(unreachable.keys());
+        const { checked, repaired, desired } = await this.observeHosts(skip);
+        for (const name of skip) desired.delete(name);
         // Nothing differs (countDrift compares the same kinds the Reconciler diffs): no second diff of every record.
         await this.metrics.time(async () => { if (repaired > 0) await this.reconciler.reconcile(desired); });
-        this.lastReconcile = { at: new Date(), checked: checked + programs, repaired: repaired + programs };
-        return { checked: checked + programs, repaired: repaired + programs };
+        const done = { checked: checked + programs, repaired: repaired + programs };
+        if (unreachable.size) {
+          throw new XvpcError('UNAVAILABLE', `${[...unreachable.values()].join('; ')}; the hosts that answer were reconciled `
+            + `(checked ${done.checked}, repaired ${done.repaired}); the rest waits for the next reconcile`);
+        }
+        this.lastReconcile = { at: new Date(), ...done };
+        return done;
       } catch (err) {
         this.observed = false;
         this.lastReconcile = { at: new Date(), checked: 0, repaired: 0, error: (err as Error).message };
@@ -479,6 +500,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const a = requireObject(args, 'createVpc', ['vni', 'cidr', 'routers', 'directPath']);
       const vni = check.vni(a.vni);
       const cidr = check.cidr(a.cidr);
+      // A network needs a /30 at least (createNetwork): a smaller VPC could never hold one.
+      if (parseCidr(cidr, 'cidr').len > 30) throw invalid(`cidr: ${cidr} is too small for any network (at most /30)`);
       const routers = this.hostList(a.routers ?? [], 'routers');
       if (a.directPath !== undefined && typeof a.directPath !== 'boolean') throw invalid('directPath: expected true or false');
       if (m.vpcs.has(vni)) throw alreadyExists(`vni: VPC ${vni} already exists`);

@@ -7,6 +7,7 @@ import { docker, dockerRunning, PREFIX_LABEL } from './docker.js';
 import { PIN_ROOT, PREFIX_RE, RUN_ROOT, runDir, socketPath, validatePrefix } from './names.js';
 import { findProcessesBy, stopProcess } from './process.js';
 import { readPid } from './records.js';
+import { lockFilePrefix, removeStaleLock } from './lock.js';
 
 export interface CleanupSummary {
   prefixes: string[];
@@ -16,6 +17,8 @@ export interface CleanupSummary {
   containers: string[];
   pins: string[];
   runDirs: string[];
+  /** lock files of runs killed while making droplets (a live run's lock stays) */
+  locks: string[];
 }
 
 async function listDir(path: string): Promise<string[]> {
@@ -37,10 +40,15 @@ async function transitds(prefix: string): Promise<{ pid: number; socket: string 
  * run dir. Safe to call any time, twice, or with nothing to do.
  */
 export async function cleanupAll(prefix?: string): Promise<CleanupSummary> {
-  const summary: CleanupSummary = { prefixes: [], processes: [], namespaces: [], containers: [], pins: [], runDirs: [] };
+  const summary: CleanupSummary = { prefixes: [], processes: [], namespaces: [], containers: [], pins: [], runDirs: [], locks: [] };
   const prefixes = new Set<string>();
   if (prefix !== undefined) prefixes.add(validatePrefix(prefix));
-  else for (const d of await listDir(RUN_ROOT)) if (PREFIX_RE.test(d)) prefixes.add(d);
+  else {
+    for (const d of await listDir(RUN_ROOT)) {
+      const p = lockFilePrefix(d) ?? d; // a run dir, or the lock of a run killed before it made one
+      if (PREFIX_RE.test(p)) prefixes.add(p);
+    }
+  }
 
   // Containers first (without a prefix: every container we ever labeled).
   if (await dockerRunning()) {
@@ -81,6 +89,8 @@ export async function cleanupAll(prefix?: string): Promise<CleanupSummary> {
       await rm(runDir(p), { recursive: true, force: true });
       summary.runDirs.push(runDir(p));
     }
+    const lock = await removeStaleLock(p);
+    if (lock) summary.locks.push(lock);
   }
   return summary;
 }

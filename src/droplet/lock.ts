@@ -10,10 +10,28 @@ import { isRunning } from './process.js';
 
 const lockPath = (prefix: string) => `${RUN_ROOT}/${prefix}.lock`;
 
+/** The prefix a lock file's name belongs to (`<prefix>.lock`), or undefined. */
+export const lockFilePrefix = (file: string): string | undefined => (file.endsWith('.lock') ? file.slice(0, -'.lock'.length) : undefined);
+
 async function ownerAlive(path: string): Promise<boolean> {
   const pid = Number(readFileSync(path, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return false; // being written, or a torn write: judged on the next look
   return isRunning(pid);
+}
+
+/**
+ * Removes the prefix's lock if its owner is gone (killed while making
+ * droplets); a live owner's lock stays. Returns the path removed, if any.
+ */
+export async function removeStaleLock(prefix: string): Promise<string | undefined> {
+  const path = lockPath(prefix);
+  try {
+    if (await ownerAlive(path)) return undefined;
+  } catch {
+    return undefined; // no lock
+  }
+  rmSync(path, { force: true });
+  return path;
 }
 
 /** Runs fn holding the prefix's lock; waits up to timeoutMs for another process to let go. */

@@ -54,9 +54,20 @@ export type TransitdClient = Omit<Methods, 'dumpPacked'> & {
 /** What a transitd from before the compact PutEndpoints form answers every batch of this client (its values field is empty). */
 const PRE_COMPACT_REFUSAL = /^values: 0 bytes, want [1-9]\d* x \d+$/;
 
+/**
+ * grpc-js's words for a transitd it cannot reach ("No connection established.
+ * Last error: Error: connect ECONNREFUSED /run/... Resolution note: "), said
+ * plainly: what the connection attempt met. Other details as they are.
+ */
+export function unreachableDetails(details: string): string {
+  const m = /^No connection established\. Last error: (?:Error: )?(.*?)\.?(?: Resolution note: ?(.*))?(?: \(\d{4}-\d\d-\d\dT[\d:.]+Z\))?$/s.exec(details);
+  if (!m) return details;
+  return `transitd does not answer (${m[1]}${m[2] ? `; ${m[2]}` : ''})`;
+}
+
 /** A gRPC failure as the XvpcError the client throws. */
 function clientError(name: string, err: grpc.ServiceError): XvpcError {
-  const details = err.details || err.message;
+  const details = unreachableDetails(err.details || err.message);
   const advice = PRE_COMPACT_REFUSAL.test(details) ? ' (a transitd older than this client: upgrade transitd first, docs/deploy.md)' : '';
   return new XvpcError(CODE_NAMES[err.code as grpc.status] ?? 'INTERNAL', `${name}: ${details}${advice}`);
 }

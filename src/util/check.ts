@@ -5,14 +5,17 @@ import { invalid } from '../errors.js';
 import { MAX_VNI } from '../abi/limits.js';
 import { formatCidr, formatIpv4, parseCidr, parseIpv4, parseMac } from './addr.js';
 
+/** A value as an error message shows it: a string quoted, so '1' (text) does not read as the number 1. */
+export const shown = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v));
+
 export function vni(v: unknown, field = 'vni'): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_VNI)
-    throw invalid(`${field}: ${String(v)} is not a VNI (1..${MAX_VNI})`);
+    throw invalid(`${field}: ${shown(v)} is not a VNI (1..${MAX_VNI})`);
   return v;
 }
 
 export function u32(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`${field}: ${String(v)} is not a uint32`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`${field}: ${shown(v)} is not a uint32`);
   return v;
 }
 

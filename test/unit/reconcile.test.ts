@@ -185,11 +185,45 @@ describe('reconcile order', () => {
   });
 });
 
+describe('Controller options', () => {
+  it('an option it does not take is refused, naming it (a misspelt one would do nothing)', () => {
+    expect(() => new Controller({ h1: host(1) }, { reconcileIntervalMS: 1000 } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^opts: unknown argument 'reconcileIntervalMS' \(it takes store, reconcileIntervalMs/) }));
+  });
+});
+
+describe('reconcile with a host down', () => {
+  it('repairs the hosts that answer, then names the one that does not', async () => {
+    let down = false;
+    const env = setup((h, m) => (down && h === 'h3' ? new XvpcError('UNAVAILABLE', `h3: transitd does not answer (${m})`) : undefined));
+    await env.ctl.createVpc({ vni: 7, cidr: '10.7.0.0/16', routers: ['h3'] });
+    await env.ctl.createNetwork({ vni: 7, netId: 1, cidr: '10.7.1.0/24', switches: ['h2'] });
+    await env.ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5', host: 'h1' });
+    down = true;
+    env.log.length = 0;
+    // The fake's dumps are empty: every reconcile finds every record missing and sends it again.
+    const err = await env.ctl.reconcile().then(() => undefined, (e: unknown) => e as XvpcError);
+    expect(err).toBeInstanceOf(XvpcError);
+    expect(err!.code).toBe('UNAVAILABLE');
+    expect(err!.message).toMatch(/^h3: transitd does not answer \(health\); the hosts that answer were reconciled \(checked \d+, repaired \d+\)/);
+    // h3 was only asked for its health (refused calls are not logged: nothing reached it); the others were repaired
+    expect(env.log.filter((c) => c.host === 'h3')).toEqual([]);
+    expect(env.log.some((c) => c.host === 'h1' && c.method === 'putEndpoints')).toBe(true);
+    expect(env.log.some((c) => c.host === 'h2' && c.method === 'putEndpoints')).toBe(true);
+    down = false;
+    env.log.length = 0;
+    expect((await env.ctl.reconcile()).repaired).toBeGreaterThan(0);
+    expect(env.log.some((c) => c.host === 'h3' && c.method === 'applyGoalState')).toBe(true);
+  });
+});
+
 describe('controller input checks (nothing sent)', () => {
   const cases: [string, (c: Controller) => Promise<unknown>, string, RegExp][] = [
     ['args not an object', (c) => c.createVpc(null as never), 'INVALID_ARGUMENT', /createVpc: expected an object/],
     ['vni out of range', (c) => c.createVpc({ vni: 0x1000000, cidr: '10.0.0.0/8' }), 'INVALID_ARGUMENT', /^vni: 16777216 is not a VNI/],
     ['bad cidr', (c) => c.createVpc({ vni: 8, cidr: '10.0.0.1/8' }), 'INVALID_ARGUMENT', /cidr/],
+    ['a VPC no network fits in', (c) => c.createVpc({ vni: 8, cidr: '10.8.0.0/31' }), 'INVALID_ARGUMENT', /^cidr: 10\.8\.0\.0\/31 is too small for any network \(at most \/30\)/],
+    ['vni given as text', (c) => c.createVpc({ vni: '8' as never, cidr: '10.8.0.0/16' }), 'INVALID_ARGUMENT', /^vni: '8' is not a VNI/],
     ['unknown router', (c) => c.createVpc({ vni: 8, cidr: '10.8.0.0/16', routers: ['h9'] }), 'NOT_FOUND', /routers\[0\]: no droplet named 'h9'/],
     ['duplicate VPC', (c) => c.createVpc({ vni: 7, cidr: '10.7.0.0/16' }), 'ALREADY_EXISTS', /VPC 7 already exists/],
     ['network outside the VPC', (c) => c.createNetwork({ vni: 7, netId: 2, cidr: '10.9.0.0/24', switches: ['h1'] }), 'INVALID_ARGUMENT', /not inside VPC 7/],

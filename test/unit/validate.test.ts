@@ -32,6 +32,9 @@ describe('single fields', () => {
   it('u32, ipv4, cidr, mac', () => {
     expect(check.u32(0xffffffff, 'n')).toBe(0xffffffff);
     refused(() => check.u32(-1, 'net_id'), /^net_id: -1 is not a uint32/);
+    // text that looks like a number is shown quoted: the mistake is its type
+    refused(() => check.u32('1', 'netId'), /^netId: '1' is not a uint32/);
+    refused(() => check.vni('9'), /^vni: '9' is not a VNI/);
     expect(check.ipv4('10.0.0.1', 'ip')).toBe('10.0.0.1');
     refused(() => check.ipv4('10.0.0.256', 'host_ip'), /^host_ip/);
     expect(check.cidr('10.0.0.0/8')).toBe('10.0.0.0/8');
