@@ -2,6 +2,8 @@
 // step (the allowed port delivers the same bytes, the denied one fails, and
 // the server's host counts exactly the SYNs the client sent as drop_sg_ingress
 // and one tracked connection), exit 0, and nothing of the demo left behind.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/dataplane/addon.js';
 import { run } from '../src/util/exec.js';
@@ -50,4 +52,31 @@ describe('xvpc demo', () => {
       }
     }, 180_000);
   }
+
+  it('Ctrl-C tears it down: exit 130, and nothing of the demo is left', async () => {
+    const prefix = shortPrefix('dm');
+    const child = spawn(process.execPath, [CLI, 'demo', '--prefix', prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      // Interrupted once the endpoints are being made: droplets, transitds and endpoint namespaces all exist.
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('4. Pinging both ways.')) resolve();
+        });
+        void exited.then((code) => reject(new Error(`demo exited ${code} before its endpoints: ${out}`)));
+      });
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(out).toContain('Interrupted: tearing down');
+      const ns = await run(['ip', 'netns', 'list']);
+      expect(ns.stdout.split('\n').filter((l) => l.startsWith(`${prefix}-`))).toEqual([]);
+      expect(existsSync(`/run/xvpc/${prefix}`)).toBe(false);
+      expect(readdirSync('/sys/fs/bpf/xvpc').filter((d) => d.startsWith(`${prefix}-`))).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+      await run([process.execPath, CLI, 'cleanup', '--prefix', prefix]);
+    }
+  }, 120_000);
 });

@@ -94,9 +94,28 @@ export async function runDemo(args: string[]): Promise<number> {
   say('1. Creating three hosts ("droplets") on one underlay bridge: left, right and switch.');
   say('   Each runs transitd, which loads the transit program on its eth0.');
   let droplets: Record<string, Droplet> | undefined;
+  let creating: Promise<Record<string, Droplet>> | undefined;
   let controller: Controller<Droplet> | undefined;
+  // Ctrl-C (or SIGTERM) tears the demo down as its end would: its droplets, once made (a
+  // create that fails removes what it made); a second one quits at once.
+  let interrupts = 0;
+  let stopping: Promise<never> | undefined;
+  const onSignal = () => {
+    if (++interrupts > 1) process.exit(130);
+    say(`\nInterrupted: tearing down (again to quit at once; then xvpc cleanup --prefix ${prefix} removes what is left).`);
+    stopping = (async () => {
+      await controller?.close().catch(() => undefined);
+      const made = droplets ?? (await creating?.catch(() => undefined));
+      if (made) await destroyDroplets(made).catch((err: Error) => say(`   teardown: ${err.message}`));
+      say('   Done.');
+      process.exit(130);
+    })();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    droplets = await createDroplets(['left', 'right', 'switch'], { prefix, backend, mode });
+    creating = createDroplets(['left', 'right', 'switch'], { prefix, backend, mode });
+    droplets = await creating;
     const hook = droplets.left.mode === 'tc' ? 'TC' : 'XDP';
     say(`   The programs run on the ${hook} hook (${hook === 'TC' ? 'keeps GSO over veths; --xdp for XDP' : 'native XDP'}).`);
     for (const d of Object.values(droplets)) say(`   - ${d.id.padEnd(6)} ${d.ip}  ${d.mac}`);
@@ -132,9 +151,14 @@ export async function runDemo(args: string[]): Promise<number> {
     say(guarded ? `The security group let port ${ALLOWED_PORT} in and kept port ${DENIED_PORT} out.` : 'The security group step did not go as shown above.');
     return pinged && guarded ? 0 : 1;
   } finally {
-    say('\n7. Tearing down: endpoints, namespaces, bridges and pinned maps.');
-    await controller?.close();
-    if (droplets) await destroyDroplets(droplets);
-    say('   Done; nothing of the demo is left on this machine.');
+    if (stopping) await stopping; // the signal's handler tears down, then exits
+    else {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      say('\n7. Tearing down: endpoints, namespaces, bridges and pinned maps.');
+      await controller?.close();
+      if (droplets) await destroyDroplets(droplets);
+      say('   Done; nothing of the demo is left on this machine.');
+    }
   }
 }
