@@ -1,7 +1,7 @@
 // `xvpc transitd --print-systemd-unit` and `xvpc certs`: the unit's command
 // line is one transitd accepts, and the certificates chain to their CA.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,5 +47,33 @@ describe('xvpc certs', () => {
     expect(text).toMatch(/DNS:node1, IP Address:10\.0\.0\.11/);
     const bad = await exec(process.execPath, [CLI, 'certs', '--dir', dir, '--host', 'node2=10.0.0.300']).then(() => 0, (e) => e.code);
     expect(bad).toBe(2);
+    // a host's certificate serves, a controller's connects: neither can stand in for the other
+    const eku = async (name: string) => (await exec('openssl', ['x509', '-in', join(dir, `${name}.crt`), '-noout', '-ext', 'extendedKeyUsage'])).stdout;
+    expect(await eku('node1')).toMatch(/TLS Web Server Authentication\s*$/);
+    expect(await eku('ctl')).toMatch(/TLS Web Client Authentication\s*$/);
+    expect(statSync(join(dir, 'node1.crt')).mode & 0o777).toBe(0o644);
+  });
+
+  it('keeps a CA whose key is away, refuses to sign without it, and never touches an existing directory\'s mode', async () => {
+    const dir = join(tmp, 'offline');
+    await exec(process.execPath, [CLI, 'certs', '--dir', dir, '--host', 'n1']);
+    const ca = readFileSync(join(dir, 'ca.crt'));
+    renameSync(join(dir, 'ca.key'), join(tmp, 'ca.key.away'));
+    const r = await exec(process.execPath, [CLI, 'certs', '--dir', dir, '--host', 'n2']).then(() => ({ code: 0, stderr: '' }), (e) => e);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no CA in .* to sign with/);
+    expect(readFileSync(join(dir, 'ca.crt')).equals(ca)).toBe(true);
+    // a shared directory (sticky, world-writable) is refused and keeps its mode
+    const shared = join(tmp, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const s = await exec(process.execPath, [CLI, 'certs', '--dir', shared, '--host', 'n3']).then(() => ({ code: 0, stderr: '' }), (e) => e);
+    expect(s.code).not.toBe(0);
+    expect(s.stderr).toMatch(/may be written by others/);
+    expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+    // one name twice is refused before anything is made
+    const t = await exec(process.execPath, [CLI, 'certs', '--dir', join(tmp, 'twice'), '--host', 'x', '--controller', 'x']).then(() => 0, (e) => e.code);
+    expect(t).toBe(2);
+    expect(existsSync(join(tmp, 'twice'))).toBe(false);
   });
 });

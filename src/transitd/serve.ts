@@ -14,7 +14,7 @@ import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../datapla
 import { TransitService as TransitServiceDef } from '../gen/transit.js';
 import { decodeEndpointBatch } from './batch-wire.js';
 import { linkInfo } from '../util/link.js';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../util/private-fs.js';
+import { ensureTrustedDir, PRIVATE_FILE_MODE, withPrivateUmask } from '../util/private-fs.js';
 import { checkPrerequisites } from '../util/prereq.js';
 import { parseCapacities, parsePreallocate } from './capacity.js';
 import { recoverGoalState } from './goal-state.js';
@@ -30,7 +30,8 @@ export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:P
                 [--max-message-mb 64] [--max-calls 64] [--metrics ADDR:PORT] [--capacity NAME=N,...]
                 [--endpoint-namespace own|shared]
                 [--preallocate endpoints]
-  The socket, its directory and the journal are root-only (0600/0700) whatever the umask.
+  The socket and the journal are root-only (0600) whatever the umask; a directory transitd makes
+  for them is 0700, and an existing one must be root's and writable by nobody else.
   --listen: also serve on TCP with mutual TLS: clients need a certificate signed by --tls-ca
             (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
   --metrics: serve Prometheus metrics (plain HTTP GET /metrics) on ADDR:PORT: data-path counters,
@@ -111,8 +112,10 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
     : parsePreallocate(process.env.XVPC_TRANSITD_PREALLOCATE ?? '', 'XVPC_TRANSITD_PREALLOCATE');
   const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode), preallocate });
   // A goal state a killed transitd left half-applied is rolled back before anything is served.
-  ensurePrivateDir(dirname(values.socket));
-  const journal = new GoalStateJournal(values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`);
+  ensureTrustedDir(dirname(values.socket), '--socket');
+  const journalPath = values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`;
+  ensureTrustedDir(dirname(journalPath), '--journal');
+  const journal = new GoalStateJournal(journalPath);
   const restored = recoverGoalState(dp, journal);
   if (restored > 0) console.log(`transitd ${values.host}: rolled back an interrupted goal state (${restored} records restored from ${journal.path})`);
   dp.setHostConfig({ ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex });
@@ -133,9 +136,10 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   server.addService(tolerantDefinition(def),
     Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, AsyncLocalStorage.bind(h as (...a: unknown[]) => unknown)])));
   rmSync(values.socket, { force: true });
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
-  chmodSync(values.socket, PRIVATE_FILE_MODE); // connecting needs write permission: root only
+  // Connecting needs write permission: the socket is root's only from its bind on.
+  await withPrivateUmask(() => new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()))));
+  chmodSync(values.socket, PRIVATE_FILE_MODE);
   let served = `unix://${values.socket}`;
   if (tcp) {
     const port = await new Promise<number>((resolve, reject) =>

@@ -1,4 +1,5 @@
 // IPv4, CIDR and MAC parsing with errors that name the field.
+import { isIP } from 'node:net';
 import { invalid } from '../errors.js';
 
 // Accepted text (test/unit/addr.test.ts checks the scanners against these regexps):
@@ -105,4 +106,19 @@ const HEX2 = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, '0
 /** The 6 bytes at `off` of `b` as aa:bb:cc:dd:ee:ff (no subarray: a Buffer view costs more than the formatting). */
 export function formatMac(b: Buffer | Uint8Array, off = 0): string {
   return `${HEX2[b[off]]}:${HEX2[b[off + 1]]}:${HEX2[b[off + 2]]}:${HEX2[b[off + 3]]}:${HEX2[b[off + 4]]}:${HEX2[b[off + 5]]}`;
+}
+
+/**
+ * An address to listen on, 'A.B.C.D:PORT' or '[IPv6]:PORT' (port 0: any free
+ * one): checked before anything is opened, so a typo fails at once rather
+ * than after the data path is up. No host names: a daemon binds where it is
+ * told, not where a resolver points. INVALID_ARGUMENT names the flag.
+ */
+export function checkBindAddress(raw: string, flag: string): string {
+  const bad = () => invalid(`${flag}: '${raw}' is not ADDR:PORT (an IPv4 address or [IPv6], e.g. 172.30.0.2:7443)`);
+  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9a-fA-F:.]+)\]):(\d{1,5})$/.exec(raw);
+  if (!m || Number(m[3]) > 65535) throw bad();
+  if (m[1] !== undefined && scanIpv4(m[1]) < 0) throw bad();
+  if (m[2] !== undefined && isIP(m[2]) !== 6) throw bad();
+  return raw;
 }

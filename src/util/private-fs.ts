@@ -2,8 +2,9 @@
 // transitd's socket answers every request of whoever can connect, and its
 // logs and journal name the VPCs. Modes are set explicitly after creation
 // (mkdir/open apply the umask, and an existing path keeps its old mode).
-import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { XvpcError } from '../errors.js';
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -12,6 +13,41 @@ export const PRIVATE_FILE_MODE = 0o600;
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   chmodSync(dir, PRIVATE_DIR_MODE);
+}
+
+/**
+ * A directory given by the user (transitd's socket or journal, xvpc certs'
+ * --dir): made 0700 when missing (parents too), while an existing one keeps
+ * its mode (chmod of a shared /run or /tmp would break the system) but must be
+ * trusted: this user's, and writable by nobody else, who could otherwise swap
+ * the files in it. FAILED_PRECONDITION says which and why.
+ */
+export function ensureTrustedDir(dir: string, what: string): void {
+  if (!existsSync(dir)) {
+    ensurePrivateDir(dir);
+    return;
+  }
+  const st = lstatSync(dir);
+  const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+  if (!st.isDirectory()) throw new XvpcError('FAILED_PRECONDITION', `${what}: ${dir} is not a directory`);
+  if (st.uid !== process.getuid!() || (st.mode & 0o022) !== 0) {
+    throw new XvpcError('FAILED_PRECONDITION', `${what}: ${dir} (owner uid ${st.uid}, mode ${mode}) may be written by others: `
+      + 'give a directory only this user may write, or one that does not exist yet (it is made 0700)');
+  }
+}
+
+/**
+ * Runs fn (which creates files, such as a unix socket at bind) with umask 077:
+ * what it makes is private from the start, not chmod-ed after a moment in
+ * which others could open it.
+ */
+export async function withPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
+  const old = process.umask(0o077);
+  try {
+    return await fn();
+  } finally {
+    process.umask(old);
+  }
 }
 
 /** Opens path for appending, created 0600 or set to 0600 if it existed; returns the fd. */

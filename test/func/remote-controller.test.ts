@@ -58,9 +58,10 @@ describe('Controller reaching hosts over mutual TLS only', () => {
     writeFileSync(script, SCRIPT);
     const pki = join(tmp, 'pki');
     await ensureCa(pki);
-    for (const name of [...HOSTS, 'ctl', 'controller']) await issueCert(pki, name);
+    for (const name of [...HOSTS, 'ctl']) await issueCert(pki, name, 'host');
+    await issueCert(pki, 'controller', 'controller');
     await ensureCa(join(tmp, 'rogue'), { name: 'rogue-ca' });
-    await issueCert(join(tmp, 'rogue'), 'controller');
+    await issueCert(join(tmp, 'rogue'), 'controller', 'controller');
     droplets = await createDroplets([...HOSTS, 'ctl'], { prefix: shortPrefix('rc'), transitdTls: { dir: pki, port: 7443 } });
   });
 

@@ -63,10 +63,11 @@ describe('transitd over mutual TLS, and hostile clients', () => {
     pki = join(tmp, 'pki');
     rogue = join(tmp, 'rogue');
     await ensureCa(pki);
-    await issueCert(pki, 'tl');
-    await issueCert(pki, 'controller');
+    await issueCert(pki, 'tl', 'host');
+    await issueCert(pki, 'other', 'host');
+    await issueCert(pki, 'controller', 'controller');
     await ensureCa(rogue, { name: 'rogue-ca' });
-    await issueCert(rogue, 'controller');
+    await issueCert(rogue, 'controller', 'controller');
     droplets = await createDroplets(['tl'], { prefix: shortPrefix('tl'), transitdTls: { dir: pki, port: PORT } });
     d = droplets.tl;
   });
@@ -86,11 +87,13 @@ describe('transitd over mutual TLS, and hostile clients', () => {
     } finally { c.close(); }
   });
 
-  it('no certificate, another CA\'s certificate, or plaintext: refused before any call is served', async () => {
+  it('no certificate, another CA\'s certificate, a host\'s certificate, or plaintext: refused before any call is served', async () => {
     const before = await fingerprint();
     const outcomes = {
       none: await callFrom({ ca: `${pki}/ca.crt` }),
       rogue: await callFrom({ ca: `${pki}/ca.crt`, cert: `${rogue}/controller.crt`, key: `${rogue}/controller.key` }),
+      // another host's certificate, of this CA: it serves TLS, it does not drive transitds
+      host: await callFrom({ ca: `${pki}/ca.crt`, cert: `${pki}/other.crt`, key: `${pki}/other.key` }),
       plaintext: await callFrom('plaintext'),
     };
     for (const [who, r] of Object.entries(outcomes)) expect(r.code, `${who}: ${r.details}`).toBe(grpc.status.UNAVAILABLE);
