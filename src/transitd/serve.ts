@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, rmSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../dataplane/host.js';
@@ -23,7 +24,8 @@ import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limit
 import { TransitMetrics } from './metrics.js';
 import { TransitService } from './service.js';
 import { ENDPOINT_NAMESPACE_MODES, type EndpointNamespaceMode } from './shared-plumbing.js';
-import { listenAddress, serverCredentials } from './tls.js';
+import { serverCredentials } from './tls.js';
+import { checkBindAddress } from '../util/addr.js';
 
 export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:PORT --tls-ca F --tls-cert F --tls-key F]
                 [--iface eth0] [--pin-root DIR] [--ns-prefix P] [--mode native|generic|tc] [--journal PATH]
@@ -53,6 +55,16 @@ example: transitd --host left --socket /run/xvpc/demo/left.sock --iface eth0`;
 export interface RunningTransitd {
   readonly host: string;
   stop(): Promise<void>;
+}
+
+/** Binds ADDR:PORT for a moment: an address this host does not have, or a port taken, fails now, in one line. */
+async function checkCanListen(address: string, flag: string): Promise<void> {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(address)!;
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`${flag} ${address}: cannot listen there (${err.code ?? err.message})`)));
+    probe.listen(Number(m[2]), m[1], () => probe.close(() => resolve()));
+  });
 }
 
 /**
@@ -87,8 +99,17 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   const tlsGiven = ['tls-ca', 'tls-cert', 'tls-key'].filter((k) => values[k as 'tls-ca'] !== undefined);
   if (values.listen !== undefined && tlsGiven.length !== 3) throw new Error(`--listen needs --tls-ca, --tls-cert and --tls-key (TCP is mutual TLS only)\n${USAGE}`);
   if (values.listen === undefined && tlsGiven.length > 0) throw new Error(`--${tlsGiven[0]} goes with --listen`);
+  checkPrerequisites();
+  // Everything given is checked before the data path is touched: a typo must not leave programs attached and maps pinned.
   const tcp = values.listen === undefined ? undefined
-    : { address: listenAddress(values.listen), credentials: serverCredentials({ ca: values['tls-ca']!, cert: values['tls-cert']!, key: values['tls-key']! }) };
+    : { address: checkBindAddress(values.listen, '--listen'), credentials: serverCredentials({ ca: values['tls-ca']!, cert: values['tls-cert']!, key: values['tls-key']! }) };
+  if (values.metrics !== undefined) checkBindAddress(values.metrics, '--metrics');
+  for (const [flag, address] of [['--listen', values.listen], ['--metrics', values.metrics]] as const) {
+    if (address !== undefined) await checkCanListen(address, flag);
+  }
+  ensureTrustedDir(dirname(values.socket), '--socket');
+  const journalPath = values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`;
+  ensureTrustedDir(dirname(journalPath), '--journal');
   const positive = (raw: string | undefined, name: string, max: number): number | undefined => {
     if (raw === undefined) return undefined;
     const n = Number(raw);
@@ -101,7 +122,6 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
     maxCallsInFlight: positive(values['max-calls'], 'max-calls', 10_000) ?? DEFAULT_LIMITS.maxCallsInFlight,
   };
 
-  checkPrerequisites();
   const eth = await linkInfo(values.iface!);
   if (!eth.ipv4) throw new Error(`${values.iface} has no IPv4 address`);
   const pinRoot = values['pin-root'] ?? `/sys/fs/bpf/xvpc/${values.host}`;
@@ -112,9 +132,6 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
     : parsePreallocate(process.env.XVPC_TRANSITD_PREALLOCATE ?? '', 'XVPC_TRANSITD_PREALLOCATE');
   const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode), preallocate });
   // A goal state a killed transitd left half-applied is rolled back before anything is served.
-  ensureTrustedDir(dirname(values.socket), '--socket');
-  const journalPath = values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`;
-  ensureTrustedDir(dirname(journalPath), '--journal');
   const journal = new GoalStateJournal(journalPath);
   const restored = recoverGoalState(dp, journal);
   if (restored > 0) console.log(`transitd ${values.host}: rolled back an interrupted goal state (${restored} records restored from ${journal.path})`);

@@ -3,6 +3,7 @@
 // handshake otherwise, before any call is read). Certificates come from
 // `xvpc certs` (src/util/certs.ts).
 import * as grpc from '@grpc/grpc-js';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { invalid } from '../errors.js';
 
@@ -17,10 +18,33 @@ function read(path: string, field: string): Buffer {
   }
 }
 
+/**
+ * The CA, certificate and key read and checked, each error naming its flag
+ * and file (OpenSSL's own words, 'DECODER routines::unsupported', name neither).
+ */
+function readIdentity(f: TlsFiles): { ca: Buffer; cert: Buffer; key: Buffer } {
+  const ca = read(f.ca, 'tls-ca');
+  const cert = read(f.cert, 'tls-cert');
+  const key = read(f.key, 'tls-key');
+  const parse = <T>(what: () => T, field: string, path: string, want: string): T => {
+    try {
+      return what();
+    } catch (err) {
+      throw invalid(`${field}: '${path}' is not ${want} (${(err as Error).message})`);
+    }
+  };
+  parse(() => new X509Certificate(ca), 'tls-ca', f.ca, 'a PEM certificate');
+  const x509 = parse(() => new X509Certificate(cert), 'tls-cert', f.cert, 'a PEM certificate');
+  const pkey = parse(() => createPrivateKey(key), 'tls-key', f.key, 'a PEM private key');
+  if (!x509.checkPrivateKey(pkey)) throw invalid(`tls-key: '${f.key}' is not the key of tls-cert '${f.cert}'`);
+  return { ca, cert, key };
+}
+
 export function serverCredentials(f: TlsFiles): grpc.ServerCredentials {
+  const id = readIdentity(f);
   return grpc.ServerCredentials.createSsl(
-    read(f.ca, 'tls-ca'),
-    [{ cert_chain: read(f.cert, 'tls-cert'), private_key: read(f.key, 'tls-key') }],
+    id.ca,
+    [{ cert_chain: id.cert, private_key: id.key }],
     true, // checkClientCertificate: no certificate of this CA, no connection
   );
 }
@@ -32,7 +56,7 @@ export function serverCredentials(f: TlsFiles): grpc.ServerCredentials {
  */
 export function clientCredentials(f: TlsFiles, serverName: string): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
   return {
-    credentials: grpc.credentials.createSsl(read(f.ca, 'tls-ca'), read(f.key, 'tls-key'), read(f.cert, 'tls-cert')),
+    credentials: ((id) => grpc.credentials.createSsl(id.ca, id.key, id.cert))(readIdentity(f)),
     options: { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName },
   };
 }
