@@ -4,9 +4,10 @@
 // as JSON values, util/json-value.ts). Endpoint records come packed: one that
 // holds exactly what the host should hold is kept as the desired record itself
 // (compared as bytes: nothing decoded, and the diff's sameJson sees the same
-// object); only records that differ are decoded. An endpoint record with a
-// hosted ifindex on its own host means transitd attached it (agent on its
-// veth): that is its attachment.
+// object); only records that differ are decoded. Attachments are what transitd
+// says is attached (an agent on a veth that is there), with or without its
+// record; from a transitd that does not say, an endpoint record with a hosted
+// ifindex on its own host.
 import { batchCount, batchEndpoint, batchEndpointHostIp, batchEndpointKey, batchHostedIfindex, batchValueIs, endpointRecordKey, networkRecordKey,
   ENDPOINT_VALUE, type EndpointRecord } from '../abi/index.js';
 import type { AttachEndpointRequest, PackedDump } from '../transitd/client.js';
@@ -36,8 +37,16 @@ export function observedGoal(packed: PackedDump, hostIp: string, want: HostGoal)
     const wanted = want.endpoints.get(key);
     const record = wanted && batchValueIs(batch.values, i, wanted, scratch) ? wanted : { ...batchEndpoint(batch, i), hostedIfindex: -1 };
     g.endpoints.set(key, record);
-    if (batchEndpointHostIp(batch.values, i) === here && batchHostedIfindex(batch.values, i) >= 0) {
+    // An older transitd does not say which are attached: a record with a hosted ifindex on its own host is.
+    if (!packed.attachedKnown && batchEndpointHostIp(batch.values, i) === here && batchHostedIfindex(batch.values, i) >= 0) {
       g.attachments.set(key, want.attachments.get(key) ?? orphanAttachment(record));
+    }
+  }
+  // What transitd says is attached (its agents' entries with their veth there), record or not.
+  if (packed.attachedKnown) {
+    for (const k of packed.attached) {
+      const key = endpointRecordKey(k);
+      g.attachments.set(key, want.attachments.get(key) ?? orphanAttachment({ vni: k.vni, ip: k.ip, netId: 0, mac: '' }));
     }
   }
   // Groups and attachments are kept as the messages desired.ts builds, so the Dump's are kept as they are.
@@ -47,7 +56,7 @@ export function observedGoal(packed: PackedDump, hostIp: string, want: HostGoal)
 }
 
 /** An attachment the host has and the model does not: enough to detach it. */
-const orphanAttachment = (e: EndpointRecord): AttachEndpointRequest => ({
+const orphanAttachment = (e: Pick<EndpointRecord, 'vni' | 'ip' | 'netId' | 'mac'>): AttachEndpointRequest => ({
   vni: e.vni, netId: e.netId, ip: e.ip, mac: e.mac, cidr: '', gatewayIp: '', hostEndpoint: false, mtu: 0, vpcCidr: '',
 });
 

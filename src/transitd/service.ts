@@ -151,6 +151,31 @@ export class TransitService {
   }
 
   /**
+   * The endpoints attached here: an agent_meta entry whose ifindex is still
+   * the endpoint's veth. What the controller's reconcile compares (an entry
+   * without its endpoint record is attached all the same, and goes with a
+   * detach; one whose veth is gone is not, and is plumbed anew by an attach).
+   */
+  private liveAttachments(): pb.EndpointKey[] {
+    const out: pb.EndpointKey[] = [];
+    for (const [key, ifindex] of this.dp.hostedIfindexes()) {
+      const k = parseEndpointRecordKey(key);
+      if (this.vethAlive(k, ifindex)) out.push({ vni: k.vni, ip: k.ip });
+    }
+    return out;
+  }
+
+  /** Whether `ifindex` is (vni, ip)'s veth here, as a simple or a host endpoint. */
+  private vethAlive(k: { vni: number; ip: string }, ifindex: number): boolean {
+    for (const hostEndpoint of [false, true]) {
+      try {
+        if (addon.ifIndex(this.names(k, hostEndpoint).veth) === ifindex) return true;
+      } catch { /* no such link */ }
+    }
+    return false;
+  }
+
+  /**
    * Plumbs and attaches the endpoints not attached yet (those that are are
    * answered as they are): all namespaced ones together (plumbing.ts), then
    * each veth's agent. All or nothing: a failure removes what this call made.
@@ -161,7 +186,13 @@ export class TransitService {
     const todo: (Plumbing & { at: number })[] = [];
     reqs.forEach((req, at) => {
       const names = this.names(req, req.hostEndpoint);
-      const existing = this.records.hostedIfindex(req);
+      let existing = this.records.hostedIfindex(req);
+      if (existing >= 0 && !this.vethAlive(req, existing)) {
+        // Its veth is gone (deleted behind transitd's back): the agent's entry is stale; plumbed anew below.
+        this.dp.deleteAgentMeta(existing);
+        try { this.dp.removeInterface(existing); } catch { /* gone with its link */ }
+        existing = -1;
+      }
       replies[at] = { netns: names.netns, veth: names.veth, ifindex: existing, sharedNamespace: names.shared };
       if (existing < 0) todo.push({ at, names, req, mtu: req.mtu || endpointMtu(this.host.mtu) });
     });
@@ -326,7 +357,7 @@ export class TransitService {
     const streams = {
       // Endpoints as the map holds them: no record decoded, no message per record.
       dumpPacked: async (m: pb.DumpPackedRequest): Promise<pb.PackedDump[]> =>
-        packedDumpMessages(this.dumpRecords(false), this.dp.endpointsPacked(), this.dumpChunk(m.endpointsPerMessage)),
+        packedDumpMessages(this.dumpRecords(false), this.dp.endpointsPacked(), this.dumpChunk(m.endpointsPerMessage), this.liveAttachments()),
     };
     const onFail = (call: pb.FailedCall) => {
       this.failed.total++;

@@ -127,6 +127,45 @@ describe('reconcile loop', () => {
     expect(c.lastReconcile?.error).toBeUndefined();
   });
 
+  it('an endpoint\'s veth deleted behind the controller\'s back is plumbed anew by the loop', async () => {
+    const h2 = droplets.h2;
+    const was = (await endpointRecord(h2, b.ip))?.hostedIfindex;
+    expect(was).toBeGreaterThan(0);
+    const links = await must(['nsenter', `--net=${h2.netnsPath}`, 'ip', '-o', 'link', 'show']);
+    const veth = new RegExp(`^${was}: ([^:@]+)`, 'm').exec(links)![1];
+    await must(['nsenter', `--net=${h2.netnsPath}`, 'ip', 'link', 'del', veth]);
+    await pingsWithin(a, b.ip, 20_000);
+    const now = (await endpointRecord(h2, b.ip))?.hostedIfindex;
+    expect(now, 'b on a new veth').not.toBe(was);
+    expect(now).toBeGreaterThan(0);
+    expect((await c.reconcile()).repaired).toBe(0);
+  });
+
+  it('an endpoint attached without a record or a place in the desired state (a delete cut short) is detached by the loop', async () => {
+    // What a controller killed between deleting an endpoint's records and detaching it leaves:
+    // transitd's agent, veth and namespace, and nothing that names them.
+    const h1 = droplets.h1;
+    const t = connectTransitd(h1.id, h1.transitdAddress);
+    try {
+      const [left] = (await t.attachEndpoints({ endpoints: [{
+        vni: VNI, netId: 1, ip: '10.42.1.77', mac: '0e:2a:0a:2a:01:4d', cidr: '10.42.1.0/24', gatewayIp: '10.42.1.1',
+        hostEndpoint: false, mtu: 0, vpcCidr: '10.42.0.0/16',
+      }] })).endpoints;
+      expect(existsSync(`/run/netns/${left.netns}`)).toBe(true);
+      const attached = async () => (await t.dumpPacked({})).attached.map((k) => `${k.vni}/${k.ip}`);
+      const start = Date.now();
+      while ((await attached()).includes(`${VNI}/10.42.1.77`) || existsSync(`/run/netns/${left.netns}`)) {
+        if (Date.now() - start > 20_000) throw new Error('the leftover attachment was not removed within 20 s');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(await attached()).toEqual(expect.arrayContaining([`${VNI}/${a.ip}`]));
+    } finally {
+      t.close();
+    }
+    expect((await c.reconcile()).repaired).toBe(0);
+    expect((await a.ping(b.ip)).ok).toBe(true);
+  });
+
   it('a host restarted with its pins removed (as after a reboot) is re-programmed by the loop', async () => {
     const h2 = droplets.h2;
     const attachedAt = (await endpointRecord(h2, b.ip))?.hostedIfindex;

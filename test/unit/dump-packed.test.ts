@@ -30,13 +30,16 @@ const records = (): GoalState => ({ ...noRecords(), substrate: [{ ip: '172.30.0.
 describe('packedDumpMessages / joinPackedDump', () => {
   it.each([0, 1, 5, 6, 7, 13])('%i endpoints in messages of 3: records in the first only, every record once, in order', (count) => {
     const batch = packEndpoints(Array.from({ length: count }, (_, i) => endpoint(i)));
-    const messages = packedDumpMessages(records(), batch, 3);
+    const attached = [{ vni: 7, ip: '10.0.0.1' }, { vni: 7, ip: '10.0.0.9' }];
+    const messages = packedDumpMessages(records(), batch, 3, attached);
     expect(messages.length).toBe(Math.max(1, Math.ceil(count / 3)));
     expect(messages[0].records).toEqual(records());
-    expect(messages.slice(1).every((m) => m.records === undefined)).toBe(true);
+    expect(messages[0]).toMatchObject({ attached, attachedKnown: true });
+    expect(messages.slice(1).every((m) => m.records === undefined && m.attached.length === 0 && !m.attachedKnown)).toBe(true);
     expect(messages.every((m) => m.endpoints!.keys.length <= 3 * ENDPOINT_KEY.size && m.endpoints!.values.length <= 3 * ENDPOINT_VALUE.size)).toBe(true);
     const joined = joinPackedDump(messages);
     expect(joined.records).toEqual(records());
+    expect(joined).toMatchObject({ attached, attachedKnown: true });
     expect(Buffer.from(joined.endpoints!.keys).equals(batch.keys)).toBe(true);
     expect(Buffer.from(joined.endpoints!.values).equals(batch.values)).toBe(true);
   });
@@ -45,6 +48,7 @@ describe('packedDumpMessages / joinPackedDump', () => {
     const eps = [endpoint(1), endpoint(3)];
     const packed = packDump({ ...records(), endpoints: eps });
     expect(packed.records).toEqual(records());
+    expect(packed.attachedKnown).toBe(false); // a Dump does not say: observe.ts goes by the records' hosted ifindex
     expect(unpackEndpoints({ keys: Buffer.from(packed.endpoints!.keys), values: Buffer.from(packed.endpoints!.values) })).toEqual(eps);
   });
 });
@@ -74,7 +78,7 @@ describe('connectTransitd().dumpPacked over gRPC', () => {
     const address = await serve({
       dumpPacked: (call: grpc.ServerWritableStream<{ endpointsPerMessage: number }, PackedDump>) => {
         asked.push(call.request.endpointsPerMessage);
-        for (const m of packedDumpMessages(records(), batch, 4)) call.write(m);
+        for (const m of packedDumpMessages(records(), batch, 4, [])) call.write(m);
         call.end();
       },
     });
