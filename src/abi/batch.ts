@@ -8,6 +8,7 @@ import { batchKeyCount } from './batch-compact.js';
 import { EndpointType } from './enums.js';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
 import { MAX_BACKENDS, MAX_VNI } from './limits.js';
+import { formatIpv4, isUnicastIpv4 } from '../util/addr.js';
 
 export interface EndpointBatch { keys: Buffer; values: Buffer }
 
@@ -51,7 +52,10 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   const vo = k + EK.off.vni;
   const vni = (keys[vo] | (keys[vo + 1] << 8) | (keys[vo + 2] << 16) | (keys[vo + 3] << 24)) >>> 0;
   if (vni < 1 || vni > MAX_VNI) throw invalid(`records[${i}].vni: ${vni} is not a VNI (1..${MAX_VNI})`);
-  if (zero4(keys, k + EK.off.ip)) throw invalid(`records[${i}].ip: 0.0.0.0 is not an endpoint address`);
+  const ko = k + EK.off.ip;
+  if (!isUnicastIpv4(((keys[ko] << 24) | (keys[ko + 1] << 16) | (keys[ko + 2] << 8) | keys[ko + 3]) >>> 0)) {
+    throw invalid(`records[${i}].ip: ${formatIpv4(keys.readUInt32BE(ko))} is not an endpoint address (0.0.0.0, broadcast, multicast and loopback are not)`);
+  }
   const type = values[v + EV.off.type];
   if (type > EndpointType.GATEWAY) throw invalid(`records[${i}].type: ${type} is not an endpoint type`);
   const backends = values[v + EV.off.backend_count];
@@ -60,7 +64,10 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
     throw invalid(`records[${i}].backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
   if (values[v + EV.off.mac] & 1) throw invalid(`records[${i}].mac: a multicast MAC`);
   if (type !== EndpointType.SCALED) {
-    if (zero4(values, v + EV.off.host_ip)) throw invalid(`records[${i}].host_ip: 0.0.0.0 is not a host`);
+    const ho = v + EV.off.host_ip;
+    if (!isUnicastIpv4(((values[ho] << 24) | (values[ho + 1] << 16) | (values[ho + 2] << 8) | values[ho + 3]) >>> 0)) {
+      throw invalid(`records[${i}].host_ip: ${formatIpv4(values.readUInt32BE(ho))} is not a host (0.0.0.0, broadcast, multicast and loopback are not)`);
+    }
     if (values[v + EV.off.host_mac] & 1) throw invalid(`records[${i}].host_mac: a multicast MAC`);
   }
   for (let b = 0; b < backends; b++) {

@@ -3,7 +3,7 @@
 // a whole request has passed. Single fields: src/util/check.ts.
 import { XvpcError, invalid } from '../errors.js';
 import { MAX_ATTACH_PER_CALL } from './limits.js';
-import { cidr, ipv4, mac, u32, vni } from '../util/check.js';
+import { cidr, ipv4, mac, u32, unicastIpv4, vni } from '../util/check.js';
 import { cidrContains, cidrWithin, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
 import {
   EndpointType, MAX_BACKENDS, MAX_MEMBERS, MAX_VNI, endpointTypeOf,
@@ -15,7 +15,7 @@ import type * as pb from '../gen/transit.js';
 function members(list: unknown, field: string, max = MAX_MEMBERS): string[] {
   if (!Array.isArray(list)) throw invalid(`${field}: must be a list of IPv4 addresses`);
   if (list.length > max) throw invalid(`${field}: at most ${max} entries, got ${list.length}`);
-  const out = list.map((ip, i) => ipv4(ip, `${field}[${i}]`));
+  const out = list.map((ip, i) => unicastIpv4(ip, `${field}[${i}]`));
   const dup = out.find((ip, i) => out.indexOf(ip) !== i);
   if (dup) throw invalid(`${field}: ${dup} is listed twice`);
   return out;
@@ -36,7 +36,8 @@ export function networkRecord(m: pb.Network): NetworkRecord {
   };
   const c = parseCidr(r.cidr, 'cidr');
   const gw = parseIpv4(r.gatewayIp, 'gateway_ip');
-  if (!cidrContains(c, gw) || ((gw & ~maskOf(c.len)) >>> 0) === 0)
+  const host = (gw & ~maskOf(c.len)) >>> 0;
+  if (!cidrContains(c, gw) || host === 0 || (c.len < 31 && host === (~maskOf(c.len)) >>> 0))
     throw invalid(`gateway_ip: ${r.gatewayIp} is not a host address of ${r.cidr}`);
   return r;
 }
@@ -55,10 +56,10 @@ export function endpointRecord(m: pb.Endpoint): EndpointRecord {
   if (type !== EndpointType.SCALED && backends.length > 0) throw invalid('backends: only a scaled endpoint has backends');
   return {
     vni: vni(m.vni),
-    ip: ipv4(m.ip, 'ip'),
+    ip: unicastIpv4(m.ip, 'ip'),
     type,
     mac: mac(m.mac, 'mac'),
-    hostIp: m.hostIp === '' && type === EndpointType.SCALED ? '0.0.0.0' : ipv4(m.hostIp, 'host_ip'),
+    hostIp: type === EndpointType.SCALED ? (m.hostIp === '' ? '0.0.0.0' : ipv4(m.hostIp, 'host_ip')) : unicastIpv4(m.hostIp, 'host_ip'),
     hostMac: m.hostMac === '' && type === EndpointType.SCALED ? '00:00:00:00:00:00' : mac(m.hostMac, 'host_mac'),
     netId: u32(m.netId, 'net_id'),
     backends,
@@ -67,7 +68,7 @@ export function endpointRecord(m: pb.Endpoint): EndpointRecord {
 }
 
 export function substrateRecord(m: pb.Substrate): SubstrateRecord {
-  return { ip: ipv4(m.ip, 'ip'), mac: mac(m.mac, 'mac') };
+  return { ip: unicastIpv4(m.ip, 'ip'), mac: mac(m.mac, 'mac') };
 }
 
 export function endpointKey(m: pb.EndpointKey): EndpointKey {

@@ -19,6 +19,15 @@ export function parseIpv4(s: unknown, field: string): number {
   return n;
 }
 
+/**
+ * Whether IPv4 n (host order) can be one machine's address: not 0.0.0.0, not
+ * the limited broadcast, not multicast (224/4), not loopback (127/8).
+ */
+export function isUnicastIpv4(n: number): boolean {
+  const top = n >>> 24;
+  return n !== 0 && n >>> 0 !== 0xffffffff && (top & 0xf0) !== 0xe0 && top !== 127;
+}
+
 /** Four decimal octets 0..255 without leading zeros, dot-separated; -1 when not. */
 function scanIpv4(s: string): number {
   const len = s.length;

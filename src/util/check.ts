@@ -3,7 +3,7 @@
 // INVALID_ARGUMENT naming the field.
 import { invalid } from '../errors.js';
 import { MAX_VNI } from '../abi/limits.js';
-import { formatCidr, formatIpv4, parseCidr, parseIpv4, parseMac } from './addr.js';
+import { formatCidr, formatIpv4, isUnicastIpv4, parseCidr, parseIpv4, parseMac } from './addr.js';
 
 /** A value as an error message shows it: a string quoted, so '1' (text) does not read as the number 1. */
 export const shown = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v));
@@ -20,6 +20,13 @@ export function u32(v: unknown, field: string): number {
 }
 
 export function ipv4(v: unknown, field: string): string { return formatIpv4(parseIpv4(v, field)); }
+
+/** An IPv4 address one machine can have (isUnicastIpv4): endpoints, hosts, switches, routers. */
+export function unicastIpv4(v: unknown, field: string): string {
+  const n = parseIpv4(v, field);
+  if (!isUnicastIpv4(n)) throw invalid(`${field}: ${formatIpv4(n)} is not a unicast address (0.0.0.0, broadcast, multicast and loopback are not)`);
+  return formatIpv4(n);
+}
 
 /** A canonical CIDR string (host bits must be clear). */
 export function cidr(v: unknown, field = 'cidr'): string { return formatCidr(parseCidr(v, field)); }

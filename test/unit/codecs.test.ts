@@ -144,6 +144,8 @@ describe('packed endpoint batches', () => {
     ['a scaled endpoint without', (b) => { b.values[2 * V + o.backend_count] = 0; }, /^records\[2\]\.backends/],
     ['multicast mac', (b) => { b.values[V + o.mac] |= 1; }, /^records\[1\]\.mac: a multicast MAC/],
     ['no host', (b) => b.values.writeUInt32BE(0, o.host_ip), /^records\[0\]\.host_ip: 0\.0\.0\.0 is not a host/],
+    ['a multicast host', (b) => b.values.writeUInt32BE(0xe0000001, o.host_ip), /^records\[0\]\.host_ip: 224\.0\.0\.1 is not a host/],
+    ['a broadcast endpoint', (b) => b.keys.writeUInt32BE(0xffffffff, ENDPOINT_KEY.size + ENDPOINT_KEY.off.ip), /^records\[1\]\.ip: 255\.255\.255\.255 is not an endpoint address/],
     ['multicast host mac', (b) => { b.values[o.host_mac] |= 1; }, /^records\[0\]\.host_mac: a multicast MAC/],
     ['backend 0.0.0.0', (b) => b.values.writeUInt32BE(0, 2 * V + o.backends + 4), /^records\[2\]\.backends\[1\]: 0\.0\.0\.0/],
   ];

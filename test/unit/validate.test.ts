@@ -74,6 +74,17 @@ describe('records', () => {
     refused(() => v.endpointRecord({ ...EP, type: EndpointType.SCALED, backends: many }), new RegExp(`^backends: at most ${MAX_BACKENDS}`));
   });
 
+  it('addresses no machine can have are refused where a machine\'s address goes', () => {
+    for (const ip of ['0.0.0.0', '224.0.0.1', '239.255.255.250', '255.255.255.255', '127.0.0.1']) {
+      refused(() => v.endpointRecord({ ...EP, ip }), new RegExp(`^ip: ${ip.replace(/\./g, '\\.')} is not a unicast address`));
+      refused(() => v.endpointRecord({ ...EP, hostIp: ip }), /^host_ip: .* is not a unicast address/);
+      refused(() => v.vpcRecord({ vni: 5, routers: [ip], directPath: true }), /^routers\[0\]: .* is not a unicast address/);
+      refused(() => v.substrateRecord({ ip, mac: '02:00:00:00:00:01' }), /^ip: .* is not a unicast address/);
+    }
+    // the network's broadcast address is no gateway (a /31 has none: both its addresses are hosts)
+    refused(() => v.networkRecord({ ...NET, gatewayIp: '10.5.1.255' }), /^gateway_ip: 10\.5\.1\.255 is not a host address of 10\.5\.1\.0\/24/);
+  });
+
   it('a scaled endpoint needs no host', () => {
     expect(v.endpointRecord({ ...EP, type: EndpointType.SCALED, hostIp: '', hostMac: '', backends: ['10.5.1.3'] })).toMatchObject({
       hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', backends: ['10.5.1.3'],
