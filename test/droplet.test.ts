@@ -310,13 +310,28 @@ describe('netns droplets with transitd', () => {
     const saved = process.env.XVPC_TRANSITD_CAPACITY;
     const maxEntries = async (pin: string) => (JSON.parse(await must(['bpftool', '-j', 'map', 'show', 'pinned', pin])) as { max_entries: number }).max_entries;
     try {
-      process.env.XVPC_TRANSITD_CAPACITY = 'conntrack=4096,endpoints=16384';
+      process.env.XVPC_TRANSITD_CAPACITY = 'conntrack=4096,endpoints=16384,vpcs=2';
       const small = await createDroplets(['c1'], { prefix: p });
       try {
         expect(await maxEntries(`${small.c1.pinRoot}/conntrack`)).toBe(4096);
         expect(await maxEntries(`${small.c1.pinRoot}/endpoints`)).toBe(16384);
         expect(await maxEntries(`${small.c1.pinRoot}/ep_host_cache`)).toBe(65536); // not named: the default
         expect((await small.c1.health()).transitLoaded).toBe(true);
+        // A full map is the caller's to change: FAILED_PRECONDITION naming it, nothing applied.
+        const c = connectTransitd(small.c1.id, small.c1.transitdAddress);
+        try {
+          await c.createVpc({ vni: 1, routers: [] });
+          await c.createVpc({ vni: 2, routers: [] });
+          await expectCode(c.createVpc({ vni: 3, routers: [] }), 'FAILED_PRECONDITION', /^c1: vpc 3: map vpcs is full \(delete records, or start transitd with a larger --capacity vpcs=N\)/);
+          const goal = {
+            substrate: [], vpcs: [{ vni: 4, routers: [], directPath: false }], networks: [], endpoints: [], deleteSubstrate: [], deleteVpcs: [],
+            deleteNetworks: [], deleteEndpoints: [], securityGroups: [], securityAttachments: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
+          };
+          await expectCode(c.applyGoalState(goal), 'FAILED_PRECONDITION', /map vpcs is full/);
+          expect((await c.dump({})).vpcs.map((v) => v.vni).sort()).toEqual([1, 2]);
+        } finally {
+          c.close();
+        }
       } finally {
         await destroyDroplets(small);
       }

@@ -60,8 +60,9 @@ describe('packed endpoint batches (capacity 1024)', () => {
     let err: unknown;
     try { await put(env.dp, batch); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(XvpcError);
-    expect((err as XvpcError).code).toBe('INTERNAL');
-    expect((err as XvpcError).message).toMatch(/rolled back/);
+    // a full map is the caller's to change, not a bug: FAILED_PRECONDITION naming it and the way out
+    expect((err as XvpcError).code).toBe('FAILED_PRECONDITION');
+    expect((err as XvpcError).message).toMatch(/^endpoint batch not applied \(rolled back\): map endpoints is full \(delete records, or start transitd with a larger --capacity endpoints=N\)/);
     const sort = (l: EndpointRecord[]) => [...l].sort((a, b) => (a.ip < b.ip ? -1 : 1));
     expect(sort(env.dp.list('endpoints'))).toEqual(sort(before));
   });

@@ -2,6 +2,7 @@
 // every record it touched is put back as it was. Upserts make it idempotent.
 // Before the first write the records it touches are journalled (journal.ts),
 // so a crash mid-batch is rolled back by the next transitd.
+import { mapFullError } from './map-full.js';
 import { XvpcError } from '../errors.js';
 import { RECORD_KINDS, type KeyOf, type RecordKindName, type RecordOf } from '../abi/index.js';
 import type { HostDataplane } from '../dataplane/host.js';
@@ -102,7 +103,7 @@ export function applyGoalState(records: HostRecords, m: GoalState, journal?: Goa
     let rolledBack = true;
     try { rollBack(records.dp, undo.slice(0, done + 1)); } catch { rolledBack = false; /* the journal stays: the next start finishes it */ }
     if (rolledBack) journal?.end();
-    throw new XvpcError('INTERNAL', `goal state not applied (rolled back): ${(err as Error).message}`);
+    throw mapFullError(err, 'goal state not applied (rolled back)') ?? new XvpcError('INTERNAL', `goal state not applied (rolled back): ${(err as Error).message}`);
   }
   journal?.end();
 }

@@ -3,6 +3,7 @@
 // races another request.
 import * as grpc from '@grpc/grpc-js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
+import { mapFullError } from './map-full.js';
 import { ATTACH_MODES, hookOf, type AttachMode, type HostDataplane } from '../dataplane/host.js';
 import { checkEndpointBatch, parseEndpointRecordKey, type HostConfig, type KeyOf, type RecordKindName } from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
@@ -113,7 +114,7 @@ export class TransitService {
     } catch (err: any) {
       if (err?.code === 'EEXIST') throw alreadyExists(`${what} already exists`);
       if (err?.code === 'ENOENT') throw notFound(`${what} does not exist`);
-      throw err;
+      throw mapFullError(err, what) ?? err;
     }
   }
 
