@@ -26,6 +26,17 @@ describe('xvpc transitd --print-systemd-unit', () => {
     expect(r.stderr).toContain(`tls-ca: cannot read '${join(tmp, 'nopki')}/ca.crt'`);
   });
 
+  it('hardens the service, and refuses values the unit would only fail on at start', async () => {
+    const { stdout } = await exec(process.execPath, [CLI, 'transitd', '--print-systemd-unit', '--host', 'node1', '--iface', 'lo']);
+    for (const line of ['NoNewPrivileges=yes', 'ProtectSystem=full', 'ProtectHome=read-only']) expect(stdout).toContain(line);
+    const refusal = (extra: string[]) => exec(process.execPath, [CLI, 'transitd', '--print-systemd-unit', '--iface', 'lo', ...extra])
+      .then(() => ({ code: 0, stderr: '' }), (e) => ({ code: e.code as number, stderr: String(e.stderr) }));
+    expect(await refusal(['--host', '../../evil'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/host: '\.\.\/\.\.\/evil' is not a host name/) });
+    expect(await refusal(['--host', 'a..b'])).toMatchObject({ code: 2 });
+    expect(await refusal(['--host', 'n', '--metrics', 'x'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--metrics: 'x' is not ADDR:PORT/) });
+    expect(await refusal(['--host', 'n', '--listen', 'nonsense', '--tls-dir', '/etc/xvpc/pki'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--listen: 'nonsense'/) });
+  });
+
   it('refuses --listen without --tls-dir', async () => {
     const r = await exec(process.execPath, [CLI, 'transitd', '--print-systemd-unit', '--host', 'n', '--iface', 'lo', '--listen', '1.2.3.4:1'])
       .then(() => 0, (e) => e.code);

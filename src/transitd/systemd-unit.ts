@@ -3,6 +3,7 @@
 // (RuntimeDirectoryPreserve): the goal-state journal there is what a
 // restarted transitd rolls back; like the pinned maps it goes at reboot.
 import { invalid } from '../errors.js';
+import { checkBindAddress } from '../util/addr.js';
 
 export interface UnitOptions {
   host: string; iface: string; mode: 'native' | 'generic' | 'tc';
@@ -11,11 +12,19 @@ export interface UnitOptions {
 }
 
 const SAFE = /^[\w./:@=+-]+$/;
+/** A host name as certificates take it (src/util/certs.ts): it names the pin root, so no '/' and no '..'. */
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]|\.(?!\.)){0,62}$/;
+const IFACE = /^[\w.-]{1,15}$/;
 
+/** The unit's text; each value is checked as transitd will check it, so a unit that prints is one that starts. */
 export function systemdUnit(o: UnitOptions): string {
   for (const [field, v] of Object.entries(o)) {
     if (v !== undefined && !SAFE.test(String(v))) throw invalid(`${field}: '${v}' has characters a unit's command line cannot hold plainly`);
   }
+  if (!HOST_NAME.test(o.host)) throw invalid(`host: '${o.host}' is not a host name (1-63 of [A-Za-z0-9.-], no '..')`);
+  if (!IFACE.test(o.iface)) throw invalid(`iface: '${o.iface}' is not an interface name`);
+  if (o.listen !== undefined) checkBindAddress(o.listen, '--listen');
+  if (o.metrics !== undefined) checkBindAddress(o.metrics, '--metrics');
   const args = [
     o.node, o.transitdMain, '--host', o.host, '--socket', '/run/xvpc/transitd.sock', '--iface', o.iface, '--mode', o.mode,
     '--pin-root', `/sys/fs/bpf/xvpc/${o.host}`,
@@ -44,6 +53,13 @@ RuntimeDirectoryMode=0700
 RuntimeDirectoryPreserve=yes
 LimitMEMLOCK=infinity
 LimitNOFILE=65536
+# Hardening that leaves what transitd needs (root's capabilities for BPF and
+# netlink, /sys/fs/bpf, /run) as it is.
+NoNewPrivileges=yes
+ProtectSystem=full
+ProtectHome=read-only
+RestrictSUIDSGID=yes
+LockPersonality=yes
 
 [Install]
 WantedBy=multi-user.target
