@@ -74,14 +74,14 @@ describe('xvpc certs', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no CA in .* to sign with/);
     expect(readFileSync(join(dir, 'ca.crt')).equals(ca)).toBe(true);
-    // a shared directory (sticky, world-writable) is refused and keeps its mode
+    // a directory others may write (and replace files in) is refused and keeps its mode
     const shared = join(tmp, 'shared');
     mkdirSync(shared);
-    chmodSync(shared, 0o1777);
+    chmodSync(shared, 0o777);
     const s = await exec(process.execPath, [CLI, 'certs', '--dir', shared, '--host', 'n3']).then(() => ({ code: 0, stderr: '' }), (e) => e);
     expect(s.code).not.toBe(0);
     expect(s.stderr).toMatch(/may be written by others/);
-    expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+    expect(statSync(shared).mode & 0o7777).toBe(0o777);
     // one name twice is refused before anything is made
     const t = await exec(process.execPath, [CLI, 'certs', '--dir', join(tmp, 'twice'), '--host', 'x', '--controller', 'x']).then(() => 0, (e) => e.code);
     expect(t).toBe(2);

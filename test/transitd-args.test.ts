@@ -1,6 +1,6 @@
 // transitd refuses what it is given wrong before it touches the data path
 // (no pin root made, no program attached), in one line naming the flag: a
-// shared socket directory (never chmod-ed), a listen or metrics address that
+// socket directory others may write (never chmod-ed), a listen or metrics address that
 // is no address or not this host's, a TLS key that is no key or not the
 // certificate's. And a goal-state journal is believed only when transitd
 // could have written it (this user's, 0600).
@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/dataplane/addon.js';
 import { GoalStateJournal } from '../src/transitd/journal.js';
 import { ensureCa, issueCert } from '../src/util/certs.js';
+import { ensureTrustedDir } from '../src/util/private-fs.js';
 import { run } from '../src/util/exec.js';
 import { uniquePrefix } from './lib/names.js';
 
@@ -36,12 +37,21 @@ async function refused(args: string[], message: RegExp): Promise<void> {
 describe('transitd checks its arguments before the data path', () => {
   const sock = join(tmp, 'run', 't.sock');
 
-  it('a socket directory others may write is refused and keeps its mode', async () => {
-    const shared = join(tmp, 'shared');
-    mkdirSync(shared);
-    chmodSync(shared, 0o1777);
-    await refused(['--socket', join(shared, 't.sock')], /--socket: .*shared \(owner uid 0, mode 1777\) may be written by others/);
-    expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+  it('a socket directory others may write is refused and keeps its mode; a sticky one (/tmp) is taken as it is', async () => {
+    const open = join(tmp, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    await refused(['--socket', join(open, 't.sock')], /--socket: .*open \(owner uid 0, mode 0777\) may be written by others/);
+    expect(statSync(open).mode & 0o7777).toBe(0o777);
+    // others may add files to a sticky directory but not remove or rename root's: trusted, never chmod-ed
+    const sticky = join(tmp, 'sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    expect(() => ensureTrustedDir(sticky, '--socket')).not.toThrow();
+    expect(statSync(sticky).mode & 0o7777).toBe(0o1777);
+    // a missing one is made 0700
+    ensureTrustedDir(join(tmp, 'new', 'deeper'), '--socket');
+    expect(statSync(join(tmp, 'new', 'deeper')).mode & 0o7777).toBe(0o700);
   });
 
   it('listen and metrics addresses: no address, an octet past 255, not this host\'s', async () => {

@@ -33,7 +33,7 @@ export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:P
                 [--endpoint-namespace own|shared]
                 [--preallocate endpoints]
   The socket and the journal are root-only (0600) whatever the umask; a directory transitd makes
-  for them is 0700, and an existing one must be root's and writable by nobody else.
+  for them is 0700, and an existing one must be root's and writable by nobody else, or sticky (/tmp).
   --listen: also serve on TCP with mutual TLS: clients need a certificate signed by --tls-ca
             (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
   --metrics: serve Prometheus metrics (plain HTTP GET /metrics) on ADDR:PORT: data-path counters,

@@ -19,8 +19,9 @@ export function ensurePrivateDir(dir: string): void {
  * A directory given by the user (transitd's socket or journal, xvpc certs'
  * --dir): made 0700 when missing (parents too), while an existing one keeps
  * its mode (chmod of a shared /run or /tmp would break the system) but must be
- * trusted: this user's, and writable by nobody else, who could otherwise swap
- * the files in it. FAILED_PRECONDITION says which and why.
+ * trusted: this user's and writable by nobody else, or root's with the sticky
+ * bit (/tmp: others may add files but not remove or rename this user's).
+ * Elsewhere others could swap the files in it. FAILED_PRECONDITION says why.
  */
 export function ensureTrustedDir(dir: string, what: string): void {
   if (!existsSync(dir)) {
@@ -30,9 +31,11 @@ export function ensureTrustedDir(dir: string, what: string): void {
   const st = lstatSync(dir);
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
   if (!st.isDirectory()) throw new XvpcError('FAILED_PRECONDITION', `${what}: ${dir} is not a directory`);
-  if (st.uid !== process.getuid!() || (st.mode & 0o022) !== 0) {
+  const own = st.uid === process.getuid!() && (st.mode & 0o022) === 0;
+  const sticky = st.uid === 0 && (st.mode & 0o1000) !== 0;
+  if (!own && !sticky) {
     throw new XvpcError('FAILED_PRECONDITION', `${what}: ${dir} (owner uid ${st.uid}, mode ${mode}) may be written by others: `
-      + 'give a directory only this user may write, or one that does not exist yet (it is made 0700)');
+      + 'give a directory only this user may write (or a sticky one such as /tmp), or one that does not exist yet (it is made 0700)');
   }
 }
 
