@@ -15,7 +15,7 @@ export const certsCommand: Command = {
     'Creates DIR/ca.crt and DIR/ca.key unless they exist, then NAME.crt and NAME.key for each',
     'host (its transitd: --tls-ca DIR/ca.crt --tls-cert DIR/NAME.crt --tls-key DIR/NAME.key) and',
     'each controller. Certificates name NAME (and the IPs given); keys are root-only, and DIR is',
-    'made 0700 (an existing DIR must be writable by no one else). A host certificate serves only',
+    'made 0700 (an existing DIR must be writable by no one else, or sticky). A host certificate serves only',
     '(transitd refuses it as a client), a controller certificate only connects. Keep ca.key off',
     'the hosts: it signs new certificates; with ca.crt there and ca.key away, the CA is kept.',
   ].join('\n'),
