@@ -13,3 +13,7 @@ export const invalid = (message: string): XvpcError => new XvpcError('INVALID_AR
 export const notFound = (message: string): XvpcError => new XvpcError('NOT_FOUND', message);
 export const alreadyExists = (message: string): XvpcError => new XvpcError('ALREADY_EXISTS', message);
 export const failedPrecondition = (message: string): XvpcError => new XvpcError('FAILED_PRECONDITION', message);
+
+/** err with its message put under `prefix` (an XvpcError naming `ip` becomes one naming `records[3].ip`); other errors as they are. */
+export const atField = (err: unknown, prefix: string): unknown =>
+  (err instanceof XvpcError ? new XvpcError(err.code, `${prefix}.${err.message}`) : err);

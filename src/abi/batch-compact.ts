@@ -5,7 +5,7 @@
 // record order. A million records are 36 MB on the wire instead of 100 MB, and
 // the gRPC transport on both ends (HTTP/2 frames, reassembly, the garbage of
 // both) costs by the byte. transitd expands it back to the kernel's layout.
-import { XvpcError, invalid } from '../errors.js';
+import { atField, invalid } from '../errors.js';
 import { HostAddressCache, writeEndpointBackends, writeEndpointHead, writeEndpointKey, type EndpointRecord } from './codecs.js';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
 import { MAX_BACKENDS } from './limits.js';
@@ -48,8 +48,7 @@ export function packEndpointsCompactInto(records: readonly EndpointRecord[], fro
         b += 4 * r.backends.length;
       }
     } catch (err) {
-      if (err instanceof XvpcError) throw new XvpcError(err.code, `records[${from + i}].${err.message}`);
-      throw err;
+      throw atField(err, `records[${from + i}]`);
     }
   }
   return { count, backendBytes: b };

@@ -2,7 +2,7 @@
 // struct endpoint_value[] back to back, exactly as the kernel's batch update
 // takes them. packEndpoints builds one; checkEndpointBatch checks one field by
 // field without decoding it (a million records must stay cheap).
-import { XvpcError, invalid } from '../errors.js';
+import { atField, invalid } from '../errors.js';
 import { HostAddressCache, type EndpointKey, type EndpointRecord, decodeEndpoint, decodeEndpointKey, writeEndpoint, writeEndpointKey } from './codecs.js';
 import { batchKeyCount } from './batch-compact.js';
 import { EndpointType } from './enums.js';
@@ -35,15 +35,15 @@ export function packEndpointsInto(records: readonly EndpointRecord[], from: numb
       writeEndpointKey(keys, i * EK.size, r.vni, r.ip);
       writeEndpoint(values, i * EV.size, r, hosts);
     } catch (err) {
-      if (err instanceof XvpcError) throw new XvpcError(err.code, `records[${from + i}].${err.message}`);
-      throw err;
+      throw atField(err, `records[${from + i}]`);
     }
   }
   return count;
 }
 
-/** Whether the 4 bytes at off are all zero (0.0.0.0): a byte test, not a Buffer read per field. */
-const zero4 = (b: Buffer, off: number): boolean => (b[off] | b[off + 1] | b[off + 2] | b[off + 3]) === 0;
+/** The big-endian u32 at off (an IPv4 address): byte loads, not a Buffer read per field. */
+const be32 = (b: Buffer, off: number): number => ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+
 
 /** Checks record i; throws INVALID_ARGUMENT naming it (the name is only built for an error). */
 function checkRecord(keys: Buffer, values: Buffer, i: number): void {
@@ -52,10 +52,8 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   const vo = k + EK.off.vni;
   const vni = (keys[vo] | (keys[vo + 1] << 8) | (keys[vo + 2] << 16) | (keys[vo + 3] << 24)) >>> 0;
   if (vni < 1 || vni > MAX_VNI) throw invalid(`records[${i}].vni: ${vni} is not a VNI (1..${MAX_VNI})`);
-  const ko = k + EK.off.ip;
-  if (!isUnicastIpv4(((keys[ko] << 24) | (keys[ko + 1] << 16) | (keys[ko + 2] << 8) | keys[ko + 3]) >>> 0)) {
-    throw invalid(`records[${i}].ip: ${formatIpv4(keys.readUInt32BE(ko))} is not an endpoint address (0.0.0.0, broadcast, multicast and loopback are not)`);
-  }
+  const ip = be32(keys, k + EK.off.ip);
+  if (!isUnicastIpv4(ip)) throw invalid(`records[${i}].ip: ${formatIpv4(ip)} is not an endpoint address (0.0.0.0, broadcast, multicast and loopback are not)`);
   const type = values[v + EV.off.type];
   if (type > EndpointType.GATEWAY) throw invalid(`records[${i}].type: ${type} is not an endpoint type`);
   const backends = values[v + EV.off.backend_count];
@@ -64,14 +62,12 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
     throw invalid(`records[${i}].backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
   if (values[v + EV.off.mac] & 1) throw invalid(`records[${i}].mac: a multicast MAC`);
   if (type !== EndpointType.SCALED) {
-    const ho = v + EV.off.host_ip;
-    if (!isUnicastIpv4(((values[ho] << 24) | (values[ho + 1] << 16) | (values[ho + 2] << 8) | values[ho + 3]) >>> 0)) {
-      throw invalid(`records[${i}].host_ip: ${formatIpv4(values.readUInt32BE(ho))} is not a host (0.0.0.0, broadcast, multicast and loopback are not)`);
-    }
+    const host = be32(values, v + EV.off.host_ip);
+    if (!isUnicastIpv4(host)) throw invalid(`records[${i}].host_ip: ${formatIpv4(host)} is not a host (0.0.0.0, broadcast, multicast and loopback are not)`);
     if (values[v + EV.off.host_mac] & 1) throw invalid(`records[${i}].host_mac: a multicast MAC`);
   }
   for (let b = 0; b < backends; b++) {
-    if (zero4(values, v + EV.off.backends + 4 * b)) throw invalid(`records[${i}].backends[${b}]: 0.0.0.0 is not an endpoint`);
+    if (be32(values, v + EV.off.backends + 4 * b) === 0) throw invalid(`records[${i}].backends[${b}]: 0.0.0.0 is not an endpoint`);
   }
 }
 

@@ -23,12 +23,6 @@ import { ControllerMetrics } from './metrics.js';
 import * as check from '../util/check.js';
 import * as sg from './security-groups.js';
 
-function requireObject(args: unknown, method: string, known?: readonly string[]): Record<string, unknown> {
-  if (typeof args !== 'object' || args === null) throw invalid(`${method}: expected an object of arguments`);
-  if (known) check.knownKeys(args as Record<string, unknown>, known, method);
-  return args as Record<string, unknown>;
-}
-
 
 /** An API call waiting its turn: a model change (batched with its neighbours) or a task run alone. */
 interface PendingChange {
@@ -52,6 +46,9 @@ export interface ControllerOptions {
   /** How to reach a host's transitd (default: gRPC to transitdAddress); the unit tests hand in a recording fake. */
   connect?: (name: string, address: string) => TransitdClient;
 }
+
+/** The longest prefix a network may have: a /30 holds its gateway and one endpoint. */
+const NETWORK_MAX_PREFIX = 30;
 
 const CONTROLLER_OPTIONS: readonly (keyof ControllerOptions)[] = ['store', 'reconcileIntervalMs', 'leaseTtlSeconds', 'connect'];
 
@@ -422,7 +419,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async listNetworks(args: { vni: number }): Promise<{ vni: number; netId: number; cidr: string; switches: string[] }[]> {
     return this.task(async () => {
-      const vni = check.vni(requireObject(args, 'listNetworks').vni);
+      const vni = check.vni(check.args(args, 'listNetworks').vni);
       await this.refresh();
       this.vpc(vni);
       return this.model.networksOf(vni).sort((a, b) => a.netId - b.netId).map((n) => structuredClone(n));
@@ -431,7 +428,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async listEndpoints(args: { vni: number }): Promise<Endpoint<H>[]> {
     return this.task(async () => {
-      const vni = check.vni(requireObject(args, 'listEndpoints').vni);
+      const vni = check.vni(check.args(args, 'listEndpoints').vni);
       await this.refresh();
       this.vpc(vni);
       return this.model.endpointsOf(vni).map((ep) => this.makeEndpoint(ep));
@@ -497,11 +494,11 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async createVpc(args: { vni: number; cidr: string; routers?: string[]; directPath?: boolean }): Promise<void> {
     return this.change((m) => {
-      const a = requireObject(args, 'createVpc', ['vni', 'cidr', 'routers', 'directPath']);
+      const a = check.args(args, 'createVpc', ['vni', 'cidr', 'routers', 'directPath']);
       const vni = check.vni(a.vni);
       const cidr = check.cidr(a.cidr);
-      // A network needs a /30 at least (createNetwork): a smaller VPC could never hold one.
-      if (parseCidr(cidr, 'cidr').len > 30) throw invalid(`cidr: ${cidr} is too small for any network (at most /30)`);
+      // A smaller VPC could never hold a network.
+      if (parseCidr(cidr, 'cidr').len > NETWORK_MAX_PREFIX) throw invalid(`cidr: ${cidr} is too small for any network (at most /${NETWORK_MAX_PREFIX})`);
       const routers = this.hostList(a.routers ?? [], 'routers');
       if (a.directPath !== undefined && typeof a.directPath !== 'boolean') throw invalid('directPath: expected true or false');
       if (m.vpcs.has(vni)) throw alreadyExists(`vni: VPC ${vni} already exists`);
@@ -511,7 +508,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async deleteVpc(args: { vni: number }): Promise<void> {
     return this.change((m) => {
-      const vni = check.vni(requireObject(args, 'deleteVpc').vni);
+      const vni = check.vni(check.args(args, 'deleteVpc').vni);
       this.vpc(vni);
       for (const ep of m.endpointsOf(vni)) m.endpoints.delete(endpointRecordKey(ep));
       for (const net of m.networksOf(vni)) m.networks.delete(Model.netKey(vni, net.netId));
@@ -522,7 +519,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async addRouter(args: { vni: number; router: string }): Promise<void> {
     return this.change(() => {
-      const a = requireObject(args, 'addRouter');
+      const a = check.args(args, 'addRouter');
       const vpc = this.vpc(check.vni(a.vni));
       const router = this.hostArg(a.router, 'router');
       if (vpc.routers.includes(router)) throw alreadyExists(`router: '${router}' is already a router of VPC ${vpc.vni}`);
@@ -533,7 +530,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async removeRouter(args: { vni: number; router: string }): Promise<void> {
     return this.change(() => {
-      const a = requireObject(args, 'removeRouter');
+      const a = check.args(args, 'removeRouter');
       const vpc = this.vpc(check.vni(a.vni));
       const router = this.hostArg(a.router, 'router');
       if (!vpc.routers.includes(router)) throw notFound(`router: '${router}' is not a router of VPC ${vpc.vni}`);
@@ -544,7 +541,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   // --- networks --------------------------------------------------------------
   async createNetwork(args: { vni: number; netId: number; cidr: string; switches: string[] }): Promise<void> {
     return this.change((m) => {
-      const a = requireObject(args, 'createNetwork', ['vni', 'netId', 'cidr', 'switches']);
+      const a = check.args(args, 'createNetwork', ['vni', 'netId', 'cidr', 'switches']);
       const vpc = this.vpc(check.vni(a.vni));
       const netId = check.u32(a.netId, 'netId');
       const cidr = check.cidr(a.cidr);
@@ -552,7 +549,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       if (switches.length === 0) throw invalid('switches: a network needs at least one switch');
       const c = parseCidr(cidr, 'cidr');
       if (!cidrWithin(c, parseCidr(vpc.cidr, 'cidr'))) throw invalid(`cidr: ${cidr} is not inside VPC ${vpc.vni}'s CIDR ${vpc.cidr}`);
-      if (c.len > 30) throw invalid(`cidr: ${cidr} is too small for a gateway and endpoints (at most /30)`);
+      if (c.len > NETWORK_MAX_PREFIX) throw invalid(`cidr: ${cidr} is too small for a gateway and endpoints (at most /${NETWORK_MAX_PREFIX})`);
       if (m.networks.has(Model.netKey(vpc.vni, netId))) throw alreadyExists(`netId: VPC ${vpc.vni} already has network ${netId}`);
       const overlap = m.networksOf(vpc.vni).find((n) => cidrOverlaps(c, parseCidr(n.cidr, 'cidr')));
       if (overlap) throw invalid(`cidr: ${cidr} overlaps network ${overlap.netId} (${overlap.cidr}) of VPC ${vpc.vni}`);
@@ -562,7 +559,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async deleteNetwork(args: { vni: number; netId: number }): Promise<void> {
     return this.change((m) => {
-      const a = requireObject(args, 'deleteNetwork');
+      const a = check.args(args, 'deleteNetwork');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       for (const ep of m.endpointsOf(net.vni, net.netId)) m.endpoints.delete(endpointRecordKey({ vni: net.vni, ip: ep.ip }));
       m.networks.delete(Model.netKey(net.vni, net.netId));
@@ -571,7 +568,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async addSwitch(args: { vni: number; netId: number; switch: string }): Promise<void> {
     return this.change(() => {
-      const a = requireObject(args, 'addSwitch');
+      const a = check.args(args, 'addSwitch');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const sw = this.hostArg(a.switch, 'switch');
       if (net.switches.includes(sw)) throw alreadyExists(`switch: '${sw}' is already a switch of network ${net.netId}`);
@@ -582,7 +579,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async removeSwitch(args: { vni: number; netId: number; switch: string }): Promise<void> {
     return this.change(() => {
-      const a = requireObject(args, 'removeSwitch');
+      const a = check.args(args, 'removeSwitch');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const sw = this.hostArg(a.switch, 'switch');
       if (!net.switches.includes(sw)) throw notFound(`switch: '${sw}' is not a switch of network ${net.netId}`);
@@ -611,7 +608,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   private async createHosted(method: string, args: unknown, type: EndpointType): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
-      const a = requireObject(args, method, ['vni', 'netId', 'ip', 'host', 'securityGroups']);
+      const a = check.args(args, method, ['vni', 'netId', 'ip', 'host', 'securityGroups']);
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const host = this.hostArg(a.host, 'host');
@@ -651,7 +648,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async createScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<Endpoint<H>> {
     const ep = await this.change((m) => {
-      const a = requireObject(args, 'createScaledEndpoint', ['vni', 'netId', 'ip', 'backends']);
+      const a = check.args(args, 'createScaledEndpoint', ['vni', 'netId', 'ip', 'backends']);
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const backends = this.backendList(m, net.vni, a.backends);
@@ -669,7 +666,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
    */
   async updateScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<void> {
     return this.change((m) => {
-      const a = requireObject(args, 'updateScaledEndpoint');
+      const a = check.args(args, 'updateScaledEndpoint');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = check.ipv4(a.ip, 'ip');
       const ep = m.endpoints.get(endpointRecordKey({ vni: net.vni, ip }));
@@ -681,7 +678,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   async deleteSimpleEndpoint(args: { vni: number; netId: number; ip: string }): Promise<void> {
     return this.change((m) => {
-      const a = requireObject(args, 'deleteSimpleEndpoint');
+      const a = check.args(args, 'deleteSimpleEndpoint');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = check.ipv4(a.ip, 'ip');
       const ep = m.endpoints.get(endpointRecordKey({ vni: net.vni, ip }));

@@ -18,13 +18,7 @@ export interface SecurityAttachArgs { vni: number; ip: string; name: string }
 /** A group as the API shows it. */
 export interface SecurityGroupInfo { vni: number; name: string; ingress: SecurityRule[]; egress: SecurityRule[]; attachedTo: string[] }
 
-/** The call's arguments; an argument it does not take is refused (a misspelt `ingres` must not leave a group empty). */
-function object(args: unknown, method: string, known: readonly string[]): Record<string, unknown> {
-  if (typeof args !== 'object' || args === null) throw invalid(`${method}: expected an object of arguments`);
-  check.knownKeys(args as Record<string, unknown>, known, method);
-  return args as Record<string, unknown>;
-}
-
+// What each call takes: any other argument is refused (a misspelt `ingres` must not leave a group empty).
 const GROUP_ARGS = ['vni', 'name', 'ingress', 'egress'] as const;
 const GROUP_REF_ARGS = ['vni', 'name'] as const;
 const ATTACH_ARGS = ['vni', 'ip', 'name'] as const;
@@ -51,7 +45,7 @@ const attachedTo = (m: Model, g: SecurityGroupModel): EndpointModel[] =>
 const nextId = (m: Model): number => Math.max(0, ...[...m.securityGroups.values()].map((g) => g.id)) + 1;
 
 export function createSecurityGroup(m: Model, args: unknown): void {
-  const a = object(args, 'createSecurityGroup', GROUP_ARGS);
+  const a = check.args(args, 'createSecurityGroup', GROUP_ARGS);
   const vni = vpcOf(m, a.vni);
   const name = sgName(a.name);
   const rules = sgRules(a.ingress, a.egress);
@@ -61,7 +55,7 @@ export function createSecurityGroup(m: Model, args: unknown): void {
 
 /** Replaces both rule lists; connections already tracked go on, new ones see the new rules. */
 export function updateSecurityGroup(m: Model, args: unknown): void {
-  const a = object(args, 'updateSecurityGroup', GROUP_ARGS);
+  const a = check.args(args, 'updateSecurityGroup', GROUP_ARGS);
   const vni = vpcOf(m, a.vni);
   const g = groupOf(m, vni, sgName(a.name));
   const rules = sgRules(a.ingress, a.egress);
@@ -70,7 +64,7 @@ export function updateSecurityGroup(m: Model, args: unknown): void {
 }
 
 export function deleteSecurityGroup(m: Model, args: unknown): void {
-  const a = object(args, 'deleteSecurityGroup', GROUP_REF_ARGS);
+  const a = check.args(args, 'deleteSecurityGroup', GROUP_REF_ARGS);
   const vni = vpcOf(m, a.vni);
   const g = groupOf(m, vni, sgName(a.name));
   const users = attachedTo(m, g);
@@ -98,7 +92,7 @@ function hostedEndpoint(m: Model, vni: number, v: unknown): EndpointModel {
 }
 
 export function attachSecurityGroup(m: Model, args: unknown): void {
-  const a = object(args, 'attachSecurityGroup', ATTACH_ARGS);
+  const a = check.args(args, 'attachSecurityGroup', ATTACH_ARGS);
   const vni = vpcOf(m, a.vni);
   const ep = hostedEndpoint(m, vni, a.ip);
   const g = groupOf(m, vni, sgName(a.name));
@@ -109,7 +103,7 @@ export function attachSecurityGroup(m: Model, args: unknown): void {
 }
 
 export function detachSecurityGroup(m: Model, args: unknown): void {
-  const a = object(args, 'detachSecurityGroup', ATTACH_ARGS);
+  const a = check.args(args, 'detachSecurityGroup', ATTACH_ARGS);
   const vni = vpcOf(m, a.vni);
   const ep = hostedEndpoint(m, vni, a.ip);
   const name = sgName(a.name);
@@ -118,7 +112,7 @@ export function detachSecurityGroup(m: Model, args: unknown): void {
 }
 
 export function listSecurityGroups(m: Model, args: unknown): SecurityGroupInfo[] {
-  const a = object(args, 'listSecurityGroups', ['vni']);
+  const a = check.args(args, 'listSecurityGroups', ['vni']);
   const vni = vpcOf(m, a.vni);
   return [...m.securityGroups.values()].filter((g) => g.vni === vni).map((g) => ({
     vni, name: g.name, ingress: structuredClone(g.ingress), egress: structuredClone(g.egress), attachedTo: attachedTo(m, g).map((e) => e.ip),

@@ -2,8 +2,8 @@
 // every record it touched is put back as it was. Upserts make it idempotent.
 // Before the first write the records it touches are journalled (journal.ts),
 // so a crash mid-batch is rolled back by the next transitd.
-import { mapFullError } from './map-full.js';
-import { XvpcError } from '../errors.js';
+import { notAppliedError } from './map-full.js';
+import { XvpcError, atField } from '../errors.js';
 import { RECORD_KINDS, type KeyOf, type RecordKindName, type RecordOf } from '../abi/index.js';
 import type { HostDataplane } from '../dataplane/host.js';
 import type { GoalState } from '../gen/transit.js';
@@ -36,8 +36,7 @@ function field<T, R>(list: T[] | undefined, name: string, fn: (x: T) => R): R[] 
     try {
       return fn(x);
     } catch (err) {
-      if (err instanceof XvpcError) throw new XvpcError(err.code, `${name}[${i}].${err.message}`);
-      throw err;
+      throw atField(err, `${name}[${i}]`);
     }
   });
 }
@@ -103,7 +102,7 @@ export function applyGoalState(records: HostRecords, m: GoalState, journal?: Goa
     let rolledBack = true;
     try { rollBack(records.dp, undo.slice(0, done + 1)); } catch { rolledBack = false; /* the journal stays: the next start finishes it */ }
     if (rolledBack) journal?.end();
-    throw mapFullError(err, 'goal state not applied (rolled back)') ?? new XvpcError('INTERNAL', `goal state not applied (rolled back): ${(err as Error).message}`);
+    throw notAppliedError(err, 'goal state not applied (rolled back)');
   }
   journal?.end();
 }

@@ -1,6 +1,6 @@
 // A map write the kernel refused because the map is full (E2BIG) is no bug of
 // transitd's (INTERNAL) but a state the caller can change: FAILED_PRECONDITION,
-// naming the map and what makes room.
+// naming the map and what makes room. Any other refusal of a batch is INTERNAL.
 import { XvpcError } from '../errors.js';
 
 const E2BIG = 7;
@@ -13,3 +13,7 @@ export function mapFullError(err: unknown, what: string): XvpcError | undefined 
   return new XvpcError('FAILED_PRECONDITION', `${what}: map ${name} is full (delete records, or start transitd with a larger `
     + `--capacity ${name}=N); nothing of this call was applied`);
 }
+
+/** The error of a batch the kernel refused and that was rolled back (`what` says which): a full map, or INTERNAL. */
+export const notAppliedError = (err: unknown, what: string): XvpcError =>
+  mapFullError(err, what) ?? new XvpcError('INTERNAL', `${what}: ${(err as Error).message}`);

@@ -4,8 +4,8 @@
 // field), the ones hosted here get their veth's ifindex, and HostDataplane
 // writes the set with one batch update it can undo. This is the path that
 // makes a million endpoints take seconds.
-import { XvpcError, invalid } from '../errors.js';
-import { mapFullError } from './map-full.js';
+import { invalid } from '../errors.js';
+import { notAppliedError } from './map-full.js';
 import {
   ENDPOINT_KEY, ENDPOINT_VALUE, batchEndpointHostIp, batchEndpointKey, batchKeyCount, checkEndpointBatch, endpointRecordKey, expandEndpointValues,
   setBatchHostedIfindex,
@@ -63,7 +63,7 @@ export async function applyEndpointBatch(dp: HostDataplane, hostIp: string, keys
   try {
     await dp.putEndpointsPacked(keys, values, count, plan);
   } catch (err) {
-    throw mapFullError(err, 'endpoint batch not applied (rolled back)') ?? new XvpcError('INTERNAL', `endpoint batch not applied (rolled back): ${(err as Error).message}`);
+    throw notAppliedError(err, 'endpoint batch not applied (rolled back)');
   }
   return count;
 }

@@ -293,7 +293,7 @@ export class TransitService {
       loadTransit: (m: pb.LoadTransitRequest, call: CallContext) => this.serial(call, async () => {
         const mode = (m.mode === '' ? (this.dp.hook === 'tc' ? 'tc' : 'native') : m.mode) as AttachMode;
         if (!ATTACH_MODES.includes(mode)) throw invalid(`mode: '${m.mode}' is not 'native', 'generic' or 'tc'`);
-        if (!/^[\w.-]{1,15}$/.test(m.interface)) throw invalid(`interface: '${m.interface}' is not an interface name`);
+        check.interfaceName(m.interface, 'interface');
         if (hookOf(mode) !== this.dp.hook) {
           throw new XvpcError('FAILED_PRECONDITION', `mode: '${mode}' needs the ${hookOf(mode)} data path; transitd on ${this.host.name} runs the ${this.dp.hook} one (its --mode)`);
         }
@@ -303,7 +303,7 @@ export class TransitService {
         return {};
       }),
       unloadTransit: (m: pb.UnloadTransitRequest, call: CallContext) => this.serial(call, async () => {
-        if (!/^[\w.-]{1,15}$/.test(m.interface)) throw invalid(`interface: '${m.interface}' is not an interface name`);
+        check.interfaceName(m.interface, 'interface');
         const { ifindex } = await linkInfo(m.interface).catch(() => { throw notFound(`interface: ${m.interface} does not exist`); });
         this.dp.detach(ifindex); // in this data path's default mode
         this.transitLoaded = false;

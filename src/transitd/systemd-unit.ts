@@ -4,6 +4,7 @@
 // restarted transitd rolls back; like the pinned maps it goes at reboot.
 import { invalid } from '../errors.js';
 import { checkBindAddress } from '../util/addr.js';
+import { interfaceName } from '../util/check.js';
 
 export interface UnitOptions {
   host: string; iface: string; mode: 'native' | 'generic' | 'tc';
@@ -12,9 +13,8 @@ export interface UnitOptions {
 }
 
 const SAFE = /^[\w./:@=+-]+$/;
-/** A host name as certificates take it (src/util/certs.ts): it names the pin root, so no '/' and no '..'. */
+/** A host name: 1-63 of [A-Za-z0-9.-] as in certificates (src/util/certs.ts), and, as it names the pin root, no '..'. */
 const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]|\.(?!\.)){0,62}$/;
-const IFACE = /^[\w.-]{1,15}$/;
 
 /** The unit's text; each value is checked as transitd will check it, so a unit that prints is one that starts. */
 export function systemdUnit(o: UnitOptions): string {
@@ -22,7 +22,7 @@ export function systemdUnit(o: UnitOptions): string {
     if (v !== undefined && !SAFE.test(String(v))) throw invalid(`${field}: '${v}' has characters a unit's command line cannot hold plainly`);
   }
   if (!HOST_NAME.test(o.host)) throw invalid(`host: '${o.host}' is not a host name (1-63 of [A-Za-z0-9.-], no '..')`);
-  if (!IFACE.test(o.iface)) throw invalid(`iface: '${o.iface}' is not an interface name`);
+  interfaceName(o.iface, 'iface');
   if (o.listen !== undefined) checkBindAddress(o.listen, '--listen');
   if (o.metrics !== undefined) checkBindAddress(o.metrics, '--metrics');
   const args = [

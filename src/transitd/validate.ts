@@ -1,7 +1,7 @@
 // Request validation for transitd: every message becomes a typed record or an
 // INVALID_ARGUMENT that names the offending field. Nothing is written before
 // a whole request has passed. Single fields: src/util/check.ts.
-import { XvpcError, invalid } from '../errors.js';
+import { atField, invalid } from '../errors.js';
 import { MAX_ATTACH_PER_CALL } from './limits.js';
 import { cidr, ipv4, mac, u32, unicastIpv4, vni } from '../util/check.js';
 import { cidrContains, cidrWithin, formatCidr, formatIpv4, isIpv4, maskOf, parseCidr, parseIpv4, parseMac } from '../util/addr.js';
@@ -96,8 +96,7 @@ export function attachRequests(m: pb.AttachEndpointsRequest): AttachRequest[] {
     try {
       req = attachRequest(e);
     } catch (err) {
-      if (err instanceof XvpcError) throw new XvpcError(err.code, `endpoints[${i}].${err.message}`);
-      throw err;
+      throw atField(err, `endpoints[${i}]`);
     }
     const key = `${req.vni}/${req.ip}`;
     const first = seen.get(key);

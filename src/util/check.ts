@@ -38,6 +38,22 @@ export function mac(v: unknown, field: string): string {
 }
 
 /**
+ * A call's arguments: an object, holding only the keys `known` lists when
+ * given (knownKeys). INVALID_ARGUMENT names the method otherwise.
+ */
+export function args(v: unknown, method: string, known?: readonly string[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) throw invalid(`${method}: expected an object of arguments`);
+  if (known) knownKeys(v as Record<string, unknown>, known, method);
+  return v as Record<string, unknown>;
+}
+
+/** An interface name as the kernel takes it (IFNAMSIZ: at most 15 characters). */
+export function interfaceName(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !/^[\w.-]{1,15}$/.test(v)) throw invalid(`${field}: '${String(v)}' is not an interface name`);
+  return v;
+}
+
+/**
  * INVALID_ARGUMENT for a key `obj` has that `known` does not list: a misspelt
  * option (`securityGroup`, `port`) must not be dropped in silence, leaving a
  * group wider or an endpoint more open than its caller wrote.
