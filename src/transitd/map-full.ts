@@ -1,6 +1,7 @@
 // A map write the kernel refused because the map is full (E2BIG) is no bug of
 // transitd's (INTERNAL) but a state the caller can change: FAILED_PRECONDITION,
-// naming the map and what makes room. Any other refusal of a batch is INTERNAL.
+// naming the map and what makes room. A refusal of transitd's own keeps its
+// code; any other refusal of a batch is INTERNAL.
 import { XvpcError } from '../errors.js';
 
 const E2BIG = 7;
@@ -14,6 +15,10 @@ export function mapFullError(err: unknown, what: string): XvpcError | undefined 
     + `--capacity ${name}=N); nothing of this call was applied`);
 }
 
-/** The error of a batch the kernel refused and that was rolled back (`what` says which): a full map, or INTERNAL. */
+/**
+ * The error of a batch that was refused and rolled back (`what` says which): a
+ * full map, a refusal of transitd's own (its code kept), or INTERNAL.
+ */
 export const notAppliedError = (err: unknown, what: string): XvpcError =>
-  mapFullError(err, what) ?? new XvpcError('INTERNAL', `${what}: ${(err as Error).message}`);
+  mapFullError(err, what)
+  ?? (err instanceof XvpcError ? new XvpcError(err.code, `${what}: ${err.message}`) : new XvpcError('INTERNAL', `${what}: ${(err as Error).message}`));

@@ -6,13 +6,14 @@
 // kind is src/abi/record-kinds.ts.
 import {
   endpointRecordKey, networkRecordKey,
-  type EndpointRecord, type KeyOf, type RecordKindName, type RecordOf,
+  type EndpointRecord, type KeyOf, type RecordKindName, type RecordOf, type SecurityAttachRecord, type SecurityGroupKey, type SecurityGroupRecord,
 } from '../abi/index.js';
 import type { HostDataplane, WriteMode } from '../dataplane/host.js';
 import type * as pb from '../gen/transit.js';
 import { toEndpoint, toNetwork, toSecurityGroup, toVpc } from './convert.js';
 import * as v from './validate.js';
 import * as check from '../util/check.js';
+import { failedPrecondition } from '../errors.js';
 
 /** kind -> [its message, its key message] in proto/transit.proto */
 export interface KindMessages {
@@ -81,10 +82,40 @@ export class HostRecords {
   }
 
   put<N extends RecordKindName>(kind: N, r: RecordOf<N>, mode: WriteMode = 'upsert'): void {
+    if (kind === 'sg_attach') this.checkAttachment(r as SecurityAttachRecord);
+    if (kind === 'sg_groups') this.checkGroupMove(r as SecurityGroupRecord);
     const prepare = this.prepare[kind] as ((r: RecordOf<N>) => RecordOf<N>) | undefined;
     this.dp.put(kind, prepare ? prepare(r) : r, mode);
   }
   get<N extends RecordKindName>(kind: N, k: KeyOf<N>): RecordOf<N> | null { return this.dp.get(kind, k); }
-  delete<N extends RecordKindName>(kind: N, k: KeyOf<N>): boolean { return this.dp.delete(kind, k); }
+  delete<N extends RecordKindName>(kind: N, k: KeyOf<N>): boolean {
+    if (kind === 'sg_groups') this.checkGroupUnused((k as SecurityGroupKey).id, 'deleted');
+    return this.dp.delete(kind, k);
+  }
+
+  // A security attachment points only at groups this host holds, of the
+  // endpoint's own VPC; a group leaves (or moves to another VPC) only once
+  // nothing here attaches it. Otherwise the endpoint would drop everything
+  // (the data path fails closed on a group it cannot find) with no error to
+  // say why. Checked at the write, so a goal state may bring a group and what
+  // attaches it together (groups are written first, deleted last).
+  private checkAttachment(a: SecurityAttachRecord): void {
+    for (const id of a.groups) {
+      const g = this.dp.get('sg_groups', { id });
+      const at = `security attachment ${endpointRecordKey(a)}`;
+      if (!g) throw failedPrecondition(`${at}: security group ${id} is not on this host (put the group first)`);
+      if (g.vni !== a.vni) throw failedPrecondition(`${at}: security group ${id} belongs to vni ${g.vni}, not ${a.vni}`);
+    }
+  }
+
+  private checkGroupMove(g: SecurityGroupRecord): void {
+    const old = this.dp.get('sg_groups', { id: g.id });
+    if (old && old.vni !== g.vni) this.checkGroupUnused(g.id, `moved to vni ${g.vni}`);
+  }
+
+  private checkGroupUnused(id: number, what: string): void {
+    const user = this.dp.list('sg_attach').find((a) => a.groups.includes(id));
+    if (user) throw failedPrecondition(`security group ${id} cannot be ${what}: endpoint ${endpointRecordKey(user)} has it attached`);
+  }
   list<N extends RecordKindName>(kind: N): RecordOf<N>[] { return this.dp.list(kind); }
 }

@@ -137,6 +137,38 @@ describe('API validation', () => {
     await refusedByTransitd(transitd.getVpc({ vni: 61 }), 'NOT_FOUND', /vpc 61/);
   });
 
+  it('a security attachment names only groups the host holds, of its VPC; an attached group stays', async () => {
+    const empty = {
+      substrate: [], vpcs: [], networks: [], endpoints: [], securityGroups: [], securityAttachments: [],
+      deleteSubstrate: [], deleteVpcs: [], deleteNetworks: [], deleteEndpoints: [], deleteSecurityGroups: [], deleteSecurityAttachments: [],
+    };
+    const group = (id: number, vni: number) => ({ id, vni, name: `g${id}`, ingress: [{ protocol: 'tcp', cidr: '', ports: '80' }], egress: [] });
+    const before = await transitd.dump({});
+    // A group this host does not hold: refused, nothing written (the endpoint would drop everything).
+    await refusedByTransitd(transitd.createSecurityAttachment({ vni: 62, ip: '10.62.0.2', groups: [901] }),
+      'FAILED_PRECONDITION', /security attachment 62\/10\.62\.0\.2: security group 901 is not on this host/);
+    // In a goal state, with other records: rolled back whole, keeping the code.
+    await refusedByTransitd(transitd.applyGoalState({ ...empty, vpcs: [{ vni: 62, routers: [] }], securityAttachments: [{ vni: 62, ip: '10.62.0.2', groups: [901] }] }),
+      'FAILED_PRECONDITION', /goal state not applied \(rolled back\): .*security group 901 is not on this host/);
+    expect(await transitd.dump({})).toEqual(before);
+
+    // The group and what attaches it in one goal state: taken (groups are written first).
+    await transitd.applyGoalState({ ...empty, securityGroups: [group(901, 62), group(902, 63)], securityAttachments: [{ vni: 62, ip: '10.62.0.2', groups: [901] }] });
+    expect(await transitd.getSecurityAttachment({ vni: 62, ip: '10.62.0.2' })).toEqual({ vni: 62, ip: '10.62.0.2', groups: [901] });
+    // A group of another VPC.
+    await refusedByTransitd(transitd.updateSecurityAttachment({ vni: 62, ip: '10.62.0.2', groups: [901, 902] }),
+      'FAILED_PRECONDITION', /security group 902 belongs to vni 63, not 62/);
+    // An attached group is neither deleted nor moved to another VPC.
+    await refusedByTransitd(transitd.deleteSecurityGroup({ id: 901 }), 'FAILED_PRECONDITION', /security group 901 cannot be deleted: endpoint 62\/10\.62\.0\.2 has it attached/);
+    await refusedByTransitd(transitd.updateSecurityGroup(group(901, 63)), 'FAILED_PRECONDITION', /security group 901 cannot be moved to vni 63/);
+    expect(await transitd.getSecurityAttachment({ vni: 62, ip: '10.62.0.2' })).toEqual({ vni: 62, ip: '10.62.0.2', groups: [901] });
+    expect((await transitd.getSecurityGroup({ id: 901 })).vni).toBe(62);
+
+    // The attachment and its group deleted together: taken (attachments go first).
+    await transitd.applyGoalState({ ...empty, deleteSecurityAttachments: [{ vni: 62, ip: '10.62.0.2' }], deleteSecurityGroups: [{ id: 901 }, { id: 902 }] });
+    expect(await transitd.dump({})).toEqual(before);
+  });
+
   it('PutEndpoints writes a packed batch whole, or rejects it naming the record and field', async () => {
     const records = Array.from({ length: 300 }, (_, i) => ({
       vni: 62, ip: `10.62.${i >> 7}.${(i & 127) + 1}`, type: EndpointType.SIMPLE, mac: '0e:3e:00:00:00:01',
