@@ -661,8 +661,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   /**
    * Replaces a scaled endpoint's backends in place. Its switches pick by a
-   * consistent-hash slot table, so only the flows of added or removed
-   * backends move.
+   * consistent-hash slot table: a removed backend's flows move, and the
+   * flows of the slots an added backend takes.
    */
   async updateScaledEndpoint(args: { vni: number; netId: number; ip: string; backends: Endpoint[] }): Promise<void> {
     return this.change((m) => {

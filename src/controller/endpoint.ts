@@ -62,7 +62,9 @@ export class Endpoint<H extends ControllerHost = ControllerHost> {
   async ping(ip: string, opts: { count?: number; timeoutMs?: number } = {}): Promise<PingResult> {
     const count = opts.count ?? 3;
     const timeoutMs = opts.timeoutMs ?? 2000 + count * 1000;
-    const r = await this.run(['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', ...(this.sharedNamespace ? ['-I', this.ip] : []), ip],
+    // In a namespace other endpoints' addresses share (a shared one, the host's own for a host endpoint) ping from this one's.
+    const bind = this.sharedNamespace || !this.netns ? ['-I', this.ip] : [];
+    const r = await this.run(['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', ...bind, ip],
       { timeoutMs: timeoutMs + 2000 });
     return parsePing(r.stdout, r.code);
   }

@@ -7,7 +7,7 @@ import { namedNetnsPath } from '../util/netns.js';
 import { addon } from '../dataplane/addon.js';
 import type { AttachRequest } from './validate.js';
 import { endpointRecordKey } from '../abi/index.js';
-import { createSharedPlumbing, deleteSharedPlumbing, sharedEndpointNs, type EndpointNamespaceMode } from './shared-plumbing.js';
+import { createSharedPlumbing, deleteSharedPlumbing, endpointTable, sharedEndpointNs, type EndpointNamespaceMode } from './shared-plumbing.js';
 
 /** Bytes the data plane adds to an endpoint's IP packet on the underlay:
  * outer IPv4 + UDP + Geneve + RTS option (52) around the inner Ethernet
@@ -116,22 +116,44 @@ export async function createNamespacedPlumbing(list: Plumbing[], opts: { txCheck
   }
 }
 
+/** Rule preference of host endpoints' source rules in the host's namespace: after local (0), before main (32766). */
+export const HOST_SOURCE_RULE_PREF = 31000;
+
+/** `ip rule` line (without add/del) of a host endpoint's source rule: what the host sends from its address uses its table. */
+export const hostSourceRule = (ip: string): string => `pref ${HOST_SOURCE_RULE_PREF} from ${ip} iif lo lookup ${endpointTable(ip)}`;
+
 /**
- * A host endpoint: veth0 stays in the host's own namespace. Two processes,
- * `ip -batch` and ethtool (rare: one per host endpoint).
+ * A host endpoint: its end of the pair stays in the host's own namespace.
+ * Two processes, `ip -batch` and ethtool (rare: one per host endpoint).
+ *
+ * A host may have several host endpoints (of several networks): each gets a
+ * source rule and a table of its own (its network, and the VPC via its
+ * gateway), so what the host sends from an endpoint's address (its replies
+ * too) leaves through that endpoint's veth, never another's, which its agent
+ * would drop as spoofed. Sockets with no address chosen follow the main
+ * table's VPC route: appended, so the first endpoint's serves and the next
+ * one's takes over when that veth goes (a replace would take it from the
+ * first and leave none when the second goes).
  */
 async function createHostPlumbing(names: EndpointNames, req: AttachRequest, mtu: number, opts: { txChecksum: boolean }): Promise<void> {
+  const table = endpointTable(req.ip);
+  const otherNetworks = req.vpcCidr && req.vpcCidr !== req.cidr;
   const commands = [
     `link add ${names.veth} ${ONE_QUEUE} type veth peer name ${names.peer} ${ONE_QUEUE}`,
     `link set ${names.veth} mtu ${mtu} addrgenmode none up`,
     `link set ${names.peer} address ${req.mac} mtu ${mtu} addrgenmode none`,
     `addr add ${req.ip}/${req.prefixLen} dev ${names.peer}`,
     `link set ${names.peer} up`,
+    `route replace ${req.cidr} dev ${names.peer} src ${req.ip} table ${table}`,
     // The host's default route is the underlay's: the VPC's other networks get a route of their
     // own (a more specific one: its network's).
-    ...(req.vpcCidr && req.vpcCidr !== req.cidr ? [`route replace ${req.vpcCidr} via ${req.gatewayIp} dev ${names.peer}`] : []),
+    ...(otherNetworks ? [`route replace ${req.vpcCidr} via ${req.gatewayIp} dev ${names.peer} table ${table}`,
+      `route append ${req.vpcCidr} via ${req.gatewayIp} dev ${names.peer}`] : []),
+    `rule add ${hostSourceRule(req.ip)}`,
   ];
   try {
+    // A source rule left by a transitd stopped between two deletes would make `rule add` fail with File exists.
+    await run(['ip', '-force', '-batch', '-'], { input: `rule del ${hostSourceRule(req.ip)}\n` });
     await must(['ip', '-batch', '-'], { input: `${commands.join('\n')}\n` });
     await must(['ethtool', '-K', names.peer, ...(opts.txChecksum ? TC_UNCARRIED_GSO : ['tx', 'off'])]);
   } catch (err) {
@@ -174,6 +196,7 @@ export async function deleteEndpointsPlumbing(list: EndpointNames[]): Promise<vo
   await deleteSharedPlumbing(list.filter((n) => n.shared));
   const own = list.filter((n) => !n.shared);
   if (own.length === 0) return;
-  const commands = own.flatMap((n) => [`link del ${n.veth}`, ...(n.netns ? [`netns del ${n.netns}`] : [])]);
+  // A host endpoint's routes go with its veth; its source rule does not.
+  const commands = own.flatMap((n) => [`link del ${n.veth}`, ...(n.netns ? [`netns del ${n.netns}`] : [`rule del ${hostSourceRule(n.ip)}`])]);
   await run(['ip', '-force', '-batch', '-'], { input: `${commands.join('\n')}\n` });
 }

@@ -87,4 +87,28 @@ describe('topologies', () => {
     const after = await snapshot([droplets.s3]);
     expect(delta(before[0], after[0], 'switch_fwd')).toBeGreaterThanOrEqual(12);
   });
+
+  it('host endpoints of two networks on one host each send through their own veth, and one deleted leaves the other routed', async () => {
+    await c.createVpc({ vni: 13, cidr: '10.13.0.0/16', routers: ['s1'], directPath: false });
+    for (const netId of [1, 2, 3]) await c.createNetwork({ vni: 13, netId, cidr: `10.13.${netId}.0/24`, switches: ['s3'] });
+    const first = await c.createHostEndpoint({ vni: 13, netId: 1, ip: '10.13.1.5', host: 'h1' });
+    const second = await c.createHostEndpoint({ vni: 13, netId: 2, ip: '10.13.2.5', host: 'h1' });
+    const far = await c.createSimpleEndpoint({ vni: 13, netId: 3, ip: '10.13.3.5', host: 'h2' });
+    // The replies of each leave through its own veth (another's agent would drop them as spoofed).
+    for (const ep of [first, second]) {
+      await expectPing(far, ep.ip, 3);
+      await expectPing(ep, far.ip, 3);
+    }
+    const rules = (await droplets.h1.run(['ip', 'rule', 'show'])).stdout;
+    expect(rules).toMatch(/from 10\.13\.1\.5 iif lo lookup/);
+    expect(rules).toMatch(/from 10\.13\.2\.5 iif lo lookup/);
+    // The second endpoint's veth goes, and the VPC route with it: the first's remains.
+    await c.deleteSimpleEndpoint({ vni: 13, netId: 2, ip: second.ip });
+    expect((await droplets.h1.run(['ip', 'route', 'show', '10.13.0.0/16'])).stdout).toMatch(/via 10\.13\.1\.1 dev/);
+    expect((await droplets.h1.run(['ip', 'rule', 'show'])).stdout).not.toMatch(/from 10\.13\.2\.5 /);
+    await expectPing(far, first.ip, 3);
+    await expectPing(first, far.ip, 3);
+    // With no address chosen, the host reaches the VPC through the endpoint left.
+    expect((await droplets.h1.run(['ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', far.ip])).code).toBe(0);
+  });
 });
