@@ -8,7 +8,7 @@ import { batchKeyCount } from './batch-compact.js';
 import { EndpointType } from './enums.js';
 import { ENDPOINT_KEY as EK, ENDPOINT_VALUE as EV } from './layout.js';
 import { MAX_BACKENDS, MAX_VNI } from './limits.js';
-import { formatIpv4, isUnicastIpv4 } from '../util/addr.js';
+import { NOT_UNICAST_TEXT, formatIpv4, isUnicastIpv4 } from '../util/addr.js';
 
 export interface EndpointBatch { keys: Buffer; values: Buffer }
 
@@ -53,7 +53,7 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   const vni = (keys[vo] | (keys[vo + 1] << 8) | (keys[vo + 2] << 16) | (keys[vo + 3] << 24)) >>> 0;
   if (vni < 1 || vni > MAX_VNI) throw invalid(`records[${i}].vni: ${vni} is not a VNI (1..${MAX_VNI})`);
   const ip = be32(keys, k + EK.off.ip);
-  if (!isUnicastIpv4(ip)) throw invalid(`records[${i}].ip: ${formatIpv4(ip)} is not an endpoint address (0.0.0.0, broadcast, multicast and loopback are not)`);
+  if (!isUnicastIpv4(ip)) throw invalid(`records[${i}].ip: ${formatIpv4(ip)} is not an endpoint address (${NOT_UNICAST_TEXT})`);
   const type = values[v + EV.off.type];
   if (type > EndpointType.GATEWAY) throw invalid(`records[${i}].type: ${type} is not an endpoint type`);
   const backends = values[v + EV.off.backend_count];
@@ -63,7 +63,7 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   if (values[v + EV.off.mac] & 1) throw invalid(`records[${i}].mac: a multicast MAC`);
   if (type !== EndpointType.SCALED) {
     const host = be32(values, v + EV.off.host_ip);
-    if (!isUnicastIpv4(host)) throw invalid(`records[${i}].host_ip: ${formatIpv4(host)} is not a host (0.0.0.0, broadcast, multicast and loopback are not)`);
+    if (!isUnicastIpv4(host)) throw invalid(`records[${i}].host_ip: ${formatIpv4(host)} is not a host (${NOT_UNICAST_TEXT})`);
     if (values[v + EV.off.host_mac] & 1) throw invalid(`records[${i}].host_mac: a multicast MAC`);
   }
   for (let b = 0; b < backends; b++) {

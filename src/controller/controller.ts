@@ -6,7 +6,7 @@
 import { connectTransitd, type TransitdClient } from '../transitd/client.js';
 import { EndpointType, MAX_BACKENDS, MAX_MEMBERS, endpointRecordKey } from '../abi/index.js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
-import { cidrContains, cidrOverlaps, cidrWithin, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
+import { NOT_UNICAST_BLOCKS, cidrContains, cidrOverlaps, cidrWithin, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
 import { endpointMac, gatewayIp } from './addressing.js';
 import { desiredState, type HostAddress, type HostGoal } from './desired.js';
 import { countDrift, goalSize, observedGoal } from './observe.js';
@@ -464,7 +464,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   }
 
   private endpointIp(net: NetworkModel, v: unknown): string {
-    const ip = check.ipv4(v, 'ip');
+    const ip = check.unicastIpv4(v, 'ip');
     const c = parseCidr(net.cidr, 'cidr');
     const n = parseIpv4(ip, 'ip');
     if (!cidrContains(c, n)) throw invalid(`ip: ${ip} is outside network ${net.netId}'s CIDR ${net.cidr}`);
@@ -498,7 +498,13 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const vni = check.vni(a.vni);
       const cidr = check.cidr(a.cidr);
       // A smaller VPC could never hold a network.
-      if (parseCidr(cidr, 'cidr').len > NETWORK_MAX_PREFIX) throw invalid(`cidr: ${cidr} is too small for any network (at most /${NETWORK_MAX_PREFIX})`);
+      const c = parseCidr(cidr, 'cidr');
+      if (c.len > NETWORK_MAX_PREFIX) throw invalid(`cidr: ${cidr} is too small for any network (at most /${NETWORK_MAX_PREFIX})`);
+      const reserved = NOT_UNICAST_BLOCKS.find((b) => cidrOverlaps(c, parseCidr(b, 'block')));
+      if (reserved) throw invalid(`cidr: ${cidr} overlaps ${reserved}, where no endpoint's address can come from`);
+      // A host endpoint routes the VPC's CIDR in its host's namespace: over the host's own underlay address it would cut the host off.
+      const host = Object.values(this.droplets).find((h) => cidrContains(c, parseIpv4(h.ip, 'ip')));
+      if (host) throw invalid(`cidr: ${cidr} holds ${host.id}'s underlay address ${host.ip}; a VPC's addresses must not be the hosts'`);
       const routers = this.hostList(a.routers ?? [], 'routers');
       if (a.directPath !== undefined && typeof a.directPath !== 'boolean') throw invalid('directPath: expected true or false');
       if (m.vpcs.has(vni)) throw alreadyExists(`vni: VPC ${vni} already exists`);
@@ -561,6 +567,13 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     return this.change((m) => {
       const a = check.args(args, 'deleteNetwork');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
+      // Its endpoints go with it: none may be a backend of a scaled endpoint that stays (of another network).
+      const gone = new Set(m.endpointsOf(net.vni, net.netId).map((ep) => ep.ip));
+      const user = m.endpointsOf(net.vni).find((e) => e.netId !== net.netId && e.backends.some((b) => gone.has(b)));
+      if (user) {
+        throw new XvpcError('FAILED_PRECONDITION', `netId: network ${net.netId}'s endpoint ${user.backends.find((b) => gone.has(b))} `
+          + `is a backend of scaled endpoint ${user.ip} (network ${user.netId}); update or delete that first`);
+      }
       for (const ep of m.endpointsOf(net.vni, net.netId)) m.endpoints.delete(endpointRecordKey({ vni: net.vni, ip: ep.ip }));
       m.networks.delete(Model.netKey(net.vni, net.netId));
     });
@@ -635,7 +648,9 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     if (!Array.isArray(v) || v.length === 0) throw invalid('backends: a scaled endpoint needs at least one backend endpoint');
     if (v.length > MAX_BACKENDS) throw invalid(`backends: at most ${MAX_BACKENDS}, got ${v.length}`);
     const ips = v.map((b: unknown, i) => {
-      const bip = (b as { ip?: unknown })?.ip;
+      const { ip: bip, vni: bvni } = (b ?? {}) as { ip?: unknown; vni?: unknown };
+      // A handle of another VPC's endpoint must not pick this VPC's endpoint of the same address.
+      if (bvni !== undefined && bvni !== vni) throw invalid(`backends[${i}]: an endpoint of VPC ${check.shown(bvni)}, not of VPC ${vni}`);
       const known = typeof bip === 'string' ? m.endpoints.get(endpointRecordKey({ vni, ip: bip })) : undefined;
       if (!known) throw notFound(`backends[${i}]: not an endpoint of VPC ${vni}`);
       if (known.type === EndpointType.SCALED) throw invalid(`backends[${i}]: ${known.ip} is itself a scaled endpoint`);

@@ -20,12 +20,19 @@ export function parseIpv4(s: unknown, field: string): number {
 }
 
 /**
- * Whether IPv4 n (host order) can be one machine's address: not 0.0.0.0, not
- * the limited broadcast, not multicast (224/4), not loopback (127/8).
+ * The address blocks no machine's address comes from: 0.0.0.0/8 ("this
+ * network"), loopback, multicast (224/4) and the reserved 240/4 with the
+ * limited broadcast. A VPC may not overlap them.
  */
+export const NOT_UNICAST_BLOCKS = ['0.0.0.0/8', '127.0.0.0/8', '224.0.0.0/3'] as const;
+
+/** What isUnicastIpv4 refuses, as error messages say it. */
+export const NOT_UNICAST_TEXT = '0.0.0.0/8, loopback, multicast and 240/4 with the broadcast are not';
+
+/** Whether IPv4 n (host order) can be one machine's address: outside NOT_UNICAST_BLOCKS. */
 export function isUnicastIpv4(n: number): boolean {
   const top = n >>> 24;
-  return n !== 0 && n >>> 0 !== 0xffffffff && (top & 0xf0) !== 0xe0 && top !== 127;
+  return top !== 0 && top !== 127 && top < 224;
 }
 
 /** Four decimal octets 0..255 without leading zeros, dot-separated; -1 when not. */

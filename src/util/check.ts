@@ -3,7 +3,7 @@
 // INVALID_ARGUMENT naming the field.
 import { invalid } from '../errors.js';
 import { MAX_VNI } from '../abi/limits.js';
-import { formatCidr, formatIpv4, isUnicastIpv4, parseCidr, parseIpv4, parseMac } from './addr.js';
+import { NOT_UNICAST_TEXT, formatCidr, formatIpv4, isUnicastIpv4, parseCidr, parseIpv4, parseMac } from './addr.js';
 
 /** A value as an error message shows it: a string quoted, so '1' (text) does not read as the number 1. */
 export const shown = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v));
@@ -24,7 +24,7 @@ export function ipv4(v: unknown, field: string): string { return formatIpv4(pars
 /** An IPv4 address one machine can have (isUnicastIpv4): endpoints, hosts, switches, routers. */
 export function unicastIpv4(v: unknown, field: string): string {
   const n = parseIpv4(v, field);
-  if (!isUnicastIpv4(n)) throw invalid(`${field}: ${formatIpv4(n)} is not a unicast address (0.0.0.0, broadcast, multicast and loopback are not)`);
+  if (!isUnicastIpv4(n)) throw invalid(`${field}: ${formatIpv4(n)} is not a unicast address (${NOT_UNICAST_TEXT})`);
   return formatIpv4(n);
 }
 

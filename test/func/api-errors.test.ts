@@ -71,6 +71,30 @@ describe('API validation', () => {
     await rejects((c.createVpc as (a: unknown) => Promise<void>)(null), 'INVALID_ARGUMENT', /expected an object/);
   });
 
+  it('address space no endpoint can have, the hosts\' own addresses, and backends that would dangle are refused', async () => {
+    const before = await c.counts();
+    // VPCs over 0/8, loopback, multicast or 240/4, or over a host's underlay address.
+    for (const cidr of ['0.0.0.0/0', '0.0.0.0/16', '127.0.0.0/16', '224.0.0.0/24', '255.255.255.0/24']) {
+      await rejects(c.createVpc({ vni: 52, cidr, routers: [] }), 'INVALID_ARGUMENT', /cidr: .* overlaps .* where no endpoint's address can come from/);
+    }
+    const underlay = `${droplets.h1.ip.split('.').slice(0, 3).join('.')}.0/24`;
+    await rejects(c.createVpc({ vni: 52, cidr: underlay, routers: [] }), 'INVALID_ARGUMENT', new RegExp(`holds h\\d's underlay address`));
+    // A backend of a scaled endpoint in another network: its network is not deleted under it.
+    await c.createNetwork({ vni: 50, netId: 2, cidr: '10.50.2.0/24', switches: ['h1'] });
+    const b = await c.createSimpleEndpoint({ vni: 50, netId: 2, ip: '10.50.2.6', host: 'h2' });
+    await c.createScaledEndpoint({ vni: 50, netId: 1, ip: '10.50.1.100', backends: [b] });
+    await rejects(c.deleteNetwork({ vni: 50, netId: 2 }), 'FAILED_PRECONDITION', /network 2's endpoint 10\.50\.2\.6 is a backend of scaled endpoint 10\.50\.1\.100/);
+    // Another VPC's handle does not pick this VPC's endpoint of the same address.
+    await c.createVpc({ vni: 53, cidr: '10.50.0.0/16', routers: [] });
+    await c.createNetwork({ vni: 53, netId: 2, cidr: '10.50.2.0/24', switches: ['h1'] });
+    const other = await c.createSimpleEndpoint({ vni: 53, netId: 2, ip: '10.50.2.6', host: 'h1' });
+    await rejects(c.updateScaledEndpoint({ vni: 50, netId: 1, ip: '10.50.1.100', backends: [other] }), 'INVALID_ARGUMENT', /backends\[0\]: an endpoint of VPC 53, not of VPC 50/);
+    await c.deleteVpc({ vni: 53 });
+    await c.deleteSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.100' });
+    await c.deleteNetwork({ vni: 50, netId: 2 });
+    expect(await c.counts()).toEqual(before);
+  });
+
   it('a duplicate endpoint is ALREADY_EXISTS and the first one keeps working', async () => {
     const a = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.2', host: 'h1' });
     const b = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.3', host: 'h2' });

@@ -75,7 +75,7 @@ describe('records', () => {
   });
 
   it('addresses no machine can have are refused where a machine\'s address goes', () => {
-    for (const ip of ['0.0.0.0', '224.0.0.1', '239.255.255.250', '255.255.255.255', '127.0.0.1']) {
+    for (const ip of ['0.0.0.0', '0.0.0.5', '224.0.0.1', '239.255.255.250', '240.0.0.1', '255.255.255.5', '255.255.255.255', '127.0.0.1']) {
       refused(() => v.endpointRecord({ ...EP, ip }), new RegExp(`^ip: ${ip.replace(/\./g, '\\.')} is not a unicast address`));
       refused(() => v.endpointRecord({ ...EP, hostIp: ip }), /^host_ip: .* is not a unicast address/);
       refused(() => v.vpcRecord({ vni: 5, routers: [ip], directPath: true }), /^routers\[0\]: .* is not a unicast address/);
