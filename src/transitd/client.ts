@@ -65,6 +65,13 @@ export function unreachableDetails(details: string): string {
   return `transitd does not answer (${m[1]}${m[2] ? `; ${m[2]}` : ''})`;
 }
 
+/** How long a call that found no connection waits for one before its one retry. */
+const RECONNECT_WAIT_MS = 1500;
+
+/** UNAVAILABLE before anything was sent: the channel had no connection (grpc-js's words). */
+const notConnected = (err: grpc.ServiceError): boolean =>
+  err.code === grpc.status.UNAVAILABLE && /^No connection established/.test(err.details ?? '');
+
 /** A gRPC failure as the XvpcError the client throws. */
 function clientError(name: string, err: grpc.ServiceError): XvpcError {
   const details = unreachableDetails(err.details || err.message);
@@ -79,25 +86,43 @@ function clientError(name: string, err: grpc.ServiceError): XvpcError {
  */
 export function connectTransitd(name: string, address: string, defaultTimeoutMs = 30_000, tls?: TlsFiles): TransitdClient {
   const sizes = { 'grpc.max_send_message_length': DEFAULT_LIMITS.maxMessageBytes, 'grpc.max_receive_message_length': DEFAULT_LIMITS.maxMessageBytes };
-  // A restarted transitd is found again within a second or two (grpc-js would back off to 2 minutes).
-  const reconnect = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 };
+  // A restarted transitd is found again within a second (grpc-js would back off to 2 minutes).
+  const reconnect = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 };
   const secure = tls ? clientCredentials(tls, name) : undefined;
   const raw = new GrpcTransitClient(address, secure?.credentials ?? grpc.credentials.createInsecure(), { ...sizes, ...reconnect, ...secure?.options });
   const deadline = (opts: { timeoutMs?: number }) => new Date(Date.now() + (opts.timeoutMs ?? defaultTimeoutMs));
+  // A call that found no connection was never sent: it waits once for the channel (a transitd just
+  // restarted, while the channel still backs off) and is made again; it cannot be applied twice.
+  const retried = (until: Date, attempt: (last: boolean) => void, err: grpc.ServiceError, last: boolean): boolean => {
+    if (last || !notConnected(err)) return false;
+    raw.waitForReady(new Date(Math.min(until.getTime(), Date.now() + RECONNECT_WAIT_MS)), () => attempt(true));
+    return true;
+  };
   const unaryCall = (method: Function, req: unknown, opts: { timeoutMs?: number }) =>
     new Promise((resolve, reject) => {
-      method.call(raw, req, new grpc.Metadata(), { deadline: deadline(opts) }, (err: grpc.ServiceError | null, res: unknown) => {
+      const until = deadline(opts);
+      const attempt = (last: boolean) => method.call(raw, req, new grpc.Metadata(), { deadline: until }, (err: grpc.ServiceError | null, res: unknown) => {
+        if (err && retried(until, attempt, err, last)) return;
         if (err) reject(clientError(name, err));
         else resolve(res);
       });
+      attempt(false);
     });
   const dumpPacked = (req: Partial<DumpPackedRequest> = {}, opts: { timeoutMs?: number } = {}): Promise<PackedDump> =>
     new Promise<PackedDump[]>((resolve, reject) => {
-      const messages: PackedDump[] = [];
-      const stream = raw.dumpPacked({ endpointsPerMessage: 0, ...req }, { deadline: deadline(opts) });
-      stream.on('data', (m: PackedDump) => messages.push(m));
-      stream.on('error', reject);
-      stream.on('end', () => resolve(messages));
+      const until = deadline(opts);
+      const attempt = (last: boolean) => {
+        const messages: PackedDump[] = [];
+        let failed = false; // a failed stream may still end: that is no answer
+        const stream = raw.dumpPacked({ endpointsPerMessage: 0, ...req }, { deadline: until });
+        stream.on('data', (m: PackedDump) => messages.push(m));
+        stream.on('error', (err: grpc.ServiceError) => {
+          failed = true;
+          if (!retried(until, attempt, err, last)) reject(err);
+        });
+        stream.on('end', () => { if (!failed) resolve(messages); });
+      };
+      attempt(false);
     }).then(joinPackedDump, async (err: grpc.ServiceError) => {
       if (err.code !== grpc.status.UNIMPLEMENTED) throw clientError(name, err);
       return packDump(await unaryCall(raw.dump, {}, opts) as GoalState);

@@ -95,6 +95,18 @@ describe('API validation', () => {
     expect(await c.counts()).toEqual(before);
   });
 
+  it('a call right after a host\'s transitd is back goes through (its channel does not wait out its backoff first)', async () => {
+    await c.checkHosts();
+    await droplets.h2.stopTransitd();
+    // Down long enough for the Controller's channel to back off to its longest wait.
+    await rejects(c.checkHosts(), 'UNAVAILABLE', /h2: transitd does not answer/);
+    await new Promise((r) => setTimeout(r, 3000));
+    await droplets.h2.startTransitd();
+    expect((await c.checkHosts()).differ).toBe(0);
+    const ep = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.40', host: 'h2' });
+    await c.deleteSimpleEndpoint({ vni: 50, netId: 1, ip: ep.ip });
+  });
+
   it('a duplicate endpoint is ALREADY_EXISTS and the first one keeps working', async () => {
     const a = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.2', host: 'h1' });
     const b = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.3', host: 'h2' });
