@@ -105,6 +105,9 @@ describe('API validation', () => {
     expect((await c.checkHosts()).differ).toBe(0);
     const ep = await c.createSimpleEndpoint({ vni: 50, netId: 1, ip: '10.50.1.40', host: 'h2' });
     await c.deleteSimpleEndpoint({ vni: 50, netId: 1, ip: ep.ip });
+    // The handle outlives its endpoint: what it runs is refused, not run somewhere else.
+    await rejects(ep.run(['true']), 'NOT_FOUND', /endpoint 50\/10\.50\.1\.40: its namespace .* on h2 is gone/);
+    await rejects(ep.ping('10.50.1.2'), 'NOT_FOUND', /is gone/);
   });
 
   it('a duplicate endpoint is ALREADY_EXISTS and the first one keeps working', async () => {
