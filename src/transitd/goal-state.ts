@@ -80,6 +80,12 @@ export function applyGoalState(records: HostRecords, m: GoalState, journal?: Goa
   };
   VALIDATE_ORDER.forEach(validatePuts);
   VALIDATE_ORDER.forEach(validateDeletes);
+  const keysOf = <N extends RecordKindName>(list: Map<RecordKindName, Write[]>, kind: N) => list.get(kind)!.map((w) => w.key as KeyOf<N>);
+  records.checkSecurityChange({
+    groups: keysOf(upserts, 'sg_groups') as RecordOf<'sg_groups'>[], attachments: keysOf(upserts, 'sg_attach') as RecordOf<'sg_attach'>[],
+    deleteGroups: keysOf(deletes, 'sg_groups').map((k) => k.id), deleteAttachments: keysOf(deletes, 'sg_attach'),
+    attachmentsField: FIELDS.sg_attach.putName,
+  });
 
   // (1) Every write in order, with the record it touches as it is now, all read before the first write.
   const writes: Write[] = [...UPSERT_ORDER.flatMap((k) => upserts.get(k)!), ...DELETE_ORDER.flatMap((k) => deletes.get(k)!)];

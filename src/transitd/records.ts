@@ -6,7 +6,7 @@
 // kind is src/abi/record-kinds.ts.
 import {
   endpointRecordKey, networkRecordKey,
-  type EndpointRecord, type KeyOf, type RecordKindName, type RecordOf, type SecurityAttachRecord, type SecurityGroupKey, type SecurityGroupRecord,
+  type EndpointRecord, type KeyOf, type RecordKindName, type RecordOf, type SecurityAttachRecord, type SecurityGroupRecord,
 } from '../abi/index.js';
 import type { HostDataplane, WriteMode } from '../dataplane/host.js';
 import type * as pb from '../gen/transit.js';
@@ -23,6 +23,16 @@ export interface KindMessages {
   substrate: [pb.Substrate, pb.SubstrateKey];
   sg_groups: [pb.SecurityGroup, pb.SecurityGroupKey];
   sg_attach: [pb.SecurityAttachment, pb.EndpointKey];
+}
+
+/** A change of a host's security records, validated (HostRecords.checkSecurityChange). */
+export interface SecurityChange {
+  groups: SecurityGroupRecord[];
+  attachments: SecurityAttachRecord[];
+  deleteGroups: number[];
+  deleteAttachments: { vni: number; ip: string }[];
+  /** how errors name the attachments' list ('security_attachments' in a goal state; '' for one record) */
+  attachmentsField: string;
 }
 
 export interface TransitKind<N extends RecordKindName> {
@@ -82,40 +92,47 @@ export class HostRecords {
   }
 
   put<N extends RecordKindName>(kind: N, r: RecordOf<N>, mode: WriteMode = 'upsert'): void {
-    if (kind === 'sg_attach') this.checkAttachment(r as SecurityAttachRecord);
-    if (kind === 'sg_groups') this.checkGroupMove(r as SecurityGroupRecord);
     const prepare = this.prepare[kind] as ((r: RecordOf<N>) => RecordOf<N>) | undefined;
     this.dp.put(kind, prepare ? prepare(r) : r, mode);
   }
   get<N extends RecordKindName>(kind: N, k: KeyOf<N>): RecordOf<N> | null { return this.dp.get(kind, k); }
-  delete<N extends RecordKindName>(kind: N, k: KeyOf<N>): boolean {
-    if (kind === 'sg_groups') this.checkGroupUnused((k as SecurityGroupKey).id, 'deleted');
-    return this.dp.delete(kind, k);
-  }
+  delete<N extends RecordKindName>(kind: N, k: KeyOf<N>): boolean { return this.dp.delete(kind, k); }
 
-  // A security attachment points only at groups this host holds, of the
-  // endpoint's own VPC; a group leaves (or moves to another VPC) only once
-  // nothing here attaches it. Otherwise the endpoint would drop everything
-  // (the data path fails closed on a group it cannot find) with no error to
-  // say why. Checked at the write, so a goal state may bring a group and what
-  // attaches it together (groups are written first, deleted last).
-  private checkAttachment(a: SecurityAttachRecord): void {
-    for (const id of a.groups) {
-      const g = this.dp.get('sg_groups', { id });
-      const at = `security attachment ${endpointRecordKey(a)}`;
-      if (!g) throw failedPrecondition(`${at}: security group ${id} is not on this host (put the group first)`);
-      if (g.vni !== a.vni) throw failedPrecondition(`${at}: security group ${id} belongs to vni ${g.vni}, not ${a.vni}`);
+  /**
+   * A change of security records leaves every attachment it writes naming
+   * groups this host holds, of the endpoint's own VPC, and deletes no group
+   * an attachment still names: else the endpoint would drop everything (the
+   * data path fails closed on a group it cannot find) with no error to say
+   * why. Judged on the state the whole change leaves, before any write, so
+   * a goal state may bring a group with what attaches it, or take both away.
+   * Attachments it does not write are not judged: a host may hold a stale one
+   * (its group's id given to a group of another VPC) until the controller's
+   * next deletions take it away. FAILED_PRECONDITION naming the record.
+   */
+  checkSecurityChange(c: SecurityChange): void {
+    if (c.attachments.length === 0 && c.deleteGroups.length === 0) return;
+    const groups = new Map(this.dp.list('sg_groups').map((g) => [g.id, g.vni]));
+    for (const g of c.groups) groups.set(g.id, g.vni);
+    for (const id of c.deleteGroups) groups.delete(id);
+    const removed = new Set(c.deleteAttachments.map(endpointRecordKey));
+    c.attachments.forEach((a, i) => {
+      if (removed.has(endpointRecordKey(a))) return;
+      for (const id of a.groups) {
+        const vni = groups.get(id);
+        const at = `${c.attachmentsField}${c.attachmentsField ? `[${i}]: ` : ''}security attachment ${endpointRecordKey(a)}`;
+        if (vni === undefined) throw failedPrecondition(`${at}: security group ${id} is not on this host (put the group first, or with it)`);
+        if (vni !== a.vni) throw failedPrecondition(`${at}: security group ${id} belongs to vni ${vni}, not ${a.vni}`);
+      }
+    });
+    if (c.deleteGroups.length === 0) return;
+    const after = new Map(this.dp.list('sg_attach').map((a) => [endpointRecordKey(a), a]));
+    for (const a of c.attachments) after.set(endpointRecordKey(a), a);
+    for (const k of removed) after.delete(k);
+    for (const id of c.deleteGroups) {
+      const user = [...after.values()].find((a) => a.groups.includes(id));
+      if (user) throw failedPrecondition(`security group ${id} cannot be deleted: endpoint ${endpointRecordKey(user)} has it attached`);
     }
   }
 
-  private checkGroupMove(g: SecurityGroupRecord): void {
-    const old = this.dp.get('sg_groups', { id: g.id });
-    if (old && old.vni !== g.vni) this.checkGroupUnused(g.id, `moved to vni ${g.vni}`);
-  }
-
-  private checkGroupUnused(id: number, what: string): void {
-    const user = this.dp.list('sg_attach').find((a) => a.groups.includes(id));
-    if (user) throw failedPrecondition(`security group ${id} cannot be ${what}: endpoint ${endpointRecordKey(user)} has it attached`);
-  }
   list<N extends RecordKindName>(kind: N): RecordOf<N>[] { return this.dp.list(kind); }
 }

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
 import { mapFullError } from './map-full.js';
 import { ATTACH_MODES, hookOf, type AttachMode, type HostDataplane } from '../dataplane/host.js';
-import { checkEndpointBatch, parseEndpointRecordKey, type HostConfig, type KeyOf, type RecordKindName } from '../abi/index.js';
+import { checkEndpointBatch, parseEndpointRecordKey, type HostConfig, type KeyOf, type RecordKindName, type SecurityAttachRecord } from '../abi/index.js';
 import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { namedNetnsPath } from '../util/netns.js';
@@ -237,6 +237,13 @@ export class TransitService {
     return replies;
   }
 
+  /** One security record written or deleted: judged as a change of one (HostRecords.checkSecurityChange). */
+  private checkSecurityChange(kind: RecordKindName, r: unknown, op: 'put' | 'delete'): void {
+    const none = { groups: [], attachments: [], deleteGroups: [], deleteAttachments: [], attachmentsField: '' };
+    if (kind === 'sg_attach' && op === 'put') this.records.checkSecurityChange({ ...none, attachments: [r as SecurityAttachRecord] });
+    if (kind === 'sg_groups' && op === 'delete') this.records.checkSecurityChange({ ...none, deleteGroups: [(r as { id: number }).id] });
+  }
+
   /** Create<Kind>, Update<Kind>, Get<Kind>, Delete<Kind> for every kind of records.ts, alike. */
   private recordHandlers(): Record<string, Handler> {
     const out: Record<string, Handler> = {};
@@ -247,6 +254,7 @@ export class TransitService {
         const r = t.record(m);
         if (mode === 'create' && exists(r)) throw alreadyExists(`${t.describe(r)} already exists`);
         if (mode === 'update' && !exists(r)) throw notFound(`${t.describe(r)} does not exist`);
+        this.checkSecurityChange(kind, r, 'put');
         this.write(t.describe(r), () => this.records.put(kind, r, mode));
         return {};
       });
@@ -260,6 +268,8 @@ export class TransitService {
       };
       out[`delete${t.method}`] = (m: KindMessages[N][1], call: CallContext) => this.serial(call, () => {
         const k = t.key(m);
+        if (!exists(k)) throw notFound(`${t.describe(k)} does not exist`);
+        this.checkSecurityChange(kind, k, 'delete');
         if (!this.records.delete(kind, k)) throw notFound(`${t.describe(k)} does not exist`);
         return {};
       });
