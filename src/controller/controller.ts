@@ -604,17 +604,20 @@ export class Controller<H extends ControllerHost = ControllerHost> {
 
   // --- endpoints ---------------------------------------------------------------
   /**
-   * A host whose endpoints share one namespace (endpointNamespace 'shared')
-   * holds an address for one endpoint only: refused here, before any host is
-   * told (its transitd refuses it too). One lookup per VPC.
+   * A namespace holds an address for one endpoint only: a host's shared one
+   * (endpointNamespace 'shared') and its own (host endpoints). A second
+   * endpoint with the address there is refused here, before any host is told
+   * (its transitd refuses it too). One lookup per VPC.
    */
-  private refuseSharedAddress(m: Model, vni: number, ip: string, host: string): void {
-    if (this.droplets[host].endpointNamespace !== 'shared') return;
+  private refuseSharedAddress(m: Model, vni: number, ip: string, host: string, type: EndpointType): void {
+    const hostEndpoint = type === EndpointType.HOST;
+    if (!hostEndpoint && this.droplets[host].endpointNamespace !== 'shared') return;
     for (const other of m.vpcs.keys()) {
       const ep = other === vni ? undefined : m.endpoints.get(endpointRecordKey({ vni: other, ip }));
-      if (ep && ep.host === host && ep.type !== EndpointType.HOST) {
+      if (ep && ep.host === host && (ep.type === EndpointType.HOST) === hostEndpoint) {
         throw new XvpcError('FAILED_PRECONDITION', `ip: endpoint ${vni}/${ip}: endpoint ${other}/${ip} on ${host} has the same address, `
-          + `and ${host}'s endpoints share one namespace (endpointNamespace 'shared'), where an address can be one endpoint's only`);
+          + (hostEndpoint ? `and host endpoints live in the host's own namespace, where an address can be one endpoint's only`
+            : `and ${host}'s endpoints share one namespace (endpointNamespace 'shared'), where an address can be one endpoint's only`));
       }
     }
   }
@@ -625,7 +628,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const host = this.hostArg(a.host, 'host');
-      if (type !== EndpointType.HOST) this.refuseSharedAddress(m, net.vni, ip, host);
+      this.refuseSharedAddress(m, net.vni, ip, host, type);
       const securityGroups = sg.groupNames(m, net.vni, a.securityGroups);
       const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type, host, backends: [], securityGroups };
       m.endpoints.set(endpointRecordKey({ vni: net.vni, ip }), ep);

@@ -59,7 +59,7 @@ export class Endpoint<H extends ControllerHost = ControllerHost> {
     if (!this.netns) return h.run(cmd, opts);
     const r = await h.netnsRun(this.netns, cmd, opts);
     // ip netns exec's own failure (255), not the command's: the endpoint was deleted (or moved) since this handle was made.
-    if (r.code === 255 && /^Cannot open network namespace/m.test(r.stderr)) {
+    if (r.code === 255 && /^Cannot open network namespace .*No such file or directory/m.test(r.stderr)) {
       throw new XvpcError('NOT_FOUND', `endpoint ${this.vni}/${this.ip}: its namespace ${this.netns} on ${h.id} is gone (the endpoint was deleted or moved)`);
     }
     return r;

@@ -130,24 +130,30 @@ export class TransitService {
    * before anything changes.
    */
   private refuseSharedAddressClash(todo: Plumbing[]): void {
-    const shared = todo.filter((t) => t.names.shared);
-    if (shared.length === 0) return;
-    const wanted = new Set(shared.map((t) => t.req.ip));
-    const byIp = new Map<string, string>();
+    // Where an address can be one endpoint's only: the shared endpoint namespace, and the host's own (host endpoints).
+    const place = (names: EndpointNames) => (names.shared ? 'shared' : names.netns ? undefined : 'host');
+    const clashing = todo.filter((t) => place(t.names));
+    if (clashing.length === 0) return;
+    const wanted = new Set(clashing.map((t) => t.req.ip));
+    const byIp = new Map<string, string>(); // place/ip -> the endpoint holding it
     for (const key of this.dp.hostedIfindexes().keys()) {
       const k = parseEndpointRecordKey(key);
       if (!wanted.has(k.ip)) continue;
-      // Only endpoints whose device is in the shared namespace (not host endpoints) hold the address there.
-      const names = this.names(k, false);
-      if (linkExists(names.peer, namedNetnsPath(names.netns))) byIp.set(k.ip, key);
+      const host = this.names(k, true);
+      if (linkExists(host.peer)) byIp.set(`host/${k.ip}`, key);
+      const inShared = this.names(k, false);
+      if (inShared.shared && linkExists(inShared.peer, namedNetnsPath(inShared.netns))) byIp.set(`shared/${k.ip}`, key);
     }
-    for (const { req } of shared) {
-      const other = byIp.get(req.ip);
-      if (other !== undefined) {
-        throw new XvpcError('FAILED_PRECONDITION', `endpoint ${req.vni}/${req.ip}: endpoint ${other} on ${this.host.name} has the same address, `
-          + `and its endpoints share one namespace (--endpoint-namespace shared), where an address can be one endpoint's only`);
+    for (const { req, names } of clashing) {
+      const where = `${place(names)}/${req.ip}`;
+      const other = byIp.get(where);
+      const self = `${req.vni}/${req.ip}`;
+      if (other !== undefined && other !== self) {
+        throw new XvpcError('FAILED_PRECONDITION', `endpoint ${self}: endpoint ${other} on ${this.host.name} has the same address, and `
+          + (names.shared ? 'its endpoints share one namespace (--endpoint-namespace shared)' : 'host endpoints live in the host\'s own namespace')
+          + ', where an address can be one endpoint\'s only');
       }
-      byIp.set(req.ip, `${req.vni}/${req.ip}`);
+      byIp.set(where, self);
     }
   }
 

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.js';
 import type { Droplet } from '../../src/droplet/index.js';
-import { delta, destroyDroplets, expectEcho, expectNoPing, expectPing, makeDroplets, snapshot } from './lib.js';
+import { connectTransitd } from '../../src/transitd/client.js';
+import { delta, destroyDroplets, expectEcho, expectFailedCalls, expectNoPing, expectPing, makeDroplets, snapshot } from './lib.js';
 
 describe('topologies', () => {
   let droplets: Record<string, Droplet>;
@@ -110,5 +111,26 @@ describe('topologies', () => {
     await expectPing(first, far.ip, 3);
     // With no address chosen, the host reaches the VPC through the endpoint left.
     expect((await droplets.h1.run(['ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', far.ip])).code).toBe(0);
+
+    // The host's namespace holds an address once: another VPC's host endpoint with it is refused
+    // (by the controller, and by transitd to a raw call), and the first keeps its route and rule.
+    await c.createVpc({ vni: 14, cidr: '10.13.0.0/16', routers: [] });
+    await c.createNetwork({ vni: 14, netId: 1, cidr: '10.13.1.0/24', switches: ['s3'] });
+    await expect(c.createHostEndpoint({ vni: 14, netId: 1, ip: first.ip, host: 'h1' })).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION', message: expect.stringMatching(/endpoint 13\/10\.13\.1\.5 on h1 has the same address, and host endpoints live in the host's own namespace/),
+    });
+    const raw = connectTransitd('h1', droplets.h1.transitdAddress);
+    try {
+      await expect(raw.attachEndpoint({ vni: 14, netId: 1, ip: first.ip, mac: '0e:0e:0a:0d:01:05', cidr: '10.13.1.0/24', gatewayIp: '10.13.1.1',
+        hostEndpoint: true, mtu: 0, vpcCidr: '10.13.0.0/16' })).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION', message: expect.stringMatching(/endpoint 14\/10\.13\.1\.5: endpoint 13\/10\.13\.1\.5 on .* has the same address/),
+      });
+    } finally {
+      raw.close();
+    }
+    expectFailedCalls(droplets.h1, 1);
+    expect((await droplets.h1.run(['ip', 'rule', 'show'])).stdout).toMatch(/from 10\.13\.1\.5 iif lo lookup/);
+    await expectPing(first, far.ip, 3);
+    await c.deleteVpc({ vni: 14 });
   });
 });
