@@ -11,6 +11,7 @@ import { XvpcError } from '../src/errors.js';
 import { DEFAULT_DROPLET_MODE, cleanupAll, createDroplets, destroyDroplets, type Droplet } from '../src/droplet/index.js';
 import { dockerRunning, docker } from '../src/droplet/docker.js';
 import { ownerOf } from '../src/droplet/names.js';
+import { NEIGHBOUR_LIMITS } from '../src/droplet/neighbour-limits.js';
 import { isRunning } from '../src/droplet/process.js';
 import { endpointNames } from '../src/transitd/plumbing.js';
 import { must, run } from '../src/util/exec.js';
@@ -95,6 +96,10 @@ describe('netns droplets (plumbing, no transitd)', () => {
     expect(ips.size).toBe(3);
     expect(macs.size).toBe(3);
     expect((await listNamespaces())).toEqual(expect.arrayContaining([`${prefix}-ul`, `${prefix}-a`, `${prefix}-b`, `${prefix}-c`]));
+    // The machine's one ARP table holds the emulated endpoints' neighbours: its limits are raised (never lowered).
+    for (const [k, floor] of Object.entries(NEIGHBOUR_LIMITS)) {
+      expect(Number((await readFile(`/proc/sys/net/ipv4/neigh/default/${k}`, 'utf8')).trim()), k).toBeGreaterThanOrEqual(floor);
+    }
   });
 
   it('droplets reach each other over the underlay bridge, with dockerd running', async () => {

@@ -16,6 +16,7 @@ import { ensureRunDir, freeIndexes, listRecords } from './records.js';
 import { spawnSharedHost } from './shared-host.js';
 import { assertTransitdBuilt, transitdHostMain } from './transitd.js';
 import { ensureUnderlay } from './underlay.js';
+import { raiseNeighbourLimits } from './neighbour-limits.js';
 import { withPrefixLock } from './lock.js';
 import { ENDPOINT_NAMESPACE_MODES } from '../transitd/shared-plumbing.js';
 
@@ -112,6 +113,7 @@ async function createLocked(names: string[], opts: CreateDropletsOptions, prefix
 
   await ensureRunDir(prefix);
   await ensureUnderlay(prefix);
+  await raiseNeighbourLimits();
   const indexes = freeIndexes(records.map((r) => r.index), names.length);
   const droplets = names.map((name, i) => {
     const spec: DropletSpec = {
