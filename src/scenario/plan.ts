@@ -1,6 +1,6 @@
 // From a parsed scenario to a Plan: host names expanded, references checked
 // (each error names its line), and every endpoint given a name and address.
-import { cidrContains, cidrOverlaps, cidrWithin, formatIpv4, maskOf, parseCidr, parseIpv4, type Cidr } from '../util/addr.js';
+import { NOT_UNICAST_BLOCKS, cidrContains, cidrOverlaps, cidrWithin, formatIpv4, maskOf, parseCidr, parseIpv4, type Cidr } from '../util/addr.js';
 import { gatewayIp } from '../controller/addressing.js';
 import type { SourceMap } from './parse.js';
 import type { HostShaping, Plan, PlannedEndpoint, Scenario, Shaping } from './types.js';
@@ -28,6 +28,9 @@ function checkShaping(source: SourceMap, path: (string | number)[], s: Shaping):
   if (s.jitter && !s.delay) throw source.error([...path, 'jitter'], 'jitter needs a delay');
   if (s.loss && Number(s.loss.slice(0, -1)) > 100) throw source.error([...path, 'loss'], `${s.loss} is over 100%`);
 }
+
+/** The most endpoints one scenario makes (the endpoints map of every switch holds them all; emulation measured up to 10,000). */
+export const MAX_SCENARIO_ENDPOINTS = 100_000;
 
 export function makePlan(s: Scenario, source: SourceMap): Plan {
   const hosts = hostNames(s);
@@ -83,6 +86,8 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
   for (const [i, v] of s.vpcs.entries()) {
     if (vpcs.some((x) => x.vni === v.vni)) throw source.error(['vpcs', i, 'vni'], `VNI ${v.vni} is given twice`);
     const vc = cidrOf(source, ['vpcs', i, 'cidr'], v.cidr);
+    const block = NOT_UNICAST_BLOCKS.find((b) => cidrOverlaps(vc, parseCidr(b, 'block')));
+    if (block) throw source.error(['vpcs', i, 'cidr'], `${v.cidr} overlaps ${block}, where no endpoint's address can come from`);
     const routers = (v.routers ?? []).map((r, j) => host(['vpcs', i, 'routers', j], r));
     vpcs.push({ vni: v.vni, cidr: v.cidr, routers });
     for (const [j, n] of v.networks.entries()) {
@@ -146,6 +151,11 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
       if (takenIn(e.vni).has(n)) throw source.error(['endpoints', i, 'ip'], `${e.ip} is used twice in VPC ${e.vni}`);
       takenIn(e.vni).add(n);
     }
+  }
+  // Counted endpoints multiply: bounded before a single address is walked.
+  const total = specs.reduce((sum, e) => sum + (e.name !== undefined ? 1 : (e.hosts === 'all' ? hosts.length : e.hosts!.length) * e.perHost!), 0);
+  if (total > MAX_SCENARIO_ENDPOINTS) {
+    throw source.error(['endpoints'], `${total} endpoints (listed, and perHost times hosts); a scenario makes at most ${MAX_SCENARIO_ENDPOINTS}`);
   }
   // Next free address per network, walking up from the first host address.
   const cursor = new Map<string, number>();

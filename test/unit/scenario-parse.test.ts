@@ -93,11 +93,17 @@ vpcs: [{ vni: 1, cidr: 10.0.0.0/16, networks: [{ netId: 1, cidr: 10.0.0.0/16, sw
     expect(errorOf(`${BASE}endpoints:\n  - { name: a, vni: 3, netId: 1, host: left }\nchecks:\n  iperf:\n    - { client: a, server: ghost }\n`))
       .toBe("f.yaml:15: checks.iperf[0].server: no endpoint 'ghost'");
     expect(errorOf(`${BASE}links:\n  uplink:\n    jitter: 2ms\n`)).toBe('f.yaml:13: links.uplink.jitter: jitter needs a delay');
+    expect(errorOf(BASE.replace('cidr: 10.0.0.0/16', 'cidr: 0.0.0.0/0'))).toBe("f.yaml:6: vpcs[0].cidr: 0.0.0.0/0 overlaps 0.0.0.0/8, where no endpoint's address can come from");
   });
 
   it('reports a network with no room left, and YAML syntax errors with their line', () => {
     const tiny = BASE.replace('cidr: 10.0.1.0/24', 'cidr: 10.0.1.0/29');
     expect(errorOf(`${tiny}endpoints:\n  - { vni: 3, netId: 1, hosts: all, perHost: 2 }\n`)).toMatch(/^f\.yaml:12: endpoints\[0\]: network 1 of VPC 3 .* has no free address left/);
+    // Counted endpoints bounded before any address is walked (1,000 hosts x 100,000 each would take minutes and gigabytes).
+    const huge = BASE.replace('names: [left, right, sw]', 'count: 1000').replace('cidr: 10.0.0.0/16', 'cidr: 10.0.0.0/8').replace('cidr: 10.0.1.0/24', 'cidr: 10.0.0.0/8')
+      .replace('switches: [sw]', 'switches: [h1]');
+    expect(errorOf(`${huge}endpoints:\n  - { vni: 3, netId: 1, hosts: all, perHost: 100000 }\n`))
+      .toMatch(/^f\.yaml:\d+: endpoints: 100000000 endpoints \(listed, and perHost times hosts\); a scenario makes at most 100000$/);
     expect(errorOf('hosts:\n  names: [a\nvpcs: []\n')).toMatch(/^f\.yaml:\d+: YAML: /);
     expect(errorOf('hosts: { names: [a] }\nhosts: { names: [b] }\nvpcs: []\n')).toMatch(/^f\.yaml:2: YAML: .*unique/i);
   });
