@@ -45,6 +45,8 @@ describe('bad arguments: exit 2 and one line on stderr', () => {
     ['unknown option', ['stats', '--prefix', 'p1', '--bogus'], /unknown option '--bogus'/],
     ['missing value', ['records', 'vpc', 'get', '--vni'], /--vni needs a value/],
     ['value on a flag', ['stats', '--prefix', 'p1', '--json=yes'], /--json takes no value/],
+    ['a value that reads as an option', ['pingall', 'p1', '--sample', '-1'], /--sample needs a value \(one starting with '-' is given as --sample=VALUE\)/],
+    ['bad endpoint address', ['capture', '--prefix', 'p1', '--host', 'a', '--endpoint', '3/999.1.1.1'], /--endpoint must be VNI\/IP/],
     ['no operation', ['records', 'vpc'], /give an operation: get, list, create, update, delete/],
     ['no record kind', ['records'], /give a record kind: vpc, net, ep/],
     ['controller: no operation', ['vpc'], /give an operation: create, list, get, delete/],
@@ -61,7 +63,7 @@ describe('bad arguments: exit 2 and one line on stderr', () => {
     ['bad prefix', ['capture', '--prefix', 'Bad!', '--host', 'a'], /--prefix 'Bad!' must be 1-6 characters/],
     ['capture without host', ['capture', '--prefix', 'p1'], /--host is required \(or --underlay\)/],
     ['bad action', ['capture', '--prefix', 'p1', '--host', 'a', '--actions', 'tx,nope'], /--actions: 'nope' is not one of/],
-    ['actions on an interface', ['capture', '--prefix', 'p1', '--host', 'a', '-i', 'eth0', '--actions', 'tx'], /--actions and --force are for the XDP hook/],
+    ['actions on an interface', ['capture', '--prefix', 'p1', '--host', 'a', '-i', 'eth0', '--actions', 'tx'], /--actions and --force are for the data-path hook/],
     ['bad count', ['capture', '--prefix', 'p1', '--host', 'a', '-c', '0'], /--count must be an integer/],
     ['bad format', ['capture', '--prefix', 'p1', '--host', 'a', '-w', 'x', '--format', 'txt'], /--format must be pcapng or pcap/],
     ['bad endpoint', ['capture', '--prefix', 'p1', '--host', 'a', '-i', 'veth0', '--endpoint', '10.0.0.2'], /--endpoint must be VNI\/IP/],
@@ -291,6 +293,14 @@ describe('against running droplets', () => {
     r = await xvpc('status', '--prefix', prefix, '--json');
     const ctl = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((o) => o.controller)?.controller;
     expect(ctl).toMatchObject({ vpcs: 1, networks: 1, endpoints: 2, leading: true, drift: { differ: 0 } });
+    // A misspelt host is named with the droplets there are, not shown as a DOWN row.
+    r = await xvpc('status', '--prefix', prefix, '--host', 'nope');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^xvpc status: no droplet 'nope' in prefix '\w+' \(droplets: /);
+    // capture of an endpoint the host does not have: named, not a failed open of a namespace path.
+    r = await xvpc('capture', '--prefix', prefix, '--host', 'left', '--endpoint', '3/10.0.0.99', '-c', '1');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/no endpoint 3\/10\.0\.0\.99 on host left/);
   });
 
   it('sg: create, list, get, attach (enforced: ping refused), detach (allowed again), delete; bad rules are one line', async () => {

@@ -29,7 +29,11 @@ export function parse<O extends Options>(args: string[], options: O, allowPositi
     const opt = /--[\w-]+/.exec(e.message)?.[0] ?? /-\w/.exec(e.message)?.[0];
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${opt ?? e.message}'`);
     if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      throw new UsageError(/argument missing/.test(e.message) ? `${opt} needs a value` : `${opt} takes no value`);
+      if (/argument missing/.test(e.message)) throw new UsageError(`${opt} needs a value`);
+      // `--sample -1`: a value that starts with a dash reads as another option.
+      if (/ambiguous/.test(e.message)) throw new UsageError(`${opt} needs a value (one starting with '-' is given as ${opt}=VALUE)`);
+      if (/does not take an argument/.test(e.message)) throw new UsageError(`${opt} takes no value`);
+      throw new UsageError(e.message.split('\n')[0]);
     }
     if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       throw new UsageError(`unexpected argument '${/'([^']*)'/.exec(e.message)?.[1] ?? ''}'`);

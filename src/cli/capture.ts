@@ -2,7 +2,7 @@
 // programs (the capture hook of its XDP or TC build, per verdict, filtered in the kernel) or on
 // an interface (libpcap); printed one per line, or written as pcapng/pcap to
 // a file or to stdout (`-w -`, for tcpdump or Wireshark).
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { XvpcError } from '../errors.js';
 import { type Capture, PcapCapture, XdpCapture, hookPath } from '../capture/session.js';
@@ -12,6 +12,7 @@ import { type CaptureFormat, createEncoder } from '../capture/pcap.js';
 import { BRIDGE, portName } from '../droplet/names.js';
 import { type Command, UsageError, checkHost, checkPrefix, intOpt, parse, required } from './args.js';
 import { findHost, underlayNetnsPath } from './hosts.js';
+import { isIpv4 } from '../util/addr.js';
 
 const OPTIONS = {
   prefix: { type: 'string' }, host: { type: 'string' }, actions: { type: 'string' },
@@ -21,7 +22,7 @@ const OPTIONS = {
 } as const;
 
 export const captureCommand: Command = {
-  summary: 'capture a host\'s packets at its XDP exit (per action) or on an interface, as text, pcapng or pcap',
+  summary: 'capture a host\'s packets where its data-path programs (TC or XDP) leave them (per action) or on an interface, as text, pcapng or pcap',
   usage: [
     'xvpc capture --prefix P --host NAME [--actions aborted,drop,pass,tx,redirect] [-w FILE|-] [-c COUNT]',
     '                    [-s SNAPLEN] [--format pcapng|pcap] [--duration SECS] [--force] [EXPRESSION...]',
@@ -30,7 +31,7 @@ export const captureCommand: Command = {
     '       xvpc capture --prefix P --underlay [--host NAME | -i IFACE] [...] [EXPRESSION...]',
     '',
     'EXPRESSION is a tcpdump filter, run in the kernel (e.g. \'geneve and icmp\', \'udp port 6081\').',
-    'Without -i the packets are taken where the host\'s data-path programs (XDP, or TC with --mode tc) leave',
+    'Without -i the packets are taken where the host\'s data-path programs (TC, the droplets\' default, or XDP) leave',
     'them (outer Geneve headers included), with the verdict each left with; -w - writes to stdout for',
     '`tcpdump -r -` or Wireshark.',
   ].join('\n'),
@@ -55,7 +56,7 @@ function parseActions(value: string | undefined): XdpAction[] | undefined {
 
 function parseEndpoint(value: string): { vni: number; ip: string } {
   const m = /^(\d+)\/(\d+\.\d+\.\d+\.\d+)$/.exec(value);
-  if (!m) throw new UsageError(`--endpoint must be VNI/IP (e.g. 3/10.0.0.2), not '${value}'`);
+  if (!m || !isIpv4(m[2])) throw new UsageError(`--endpoint must be VNI/IP (e.g. 3/10.0.0.2), not '${value}'`);
   return { vni: intOpt(m[1], 'endpoint VNI', 1, 0xffffff)!, ip: m[2] };
 }
 
@@ -78,7 +79,7 @@ export async function runCapture(args: string[]): Promise<number> {
   if (format !== 'pcapng' && format !== 'pcap') throw new UsageError(`--format must be pcapng or pcap, not '${values.format}'`);
   if (values.format && values.write === undefined) throw new UsageError('--format goes with -w');
   if (values.write === '') throw new UsageError('-w needs a file name, or - for stdout');
-  if (!hook && (actions || values.force)) throw new UsageError('--actions and --force are for the XDP hook (leave out -i/--underlay)');
+  if (!hook && (actions || values.force)) throw new UsageError('--actions and --force are for the data-path hook (leave out -i/--underlay)');
   if (values.endpoint !== undefined && values.netns !== undefined) throw new UsageError('give --endpoint or --netns, not both');
   if (values.netns !== undefined && values.iface === undefined) throw new UsageError('--netns goes with -i IFACE');
   if ((values.endpoint !== undefined || values.netns !== undefined) && values.underlay) {
@@ -102,13 +103,14 @@ export async function runCapture(args: string[]): Promise<number> {
       capture = new XdpCapture({
         hookPath: hookPath(host.pinRoot), actions, filter, snaplen: snaplen ?? DEFAULT_SNAPLEN, name: hostName, force: values.force,
       });
-      where = `${hostName} XDP ${(actions ?? XDP_ACTIONS).join(',')}`;
+      where = `${hostName} ${host.record.mode === 'tc' ? 'TC' : 'XDP'} ${(actions ?? XDP_ACTIONS).join(',')}`;
     } else {
       // An endpoint's own device unless -i names another: veth0 in its namespace, or ep<tag> in a shared one.
       const own = endpoint ? host.endpointLink(endpoint.vni, endpoint.ip) : undefined;
       const ns = own ? own.netns : values.netns;
       const iface = values.iface ?? own!.device;
       const netnsPath = ns ? await host.namespacePath(ns) : await host.netnsPath();
+      if (endpoint && !existsSync(netnsPath)) throw new Error(`no endpoint ${endpoint.vni}/${endpoint.ip} on host ${hostName} (no namespace ${ns})`);
       capture = new PcapCapture({ iface, netnsPath, filter, snaplen, name: `${hostName}:${iface}` });
       where = `${hostName} ${iface}${ns ? ` in ${ns}` : ''}`;
     }

@@ -1,4 +1,4 @@
-// `xvpc stats`: the XDP counters of a prefix's hosts, by name, one column per
+// `xvpc stats`: the data-path counters of a prefix's hosts, by name, one column per
 // host; --watch redraws them every interval with what changed.
 import { connectTransitd, type TransitdClient } from '../transitd/client.js';
 import { STAT_NAMES } from '../abi/index.js';
@@ -13,7 +13,7 @@ const OPTIONS = {
 } as const;
 
 export const statsCommand: Command = {
-  summary: 'XDP counters by name, one column per host (--watch: redraw every second with deltas)',
+  summary: 'data-path counters (TC or XDP build) by name, one column per host (--watch: redraw every second with deltas)',
   usage: [
     'xvpc stats --prefix P [--host NAME]... [--all] [--json] [--watch [--interval SECS] [-n COUNT]]',
     '       xvpc stats --socket PATH [...]',

@@ -7,7 +7,7 @@
 import { connectTransitd } from '../transitd/client.js';
 import { socketPath } from '../droplet/names.js';
 import { listRecords } from '../droplet/records.js';
-import { type Command, UsageError, checkHost, checkPrefix, parse } from './args.js';
+import { type Command, UsageError, assertDroplet, checkHost, checkPrefix, parse } from './args.js';
 import { withController } from './controller.js';
 
 const OPTIONS = {
@@ -60,6 +60,7 @@ export async function runStatus(args: string[]): Promise<number> {
   if (values.prefix === undefined) throw new UsageError('--prefix is required');
   const prefix = checkPrefix(values.prefix);
   let names = (values.host ?? []).map(checkHost);
+  for (const n of names) await assertDroplet(prefix, n); // a misspelt host is named, not shown as a DOWN row
   if (names.length === 0) names = (await listRecords(prefix)).map((r) => r.name).sort();
   if (names.length === 0) throw new Error(`no droplets in prefix '${prefix}'`);
   const all = await Promise.all(names.map((n) => statusOf(n, `unix://${socketPath(prefix, n)}`)));
