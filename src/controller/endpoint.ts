@@ -52,17 +52,18 @@ export class Endpoint<H extends ControllerHost = ControllerHost> {
     readonly sharedNamespace = false,
   ) {}
 
-  async run(cmd: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  run(cmd: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
     if (!this.host) throw new XvpcError('FAILED_PRECONDITION', `endpoint ${this.vni}/${this.ip} is scaled: it has no host to run on`);
     const h = this.host;
     if (!h.run || !h.netnsRun) throw new XvpcError('FAILED_PRECONDITION', `endpoint ${this.vni}/${this.ip}: host ${h.id} is reached over the network only; run commands on it there`);
     if (!this.netns) return h.run(cmd, opts);
-    const r = await h.netnsRun(this.netns, cmd, opts);
-    // ip netns exec's own failure (255), not the command's: the endpoint was deleted (or moved) since this handle was made.
-    if (r.code === 255 && /^Cannot open network namespace .*No such file or directory/m.test(r.stderr)) {
-      throw new XvpcError('NOT_FOUND', `endpoint ${this.vni}/${this.ip}: its namespace ${this.netns} on ${h.id} is gone (the endpoint was deleted or moved)`);
-    }
-    return r;
+    return h.netnsRun(this.netns, cmd, opts).then((r) => {
+      // ip netns exec's own failure (255), not the command's: the endpoint was deleted (or moved) since this handle was made.
+      if (r.code === 255 && /^Cannot open network namespace .*No such file or directory/m.test(r.stderr)) {
+        throw new XvpcError('NOT_FOUND', `endpoint ${this.vni}/${this.ip}: its namespace ${this.netns} on ${h.id} is gone (the endpoint was deleted or moved)`);
+      }
+      return r;
+    });
   }
 
   async ping(ip: string, opts: { count?: number; timeoutMs?: number } = {}): Promise<PingResult> {

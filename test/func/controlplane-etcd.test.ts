@@ -145,6 +145,24 @@ describe('controllers on one etcd', () => {
     }
   });
 
+  it('a controller that lost its lease stands back one lease time before it campaigns again (a standby takes over, not it)', async () => {
+    const lone = new Controller(droplets, { store: etcd.url, leaseTtlSeconds: TTL });
+    const raw = new Etcd3({ hosts: etcd.url.replace('etcd://', 'http://') });
+    try {
+      await until('it leads', (TTL + 3) * 1000, () => lone.leading);
+      const kv = await raw.get(`xvpc/${droplets.h1.prefix}/leader`).exec();
+      await raw.leaseClient.leaseRevoke({ ID: kv.kvs[0].lease });
+      await until('it sees its lease lost', (TTL + 3) * 1000, () => !lone.leading);
+      const lostAt = Date.now();
+      // Nobody else campaigns: it leads again, but only after standing back.
+      await until('it leads again', (2 * TTL + 3) * 1000, () => lone.leading);
+      expect(Date.now() - lostAt).toBeGreaterThanOrEqual(TTL * 1000 - 100);
+    } finally {
+      raw.close();
+      await lone.close();
+    }
+  });
+
   it('the etcd store: a commit larger than a transaction, loaded back whole (in pages); a stale commit is refused', async () => {
     const ns = `bulk${Date.now()}`;
     const w = new EtcdStore(etcd.url, ns, TTL);

@@ -34,6 +34,8 @@ export class EtcdStore implements Store, Leadership {
   private closed = false;
   private readonly listeners: ((leading: boolean) => void)[] = [];
   private campaignTimer: NodeJS.Timeout | undefined;
+  /** No campaign before this (ms since epoch): set when a lease is lost (see tryLead). */
+  private holdOffUntil = 0;
 
   /** namespace: keys go under it (a deployment's name: the droplets' prefix); ttlSeconds: the leader lease. */
   constructor(url: string, namespace: string, private readonly ttlSeconds = 5) {
@@ -78,7 +80,7 @@ export class EtcdStore implements Store, Leadership {
     const tick = async () => {
       if (this.closed) return;
       try {
-        if (!this.isLeader) await this.tryLead();
+        if (!this.isLeader && Date.now() >= this.holdOffUntil) await this.tryLead();
       } catch {
         // etcd unreachable: try again at the next tick
       }
@@ -92,6 +94,9 @@ export class EtcdStore implements Store, Leadership {
       const lease = this.client.lease(this.ttlSeconds);
       lease.on('lost', () => {
         if (this.lease === lease) this.lease = undefined;
+        // A controller that lost its lease (paused, cut off) stands back for one lease time, so a
+        // standby that saw the leader key go takes over rather than racing it back.
+        this.holdOffUntil = Date.now() + this.ttlSeconds * 1000;
         this.setLeading(false);
       });
       this.lease = lease;
