@@ -6,7 +6,7 @@
 import { connectTransitd, type TransitdClient } from '../transitd/client.js';
 import { EndpointType, MAX_BACKENDS, MAX_MEMBERS, endpointRecordKey } from '../abi/index.js';
 import { XvpcError, alreadyExists, invalid, notFound } from '../errors.js';
-import { NOT_UNICAST_BLOCKS, cidrContains, cidrOverlaps, cidrWithin, maskOf, parseCidr, parseIpv4 } from '../util/addr.js';
+import { cidrContains, cidrOverlaps, cidrWithin, maskOf, notUnicastOverlap, parseCidr, parseIpv4 } from '../util/addr.js';
 import { endpointMac, gatewayIp } from './addressing.js';
 import { desiredState, type HostAddress, type HostGoal } from './desired.js';
 import { countDrift, goalSize, observedGoal } from './observe.js';
@@ -500,8 +500,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       // A smaller VPC could never hold a network.
       const c = parseCidr(cidr, 'cidr');
       if (c.len > NETWORK_MAX_PREFIX) throw invalid(`cidr: ${cidr} is too small for any network (at most /${NETWORK_MAX_PREFIX})`);
-      const reserved = NOT_UNICAST_BLOCKS.find((b) => cidrOverlaps(c, parseCidr(b, 'block')));
-      if (reserved) throw invalid(`cidr: ${cidr} overlaps ${reserved}, where no endpoint's address can come from`);
+      const reserved = notUnicastOverlap(c);
+      if (reserved) throw invalid(`cidr: ${reserved}`);
       // A host endpoint routes the VPC's CIDR in its host's namespace: over the host's own underlay address it would cut the host off.
       const host = Object.values(this.droplets).find((h) => cidrContains(c, parseIpv4(h.ip, 'ip')));
       if (host) throw invalid(`cidr: ${cidr} holds ${host.id}'s underlay address ${host.ip}; a VPC's addresses must not be the hosts'`);
@@ -568,13 +568,14 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const a = check.args(args, 'deleteNetwork');
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       // Its endpoints go with it: none may be a backend of a scaled endpoint that stays (of another network).
-      const gone = new Set(m.endpointsOf(net.vni, net.netId).map((ep) => ep.ip));
+      const members = m.endpointsOf(net.vni, net.netId);
+      const gone = new Set(members.map((ep) => ep.ip));
       const user = m.endpointsOf(net.vni).find((e) => e.netId !== net.netId && e.backends.some((b) => gone.has(b)));
       if (user) {
         throw new XvpcError('FAILED_PRECONDITION', `netId: network ${net.netId}'s endpoint ${user.backends.find((b) => gone.has(b))} `
           + `is a backend of scaled endpoint ${user.ip} (network ${user.netId}); update or delete that first`);
       }
-      for (const ep of m.endpointsOf(net.vni, net.netId)) m.endpoints.delete(endpointRecordKey({ vni: net.vni, ip: ep.ip }));
+      for (const ep of members) m.endpoints.delete(endpointRecordKey({ vni: net.vni, ip: ep.ip }));
       m.networks.delete(Model.netKey(net.vni, net.netId));
     });
   }
@@ -609,7 +610,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
    * endpoint with the address there is refused here, before any host is told
    * (its transitd refuses it too). One lookup per VPC.
    */
-  private refuseSharedAddress(m: Model, vni: number, ip: string, host: string, type: EndpointType): void {
+  private refuseAddressClash(m: Model, vni: number, ip: string, host: string, type: EndpointType): void {
     const hostEndpoint = type === EndpointType.HOST;
     if (!hostEndpoint && this.droplets[host].endpointNamespace !== 'shared') return;
     for (const other of m.vpcs.keys()) {
@@ -628,7 +629,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       const net = this.network(check.vni(a.vni), check.u32(a.netId, 'netId'));
       const ip = this.endpointIp(net, a.ip);
       const host = this.hostArg(a.host, 'host');
-      this.refuseSharedAddress(m, net.vni, ip, host, type);
+      this.refuseAddressClash(m, net.vni, ip, host, type);
       const securityGroups = sg.groupNames(m, net.vni, a.securityGroups);
       const ep: EndpointModel = { vni: net.vni, netId: net.netId, ip, mac: endpointMac(net.vni, ip), type, host, backends: [], securityGroups };
       m.endpoints.set(endpointRecordKey({ vni: net.vni, ip }), ep);

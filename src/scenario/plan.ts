@@ -1,6 +1,6 @@
 // From a parsed scenario to a Plan: host names expanded, references checked
 // (each error names its line), and every endpoint given a name and address.
-import { NOT_UNICAST_BLOCKS, cidrContains, cidrOverlaps, cidrWithin, formatIpv4, maskOf, parseCidr, parseIpv4, type Cidr } from '../util/addr.js';
+import { cidrContains, cidrOverlaps, cidrWithin, formatIpv4, maskOf, notUnicastOverlap, parseCidr, parseIpv4, type Cidr } from '../util/addr.js';
 import { gatewayIp } from '../controller/addressing.js';
 import type { SourceMap } from './parse.js';
 import type { HostShaping, Plan, PlannedEndpoint, Scenario, Shaping } from './types.js';
@@ -86,8 +86,8 @@ export function makePlan(s: Scenario, source: SourceMap): Plan {
   for (const [i, v] of s.vpcs.entries()) {
     if (vpcs.some((x) => x.vni === v.vni)) throw source.error(['vpcs', i, 'vni'], `VNI ${v.vni} is given twice`);
     const vc = cidrOf(source, ['vpcs', i, 'cidr'], v.cidr);
-    const block = NOT_UNICAST_BLOCKS.find((b) => cidrOverlaps(vc, parseCidr(b, 'block')));
-    if (block) throw source.error(['vpcs', i, 'cidr'], `${v.cidr} overlaps ${block}, where no endpoint's address can come from`);
+    const reserved = notUnicastOverlap(vc);
+    if (reserved) throw source.error(['vpcs', i, 'cidr'], reserved);
     const routers = (v.routers ?? []).map((r, j) => host(['vpcs', i, 'routers', j], r));
     vpcs.push({ vni: v.vni, cidr: v.cidr, routers });
     for (const [j, n] of v.networks.entries()) {

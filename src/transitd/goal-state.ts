@@ -80,10 +80,12 @@ export function applyGoalState(records: HostRecords, m: GoalState, journal?: Goa
   };
   VALIDATE_ORDER.forEach(validatePuts);
   VALIDATE_ORDER.forEach(validateDeletes);
-  const keysOf = <N extends RecordKindName>(list: Map<RecordKindName, Write[]>, kind: N) => list.get(kind)!.map((w) => w.key as KeyOf<N>);
+  // An upsert's key is its record (validatePuts); a delete's, its key.
+  const written = <N extends RecordKindName>(kind: N) => upserts.get(kind)!.map((w) => w.key as RecordOf<N>);
+  const deleted = <N extends RecordKindName>(kind: N) => deletes.get(kind)!.map((w) => w.key as KeyOf<N>);
   records.checkSecurityChange({
-    groups: keysOf(upserts, 'sg_groups') as RecordOf<'sg_groups'>[], attachments: keysOf(upserts, 'sg_attach') as RecordOf<'sg_attach'>[],
-    deleteGroups: keysOf(deletes, 'sg_groups').map((k) => k.id), deleteAttachments: keysOf(deletes, 'sg_attach'),
+    groups: written('sg_groups'), attachments: written('sg_attach'),
+    deleteGroups: deleted('sg_groups').map((k) => k.id), deleteAttachments: deleted('sg_attach'),
     attachmentsField: FIELDS.sg_attach.putName,
   });
 

@@ -117,11 +117,11 @@ export class HostRecords {
     const removed = new Set(c.deleteAttachments.map(endpointRecordKey));
     c.attachments.forEach((a, i) => {
       if (removed.has(endpointRecordKey(a))) return;
+      const at = () => `${c.attachmentsField}${c.attachmentsField ? `[${i}]: ` : ''}security attachment ${endpointRecordKey(a)}`;
       for (const id of a.groups) {
         const vni = groups.get(id);
-        const at = `${c.attachmentsField}${c.attachmentsField ? `[${i}]: ` : ''}security attachment ${endpointRecordKey(a)}`;
-        if (vni === undefined) throw failedPrecondition(`${at}: security group ${id} is not on this host (put the group first, or with it)`);
-        if (vni !== a.vni) throw failedPrecondition(`${at}: security group ${id} belongs to vni ${vni}, not ${a.vni}`);
+        if (vni === undefined) throw failedPrecondition(`${at()}: security group ${id} is not on this host (put the group first, or with it)`);
+        if (vni !== a.vni) throw failedPrecondition(`${at()}: security group ${id} belongs to vni ${vni}, not ${a.vni}`);
       }
     });
     if (c.deleteGroups.length === 0) return;

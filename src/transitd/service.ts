@@ -129,7 +129,7 @@ export class TransitService {
    * endpoint already has there, or has earlier in the same call, is refused
    * before anything changes.
    */
-  private refuseSharedAddressClash(todo: Plumbing[]): void {
+  private refuseAddressClash(todo: Plumbing[]): void {
     // Where an address can be one endpoint's only: the shared endpoint namespace, and the host's own (host endpoints).
     const place = (names: EndpointNames) => (names.shared ? 'shared' : names.netns ? undefined : 'host');
     const clashing = todo.filter((t) => place(t.names));
@@ -203,7 +203,7 @@ export class TransitService {
       replies[at] = { netns: names.netns, veth: names.veth, ifindex: existing, sharedNamespace: names.shared };
       if (existing < 0) todo.push({ at, names, req, mtu: req.mtu || endpointMtu(this.host.mtu) });
     });
-    this.refuseSharedAddressClash(todo);
+    this.refuseAddressClash(todo);
     // Plumbing without its agent: left by a transitd whose pins were lost
     // (a reboot of its maps): made anew, as the controller's reconcile asks.
     const stale = todo.map((t) => t.names).filter((names) => plumbingExists(names, linkExists));
@@ -276,7 +276,7 @@ export class TransitService {
         const k = t.key(m);
         if (!exists(k)) throw notFound(`${t.describe(k)} does not exist`);
         this.checkSecurityChange(kind, k, 'delete');
-        if (!this.records.delete(kind, k)) throw notFound(`${t.describe(k)} does not exist`);
+        this.records.delete(kind, k);
         return {};
       });
     };

@@ -29,7 +29,16 @@ export const NOT_UNICAST_BLOCKS = ['0.0.0.0/8', '127.0.0.0/8', '224.0.0.0/3'] as
 /** What isUnicastIpv4 refuses, as error messages say it. */
 export const NOT_UNICAST_TEXT = '0.0.0.0/8, loopback, multicast and 240/4 with the broadcast are not';
 
-/** Whether IPv4 n (host order) can be one machine's address: outside NOT_UNICAST_BLOCKS. */
+/**
+ * Why a range of addresses cannot be a VPC's: the block of NOT_UNICAST_BLOCKS
+ * it overlaps, said as errors say it; undefined when it overlaps none.
+ */
+export function notUnicastOverlap(c: Cidr): string | undefined {
+  const block = NOT_UNICAST_BLOCKS.find((b) => cidrOverlaps(c, parseCidr(b, 'block')));
+  return block && `${formatCidr(c)} overlaps ${block}, where no endpoint's address can come from`;
+}
+
+/** Whether IPv4 n (host order) can be one machine's address: outside NOT_UNICAST_BLOCKS (the same fact by its first octet, for per-record checks). */
 export function isUnicastIpv4(n: number): boolean {
   const top = n >>> 24;
   return top !== 0 && top !== 127 && top < 224;
