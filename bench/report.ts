@@ -15,7 +15,7 @@ import { controllerStoreReport } from './controller-store-report.js';
 export { metCell };
 import type { PathCost, PktCostResult } from './pktcost.js';
 import type { SgThroughputResult } from './sg.js';
-import { controlDisagrees } from './sg-paired.js';
+import { controlDisagrees, emptyPhasesDisagree, emptyPhasesText } from './sg-paired.js';
 import { spreadOf, spreadText, tooWideToJudge } from './spread.js';
 import { sig } from './measure.js';
 
@@ -338,14 +338,16 @@ export function sgThroughputReport(sg: SgThroughputResult): { rows: Row[]; targe
     for (const [id, label, unit, p] of [['tcp1', 'TCP 1 stream', 'Gbit/s', m.tcp1], ['udp64_pps', 'UDP 64 B received', 'kpps', m.udp64Kpps]] as const) {
       const sp = p.ratio;
       const tid = `sg_${id}_${mode === 'tc' ? 'tc' : 'xdp'}_vs_no_policy`;
-      // The run is judged only when its own A/A control agrees with itself (sg-paired.ts).
-      const notJudged = tooWideToJudge(sp, SG_THROUGHPUT_GOAL) ?? controlDisagrees(p.control);
+      // The run is judged only when its own A/A control agrees with itself, and no more
+      // phases with the group than without came back empty (sg-paired.ts).
+      const notJudged = tooWideToJudge(sp, SG_THROUGHPUT_GOAL) ?? controlDisagrees(p.control) ?? emptyPhasesDisagree(p.emptyPhases);
       const t = check(tid, `${label} through xvpc (${build}) with a ${sg.rules}-rule security group on both endpoints vs none, ratio per pair of phases (the group attached, detached) of one run, median of ${sp.rounds} pairs`,
         `≥ ${SG_THROUGHPUT_GOAL}× no policy`, sig(sp.median), '×', SG_THROUGHPUT_GOAL, '>=', {
           ...(notJudged ? { notJudged } : {}),
           why: `${spreadText(sp)}; median rates ${sig(spreadOf(p.policed).median)} vs `
             + `${sig(spreadOf(p.open).median)} ${unit}${p.perBusyCpuRatio ? `; per busy CPU-second (steal and idle left out) ${spreadText(p.perBusyCpuRatio)}` : ''}; `
             + `${p.control ? `A/A control (nothing of the flow toggled) ${spreadText(p.control)}; ` : ''}`
+            + emptyPhasesText(p.emptyPhases)
             + `over both runs the hosts opened ${m.counters.sg_ct_new} conntrack entries and denied `
             + `${SG_DENIALS.reduce((a, k) => a + (m.counters[k] ?? 0), 0)} packets`,
         });

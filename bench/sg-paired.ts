@@ -27,6 +27,11 @@ export interface SgPaired {
    * must hold 1.0, or the pairs are not independent enough to judge the run on.
    */
   control?: Spread;
+  /**
+   * Phases that received nothing, by state ('policed', 'open', 'decoy',
+   * 'no decoy'): their cycles were left out and measured again (sg.ts).
+   */
+  emptyPhases?: Record<string, number>;
 }
 
 export function sgPaired(policed: number[], open: number[], busy?: { policed: number[]; open: number[] }): SgPaired {
@@ -79,4 +84,25 @@ export function controlDisagrees(control: Spread | undefined): string | undefine
   if (low <= 1 && 1 <= high) return undefined;
   return `the A/A control (nothing of the flow toggled) gave ${control.median.toFixed(3)}, its ${sure} interval ${low.toFixed(3)}-${high.toFixed(3)} `
     + 'leaves out 1.0: neighbouring phases differed by more than the interval allows, so it cannot be trusted on this run';
+}
+
+/**
+ * Why a row cannot be judged on its empty phases, or undefined: cycles with a
+ * phase that received nothing were measured again, so more empty phases with
+ * the group than without could be a cost (stalls) the kept cycles hide.
+ */
+export function emptyPhasesDisagree(empty: Record<string, number> | undefined): string | undefined {
+  if (!empty) return undefined;
+  const policed = empty.policed ?? 0;
+  const open = empty.open ?? 0;
+  if (policed <= open) return undefined;
+  return `${policed} phases with the group received nothing against ${open} without (their cycles were measured again): `
+    + 'leaving them out could hide a cost of the group';
+}
+
+/** The empty phases in words, for the report's "why"; '' when there were none. */
+export function emptyPhasesText(empty: Record<string, number> | undefined): string {
+  const entries = Object.entries(empty ?? {}).filter(([, n]) => n > 0);
+  if (entries.length === 0) return '';
+  return `phases that received nothing (cycle measured again): ${entries.map(([k, n]) => `${k} ${n}`).join(', ')}; `;
 }

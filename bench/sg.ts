@@ -4,11 +4,18 @@
 // while the group's attachment to both endpoints is removed and restored in
 // phases: each pair of neighbouring phases gives one ratio policed / open,
 // measured on the same connection, the same processes pinned to the same
-// CPUs, a quarter second apart. Separate runs (the design until 2026-12-07)
-// differed by more from run to run (connection set-up, where the scheduler
-// put sender and receiver) than the group costs; on this shared VM even one
-// connection's rate moves by a third from second to second, slowly enough that
-// neighbouring quarter seconds mostly agree.
+// CPUs, 25 ms apart. Separate runs (the design until 2026-12-07) differed by
+// more from run to run (connection set-up, where the scheduler put sender and
+// receiver) than the group costs; on this shared VM even one connection's rate
+// moves by a third from second to second, so the closer two phases are, the
+// more they agree: 600 pairs of 20 ms phases bound the median ratio within
+// about +-0.01, where 60 pairs of 0.25 s phases left +-0.02 to +-0.1.
+//
+// A phase that short may receive nothing (TCP waiting out a retransmission
+// timeout, 200 ms at least): its cycle is measured again, the empty phases are
+// counted by state and reported, and a run with more empty phases with the
+// group than without is not judged (report.ts), since dropping such cycles
+// could hide a cost. Too many empty cycles, or iperf3 gone, fail the run.
 //
 // Each run carries its own A/A control, interleaved with the measured phases:
 // pairs of phases with the group off in which only an attachment record for an
@@ -40,10 +47,16 @@ import { busyShare, controlSpread, receivedSoFar, sgPaired, type SgPaired } from
 
 export const SG_RULES = 100;
 /** Cycles per metric and build (each a measured pair of phases and an A/A pair), and each phase's measured seconds (bench/run.ts passes them). */
-export const SG_PAIRS = { quick: 20, full: 60 } as const;
-export const SG_PHASE_SECONDS = 0.25;
-/** After the attachment records are written or deleted (in the pinned maps, at once): lets packets in flight under the state before drain. */
-const SETTLE_SECONDS = 0.1;
+export const SG_PAIRS = { quick: 200, full: 600 } as const;
+export const SG_PHASE_SECONDS = 0.02;
+/**
+ * After the attachment records are written or deleted (in the pinned maps, at
+ * once): lets packets in flight under the state before drain (they sit in
+ * queues for well under a millisecond; 20 ms measured the same, 2026-12-08).
+ */
+const SETTLE_SECONDS = 0.005;
+/** Cycles with an empty phase that a run may measure again, per cycle asked for: past that it fails. */
+const EMPTY_CYCLES_ALLOWED = 0.05;
 /** The benchmark's ports (its own range: the throughput section counts up from 5201). */
 const PORT_FIRST = 7100;
 const PORT_LAST = 7999;
@@ -127,6 +140,9 @@ interface Phases { policed: number[]; open: number[]; policedBusy: number[]; ope
 /** A phase's state: the group on (policed) or off (open); or, for the A/A control, the group off and the decoy record there or not. */
 type PhaseState = 'policed' | 'open' | 'decoy' | 'no decoy';
 
+/** Phases that received nothing, by state (their cycles were measured again). */
+export type EmptyPhases = Record<PhaseState, number>;
+
 /**
  * One iperf3 run of `metric` from `client` to `server` in `pairs` cycles of
  * four phases: a measured pair (the group on, off) and an A/A pair (the group
@@ -135,17 +151,20 @@ type PhaseState = 'policed' | 'open' | 'decoy' | 'no decoy';
  */
 async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, server: { netns: string; ip: string }, port: number,
   pairs: number, seconds: number, setPoliced: (on: boolean) => Promise<void>, setDecoy: (on: boolean) => Promise<void>,
-): Promise<{ measured: Phases; control: Phases }> {
+): Promise<{ measured: Phases; control: Phases; emptyPhases: EmptyPhases }> {
   await setDecoy(false);
   await setPoliced(true); // the connection opens under the group, as a policed endpoint's would
-  const total = Math.ceil(4 * pairs * (seconds + SETTLE_SECONDS + 0.5) + 5);
+  const total = Math.ceil(4 * pairs * (1 + EMPTY_CYCLES_ALLOWED) * (seconds + SETTLE_SECONDS + 0.5) + 5);
   const pin = pins();
   const srv = new Background(inNs(server.netns, ['iperf3', '-s', '-1', '-p', String(port), ...pin.receiver]), (total + 30) * 1000);
   let cli: Background | undefined;
+  let ended = false;
+  void srv.exited.then(() => { ended = true; });
   try {
     await waitListening(server.netns, port);
     const args = metric === 'tcp' ? [] : ['-u', '-b', '0', '-l', '64'];
     cli = new Background(inNs(client.netns, ['iperf3', '-c', server.ip, '-p', String(port), '-t', String(total), ...pin.sender, ...args]), (total + 30) * 1000);
+    void cli.exited.then(() => { ended = true; });
     const pid = srv.pid!;
     const received = () => receivedSoFar(metric, readProcNet(pid));
     const start = received();
@@ -156,32 +175,49 @@ async function toggledRun(metric: 'tcp' | 'udp', client: { netns: string }, serv
     await sleep(1000); // past slow start and the first bursts
     const measured: Phases = { policed: [], open: [], policedBusy: [], openBusy: [] };
     const control: Phases = { policed: [], open: [], policedBusy: [], openBusy: [] };
+    const emptyPhases: EmptyPhases = { policed: 0, open: 0, decoy: 0, 'no decoy': 0 };
     let phase = 0;
-    const run = async (state: PhaseState) => {
+    const run = async (state: PhaseState): Promise<{ state: PhaseState; rate: number; busy: number }> => {
       await setPoliced(state === 'policed');
       await setDecoy(state === 'decoy');
       await sleep(SETTLE_SECONDS * 1000);
       const [c0, t0, cpu0] = [received(), nowNs(), await cpuSample()];
       await sleep(seconds * 1000);
       const [c1, ms, cpu1] = [received(), msSince(t0), await cpuSample()];
-      const rate = (c1 - c0) / (ms / 1000);
-      if (!(rate > 0)) throw new Error(`sg bench: ${metric} phase ${phase} (${state}): nothing received (the iperf3 run ended?) ${cli!.output.slice(-300)}`);
+      if (ended) throw new Error(`sg bench: ${metric} phase ${phase} (${state}): iperf3 ended before the run did: ${cli!.output.slice(-300)}`);
       phase++;
-      const into = state === 'policed' || state === 'open' ? measured : control;
-      const side = state === 'policed' || state === 'decoy' ? 'policed' : 'open';
-      into[side].push(metric === 'tcp' ? (rate * 8) / 1e9 : rate / 1000);
-      into[side === 'policed' ? 'policedBusy' : 'openBusy'].push(busyShare(cpuShare(cpu0, cpu1)));
+      const rate = (c1 - c0) / (ms / 1000);
+      return { state, rate: metric === 'tcp' ? (rate * 8) / 1e9 : rate / 1000, busy: busyShare(cpuShare(cpu0, cpu1)) };
     };
     // The measured pair's order flips every cycle, the A/A pair's every other
     // cycle, so each A/A phase follows a change of the group as often as the
     // other (else a slow recovery after a change, as TCP's, reads as a ratio).
-    for (let i = 0; i < pairs; i++) {
+    // A cycle with an empty phase is measured again, in the same order.
+    const emptyAllowed = Math.max(3, Math.ceil(pairs * EMPTY_CYCLES_ALLOWED));
+    for (let i = 0, emptyCycles = 0; i < pairs;) {
       const measuredPair: PhaseState[] = i % 2 === 0 ? ['policed', 'open'] : ['open', 'policed'];
       const controlPair: PhaseState[] = (i >> 1) % 2 === 0 ? ['decoy', 'no decoy'] : ['no decoy', 'decoy'];
-      for (const state of [...measuredPair, ...controlPair]) await run(state);
+      const cycle = [];
+      for (const state of [...measuredPair, ...controlPair]) cycle.push(await run(state));
+      const empty = cycle.filter((p) => !(p.rate > 0));
+      if (empty.length) {
+        for (const p of empty) emptyPhases[p.state]++;
+        if (++emptyCycles > emptyAllowed) {
+          throw new Error(`sg bench: ${metric}: ${emptyCycles} cycles had a phase that received nothing (more than ${emptyAllowed}; `
+            + `empty phases by state ${JSON.stringify(emptyPhases)}): the connection stalls too often on this machine to measure`);
+        }
+        continue;
+      }
+      for (const p of cycle) {
+        const into = p.state === 'policed' || p.state === 'open' ? measured : control;
+        const side = p.state === 'policed' || p.state === 'decoy' ? 'policed' : 'open';
+        into[side].push(p.rate);
+        into[side === 'policed' ? 'policedBusy' : 'openBusy'].push(p.busy);
+      }
+      i++;
     }
     await setDecoy(false);
-    return { measured, control };
+    return { measured, control, emptyPhases };
   } finally {
     cli?.kill();
     srv.kill();
@@ -242,9 +278,10 @@ async function measureMode(prefix: string, mode: 'tc' | 'native', pairs: number,
     const udp = await toggledRun('udp', client, server, nextPort(), pairs, seconds, setPoliced, setDecoy);
     const after = await sgCounters(droplets);
     const counters = Object.fromEntries(SG_COUNTERS.map((k) => [k, after[k] - before[k]]));
-    const paired = (r: { measured: Phases; control: Phases }) => ({
+    const paired = (r: { measured: Phases; control: Phases; emptyPhases: EmptyPhases }) => ({
       ...sgPaired(r.measured.policed, r.measured.open, { policed: r.measured.policedBusy, open: r.measured.openBusy }),
       control: controlSpread(r.control.policed, r.control.open),
+      emptyPhases: r.emptyPhases,
     });
     const res = { tcp1: paired(tcp), udp64Kpps: paired(udp), counters };
     done(`with the group / without: TCP ${res.tcp1.ratio.median.toFixed(3)} (A/A ${res.tcp1.control.median.toFixed(3)}), `
@@ -272,7 +309,8 @@ export async function measureSgThroughput(prefixes: { tc: string; native: string
       + `${DECOY_IP.join('.')} (an address no flow uses) there and not for an A/A pair; the measured pair's order flipping every cycle, `
       + 'the A/A pair\'s every other cycle; '
       + `${SETTLE_SECONDS}s after each change, then ${seconds}s measured: received bytes on the server namespace's device (TCP), `
-      + 'datagrams delivered to its sockets (UDP); per pair the ratio of its two phases',
+      + 'datagrams delivered to its sockets (UDP); per pair the ratio of its two phases; a cycle with a phase that received '
+      + 'nothing measured again, its empty phases counted by state',
     group: `${SG_RULES} rules per direction on both endpoints (client: egress, server: ingress): ${SG_RULES - 2} TCP rules for other /32s, `
       + `then TCP and UDP from/to ${CIDR} on ports ${PORT_FIRST}-${PORT_LAST}`,
   };

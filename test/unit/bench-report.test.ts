@@ -6,7 +6,7 @@ import type { ControllerStoreResult, StoreRun } from '../../bench/controller-sto
 import type { PathCost, PktCostResult } from '../../bench/pktcost.js';
 import { aggregateFinding, buildReport, metCell, pktSwitchTarget, renderTargets, sgPacketTargets, sgThroughputReport } from '../../bench/report.js';
 import type { SgThroughputResult } from '../../bench/sg.js';
-import { controlDisagrees, controlSpread, receivedSoFar, sgPaired } from '../../bench/sg-paired.js';
+import { controlDisagrees, controlSpread, emptyPhasesDisagree, emptyPhasesText, receivedSoFar, sgPaired } from '../../bench/sg-paired.js';
 import { check } from '../../bench/targets.js';
 import { spreadOf } from '../../bench/spread.js';
 
@@ -240,6 +240,28 @@ describe('bench report: security groups (issue 13)', () => {
     expect(controlDisagrees(drifting)).toMatch(/0\.950/);
     expect(() => controlSpread([1], [0])).toThrow(/not positive/);
     expect(() => controlSpread([1, 1], [1])).toThrow(/1 open/);
+  });
+
+  it('does not judge a run whose phases with the group came back empty more often than without', () => {
+    const steady = controlSpread([1, 1.01, 0.99, 1, 1.02, 0.98, 1], [1, 1, 1, 1, 1, 1, 1]);
+    const clear = { policed: [10, 10, 10, 10, 10, 10, 10], open: [10, 10, 10, 10, 10, 10, 10], ratio: spreadOf([1, 1, 1, 1, 1, 1, 1]), control: steady };
+    const sg: SgThroughputResult = {
+      rules: 100, rounds: 7, secondsPerRound: 0.02, settleSeconds: 0.005, method: '', group: '',
+      modes: { tc: {
+        tcp1: { ...clear, emptyPhases: { policed: 2, open: 1, decoy: 0, 'no decoy': 0 } },
+        udp64Kpps: { ...clear, emptyPhases: { policed: 1, open: 1, decoy: 3, 'no decoy': 0 } },
+        counters: { sg_ct_new: 4 },
+      } },
+    };
+    const by = new Map(sgThroughputReport(sg).targets.map((t) => [t.id, t]));
+    expect(by.get('sg_tcp1_tc_vs_no_policy')).toMatchObject({ status: 'not judged' });
+    expect(by.get('sg_tcp1_tc_vs_no_policy')?.margin).toMatch(/2 phases with the group received nothing against 1 without/);
+    // As many empty without the group: judged, and the empty phases are said.
+    expect(by.get('sg_udp64_pps_tc_vs_no_policy')).toMatchObject({ status: 'met' });
+    expect(by.get('sg_udp64_pps_tc_vs_no_policy')?.why).toMatch(/received nothing \(cycle measured again\): policed 1, open 1, decoy 3/);
+    expect(emptyPhasesDisagree(undefined)).toBeUndefined();
+    expect(emptyPhasesDisagree({ policed: 0, open: 0 })).toBeUndefined();
+    expect(emptyPhasesText({ policed: 0, open: 0 })).toBe('');
   });
 });
 
