@@ -2,16 +2,19 @@
 // (no pin root made, no program attached), in one line naming the flag: a
 // socket directory others may write (never chmod-ed), a listen or metrics address that
 // is no address or not this host's, a TLS key that is no key or not the
-// certificate's. And a goal-state journal is believed only when transitd
-// could have written it (this user's, 0600).
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// certificate's, an expired one, a CA that is none, a socket path too long,
+// a socket a live process serves; and a pin root another transitd holds. A
+// goal-state journal is believed only when transitd could have written it
+// (this user's, 0600), and private files never follow a planted symlink.
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../src/dataplane/addon.js';
+import { addon, repoRoot } from '../src/dataplane/addon.js';
 import { GoalStateJournal } from '../src/transitd/journal.js';
 import { ensureCa, issueCert } from '../src/util/certs.js';
-import { ensureTrustedDir } from '../src/util/private-fs.js';
+import { ensureTrustedDir, openPrivateLog, writePrivateFileDurably } from '../src/util/private-fs.js';
 import { run } from '../src/util/exec.js';
 import { uniquePrefix } from './lib/names.js';
 
@@ -69,6 +72,89 @@ describe('transitd checks its arguments before the data path', () => {
     await issueCert(pki, 'other', 'host');
     await refused(['--socket', sock, '--listen', '127.0.0.1:0', ...tls.slice(0, 4), '--tls-key', `${pki}/other.key`],
       /tls-key: '.*other\.key' is not the key of tls-cert '.*ta\.crt'/);
+    // a CA that is none, a certificate of another CA, an expired one: every handshake would fail, so start does
+    await refused(['--socket', sock, '--listen', '127.0.0.1:0', '--tls-ca', `${pki}/ta.crt`, ...tls.slice(2)], /tls-ca: '.*ta\.crt' is not a CA certificate/);
+    const rogue = join(tmp, 'rogue');
+    await ensureCa(rogue, { name: 'rogue-ca' });
+    await issueCert(rogue, 'ta', 'host');
+    await refused(['--socket', sock, '--listen', '127.0.0.1:0', tls[0], tls[1], '--tls-cert', `${rogue}/ta.crt`, '--tls-key', `${rogue}/ta.key`],
+      /tls-cert: '.*rogue\/ta\.crt' is not signed by tls-ca '.*pki\/ca\.crt' \(issuer CN=rogue-ca\)/);
+    const csr = join(tmp, 'exp.csr');
+    const signed = await run(['sh', '-c', `openssl req -new -key ${pki}/ta.key -subj /CN=ta -out ${csr} && `
+      + `openssl x509 -req -in ${csr} -CA ${pki}/ca.crt -CAkey ${pki}/ca.key -days -1 -out ${join(tmp, 'exp.crt')}`]);
+    expect(signed.code, signed.stderr).toBe(0);
+    await refused(['--socket', sock, '--listen', '127.0.0.1:0', tls[0], tls[1], '--tls-cert', join(tmp, 'exp.crt'), tls[4], tls[5]],
+      /tls-cert: '.*exp\.crt' expired on /);
+    // --listen and --metrics on one port
+    await refused(['--socket', sock, '--listen', '127.0.0.1:47467', ...tls, '--metrics', '127.0.0.1:47467'],
+      /--metrics 127\.0\.0\.1:47467: cannot listen there \(EADDRINUSE; or another flag names the same port\)/);
+  });
+
+  it('a host name that is none, a count that is none, a socket path too long, a directory, or one a live process serves', async () => {
+    await refused(['--socket', sock, '--host', '../../x'], /--host: '\.\.\/\.\.\/x' is not a host name/);
+    await refused(['--socket', sock, '--max-endpoints', 'abc'], /--max-endpoints must be an integer in 1\.\.2147483647, not 'abc'/);
+    await refused(['--socket', sock, '--max-endpoints', '0'], /--max-endpoints must be an integer/);
+    await refused(['--socket', join(tmp, 'x'.repeat(120))], /--socket: '.*' is 1\d\d bytes; a unix socket path holds at most 107/);
+    mkdirSync(join(tmp, 'adir'));
+    await refused(['--socket', join(tmp, 'adir')], /--socket: '.*adir' is a directory/);
+    const live = join(tmp, 'live.sock');
+    const server = createServer().listen(live);
+    await new Promise((r) => server.once('listening', r));
+    try {
+      await refused(['--socket', live], /--socket: another process \(a transitd\?\) serves '.*live\.sock'/);
+      expect(statSync(live).isSocket()).toBe(true); // left to its owner
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a pin root another transitd holds is refused before anything is loaded; the lock goes with its holder', async () => {
+    mkdirSync(pinRoot, { recursive: true });
+    const held = addon.lockDir(pinRoot);
+    expect(held).toBeGreaterThanOrEqual(0);
+    try {
+      expect(addon.lockDir(pinRoot)).toBe(-1); // a second open file: refused
+      const r = await transitd('--socket', sock);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/--pin-root .*: another transitd runs over these maps: stop it first/);
+      expect(readdirSync(pinRoot)).toEqual([]); // no map pinned
+    } finally {
+      addon.closeFd(held);
+    }
+    const again = addon.lockDir(pinRoot);
+    expect(again).toBeGreaterThanOrEqual(0);
+    addon.closeFd(again);
+    rmSync(pinRoot, { recursive: true, force: true });
+  });
+});
+
+describe('private files', () => {
+  it('a symlink planted where a private file is written is replaced, its target untouched', () => {
+    const victim = join(tmp, 'victim');
+    writeFileSync(victim, 'root only\n', { mode: 0o600 });
+    const path = join(tmp, 'p.journal');
+    symlinkSync(victim, `${path}.tmp`);
+    writePrivateFileDurably(path, 'new');
+    expect(readFileSync(victim, 'utf8')).toBe('root only\n');
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    expect(statSync(path).mode & 0o7777).toBe(0o600);
+    // a log path that is a symlink, or another user's file, is refused
+    const log = join(tmp, 'l.log');
+    symlinkSync(victim, log);
+    expect(() => openPrivateLog(log)).toThrow(/ELOOP/);
+    const theirs = join(tmp, 'theirs.log');
+    writeFileSync(theirs, '', { mode: 0o666 });
+    chownSync(theirs, 65534, 65534);
+    expect(() => openPrivateLog(theirs)).toThrow(/log .*theirs\.log: not a file of this user \(owner uid 65534\)/);
+    expect(readFileSync(victim, 'utf8')).toBe('root only\n');
+  });
+
+  it('certificates are never made in a shared (sticky) directory: a CA found there could be anyone\'s', async () => {
+    const shared = join(tmp, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    await expect(ensureCa(shared)).rejects.toThrow(/dir: .*shared \(mode 1777\) is shared \(sticky\)/);
+    expect(readdirSync(shared)).toEqual([]);
   });
 });
 

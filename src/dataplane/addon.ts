@@ -46,6 +46,8 @@ export interface Addon {
   objGet(path: string): number;
   objPin(fd: number, path: string): void;
   closeFd(fd: number): void;
+  /** an fd holding an exclusive flock on the directory, or -1 when another holds it */
+  lockDir(path: string): number;
   /** netnsPath: act inside that network namespace (e.g. /run/netns/NAME) instead of our own. */
   xdpAttach(ifindex: number, progFd: number, mode?: XdpMode, netnsPath?: string): void;
   xdpDetach(ifindex: number, mode?: XdpMode, netnsPath?: string): void;

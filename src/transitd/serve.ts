@@ -7,10 +7,11 @@
 // (umask, signals, exit) are the caller's.
 import * as grpc from '@grpc/grpc-js';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { chmodSync, rmSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { createConnection, createServer as createNetServer } from 'node:net';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { addon } from '../dataplane/addon.js';
 import { ATTACH_MODES, HostDataplane, hookOf, type AttachMode } from '../dataplane/host.js';
 import { TransitService as TransitServiceDef } from '../gen/transit.js';
 import { decodeEndpointBatch } from './batch-wire.js';
@@ -25,6 +26,7 @@ import { TransitMetrics } from './metrics.js';
 import { TransitService } from './service.js';
 import { ENDPOINT_NAMESPACE_MODES, type EndpointNamespaceMode } from './shared-plumbing.js';
 import { serverCredentials } from './tls.js';
+import { checkHostName } from './host-name.js';
 import { checkBindAddress } from '../util/addr.js';
 
 export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:PORT --tls-ca F --tls-cert F --tls-key F]
@@ -57,14 +59,66 @@ export interface RunningTransitd {
   stop(): Promise<void>;
 }
 
-/** Binds ADDR:PORT for a moment: an address this host does not have, or a port taken, fails now, in one line. */
-async function checkCanListen(address: string, flag: string): Promise<void> {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(address)!;
-  const probe = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`${flag} ${address}: cannot listen there (${err.code ?? err.message})`)));
-    probe.listen(Number(m[2]), m[1], () => probe.close(() => resolve()));
+/**
+ * Binds every ADDR:PORT given at once, for a moment: an address this host does
+ * not have, a port taken, or two flags naming one port fail now, in one line.
+ */
+async function checkCanListen(addresses: [flag: string, address: string][]): Promise<void> {
+  const probes: ReturnType<typeof createNetServer>[] = [];
+  try {
+    for (const [flag, address] of addresses) {
+      const m = /^\[?(.*?)\]?:(\d+)$/.exec(address)!;
+      const probe = createNetServer();
+      probes.push(probe);
+      await new Promise<void>((resolve, reject) => {
+        probe.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`${flag} ${address}: cannot listen there (${err.code ?? err.message}`
+          + `${err.code === 'EADDRINUSE' && addresses.length > 1 ? '; or another flag names the same port' : ''})`)));
+        probe.listen(Number(m[2]), m[1], () => resolve());
+      });
+    }
+  } finally {
+    await Promise.all(probes.map((p) => new Promise<void>((resolve) => (p.listening ? p.close(() => resolve()) : resolve()))));
+  }
+}
+
+/** sun_path holds 108 bytes with its NUL: a longer path would be bound cut short. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * --socket: short enough to bind as given, not a directory, and not answered
+ * by a live transitd (removing its socket would cut it off from its clients).
+ */
+async function checkSocketPath(path: string): Promise<void> {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+    throw new Error(`--socket: '${path}' is ${Buffer.byteLength(path)} bytes; a unix socket path holds at most ${MAX_SOCKET_PATH_BYTES}`);
+  }
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return; // nothing there
+  }
+  if (st.isDirectory()) throw new Error(`--socket: '${path}' is a directory`);
+  if (!st.isSocket()) return; // a stale file or symlink: replaced at bind
+  const live = await new Promise<boolean>((resolve) => {
+    const c = createConnection(path);
+    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
   });
+  if (live) throw new Error(`--socket: another process (a transitd?) serves '${path}': stop it first, or give another path`);
+}
+
+/**
+ * An exclusive lock on the pin root, held while this transitd runs: a second
+ * transitd over the same maps would roll back the first one's goal state in
+ * flight as "interrupted" and rewrite records under it. The kernel drops the
+ * lock with the process, so a killed transitd leaves none.
+ */
+function lockPinRoot(pinRoot: string): number {
+  mkdirSync(pinRoot, { recursive: true });
+  const fd = addon.lockDir(pinRoot);
+  if (fd < 0) throw new Error(`--pin-root ${pinRoot}: another transitd runs over these maps: stop it first`);
+  return fd;
 }
 
 /**
@@ -86,6 +140,14 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   });
   if (values.help) { console.log(USAGE); return undefined; }
   if (!values.host || !values.socket) throw new Error(`--host and --socket are required\n${USAGE}`);
+  checkHostName(values.host, '--host');
+  const positive = (raw: string | undefined, name: string, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1..${max}, not '${raw}'`);
+    return n;
+  };
+  const maxEndpoints = positive(values['max-endpoints'], 'max-endpoints', 2 ** 31 - 1);
   // native/generic: the XDP build; tc: the TC build (GSO kept, for veth hosts).
   const mode = values.mode as AttachMode;
   if (!ATTACH_MODES.includes(mode)) throw new Error(`--mode must be native, generic or tc, not '${mode}'`);
@@ -104,18 +166,12 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   const tcp = values.listen === undefined ? undefined
     : { address: checkBindAddress(values.listen, '--listen'), credentials: serverCredentials({ ca: values['tls-ca']!, cert: values['tls-cert']!, key: values['tls-key']! }) };
   if (values.metrics !== undefined) checkBindAddress(values.metrics, '--metrics');
-  for (const [flag, address] of [['--listen', values.listen], ['--metrics', values.metrics]] as const) {
-    if (address !== undefined) await checkCanListen(address, flag);
-  }
+  await checkCanListen([['--listen', values.listen], ['--metrics', values.metrics]]
+    .filter((a): a is [string, string] => a[1] !== undefined));
+  await checkSocketPath(values.socket);
   ensureTrustedDir(dirname(values.socket), '--socket');
   const journalPath = values.journal ?? `${values.socket.replace(/\.sock$/, '')}.journal`;
   ensureTrustedDir(dirname(journalPath), '--journal');
-  const positive = (raw: string | undefined, name: string, max: number): number | undefined => {
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1..${max}, not '${raw}'`);
-    return n;
-  };
   const limits: Limits = {
     ...DEFAULT_LIMITS,
     maxMessageBytes: (positive(values['max-message-mb'], 'max-message-mb', 1024) ?? DEFAULT_LIMITS.maxMessageBytes / 2 ** 20) * 2 ** 20,
@@ -125,59 +181,65 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   const eth = await linkInfo(values.iface!);
   if (!eth.ipv4) throw new Error(`${values.iface} has no IPv4 address`);
   const pinRoot = values['pin-root'] ?? `/sys/fs/bpf/xvpc/${values.host}`;
-  const maxEndpoints = values['max-endpoints'] ? Number(values['max-endpoints']) : undefined;
   const capacities = values.capacity !== undefined ? parseCapacities(values.capacity, '--capacity')
     : parseCapacities(process.env.XVPC_TRANSITD_CAPACITY ?? '', 'XVPC_TRANSITD_CAPACITY');
   const preallocate = values.preallocate !== undefined ? parsePreallocate(values.preallocate, '--preallocate')
     : parsePreallocate(process.env.XVPC_TRANSITD_PREALLOCATE ?? '', 'XVPC_TRANSITD_PREALLOCATE');
-  const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode), preallocate });
-  // A goal state a killed transitd left half-applied is rolled back before anything is served.
-  const journal = new GoalStateJournal(journalPath);
-  const restored = recoverGoalState(dp, journal);
-  if (restored > 0) console.log(`transitd ${values.host}: rolled back an interrupted goal state (${restored} records restored from ${journal.path})`);
-  dp.setHostConfig({ ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex });
-  const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
-    values['ns-prefix'] ?? values.host, endpointNamespace);
-  service.journal = journal;
-  service.maxMessageBytes = limits.maxMessageBytes;
-  await service.loadTransit(eth.name, mode);
-  const agents = service.reattachAgents();
-  dp.voidFlowCacheCopies(); // the programs replaced may be of a build that moves no epoch
+  const lock = lockPinRoot(pinRoot);
+  try {
+    const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode), preallocate });
+    // A goal state a killed transitd left half-applied is rolled back before anything is served.
+    const journal = new GoalStateJournal(journalPath);
+    const restored = recoverGoalState(dp, journal);
+    if (restored > 0) console.log(`transitd ${values.host}: rolled back an interrupted goal state (${restored} records restored from ${journal.path})`);
+    dp.setHostConfig({ ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex });
+    const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
+      values['ns-prefix'] ?? values.host, endpointNamespace);
+    service.journal = journal;
+    service.maxMessageBytes = limits.maxMessageBytes;
+    await service.loadTransit(eth.name, mode);
+    const agents = service.reattachAgents();
+    dp.voidFlowCacheCopies(); // the programs replaced may be of a build that moves no epoch
 
-  const server = new grpc.Server(serverOptions(limits));
-  const metrics = values.metrics !== undefined ? new TransitMetrics(dp, values.host) : undefined;
-  const handlers = service.handlers(new CallGate(limits.maxCallsInFlight), metrics && ((m, c, s) => metrics.observeRpc(m, c, s)));
-  // Each call runs in the async context serving started in: in a shared host, its droplet's namespace (host.ts).
-  // PutEndpoints' batch is read as views of the received message (batch-wire.ts), not copied out of it.
-  const def = { ...TransitServiceDef, putEndpoints: { ...TransitServiceDef.putEndpoints, requestDeserialize: decodeEndpointBatch } };
-  server.addService(tolerantDefinition(def),
-    Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, AsyncLocalStorage.bind(h as (...a: unknown[]) => unknown)])));
-  rmSync(values.socket, { force: true });
-  // Connecting needs write permission: the socket is root's only from its bind on.
-  await withPrivateUmask(() => new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()))));
-  chmodSync(values.socket, PRIVATE_FILE_MODE);
-  let served = `unix://${values.socket}`;
-  if (tcp) {
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(tcp.address, tcp.credentials, (err, p) => (err ? reject(err) : resolve(p))));
-    served += ` and ${tcp.address.replace(/:\d+$/, `:${port}`)} (mutual TLS)`;
+    const server = new grpc.Server(serverOptions(limits));
+    const metrics = values.metrics !== undefined ? new TransitMetrics(dp, values.host) : undefined;
+    const handlers = service.handlers(new CallGate(limits.maxCallsInFlight), metrics && ((m, c, s) => metrics.observeRpc(m, c, s)));
+    // Each call runs in the async context serving started in: in a shared host, its droplet's namespace (host.ts).
+    // PutEndpoints' batch is read as views of the received message (batch-wire.ts), not copied out of it.
+    const def = { ...TransitServiceDef, putEndpoints: { ...TransitServiceDef.putEndpoints, requestDeserialize: decodeEndpointBatch } };
+    server.addService(tolerantDefinition(def),
+      Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, AsyncLocalStorage.bind(h as (...a: unknown[]) => unknown)])));
+    rmSync(values.socket, { force: true });
+    // Connecting needs write permission: the socket is root's only from its bind on.
+    await withPrivateUmask(() => new Promise<void>((resolve, reject) =>
+      server.bindAsync(`unix://${values.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()))));
+    chmodSync(values.socket, PRIVATE_FILE_MODE);
+    let served = `unix://${values.socket}`;
+    if (tcp) {
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(tcp.address, tcp.credentials, (err, p) => (err ? reject(err) : resolve(p))));
+      served += ` and ${tcp.address.replace(/:\d+$/, `:${port}`)} (mutual TLS)`;
+    }
+    const metricsServer = metrics ? await metrics.serve(values.metrics!) : undefined;
+    if (metricsServer) served += `, metrics on http://${values.metrics!.replace(/:\d+$/, `:${metricsServer.port}`)}/metrics`;
+    console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}, ${agents} endpoint agents), serving ${served}`);
+
+    // On stop, leave programs attached and maps pinned: traffic keeps flowing
+    // until the next transitd takes over.
+    return {
+      host: values.host,
+      stop: async () => {
+        metricsServer?.server.close();
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
+          server.tryShutdown(() => { clearTimeout(force); resolve(); });
+        });
+        dp.close();
+        addon.closeFd(lock);
+      },
+    };
+  } catch (err) {
+    addon.closeFd(lock); // the next transitd may take over what this one made
+    throw err;
   }
-  const metricsServer = metrics ? await metrics.serve(values.metrics!) : undefined;
-  if (metricsServer) served += `, metrics on http://${values.metrics!.replace(/:\d+$/, `:${metricsServer.port}`)}/metrics`;
-  console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}, ${agents} endpoint agents), serving ${served}`);
-
-  // On stop, leave programs attached and maps pinned: traffic keeps flowing
-  // until the next transitd takes over.
-  return {
-    host: values.host,
-    stop: async () => {
-      metricsServer?.server.close();
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
-        server.tryShutdown(() => { clearTimeout(force); resolve(); });
-      });
-      dp.close();
-    },
-  };
 }

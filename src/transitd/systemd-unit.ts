@@ -5,6 +5,7 @@
 import { invalid } from '../errors.js';
 import { checkBindAddress } from '../util/addr.js';
 import { interfaceName } from '../util/check.js';
+import { checkHostName } from './host-name.js';
 
 export interface UnitOptions {
   host: string; iface: string; mode: 'native' | 'generic' | 'tc';
@@ -13,15 +14,13 @@ export interface UnitOptions {
 }
 
 const SAFE = /^[\w./:@=+-]+$/;
-/** A host name: 1-63 of [A-Za-z0-9.-] as in certificates (src/util/certs.ts), and, as it names the pin root, no '..'. */
-const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]|\.(?!\.)){0,62}$/;
 
 /** The unit's text; each value is checked as transitd will check it, so a unit that prints is one that starts. */
 export function systemdUnit(o: UnitOptions): string {
   for (const [field, v] of Object.entries(o)) {
     if (v !== undefined && !SAFE.test(String(v))) throw invalid(`${field}: '${v}' has characters a unit's command line cannot hold plainly`);
   }
-  if (!HOST_NAME.test(o.host)) throw invalid(`host: '${o.host}' is not a host name (1-63 of [A-Za-z0-9.-], no '..')`);
+  checkHostName(o.host, 'host');
   interfaceName(o.iface, 'iface');
   if (o.listen !== undefined) checkBindAddress(o.listen, '--listen');
   if (o.metrics !== undefined) checkBindAddress(o.metrics, '--metrics');

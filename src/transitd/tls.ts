@@ -33,11 +33,25 @@ function readIdentity(f: TlsFiles): { ca: Buffer; cert: Buffer; key: Buffer } {
       throw invalid(`${field}: '${path}' is not ${want} (${(err as Error).message})`);
     }
   };
-  parse(() => new X509Certificate(ca), 'tls-ca', f.ca, 'a PEM certificate');
+  const caX509 = parse(() => new X509Certificate(ca), 'tls-ca', f.ca, 'a PEM certificate');
   const x509 = parse(() => new X509Certificate(cert), 'tls-cert', f.cert, 'a PEM certificate');
   const pkey = parse(() => createPrivateKey(key), 'tls-key', f.key, 'a PEM private key');
   if (!x509.checkPrivateKey(pkey)) throw invalid(`tls-key: '${f.key}' is not the key of tls-cert '${f.cert}'`);
+  // Every handshake would fail on these, each with the peer's words only: said here, at start.
+  if (!caX509.ca) throw invalid(`tls-ca: '${f.ca}' is not a CA certificate (no CA:TRUE): give the CA's (ca.crt of 'xvpc certs')`);
+  checkValidNow(caX509, 'tls-ca', f.ca);
+  checkValidNow(x509, 'tls-cert', f.cert);
+  if (!x509.checkIssued(caX509) || !x509.verify(caX509.publicKey)) {
+    throw invalid(`tls-cert: '${f.cert}' is not signed by tls-ca '${f.ca}' (issuer ${x509.issuer.replace(/\n/g, ', ')})`);
+  }
   return { ca, cert, key };
+}
+
+/** A certificate outside its validity period now. */
+function checkValidNow(c: X509Certificate, field: string, path: string): void {
+  const now = Date.now();
+  if (now > Date.parse(c.validTo)) throw invalid(`${field}: '${path}' expired on ${c.validTo}: make new certificates ('xvpc certs')`);
+  if (now < Date.parse(c.validFrom)) throw invalid(`${field}: '${path}' is not valid before ${c.validFrom} (is this host's clock right?)`);
 }
 
 export function serverCredentials(f: TlsFiles): grpc.ServerCredentials {

@@ -34,7 +34,7 @@ const EXTENDED_KEY_USAGE: Record<CertRole, string> = { host: 'serverAuth', contr
  * would orphan every certificate it signed.
  */
 export async function ensureCa(dir: string, opts: { days?: number; name?: string } = {}): Promise<CertFiles & { created: boolean }> {
-  ensureTrustedDir(dir, 'dir');
+  ensureTrustedDir(dir, 'dir', { sticky: false }); // a CA or key found there is trusted as ours
   const ca = caFiles(dir);
   if (existsSync(ca.cert)) return { ...ca, created: false };
   if (existsSync(ca.key)) throw invalid(`dir: ${ca.key} is there without ${ca.cert}; restore ca.crt, or remove ca.key to make a new CA`);

@@ -2,7 +2,7 @@
 // transitd's socket answers every request of whoever can connect, and its
 // logs and journal name the VPCs. Modes are set explicitly after creation
 // (mkdir/open apply the umask, and an existing path keeps its old mode).
-import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { XvpcError } from '../errors.js';
 
@@ -22,8 +22,10 @@ export function ensurePrivateDir(dir: string): void {
  * trusted: this user's and writable by nobody else, or root's with the sticky
  * bit (/tmp: others may add files but not remove or rename this user's).
  * Elsewhere others could swap the files in it. FAILED_PRECONDITION says why.
+ * opts.sticky false: a sticky directory is refused too, for files whose
+ * content is trusted once there (a CA others could have put in /tmp first).
  */
-export function ensureTrustedDir(dir: string, what: string): void {
+export function ensureTrustedDir(dir: string, what: string, opts: { sticky?: boolean } = {}): void {
   if (!existsSync(dir)) {
     ensurePrivateDir(dir);
     return;
@@ -32,8 +34,12 @@ export function ensureTrustedDir(dir: string, what: string): void {
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
   if (!st.isDirectory()) throw new XvpcError('FAILED_PRECONDITION', `${what}: ${dir} is not a directory`);
   const own = st.uid === process.getuid!() && (st.mode & 0o022) === 0;
-  const sticky = st.uid === 0 && (st.mode & 0o1000) !== 0;
+  const sticky = st.uid === 0 && (st.mode & 0o1000) !== 0 && opts.sticky !== false;
   if (!own && !sticky) {
+    if (opts.sticky === false && (st.mode & 0o1000) !== 0) {
+      throw new XvpcError('FAILED_PRECONDITION', `${what}: ${dir} (mode ${mode}) is shared (sticky): others may have put files there first; `
+        + 'give a directory only this user may write, or one that does not exist yet (it is made 0700)');
+    }
     throw new XvpcError('FAILED_PRECONDITION', `${what}: ${dir} (owner uid ${st.uid}, mode ${mode}) may be written by others: `
       + 'give a directory only this user may write (or a sticky one such as /tmp), or one that does not exist yet (it is made 0700)');
   }
@@ -53,10 +59,18 @@ export async function withPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Opens path for appending, created 0600 or set to 0600 if it existed; returns the fd. */
+/**
+ * Opens path for appending, created 0600 or set to 0600 if it existed; returns
+ * the fd. A symlink there is not followed, and a file of another user (put in
+ * a sticky directory first) is refused: either would send the log elsewhere.
+ */
 export function openPrivateLog(path: string): number {
-  const fd = openSync(path, 'a', PRIVATE_FILE_MODE);
+  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, PRIVATE_FILE_MODE);
   try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.getuid!()) {
+      throw new XvpcError('FAILED_PRECONDITION', `log ${path}: not a file of this user (owner uid ${st.uid}): remove it, or log elsewhere`);
+    }
     fchmodSync(fd, PRIVATE_FILE_MODE);
   } catch (err) {
     closeSync(fd);
@@ -66,13 +80,16 @@ export function openPrivateLog(path: string): number {
 }
 
 /**
- * Replaces path with data atomically and durably: written 0600 to a sibling,
+ * Replaces path with data atomically and durably: written 0600 to a new sibling,
  * fsynced, renamed over path, then the directory fsynced so the rename
  * survives a power cut. A crash leaves either the old file or the new one.
  */
 export function writePrivateFileDurably(path: string, data: string | Buffer): void {
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', PRIVATE_FILE_MODE);
+  // Made anew, never opened through what is there: in a sticky directory
+  // others may have put a symlink at tmp (unlink removes the link itself).
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, PRIVATE_FILE_MODE);
   try {
     fchmodSync(fd, PRIVATE_FILE_MODE);
     const buf = typeof data === 'string' ? Buffer.from(data) : data;

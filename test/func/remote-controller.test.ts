@@ -42,10 +42,11 @@ describe('Controller reaching hosts over mutual TLS only', () => {
   let tmp: string;
   let script: string;
 
-  const controllerIn = async (tlsDir: string) => {
+  /** A controller process with the controller certificate of tlsDir, trusting caDir's CA (by default the hosts'). */
+  const controllerIn = async (tlsDir: string, caDir = join(tmp, 'pki')) => {
     const cfg = {
       hosts: HOSTS.map((name) => ({ name, address: droplets[name].transitdTcpAddress })),
-      tls: { ca: join(tmp, 'pki', 'ca.crt'), cert: join(tlsDir, 'controller.crt'), key: join(tlsDir, 'controller.key') },
+      tls: { ca: join(caDir, 'ca.crt'), cert: join(tlsDir, 'controller.crt'), key: join(tlsDir, 'controller.key') },
     };
     const r = await droplets.ctl.run([process.execPath, script, JSON.stringify(cfg)], { timeoutMs: 120_000 });
     expect(r.stderr).toBe('');
@@ -71,8 +72,12 @@ describe('Controller reaching hosts over mutual TLS only', () => {
   });
 
   it('a controller with another CA\'s certificate is refused and changes nothing', async () => {
-    const out = await controllerIn(join(tmp, 'rogue'));
+    // Another PKI whole (its CA, its certificate): the hosts refuse it in the handshake.
+    const out = await controllerIn(join(tmp, 'rogue'), join(tmp, 'rogue'));
     expect(out.code).toBe('UNAVAILABLE');
+    // Its certificate with the hosts' CA: a certificate that CA did not sign is said before any connection.
+    const mixed = await controllerIn(join(tmp, 'rogue'));
+    expect(mixed).toMatchObject({ code: 'INVALID_ARGUMENT', error: expect.stringMatching(/tls-cert: .*rogue\/controller\.crt' is not signed by tls-ca/) });
     for (const name of HOSTS) {
       const c = connectTransitd(name, droplets[name].transitdAddress); // the test's own look, through the local socket
       try {
