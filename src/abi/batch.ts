@@ -61,13 +61,24 @@ function checkRecord(keys: Buffer, values: Buffer, i: number): void {
   if ((type === EndpointType.SCALED) !== (backends > 0))
     throw invalid(`records[${i}].backends: a scaled endpoint needs backends, and only a scaled endpoint has them`);
   if (values[v + EV.off.mac] & 1) throw invalid(`records[${i}].mac: a multicast MAC`);
-  if (type !== EndpointType.SCALED) {
-    const host = be32(values, v + EV.off.host_ip);
-    if (!isUnicastIpv4(host)) throw invalid(`records[${i}].host_ip: ${formatIpv4(host)} is not a host (${NOT_UNICAST_TEXT})`);
-    if (values[v + EV.off.host_mac] & 1) throw invalid(`records[${i}].host_mac: a multicast MAC`);
+  // The rules of the per-record path (validate.ts endpointRecord): a scaled endpoint lives on no host (0.0.0.0) or a unicast one.
+  const host = be32(values, v + EV.off.host_ip);
+  if (!isUnicastIpv4(host) && (type !== EndpointType.SCALED || host !== 0)) {
+    throw invalid(`records[${i}].host_ip: ${formatIpv4(host)} is not a host (${NOT_UNICAST_TEXT})`);
   }
-  for (let b = 0; b < backends; b++) {
-    if (be32(values, v + EV.off.backends + 4 * b) === 0) throw invalid(`records[${i}].backends[${b}]: 0.0.0.0 is not an endpoint`);
+  if (values[v + EV.off.host_mac] & 1) throw invalid(`records[${i}].host_mac: a multicast MAC`);
+  if (values[v + EV.off._pad] | values[v + EV.off._pad + 1]) throw invalid(`records[${i}]: its padding (bytes ${EV.off._pad}-${EV.off._pad + 1} of the value) must be zero`);
+  if (backends > 0) checkBackends(values, v + EV.off.backends, backends, i);
+}
+
+/** A scaled endpoint's backends: unicast endpoint addresses, none twice (as validate.ts members()). */
+function checkBackends(values: Buffer, off: number, count: number, i: number): void {
+  for (let b = 0; b < count; b++) {
+    const ip = be32(values, off + 4 * b);
+    if (!isUnicastIpv4(ip)) throw invalid(`records[${i}].backends[${b}]: ${formatIpv4(ip)} is not an endpoint address (${NOT_UNICAST_TEXT})`);
+    for (let a = 0; a < b; a++) {
+      if (be32(values, off + 4 * a) === ip) throw invalid(`records[${i}].backends: ${formatIpv4(ip)} is listed twice`);
+    }
   }
 }
 

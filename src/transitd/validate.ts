@@ -59,7 +59,7 @@ export function endpointRecord(m: pb.Endpoint): EndpointRecord {
     ip: unicastIpv4(m.ip, 'ip'),
     type,
     mac: mac(m.mac, 'mac'),
-    hostIp: type === EndpointType.SCALED ? (m.hostIp === '' ? '0.0.0.0' : ipv4(m.hostIp, 'host_ip')) : unicastIpv4(m.hostIp, 'host_ip'),
+    hostIp: type === EndpointType.SCALED && (m.hostIp === '' || m.hostIp === '0.0.0.0') ? '0.0.0.0' : unicastIpv4(m.hostIp, 'host_ip'),
     hostMac: m.hostMac === '' && type === EndpointType.SCALED ? '00:00:00:00:00:00' : mac(m.hostMac, 'host_mac'),
     netId: u32(m.netId, 'net_id'),
     backends,

@@ -148,6 +148,13 @@ describe('packed endpoint batches', () => {
     ['a broadcast endpoint', (b) => b.keys.writeUInt32BE(0xffffffff, ENDPOINT_KEY.size + ENDPOINT_KEY.off.ip), /^records\[1\]\.ip: 255\.255\.255\.255 is not an endpoint address/],
     ['multicast host mac', (b) => { b.values[o.host_mac] |= 1; }, /^records\[0\]\.host_mac: a multicast MAC/],
     ['backend 0.0.0.0', (b) => b.values.writeUInt32BE(0, 2 * V + o.backends + 4), /^records\[2\]\.backends\[1\]: 0\.0\.0\.0/],
+    // What the per-record path (CreateEndpoint) refuses, PutEndpoints refuses too.
+    ['a loopback backend', (b) => b.values.writeUInt32BE(0x7f000001, 2 * V + o.backends), /^records\[2\]\.backends\[0\]: 127\.0\.0\.1 is not an endpoint address/],
+    ['a broadcast backend', (b) => b.values.writeUInt32BE(0xffffffff, 2 * V + o.backends + 4), /^records\[2\]\.backends\[1\]: 255\.255\.255\.255 is not an endpoint address/],
+    ['a backend twice', (b) => b.values.writeUInt32BE(b.values.readUInt32BE(2 * V + o.backends), 2 * V + o.backends + 4), /^records\[2\]\.backends: 10\.1\.2\.3 is listed twice/],
+    ['a scaled endpoint on a multicast host', (b) => b.values.writeUInt32BE(0xe0000001, 2 * V + o.host_ip), /^records\[2\]\.host_ip: 224\.0\.0\.1 is not a host/],
+    ['a scaled endpoint with a multicast host mac', (b) => { b.values[2 * V + o.host_mac] |= 1; }, /^records\[2\]\.host_mac: a multicast MAC/],
+    ['padding not zero', (b) => { b.values[V + o._pad + 1] = 9; }, /^records\[1\]: its padding .* must be zero/],
   ];
   it('packing refuses a record whose numbers do not fit its fields, naming the record and field', () => {
     const bad: [Partial<EndpointRecord>, RegExp][] = [

@@ -90,6 +90,9 @@ describe('records', () => {
       hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', backends: ['10.5.1.3'],
     });
     refused(() => v.endpointRecord({ ...EP, hostIp: '' }), /^host_ip/);
+    // No host, or a unicast one (as PutEndpoints' batch check): never a multicast one.
+    expect(v.endpointRecord({ ...EP, type: EndpointType.SCALED, hostIp: '0.0.0.0', hostMac: '', backends: ['10.5.1.3'] }).hostIp).toBe('0.0.0.0');
+    refused(() => v.endpointRecord({ ...EP, type: EndpointType.SCALED, hostIp: '224.0.0.1', backends: ['10.5.1.3'] }), /^host_ip: 224\.0\.0\.1 is not a unicast address/);
   });
 
   it('keys', () => {
