@@ -52,7 +52,7 @@ export const SG_PHASE_SECONDS = 0.02;
 /**
  * After the attachment records are written or deleted (in the pinned maps, at
  * once): lets packets in flight under the state before drain (they sit in
- * queues for well under a millisecond; 20 ms measured the same, 2026-12-08).
+ * queues for well under a millisecond; 20 ms measured the same, bench/README.md).
  */
 const SETTLE_SECONDS = 0.005;
 /** Cycles with an empty phase that a run may measure again, per cycle asked for: past that it fails. */
