@@ -18,6 +18,7 @@ import { DROPLET_IFACE, dropletNs } from '../droplet/names.js';
 import { endpointNames } from '../transitd/plumbing.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
 import { Model, type EndpointModel, type NetworkModel, type VpcModel } from './model.js';
+import { fencedClient } from './fenced-clients.js';
 import { Reconciler } from './reconcile.js';
 import { ControllerMetrics } from './metrics.js';
 import * as check from '../util/check.js';
@@ -106,7 +107,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       ? async () => opts.store as Store : storeOpener(opts.store, Object.values(droplets), { leaseTtlSeconds: ttl });
     const connect = (name: string, d: H) =>
       opts.connect ? opts.connect(name, d.transitdAddress) : connectTransitd(name, d.transitdAddress, undefined, d.transitdTls);
-    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, connect(name, d)]));
+    // Without leadership (one controller per store) leads() is always true.
+    this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, fencedClient(connect(name, d), () => this.leadership?.leading ?? true)]));
     this.reconciler = new Reconciler(this.clients);
     this.ready = this.open(openStore);
     this.ready.catch(() => undefined); // reported to every call

@@ -2,11 +2,13 @@
 // through a lease, the others stand by; kill -9 the leader and another takes
 // over within the lease time and goes on reconciling (it repairs drift the
 // test makes). A standby's calls are refused, and a controller whose lease is
-// gone cannot write (fenced): nothing it asks for reaches the store or a host.
+// gone cannot write (fenced): nothing it asks for reaches the store or a host,
+// also when the lease ends between its store commit and the hosts, or when its
+// own clock says the lease has run out before etcd's word does.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { endpointKey } from '../../src/abi/index.js';
 import { Controller } from '../../src/controller/controller.js';
 import { EtcdStore } from '../../src/controller/store/etcd.js';
@@ -163,6 +165,60 @@ describe('controllers on one etcd', () => {
     }
   });
 
+  it('a leader whose lease ends between its store commit and the hosts programs no host: the call fails UNAVAILABLE', async () => {
+    for (const ch of children) if (ch.proc.exitCode === null && ch.proc.signalCode === null) ch.proc.kill('SIGKILL');
+    const prefix = droplets.h1.prefix;
+    const store = new EtcdStore(etcd.url, prefix, TTL);
+    store.startCampaign();
+    const c = new Controller(droplets, { store });
+    const raw = new Etcd3({ hosts: etcd.url.replace('etcd://', 'http://') });
+    const commit = store.commit.bind(store);
+    try {
+      await until('it leads', (TTL + 3) * 1000, () => c.leading);
+      // Its lease ends right after the commit (revoked behind its back: as when it is paused past its TTL there).
+      store.commit = async (changes, expect) => {
+        const v = await commit(changes, expect);
+        store.commit = commit;
+        const kv = await raw.get(`xvpc/${prefix}/leader`).exec();
+        await raw.leaseClient.leaseRevoke({ ID: kv.kvs[0].lease });
+        await until('it sees its lease lost', (TTL + 3) * 1000, () => !store.leading);
+        return v;
+      };
+      await expect(c.createSimpleEndpoint({ vni: VNI, netId: 1, ip: '10.43.1.30', host: 'h1' }))
+        .rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/this controller no longer leads \(its lease ended\), so it changes no host/) });
+      for (const name of ['h1', 'h2', 'sw']) {
+        const t = connectTransitd(name, droplets[name].transitdAddress);
+        try {
+          expect((await t.dump({})).endpoints.map((e) => e.ip), name).not.toContain('10.43.1.30');
+        } finally { t.close(); }
+      }
+    } finally {
+      store.commit = commit;
+      raw.close();
+      await c.close();
+    }
+  });
+
+  it('a leader whose own clock says its lease ran out leads no more, before etcd says so', async () => {
+    const store = new EtcdStore(etcd.url, `clock${Date.now()}`, TTL);
+    try {
+      store.startCampaign();
+      expect(await store.whenLeading((TTL + 3) * 1000)).toBe(true);
+      const now = performance.now();
+      const clock = vi.spyOn(performance, 'now').mockReturnValue(now + (TTL + 1) * 1000); // as after a pause of TTL + 1 s
+      try {
+        expect(store.leading).toBe(false);
+        await expect(store.commit([{ kind: 'vpc', key: '1', value: {} }], 0)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      } finally {
+        clock.mockRestore();
+      }
+      expect(store.leading).toBe(true); // its keep-alives were answered all along
+      expect(await store.commit([{ kind: 'vpc', key: '1', value: {} }], 0)).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('the etcd store: a commit larger than a transaction, loaded back whole (in pages); a stale commit is refused', async () => {
     const ns = `bulk${Date.now()}`;
     const w = new EtcdStore(etcd.url, ns, TTL);
@@ -171,7 +227,17 @@ describe('controllers on one etcd', () => {
       w.startCampaign();
       expect(await w.whenLeading(5000)).toBe(true);
       const changes = Array.from({ length: 12_000 }, (_, i) => ({ kind: 'endpoint', key: `7/10.0.${i >> 8}.${i & 255}`, value: { i } }));
-      expect(await w.commit(changes, 0)).toBe(1);
+      // Loads made while it commits see part of it only under the version before (0), never under its own (1).
+      const committing = w.commit(changes, 0);
+      let done = false;
+      void committing.finally(() => { done = true; });
+      const seen: [number, number][] = [];
+      while (!done) {
+        const snap = await r.load();
+        seen.push([snap.version, snap.objects.length]);
+      }
+      expect(await committing).toBe(1);
+      expect(seen.filter(([version, objects]) => version === 1 && objects !== 12_000)).toEqual([]);
       const snap = await r.load();
       expect(snap.version).toBe(1);
       expect(snap.objects.length).toBe(12_000);

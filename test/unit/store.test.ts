@@ -1,7 +1,8 @@
 // The Controller's stores without root: the embedded SQLite store (a real
 // file in a temp dir) and the memory store behave alike: versions, stale
 // commits refused whole, deletes; and the Model <-> store objects mapping.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,27 @@ describe('sqlite store on disk', () => {
 
   it('an unusable path is a clear FAILED_PRECONDITION', () => {
     expect(() => new SqliteStore(join(dir, 'no/such/dir/x.db'))).toThrow(XvpcError);
+  });
+
+  it('a file corrupted after it opened: every call fails FAILED_PRECONDITION naming the store, never a raw SqliteError', async () => {
+    const path = join(dir, 'corrupt.db');
+    const s = new SqliteStore(path);
+    try {
+      await s.commit(Array.from({ length: 200 }, (_, i) => ({ kind: 'endpoint', key: `3/10.0.0.${i}`, value: { pad: 'x'.repeat(200) } })), 0);
+      const { db } = s as unknown as { db: { pragma(p: string): unknown } };
+      db.pragma('wal_checkpoint(TRUNCATE)'); // everything in the main file
+      const size = statSync(path).size;
+      const fd = openSync(path, 'r+');
+      try {
+        writeSync(fd, randomBytes(size - 4096), 0, size - 4096, 4096); // every page but the header's
+      } finally { closeSync(fd); }
+      db.pragma('shrink_memory'); // its page cache let go: the next read is from the file
+      for (const call of [() => s.load(), () => s.commit([{ kind: 'vpc', key: '9', value: {} }], 1)]) {
+        await expect(call()).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringMatching(/^store .*corrupt\.db: .*\(SQLITE_/) });
+      }
+    } finally {
+      await s.close();
+    }
   });
 });
 

@@ -6,8 +6,16 @@
 // first compares the leader key with this controller's id: a controller that
 // lost its lease cannot write (fenced). etcd caps a transaction's operations
 // (--max-txn-ops, 128 by default): a large commit goes as several, written in
-// the order modelChanges gives (kinds in dependency order), the first of which
-// also checks and bumps the version.
+// the order modelChanges gives (kinds in dependency order); the first checks
+// the version and the last, once every other has gone through, bumps it. So a
+// reader that loads during such a commit may see part of it, but under the
+// version before: once the commit ends the version moves, and a controller
+// that compares versions (Controller.refresh) loads it again, whole. A leader
+// killed mid-commit leaves part of it under the old version (the next leader
+// takes the store as it finds it). Every etcd call answers within
+// CALL_TIMEOUT_MS (a whole load within LOAD_TIMEOUT_MS) or fails UNAVAILABLE:
+// an etcd that accepts connections and answers nothing (stopped, partitioned)
+// would otherwise hold every call for as long.
 import { randomUUID } from 'node:crypto';
 import { Etcd3, type IRangeResponse, type Lease } from 'etcd3';
 import { XvpcError } from '../../errors.js';
@@ -23,6 +31,10 @@ const PARALLEL_TXNS = 8;
 const LOAD_PAGE = 5000;
 /** How often a standby looks whether the leader key is free. */
 const CAMPAIGN_POLL_MS = 200;
+/** How long one store call (a commit of any size included) may wait for etcd. */
+const CALL_TIMEOUT_MS = 10_000;
+/** How long a whole load may take (in pages: a million objects take seconds). */
+const LOAD_TIMEOUT_MS = 60_000;
 
 export class EtcdStore implements Store, Leadership {
   readonly description: string;
@@ -36,6 +48,14 @@ export class EtcdStore implements Store, Leadership {
   private campaignTimer: NodeJS.Timeout | undefined;
   /** No campaign before this (ms since epoch): set when a lease is lost (see tryLead). */
   private holdOffUntil = 0;
+  /**
+   * Until when (performance.now(), a clock a paused process does not stop)
+   * the lease surely lives: TTL after the last keep-alive etcd answered was
+   * sent (etcd counts from when it got it, later). Past it this controller
+   * does not lead, even before the 'lost' event: a process paused past its
+   * TTL (SIGSTOP, a long GC, a VM freeze) wakes up leading no more.
+   */
+  private leaseValidUntil = 0;
 
   /** namespace: keys go under it (a deployment's name: the droplets' prefix); ttlSeconds: the leader lease. */
   constructor(url: string, namespace: string, private readonly ttlSeconds = 5) {
@@ -49,15 +69,15 @@ export class EtcdStore implements Store, Leadership {
   private get versionKey(): string { return `${this.ns}version`; }
   private get leaderKey(): string { return `${this.ns}leader`; }
 
-  get leading(): boolean { return this.isLeader; }
+  get leading(): boolean { return this.isLeader && performance.now() < this.leaseValidUntil; }
 
   onChange(fn: (leading: boolean) => void): void { this.listeners.push(fn); }
 
   /** Whether this controller leads within `ms` (a new one campaigns first; a standby waits for the leader to go). */
   async whenLeading(ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
-    while (!this.isLeader && !this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    return this.isLeader;
+    while (!this.leading && !this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return this.leading;
   }
 
   async leader(): Promise<string | undefined> {
@@ -65,13 +85,21 @@ export class EtcdStore implements Store, Leadership {
   }
 
   /** etcd failures as XvpcError UNAVAILABLE naming the store. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  private async call<T>(fn: () => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
     if (this.closed) throw new XvpcError('FAILED_PRECONDITION', `${this.description}: store is closed`);
+    let timer: NodeJS.Timeout | undefined;
+    const work = fn();
+    work.catch(() => undefined); // past the deadline, its own failure is no one's to hear
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new XvpcError('UNAVAILABLE', `${this.description}: etcd did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      return await fn();
+      return await Promise.race([work, deadline]);
     } catch (err) {
       if (err instanceof XvpcError || err instanceof StaleStoreError) throw err;
       throw new XvpcError('UNAVAILABLE', `${this.description}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -91,7 +119,15 @@ export class EtcdStore implements Store, Leadership {
 
   private async tryLead(): Promise<void> {
     if (!this.lease) {
+      const created = performance.now();
       const lease = this.client.lease(this.ttlSeconds);
+      // Keep-alives are answered in the order sent: each answer extends the lease from its own sending.
+      const fired: number[] = [];
+      const extend = (from: number) => { this.leaseValidUntil = Math.max(this.leaseValidUntil, from + this.ttlSeconds * 1000); };
+      lease.on('keepaliveEstablished', () => { fired.length = 0; }); // a new stream: the old one's unanswered are gone
+      lease.on('keepaliveFired', () => { fired.push(performance.now()); });
+      lease.on('keepaliveSucceeded', () => { const at = fired.shift(); if (at !== undefined) extend(at); });
+      lease.grant().then(() => extend(created), () => undefined);
       lease.on('lost', () => {
         if (this.lease === lease) this.lease = undefined;
         // A controller that lost its lease (paused, cut off) stands back for one lease time, so a
@@ -144,7 +180,7 @@ export class EtcdStore implements Store, Leadership {
         }
       }
       return { objects, version };
-    });
+    }, LOAD_TIMEOUT_MS);
   }
 
   async version(): Promise<number> {
@@ -157,15 +193,18 @@ export class EtcdStore implements Store, Leadership {
 
   async commit(changes: StoreChange[], expect: number): Promise<number> {
     return this.call(async () => {
-      if (!this.isLeader) throw this.notLeader();
+      if (!this.leading) throw this.notLeader();
       const op = (c: StoreChange) => (c.value === undefined
         ? this.client.delete().key(this.key(c.kind, c.key))
         : this.client.put(this.key(c.kind, c.key)).value(JSON.stringify(c.value)));
       const chunks: StoreChange[][] = [];
       for (let i = 0; i < changes.length; i += OPS_PER_TXN) chunks.push(changes.slice(i, i + OPS_PER_TXN));
       const fenced = () => this.client.if(this.leaderKey, 'Value', '==', this.id);
+      const bump = this.client.put(this.versionKey).value(String(expect + 1));
+      // One transaction: checked, written and the version bumped at once. Several: the version last.
+      const whole = chunks.length <= 1;
       const first = await fenced().and(this.versionKey, 'Value', '==', String(expect))
-        .then(this.client.put(this.versionKey).value(String(expect + 1)), ...(chunks[0] ?? []).map(op))
+        .then(...(whole ? [bump] : []), ...(chunks[0] ?? []).map(op))
         .commit();
       if (!first.succeeded) {
         if ((await this.client.get(this.leaderKey).string()) !== this.id) {
@@ -174,18 +213,21 @@ export class EtcdStore implements Store, Leadership {
         }
         throw new StaleStoreError(this.description);
       }
+      if (whole) return expect + 1;
+      const lost = () => {
+        this.setLeading(false);
+        return this.notLeader();
+      };
       let next = 1;
       const worker = async () => {
         while (next < chunks.length) {
           const chunk = chunks[next++];
           const r = await fenced().then(...chunk.map(op)).commit();
-          if (!r.succeeded) {
-            this.setLeading(false);
-            throw this.notLeader();
-          }
+          if (!r.succeeded) throw lost();
         }
       };
       await Promise.all(Array.from({ length: PARALLEL_TXNS }, worker));
+      if (!(await fenced().then(bump).commit()).succeeded) throw lost();
       return expect + 1;
     });
   }

@@ -50,17 +50,33 @@ export class SqliteStore implements Store {
 
   async load(): Promise<StoreSnapshot> {
     // One read transaction: the objects and their version agree.
-    return this.db.transaction(() => ({
+    return this.sql(() => this.db.transaction(() => ({
       version: this.getVersion.get() as number,
       objects: (this.db.prepare('SELECT kind, key, value FROM objects').all() as { kind: string; key: string; value: string }[])
         .map((r) => ({ kind: r.kind, key: r.key, value: JSON.parse(r.value) })),
-    }))();
+    }))());
   }
 
-  async version(): Promise<number> { return this.getVersion.get() as number; }
+  async version(): Promise<number> { return this.sql(() => this.getVersion.get() as number); }
 
   async commit(changes: StoreChange[], expect: number): Promise<number> {
-    return this.apply(changes, expect);
+    return this.sql(() => this.apply(changes, expect));
+  }
+
+  /**
+   * SQLite's failures after open (a file corrupted or taken away under it, a
+   * lock held past the timeout) as XvpcError naming the store: UNAVAILABLE for
+   * a busy database (a later call may pass), else FAILED_PRECONDITION.
+   */
+  private sql<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof XvpcError || err instanceof StaleStoreError) throw err;
+      const code = (err as { code?: unknown }).code;
+      const busy = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+      throw new XvpcError(busy ? 'UNAVAILABLE' : 'FAILED_PRECONDITION', `store ${this.path}: ${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`);
+    }
   }
 
   async close(): Promise<void> {
