@@ -1,11 +1,14 @@
 // transitd's packed endpoint path against a real (small) map: new records on
 // the fast path, existing ones overwritten, and a batch the kernel refuses
-// half-way (the map fills up) put back exactly as it was.
+// half-way (the map fills up) put back exactly as it was; a large batch of
+// distinct keys written by several kernel threads at once, and one with a key
+// twice written in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostDataplane } from '../src/dataplane/host.js';
 import { EndpointType, checkEndpointBatch, packEndpoints, unpackEndpoints, type EndpointRecord } from '../src/abi/index.js';
 import { applyEndpointBatch, putEndpointBatch } from '../src/transitd/put-endpoints.js';
 import { XvpcError } from '../src/errors.js';
+import { batchParts, writeThreads } from '../src/dataplane/parallel-write.js';
 import { openDataplane } from './xdp/harness.js';
 
 const HOST = '172.30.0.9';
@@ -105,5 +108,34 @@ describe('packed endpoint batches (capacity 1024)', () => {
     await expect(put(env.dp, [{ ...rec(7000), hostIp: '172.30.0.8' }, ...Array.from({ length: 40 }, (_, i) => rec(i + 8000))])).rejects.toThrow(/rolled back/);
     const sort = (l: EndpointRecord[]) => [...l].sort((a, b) => (a.ip < b.ip ? -1 : 1));
     expect(sort(env.dp.list('endpoints'))).toEqual(sort(before));
+  });
+});
+
+describe('large batches written by several kernel threads (capacity 65536)', () => {
+  let env: ReturnType<typeof openDataplane>;
+  const sort = (l: EndpointRecord[]) => [...l].sort((a, b) => (a.ip < b.ip ? -1 : 1));
+  const many = (n: number, from: number, vni = 9) => Array.from({ length: n }, (_, i) => ({ ...rec(from + i), vni }));
+
+  beforeAll(() => { env = openDataplane('batchpar', 65536); });
+  afterAll(() => env?.close());
+
+  it('a batch of distinct new keys is split across threads, and every record lands as sent', async () => {
+    expect(batchParts(40_000, writeThreads()).length, 'this machine gives transitd one write thread: nothing here is split').toBeGreaterThan(1);
+    expect(await put(env.dp, many(40_000, 1))).toBe(40_000);
+    expect(sort(env.dp.list('endpoints'))).toEqual(sort(many(40_000, 1).map((r) => ({ ...r, hostedIfindex: -1 }))));
+  });
+
+  it('a key twice in one batch keeps its last value (such a batch is written in order, not split)', async () => {
+    const batch = many(20_000, 41_000);
+    batch[19_000] = { ...rec(41_100), hostIp: '172.30.0.9' }; // again, later in the batch
+    expect(await put(env.dp, batch)).toBe(20_000);
+    expect(env.dp.get('endpoints', { vni: 9, ip: rec(41_100).ip })).toMatchObject({ hostIp: '172.30.0.9' });
+    expect(env.dp.listEndpointKeys()).toHaveLength(40_000 + 19_999);
+  });
+
+  it('a split batch that overflows the map is undone whole, whichever part the kernel refused', async () => {
+    const before = env.dp.listEndpointKeys().length;
+    await expect(put(env.dp, many(20_000, 1, 10))).rejects.toThrow(/^endpoint batch not applied \(rolled back\): map endpoints is full/);
+    expect(env.dp.listEndpointKeys()).toHaveLength(before);
   });
 });

@@ -14,6 +14,7 @@ import {
 } from '../abi/index.js';
 import { checkPrerequisites } from '../util/prereq.js';
 import { EndpointIndex } from './endpoint-index.js';
+import { writeBatchInParts } from './parallel-write.js';
 import { sumPerCpuU64 } from './bpf.js';
 
 /** The security-group maps (native/bpf/maps.h). */
@@ -286,7 +287,9 @@ export class HostDataplane {
     const before = map.lookupMany(oldKeys, rewritten.length);
     try {
       // Off the JS thread: transitd receives (and plans) the next batch meanwhile.
-      await map.updateBatchAsync(keys, values, count);
+      // No key rewritten: the batch's keys are pairwise distinct (a key's second
+      // occurrence in a batch is planned as rewritten), so kernel threads may split it.
+      await writeBatchInParts(map, keys, values, count, { key: ENDPOINT_KEY.size, value: ENDPOINT_VALUE.size }, rewritten.length === 0);
     } catch (err) {
       // Best effort, then the kernel's error: delete what the map did not hold before (new, or a
       // "rewritten" key the map lacked at this turn), restore what it held.

@@ -63,12 +63,12 @@ export function ensureBpffs(): void {
 }
 
 /** A fresh data plane on its own pins; `close()` unloads it and removes the pins. */
-export function openDataplane(tag: string): { dp: HostDataplane; pinRoot: string; close(): void } {
+export function openDataplane(tag: string, endpoints = 1024): { dp: HostDataplane; pinRoot: string; close(): void } {
   ensureBpffs();
   const pinRoot = `/sys/fs/bpf/xvpc/${uniquePrefix('u')}-${tag}`;
   let dp: HostDataplane;
   try {
-    dp = HostDataplane.open(pinRoot, { endpoints: 1024, networks: 256, vpcs: 64, substrate: 256, agent_meta: 64, ep_host_cache: 64 }, { hook: HOOK });
+    dp = HostDataplane.open(pinRoot, { endpoints, networks: 256, vpcs: 64, substrate: 256, agent_meta: 64, ep_host_cache: 64 }, { hook: HOOK });
   } catch (err) {
     rmSync(pinRoot, { recursive: true, force: true }); // a refused load still made the pin directory
     throw err;
