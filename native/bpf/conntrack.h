@@ -5,10 +5,19 @@
  *
  *   tracked, live      passes (either direction: replies of allowed flows),
  *                      state and deadline move on
- *   ICMP error         passes when the flow it quotes is tracked
+ *   ICMP error         passes when the endpoint's flow it quotes is tracked
+ *                      (a quote of no flow of the endpoint's is looked up
+ *                      nowhere); else the rules judge it as what it is, ICMP
+ *                      between the endpoint and its sender (ingress) or
+ *                      addressee (egress), and it opens nothing
  *   untracked          the rules decide (policy.h); allowed opens an entry
  *                      (TCP: a SYN opens NEW; any other allowed segment is
  *                      picked up as ESTABLISHED; RST opens nothing)
+ *
+ * The rules always see the endpoint and the packet's real peer (sg_flow's
+ * self_ip, peer_ip), never the conntrack key, which for an ICMP error holds
+ * the quoted flow. A later IPv4 fragment comes here as its datagram's flow,
+ * with its first fragment's ports (sg.h), TCP flags 0.
  *
  * TCP by state: NEW (half-open) and CLOSED have short timeouts, CLOSING
  * (a FIN seen) a short one, ESTABLISHED a long one; a SYN on a CLOSED entry
@@ -58,18 +67,26 @@
 #define XVPC_TCP_ACK 0x10
 
 enum xvpc_sg_kind {
-	XVPC_SG_PKT = 0,       /* a packet of its own flow */
-	XVPC_SG_ICMP_ERR = 1,  /* an ICMP error; key: the flow it quotes */
+	XVPC_SG_PKT = 0,        /* a packet of its own flow */
+	XVPC_SG_ICMP_ERR = 1,   /* an ICMP error; key: the endpoint's flow it quotes */
+	XVPC_SG_ICMP_STRAY = 2, /* an ICMP error quoting no flow of the endpoint: no key */
 };
 
-/* A packet to judge, from the policed endpoint's side (sg.h fills it). */
+/* A packet to judge, from the policed endpoint's side (sg.h fills it). The
+ * conntrack key and what the rules see are apart: for an ICMP error the key
+ * is the flow it quotes, but the rules judge the error itself, an ICMP packet
+ * between the endpoint and the packet's real peer (never an address of the
+ * quote). */
 struct sg_flow {
-	struct ct_key key;
+	struct ct_key key; /* its conntrack entry (ICMP_STRAY: none, never looked up) */
+	__u32 self_ip;  /* the rules' local: the policed endpoint */
+	__u32 peer_ip;  /* the rules' remote: the packet's source on ingress, destination on egress */
 	__u16 dport;    /* host order: the packet's destination port (TCP/UDP) */
 	__u8 dir;       /* enum xvpc_sg_dir: leaving (egress) or reaching (ingress) it */
 	__u8 tcp_flags;
 	__u8 kind;      /* enum xvpc_sg_kind */
-	__u8 _pad[3];
+	__u8 first_frag; /* a first IPv4 fragment: what sg.h does with sg_frags once it is judged */
+	__u8 _pad[2];
 };
 
 /* Now, in bpf_ktime_get_coarse_ns() time. That clock moves once a tick, when
@@ -225,8 +242,8 @@ static __always_inline bool sg_rules_allow(const struct sg_flow *f, __u8 proto, 
 {
 	struct sg_query q = {
 		.vni = f->key.vni,
-		.local_ip = f->key.local_ip,
-		.remote_ip = f->key.remote_ip,
+		.local_ip = f->self_ip,
+		.remote_ip = f->peer_ip,
 		.port = port,
 		.proto = proto,
 		.dir = f->dir,
@@ -249,18 +266,23 @@ __attribute__((noinline)) int xvpc_sg_judge(struct sg_flow *f)
 		return XVPC_STAT_DROP_UNSUPPORTED;
 	c = bpf_map_lookup_elem(&sg_cfg, &zero);
 	now = ct_now();
-	ct = bpf_map_lookup_elem(&conntrack, &f->key);
 
-	if (f->kind == XVPC_SG_ICMP_ERR) {
-		if (ct && ct->expires > now) {
-			stat_inc(XVPC_STAT_SG_ICMP_RELATED);
-			return 0;
+	if (f->kind != XVPC_SG_PKT) {
+		/* An ICMP error: related to a live entry of the endpoint's own, or
+		 * judged as what it is, ICMP between the endpoint and its sender. */
+		if (f->kind == XVPC_SG_ICMP_ERR) {
+			ct = bpf_map_lookup_elem(&conntrack, &f->key);
+			if (ct && ct->expires > now) {
+				stat_inc(XVPC_STAT_SG_ICMP_RELATED);
+				return 0;
+			}
 		}
 		if (sg_rules_allow(f, XVPC_SG_ICMP, 0))
 			return 0; /* ICMP allowed as such; an error opens nothing */
 		return XVPC_STAT_DROP_SG_ICMP_ERROR;
 	}
 
+	ct = bpf_map_lookup_elem(&conntrack, &f->key);
 	syn_only = f->key.proto == XVPC_SG_TCP &&
 		   (f->tcp_flags & (XVPC_TCP_SYN | XVPC_TCP_ACK | XVPC_TCP_RST)) == XVPC_TCP_SYN;
 	if (ct) {

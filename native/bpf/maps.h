@@ -140,6 +140,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } conntrack SEC(".maps");
 
+/* The datagrams whose first fragment passed a policed endpoint's groups
+ * (sg.h): a later fragment is judged with that fragment's ports. Pinned like
+ * every sg map, so a restart keeps the datagrams in flight. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XVPC_DEFAULT_SG_FRAGS);
+	__type(key, struct sg_frag_key);
+	__type(value, struct sg_frag_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_frags SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

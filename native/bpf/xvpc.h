@@ -261,6 +261,24 @@ struct ct_value {
 };
 #define XVPC_CT_HOLD_SHIFT 20 /* hold counts units of 2^20 ns (~1 ms) */
 
+/* sg_frags: an IPv4 datagram whose first fragment (TCP, UDP, ICMP echo) a
+ * policed endpoint's security groups passed -> its ports as that fragment
+ * carried them, so its later fragments (no L4 header) are judged as that
+ * flow (sg.h). Written by the programs, never by the loader. */
+#define XVPC_DEFAULT_SG_FRAGS 4096
+struct sg_frag_key {
+	__u32 vni;
+	__u32 saddr; /* network byte order, as the packet carries them */
+	__u32 daddr;
+	__u16 id;    /* the IP identification, network byte order */
+	__u8 proto;
+	__u8 _pad;   /* 0 */
+};
+struct sg_frag_value {
+	__u16 sport; /* network byte order, as the first fragment carried it; ICMP: the echo id */
+	__u16 dport; /* ICMP: 0 */
+};
+
 /* sg_cfg: index 0 -> conntrack timeouts (ns; 0: the default below) and the
  * conntrack capacity (the loader writes it: an insert at capacity counts an
  * eviction). */

@@ -66,6 +66,9 @@ export const CT_KEY = struct('ct_key', 20, {
 export const CT_VALUE = struct('ct_value', 16, { expires: 0, state: 8, origin: 9, fins: 10, gen: 11, hold: 12 });
 /** A CPU's copy of a conntrack entry and the ct_epoch it was taken under (maps.h sg_flow_cache). */
 export const SG_FLOW_CACHE_VALUE = struct('sg_flow_cache_value', 48, { key: 0, _pad: 20, epoch: 24, ct: 32 });
+/** A datagram whose first fragment passed a policed endpoint's groups, and that fragment's ports as it carried them (maps.h sg_frags). */
+export const SG_FRAG_KEY = struct('sg_frag_key', 16, { vni: 0, saddr: 4, daddr: 8, id: 12, proto: 14, _pad: 15 });
+export const SG_FRAG_VALUE = struct('sg_frag_value', 4, { sport: 0, dport: 2 });
 export const SG_CFG_VALUE = struct('sg_cfg_value', 64, {
   tcp_new: 0, tcp_established: 8, tcp_closing: 16, tcp_closed: 24, udp: 32, icmp: 40, other: 48, ct_capacity: 56, gen: 60,
 });

@@ -18,7 +18,7 @@ import { writeBatchInParts } from './parallel-write.js';
 import { sumPerCpuU64 } from './bpf.js';
 
 /** The security-group maps (native/bpf/maps.h). */
-const SG_MAPS = ['sg_groups', 'sg_attach', 'sg_cidrs', 'sg_ports', 'conntrack', 'sg_cfg', 'ct_count', 'ct_epoch', 'sg_flow_cache'] as const;
+const SG_MAPS = ['sg_groups', 'sg_attach', 'sg_cidrs', 'sg_ports', 'conntrack', 'sg_cfg', 'ct_count', 'ct_epoch', 'sg_flow_cache', 'sg_frags'] as const;
 type SgMapName = (typeof SG_MAPS)[number];
 
 /** Map -> max_entries at load (CAPACITY_NAMES); security groups: connections tracked (conntrack: LRU, 256k by default), groups, attachments, compiled tries. */

@@ -1,12 +1,13 @@
 // Security groups in the data path (native/bpf/sg.h, policy.h, conntrack.h):
 // egress judged by the agent before encapsulation, ingress by transit before
-// delivery; stateful (replies, ICMP errors about tracked flows), default deny
-// with a group, allow-all without. Every case checks the verdict and exactly
-// which counters moved. Runs on both builds (vitest.config.ts).
-import { rmSync } from 'node:fs';
+// delivery; stateful (replies, ICMP errors about tracked flows, later IPv4
+// fragments of datagrams whose first fragment passed), default deny with a
+// group, allow-all without. Every case checks the verdict and exactly which
+// counters moved. Runs on both builds (vitest.config.ts).
+import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostDataplane } from '../../src/dataplane/host.js';
-import { CtState, EndpointType, SG_FLOW_CACHE_VALUE, SgDir, u32Key, type SecurityRule } from '../../src/abi/index.js';
+import { CtState, EndpointType, SG_FLOW_CACHE_VALUE, SG_FRAG_KEY, SG_FRAG_VALUE, SgDir, u32Key, type SecurityRule } from '../../src/abi/index.js';
 import { numPossibleCpus } from '../../src/dataplane/bpf.js';
 import {
   ETH_P_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, eth, geneveFrame, icmpEcho, inetChecksum, ipNum, ipv4, rtsOption, tcp, udp,
@@ -47,9 +48,9 @@ type L4 = { proto: number; body: Buffer };
 const tcpSeg = (sport: number, dport: number, flags: number): L4 => ({ proto: IPPROTO_TCP, body: tcp({ sport, dport, flags }) });
 const udpDgram = (sport: number, dport: number): L4 => ({ proto: IPPROTO_UDP, body: udp({ sport, dport }, Buffer.from('payload')) });
 const echo = (type: number, id: number): L4 => ({ proto: IPPROTO_ICMP, body: icmpEcho({ type, id }) });
-/** An ICMP error (type/code) quoting the IPv4 packet `quoted` (its header + 8 bytes). */
-function icmpError(type: number, code: number, quoted: Buffer): L4 {
-  const m = Buffer.concat([Buffer.alloc(8), quoted.subarray(0, 28)]);
+/** An ICMP error (type/code) quoting the IPv4 packet `quoted` (its header + 8 bytes, or all of it). */
+function icmpError(type: number, code: number, quoted: Buffer, whole = false): L4 {
+  const m = Buffer.concat([Buffer.alloc(8), whole ? quoted : quoted.subarray(0, 28)]);
   m[0] = type;
   m[1] = code;
   m.writeUInt16BE(inetChecksum(m), 2);
@@ -57,14 +58,31 @@ function icmpError(type: number, code: number, quoted: Buffer): L4 {
 }
 const ipPkt = (src: string, dst: string, l4: L4) => ipv4({ src, dst, proto: l4.proto, id: 1 }, l4.body);
 
-/** The endpoint (me) sends: through the agent. */
-const send = (me: { ip: string; n: number }, dst: string, l4: L4) =>
-  runAgent(dp, eth({ dst: GW_MAC, src: mac(me.n), type: ETH_P_IP }, ipPkt(me.ip, dst, l4)), LO);
-/** Someone on another host sends to the endpoint: Geneve into transit. */
-const receive = (me: { ip: string; n: number }, src: string, l4: L4) => runTransit(dp, geneveFrame(
+/** The endpoint (me) sends an IPv4 packet (its own): through the agent. */
+const sendPkt = (me: { ip: string; n: number }, pkt: Buffer) =>
+  runAgent(dp, eth({ dst: GW_MAC, src: mac(me.n), type: ETH_P_IP }, pkt), LO);
+/** Someone on another host sends the endpoint an IPv4 packet: Geneve into transit. */
+const receivePkt = (me: { ip: string; n: number }, pkt: Buffer) => runTransit(dp, geneveFrame(
   { srcMac: REMOTE_HOST.mac, dstMac: THIS_HOST.mac, srcIp: REMOTE_HOST.ip, dstIp: THIS_HOST.ip, ttl: 60, sport: 50000, id: 9 },
   { vni: VNI, options: [rtsOption(REMOTE_HOST.ip, REMOTE_HOST.mac)] },
-  eth({ dst: mac(me.n), src: '02:00:0a:09:09:09', type: ETH_P_IP }, ipPkt(src, me.ip, l4))));
+  eth({ dst: mac(me.n), src: '02:00:0a:09:09:09', type: ETH_P_IP }, pkt)));
+const send = (me: { ip: string; n: number }, dst: string, l4: L4) => sendPkt(me, ipPkt(me.ip, dst, l4));
+const receive = (me: { ip: string; n: number }, src: string, l4: L4) => receivePkt(me, ipPkt(src, me.ip, l4));
+
+/**
+ * A fragmented IPv4 datagram (IP id `id`) whose L4 message is `l4`: its first
+ * fragment (MF, offset 0) carries the L4 message (padded to a multiple of 8
+ * bytes, at least 24), a later one the 16 bytes that follow.
+ */
+function fragments(src: string, dst: string, id: number, l4: L4): { first: Buffer; later: Buffer } {
+  const len = Math.max(24, Math.ceil(l4.body.length / 8) * 8);
+  const body = Buffer.concat([l4.body, Buffer.alloc(len - l4.body.length, 0x61)]);
+  if (l4.proto === IPPROTO_UDP) body.writeUInt16BE(len + 16, 4); // the whole datagram's length
+  return {
+    first: ipv4({ src, dst, proto: l4.proto, id, mf: true }, body),
+    later: ipv4({ src, dst, proto: l4.proto, id, fragOffset: len / 8 }, Buffer.alloc(16, 0x62)),
+  };
+}
 
 const SENT = { agent_rx: 1, agent_redirect: 1, encap: 1 };
 const DELIVERED = { transit_rx: 1, transit_redirect: 1, decap: 1 };
@@ -86,6 +104,16 @@ describe('no group: everything passes, nothing is tracked', () => {
     expect(send(me, '10.2.0.9', tcpSeg(1000, 22, ACK)).moved).toEqual(SENT);
     expect(receive(me, '10.3.0.9', udpDgram(9, 9)).moved).toEqual(DELIVERED);
     expect(entry(me.ip, '10.2.0.9')).toBeUndefined();
+  });
+
+  it('fragments pass either way, a later one with no first seen too; nothing is recorded', () => {
+    const out = fragments(me.ip, '10.2.0.9', 0x100, udpDgram(1000, 53));
+    const into = fragments('10.3.0.9', me.ip, 0x101, udpDgram(9, 9));
+    expect(sendPkt(me, out.first).moved).toEqual(SENT);
+    expect(sendPkt(me, out.later).moved).toEqual(SENT);
+    expect(receivePkt(me, into.later).moved).toEqual(DELIVERED);
+    expect(receivePkt(me, into.first).moved).toEqual(DELIVERED);
+    expect(dp.map('sg_frags').keys()).toEqual([]);
   });
 });
 
@@ -180,13 +208,231 @@ describe('port ranges, longest-prefix CIDRs, ICMP, several groups', () => {
     expect(send(me, '10.5.5.5', udpDgram(1, 2)).moved).toEqual(agentDrop('drop_sg_egress'));
   });
 
-  it('a later fragment of a policed endpoint is dropped and counted', () => {
-    const frag = ipv4({ src: '10.7.7.7', dst: me.ip, proto: IPPROTO_UDP, fragOffset: 10 }, Buffer.alloc(16));
-    const r = runTransit(dp, geneveFrame(
-      { srcMac: REMOTE_HOST.mac, dstMac: THIS_HOST.mac, srcIp: REMOTE_HOST.ip, dstIp: THIS_HOST.ip, ttl: 60, sport: 50000, id: 9 },
-      { vni: VNI, options: [rtsOption(REMOTE_HOST.ip, REMOTE_HOST.mac)] },
-      eth({ dst: mac(me.n), src: '02:00:0a:09:09:09', type: ETH_P_IP }, frag)));
-    expect(r.moved).toEqual(transitDrop('drop_sg_fragment'));
+  it('fragments from a peer `any` allows: a later one passes once its first did (tracked); one whose first was never seen is dropped', () => {
+    const d = fragments('10.7.7.7', me.ip, 0x200, udpDgram(3000, 3001));
+    expect(receivePkt(me, d.later).moved).toEqual(transitDrop('drop_sg_fragment')); // no first seen yet
+    expect(receivePkt(me, d.first).moved).toEqual(deliveredNew);
+    expect(receivePkt(me, d.later).moved).toEqual(DELIVERED);
+    expect(dp.conntrackEntries().filter((e) => e.localIp === me.ip && e.remoteIp === '10.7.7.7' && e.localPort === 3001))
+      .toMatchObject([{ remotePort: 3000, proto: IPPROTO_UDP, origin: SgDir.INGRESS }]);
+  });
+});
+
+// An ICMP error about no live tracked flow is judged by the rules as what it
+// is: ICMP between the policed endpoint and the error's sender (ingress) or
+// addressee (egress), never as a packet of the addresses it quotes.
+describe('ICMP errors about no tracked flow: ICMP between the endpoint and its real peer', () => {
+  const me = { ip: '10.1.0.9', n: 9 };
+  /** A foreign flow, payload and all. */
+  const foreign = ipPkt('1.2.3.4', '5.6.7.8', udpDgram(1111, 2222));
+  beforeAll(() => {
+    hostEndpoint(me.ip, me.n);
+    group(6, 'tcp80-icmp-from-one-net', [{ protocol: 'tcp', ports: '80' }, { protocol: 'icmp', cidr: '10.7.2.0/24' }], []);
+    attach(me.ip, [6]);
+  });
+
+  it('an error quoting a flow of neither endpoint is dropped both ways when no ICMP rule allows the peer', () => {
+    expect(receive(me, '10.9.0.7', icmpError(3, 3, foreign, true)))
+      .toMatchObject({ verdict: XDP.DROP, moved: transitDrop('drop_sg_icmp_error') });
+    expect(send(me, '10.9.0.7', icmpError(3, 3, foreign, true)))
+      .toMatchObject({ verdict: XDP.DROP, moved: agentDrop('drop_sg_icmp_error') });
+    expect(send(me, '10.7.2.5', icmpError(3, 3, foreign, true)).moved).toEqual(agentDrop('drop_sg_icmp_error')); // egress allows nothing
+  });
+
+  it('the peer is the packet\'s, not the quote\'s: from outside the ICMP rule\'s CIDR, quoting an address inside it, dropped', () => {
+    const fromInside = ipPkt('10.7.2.99', me.ip, udpDgram(5353, 5353));
+    const toInside = ipPkt(me.ip, '10.7.2.99', udpDgram(5353, 5353));
+    expect(receive(me, '10.9.0.8', icmpError(3, 3, fromInside)).moved).toEqual(transitDrop('drop_sg_icmp_error'));
+    expect(receive(me, '10.9.0.8', icmpError(3, 3, toInside)).moved).toEqual(transitDrop('drop_sg_icmp_error'));
+    expect(receive(me, '10.9.0.8', icmpError(11, 0, ipPkt('10.7.2.99', '10.7.2.98', udpDgram(1, 2)))).moved)
+      .toEqual(transitDrop('drop_sg_icmp_error'));
+  });
+
+  it('from a peer inside the CIDR an error passes (ICMP allowed as such), whatever it quotes; it opens nothing', () => {
+    expect(receive(me, '10.7.2.5', icmpError(3, 3, foreign, true))).toMatchObject({ verdict: XDP.REDIRECT, moved: DELIVERED });
+    expect(receive(me, '10.7.2.5', icmpError(3, 3, ipPkt(me.ip, '10.9.0.7', udpDgram(1234, 4321)))).moved).toEqual(DELIVERED);
+    expect(dp.conntrackEntries().filter((e) => e.localIp === me.ip || e.localIp === '0.0.0.0')).toEqual([]);
+  });
+
+  it('an error about a tracked flow passes both ways, from or to any peer', () => {
+    expect(receive(me, '10.9.0.9', tcpSeg(40000, 80, SYN)).moved).toEqual(deliveredNew);
+    const tcpIn = ipPkt('10.9.0.9', me.ip, tcpSeg(40000, 80, SYN));
+    const tcpOut = ipPkt(me.ip, '10.9.0.9', tcpSeg(80, 40000, SYN | ACK));
+    expect(send(me, '10.9.0.9', icmpError(3, 3, tcpIn)).moved).toEqual({ ...SENT, sg_icmp_related: 1 });
+    expect(receive(me, '10.9.0.1', icmpError(3, 4, tcpOut)).moved).toEqual({ ...DELIVERED, sg_icmp_related: 1 });
+    // The same quote with other ports is no tracked flow: judged by the rules (10.9.0.1 is outside 10.7.2.0/24).
+    const other = ipPkt(me.ip, '10.9.0.9', tcpSeg(80, 40001, SYN | ACK));
+    expect(receive(me, '10.9.0.1', icmpError(3, 4, other)).moved).toEqual(transitDrop('drop_sg_icmp_error'));
+  });
+});
+
+// A scaled endpoint's backend hosted here is policed as itself; an error about
+// its flow quotes the packet as it left, from the scaled endpoint's address.
+describe('ICMP errors to a scaled endpoint about its local backend\'s flow', () => {
+  const backend = { ip: '10.1.0.12', n: 12 };
+  const VIP = { ip: '10.1.0.100', mac: '02:00:0a:01:00:64' };
+  beforeAll(() => {
+    hostEndpoint(backend.ip, backend.n);
+    dp.put('endpoints', { vni: VNI, ip: VIP.ip, type: EndpointType.SCALED, mac: VIP.mac, hostIp: '0.0.0.0', hostMac: '00:00:00:00:00:00', netId: 1, backends: [backend.ip], hostedIfindex: -1 });
+    group(10, 'backend', [{ protocol: 'tcp', ports: '80' }], []);
+    attach(backend.ip, [10]);
+  });
+  const toVip = (src: string, l4: L4) => receivePkt({ ip: VIP.ip, n: 0x64 }, ipPkt(src, VIP.ip, l4));
+  const SCALED_IN = { ...DELIVERED, scaled_dnat: 1 };
+
+  it('an error quoting the scaled endpoint\'s side of a tracked flow is related; one of no flow of its own is judged by the rules', () => {
+    expect(toVip('10.9.0.20', tcpSeg(42000, 80, SYN)).moved).toEqual({ ...SCALED_IN, sg_ct_new: 1 });
+    expect(entry(backend.ip, '10.9.0.20')).toMatchObject({ localPort: 80, remotePort: 42000 });
+    const answer = ipPkt(VIP.ip, '10.9.0.20', tcpSeg(80, 42000, SYN | ACK)); // as it left, SNATed
+    expect(toVip('10.9.0.1', icmpError(3, 4, answer)).moved).toEqual({ ...SCALED_IN, sg_icmp_related: 1 });
+    const foreign = ipPkt('10.9.0.30', '10.9.0.20', tcpSeg(80, 42000, SYN | ACK));
+    expect(toVip('10.9.0.1', icmpError(3, 4, foreign)).moved).toEqual({ ...transitDrop('drop_sg_icmp_error'), scaled_dnat: 1 });
+  });
+});
+
+// IPv4 fragments: a first fragment that passes records its datagram (sg_frags),
+// and a later one (no L4 header) is judged as that flow with its ports.
+describe('fragments of a policed endpoint: later ones follow their first', () => {
+  const me = { ip: '10.1.0.10', n: 10 };
+  const peer = { ip: '10.1.0.11', n: 11 };
+  /** The record of a datagram: its first fragment's ports as carried, or undefined. */
+  function recorded(src: string, dst: string, id: number, proto: number): { sport: number; dport: number } | undefined {
+    const key = Buffer.alloc(SG_FRAG_KEY.size);
+    key.writeUInt32LE(VNI, SG_FRAG_KEY.off.vni);
+    key.writeUInt32BE(ipNum(src), SG_FRAG_KEY.off.saddr);
+    key.writeUInt32BE(ipNum(dst), SG_FRAG_KEY.off.daddr);
+    key.writeUInt16BE(id, SG_FRAG_KEY.off.id);
+    key[SG_FRAG_KEY.off.proto] = proto;
+    const v = dp.map('sg_frags').lookup(key);
+    return v ? { sport: v.readUInt16BE(SG_FRAG_VALUE.off.sport), dport: v.readUInt16BE(SG_FRAG_VALUE.off.dport) } : undefined;
+  }
+  /** The agent's veth (LO) is one endpoint's at a time: `who` sends. */
+  const out = (who: { ip: string; n: number }, pkt: Buffer) => {
+    dp.putAgentMeta(LO, { vni: VNI, ip: who.ip, mac: mac(who.n), netId: 1 });
+    return sendPkt(who, pkt);
+  };
+  beforeAll(() => {
+    hostEndpoint(peer.ip, peer.n);
+    hostEndpoint(me.ip, me.n);
+    group(7, 'frag-me', [{ protocol: 'udp', cidr: '10.0.0.0/8', ports: '7000' }, { protocol: 'tcp', ports: '80' }],
+      [{ protocol: 'udp', ports: '53' }, { protocol: 'icmp' }]);
+    group(8, 'frag-peer', [], [{ protocol: 'udp', ports: '7000' }]);
+    attach(me.ip, [7]);
+    attach(peer.ip, [8]);
+  });
+
+  it('ingress at transit: an allowed first fragment passes and records; its later fragment passes', () => {
+    const d = fragments('10.2.5.5', me.ip, 0x301, udpDgram(40000, 7000));
+    expect(receivePkt(me, d.first)).toMatchObject({ verdict: XDP.REDIRECT, moved: deliveredNew });
+    expect(recorded('10.2.5.5', me.ip, 0x301, IPPROTO_UDP)).toEqual({ sport: 40000, dport: 7000 });
+    expect(receivePkt(me, d.later)).toMatchObject({ verdict: XDP.REDIRECT, moved: DELIVERED });
+    expect(receivePkt(me, d.later).moved).toEqual(DELIVERED); // a record serves every later fragment
+  });
+
+  it('egress at the agent: an allowed first fragment passes and records; its later fragment passes (UDP, ICMP echo)', () => {
+    const d = fragments(me.ip, '10.9.0.53', 0x302, udpDgram(33000, 53));
+    expect(out(me, d.first).moved).toEqual(sentNew);
+    expect(recorded(me.ip, '10.9.0.53', 0x302, IPPROTO_UDP)).toEqual({ sport: 33000, dport: 53 });
+    expect(out(me, d.later)).toMatchObject({ verdict: XDP.REDIRECT, moved: SENT });
+    const e = fragments(me.ip, '10.9.0.54', 0x303, echo(8, 0x4242));
+    expect(out(me, e.first).moved).toEqual(sentNew);
+    expect(recorded(me.ip, '10.9.0.54', 0x303, IPPROTO_ICMP)).toEqual({ sport: 0x4242, dport: 0 });
+    expect(out(me, e.later).moved).toEqual(SENT);
+    // The echo reply, fragmented, comes back as the tracked flow's.
+    const r = fragments('10.9.0.54', me.ip, 0x304, echo(0, 0x4242));
+    expect(receivePkt(me, r.first).moved).toEqual(DELIVERED);
+    expect(receivePkt(me, r.later).moved).toEqual(DELIVERED);
+  });
+
+  it('a later fragment whose first was never seen is dropped either way', () => {
+    expect(receivePkt(me, fragments('10.2.5.5', me.ip, 0x305, udpDgram(40000, 7000)).later))
+      .toMatchObject({ verdict: XDP.DROP, moved: transitDrop('drop_sg_fragment') });
+    expect(out(me, fragments(me.ip, '10.9.0.53', 0x306, udpDgram(33000, 53)).later))
+      .toMatchObject({ verdict: XDP.DROP, moved: agentDrop('drop_sg_fragment') });
+  });
+
+  it('a later fragment of a datagram whose first fragment was denied is dropped', () => {
+    const d = fragments('10.2.5.5', me.ip, 0x307, udpDgram(40000, 7001));
+    expect(receivePkt(me, d.first).moved).toEqual(transitDrop('drop_sg_ingress'));
+    expect(receivePkt(me, d.later).moved).toEqual(transitDrop('drop_sg_fragment'));
+    const up = fragments(me.ip, '10.9.0.53', 0x308, udpDgram(33000, 54));
+    expect(out(me, up.first).moved).toEqual(agentDrop('drop_sg_egress'));
+    expect(out(me, up.later).moved).toEqual(agentDrop('drop_sg_fragment'));
+    // A datagram that reuses the IP id of one that passed: its denied first fragment forgets the old record.
+    const ok = fragments('10.2.5.6', me.ip, 0x309, udpDgram(40002, 7000));
+    expect(receivePkt(me, ok.first).moved).toEqual(deliveredNew);
+    const reuse = fragments('10.2.5.6', me.ip, 0x309, udpDgram(40002, 7002));
+    expect(receivePkt(me, reuse.first).moved).toEqual(transitDrop('drop_sg_ingress'));
+    expect(recorded('10.2.5.6', me.ip, 0x309, IPPROTO_UDP)).toBeUndefined();
+    expect(receivePkt(me, reuse.later).moved).toEqual(transitDrop('drop_sg_fragment'));
+  });
+
+  it('an untracked flow\'s later fragment is judged by the rules with its first\'s ports, TCP flags 0', () => {
+    const d = fragments('10.2.5.7', me.ip, 0x30a, tcpSeg(41000, 80, SYN));
+    expect(receivePkt(me, d.first).moved).toEqual(deliveredNew);
+    expect(receivePkt(me, d.later).moved).toEqual(DELIVERED); // tracked (NEW)
+    // The same record, the entry gone: a later fragment is a TCP segment without SYN, not tracked.
+    dp.map('conntrack').delete(dp.map('conntrack').keys().find((k) => k.readUInt32BE(8) === ipNum('10.2.5.7'))!);
+    dp.voidFlowCacheCopies(); // no CPU's copy of the entry outlives it
+    group(7, 'frag-me', [{ protocol: 'udp', cidr: '10.0.0.0/8', ports: '7000' }], [{ protocol: 'udp', ports: '53' }, { protocol: 'icmp' }]);
+    try {
+      expect(receivePkt(me, d.later).moved).toEqual(transitDrop('drop_sg_unsolicited'));
+    } finally {
+      group(7, 'frag-me', [{ protocol: 'udp', cidr: '10.0.0.0/8', ports: '7000' }, { protocol: 'tcp', ports: '80' }],
+        [{ protocol: 'udp', ports: '53' }, { protocol: 'icmp' }]);
+    }
+  });
+
+  it('a TCP fragment at offset 1 (could overwrite the first\'s header: RFC 1858) is dropped', () => {
+    const d = fragments('10.2.5.8', me.ip, 0x30b, tcpSeg(41001, 80, SYN));
+    expect(receivePkt(me, d.first).moved).toEqual(deliveredNew);
+    const overlap = ipv4({ src: '10.2.5.8', dst: me.ip, proto: IPPROTO_TCP, id: 0x30b, fragOffset: 1, mf: true }, Buffer.alloc(16));
+    expect(receivePkt(me, overlap).moved).toEqual(transitDrop('drop_sg_fragment'));
+  });
+
+  it('an ICMP error\'s later fragments are not tracked: dropped (its first forgets an echo\'s record of the same IP id)', () => {
+    expect(receive(me, '10.7.2.5', udpDgram(7777, 7000)).moved).toEqual(deliveredNew); // a tracked flow for the error to be about
+    expect(out(me, ipPkt(me.ip, '10.9.0.1', echo(8, 0x77))).moved).toEqual(sentNew);
+    const reply = fragments('10.9.0.1', me.ip, 0x30c, echo(0, 0x77));
+    expect(receivePkt(me, reply.first).moved).toEqual(DELIVERED);
+    expect(recorded('10.9.0.1', me.ip, 0x30c, IPPROTO_ICMP)).toEqual({ sport: 0x77, dport: 0 });
+    const d = fragments('10.9.0.1', me.ip, 0x30c, icmpError(3, 4, ipPkt(me.ip, '10.7.2.5', udpDgram(7000, 7777))));
+    expect(receivePkt(me, d.first).moved).toEqual({ ...DELIVERED, sg_icmp_related: 1 });
+    expect(recorded('10.9.0.1', me.ip, 0x30c, IPPROTO_ICMP)).toBeUndefined();
+    expect(receivePkt(me, d.later).moved).toEqual(transitDrop('drop_sg_fragment'));
+  });
+
+  it('one datagram judged twice on this host (the sender\'s egress, the receiver\'s ingress) reads the ports right both times', () => {
+    const d = fragments(peer.ip, me.ip, 0x30d, udpDgram(45000, 7000));
+    expect(out(peer, d.first).moved).toEqual(sentNew);
+    expect(receivePkt(me, d.first).moved).toEqual(deliveredNew);
+    expect(recorded(peer.ip, me.ip, 0x30d, IPPROTO_UDP)).toEqual({ sport: 45000, dport: 7000 });
+    expect(out(peer, d.later).moved).toEqual(SENT);
+    expect(receivePkt(me, d.later).moved).toEqual(DELIVERED);
+    expect(entry(peer.ip, me.ip)).toMatchObject({ localPort: 45000, remotePort: 7000, origin: SgDir.EGRESS });
+    expect(entry(me.ip, peer.ip)).toMatchObject({ localPort: 7000, remotePort: 45000, origin: SgDir.INGRESS });
+  });
+
+  it('sg_frags is pinned like the other sg maps: a restart keeps it, an older pin root without it gets one', () => {
+    const root = `/sys/fs/bpf/xvpc/${uniquePrefix('u')}-sgfr`;
+    const SMALL = { endpoints: 16, networks: 16, vpcs: 16, substrate: 16, agent_meta: 16, ep_host_cache: 16, scaled_flows: 16, conntrack: 256 };
+    const key = Buffer.alloc(SG_FRAG_KEY.size, 1);
+    key[SG_FRAG_KEY.off._pad] = 0;
+    try {
+      let h = HostDataplane.open(root, SMALL, { hook: HOOK });
+      h.map('sg_frags').update(key, Buffer.from([0, 53, 0, 54]));
+      h.close();
+      h = HostDataplane.open(root, SMALL, { hook: HOOK });
+      expect(h.map('sg_frags').lookup(key)).toEqual(Buffer.from([0, 53, 0, 54]));
+      h.close();
+      rmSync(`${root}/sg_frags`); // as a pin root of a build before sg_frags
+      h = HostDataplane.open(root, SMALL, { hook: HOOK });
+      expect(existsSync(`${root}/sg_frags`)).toBe(true);
+      expect(h.map('sg_frags').keys()).toEqual([]);
+      h.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
