@@ -6,7 +6,7 @@
 // a socket a live process serves; and a pin root another transitd holds. A
 // goal-state journal is believed only when transitd could have written it
 // (this user's, 0600), and private files never follow a planted symlink.
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,7 +129,7 @@ describe('transitd checks its arguments before the data path', () => {
 });
 
 describe('private files', () => {
-  it('a symlink planted where a private file is written is replaced, its target untouched', () => {
+  it('a symlink planted where a private file is written is replaced, its target untouched', async () => {
     const victim = join(tmp, 'victim');
     writeFileSync(victim, 'root only\n', { mode: 0o600 });
     const path = join(tmp, 'p.journal');
@@ -145,7 +145,15 @@ describe('private files', () => {
     const theirs = join(tmp, 'theirs.log');
     writeFileSync(theirs, '', { mode: 0o666 });
     chownSync(theirs, 65534, 65534);
-    expect(() => openPrivateLog(theirs)).toThrow(/log .*theirs\.log: not a file of this user \(owner uid 65534\)/);
+    expect(() => openPrivateLog(theirs)).toThrow(/log .*theirs\.log: not a file of this user alone \(owner uid 65534, 1 links\)/);
+    // a hard link to one of root's files, and a FIFO (which would block the open itself)
+    const linked = join(tmp, 'linked.log');
+    linkSync(victim, linked);
+    expect(() => openPrivateLog(linked)).toThrow(/not a file of this user alone \(owner uid 0, 2 links\)/);
+    const fifo = join(tmp, 'fifo.log');
+    const made = await run(['mkfifo', fifo]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(() => openPrivateLog(fifo)).toThrow(/ENXIO/); // refused at once (no reader), never a blocked open
     expect(readFileSync(victim, 'utf8')).toBe('root only\n');
   });
 

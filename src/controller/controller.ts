@@ -265,6 +265,9 @@ export class Controller<H extends ControllerHost = ControllerHost> {
         this.version = await this.db.commit(changes, this.version);
       } catch (err) {
         this.model = before;
+        // Not refused for its version: its outcome is not known (a commit past its deadline may
+        // have written part): the store is read again before the next change.
+        if (!(err instanceof StaleStoreError)) this.version = -1;
         if (err instanceof StaleStoreError && attempt < 5) return this.applyBatch(applied.map((a) => a.change), attempt + 1);
         for (const { change } of applied) change.reject(err);
         return;

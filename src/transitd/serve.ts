@@ -186,6 +186,9 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
   const preallocate = values.preallocate !== undefined ? parsePreallocate(values.preallocate, '--preallocate')
     : parsePreallocate(process.env.XVPC_TRANSITD_PREALLOCATE ?? '', 'XVPC_TRANSITD_PREALLOCATE');
   const lock = lockPinRoot(pinRoot);
+  // What start-up has opened, undone (last first) if a later step fails: the lock goes last,
+  // so no other transitd takes the pin root while this one still serves from it.
+  const undo: (() => void)[] = [];
   try {
     const dp = HostDataplane.open(pinRoot, { ...capacities, ...(maxEndpoints !== undefined ? { endpoints: maxEndpoints } : {}) }, { hook: hookOf(mode), preallocate });
     // A goal state a killed transitd left half-applied is rolled back before anything is served.
@@ -201,7 +204,9 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
     const agents = service.reattachAgents();
     dp.voidFlowCacheCopies(); // the programs replaced may be of a build that moves no epoch
 
+    undo.push(() => dp.close());
     const server = new grpc.Server(serverOptions(limits));
+    undo.push(() => server.forceShutdown());
     const metrics = values.metrics !== undefined ? new TransitMetrics(dp, values.host) : undefined;
     const handlers = service.handlers(new CallGate(limits.maxCallsInFlight), metrics && ((m, c, s) => metrics.observeRpc(m, c, s)));
     // Each call runs in the async context serving started in: in a shared host, its droplet's namespace (host.ts).
@@ -221,6 +226,7 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
       served += ` and ${tcp.address.replace(/:\d+$/, `:${port}`)} (mutual TLS)`;
     }
     const metricsServer = metrics ? await metrics.serve(values.metrics!) : undefined;
+    undo.push(() => metricsServer?.server.close());
     if (metricsServer) served += `, metrics on http://${values.metrics!.replace(/:\d+$/, `:${metricsServer.port}`)}/metrics`;
     console.log(`transitd ${values.host}: ${eth.ipv4} (${eth.mac}) on ${eth.name} (${mode}, ${agents} endpoint agents), serving ${served}`);
 
@@ -234,11 +240,17 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
           const force = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
           server.tryShutdown(() => { clearTimeout(force); resolve(); });
         });
-        dp.close();
-        addon.closeFd(lock);
+        try {
+          dp.close();
+        } finally {
+          addon.closeFd(lock);
+        }
       },
     };
   } catch (err) {
+    for (const fn of undo.reverse()) {
+      try { fn(); } catch { /* the start-up error is the one to report */ }
+    }
     addon.closeFd(lock); // the next transitd may take over what this one made
     throw err;
   }

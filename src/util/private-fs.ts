@@ -62,14 +62,17 @@ export async function withPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
 /**
  * Opens path for appending, created 0600 or set to 0600 if it existed; returns
  * the fd. A symlink there is not followed, and a file of another user (put in
- * a sticky directory first) is refused: either would send the log elsewhere.
+ * a sticky directory first), a hard link or anything but a file is refused:
+ * each would send the log elsewhere.
  */
 export function openPrivateLog(path: string): number {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, PRIVATE_FILE_MODE);
+  // O_NONBLOCK: a FIFO put there would block the open before any check.
+  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, PRIVATE_FILE_MODE);
   try {
     const st = fstatSync(fd);
-    if (!st.isFile() || st.uid !== process.getuid!()) {
-      throw new XvpcError('FAILED_PRECONDITION', `log ${path}: not a file of this user (owner uid ${st.uid}): remove it, or log elsewhere`);
+    // nlink 1: not a hard link another user made to one of this user's files.
+    if (!st.isFile() || st.uid !== process.getuid!() || st.nlink !== 1) {
+      throw new XvpcError('FAILED_PRECONDITION', `log ${path}: not a file of this user alone (owner uid ${st.uid}, ${st.nlink} links): remove it, or log elsewhere`);
     }
     fchmodSync(fd, PRIVATE_FILE_MODE);
   } catch (err) {

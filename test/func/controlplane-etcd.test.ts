@@ -237,6 +237,7 @@ describe('controllers on one etcd', () => {
         seen.push([snap.version, snap.objects.length]);
       }
       expect(await committing).toBe(1);
+      expect(seen.length, 'no load finished while it committed: the test saw nothing').toBeGreaterThan(0);
       expect(seen.filter(([version, objects]) => version === 1 && objects !== 12_000)).toEqual([]);
       const snap = await r.load();
       expect(snap.version).toBe(1);

@@ -13,9 +13,12 @@
 // that compares versions (Controller.refresh) loads it again, whole. A leader
 // killed mid-commit leaves part of it under the old version (the next leader
 // takes the store as it finds it). Every etcd call answers within
-// CALL_TIMEOUT_MS (a whole load within LOAD_TIMEOUT_MS) or fails UNAVAILABLE:
-// an etcd that accepts connections and answers nothing (stopped, partitioned)
-// would otherwise hold every call for as long.
+// CALL_TIMEOUT_MS (a whole load within LOAD_TIMEOUT_MS, a commit 10 ms more per
+// transaction) or fails UNAVAILABLE: an etcd that accepts connections and
+// answers nothing (stopped, partitioned) would otherwise hold every call for
+// as long. A commit past its deadline writes no more and bumps nothing; what
+// it wrote before is under the old version, and its controller reads the
+// store again before its next change (Controller.applyBatch).
 import { randomUUID } from 'node:crypto';
 import { Etcd3, type IRangeResponse, type Lease } from 'etcd3';
 import { XvpcError } from '../../errors.js';
@@ -33,6 +36,8 @@ const LOAD_PAGE = 5000;
 const CAMPAIGN_POLL_MS = 200;
 /** How long one store call (a commit of any size included) may wait for etcd. */
 const CALL_TIMEOUT_MS = 10_000;
+/** More time a commit may take per transaction it needs (a million objects are 10,000 of them). */
+const PER_TXN_MS = 10;
 /** How long a whole load may take (in pages: a million objects take seconds). */
 const LOAD_TIMEOUT_MS = 60_000;
 
@@ -46,14 +51,16 @@ export class EtcdStore implements Store, Leadership {
   private closed = false;
   private readonly listeners: ((leading: boolean) => void)[] = [];
   private campaignTimer: NodeJS.Timeout | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
   /** No campaign before this (ms since epoch): set when a lease is lost (see tryLead). */
   private holdOffUntil = 0;
   /**
-   * Until when (performance.now(), a clock a paused process does not stop)
-   * the lease surely lives: TTL after the last keep-alive etcd answered was
-   * sent (etcd counts from when it got it, later). Past it this controller
-   * does not lead, even before the 'lost' event: a process paused past its
-   * TTL (SIGSTOP, a long GC, a VM freeze) wakes up leading no more.
+   * Until when (performance.now(): a monotonic clock, which goes on while
+   * this process is stopped or stalled) the lease surely lives: what etcd
+   * last said it had left, counted from when the question was sent
+   * (watchLease). Past it this controller does not lead, even before the
+   * 'lost' event: a process paused past its TTL (SIGSTOP, a long GC) wakes
+   * up leading no more.
    */
   private leaseValidUntil = 0;
 
@@ -85,13 +92,18 @@ export class EtcdStore implements Store, Leadership {
   }
 
   /** etcd failures as XvpcError UNAVAILABLE naming the store. */
-  private async call<T>(fn: () => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+  private async call<T>(fn: (expired: () => boolean) => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
     if (this.closed) throw new XvpcError('FAILED_PRECONDITION', `${this.description}: store is closed`);
     let timer: NodeJS.Timeout | undefined;
-    const work = fn();
+    let late = false;
+    // fn is not cancelled at the deadline: a commit asks expired() before each write, so it stops there.
+    const work = fn(() => late);
     work.catch(() => undefined); // past the deadline, its own failure is no one's to hear
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new XvpcError('UNAVAILABLE', `${this.description}: etcd did not answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => {
+        late = true;
+        reject(new XvpcError('UNAVAILABLE', `${this.description}: etcd did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
     });
     try {
       return await Promise.race([work, deadline]);
@@ -121,13 +133,7 @@ export class EtcdStore implements Store, Leadership {
     if (!this.lease) {
       const created = performance.now();
       const lease = this.client.lease(this.ttlSeconds);
-      // Keep-alives are answered in the order sent: each answer extends the lease from its own sending.
-      const fired: number[] = [];
-      const extend = (from: number) => { this.leaseValidUntil = Math.max(this.leaseValidUntil, from + this.ttlSeconds * 1000); };
-      lease.on('keepaliveEstablished', () => { fired.length = 0; }); // a new stream: the old one's unanswered are gone
-      lease.on('keepaliveFired', () => { fired.push(performance.now()); });
-      lease.on('keepaliveSucceeded', () => { const at = fired.shift(); if (at !== undefined) extend(at); });
-      lease.grant().then(() => extend(created), () => undefined);
+      lease.grant().then(() => this.extendLease(created, this.ttlSeconds), () => undefined);
       lease.on('lost', () => {
         if (this.lease === lease) this.lease = undefined;
         // A controller that lost its lease (paused, cut off) stands back for one lease time, so a
@@ -136,15 +142,46 @@ export class EtcdStore implements Store, Leadership {
         this.setLeading(false);
       });
       this.lease = lease;
+      this.watchLease(lease);
     }
-    const leaseId = await this.lease.grant();
-    const r = await this.client.if(this.leaderKey, 'Create', '==', 0)
-      .then(this.client.put(this.leaderKey).value(this.id).lease(leaseId))
-      .commit();
-    if (r.succeeded) {
-      await this.client.if(this.versionKey, 'Create', '==', 0).then(this.client.put(this.versionKey).value('0')).commit();
-      this.setLeading(true);
-    }
+    const lease = this.lease;
+    await this.call(async () => {
+      const leaseId = await lease.grant();
+      const r = await this.client.if(this.leaderKey, 'Create', '==', 0)
+        .then(this.client.put(this.leaderKey).value(this.id).lease(leaseId))
+        .commit();
+      if (r.succeeded) {
+        await this.client.if(this.versionKey, 'Create', '==', 0).then(this.client.put(this.versionKey).value('0')).commit();
+        this.setLeading(true);
+      }
+    });
+  }
+
+  /** The lease surely lives until `sentAt` (when the question was sent) + what etcd said was left. */
+  private extendLease(sentAt: number, remainingSeconds: number): void {
+    if (remainingSeconds > 0) this.leaseValidUntil = Math.max(this.leaseValidUntil, sentAt + remainingSeconds * 1000);
+  }
+
+  /**
+   * Asks etcd every third of the TTL how long the lease has left (etcd3's own
+   * keep-alives renew it): each answer, counted from when its question was
+   * sent, is a time the lease lives at least, whatever answer comes late or
+   * from which stream. Stops with the lease.
+   */
+  private watchLease(lease: Lease): void {
+    const tick = async () => {
+      if (this.lease !== lease || this.closed) return;
+      try {
+        const id = await lease.grant();
+        const sentAt = performance.now();
+        const r = await this.client.leaseClient.leaseTimeToLive({ ID: id }, { deadline: Date.now() + CALL_TIMEOUT_MS });
+        this.extendLease(sentAt, Number(r.TTL));
+      } catch {
+        // unanswered: the lease's validity runs out on its own; etcd3's 'lost' says when it is gone
+      }
+      if (this.lease === lease && !this.closed) this.leaseTimer = setTimeout(tick, (this.ttlSeconds * 1000) / 3);
+    };
+    void tick();
   }
 
   private setLeading(leading: boolean): void {
@@ -192,7 +229,8 @@ export class EtcdStore implements Store, Leadership {
   }
 
   async commit(changes: StoreChange[], expect: number): Promise<number> {
-    return this.call(async () => {
+    const txns = Math.ceil(changes.length / OPS_PER_TXN);
+    return this.call(async (expired) => {
       if (!this.leading) throw this.notLeader();
       const op = (c: StoreChange) => (c.value === undefined
         ? this.client.delete().key(this.key(c.kind, c.key))
@@ -219,27 +257,36 @@ export class EtcdStore implements Store, Leadership {
         return this.notLeader();
       };
       let next = 1;
+      // Past the deadline the caller has been told UNAVAILABLE: write no more, and never bump.
       const worker = async () => {
-        while (next < chunks.length) {
+        while (next < chunks.length && !expired()) {
           const chunk = chunks[next++];
           const r = await fenced().then(...chunk.map(op)).commit();
           if (!r.succeeded) throw lost();
         }
       };
       await Promise.all(Array.from({ length: PARALLEL_TXNS }, worker));
-      if (!(await fenced().then(bump).commit()).succeeded) throw lost();
+      if (expired()) throw new XvpcError('UNAVAILABLE', `${this.description}: commit past its deadline, version not bumped`);
+      // The version still the one this commit started from: no other commit went in meanwhile.
+      const last = await fenced().and(this.versionKey, 'Value', '==', String(expect)).then(bump).commit();
+      if (!last.succeeded) {
+        if ((await this.client.get(this.leaderKey).string()) !== this.id) throw lost();
+        throw new StaleStoreError(this.description);
+      }
       return expect + 1;
-    });
+    }, CALL_TIMEOUT_MS + txns * PER_TXN_MS);
   }
 
   /** Gives up leadership (revokes the lease, so a standby takes over at once) and disconnects. */
   async close(): Promise<void> {
     if (this.closed) return;
     clearTimeout(this.campaignTimer);
+    clearTimeout(this.leaseTimer);
     const lease = this.lease;
     this.lease = undefined;
     this.setLeading(false);
-    await lease?.revoke().catch(() => undefined);
+    // A frozen etcd answers no revoke: the lease then ends with its TTL.
+    await Promise.race([lease?.revoke().catch(() => undefined), new Promise((r) => setTimeout(r, CALL_TIMEOUT_MS).unref())]);
     this.closed = true;
     this.client.close();
   }
