@@ -20,7 +20,12 @@ function freePort(): Promise<number> {
   });
 }
 
-export interface TestEtcd { url: string; stop(): Promise<void> }
+export interface TestEtcd {
+  url: string;
+  /** SIGSTOP (frozen: connections taken, nothing answered) or SIGCONT */
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void;
+  stop(): Promise<void>;
+}
 
 export async function startEtcd(): Promise<TestEtcd> {
   const [client, peer] = [await freePort(), await freePort()];
@@ -36,6 +41,7 @@ export async function startEtcd(): Promise<TestEtcd> {
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGCONT'); // a frozen one dies only once it runs
       proc.kill('SIGKILL');
       await exited;
     }
@@ -56,5 +62,5 @@ export async function startEtcd(): Promise<TestEtcd> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url: `etcd://127.0.0.1:${client}`, stop };
+  return { url: `etcd://127.0.0.1:${client}`, signal: (sig) => { proc.kill(sig); }, stop };
 }

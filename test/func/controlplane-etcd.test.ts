@@ -219,6 +219,46 @@ describe('controllers on one etcd', () => {
     }
   });
 
+  it('a commit past its deadline (etcd frozen under it) fails UNAVAILABLE, writes no more and bumps nothing; the next goes through', async () => {
+    const ns = `late${Date.now()}`;
+    // A lease longer than the freeze: it still leads after it, so only the deadline stops the commit.
+    const w = new EtcdStore(etcd.url, ns, 30);
+    const raw = new Etcd3({ hosts: etcd.url.replace('etcd://', 'http://') });
+    const count = async () => Number((await raw.getAll().prefix(`xvpc/${ns}/obj/`).count()));
+    try {
+      w.startCampaign();
+      expect(await w.whenLeading(5000)).toBe(true);
+      const changes = Array.from({ length: 20_000 }, (_, i) => ({ kind: 'endpoint', key: `7/10.1.${i >> 8}.${i & 255}`, value: { i } }));
+      const committing = w.commit(changes, 0);
+      committing.catch(() => undefined);
+      await until('part of it is written', 10_000, async () => (await count()) > 0);
+      etcd.signal('SIGSTOP');
+      try {
+        await expect(committing).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/did not answer within \d+ ms/) });
+      } finally {
+        etcd.signal('SIGCONT');
+      }
+      // Whatever was in flight lands; then nothing more, and the version is still 0.
+      await new Promise((r) => setTimeout(r, 1500));
+      const settled = await count();
+      expect(settled).toBeGreaterThan(0);
+      expect(settled).toBeLessThan(20_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await count()).toBe(settled);
+      // Its etcd client fails fast for a while after the failures (a circuit breaker): asked until it answers.
+      const answered = await until('the store answers again', 30_000, async () => {
+        try { return { version: await w.version() }; } catch { return undefined; }
+      });
+      expect(answered.version).toBe(0);
+      // Still the leader: a commit from version 0 goes through.
+      expect(await w.whenLeading(5000)).toBe(true);
+      expect(await w.commit([{ kind: 'vpc', key: '1', value: {} }], 0)).toBe(1);
+    } finally {
+      raw.close();
+      await w.close();
+    }
+  });
+
   it('the etcd store: a commit larger than a transaction, loaded back whole (in pages); a stale commit is refused', async () => {
     const ns = `bulk${Date.now()}`;
     const w = new EtcdStore(etcd.url, ns, TTL);
