@@ -2,30 +2,41 @@
 // leader's commits (etcd compares the leader key), but hosts take whatever
 // they are sent: a leader that lost its lease in the middle of a call (paused,
 // cut off from etcd) must not go on programming them against what the new
-// leader writes. Every transitd call that changes a host is checked first;
-// reads (Health, Get*, Dump, stats) are not, so a standby still looks.
+// leader writes. Two fences: every transitd call that changes a host is
+// checked here first (reads, Health, Get*, Dump, stats, are not, so a standby
+// still looks); and a leader's calls, reads too, carry its term, so the host
+// itself refuses a change from a leadership older than one it has heard
+// (src/transitd/fence.ts): that covers a call already past this check when
+// the lease ended.
 import { XvpcError } from '../errors.js';
-import type { TransitdClient } from '../transitd/client.js';
+import type { CallOpts, TransitdClient } from '../transitd/client.js';
 
 /** The transitd calls that change nothing on the host. */
 const READS = new Set(['health', 'getStats', 'getMapUsage', 'getVpc', 'getNetwork', 'getEndpoint', 'getSubstrate', 'getSecurityGroup',
   'getSecurityAttachment', 'dump', 'dumpPacked', 'getFailedCalls', 'close', 'name']);
 
+/** Whether this controller leads now, and its leadership's term when leaders take turns (etcd; none for a store of one controller). */
+export interface LeaseNow { leading: boolean; term?: number }
+
 /**
  * `client` with every host-changing call refused (UNAVAILABLE, nothing sent)
- * unless `leads()` says this controller leads at the moment of the call.
+ * unless `lease()` says this controller leads at the moment of the call, and
+ * every call made while it leads carrying its term.
  */
-export function fencedClient(client: TransitdClient, leads: () => boolean): TransitdClient {
+export function fencedClient(client: TransitdClient, lease: () => LeaseNow): TransitdClient {
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
-      if (typeof prop !== 'string' || typeof value !== 'function' || READS.has(prop)) return value;
-      return (...args: unknown[]) => {
-        if (!leads()) {
+      if (typeof prop !== 'string' || typeof value !== 'function' || prop === 'close') return value;
+      const read = READS.has(prop);
+      return (req: unknown, opts: CallOpts = {}) => {
+        const now = lease();
+        if (!now.leading && !read) {
           return Promise.reject(new XvpcError('UNAVAILABLE', `host ${target.name}: this controller no longer leads (its lease ended), `
             + `so it changes no host (${prop} not sent); the leader does`));
         }
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const fence = now.leading ? now.term : undefined;
+        return (value as (r: unknown, o: CallOpts) => unknown).call(target, req, fence === undefined ? opts : { ...opts, fence });
       };
     },
   });

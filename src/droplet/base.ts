@@ -168,7 +168,7 @@ export abstract class BaseDroplet implements Droplet {
     await this.removeHost();
     await removePort(this.prefix, this.id);
     await rm(this.pinRoot, { recursive: true, force: true });
-    for (const ext of ['sock', 'log', 'journal']) await rm(`${runDir(this.prefix)}/${this.id}.${ext}`, { force: true });
+    for (const ext of ['sock', 'log', 'journal', 'fence']) await rm(`${runDir(this.prefix)}/${this.id}.${ext}`, { force: true });
     await removeRecord(this.prefix, this.id);
     await releasePrefixIfUnused(this.prefix);
   }

@@ -11,6 +11,10 @@ import { TransitService, type TransitClient as GrpcClient } from '../gen/transit
 import { encodeEndpointBatch } from './batch-wire.js';
 import type { DumpPackedRequest, GoalState, PackedDump } from '../gen/transit.js';
 import { joinPackedDump, packDump } from './packed-dump.js';
+import { FENCE_HEADER } from './fence.js';
+
+/** Per call: its deadline (ms from now), and the leader term of the controller making it (fence.ts) when it leads with etcd. */
+export interface CallOpts { timeoutMs?: number; fence?: number }
 
 /** The generated client, with PutEndpoints' request encoded by batch-wire.ts (the values compact, in one allocation). */
 const GrpcTransitClient = grpc.makeGenericClientConstructor({
@@ -37,7 +41,7 @@ type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: Partial<grpc
   cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
 type Methods = {
   [K in keyof GrpcClient as GrpcClient[K] extends Unary<any, any> ? K : never]:
-    GrpcClient[K] extends Unary<infer Req, infer Res> ? (req: Req, opts?: { timeoutMs?: number }) => Promise<Res> : never;
+    GrpcClient[K] extends Unary<infer Req, infer Res> ? (req: Req, opts?: CallOpts) => Promise<Res> : never;
 };
 
 export type TransitdClient = Omit<Methods, 'dumpPacked'> & {
@@ -46,7 +50,7 @@ export type TransitdClient = Omit<Methods, 'dumpPacked'> & {
    * packed in one batch. A transitd from before DumpPacked (UNIMPLEMENTED) is
    * asked for its Dump instead, its endpoints packed here: the same answer.
    */
-  dumpPacked(req?: Partial<DumpPackedRequest>, opts?: { timeoutMs?: number }): Promise<PackedDump>;
+  dumpPacked(req?: Partial<DumpPackedRequest>, opts?: CallOpts): Promise<PackedDump>;
   close(): void;
   readonly name: string;
 };
@@ -90,7 +94,12 @@ export function connectTransitd(name: string, address: string, defaultTimeoutMs 
   const reconnect = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 };
   const secure = tls ? clientCredentials(tls, name) : undefined;
   const raw = new GrpcTransitClient(address, secure?.credentials ?? grpc.credentials.createInsecure(), { ...sizes, ...reconnect, ...secure?.options });
-  const deadline = (opts: { timeoutMs?: number }) => new Date(Date.now() + (opts.timeoutMs ?? defaultTimeoutMs));
+  const deadline = (opts: CallOpts) => new Date(Date.now() + (opts.timeoutMs ?? defaultTimeoutMs));
+  const metadata = (opts: CallOpts) => {
+    const m = new grpc.Metadata();
+    if (opts.fence !== undefined) m.set(FENCE_HEADER, String(opts.fence));
+    return m;
+  };
   // A call that found no connection was never sent: it waits once for the channel (a transitd just
   // restarted, while the channel still backs off) and is made again; it cannot be applied twice.
   const retried = (until: Date, attempt: (last: boolean) => void, err: grpc.ServiceError, last: boolean): boolean => {
@@ -98,23 +107,23 @@ export function connectTransitd(name: string, address: string, defaultTimeoutMs 
     raw.waitForReady(new Date(Math.min(until.getTime(), Date.now() + RECONNECT_WAIT_MS)), () => attempt(true));
     return true;
   };
-  const unaryCall = (method: Function, req: unknown, opts: { timeoutMs?: number }) =>
+  const unaryCall = (method: Function, req: unknown, opts: CallOpts) =>
     new Promise((resolve, reject) => {
       const until = deadline(opts);
-      const attempt = (last: boolean) => method.call(raw, req, new grpc.Metadata(), { deadline: until }, (err: grpc.ServiceError | null, res: unknown) => {
+      const attempt = (last: boolean) => method.call(raw, req, metadata(opts), { deadline: until }, (err: grpc.ServiceError | null, res: unknown) => {
         if (err && retried(until, attempt, err, last)) return;
         if (err) reject(clientError(name, err));
         else resolve(res);
       });
       attempt(false);
     });
-  const dumpPacked = (req: Partial<DumpPackedRequest> = {}, opts: { timeoutMs?: number } = {}): Promise<PackedDump> =>
+  const dumpPacked = (req: Partial<DumpPackedRequest> = {}, opts: CallOpts = {}): Promise<PackedDump> =>
     new Promise<PackedDump[]>((resolve, reject) => {
       const until = deadline(opts);
       const attempt = (last: boolean) => {
         const messages: PackedDump[] = [];
         let failed = false; // a failed stream may still end: that is no answer
-        const stream = raw.dumpPacked({ endpointsPerMessage: 0, ...req }, { deadline: until });
+        const stream = raw.dumpPacked({ endpointsPerMessage: 0, ...req }, metadata(opts), { deadline: until });
         stream.on('data', (m: PackedDump) => messages.push(m));
         stream.on('error', (err: grpc.ServiceError) => {
           failed = true;
@@ -135,7 +144,7 @@ export function connectTransitd(name: string, address: string, defaultTimeoutMs 
       if (prop === 'then') return undefined; // not a thenable
       const method = (raw as any)[prop];
       if (typeof method !== 'function') return undefined;
-      return (req: unknown, opts: { timeoutMs?: number } = {}) => unaryCall(method, req, opts);
+      return (req: unknown, opts: CallOpts = {}) => unaryCall(method, req, opts);
     },
   });
 }

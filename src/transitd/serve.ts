@@ -21,6 +21,7 @@ import { checkPrerequisites } from '../util/prereq.js';
 import { parseCapacities, parsePreallocate } from './capacity.js';
 import { recoverGoalState } from './goal-state.js';
 import { GoalStateJournal } from './journal.js';
+import { HostFence } from './fence.js';
 import { CallGate, DEFAULT_LIMITS, serverOptions, tolerantDefinition, type Limits } from './limits.js';
 import { TransitMetrics } from './metrics.js';
 import { TransitService } from './service.js';
@@ -40,7 +41,9 @@ export const USAGE = `usage: transitd --host NAME --socket PATH [--listen ADDR:P
             (make them with 'xvpc certs'); --tls-cert/--tls-key are this host's
   --metrics: serve Prometheus metrics (plain HTTP GET /metrics) on ADDR:PORT: data-path counters,
             map occupancy, gRPC calls and latencies. Bind it where only your Prometheus reaches.
-  --journal: where goal states are journalled (default: the socket path with .journal for .sock)
+  --journal: where goal states are journalled (default: the socket path with .journal for .sock);
+            beside it, .fence for .journal: the highest controller leader term heard (a change
+            from an older leader is refused)
   --capacity: map sizes other than the defaults, e.g. conntrack=16384,endpoints=65536 (default: env
             XVPC_TRANSITD_CAPACITY, else none); maps already pinned keep their size
   --endpoint-namespace: own (default): a network namespace per endpoint; shared: one namespace
@@ -199,6 +202,8 @@ export async function serveTransitd(args: string[]): Promise<RunningTransitd | u
     const service = new TransitService(dp, { name: values.host, iface: eth.name, ip: eth.ipv4, mac: eth.mac, ifindex: eth.ifindex, mtu: eth.mtu },
       values['ns-prefix'] ?? values.host, endpointNamespace);
     service.journal = journal;
+    // The highest leader term heard, beside the journal: a restart keeps refusing a deposed leader.
+    service.fence = new HostFence(`${journalPath.replace(/\.journal$/, '')}.fence`);
     service.maxMessageBytes = limits.maxMessageBytes;
     await service.loadTransit(eth.name, mode);
     const agents = service.reattachAgents();

@@ -25,6 +25,7 @@ import { applyEndpointBatch, endpointBatchValues } from './put-endpoints.js';
 import { packedDumpMessages } from './packed-dump.js';
 import { toEndpoint, toNetwork, toSecurityGroup, toVpc } from './convert.js';
 import { HostRecords, TRANSIT_KINDS, type KindMessages, type TransitKind } from './records.js';
+import { FENCE_HEADER, parseTerm, type HostFence } from './fence.js';
 
 const GRPC_CODE: Record<XvpcError['code'], grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -47,6 +48,8 @@ export class TransitService {
   private transitLoaded = false;
   /** Where goal states are journalled (main.ts sets it); without one a crash mid-batch is not rolled back. */
   journal: GoalStateJournal | undefined;
+  /** The highest leader term heard (serve.ts sets it, fence.ts); without one no call is fenced. */
+  fence: HostFence | undefined;
   /** The largest message this transitd sends (serve.ts sets it from its limits): DumpPacked's messages stay within it. */
   maxMessageBytes = DEFAULT_LIMITS.maxMessageBytes;
   /** Calls answered with an error (GetFailedCalls). */
@@ -67,12 +70,15 @@ export class TransitService {
    * Runs mutations strictly one after another. A call whose client has gone
    * (cancelled, or past its deadline) while it waited in the queue is not
    * started: nobody would learn its outcome, and the client may already have
-   * retried or moved on.
+   * retried or moved on. Every change of the host runs here, so here a
+   * change from a controller whose leadership has ended is refused (fence.ts):
+   * at its turn, so a later leader's call that arrived while it waited counts.
    */
   private serial<T>(call: CallContext, fn: () => Promise<T> | T): Promise<T> {
     const run = () => {
       const gone = call.gone();
       if (gone) throw new CallAbandoned(gone);
+      this.fence?.admit(call.term, call.method);
       return fn();
     };
     const next = this.queue.then(run, run);
@@ -300,6 +306,7 @@ export class TransitService {
 
   /** The grpc-js implementation object; `gate` bounds the calls served at once. */
   handlers(gate = new CallGate(DEFAULT_LIMITS.maxCallsInFlight), observe?: RpcObserver): grpc.UntypedServiceImplementation {
+    const heard = (term: number) => this.fence?.heard(term);
     const h = {
       health: async (): Promise<pb.HealthReply> => ({
         host: this.host.name, ip: this.host.ip, mac: this.host.mac, pid: process.pid, transitLoaded: this.transitLoaded,
@@ -382,8 +389,8 @@ export class TransitService {
       if (this.failed.last.length > FAILED_CALLS_KEPT) this.failed.last.shift();
     };
     return Object.fromEntries([
-      ...Object.entries(h).map(([name, fn]) => [name, unary(name, fn as Handler, gate, onFail, observe)]),
-      ...Object.entries(streams).map(([name, fn]) => [name, serverStream(name, fn as Handler, gate, onFail, observe)]),
+      ...Object.entries(h).map(([name, fn]) => [name, unary(name, fn as Handler, { gate, onFail, observe, heard })]),
+      ...Object.entries(streams).map(([name, fn]) => [name, serverStream(name, fn as Handler, { gate, onFail, observe, heard })]),
     ]);
   }
 
@@ -400,8 +407,12 @@ export type RpcObserver = (method: string, code: string, seconds: number) => voi
 
 /** What a handler may ask of its call. */
 export interface CallContext {
+  /** the method's name, as errors say it */
+  method: string;
   /** why the client no longer waits for an answer ('cancelled', 'past its deadline'), or undefined */
   gone(): string | undefined;
+  /** the leader term its controller sent (fence.ts), if any */
+  term?: number;
 }
 
 /** A queued call whose client left before it started; it changed nothing. */
@@ -411,8 +422,10 @@ class CallAbandoned extends Error {
 
 type Handler = (m: any, call: CallContext) => Promise<any> | any; // grpc-js hands in decoded messages
 
-function callContext(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>): CallContext {
+function callContext(method: string, call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>, term: number | undefined): CallContext {
   return {
+    method,
+    term,
     gone: () => {
       if (call.cancelled) return 'cancelled';
       const deadline = call.getDeadline();
@@ -422,14 +435,31 @@ function callContext(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableS
   };
 }
 
+/** What every call is served with: the gate bounding calls at once, who hears failures and durations, and who hears leader terms. */
+interface Serving {
+  gate: CallGate;
+  onFail: (c: pb.FailedCall) => void;
+  observe: RpcObserver | undefined;
+  heard: (term: number) => void;
+}
+
+/** The leader term in a call's metadata (fence.ts), if any; INVALID_ARGUMENT when it is not one. */
+function termOf(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>): number | undefined {
+  const values = call.metadata.get(FENCE_HEADER);
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw invalid(`${FENCE_HEADER}: ${values.length} values, at most one`);
+  return parseTerm(String(values[0]));
+}
+
 /**
  * Serves one call of `fn` and hands its outcome to `done`, mapping errors to
- * status codes. A request that could not be decoded is INVALID_ARGUMENT;
- * beyond the gate's limit a call is RESOURCE_EXHAUSTED; neither reaches the
- * handler. `done` returns once the answer is sent: the call holds its place
- * in the gate until then.
+ * status codes. A request that could not be decoded, or whose leader term is
+ * not one, is INVALID_ARGUMENT; beyond the gate's limit a call is
+ * RESOURCE_EXHAUSTED; none reaches the handler. A valid term is heard on
+ * arrival (a later leader's raises the host's fence). `done` returns once the
+ * answer is sent: the call holds its place in the gate until then.
  */
-function serveCall(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe: RpcObserver | undefined,
+function serveCall(name: string, fn: Handler, { gate, onFail, observe, heard }: Serving,
   call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>,
   done: (err: grpc.ServiceError | null, reply?: any) => Promise<void> | void): void {
   const start = process.hrtime.bigint();
@@ -442,12 +472,22 @@ function serveCall(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.Fai
     void refuse(grpc.status.INVALID_ARGUMENT, `request: not a valid ${name} message (${call.request.reason})`);
     return;
   }
+  let term: number | undefined;
+  try {
+    term = termOf(call);
+  } catch (err) {
+    void refuse(grpc.status.INVALID_ARGUMENT, (err as Error).message);
+    return;
+  }
   if (!gate.enter()) {
     void refuse(grpc.status.RESOURCE_EXHAUSTED, `transitd is serving its limit of calls at once; retry later`);
     return;
   }
   Promise.resolve()
-    .then(() => fn(call.request, callContext(call)))
+    .then(() => {
+      if (term !== undefined) heard(term);
+      return fn(call.request, callContext(name, call, term));
+    })
     .then((reply) => finish(null, reply ?? {}), (err: unknown) => {
       const code = err instanceof XvpcError ? GRPC_CODE[err.code] : err instanceof CallAbandoned ? grpc.status.CANCELLED : grpc.status.INTERNAL;
       const message = err instanceof Error ? err.message : String(err);
@@ -460,8 +500,8 @@ function serveCall(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.Fai
 }
 
 /** Adapts an async handler to a grpc-js unary call (serveCall). */
-function unary(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe?: RpcObserver): grpc.handleUnaryCall<any, any> {
-  return (call, callback) => serveCall(name, fn, gate, onFail, observe, call, (err, reply) => callback(err, reply));
+function unary(name: string, fn: Handler, serving: Serving): grpc.handleUnaryCall<any, any> {
+  return (call, callback) => serveCall(name, fn, serving, call, (err, reply) => callback(err, reply));
 }
 
 /**
@@ -469,8 +509,8 @@ function unary(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedC
  * server stream (serveCall): written in order, each after the one before has
  * drained, then the status. A client that leaves ends it.
  */
-function serverStream(name: string, fn: Handler, gate: CallGate, onFail: (c: pb.FailedCall) => void, observe?: RpcObserver): grpc.handleServerStreamingCall<any, any> {
-  return (call) => serveCall(name, fn, gate, onFail, observe, call, async (err, replies?: unknown[]) => {
+function serverStream(name: string, fn: Handler, serving: Serving): grpc.handleServerStreamingCall<any, any> {
+  return (call) => serveCall(name, fn, serving, call, async (err, replies?: unknown[]) => {
     if (err) {
       call.emit('error', err);
       return;

@@ -18,7 +18,7 @@ import type { Droplet } from '../../src/droplet/index.js';
 import { connectTransitd } from '../../src/transitd/client.js';
 import { must } from '../../src/util/exec.js';
 import { startEtcd, type TestEtcd } from '../lib/etcd.js';
-import { destroyDroplets, makeDroplets } from './lib.js';
+import { destroyDroplets, expectFailedCalls, makeDroplets } from './lib.js';
 
 const CHILD = fileURLToPath(new URL('../lib/controller-child.mjs', import.meta.url));
 const VNI = 43;
@@ -196,6 +196,47 @@ describe('controllers on one etcd', () => {
       store.commit = commit;
       raw.close();
       await c.close();
+    }
+  });
+
+  it('a deposed leader that still believes it leads is refused by the hosts themselves once its successor has reached them', async () => {
+    for (const ch of children) if (ch.proc.exitCode === null && ch.proc.signalCode === null) ch.proc.kill('SIGKILL');
+    const prefix = droplets.h1.prefix;
+    const s1 = new EtcdStore(etcd.url, prefix, TTL);
+    const s2 = new EtcdStore(etcd.url, prefix, TTL);
+    const old = new Controller(droplets, { store: s1 });
+    const next = new Controller(droplets, { store: s2 });
+    const raw = new Etcd3({ hosts: etcd.url.replace('etcd://', 'http://') });
+    try {
+      s1.startCampaign();
+      await until('the first leads', (TTL + 3) * 1000, () => old.leading);
+      s2.startCampaign();
+      // Its lease ends, but it has not looked yet (a process paused past its TTL, between its own check and its calls).
+      Object.defineProperty(s1, 'leading', { get: () => true, configurable: true });
+      const kv = await raw.get(`xvpc/${prefix}/leader`).exec();
+      await raw.leaseClient.leaseRevoke({ ID: kv.kvs[0].lease });
+      await until('the second takes over', (TTL + 3) * 1000, () => s2.leading);
+      expect(s2.term).toBeGreaterThan(s1.term);
+      await next.reconcile(); // it reaches every host (its takeover ran one already)
+
+      // Drift the deposed leader would repair with its old term: every host refuses it.
+      await must(['bpftool', 'map', 'delete', 'pinned', `${droplets.sw.pinRoot}/endpoints`, 'key', ...[...endpointKey(VNI, b.ip)].map(String)]);
+      expectFailedCalls(droplets.sw, 1);
+      await expect(old.reconcile()).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION', message: expect.stringMatching(new RegExp(`term ${s1.term}\\) has ended; a later leader \\(term ${s2.term}\\) programs this host`)),
+      });
+      const sw = connectTransitd('sw', droplets.sw.transitdAddress);
+      try {
+        expect((await sw.dump({})).endpoints.map((e) => e.ip)).not.toContain(b.ip);
+      } finally { sw.close(); }
+      // The leader repairs it.
+      expect((await next.reconcile()).repaired).toBeGreaterThan(0);
+      expect((await a.ping(b.ip)).ok).toBe(true);
+    } finally {
+      delete (s1 as { leading?: boolean }).leading;
+      raw.close();
+      await old.close();
+      await next.close();
     }
   });
 

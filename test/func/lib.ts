@@ -20,7 +20,7 @@ export const shortPrefix = (tag: string): string => `${tag}${randomBytes(2).toSt
 export async function makeDroplets(names: string[], tag: string, backend: 'netns' | 'docker' = 'netns',
   mode?: AttachMode): Promise<Record<string, Droplet>> {
   const droplets = await createDroplets(names, { prefix: shortPrefix(tag), backend, mode });
-  for (const d of Object.values(droplets)) watched.set(d, { seen: 0, allowed: 0 });
+  for (const d of Object.values(droplets)) watched.set(d, { seen: 0, allowed: 0, pid: d.transitdPid });
   return droplets;
 }
 
@@ -32,7 +32,7 @@ export async function destroyDroplets(droplets: Record<string, Droplet>): Promis
 // ---- no transitd call fails unless the test meant it (as Mizar checked its failed RPCs) ----
 
 /** Droplets of this test file, with the failed calls already accounted for. */
-const watched = new Map<Droplet, { seen: number; allowed: number }>();
+const watched = new Map<Droplet, { seen: number; allowed: number; pid: number | undefined }>();
 
 /** The test makes `count` calls to this droplet's transitd fail on purpose. */
 export function expectFailedCalls(droplet: Droplet, count: number): void {
@@ -60,7 +60,8 @@ afterEach(async () => {
       throw err;
     }
     const total = Number(r.total);
-    if (total < w.seen) w.seen = 0; // a restarted transitd counts from 0
+    if (d.transitdPid !== w.pid) w.seen = 0; // a restarted transitd counts from 0
+    w.pid = d.transitdPid;
     const unexpected = total - w.seen - w.allowed;
     w.seen = total;
     w.allowed = 0;

@@ -48,6 +48,8 @@ export class EtcdStore implements Store, Leadership {
   private readonly ns: string;
   private lease: Lease | undefined;
   private isLeader = false;
+  /** The etcd revision at which this controller last took the leader key (Leadership.term). */
+  private leaderRevision = 0;
   private closed = false;
   private readonly listeners: ((leading: boolean) => void)[] = [];
   private campaignTimer: NodeJS.Timeout | undefined;
@@ -77,6 +79,8 @@ export class EtcdStore implements Store, Leadership {
   private get leaderKey(): string { return `${this.ns}leader`; }
 
   get leading(): boolean { return this.isLeader && performance.now() < this.leaseValidUntil; }
+
+  get term(): number { return this.leaderRevision; }
 
   onChange(fn: (leading: boolean) => void): void { this.listeners.push(fn); }
 
@@ -151,6 +155,8 @@ export class EtcdStore implements Store, Leadership {
         .then(this.client.put(this.leaderKey).value(this.id).lease(leaseId))
         .commit();
       if (r.succeeded) {
+        // Revisions only grow: whoever takes the key next takes it at a higher one.
+        this.leaderRevision = Number(r.header.revision);
         await this.client.if(this.versionKey, 'Create', '==', 0).then(this.client.put(this.versionKey).value('0')).commit();
         this.setLeading(true);
       }

@@ -5,6 +5,12 @@ export interface Leadership {
   readonly id: string;
   /** true while this controller holds the lease */
   readonly leading: boolean;
+  /**
+   * This controller's latest leadership, as a number every later leadership
+   * (of any controller of the store) exceeds: the fencing token its calls
+   * carry to hosts (src/transitd/fence.ts). 0 before it first leads.
+   */
+  readonly term: number;
   /** Called with true when this controller becomes leader, false when it stops. */
   onChange(fn: (leading: boolean) => void): void;
   /** Whether this controller leads within `ms`. */
