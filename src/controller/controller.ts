@@ -107,8 +107,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       ? async () => opts.store as Store : storeOpener(opts.store, Object.values(droplets), { leaseTtlSeconds: ttl });
     const connect = (name: string, d: H) =>
       opts.connect ? opts.connect(name, d.transitdAddress) : connectTransitd(name, d.transitdAddress, undefined, d.transitdTls);
-    // Without leadership (one controller per store) it always leads, with no term.
-    const lease = () => (this.leadership ? { leading: this.leadership.leading, term: this.leadership.term } : { leading: true });
+    // Without leadership (one controller per store) it always leads, unfenced.
+    const lease = () => (this.leadership ? { leading: this.leadership.leading, fence: this.leadership.fence } : { leading: true });
     this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, fencedClient(connect(name, d), lease)]));
     this.reconciler = new Reconciler(this.clients);
     this.ready = this.open(openStore);

@@ -11,10 +11,12 @@ import { TransitService, type TransitClient as GrpcClient } from '../gen/transit
 import { encodeEndpointBatch } from './batch-wire.js';
 import type { DumpPackedRequest, GoalState, PackedDump } from '../gen/transit.js';
 import { joinPackedDump, packDump } from './packed-dump.js';
-import { FENCE_HEADER } from './fence.js';
+import { FENCE_HEADER, fenceText, type FenceToken } from './fence.js';
 
-/** Per call: its deadline (ms from now), and the leader term of the controller making it (fence.ts) when it leads with etcd. */
-export interface CallOpts { timeoutMs?: number; fence?: number }
+export type { FenceToken } from './fence.js';
+
+/** Per call: its deadline (ms from now), and the leadership of the controller making it (fence.ts) when it leads with etcd. */
+export interface CallOpts { timeoutMs?: number; fence?: FenceToken }
 
 /** The generated client, with PutEndpoints' request encoded by batch-wire.ts (the values compact, in one allocation). */
 const GrpcTransitClient = grpc.makeGenericClientConstructor({
@@ -97,7 +99,7 @@ export function connectTransitd(name: string, address: string, defaultTimeoutMs 
   const deadline = (opts: CallOpts) => new Date(Date.now() + (opts.timeoutMs ?? defaultTimeoutMs));
   const metadata = (opts: CallOpts) => {
     const m = new grpc.Metadata();
-    if (opts.fence !== undefined) m.set(FENCE_HEADER, String(opts.fence));
+    if (opts.fence !== undefined) m.set(FENCE_HEADER, fenceText(opts.fence));
     return m;
   };
   // A call that found no connection was never sent: it waits once for the channel (a transitd just

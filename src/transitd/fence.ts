@@ -1,70 +1,95 @@
 // Fencing on the host's side. Controllers that share etcd lead in turns; each
 // leadership has a term (the etcd revision at which it took the leader key:
-// a later leader's is always higher), and a leader sends its term with every
-// call (gRPC metadata FENCE_HEADER). This transitd keeps the highest term it
-// has heard (on disk, so a restart keeps it) and refuses a change whose term
-// is lower: a leader that lost its lease in the middle of a call (paused,
-// cut off from etcd) cannot program the host against its successor once the
-// successor has reached the host, which its first reconcile does. Reads
-// raise the floor too and are never refused. Calls without a term (one
-// controller with the embedded store, the CLI's raw records) are not fenced.
+// a later leader's is always higher) within the store's epoch (an id the
+// store's first leader draws and keeps in etcd: an etcd replaced by an empty
+// one gets a new epoch, and its revisions start again). A leader sends both
+// with every call (gRPC metadata FENCE_HEADER, "<epoch>/<term>"). This
+// transitd keeps the epoch and the highest term it has heard (on disk, so a
+// restart keeps them) and refuses a change of an older term, or of another
+// epoch: a leader that lost its lease in the middle of a call (paused, cut
+// off from etcd) cannot program the host against its successor once the
+// successor has reached the host, which its first reconcile does; and the
+// controllers of another store (an etcd restarted empty) cannot wipe the host
+// to match theirs. Reads raise the term too and are never refused. Calls
+// without a fence (one controller with the embedded store, the CLI's raw
+// records) are not fenced.
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { XvpcError, invalid } from '../errors.js';
 import { writePrivateFileDurably } from '../util/private-fs.js';
 
-/** The metadata key a controller's term travels in (decimal). */
+/** The metadata key a controller's fence travels in: "<epoch>/<term>". */
 export const FENCE_HEADER = 'xvpc-fence';
 
-const FORMAT = 'xvpc-fence/1';
+/** A leadership: the store's epoch, and the term within it. */
+export interface FenceToken { epoch: string; term: number }
 
-/** A term as the header carries it: a positive integer JavaScript counts exactly; INVALID_ARGUMENT otherwise. */
-export function parseTerm(text: string): number {
-  const n = /^[1-9]\d{0,15}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n)) throw invalid(`${FENCE_HEADER}: '${text.slice(0, 40)}' is not a leader term (a positive integer)`);
-  return n;
+const FORMAT = 'xvpc-fence/1';
+const EPOCH = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The header's text for a token. */
+export const fenceText = (f: FenceToken): string => `${f.epoch}/${f.term}`;
+
+/** A fence as the header carries it; INVALID_ARGUMENT unless an epoch (letters, digits, '-') and a positive integer term. */
+export function parseFence(text: string): FenceToken {
+  const slash = text.indexOf('/');
+  const epoch = text.slice(0, Math.max(slash, 0));
+  const term = /^[1-9]\d{0,15}$/.test(text.slice(slash + 1)) ? Number(text.slice(slash + 1)) : NaN;
+  if (slash < 0 || !EPOCH.test(epoch) || !Number.isSafeInteger(term)) {
+    throw invalid(`${FENCE_HEADER}: '${text.slice(0, 80)}' is not <epoch>/<term> (an id of letters, digits and '-', and a positive integer)`);
+  }
+  return { epoch, term };
 }
 
 export class HostFence {
-  private floor: number;
+  private kept: FenceToken | undefined;
 
-  /** path: where the highest term is kept (root's, 0600); absent: none heard yet. */
+  /** path: where the fence is kept (root's, 0600); absent: none heard yet. */
   constructor(readonly path: string) {
-    this.floor = HostFence.read(path);
+    this.kept = HostFence.read(path);
   }
 
-  /** The highest term heard (0: none). */
-  get term(): number { return this.floor; }
+  /** The store epoch and highest term heard, if any. */
+  get token(): FenceToken | undefined { return this.kept; }
 
-  /** A call arrived with `term`: a higher one becomes the floor, durably, before the call is served. */
-  heard(term: number): void {
-    if (term <= this.floor) return;
-    writePrivateFileDurably(this.path, JSON.stringify({ format: FORMAT, term }));
-    this.floor = term;
+  /** A call arrived with `f`: the first fence, or a higher term of the same epoch, is kept, durably, before the call is served. */
+  heard(f: FenceToken): void {
+    if (this.kept && (f.epoch !== this.kept.epoch || f.term <= this.kept.term)) return;
+    writePrivateFileDurably(this.path, JSON.stringify({ format: FORMAT, ...f }));
+    this.kept = { ...f };
   }
 
-  /** Before a change runs: FAILED_PRECONDITION when its controller's term is older than one this host has heard. */
-  admit(term: number | undefined, method: string): void {
-    if (term === undefined || term >= this.floor) return;
-    throw new XvpcError('FAILED_PRECONDITION', `${method} refused: its controller's leadership (term ${term}) has ended; `
-      + `a later leader (term ${this.floor}) programs this host`);
+  /** Before a change runs: FAILED_PRECONDITION when its controller's leadership is older than one heard, or of another store. */
+  admit(f: FenceToken | undefined, method: string): void {
+    const kept = this.kept;
+    if (f === undefined || kept === undefined) return;
+    if (f.epoch !== kept.epoch) {
+      throw new XvpcError('FAILED_PRECONDITION', `${method} refused: this host is programmed by the controllers of another store `
+        + `(epoch ${kept.epoch}; this call's is ${f.epoch}, an etcd replaced or another deployment); to hand the host over, `
+        + `stop its transitd, remove ${this.path}, start it`);
+    }
+    if (f.term < kept.term) {
+      throw new XvpcError('FAILED_PRECONDITION', `${method} refused: its controller's leadership (term ${f.term}) has ended; `
+        + `a later leader (term ${kept.term}) programs this host`);
+    }
   }
 
-  private static read(path: string): number {
-    if (!existsSync(path)) return 0;
+  private static read(path: string): FenceToken | undefined {
+    if (!existsSync(path)) return undefined;
     const st = lstatSync(path);
     if (!st.isFile() || st.uid !== process.getuid!() || (st.mode & 0o077) !== 0) {
       throw new XvpcError('FAILED_PRECONDITION', `fence ${path}: not a private file of this user (owner uid ${st.uid}, `
         + `mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}), so not one transitd wrote; inspect it, then remove it to start anyway`);
     }
-    let doc: { format?: unknown; term?: unknown };
+    let doc: { format?: unknown; epoch?: unknown; term?: unknown };
     try {
       doc = JSON.parse(readFileSync(path, 'utf8'));
     } catch (err) {
       throw new XvpcError('FAILED_PRECONDITION', `fence ${path}: not readable (${(err as Error).message}); inspect it, then remove it to start anyway`);
     }
-    if (doc.format !== FORMAT || typeof doc.term !== 'number' || !Number.isSafeInteger(doc.term) || doc.term < 0) {
+    if (doc.format !== FORMAT || typeof doc.epoch !== 'string' || !EPOCH.test(doc.epoch)
+      || typeof doc.term !== 'number' || !Number.isSafeInteger(doc.term) || doc.term < 1) {
       throw new XvpcError('FAILED_PRECONDITION', `fence ${path}: not a ${FORMAT} file; inspect it, then remove it to start anyway`);
     }
-    return doc.term;
+    return { epoch: doc.epoch, term: doc.term };
   }
 }

@@ -25,7 +25,7 @@ import { applyEndpointBatch, endpointBatchValues } from './put-endpoints.js';
 import { packedDumpMessages } from './packed-dump.js';
 import { toEndpoint, toNetwork, toSecurityGroup, toVpc } from './convert.js';
 import { HostRecords, TRANSIT_KINDS, type KindMessages, type TransitKind } from './records.js';
-import { FENCE_HEADER, parseTerm, type HostFence } from './fence.js';
+import { FENCE_HEADER, parseFence, type FenceToken, type HostFence } from './fence.js';
 
 const GRPC_CODE: Record<XvpcError['code'], grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -48,7 +48,7 @@ export class TransitService {
   private transitLoaded = false;
   /** Where goal states are journalled (main.ts sets it); without one a crash mid-batch is not rolled back. */
   journal: GoalStateJournal | undefined;
-  /** The highest leader term heard (serve.ts sets it, fence.ts); without one no call is fenced. */
+  /** The store epoch and highest leader term heard (serve.ts sets it, fence.ts); without one no call is fenced. */
   fence: HostFence | undefined;
   /** The largest message this transitd sends (serve.ts sets it from its limits): DumpPacked's messages stay within it. */
   maxMessageBytes = DEFAULT_LIMITS.maxMessageBytes;
@@ -78,7 +78,7 @@ export class TransitService {
     const run = () => {
       const gone = call.gone();
       if (gone) throw new CallAbandoned(gone);
-      this.fence?.admit(call.term, call.method);
+      this.fence?.admit(call.fence, call.method);
       return fn();
     };
     const next = this.queue.then(run, run);
@@ -306,7 +306,7 @@ export class TransitService {
 
   /** The grpc-js implementation object; `gate` bounds the calls served at once. */
   handlers(gate = new CallGate(DEFAULT_LIMITS.maxCallsInFlight), observe?: RpcObserver): grpc.UntypedServiceImplementation {
-    const heard = (term: number) => this.fence?.heard(term);
+    const heard = (f: FenceToken) => this.fence?.heard(f);
     const h = {
       health: async (): Promise<pb.HealthReply> => ({
         host: this.host.name, ip: this.host.ip, mac: this.host.mac, pid: process.pid, transitLoaded: this.transitLoaded,
@@ -411,8 +411,8 @@ export interface CallContext {
   method: string;
   /** why the client no longer waits for an answer ('cancelled', 'past its deadline'), or undefined */
   gone(): string | undefined;
-  /** the leader term its controller sent (fence.ts), if any */
-  term?: number;
+  /** the leadership its controller sent (fence.ts), if any */
+  fence?: FenceToken;
 }
 
 /** A queued call whose client left before it started; it changed nothing. */
@@ -422,10 +422,10 @@ class CallAbandoned extends Error {
 
 type Handler = (m: any, call: CallContext) => Promise<any> | any; // grpc-js hands in decoded messages
 
-function callContext(method: string, call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>, term: number | undefined): CallContext {
+function callContext(method: string, call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>, fence: FenceToken | undefined): CallContext {
   return {
     method,
-    term,
+    fence,
     gone: () => {
       if (call.cancelled) return 'cancelled';
       const deadline = call.getDeadline();
@@ -435,28 +435,28 @@ function callContext(method: string, call: grpc.ServerUnaryCall<any, any> | grpc
   };
 }
 
-/** What every call is served with: the gate bounding calls at once, who hears failures and durations, and who hears leader terms. */
+/** What every call is served with: the gate bounding calls at once, who hears failures and durations, and who hears leaderships. */
 interface Serving {
   gate: CallGate;
   onFail: (c: pb.FailedCall) => void;
   observe: RpcObserver | undefined;
-  heard: (term: number) => void;
+  heard: (f: FenceToken) => void;
 }
 
-/** The leader term in a call's metadata (fence.ts), if any; INVALID_ARGUMENT when it is not one. */
-function termOf(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>): number | undefined {
+/** The leadership in a call's metadata (fence.ts), if any; INVALID_ARGUMENT when it is not one. */
+function fenceOf(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>): FenceToken | undefined {
   const values = call.metadata.get(FENCE_HEADER);
   if (values.length === 0) return undefined;
   if (values.length > 1) throw invalid(`${FENCE_HEADER}: ${values.length} values, at most one`);
-  return parseTerm(String(values[0]));
+  return parseFence(String(values[0]));
 }
 
 /**
  * Serves one call of `fn` and hands its outcome to `done`, mapping errors to
- * status codes. A request that could not be decoded, or whose leader term is
- * not one, is INVALID_ARGUMENT; beyond the gate's limit a call is
- * RESOURCE_EXHAUSTED; none reaches the handler. A valid term is heard on
- * arrival (a later leader's raises the host's fence). `done` returns once the
+ * status codes. A request that could not be decoded, or whose fence is not
+ * one, is INVALID_ARGUMENT; beyond the gate's limit a call is
+ * RESOURCE_EXHAUSTED; none reaches the handler. A valid fence is heard on
+ * arrival (a later leader's raises the host's). `done` returns once the
  * answer is sent: the call holds its place in the gate until then.
  */
 function serveCall(name: string, fn: Handler, { gate, onFail, observe, heard }: Serving,
@@ -472,9 +472,9 @@ function serveCall(name: string, fn: Handler, { gate, onFail, observe, heard }: 
     void refuse(grpc.status.INVALID_ARGUMENT, `request: not a valid ${name} message (${call.request.reason})`);
     return;
   }
-  let term: number | undefined;
+  let fence: FenceToken | undefined;
   try {
-    term = termOf(call);
+    fence = fenceOf(call);
   } catch (err) {
     void refuse(grpc.status.INVALID_ARGUMENT, (err as Error).message);
     return;
@@ -485,8 +485,8 @@ function serveCall(name: string, fn: Handler, { gate, onFail, observe, heard }: 
   }
   Promise.resolve()
     .then(() => {
-      if (term !== undefined) heard(term);
-      return fn(call.request, callContext(name, call, term));
+      if (fence !== undefined) heard(fence);
+      return fn(call.request, callContext(name, call, fence));
     })
     .then((reply) => finish(null, reply ?? {}), (err: unknown) => {
       const code = err instanceof XvpcError ? GRPC_CODE[err.code] : err instanceof CallAbandoned ? grpc.status.CANCELLED : grpc.status.INTERNAL;

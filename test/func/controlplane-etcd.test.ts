@@ -56,6 +56,42 @@ async function until<T>(what: string, ms: number, fn: () => T | undefined | fals
   }
 }
 
+/** Each droplet's count of failed transitd calls so far. */
+async function failedTotals(droplets: Record<string, Droplet>): Promise<Map<Droplet, number>> {
+  return new Map(await Promise.all(Object.values(droplets).map(async (d) => {
+    const t = connectTransitd(d.id, d.transitdAddress);
+    try { return [d, Number((await t.getFailedCalls({})).total)] as const; } finally { t.close(); }
+  })));
+}
+
+/**
+ * Every transitd call that failed since `before` was refused by the host's
+ * fence with a message matching `why`; expected so. Counted once the counts
+ * stay put for a second: a controller's reconcile that failed on one host may
+ * still have calls to others in flight.
+ */
+async function expectOnlyFenceRefusals(before: Map<Droplet, number>, why: RegExp): Promise<number> {
+  let totals = await failedTotals(Object.fromEntries([...before.keys()].map((d) => [d.id, d])));
+  for (let still = 0, tries = 0; still < 4 && tries < 40; tries++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await failedTotals(Object.fromEntries([...before.keys()].map((d) => [d.id, d])));
+    still = [...now].every(([d, n]) => totals.get(d) === n) ? still + 1 : 0;
+    totals = now;
+  }
+  let all = 0;
+  for (const [d, total] of before) {
+    const t = connectTransitd(d.id, d.transitdAddress);
+    try {
+      const r = await t.getFailedCalls({});
+      const refused = Number(r.total) - total;
+      for (const f of r.last.slice(-refused)) expect(`${f.code} ${f.message}`, d.id).toMatch(why);
+      expectFailedCalls(d, refused);
+      all += refused;
+    } finally { t.close(); }
+  }
+  return all;
+}
+
 describe('controllers on one etcd', () => {
   let etcd: TestEtcd;
   let droplets: Record<string, Droplet>;
@@ -210,25 +246,29 @@ describe('controllers on one etcd', () => {
     try {
       s1.startCampaign();
       await until('the first leads', (TTL + 3) * 1000, () => old.leading);
+      await old.reconcile(); // its takeover's reconcile has ended too (they queue)
       s2.startCampaign();
       // Its lease ends, but it has not looked yet (a process paused past its TTL, between its own check and its calls).
       Object.defineProperty(s1, 'leading', { get: () => true, configurable: true });
       const kv = await raw.get(`xvpc/${prefix}/leader`).exec();
       await raw.leaseClient.leaseRevoke({ ID: kv.kvs[0].lease });
       await until('the second takes over', (TTL + 3) * 1000, () => s2.leading);
-      expect(s2.term).toBeGreaterThan(s1.term);
+      expect(s2.fence!.epoch).toBe(s1.fence!.epoch);
+      expect(s2.fence!.term).toBeGreaterThan(s1.fence!.term);
       await next.reconcile(); // it reaches every host (its takeover ran one already)
 
       // Drift the deposed leader would repair with its old term: every host refuses it.
       await must(['bpftool', 'map', 'delete', 'pinned', `${droplets.sw.pinRoot}/endpoints`, 'key', ...[...endpointKey(VNI, b.ip)].map(String)]);
-      expectFailedCalls(droplets.sw, 1);
+      const before = await failedTotals(droplets);
       await expect(old.reconcile()).rejects.toMatchObject({
-        code: 'FAILED_PRECONDITION', message: expect.stringMatching(new RegExp(`term ${s1.term}\\) has ended; a later leader \\(term ${s2.term}\\) programs this host`)),
+        code: 'FAILED_PRECONDITION', message: expect.stringMatching(new RegExp(`term ${s1.fence!.term}\\) has ended; a later leader \\(term ${s2.fence!.term}\\) programs this host`)),
       });
+      await old.close();
       const sw = connectTransitd('sw', droplets.sw.transitdAddress);
       try {
         expect((await sw.dump({})).endpoints.map((e) => e.ip)).not.toContain(b.ip);
       } finally { sw.close(); }
+      expect(await expectOnlyFenceRefusals(before, /^FAILED_PRECONDITION .* refused: its controller's leadership \(term \d+\) has ended/)).toBeGreaterThan(0);
       // The leader repairs it.
       expect((await next.reconcile()).repaired).toBeGreaterThan(0);
       expect((await a.ping(b.ip)).ok).toBe(true);
@@ -237,6 +277,33 @@ describe('controllers on one etcd', () => {
       raw.close();
       await old.close();
       await next.close();
+    }
+  });
+
+  it('the leader of an etcd replaced by an empty one is refused by the hosts, which keep what they hold', async () => {
+    for (const ch of children) if (ch.proc.exitCode === null && ch.proc.signalCode === null) ch.proc.kill('SIGKILL');
+    const before = await failedTotals(droplets);
+    const empty = await startEtcd();
+    const c = new Controller(droplets, { store: empty.url, leaseTtlSeconds: TTL });
+    try {
+      await until('it leads', (TTL + 3) * 1000, () => c.leading);
+      expect(await c.listVpcs()).toEqual([]);
+      // Matching the hosts to its empty store would remove everything: each host refuses.
+      await expect(c.reconcile()).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION', message: expect.stringMatching(/programmed by the controllers of another store/),
+      });
+      for (const [name, d] of Object.entries(droplets)) {
+        const t = connectTransitd(name, d.transitdAddress);
+        try {
+          expect((await t.dump({})).vpcs.map((v) => v.vni), name).toContain(VNI);
+        } finally { t.close(); }
+      }
+      expect((await a.ping(b.ip)).ok).toBe(true);
+      await c.close();
+      expect(await expectOnlyFenceRefusals(before, /^FAILED_PRECONDITION .* refused: this host is programmed by the controllers of another store/)).toBeGreaterThan(0);
+    } finally {
+      await c.close();
+      await empty.stop();
     }
   });
 

@@ -1,7 +1,7 @@
 // transitd's own fence (src/transitd/fence.ts): a change carrying a leader
-// term older than one the host has heard is refused and changes nothing;
-// reads and calls without a term are served; the highest term survives a
-// restart of transitd; a malformed term is INVALID_ARGUMENT.
+// term older than one the host has heard, or another store's epoch, is
+// refused and changes nothing; reads and calls without a fence are served;
+// the fence survives a restart of transitd; a malformed one is INVALID_ARGUMENT.
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Droplet } from '../../src/droplet/index.js';
@@ -14,6 +14,7 @@ describe('transitd refuses a deposed leader\'s changes (fence)', () => {
   let d: Droplet;
   let t: TransitdClient;
   const fencePath = () => `${runDir(d.prefix)}/${d.id}.fence`;
+  const at = (term: number, epoch = 'e1') => ({ fence: { epoch, term } });
   const vnis = async () => (await t.dump({})).vpcs.map((v) => v.vni).sort((x, y) => x - y);
 
   beforeAll(async () => {
@@ -27,36 +28,45 @@ describe('transitd refuses a deposed leader\'s changes (fence)', () => {
   });
 
   it('an older term\'s change is refused and changes nothing; reads and unfenced calls are served', async () => {
-    expectFailedCalls(d, 3);
+    expectFailedCalls(d, 4);
     expect(existsSync(fencePath())).toBe(false); // no term heard yet
-    await t.createVpc({ vni: 101, routers: [], directPath: false }, { fence: 9 });
-    expect(JSON.parse(readFileSync(fencePath(), 'utf8'))).toEqual({ format: 'xvpc-fence/1', term: 9 });
+    await t.createVpc({ vni: 101, routers: [], directPath: false }, at(9));
+    expect(JSON.parse(readFileSync(fencePath(), 'utf8'))).toEqual({ format: 'xvpc-fence/1', epoch: 'e1', term: 9 });
     expect(statSync(fencePath()).mode & 0o777).toBe(0o600);
 
-    await expect(t.createVpc({ vni: 102, routers: [], directPath: false }, { fence: 5 })).rejects.toMatchObject({
+    await expect(t.createVpc({ vni: 102, routers: [], directPath: false }, at(5))).rejects.toMatchObject({
       code: 'FAILED_PRECONDITION',
       message: expect.stringMatching(/createVpc refused: its controller's leadership \(term 5\) has ended; a later leader \(term 9\) programs this host/),
     });
-    await expect(t.deleteVpc({ vni: 101 }, { fence: 8 })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(t.deleteVpc({ vni: 101 }, at(8))).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     expect(await vnis()).toEqual([101]);
 
     // A read with the old term is served (and lowers nothing).
-    expect((await t.getVpc({ vni: 101 }, { fence: 5 })).vni).toBe(101);
+    expect((await t.getVpc({ vni: 101 }, at(5))).vni).toBe(101);
     // The same term goes on; a call with no term (one controller, the CLI) is not fenced.
-    await t.createVpc({ vni: 103, routers: [], directPath: false }, { fence: 9 });
+    await t.createVpc({ vni: 103, routers: [], directPath: false }, at(9));
     await t.createVpc({ vni: 104, routers: [], directPath: false });
     expect(await vnis()).toEqual([101, 103, 104]);
 
     // A later leader's first read raises the fence: the term before it is refused from then on.
-    await t.dumpPacked({}, { fence: 12 });
-    await expect(t.deleteVpc({ vni: 103 }, { fence: 9 })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringMatching(/term 12/) });
+    await t.dumpPacked({}, at(12));
+    await expect(t.deleteVpc({ vni: 103 }, at(9))).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringMatching(/term 12/) });
+    expect(await vnis()).toEqual([101, 103, 104]);
+
+    // Another store's leader (an etcd replaced by an empty one: its terms start again) is refused whatever its term.
+    await expect(t.deleteVpc({ vni: 101 }, at(99, 'e2'))).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION', message: expect.stringMatching(/programmed by the controllers of another store \(epoch e1; this call's is e2.*remove .*\.fence, start it/),
+    });
+    await t.dumpPacked({}, at(100, 'e2')); // its reads are served and change the fence not
+    expect(JSON.parse(readFileSync(fencePath(), 'utf8'))).toMatchObject({ epoch: 'e1', term: 12 });
     expect(await vnis()).toEqual([101, 103, 104]);
   });
 
-  it('a term that is not a positive integer is INVALID_ARGUMENT and changes nothing', async () => {
-    for (const bad of [0, -3, 1.5, Number.NaN, 2 ** 60]) {
-      await expect(t.deleteVpc({ vni: 104 }, { fence: bad }), String(bad)).rejects.toMatchObject({
-        code: 'INVALID_ARGUMENT', message: expect.stringMatching(/xvpc-fence: '.*' is not a leader term/),
+  it('a fence that is not <epoch>/<term> is INVALID_ARGUMENT and changes nothing', async () => {
+    const bad = [[0, 'e1'], [-3, 'e1'], [1.5, 'e1'], [Number.NaN, 'e1'], [2 ** 60, 'e1'], [13, ''], [13, 'a/b'], [13, 'x'.repeat(65)], [13, 'e 1']] as const;
+    for (const [term, epoch] of bad) {
+      await expect(t.deleteVpc({ vni: 104 }, at(term, epoch)), `${epoch}/${term}`).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT', message: expect.stringMatching(/xvpc-fence: '.*' is not <epoch>\/<term>/),
       });
     }
     expect(await vnis()).toEqual([101, 103, 104]);
@@ -66,8 +76,8 @@ describe('transitd refuses a deposed leader\'s changes (fence)', () => {
   it('the highest term survives a restart of transitd', async () => {
     await d.restartTransitd();
     expectFailedCalls(d, 1);
-    await expect(t.createVpc({ vni: 105, routers: [], directPath: false }, { fence: 11 })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await t.deleteVpc({ vni: 103 }, { fence: 12 });
+    await expect(t.createVpc({ vni: 105, routers: [], directPath: false }, at(11))).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await t.deleteVpc({ vni: 103 }, at(12));
     expect(await vnis()).toEqual([101, 104]);
   });
 
@@ -76,9 +86,9 @@ describe('transitd refuses a deposed leader\'s changes (fence)', () => {
     writeFileSync(fencePath(), 'not json');
     chmodSync(fencePath(), 0o600);
     await expect(d.startTransitd()).rejects.toThrow(/fence .*\.fence: not readable .*remove it to start anyway/);
-    writeFileSync(fencePath(), JSON.stringify({ format: 'xvpc-fence/1', term: 12 }));
+    writeFileSync(fencePath(), JSON.stringify({ format: 'xvpc-fence/1', epoch: 'e1', term: 12 }));
     await d.startTransitd();
     expectFailedCalls(d, 1);
-    await expect(t.deleteVpc({ vni: 104 }, { fence: 11 })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(t.deleteVpc({ vni: 104 }, at(11))).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
   });
 });

@@ -4,7 +4,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HostFence, parseTerm } from '../../src/transitd/fence.js';
+import { HostFence, fenceText, parseFence } from '../../src/transitd/fence.js';
 
 const dirs: string[] = [];
 const fencePath = () => {
@@ -14,50 +14,61 @@ const fencePath = () => {
 };
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
-describe('parseTerm', () => {
-  it('takes a positive decimal integer JavaScript counts exactly', () => {
-    expect(parseTerm('1')).toBe(1);
-    expect(parseTerm('9007199254740991')).toBe(2 ** 53 - 1);
+describe('parseFence', () => {
+  it('takes <epoch>/<term>: an id of letters, digits and -, and a positive integer JavaScript counts exactly', () => {
+    expect(parseFence('e1/1')).toEqual({ epoch: 'e1', term: 1 });
+    const epoch = '0f4c2a9e-5a1b-4c7d-9e8f-123456789abc';
+    expect(parseFence(`${epoch}/9007199254740991`)).toEqual({ epoch, term: 2 ** 53 - 1 });
+    expect(parseFence(fenceText({ epoch, term: 42 }))).toEqual({ epoch, term: 42 });
   });
   it('refuses anything else with INVALID_ARGUMENT', () => {
-    for (const bad of ['', '0', '-1', '01', '1.5', '1e3', ' 7', '7 ', 'NaN', '9007199254740992', '12345678901234567', 'x'.repeat(100)]) {
-      expect(() => parseTerm(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    for (const bad of ['', '7', 'e1', 'e1/', '/7', 'e1/0', 'e1/-1', 'e1/01', 'e1/1.5', 'e1/1e3', 'e1/ 7', 'e1/7 ', 'e1/NaN', 'e1/9007199254740992',
+      'a/b/7', 'e 1/7', `${'x'.repeat(65)}/7`, 'x'.repeat(100)]) {
+      expect(() => parseFence(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }
   });
 });
 
 describe('HostFence', () => {
-  it('starts at 0 with no file; a higher term is kept on disk (0600), a lower one changes nothing', () => {
+  const at = (term: number, epoch = 'e1') => ({ epoch, term });
+
+  it('starts with none and no file; the first fence and a higher term of its epoch are kept on disk, nothing else is', () => {
     const path = fencePath();
     const f = new HostFence(path);
-    expect(f.term).toBe(0);
-    f.admit(3, 'createVpc'); // nothing heard yet: any term may change the host
-    f.heard(7);
-    expect(f.term).toBe(7);
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ format: 'xvpc-fence/1', term: 7 });
-    f.heard(5);
-    expect(f.term).toBe(7);
-    expect(new HostFence(path).term).toBe(7); // what a restarted transitd reads
+    expect(f.token).toBeUndefined();
+    f.admit(at(3), 'createVpc'); // nothing heard yet: any leadership may change the host
+    f.heard(at(7));
+    expect(f.token).toEqual(at(7));
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ format: 'xvpc-fence/1', epoch: 'e1', term: 7 });
+    f.heard(at(5));
+    f.heard(at(50, 'e2')); // another store's: kept not
+    expect(f.token).toEqual(at(7));
+    expect(new HostFence(path).token).toEqual(at(7)); // what a restarted transitd reads
   });
 
-  it('admits the same or a later term and a call without one; refuses an older one, naming both', () => {
+  it('admits the same or a later term and a call without a fence; refuses an older term or another epoch, naming both', () => {
     const f = new HostFence(fencePath());
-    f.heard(10);
-    f.admit(10, 'createVpc');
-    f.admit(11, 'createVpc');
+    f.heard(at(10));
+    f.admit(at(10), 'createVpc');
+    f.admit(at(11), 'createVpc');
     f.admit(undefined, 'createVpc');
-    expect(() => f.admit(9, 'deleteEndpoint')).toThrow(expect.objectContaining({
+    expect(() => f.admit(at(9), 'deleteEndpoint')).toThrow(expect.objectContaining({
       code: 'FAILED_PRECONDITION',
       message: 'deleteEndpoint refused: its controller\'s leadership (term 9) has ended; a later leader (term 10) programs this host',
+    }));
+    expect(() => f.admit(at(99, 'e2'), 'deleteVpc')).toThrow(expect.objectContaining({
+      code: 'FAILED_PRECONDITION', message: expect.stringMatching(/^deleteVpc refused: this host is programmed by the controllers of another store \(epoch e1; this call's is e2/),
     }));
   });
 
   it('refuses a file it did not write: unreadable, another format, or not private', () => {
     const cases: [string, number, RegExp][] = [
       ['not json', 0o600, /not readable/],
-      [JSON.stringify({ format: 'other', term: 3 }), 0o600, /not a xvpc-fence\/1 file/],
-      [JSON.stringify({ format: 'xvpc-fence/1', term: -1 }), 0o600, /not a xvpc-fence\/1 file/],
-      [JSON.stringify({ format: 'xvpc-fence/1', term: 3 }), 0o644, /not a private file of this user/],
+      [JSON.stringify({ format: 'other', epoch: 'e1', term: 3 }), 0o600, /not a xvpc-fence\/1 file/],
+      [JSON.stringify({ format: 'xvpc-fence/1', epoch: 'e1', term: 0 }), 0o600, /not a xvpc-fence\/1 file/],
+      [JSON.stringify({ format: 'xvpc-fence/1', epoch: 'a/b', term: 3 }), 0o600, /not a xvpc-fence\/1 file/],
+      [JSON.stringify({ format: 'xvpc-fence/1', term: 3 }), 0o600, /not a xvpc-fence\/1 file/],
+      [JSON.stringify({ format: 'xvpc-fence/1', epoch: 'e1', term: 3 }), 0o644, /not a private file of this user/],
     ];
     for (const [text, mode, why] of cases) {
       const path = fencePath();

@@ -4,7 +4,9 @@
 // only as long as its lease, so a controller killed with -9 loses it within the
 // lease's TTL and a standby takes over. Every write is a transaction that
 // first compares the leader key with this controller's id: a controller that
-// lost its lease cannot write (fenced). etcd caps a transaction's operations
+// lost its lease cannot write (fenced). Its leadership, sent with its calls to
+// hosts (src/transitd/fence.ts), is the store's epoch (<namespace>/epoch, drawn
+// once) and the revision at which it took the leader key. etcd caps a transaction's operations
 // (--max-txn-ops, 128 by default): a large commit goes as several, written in
 // the order modelChanges gives (kinds in dependency order); the first checks
 // the version and the last, once every other has gone through, bumps it. So a
@@ -48,8 +50,8 @@ export class EtcdStore implements Store, Leadership {
   private readonly ns: string;
   private lease: Lease | undefined;
   private isLeader = false;
-  /** The etcd revision at which this controller last took the leader key (Leadership.term). */
-  private leaderRevision = 0;
+  /** This controller's latest leadership (Leadership.fence): the epoch, and the etcd revision at which it took the leader key. */
+  private leadership: { epoch: string; term: number } | undefined;
   private closed = false;
   private readonly listeners: ((leading: boolean) => void)[] = [];
   private campaignTimer: NodeJS.Timeout | undefined;
@@ -77,10 +79,11 @@ export class EtcdStore implements Store, Leadership {
   private key(kind: string, key: string): string { return `${this.ns}obj/${kind}/${key}`; }
   private get versionKey(): string { return `${this.ns}version`; }
   private get leaderKey(): string { return `${this.ns}leader`; }
+  private get epochKey(): string { return `${this.ns}epoch`; }
 
   get leading(): boolean { return this.isLeader && performance.now() < this.leaseValidUntil; }
 
-  get term(): number { return this.leaderRevision; }
+  get fence(): { epoch: string; term: number } | undefined { return this.leadership; }
 
   onChange(fn: (leading: boolean) => void): void { this.listeners.push(fn); }
 
@@ -151,15 +154,20 @@ export class EtcdStore implements Store, Leadership {
     const lease = this.lease;
     await this.call(async () => {
       const leaseId = await lease.grant();
-      const r = await this.client.if(this.leaderKey, 'Create', '==', 0)
+      await this.client.if(this.leaderKey, 'Create', '==', 0)
         .then(this.client.put(this.leaderKey).value(this.id).lease(leaseId))
         .commit();
-      if (r.succeeded) {
-        // Revisions only grow: whoever takes the key next takes it at a higher one.
-        this.leaderRevision = Number(r.header.revision);
-        await this.client.if(this.versionKey, 'Create', '==', 0).then(this.client.put(this.versionKey).value('0')).commit();
-        this.setLeading(true);
-      }
+      // Ours: taken now, or by an earlier try whose later steps failed (the key lives with the lease).
+      const held = (await this.client.get(this.leaderKey).exec()).kvs[0];
+      if (held?.value.toString() !== this.id) return;
+      await this.client.if(this.versionKey, 'Create', '==', 0).then(this.client.put(this.versionKey).value('0')).commit();
+      // The store's epoch: drawn by its first leader. Revisions only grow within one etcd's keyspace:
+      // whoever takes the key next takes it at a higher one; an etcd replaced by an empty one draws anew.
+      await this.client.if(this.epochKey, 'Create', '==', 0).then(this.client.put(this.epochKey).value(randomUUID())).commit();
+      const epoch = await this.client.get(this.epochKey).string();
+      if (!epoch) throw new Error(`${this.epochKey}: not found right after it was made`);
+      this.leadership = { epoch, term: Number(held.create_revision) };
+      this.setLeading(true);
     });
   }
 

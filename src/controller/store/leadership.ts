@@ -6,11 +6,12 @@ export interface Leadership {
   /** true while this controller holds the lease */
   readonly leading: boolean;
   /**
-   * This controller's latest leadership, as a number every later leadership
-   * (of any controller of the store) exceeds: the fencing token its calls
-   * carry to hosts (src/transitd/fence.ts). 0 before it first leads.
+   * This controller's latest leadership, the fencing token its calls carry to
+   * hosts (src/transitd/fence.ts): the store's epoch (an id its first leader
+   * drew) and a term every later leadership of the store exceeds. Undefined
+   * before it first leads.
    */
-  readonly term: number;
+  readonly fence: { epoch: string; term: number } | undefined;
   /** Called with true when this controller becomes leader, false when it stops. */
   onChange(fn: (leading: boolean) => void): void;
   /** Whether this controller leads within `ms`. */
