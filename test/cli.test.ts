@@ -1,13 +1,14 @@
 // The `xvpc` command line: help on every command, one-line errors and exit 2
 // on bad arguments, the record operations against a running transitd with
 // --json, and the counters.
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/dataplane/addon.js';
 import type { Controller } from '../src/controller/controller.js';
 import type { Endpoint } from '../src/controller/endpoint.js';
 import type { Droplet } from '../src/droplet/index.js';
 import { run } from '../src/util/exec.js';
-import { expectFailedCalls, expectNoPing, expectPing, switchScenario, type SwitchScenario } from './func/lib.js';
+import { expectFailedCalls, expectNoPing, expectOnlyFenceRefusals, expectPing, failedTotals, switchScenario, type SwitchScenario } from './func/lib.js';
 
 const CLI = `${repoRoot}dist/cli/main.js`;
 const xvpc = (...args: string[]) => run([process.execPath, CLI, ...args], { timeoutMs: 30_000 });
@@ -301,6 +302,30 @@ describe('against running droplets', () => {
     r = await xvpc('capture', '--prefix', prefix, '--host', 'left', '--endpoint', '3/10.0.0.99', '-c', '1');
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/no endpoint 3\/10\.0\.0\.99 on host left/);
+  });
+
+  it('a store other than the prefix\'s own cannot wipe its hosts: --store memory is refused, another store\'s changes are refused by every host', async () => {
+    const vpcs = async () => json((await xvpc('vpc', 'list', '--prefix', prefix, '--json')).stdout).map((v: { vni: number }) => v.vni);
+    expect(await vpcs()).toEqual([3]);
+    let r = await xvpc('vpc', 'create', '--prefix', prefix, '--vni', '9', '--cidr', '10.9.0.0/16', '--store', 'memory');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^xvpc vpc: --store memory: a CLI command's memory store is empty and dies with the command/);
+
+    const otherDb = `/tmp/xvpc-test-${prefix}-other.db`;
+    const before = await failedTotals(droplets);
+    try {
+      r = await xvpc('vpc', 'create', '--prefix', prefix, '--vni', '9', '--cidr', '10.9.0.0/16', '--store', `sqlite:${otherDb}`);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/refused: this host is programmed by the controllers of another store/);
+    } finally {
+      for (const ext of ['', '-wal', '-shm']) rmSync(`${otherDb}${ext}`, { force: true });
+    }
+    expect(await expectOnlyFenceRefusals(before, /^FAILED_PRECONDITION .* refused: this host is programmed by the controllers of another store/)).toBeGreaterThan(0);
+    // Nothing of the hosts' went: the prefix's own store and the hosts still agree, and traffic flows.
+    expect(await vpcs()).toEqual([3]);
+    r = await xvpc('status', '--prefix', prefix);
+    expect(r.stdout).toMatch(/reconcile state: converged/);
+    await expectPing(left, other.ip, 2);
   });
 
   it('sg: create, list, get, attach (enforced: ping refused), detach (allowed again), delete; bad rules are one line', async () => {

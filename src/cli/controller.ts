@@ -2,12 +2,15 @@
 // with the store of --store (default: the embedded one kept with the prefix).
 import { Controller } from '../controller/controller.js';
 import { openDroplets, type Droplet } from '../droplet/index.js';
-import { checkPrefix, required } from './args.js';
+import { UsageError, checkPrefix, required } from './args.js';
 
 export const CONTROLLER_OPTIONS = { prefix: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 export async function withController<T>(values: { prefix?: string; store?: string }, fn: (c: Controller<Droplet>) => Promise<T>): Promise<T> {
   const prefix = checkPrefix(required(values.prefix, 'prefix'));
+  // A store that lives as long as this command holds nothing: listing it shows nothing, and a change
+  // through it would make every host match nothing but that change.
+  if (values.store === 'memory') throw new UsageError("--store memory: a CLI command's memory store is empty and dies with the command; use the prefix's own store (the default), sqlite:PATH or etcd://");
   const droplets = await openDroplets({ prefix });
   const c = new Controller(droplets, values.store !== undefined ? { store: values.store } : {});
   try {

@@ -107,8 +107,12 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       ? async () => opts.store as Store : storeOpener(opts.store, Object.values(droplets), { leaseTtlSeconds: ttl });
     const connect = (name: string, d: H) =>
       opts.connect ? opts.connect(name, d.transitdAddress) : connectTransitd(name, d.transitdAddress, undefined, d.transitdTls);
-    // Without leadership (one controller per store) it always leads, unfenced.
-    const lease = () => (this.leadership ? { leading: this.leadership.leading, fence: this.leadership.fence } : { leading: true });
+    // Without leadership (a store of one controller) it always leads, fenced by its store's epoch if it has one.
+    const lease = () => {
+      if (this.leadership) return { leading: this.leadership.leading, fence: this.leadership.fence };
+      const epoch = this.store?.epoch;
+      return { leading: true, fence: epoch === undefined ? undefined : { epoch, term: 1 } };
+    };
     this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, fencedClient(connect(name, d), lease)]));
     this.reconciler = new Reconciler(this.clients);
     this.ready = this.open(openStore);

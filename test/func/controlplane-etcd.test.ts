@@ -18,7 +18,7 @@ import type { Droplet } from '../../src/droplet/index.js';
 import { connectTransitd } from '../../src/transitd/client.js';
 import { must } from '../../src/util/exec.js';
 import { startEtcd, type TestEtcd } from '../lib/etcd.js';
-import { destroyDroplets, expectFailedCalls, makeDroplets } from './lib.js';
+import { destroyDroplets, expectOnlyFenceRefusals, failedTotals, makeDroplets } from './lib.js';
 
 const CHILD = fileURLToPath(new URL('../lib/controller-child.mjs', import.meta.url));
 const VNI = 43;
@@ -54,42 +54,6 @@ async function until<T>(what: string, ms: number, fn: () => T | undefined | fals
     if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** Each droplet's count of failed transitd calls so far. */
-async function failedTotals(droplets: Record<string, Droplet>): Promise<Map<Droplet, number>> {
-  return new Map(await Promise.all(Object.values(droplets).map(async (d) => {
-    const t = connectTransitd(d.id, d.transitdAddress);
-    try { return [d, Number((await t.getFailedCalls({})).total)] as const; } finally { t.close(); }
-  })));
-}
-
-/**
- * Every transitd call that failed since `before` was refused by the host's
- * fence with a message matching `why`; expected so. Counted once the counts
- * stay put for a second: a controller's reconcile that failed on one host may
- * still have calls to others in flight.
- */
-async function expectOnlyFenceRefusals(before: Map<Droplet, number>, why: RegExp): Promise<number> {
-  let totals = await failedTotals(Object.fromEntries([...before.keys()].map((d) => [d.id, d])));
-  for (let still = 0, tries = 0; still < 4 && tries < 40; tries++) {
-    await new Promise((r) => setTimeout(r, 250));
-    const now = await failedTotals(Object.fromEntries([...before.keys()].map((d) => [d.id, d])));
-    still = [...now].every(([d, n]) => totals.get(d) === n) ? still + 1 : 0;
-    totals = now;
-  }
-  let all = 0;
-  for (const [d, total] of before) {
-    const t = connectTransitd(d.id, d.transitdAddress);
-    try {
-      const r = await t.getFailedCalls({});
-      const refused = Number(r.total) - total;
-      for (const f of r.last.slice(-refused)) expect(`${f.code} ${f.message}`, d.id).toMatch(why);
-      expectFailedCalls(d, refused);
-      all += refused;
-    } finally { t.close(); }
-  }
-  return all;
 }
 
 describe('controllers on one etcd', () => {

@@ -70,6 +70,42 @@ afterEach(async () => {
   }
 });
 
+/** Each droplet's count of failed transitd calls so far. */
+export async function failedTotals(droplets: Record<string, Droplet>): Promise<Map<Droplet, number>> {
+  return new Map(await Promise.all(Object.values(droplets).map(async (d) => {
+    const t = connectTransitd(d.id, d.transitdAddress);
+    try { return [d, Number((await t.getFailedCalls({})).total)] as const; } finally { t.close(); }
+  })));
+}
+
+/**
+ * Every transitd call that failed since `before` was refused by the host's
+ * fence with a message matching `why`; expected so. Counted once the counts
+ * stay put for a second: a controller's reconcile that failed on one host may
+ * still have calls to others in flight.
+ */
+export async function expectOnlyFenceRefusals(before: Map<Droplet, number>, why: RegExp): Promise<number> {
+  let totals = await failedTotals(Object.fromEntries([...before.keys()].map((d) => [d.id, d])));
+  for (let still = 0, tries = 0; still < 4 && tries < 40; tries++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await failedTotals(Object.fromEntries([...before.keys()].map((d) => [d.id, d])));
+    still = [...now].every(([d, n]) => totals.get(d) === n) ? still + 1 : 0;
+    totals = now;
+  }
+  let all = 0;
+  for (const [d, total] of before) {
+    const t = connectTransitd(d.id, d.transitdAddress);
+    try {
+      const r = await t.getFailedCalls({});
+      const refused = Number(r.total) - total;
+      for (const f of r.last.slice(-refused)) expect(`${f.code} ${f.message}`, d.id).toMatch(why);
+      expectFailedCalls(d, refused);
+      all += refused;
+    } finally { t.close(); }
+  }
+  return all;
+}
+
 export type Counters = Record<string, number>;
 
 export async function snapshot(droplets: Droplet[]): Promise<Counters[]> {

@@ -1,8 +1,10 @@
 // The embedded store: one SQLite file (better-sqlite3), kept in the droplets'
 // run directory. Every commit is one IMMEDIATE transaction (all or nothing,
 // and one writer at a time across processes); WAL with synchronous=FULL makes a
-// committed change survive the process being killed right after.
+// committed change survive the process being killed right after. Its epoch,
+// drawn when the file is made, is what its controllers' calls carry to hosts.
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { XvpcError } from '../../errors.js';
 import { StaleStoreError, type Store, type StoreChange, type StoreSnapshot } from './store.js';
@@ -11,6 +13,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (name, value) VALUES ('version', 0);
+CREATE TABLE IF NOT EXISTS identity (epoch TEXT NOT NULL);
 `;
 
 export class SqliteStore implements Store {
@@ -21,6 +24,7 @@ export class SqliteStore implements Store {
   private readonly getVersion: Database.Statement;
   private readonly setVersion: Database.Statement;
   private readonly apply: (changes: StoreChange[], expect: number) => number;
+  readonly epoch: string;
 
   constructor(readonly path: string) {
     this.description = `sqlite:${path}`;
@@ -30,6 +34,9 @@ export class SqliteStore implements Store {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.exec(SCHEMA);
+      // Drawn by whoever opens the file first (one statement: atomic against another process doing the same).
+      this.db.prepare('INSERT INTO identity (epoch) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM identity)').run(randomUUID());
+      this.epoch = this.db.prepare('SELECT epoch FROM identity').pluck().get() as string;
     } catch (err) {
       throw new XvpcError('FAILED_PRECONDITION', `store ${path}: ${(err as Error).message}`);
     }

@@ -17,6 +17,14 @@ export interface StoreSnapshot { objects: StoredObject[]; version: number }
 export interface Store {
   /** 'memory', 'sqlite:<path>' or 'etcd://...': for status and errors */
   readonly description: string;
+  /**
+   * An id drawn when the store was made, which hosts remember as the store
+   * that programs them (src/transitd/fence.ts): the controllers of another
+   * store are refused rather than wiping hosts to match theirs. Undefined:
+   * this store's controllers are not fenced (memory); etcd's comes with its
+   * leadership (Leadership.fence).
+   */
+  readonly epoch?: string;
   /** Everything, with the version it was read at. */
   load(): Promise<StoreSnapshot>;
   /** The version now: bumped by every commit, by any process. */
