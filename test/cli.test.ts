@@ -304,6 +304,20 @@ describe('against running droplets', () => {
     expect(r.stderr.trim()).toMatch(/no endpoint 3\/10\.0\.0\.99 on host left/);
   });
 
+  it('ep create: a flag its type does not take is a usage error (not ignored), and nothing is made', async () => {
+    const create = (...extra: string[]) => xvpc('ep', 'create', '--prefix', prefix, '--vni', '3', '--net-id', '1', '--ip', '10.0.0.100', ...extra);
+    for (const [extra, message] of [
+      [['--type', 'scaled', '--backends', left.ip, '--host', 'left'], /^xvpc ep: --host: a scaled endpoint lives on no host/],
+      [['--type', 'scaled', '--backends', left.ip, '--security-groups', 'web'], /^xvpc ep: --security-groups: attach groups to a scaled endpoint's backends/],
+      [['--host', 'left', '--backends', left.ip], /^xvpc ep: --backends: only a scaled endpoint/],
+    ] as const) {
+      const r = await create(...extra);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim()).toMatch(message);
+    }
+    expect((await c.listEndpoints({ vni: 3 })).map((e) => e.ip)).not.toContain('10.0.0.100');
+  });
+
   it('a store other than the prefix\'s own cannot wipe its hosts: --store memory is refused, another store\'s changes are refused by every host', async () => {
     const vpcs = async () => json((await xvpc('vpc', 'list', '--prefix', prefix, '--json')).stdout).map((v: { vni: number }) => v.vni);
     expect(await vpcs()).toEqual([3]);

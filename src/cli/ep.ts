@@ -20,8 +20,12 @@ async function createEp(c: Parameters<ObjectKind['create']>[0], v: Values): Prom
   const base = { vni: vniOpt(v), netId: netIdOpt(v), ip: v.ip as string };
   if (type === 'scaled') {
     if (v.backends === undefined) throw new UsageError('--backends is required for a scaled endpoint');
+    // Given and ignored, either would leave the user believing something that is not so.
+    if (v.host !== undefined) throw new UsageError('--host: a scaled endpoint lives on no host (its backends do)');
+    if (v['security-groups'] !== undefined) throw new UsageError('--security-groups: attach groups to a scaled endpoint\'s backends, not to it');
     return c.createScaledEndpoint({ ...base, backends: (listOpt(v.backends as string) ?? []).map((ip) => ({ ip })) as Endpoint[] });
   }
+  if (v.backends !== undefined) throw new UsageError('--backends: only a scaled endpoint (--type scaled) has backends');
   if (v.host === undefined) throw new UsageError('--host is required for a simple or host endpoint');
   const groups = listOpt(v['security-groups'] as string | undefined);
   const args = { ...base, host: v.host as string, ...(groups ? { securityGroups: groups } : {}) };

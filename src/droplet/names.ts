@@ -26,21 +26,30 @@ export function validatePrefix(prefix: unknown): string {
   return prefix;
 }
 
+/** An endpoint namespace's tail (transitd plumbing: <droplet ns>-e<vni>-<a>-<b>-<c>-<d>): a droplet so named would take another's endpoint's namespace name. */
+const ENDPOINT_NS_TAIL = /-e\d+-\d+-\d+-\d+-\d+$/;
+
+/** Why `name` cannot be a droplet's (a sentence naming it), or undefined when it can. */
+export function dropletNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'a droplet name is empty';
+  if (name.length > MAX_NAME_LEN) return `'${name}' is longer than ${MAX_NAME_LEN} characters (interface names are limited)`;
+  if (!NAME_RE.test(name)) return `'${name}' may only hold [a-z0-9-] and must start and end with a letter or digit`;
+  if (RESERVED.has(name)) return `'${name}' is reserved`;
+  if (name.endsWith(SHARED_EPS_SUFFIX)) {
+    return `'${name}' ends in '${SHARED_EPS_SUFFIX}', reserved: droplet '${name.slice(0, -SHARED_EPS_SUFFIX.length)}' keeps its shared endpoint namespace under that name`;
+  }
+  const tail = ENDPOINT_NS_TAIL.exec(name);
+  if (tail) return `'${name}' ends in '${tail[0]}', reserved: droplet '${name.slice(0, tail.index)}' names an endpoint's namespace so`;
+  return undefined;
+}
+
 export function validateNames(names: unknown): string[] {
   if (!Array.isArray(names) || names.length === 0) throw invalid('names: give at least one droplet name');
   const seen = new Set<string>();
   for (const name of names) {
-    if (typeof name !== 'string' || name.length === 0) throw invalid('names: a droplet name is empty');
-    if (name.length > MAX_NAME_LEN) {
-      throw invalid(`names: '${name}' is longer than ${MAX_NAME_LEN} characters (interface names are limited)`);
-    }
-    if (!NAME_RE.test(name)) {
-      throw invalid(`names: '${name}' may only hold [a-z0-9-] and must start and end with a letter or digit`);
-    }
-    if (RESERVED.has(name)) throw invalid(`names: '${name}' is reserved`);
-    if (name.endsWith(SHARED_EPS_SUFFIX)) {
-      throw invalid(`names: '${name}' ends in '${SHARED_EPS_SUFFIX}', reserved: droplet '${name.slice(0, -SHARED_EPS_SUFFIX.length)}' keeps its shared endpoint namespace under that name`);
-    }
+    if (typeof name !== 'string') throw invalid('names: a droplet name is not a string');
+    const problem = dropletNameProblem(name);
+    if (problem) throw invalid(`names: ${problem}`);
     if (seen.has(name)) throw invalid(`names: '${name}' is given twice`);
     seen.add(name);
   }

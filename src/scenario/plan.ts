@@ -3,6 +3,7 @@
 import { cidrContains, cidrOverlaps, cidrWithin, formatIpv4, maskOf, notUnicastOverlap, parseCidr, parseIpv4, type Cidr } from '../util/addr.js';
 import { gatewayIp } from '../controller/addressing.js';
 import type { SourceMap } from './parse.js';
+import { dropletNameProblem } from '../droplet/names.js';
 import type { HostShaping, Plan, PlannedEndpoint, Scenario, Shaping } from './types.js';
 
 /** tc prio has 16 bands: one for the common uplink, the rest for pairs. */
@@ -34,8 +35,10 @@ export const MAX_SCENARIO_ENDPOINTS = 100_000;
 
 export function makePlan(s: Scenario, source: SourceMap): Plan {
   const hosts = hostNames(s);
+  // Every droplet name rule, before anything is made (the droplets stage would find them only once it runs).
   for (const [i, h] of hosts.entries()) {
-    if (h.length > 12) throw source.error(['hosts', s.hosts.names ? 'names' : 'namePrefix', ...(s.hosts.names ? [i] : [])], `host name '${h}' is longer than 12 characters`);
+    const problem = dropletNameProblem(h);
+    if (problem) throw source.error(['hosts', s.hosts.names ? 'names' : 'namePrefix', ...(s.hosts.names ? [i] : [])], `host name ${problem}`);
   }
   if (s.hosts.transitd === 'shared' && (s.hosts.backend ?? 'netns') !== 'netns') {
     throw source.error(['hosts', 'transitd'], `shared is for netns hosts only, not ${s.hosts.backend}`);

@@ -57,6 +57,10 @@ describe('shared endpoint namespace: names and tables', () => {
       expect(clash).toBeInstanceOf(XvpcError);
       expect(clash).toMatchObject({ code: 'INVALID_ARGUMENT', message: "names: 'a-eps' ends in '-eps', reserved: droplet 'a' keeps its shared endpoint namespace under that name" });
     }
+    // A droplet named N-e<vni>-<a>-<b>-<c>-<d> would be the namespace of droplet N's endpoint <a>.<b>.<c>.<d> of VPC <vni>.
+    expect(await createDroplets(['a', 'a-e3-1-0-0-2'], { prefix: 'zz' }).then(() => undefined, (e: unknown) => e)).toMatchObject({
+      code: 'INVALID_ARGUMENT', message: "names: 'a-e3-1-0-0-2' ends in '-e3-1-0-0-2', reserved: droplet 'a' names an endpoint's namespace so",
+    });
   });
 });
 

@@ -69,6 +69,15 @@ vpcs: [{ vni: 1, cidr: 10.0.0.0/16, networks: [{ netId: 1, cidr: 10.0.0.0/16, sw
     expect(errorOf(`hosts: { count: 2, namePrefix: d, transitd: both }\n${vpcs}`)).toMatch(/^f\.yaml:1: hosts\.transitd/);
   });
 
+  it('refuses a host name no droplet may have (reserved, or another\'s namespace name) at its line, before anything is made', () => {
+    const vpcs = 'vpcs: [{ vni: 1, cidr: 10.0.0.0/16, networks: [{ netId: 1, cidr: 10.0.0.0/16, switches: [sw] }] }]\n';
+    expect(errorOf(`hosts:\n  names: [ul, sw]\n${vpcs}`)).toBe("f.yaml:2: hosts.names[0]: host name 'ul' is reserved");
+    expect(errorOf(`hosts:\n  names: [sw, a-eps]\n${vpcs}`)).toMatch(/^f\.yaml:2: hosts\.names\[1\]: host name 'a-eps' ends in '-eps', reserved/);
+    expect(errorOf(`hosts:\n  names: [a, a-e3-1-0-0-2, sw]\n${vpcs}`))
+      .toBe("f.yaml:2: hosts.names[1]: host name 'a-e3-1-0-0-2' ends in '-e3-1-0-0-2', reserved: droplet 'a' names an endpoint's namespace so");
+    expect(plan(`hosts:\n  names: [e3, a-e3, sw]\n${vpcs}`).hosts).toEqual(['e3', 'a-e3', 'sw']);
+  });
+
   it('names the line and field of a schema error', () => {
     expect(errorOf(`${BASE}endpoints:
   - { name: a, vni: 3, netId: 1, host: left }
