@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 const ETCD = '/usr/bin/etcd';
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -27,8 +27,9 @@ export interface TestEtcd {
   stop(): Promise<void>;
 }
 
-export async function startEtcd(): Promise<TestEtcd> {
-  const [client, peer] = [await freePort(), await freePort()];
+/** clientPort: where it serves clients (a test that points a controller at it before it runs); else a free port. */
+export async function startEtcd(opts: { clientPort?: number } = {}): Promise<TestEtcd> {
+  const [client, peer] = [opts.clientPort ?? await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'xvpc-etcd-'));
   const proc: ChildProcess = spawn(ETCD, [
     '--name', 'xt', '--data-dir', dir,

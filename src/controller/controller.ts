@@ -65,8 +65,8 @@ function storeCommitCrashHook(): (() => void) | undefined {
   return () => { if (--left === 0) process.kill(process.pid, 'SIGKILL'); };
 }
 
-/** How long a change waits for this controller to lead (etcd) before the store refuses it. */
-const LEADER_WAIT_MS = 3000;
+/** How long a change waits for this controller to lead (etcd) beyond the lease's TTL (a dead leader's lease runs out within it). */
+const LEADER_WAIT_EXTRA_MS = 1000;
 
 const isLeadership = (s: Store): s is Store & Leadership => typeof (s as Partial<Leadership>).whenLeading === 'function';
 
@@ -82,7 +82,10 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   private version = -1;
   /** whether the Reconciler knows what the hosts hold (after a Dump of each), not just what this process sent */
   private observed = false;
-  private readonly ready: Promise<void>;
+  /** Opening the store and its first load; made again by the next call after it failed (see drain). */
+  private ready: Promise<void>;
+  private openFailed = false;
+  private readonly openStore: () => Promise<Store>;
   private queue: Promise<unknown> = Promise.resolve();
   private pending: PendingChange[] = [];
   private draining = false;
@@ -115,7 +118,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     };
     this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, fencedClient(connect(name, d), lease)]));
     this.reconciler = new Reconciler(this.clients);
-    this.ready = this.open(openStore);
+    this.openStore = openStore;
+    this.ready = this.open();
     this.ready.catch(() => undefined); // reported to every call
     if (interval !== undefined) {
       this.loop = setInterval(() => {
@@ -127,18 +131,21 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     }
   }
 
-  private async open(openStore: () => Promise<Store>): Promise<void> {
-    const store = await openStore();
-    this.store = store;
-    if (this.closed) return; // closed while opening: close() closes it
-    this.leadership = isLeadership(store) ? store : undefined;
-    // A new leader reads the store afresh and repairs whatever the last one left.
-    this.leadership?.onChange((leading) => {
-      if (leading && !this.closed) {
-        this.version = -1;
-        void this.reconcile().catch(() => undefined);
-      }
-    });
+  /** Opens the store (once it has opened, not again) and loads it. */
+  private async open(): Promise<void> {
+    if (!this.store) {
+      const store = await this.openStore();
+      this.store = store;
+      if (this.closed) return; // closed while opening: close() closes it
+      this.leadership = isLeadership(store) ? store : undefined;
+      // A new leader reads the store afresh and repairs whatever the last one left.
+      this.leadership?.onChange((leading) => {
+        if (leading && !this.closed) {
+          this.version = -1;
+          void this.reconcile().catch(() => undefined);
+        }
+      });
+    }
     await this.reload();
   }
 
@@ -160,8 +167,15 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   /** Reads the store into the model; the hosts are observed again before the next change. */
   private async reload(): Promise<void> {
     const snap = await this.db.load();
-    const model = modelFrom(snap.objects);
-    this.checkHostsKnown(model);
+    let model: Model;
+    try {
+      model = modelFrom(snap.objects);
+      this.checkHostsKnown(model);
+    } catch (err) {
+      // Objects another version (or a hand) wrote: named, not a TypeError from deep inside.
+      if (err instanceof XvpcError) throw err;
+      throw new XvpcError('FAILED_PRECONDITION', `store ${this.db.description}: not a desired state this version of xvpc can read: ${(err as Error).message}`);
+    }
     this.model = model;
     this.version = snap.version;
     this.observed = false;
@@ -214,10 +228,16 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   private async drain(): Promise<void> {
     this.draining = true;
     try {
+      if (this.openFailed) {
+        // Not for good: the next call opens or loads the store again (etcd was down when this controller started).
+        this.openFailed = false;
+        this.ready = this.open();
+      }
       try {
         await this.ready;
       } catch (err) {
         for (const p of this.pending.splice(0)) p.reject(err);
+        this.openFailed = true;
         return;
       }
       while (this.pending.length) {
@@ -266,7 +286,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     if (changes.length) {
       try {
         // A controller that just started campaigns for a moment; a standby's calls fail (UNAVAILABLE, from the store).
-        if (this.leadership && !this.leadership.leading) await this.leadership.whenLeading(LEADER_WAIT_MS);
+        if (this.leadership && !this.leadership.leading) await this.leadership.whenLeading(this.leadership.leaseMs + LEADER_WAIT_EXTRA_MS);
         this.version = await this.db.commit(changes, this.version);
       } catch (err) {
         this.model = before;

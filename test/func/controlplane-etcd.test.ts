@@ -17,7 +17,7 @@ import type { Endpoint } from '../../src/controller/endpoint.js';
 import type { Droplet } from '../../src/droplet/index.js';
 import { connectTransitd } from '../../src/transitd/client.js';
 import { must } from '../../src/util/exec.js';
-import { startEtcd, type TestEtcd } from '../lib/etcd.js';
+import { freePort, startEtcd, type TestEtcd } from '../lib/etcd.js';
 import { destroyDroplets, expectOnlyFenceRefusals, failedTotals, makeDroplets } from './lib.js';
 
 const CHILD = fileURLToPath(new URL('../lib/controller-child.mjs', import.meta.url));
@@ -268,6 +268,65 @@ describe('controllers on one etcd', () => {
     } finally {
       await c.close();
       await empty.stop();
+    }
+  });
+
+  it('a controller started while its etcd is down works once etcd is up (its calls load the store again)', async () => {
+    for (const ch of children) if (ch.proc.exitCode === null && ch.proc.signalCode === null) ch.proc.kill('SIGKILL');
+    const port = await freePort();
+    // Droplets of its own: the hosts above belong to the other etcd's controllers (fence.ts), and would refuse this one.
+    const own = await makeDroplets(['lone'], 'le');
+    const c = new Controller(own, { store: `etcd://127.0.0.1:${port}`, leaseTtlSeconds: TTL });
+    let late: TestEtcd | undefined;
+    try {
+      await expect(c.listVpcs()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      late = await startEtcd({ clientPort: port });
+      // Its first calls after etcd comes may still meet the client's back-off: asked until one is answered.
+      const vpcs = await until('the store answers', 30_000, async () => {
+        try { return await c.listVpcs(); } catch { return undefined; }
+      });
+      expect(vpcs).toEqual([]);
+      await until('it leads', (TTL + 3) * 1000, () => c.leading);
+      await c.createVpc({ vni: 49, cidr: '10.49.0.0/16', routers: ['lone'] });
+      expect(await c.reconcile()).toMatchObject({ repaired: 0 });
+    } finally {
+      await c.close();
+      await late?.stop();
+      await destroyDroplets(own);
+    }
+  });
+
+  it('a change waits out a dead leader\'s lease (one TTL) and goes through; objects it cannot read are FAILED_PRECONDITION naming them', async () => {
+    for (const ch of children) if (ch.proc.exitCode === null && ch.proc.signalCode === null) ch.proc.kill('SIGKILL');
+    const raw = new Etcd3({ hosts: etcd.url.replace('etcd://', 'http://') });
+    const ns = `xvpc/${droplets.h1.prefix}`;
+    const c = new Controller(droplets, { store: etcd.url, leaseTtlSeconds: TTL });
+    try {
+      // A leader that died (kill -9): its key lives until its lease runs out.
+      const lease = raw.lease(TTL, { autoKeepAlive: false });
+      await raw.delete().key(`${ns}/leader`);
+      await raw.put(`${ns}/leader`).value('a-controller-killed-with-9').lease(await lease.grant());
+      const t0 = Date.now();
+      await c.createVpc({ vni: 47, cidr: '10.47.0.0/16', routers: ['sw'] });
+      expect(Date.now() - t0).toBeGreaterThan(1000); // it did wait for the lease
+      await c.deleteVpc({ vni: 47 });
+
+      await raw.put(`${ns}/obj/vpc/48`).value('{bad');
+      await raw.put(`${ns}/version`).value(String(Number(await raw.get(`${ns}/version`).string()) + 1));
+      await expect(c.listVpcs()).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION', message: expect.stringMatching(/obj\/vpc\/48 is not JSON .*not written by xvpc/),
+      });
+      await raw.put(`${ns}/obj/vpc/48`).value('{"vni":48}');
+      await raw.put(`${ns}/version`).value(String(Number(await raw.get(`${ns}/version`).string()) + 1));
+      await expect(c.listVpcs()).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION', message: expect.stringMatching(/not a desired state this version of xvpc can read/),
+      });
+      await raw.delete().key(`${ns}/obj/vpc/48`);
+      await raw.put(`${ns}/version`).value(String(Number(await raw.get(`${ns}/version`).string()) + 1));
+      expect((await c.listVpcs()).map((v) => v.vni)).toEqual([VNI]);
+    } finally {
+      raw.close();
+      await c.close();
     }
   });
 

@@ -85,6 +85,8 @@ export class EtcdStore implements Store, Leadership {
 
   get fence(): { epoch: string; term: number } | undefined { return this.leadership; }
 
+  get leaseMs(): number { return this.ttlSeconds * 1000; }
+
   onChange(fn: (leading: boolean) => void): void { this.listeners.push(fn); }
 
   /** Whether this controller leads within `ms` (a new one campaigns first; a standby waits for the leader to go). */
@@ -227,7 +229,13 @@ export class EtcdStore implements Store, Leadership {
         for (const kv of page.kvs) {
           const rest = kv.key.toString().slice(base.length);
           const slash = rest.indexOf('/');
-          objects.push({ kind: rest.slice(0, slash), key: rest.slice(slash + 1), value: JSON.parse(kv.value.toString()) });
+          let value: unknown;
+          try {
+            value = JSON.parse(kv.value.toString());
+          } catch (err) {
+            throw new XvpcError('FAILED_PRECONDITION', `${this.description}: ${kv.key.toString()} is not JSON (${(err as Error).message}); not written by xvpc`);
+          }
+          objects.push({ kind: rest.slice(0, slash), key: rest.slice(slash + 1), value });
         }
       }
       return { objects, version };

@@ -3,6 +3,8 @@
 export interface Leadership {
   /** this controller's id (what the leader key holds while it leads) */
   readonly id: string;
+  /** the lease's time to live: a leader that dies loses it within this */
+  readonly leaseMs: number;
   /** true while this controller holds the lease */
   readonly leading: boolean;
   /**
