@@ -10,6 +10,7 @@ import type * as pb from '../gen/transit.js';
 import { linkInfo } from '../util/link.js';
 import { namedNetnsPath } from '../util/netns.js';
 import { addon } from '../dataplane/addon.js';
+import { tcQuery, xdpQuery } from '../dataplane/bpf.js';
 import {
   createEndpointPlumbing, createNamespacedPlumbing, createSharedEndpointsPlumbing, deleteEndpointPlumbing, deleteEndpointsPlumbing,
   endpointMtu, endpointNames, plumbingExists, type EndpointNames, type Plumbing,
@@ -45,7 +46,8 @@ const FAILED_CALLS_KEPT = 64;
 
 export class TransitService {
   private queue: Promise<unknown> = Promise.resolve();
-  private transitLoaded = false;
+  /** Where loadTransit attached the transit program (Health asks the kernel whether it is still there). */
+  private transit: { ifindex: number; mode: AttachMode } | undefined;
   /** Where goal states are journalled (main.ts sets it); without one a crash mid-batch is not rolled back. */
   journal: GoalStateJournal | undefined;
   /** The store epoch and highest leader term heard (serve.ts sets it, fence.ts); without one no call is fenced. */
@@ -111,7 +113,23 @@ export class TransitService {
   async loadTransit(iface: string, mode: AttachMode): Promise<void> {
     const { ifindex } = await linkInfo(iface);
     this.dp.attachTransit(ifindex, mode);
-    this.transitLoaded = true;
+    this.transit = { ifindex, mode };
+  }
+
+  /**
+   * Whether this data path's transit program is attached where loadTransit
+   * put it, asked of the kernel: a filter or XDP program removed behind
+   * transitd's back shows as not loaded, so a reconcile attaches it again.
+   */
+  private transitAttached(): boolean {
+    const t = this.transit;
+    if (!t) return false;
+    try {
+      const id = t.mode === 'tc' ? tcQuery(t.ifindex) : xdpQuery(t.ifindex, t.mode);
+      return id !== 0 && id === this.dp.transitProgram.id;
+    } catch {
+      return false; // the interface is gone
+    }
   }
 
   private write<T>(what: string, fn: () => T): T {
@@ -309,7 +327,7 @@ export class TransitService {
     const heard = (f: FenceToken) => this.fence?.heard(f);
     const h = {
       health: async (): Promise<pb.HealthReply> => ({
-        host: this.host.name, ip: this.host.ip, mac: this.host.mac, pid: process.pid, transitLoaded: this.transitLoaded,
+        host: this.host.name, ip: this.host.ip, mac: this.host.mac, pid: process.pid, transitLoaded: this.transitAttached(),
         version: XVPC_VERSION, hook: this.dp.hook,
       }),
       getMapUsage: async (): Promise<pb.MapUsageReply> => ({ maps: this.dp.mapUsage() }),
@@ -329,7 +347,7 @@ export class TransitService {
         check.interfaceName(m.interface, 'interface');
         const { ifindex } = await linkInfo(m.interface).catch(() => { throw notFound(`interface: ${m.interface} does not exist`); });
         this.dp.detach(ifindex); // in this data path's default mode
-        this.transitLoaded = false;
+        if (this.transit?.ifindex === ifindex) this.transit = undefined;
         return {};
       }),
       getStats: async (): Promise<pb.StatsReply> => ({ counters: this.dp.stats() }),

@@ -127,6 +127,25 @@ describe('reconcile loop', () => {
     expect(c.lastReconcile?.error).toBeUndefined();
   });
 
+  it('the transit program removed from a host\'s NIC behind transitd\'s back shows in Health and is attached again by the loop', async () => {
+    const sw = droplets.sw;
+    const t = connectTransitd(sw.id, sw.transitdAddress);
+    try {
+      const { hook } = await t.health({});
+      expect((await t.health({})).transitLoaded).toBe(true);
+      // tc filter del / ip link set xdp off, as an operator's cleanup script might.
+      const off = hook === 'tc' ? ['tc', 'filter', 'del', 'dev', 'eth0', 'ingress'] : ['ip', 'link', 'set', 'dev', 'eth0', 'xdp', 'off'];
+      await must(['nsenter', `--net=${sw.netnsPath}`, ...off]);
+      const seenAt = Date.now();
+      await pingsWithin(a, b.ip, 10_000);
+      expect((await t.health({})).transitLoaded).toBe(true);
+      expect(Date.now() - seenAt).toBeLessThan(10_000);
+      expect(c.lastReconcile?.error).toBeUndefined();
+    } finally {
+      t.close();
+    }
+  });
+
   it('an endpoint\'s veth deleted behind the controller\'s back is plumbed anew by the loop', async () => {
     const h2 = droplets.h2;
     const was = (await endpointRecord(h2, b.ip))?.hostedIfindex;
