@@ -12,6 +12,7 @@
 //      endpoints before any agent is told to use it
 //   4. delete records no longer wanted
 //   5. detach endpoints no longer wanted
+import { XvpcError } from '../errors.js';
 import { MAX_ATTACH_PER_CALL, MAX_ENDPOINTS_PER_PUT, type AttachEndpointReply, type GoalState, type HostCacheFlush, type TransitdClient } from '../transitd/client.js';
 import { packEndpoints } from '../abi/index.js';
 import { emptyGoal, type HostGoal } from './desired.js';
@@ -107,7 +108,13 @@ export class Reconciler {
 
   private async detach(host: string, have: HostGoal, key: string): Promise<void> {
     const req = have.attachments.get(key)!;
-    await this.clients[host].detachEndpoint({ vni: req.vni, ip: req.ip });
+    try {
+      await this.clients[host].detachEndpoint({ vni: req.vni, ip: req.ip });
+    } catch (err) {
+      // Not attached (any more): what the detach is for. Another controller on the
+      // same store may have detached it since this one read the host.
+      if (!(err instanceof XvpcError) || err.code !== 'NOT_FOUND') throw err;
+    }
     have.attachments.delete(key);
     this.attachmentsOf(host).delete(key);
   }

@@ -144,6 +144,26 @@ describe('reconcile order', () => {
     expect(log[2].req).toEqual({ vni: 7, ip: '10.7.1.5' });
   });
 
+  it('a detach the host answers NOT_FOUND (another controller of the store detached it first) is done, not a failed call', async () => {
+    let gone = false;
+    const env = setup((_h, m) => (gone && m === 'detachEndpoint' ? new XvpcError('NOT_FOUND', 'h1: endpoint 7/10.7.1.5 is not attached on h1') : undefined));
+    await env.ctl.createVpc({ vni: 7, cidr: '10.7.0.0/16' });
+    await env.ctl.createNetwork({ vni: 7, netId: 1, cidr: '10.7.1.0/24', switches: ['h2'] });
+    await env.ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5', host: 'h1' });
+    gone = true;
+    await env.ctl.deleteSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5' });
+    expect(await env.ctl.listEndpoints({ vni: 7 })).toEqual([]);
+    await env.ctl.close();
+    // Any other failure of a detach still fails the call, and changes nothing.
+    const failing = setup((_h, m) => (m === 'detachEndpoint' ? new XvpcError('UNAVAILABLE', 'h1: down') : undefined));
+    await failing.ctl.createVpc({ vni: 7, cidr: '10.7.0.0/16' });
+    await failing.ctl.createNetwork({ vni: 7, netId: 1, cidr: '10.7.1.0/24', switches: ['h2'] });
+    await failing.ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.7', host: 'h1' });
+    await expect(failing.ctl.deleteSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.7' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect((await failing.ctl.listEndpoints({ vni: 7 })).map((e) => e.ip)).toEqual(['10.7.1.7']);
+    await failing.ctl.close();
+  });
+
   it('an address freed and taken again on one host (another VPC): the old endpoint is detached before the new one is attached', async () => {
     // A host whose endpoints share one namespace refuses the new one while the old one is attached
     // (e.g. a store ahead of the hosts after a crash): attaching first would never converge.
