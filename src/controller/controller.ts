@@ -10,10 +10,10 @@ import { cidrContains, cidrOverlaps, cidrWithin, maskOf, notUnicastOverlap, pars
 import { endpointMac, gatewayIp } from './addressing.js';
 import { desiredState, type HostAddress, type HostGoal } from './desired.js';
 import { countDrift, goalSize, observedGoal } from './observe.js';
-import { modelChanges, modelFrom } from './stored-model.js';
+import { modelChanges, modelFrom, undoWhereUnchanged } from './stored-model.js';
 import { storeOpener } from './store/open.js';
 import type { Leadership } from './store/leadership.js';
-import { StaleStoreError, type Store } from './store/store.js';
+import { StaleStoreError, type Store, type StoreChange } from './store/store.js';
 import { DROPLET_IFACE, dropletNs } from '../droplet/names.js';
 import { endpointNames } from '../transitd/plumbing.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
@@ -304,17 +304,50 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       } catch (err) {
         const after = this.model;
         this.model = before;
-        // Undo in the store too; if that fails, the store keeps the change and
-        // the model is read again before the next call.
-        await this.db.commit(modelChanges(after, before), this.version)
-          .then((v) => { this.version = v; }, () => { this.version = -1; });
+        const undone = await this.takeBack(changes, before, after);
         await this.sync().catch(() => undefined);
+        if (!undone) {
+          // The store keeps the change: made again one by one, each call would meet its own effect (ALREADY_EXISTS).
+          const unknown = new XvpcError('UNAVAILABLE', `${(err as Error).message}; the change could not be taken back from the store, `
+            + 'so it stays and a reconcile (or the leader) programs it: this call\'s outcome is unknown');
+          for (const { change } of applied) change.reject(unknown);
+          return;
+        }
         if (applied.length === 1) applied[0].change.reject(err);
         else for (const { change } of applied) await this.applyBatch([change]);
         return;
       }
     }
     for (const { change, result } of applied) change.resolve(result);
+  }
+
+  /**
+   * Takes a committed batch (`forward`, from `before` to `after`) back out of
+   * the store after its hosts refused it. Another controller may have
+   * committed since (a shared store): the store is then read again and only
+   * what is still as this batch left it goes back. True when the store no
+   * longer holds the batch; false when it could not be taken back (the store
+   * keeps it, and is read again before the next change).
+   */
+  private async takeBack(forward: StoreChange[], before: Model, after: Model): Promise<boolean> {
+    let undo = modelChanges(after, before);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        this.version = await this.db.commit(undo, this.version);
+        if (attempt > 0) await this.reload(); // the model: the store as others left it, without this batch
+        return true;
+      } catch (err) {
+        if (!(err instanceof StaleStoreError)) break;
+        try {
+          await this.reload();
+        } catch {
+          break;
+        }
+        undo = undoWhereUnchanged(forward, before, this.model);
+      }
+    }
+    this.version = -1;
+    return false;
   }
 
   private hostAddresses(): Record<string, HostAddress> {

@@ -7,6 +7,7 @@ import { Controller } from '../../src/controller/controller.js';
 import { desiredState, emptyGoal } from '../../src/controller/desired.js';
 import { Model } from '../../src/controller/model.js';
 import { Reconciler } from '../../src/controller/reconcile.js';
+import { MemoryStore } from '../../src/controller/store/memory.js';
 import type { ControllerHost } from '../../src/controller/endpoint.js';
 import { MAX_ENDPOINTS_PER_PUT, type GoalState } from '../../src/transitd/client.js';
 import { formatIpv4 } from '../../src/util/addr.js';
@@ -142,6 +143,71 @@ describe('reconcile order', () => {
     expect(log.map(step)).toEqual([4, 4, 5]);
     expect((log[0].req as GoalState).deleteEndpoints).toEqual([{ vni: 7, ip: '10.7.1.5' }]);
     expect(log[2].req).toEqual({ vni: 7, ip: '10.7.1.5' });
+  });
+
+  it('a refused change is taken back out of a store another controller wrote to meanwhile; the other\'s change stays', async () => {
+    const log: Call[] = [];
+    const store = new MemoryStore();
+    const commit = store.commit.bind(store);
+    let interfere = false;
+    // Another controller commits right after this one's commit (before its hosts refuse it).
+    store.commit = async (changes, expect) => {
+      const v = await commit(changes, expect);
+      if (!interfere) return v;
+      interfere = false;
+      await commit([{ kind: 'vpc', key: '9', value: { vni: 9, cidr: '10.9.0.0/16', routers: [] } }], v);
+      return v;
+    };
+    let down = false;
+    const ctl = new Controller({ h1: host(1), h2: host(2) }, {
+      store, connect: (name) => fakeTransitd(name, log, { fail: (m) => (down && name === 'h2' && m === 'putEndpoints' ? new XvpcError('UNAVAILABLE', 'h2: down') : undefined) }),
+    });
+    try {
+      await ctl.createVpc({ vni: 7, cidr: '10.7.0.0/16' });
+      await ctl.createNetwork({ vni: 7, netId: 1, cidr: '10.7.1.0/24', switches: ['h2'] });
+      down = true;
+      interfere = true;
+      await expect(ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: '10.7.1.5', host: 'h1' })).rejects.toMatchObject({ code: 'UNAVAILABLE', message: 'h2: down' });
+      const stored = (await store.load()).objects.map((o) => `${o.kind}/${o.key}`).sort();
+      expect(stored).toEqual(['network/7/1', 'vpc/7', 'vpc/9']);
+      expect((await ctl.listVpcs()).map((v) => v.vni)).toEqual([7, 9]);
+      expect(await ctl.listEndpoints({ vni: 7 })).toEqual([]);
+    } finally {
+      await ctl.close();
+    }
+  });
+
+  it('a refused change that cannot be taken back from the store fails every call of its batch UNAVAILABLE (outcome unknown), none run again into its own effect', async () => {
+    const log: Call[] = [];
+    const store = new MemoryStore();
+    const commit = store.commit.bind(store);
+    let refuseNext = false;
+    store.commit = async (changes, expect) => {
+      if (refuseNext) throw new XvpcError('UNAVAILABLE', 'store: this controller does not lead');
+      return commit(changes, expect);
+    };
+    let down = false;
+    const ctl = new Controller({ h1: host(1), h2: host(2) }, {
+      store, connect: (name) => fakeTransitd(name, log, { fail: (m) => {
+        if (!(down && name === 'h2' && m === 'putEndpoints')) return undefined;
+        refuseNext = true; // its lease ends as the hosts are programmed: the take-back is refused
+        return new XvpcError('UNAVAILABLE', 'h2: this controller no longer leads');
+      } }),
+    });
+    try {
+      await ctl.createVpc({ vni: 7, cidr: '10.7.0.0/16' });
+      await ctl.createNetwork({ vni: 7, netId: 1, cidr: '10.7.1.0/24', switches: ['h2'] });
+      down = true;
+      const results = await Promise.allSettled([10, 11, 12].map((i) => ctl.createSimpleEndpoint({ vni: 7, netId: 1, ip: `10.7.1.${i}`, host: 'h1' })));
+      for (const r of results) {
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/could not be taken back from the store, so it stays .* outcome is unknown/) });
+      }
+      expect((await store.load()).objects.filter((o) => o.kind === 'endpoint').length).toBe(3);
+    } finally {
+      refuseNext = false;
+      await ctl.close();
+    }
   });
 
   it('a detach the host answers NOT_FOUND (another controller of the store detached it first) is done, not a failed call', async () => {
