@@ -1,13 +1,16 @@
 // The `xvpc` command line: help on every command, one-line errors and exit 2
 // on bad arguments, the record operations against a running transitd with
 // --json, and the counters.
-import { rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/dataplane/addon.js';
 import type { Controller } from '../src/controller/controller.js';
 import type { Endpoint } from '../src/controller/endpoint.js';
 import type { Droplet } from '../src/droplet/index.js';
 import { run } from '../src/util/exec.js';
+import { runFilePath, writeRunFile, type RunFile } from '../src/scenario/runfile.js';
 import { expectFailedCalls, expectNoPing, expectOnlyFenceRefusals, expectPing, failedTotals, switchScenario, type SwitchScenario } from './func/lib.js';
 
 const CLI = `${repoRoot}dist/cli/main.js`;
@@ -71,6 +74,8 @@ describe('bad arguments: exit 2 and one line on stderr', () => {
     ['interval without watch', ['stats', '--prefix', 'p1', '--interval', '2'], /--interval and -n go with --watch/],
     ['socket and prefix', ['stats', '--prefix', 'p1', '--socket', '/tmp/x.sock'], /give --socket or --prefix\/--host, not both/],
     ['cleanup extra argument', ['cleanup', 'extra'], /unexpected argument 'extra'/],
+    ['status: a bad store, before any host is shown', ['status', '--prefix', 'p1', '--store', 'bogus'], /^xvpc status: --store: 'bogus' is not 'etcd:\/\/host:port/],
+    ['a CLI command\'s memory store', ['vpc', 'list', '--prefix', 'p1', '--store', 'memory'], /--store memory: a CLI command's memory store is empty/],
   ];
   for (const [what, args, message] of cases) {
     it(what, async () => {
@@ -88,6 +93,31 @@ describe('bad arguments: exit 2 and one line on stderr', () => {
     const r = await xvpc('records', 'vpc', 'get', '--vni', '3', '--prefix', 'zz9', '--host', 'nohost');
     expect(r.code).toBe(1);
     expect(r.stderr.trimEnd().split('\n')).toEqual([`xvpc records: no droplet 'nohost' in prefix 'zz9' (nothing in /run/xvpc/zz9)`]);
+  });
+});
+
+describe('a prefix whose xvpc up is still running', () => {
+  it('cleanup --prefix and down refuse it (its up would fail its next stage and write its run file again); once it has gone, cleanup removes it', async () => {
+    const prefix = `cu${randomBytes(2).toString('hex')}`;
+    const up = spawn('sleep', ['60'], { stdio: 'ignore' }); // stands in for the running `xvpc up`
+    try {
+      await writeRunFile({ prefix, state: 'starting', pid: up.pid!, startedAt: new Date().toISOString(), scenarioFile: 'x.yaml',
+        plan: { name: 't' } as unknown as RunFile['plan'], hosts: [], endpoints: [] });
+      for (const args of [['cleanup', '--prefix', prefix], ['down', prefix]]) {
+        const r = await xvpc(...args);
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(r.stderr.trim()).toBe(`xvpc ${args[0]}: prefix '${prefix}': its up (pid ${up.pid}) is still running; Ctrl-C it first, or give --force`);
+      }
+      expect(existsSync(runFilePath(prefix))).toBe(true);
+      up.kill('SIGKILL');
+      await new Promise((r) => up.once('exit', r));
+      const r = await xvpc('cleanup', '--prefix', prefix);
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(runFilePath(prefix))).toBe(false);
+    } finally {
+      up.kill('SIGKILL');
+      rmSync(`/run/xvpc/${prefix}`, { recursive: true, force: true });
+    }
   });
 });
 
@@ -316,6 +346,27 @@ describe('against running droplets', () => {
       expect(r.stderr.trim()).toMatch(message);
     }
     expect((await c.listEndpoints({ vni: 3 })).map((e) => e.ip)).not.toContain('10.0.0.100');
+  });
+
+  it('ep: a scaled endpoint\'s backends are shown by get and list, and replaced by update', async () => {
+    const key = ['--prefix', prefix, '--vni', '3', '--net-id', '1', '--ip', '10.0.0.101'];
+    let r = await xvpc('ep', 'create', ...key, '--type', 'scaled', '--backends', left.ip);
+    expect(r.code, r.stderr).toBe(0);
+    try {
+      r = await xvpc('ep', 'get', '--prefix', prefix, '--vni', '3', '--ip', '10.0.0.101', '--json');
+      expect(json(r.stdout)).toMatchObject({ ip: '10.0.0.101', host: null, backends: [left.ip] });
+      r = await xvpc('ep', 'update', ...key, '--backends', `${left.ip},${other.ip}`);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe(`endpoint 3/10.0.0.101: backends ${left.ip},${other.ip}`);
+      r = await xvpc('ep', 'list', '--prefix', prefix, '--vni', '3');
+      expect(r.stdout).toContain(`endpoint 3/10.0.0.101  network 1`);
+      expect(r.stdout).toContain(`scaled, backends ${left.ip},${other.ip}`);
+      const made = (await c.listEndpoints({ vni: 3 })).find((e) => e.ip === '10.0.0.101');
+      expect(made?.backends).toEqual([left.ip, other.ip]);
+    } finally {
+      r = await xvpc('ep', 'delete', ...key);
+      expect(r.code, r.stderr).toBe(0);
+    }
   });
 
   it('a store other than the prefix\'s own cannot wipe its hosts: --store memory is refused, another store\'s changes are refused by every host', async () => {

@@ -1,11 +1,12 @@
 // `xvpc cleanup`: removes what crashed runs left behind. Without --prefix it
 // touches every prefix, so it asks first when a scenario run is live (or
-// needs --force when nobody is there to ask).
+// needs --force when nobody is there to ask). With --prefix it refuses while
+// that prefix's `xvpc up` is still running (as `xvpc down` does), unless --force.
 import { createInterface } from 'node:readline/promises';
 import { readdir } from 'node:fs/promises';
 import { cleanupAll } from '../droplet/index.js';
 import { PREFIX_RE, RUN_ROOT } from '../droplet/names.js';
-import { readRunFile } from '../scenario/runfile.js';
+import { readRunFile, upAlive } from '../scenario/runfile.js';
 import { type Command, checkPrefix, parse } from './args.js';
 
 /** Prefixes whose scenario run is up or still starting. */
@@ -30,7 +31,7 @@ async function confirm(question: string): Promise<boolean> {
 
 export const cleanupCommand: Command = {
   summary: 'remove what crashed runs left behind (namespaces, containers, pins, transitds)',
-  usage: 'xvpc cleanup [--prefix P] [--force]   (without --prefix: every prefix; asks first if a scenario run is live, --force does not)',
+  usage: 'xvpc cleanup [--prefix P] [--force]   (without --prefix: every prefix; asks first if a scenario run is live; with --prefix: refused while its up still runs; --force: neither)',
   example: 'xvpc cleanup --prefix xt1',
   async run(args) {
     const { values } = parse(args, { prefix: { type: 'string' }, force: { type: 'boolean' } });
@@ -43,6 +44,14 @@ export const cleanupCommand: Command = {
           console.log('nothing removed');
           return 1;
         }
+      }
+    }
+    if (values.prefix !== undefined && !values.force) {
+      const prefix = checkPrefix(values.prefix);
+      const run = await readRunFile(prefix).catch(() => undefined);
+      // Removed under it, a running up would fail its next stage and write its run file again.
+      if (run?.state === 'starting' && upAlive(run) && run.pid !== process.pid) {
+        throw new Error(`prefix '${prefix}': its up (pid ${run.pid}) is still running; Ctrl-C it first, or give --force`);
       }
     }
     const summary = await cleanupAll(values.prefix !== undefined ? checkPrefix(values.prefix) : undefined);

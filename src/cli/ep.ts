@@ -1,6 +1,7 @@
 // `xvpc ep`: endpoints of the desired state (create, list, get, delete through
 // the Controller). --type host makes a host endpoint; --type scaled one whose
-// --backends are endpoints of the VPC; --security-groups names groups (xvpc sg) to attach.
+// --backends are endpoints of the VPC (`update` replaces them); --security-groups
+// names groups (xvpc sg) to attach.
 import type { Endpoint } from '../controller/endpoint.js';
 import { notFound } from '../errors.js';
 import { UsageError, listOpt } from './args.js';
@@ -9,9 +10,11 @@ import { netIdOpt } from './net.js';
 import { vniOpt } from './record-vpc.js';
 
 /** sharedNamespace: its namespace holds its host's other endpoints too, so commands run as it must bind its address. */
-interface EpRow { vni: number; netId: number; ip: string; mac: string; host: string | null; netns: string; sharedNamespace: boolean }
+interface EpRow { vni: number; netId: number; ip: string; mac: string; host: string | null; netns: string; sharedNamespace: boolean; backends: string[] }
 
-const row = (e: Endpoint): EpRow => ({ vni: e.vni, netId: e.netId, ip: e.ip, mac: e.mac, host: e.host?.id ?? null, netns: e.netns, sharedNamespace: e.sharedNamespace });
+const row = (e: Endpoint): EpRow => ({
+  vni: e.vni, netId: e.netId, ip: e.ip, mac: e.mac, host: e.host?.id ?? null, netns: e.netns, sharedNamespace: e.sharedNamespace, backends: [...e.backends],
+});
 const TYPES = ['simple', 'host', 'scaled'];
 
 async function createEp(c: Parameters<ObjectKind['create']>[0], v: Values): Promise<unknown> {
@@ -53,9 +56,19 @@ const ep: ObjectKind = {
     return row(found);
   },
   delete: (c, v) => c.deleteSimpleEndpoint({ vni: vniOpt(v), netId: netIdOpt(v), ip: v.ip as string }),
+  more: {
+    // A scaled endpoint's backends, replaced whole (what a network's delete asks for when one of its endpoints is a backend).
+    update: {
+      options: { vni: { type: 'string' }, 'net-id': { type: 'string' }, ip: { type: 'string' }, backends: { type: 'string' } },
+      run: (c, v) => c.updateScaledEndpoint({
+        vni: vniOpt(v), netId: netIdOpt(v), ip: v.ip as string, backends: (listOpt(v.backends as string) ?? []).map((ip) => ({ ip })) as Endpoint[],
+      }),
+      done: (v) => `endpoint ${v.vni}/${v.ip}: backends ${v.backends}`,
+    },
+  },
   line: (o) => {
     const x = o as EpRow;
-    return `endpoint ${x.vni}/${x.ip}  network ${x.netId}  ${x.mac}  ${x.host ? `on ${x.host}${x.netns ? ` (netns ${x.netns}${x.sharedNamespace ? ', shared: bind its address' : ''})` : ''}` : 'scaled'}`;
+    return `endpoint ${x.vni}/${x.ip}  network ${x.netId}  ${x.mac}  ${x.host ? `on ${x.host}${x.netns ? ` (netns ${x.netns}${x.sharedNamespace ? ', shared: bind its address' : ''})` : ''}` : `scaled, backends ${x.backends.join(',')}`}`;
   },
 };
 

@@ -8,7 +8,7 @@ import { connectTransitd } from '../transitd/client.js';
 import { socketPath } from '../droplet/names.js';
 import { listRecords } from '../droplet/records.js';
 import { type Command, UsageError, assertDroplet, checkHost, checkPrefix, parse } from './args.js';
-import { withController } from './controller.js';
+import { checkStoreOption, withController } from './controller.js';
 
 const OPTIONS = {
   prefix: { type: 'string' }, host: { type: 'string', multiple: true }, json: { type: 'boolean' }, store: { type: 'string' }, reconcile: { type: 'boolean' },
@@ -59,6 +59,7 @@ export async function runStatus(args: string[]): Promise<number> {
   const { values } = parse(args, OPTIONS);
   if (values.prefix === undefined) throw new UsageError('--prefix is required');
   const prefix = checkPrefix(values.prefix);
+  checkStoreOption(values.store);
   let names = (values.host ?? []).map(checkHost);
   for (const n of names) await assertDroplet(prefix, n); // a misspelt host is named, not shown as a DOWN row
   if (names.length === 0) names = (await listRecords(prefix)).map((r) => r.name).sort();

@@ -6,6 +6,7 @@ import { type Command, UsageError, checkPrefix, intOpt, listOpt, parse } from '.
 export const upCommand: Command = {
   summary: 'bring up a scenario file: droplets, shaping, VPCs, networks, endpoints, checks; writes a report',
   usage: 'xvpc up FILE [--prefix P] [--only STAGE,...] [--skip STAGE,...] [--parallelism N] [--report BASE]\n'
+    + '       --prefix: the droplets\' and run\'s name prefix (default: xs)\n'
     + '       stages: droplets, shaping, vpcs, networks, security-groups, endpoints, record, checks',
   example: 'xvpc up examples/basic-switch.yaml --prefix demo',
   async run(args) {

@@ -548,7 +548,7 @@ export class Controller<H extends ControllerHost = ControllerHost> {
     const names = !reply && host && typeof prefix === 'string'
       ? endpointNames(dropletNs(prefix, host.id), ep.vni, ep.ip, ep.type === EndpointType.HOST, host.endpointNamespace ?? 'own') : undefined;
     const netns = reply?.netns ?? names?.netns ?? '';
-    return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, host, netns, reply?.sharedNamespace ?? names?.shared ?? false);
+    return new Endpoint<H>(ep.vni, ep.netId, ep.ip, ep.mac, host, netns, reply?.sharedNamespace ?? names?.shared ?? false, [...ep.backends]);
   }
 
   // --- VPCs ----------------------------------------------------------------

@@ -50,6 +50,8 @@ export class Endpoint<H extends ControllerHost = ControllerHost> {
      * address (ping does: -I), else it is routed as none of them.
      */
     readonly sharedNamespace = false,
+    /** a scaled endpoint's backends (their IPs); [] for others */
+    readonly backends: readonly string[] = [],
   ) {}
 
   run(cmd: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
