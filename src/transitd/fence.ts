@@ -13,9 +13,8 @@
 // to match theirs. Reads raise the term too and are never refused. Calls
 // without a fence (one controller with the embedded store, the CLI's raw
 // records) are not fenced.
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { XvpcError, invalid } from '../errors.js';
-import { writePrivateFileDurably } from '../util/private-fs.js';
+import { readOwnPrivateJson, writePrivateFileDurably } from '../util/private-fs.js';
 
 /** The metadata key a controller's fence travels in: "<epoch>/<term>". */
 export const FENCE_HEADER = 'xvpc-fence';
@@ -74,18 +73,8 @@ export class HostFence {
   }
 
   private static read(path: string): FenceToken | undefined {
-    if (!existsSync(path)) return undefined;
-    const st = lstatSync(path);
-    if (!st.isFile() || st.uid !== process.getuid!() || (st.mode & 0o077) !== 0) {
-      throw new XvpcError('FAILED_PRECONDITION', `fence ${path}: not a private file of this user (owner uid ${st.uid}, `
-        + `mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}), so not one transitd wrote; inspect it, then remove it to start anyway`);
-    }
-    let doc: { format?: unknown; epoch?: unknown; term?: unknown };
-    try {
-      doc = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (err) {
-      throw new XvpcError('FAILED_PRECONDITION', `fence ${path}: not readable (${(err as Error).message}); inspect it, then remove it to start anyway`);
-    }
+    const doc = readOwnPrivateJson(path, 'fence') as { format?: unknown; epoch?: unknown; term?: unknown } | undefined;
+    if (doc === undefined) return undefined;
     if (doc.format !== FORMAT || typeof doc.epoch !== 'string' || !EPOCH.test(doc.epoch)
       || typeof doc.term !== 'number' || !Number.isSafeInteger(doc.term) || doc.term < 1) {
       throw new XvpcError('FAILED_PRECONDITION', `fence ${path}: not a ${FORMAT} file; inspect it, then remove it to start anyway`);

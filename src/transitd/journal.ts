@@ -3,10 +3,10 @@
 // transitd killed mid-batch finds the journal at its next start and puts those
 // records back before it serves anything, so a batch is all-or-nothing across
 // a crash too. A finished or rolled-back batch removes the journal.
-import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { XvpcError } from '../errors.js';
-import { fsyncDir, writePrivateFileDurably } from '../util/private-fs.js';
+import { fsyncDir, readOwnPrivateJson, writePrivateFileDurably } from '../util/private-fs.js';
 
 /** One touched record: its kind, its key, and its value before the batch (null: absent). */
 export interface UndoEntry<K extends string = string> { kind: K; key: unknown; old: unknown }
@@ -34,19 +34,9 @@ export class GoalStateJournal {
    */
   pending(): UndoEntry[] | null {
     rmSync(`${this.path}.tmp`, { force: true }); // a begin() cut short: no write had started
-    if (!existsSync(this.path)) return null;
     // Its entries become map records: only a file transitd itself wrote (root's, 0600) is believed.
-    const st = lstatSync(this.path);
-    if (!st.isFile() || st.uid !== process.getuid!() || (st.mode & 0o077) !== 0) {
-      throw new XvpcError('FAILED_PRECONDITION', `journal ${this.path}: not a private file of this user (owner uid ${st.uid}, `
-        + `mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}), so not one transitd wrote; inspect it, then remove it to start anyway`);
-    }
-    let doc: { format?: unknown; entries?: unknown };
-    try {
-      doc = JSON.parse(readFileSync(this.path, 'utf8'));
-    } catch (err) {
-      throw new XvpcError('FAILED_PRECONDITION', `journal ${this.path}: not readable (${(err as Error).message}); inspect it, then remove it to start anyway`);
-    }
+    const doc = readOwnPrivateJson(this.path, 'journal') as { format?: unknown; entries?: unknown } | undefined;
+    if (doc === undefined) return null;
     if (doc.format !== FORMAT || !Array.isArray(doc.entries)) {
       throw new XvpcError('FAILED_PRECONDITION', `journal ${this.path}: not a ${FORMAT} journal; inspect it, then remove it to start anyway`);
     }

@@ -2,7 +2,7 @@
 // transitd's socket answers every request of whoever can connect, and its
 // logs and journal name the VPCs. Modes are set explicitly after creation
 // (mkdir/open apply the umask, and an existing path keeps its old mode).
-import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { XvpcError } from '../errors.js';
 
@@ -103,6 +103,26 @@ export function writePrivateFileDurably(path: string, data: string | Buffer): vo
   }
   renameSync(tmp, path);
   fsyncDir(dirname(path));
+}
+
+/**
+ * The JSON a file of this process's own making holds (writePrivateFileDurably),
+ * or undefined when there is none. Only a regular file of this user, 0600, is
+ * believed; that, or a file that is not JSON, is FAILED_PRECONDITION naming
+ * it (`what`: 'journal', 'fence') and telling to remove it to start anyway.
+ */
+export function readOwnPrivateJson(path: string, what: string): unknown {
+  if (!existsSync(path)) return undefined;
+  const st = lstatSync(path);
+  if (!st.isFile() || st.uid !== process.getuid!() || (st.mode & 0o077) !== 0) {
+    throw new XvpcError('FAILED_PRECONDITION', `${what} ${path}: not a private file of this user (owner uid ${st.uid}, `
+      + `mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}), so not one transitd wrote; inspect it, then remove it to start anyway`);
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new XvpcError('FAILED_PRECONDITION', `${what} ${path}: not readable (${(err as Error).message}); inspect it, then remove it to start anyway`);
+  }
 }
 
 /** Makes a rename or unlink in dir durable. */
