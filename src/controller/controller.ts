@@ -10,10 +10,10 @@ import { cidrContains, cidrOverlaps, cidrWithin, maskOf, notUnicastOverlap, pars
 import { endpointMac, gatewayIp } from './addressing.js';
 import { desiredState, type HostAddress, type HostGoal } from './desired.js';
 import { countDrift, goalSize, observedGoal } from './observe.js';
-import { modelChanges, modelFrom, undoWhereUnchanged } from './stored-model.js';
+import { modelChanges, modelFrom } from './stored-model.js';
 import { storeOpener } from './store/open.js';
 import type { Leadership } from './store/leadership.js';
-import { StaleStoreError, type Store, type StoreChange } from './store/store.js';
+import { StaleStoreError, type Store } from './store/store.js';
 import { DROPLET_IFACE, dropletNs } from '../droplet/names.js';
 import { endpointNames } from '../transitd/plumbing.js';
 import { Endpoint, type ControllerHost } from './endpoint.js';
@@ -110,12 +110,8 @@ export class Controller<H extends ControllerHost = ControllerHost> {
       ? async () => opts.store as Store : storeOpener(opts.store, Object.values(droplets), { leaseTtlSeconds: ttl });
     const connect = (name: string, d: H) =>
       opts.connect ? opts.connect(name, d.transitdAddress) : connectTransitd(name, d.transitdAddress, undefined, d.transitdTls);
-    // Without leadership (a store of one controller) it always leads, fenced by its store's epoch if it has one.
-    const lease = () => {
-      if (this.leadership) return { leading: this.leadership.leading, fence: this.leadership.fence };
-      const epoch = this.store?.epoch;
-      return { leading: true, fence: epoch === undefined ? undefined : { epoch, term: 1 } };
-    };
+    // Without leadership (a store of one controller) it always leads, fenced as its store says.
+    const lease = () => (this.leadership ? { leading: this.leadership.leading, fence: this.leadership.fence } : { leading: true, fence: this.store?.fence });
     this.clients = Object.fromEntries(Object.entries(droplets).map(([name, d]) => [name, fencedClient(connect(name, d), lease)]));
     this.reconciler = new Reconciler(this.clients);
     this.openStore = openStore;
@@ -303,16 +299,17 @@ export class Controller<H extends ControllerHost = ControllerHost> {
         await this.sync();
       } catch (err) {
         const after = this.model;
-        this.model = before;
-        const undone = await this.takeBack(changes, before, after);
-        await this.sync().catch(() => undefined);
-        if (!undone) {
-          // The store keeps the change: made again one by one, each call would meet its own effect (ALREADY_EXISTS).
+        if (!(await this.takeBack(before, after))) {
+          // The store may keep the change (taken back it was not: another controller wrote since, or the lease
+          // ended): the model stays as committed, is read again before the next change, and a reconcile programs
+          // the hosts. Made again one by one, each call would meet its own effect (ALREADY_EXISTS).
           const unknown = new XvpcError('UNAVAILABLE', `${(err as Error).message}; the change could not be taken back from the store, `
-            + 'so it stays and a reconcile (or the leader) programs it: this call\'s outcome is unknown');
+            + 'so it may stay there and a reconcile (or the leader) programs it: this call\'s outcome is unknown');
           for (const { change } of applied) change.reject(unknown);
           return;
         }
+        this.model = before;
+        await this.sync().catch(() => undefined);
         if (applied.length === 1) applied[0].change.reject(err);
         else for (const { change } of applied) await this.applyBatch([change]);
         return;
@@ -322,32 +319,21 @@ export class Controller<H extends ControllerHost = ControllerHost> {
   }
 
   /**
-   * Takes a committed batch (`forward`, from `before` to `after`) back out of
-   * the store after its hosts refused it. Another controller may have
-   * committed since (a shared store): the store is then read again and only
-   * what is still as this batch left it goes back. True when the store no
-   * longer holds the batch; false when it could not be taken back (the store
-   * keeps it, and is read again before the next change).
+   * Takes a committed change (from `before` to `after`) back out of the store
+   * after its hosts refused it: true when the store is at `before` again.
+   * Only from the version it committed: once another controller has written
+   * on top of it (a shared store), taking it back could pull objects from
+   * under theirs, so it is not tried (false; the store is read again before
+   * the next change).
    */
-  private async takeBack(forward: StoreChange[], before: Model, after: Model): Promise<boolean> {
-    let undo = modelChanges(after, before);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        this.version = await this.db.commit(undo, this.version);
-        if (attempt > 0) await this.reload(); // the model: the store as others left it, without this batch
-        return true;
-      } catch (err) {
-        if (!(err instanceof StaleStoreError)) break;
-        try {
-          await this.reload();
-        } catch {
-          break;
-        }
-        undo = undoWhereUnchanged(forward, before, this.model);
-      }
+  private async takeBack(before: Model, after: Model): Promise<boolean> {
+    try {
+      this.version = await this.db.commit(modelChanges(after, before), this.version);
+      return true;
+    } catch {
+      this.version = -1;
+      return false;
     }
-    this.version = -1;
-    return false;
   }
 
   private hostAddresses(): Record<string, HostAddress> {

@@ -4,11 +4,10 @@
 // cut off from etcd) must not go on programming them against what the new
 // leader writes. Two fences: every transitd call that changes a host is
 // checked here first (reads, Health, Get*, Dump, stats, are not, so a standby
-// still looks); and a leader's calls, reads too, carry its leadership (the
-// store's epoch and its term), so the host itself refuses a change from a
-// leadership older than one it has heard, or of another store
-// (src/transitd/fence.ts): that covers a call already past this check when
-// the lease ended.
+// still looks); and every call carries the store's fence (its epoch, and an
+// etcd leader's term), so the host itself refuses a change from a leadership
+// older than one it has heard, or from another store (src/transitd/fence.ts):
+// that covers a call already past this check when the lease ended.
 import { XvpcError } from '../errors.js';
 import type { CallOpts, FenceToken, TransitdClient } from '../transitd/client.js';
 

@@ -57,25 +57,3 @@ export function modelFrom(objects: StoredObject[]): Model {
   return m;
 }
 
-/** The object of `kind` at `key` (as a store names it) in `m`, or undefined. */
-function valueAt(m: Model, kind: string, key: string): unknown {
-  const k = MODEL_KINDS.find((x) => x.kind === kind);
-  if (!k) return undefined;
-  const map = k.map(m);
-  return map.get(key) ?? map.get(Number(key)); // VPCs are keyed by number
-}
-
-/**
- * What takes back the commit `forward` (made from `before`) in a store now
- * holding `current`: each object it wrote goes back to `before`'s value,
- * unless something else changed it since (another controller's later write
- * stays).
- */
-export function undoWhereUnchanged(forward: StoreChange[], before: Model, current: Model): StoreChange[] {
-  return forward
-    .filter((c) => sameJson(valueAt(current, c.kind, c.key) ?? null, c.value ?? null))
-    .map((c) => {
-      const old = valueAt(before, c.kind, c.key);
-      return old === undefined ? { kind: c.kind, key: c.key } : { kind: c.kind, key: c.key, value: old };
-    });
-}

@@ -13,9 +13,9 @@ import type { DumpPackedRequest, GoalState, PackedDump } from '../gen/transit.js
 import { joinPackedDump, packDump } from './packed-dump.js';
 import { FENCE_HEADER, fenceText, type FenceToken } from './fence.js';
 
-export type { FenceToken } from './fence.js';
+export { isEpoch, type FenceToken } from './fence.js';
 
-/** Per call: its deadline (ms from now), and the leadership of the controller making it (fence.ts) when it leads with etcd. */
+/** Per call: its deadline (ms from now), and the fence of the controller making it (fence.ts: its store's epoch, an etcd leader's term). */
 export interface CallOpts { timeoutMs?: number; fence?: FenceToken }
 
 /** The generated client, with PutEndpoints' request encoded by batch-wire.ts (the values compact, in one allocation). */

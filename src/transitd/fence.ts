@@ -1,18 +1,20 @@
-// Fencing on the host's side. Controllers that share etcd lead in turns; each
-// leadership has a term (the etcd revision at which it took the leader key:
-// a later leader's is always higher) within the store's epoch (an id the
-// store's first leader draws and keeps in etcd: an etcd replaced by an empty
-// one gets a new epoch, and its revisions start again). A leader sends both
-// with every call (gRPC metadata FENCE_HEADER, "<epoch>/<term>"). This
-// transitd keeps the epoch and the highest term it has heard (on disk, so a
-// restart keeps them) and refuses a change of an older term, or of another
-// epoch: a leader that lost its lease in the middle of a call (paused, cut
-// off from etcd) cannot program the host against its successor once the
-// successor has reached the host, which its first reconcile does; and the
-// controllers of another store (an etcd restarted empty) cannot wipe the host
-// to match theirs. Reads raise the term too and are never refused. Calls
-// without a fence (one controller with the embedded store, the CLI's raw
-// records) are not fenced.
+// Fencing on the host's side. A store has an epoch (an id drawn when it is
+// made: the embedded store's file, an etcd keyspace's first leader; an etcd
+// replaced by an empty one draws anew). Controllers that share etcd lead in
+// turns, each leadership with a term (the etcd revision at which it took the
+// leader key: a later leader's is always higher); the embedded store's one
+// controller has term 1. A controller sends both with every call (gRPC
+// metadata FENCE_HEADER, "<epoch>/<term>"). This transitd keeps the epoch of
+// the first change it admits and the highest term of that epoch it has heard
+// (on disk, so a restart keeps them), and refuses a change of an older term
+// or another epoch: a leader that lost its lease in the middle of a call
+// (paused, cut off from etcd) cannot program the host against its successor
+// once the successor has reached the host, which its first reconcile does;
+// and the controllers of another store (a wrong --store, an etcd restarted
+// empty) cannot wipe the host to match theirs. Reads raise the term within
+// the kept epoch and are never refused, nor do they claim a host. Calls
+// without a fence (the memory store's controllers, the CLI's raw records)
+// are not fenced.
 import { XvpcError, invalid } from '../errors.js';
 import { readOwnPrivateJson, writePrivateFileDurably } from '../util/private-fs.js';
 
@@ -28,7 +30,10 @@ const EPOCH = /^[A-Za-z0-9-]{1,64}$/;
 /** The header's text for a token. */
 export const fenceText = (f: FenceToken): string => `${f.epoch}/${f.term}`;
 
-/** A fence as the header carries it; INVALID_ARGUMENT unless an epoch (letters, digits, '-') and a positive integer term. */
+/** Whether `s` can be a store's epoch. */
+export const isEpoch = (s: string): boolean => EPOCH.test(s);
+
+/** A fence as the header carries it: INVALID_ARGUMENT unless an epoch (letters, digits, '-') and a positive integer term. */
 export function parseFence(text: string): FenceToken {
   const slash = text.indexOf('/');
   const epoch = text.slice(0, Math.max(slash, 0));
@@ -50,26 +55,51 @@ export class HostFence {
   /** The store epoch and highest term heard, if any. */
   get token(): FenceToken | undefined { return this.kept; }
 
-  /** A call arrived with `f`: the first fence, or a higher term of the same epoch, is kept, durably, before the call is served. */
+  /**
+   * A call arrived with `f`: a higher term of the kept epoch becomes the
+   * floor, durably, before the call is served. Never claims a host (a read
+   * with a mistyped --store must not). Best effort: a fence that cannot be
+   * written (a full disk) does not stop a read.
+   */
   heard(f: FenceToken): void {
-    if (this.kept && (f.epoch !== this.kept.epoch || f.term <= this.kept.term)) return;
-    writePrivateFileDurably(this.path, JSON.stringify({ format: FORMAT, ...f }));
-    this.kept = { ...f };
+    if (!this.kept || f.epoch !== this.kept.epoch || f.term <= this.kept.term) return;
+    try {
+      this.keep(f);
+    } catch (err) {
+      console.error(`transitd: fence ${this.path}: ${(err as Error).message}`);
+    }
   }
 
-  /** Before a change runs: FAILED_PRECONDITION when its controller's leadership is older than one heard, or of another store. */
+  /**
+   * Before a change runs: FAILED_PRECONDITION when its controller's
+   * leadership is older than one heard, or of another store. An admitted
+   * change's fence is kept (the first one claims the host); UNAVAILABLE when
+   * that cannot be written.
+   */
   admit(f: FenceToken | undefined, method: string): void {
     const kept = this.kept;
-    if (f === undefined || kept === undefined) return;
-    if (f.epoch !== kept.epoch) {
+    if (f === undefined) return;
+    if (kept && f.epoch !== kept.epoch) {
       throw new XvpcError('FAILED_PRECONDITION', `${method} refused: this host is programmed by the controllers of another store `
-        + `(epoch ${kept.epoch}; this call's is ${f.epoch}, an etcd replaced or another deployment); to hand the host over, `
-        + `stop its transitd, remove ${this.path}, start it`);
+        + `(epoch ${kept.epoch}; this call's is ${f.epoch}): a --store other than the one that made these hosts, an etcd replaced `
+        + `by an empty one, or another deployment; to hand the host over on purpose, stop its transitd, remove ${this.path}, start it`);
     }
-    if (f.term < kept.term) {
+    if (kept && f.term < kept.term) {
       throw new XvpcError('FAILED_PRECONDITION', `${method} refused: its controller's leadership (term ${f.term}) has ended; `
-        + `a later leader (term ${kept.term}) programs this host`);
+        + `a later leader (term ${kept.term}) programs this host (an etcd restored from a snapshot goes back in revisions: `
+        + 'restore it with etcdutl snapshot restore --bump-revision)');
     }
+    if (kept && f.term === kept.term) return;
+    try {
+      this.keep(f);
+    } catch (err) {
+      throw new XvpcError('UNAVAILABLE', `${method} not started: fence ${this.path} could not be written (${(err as Error).message})`);
+    }
+  }
+
+  private keep(f: FenceToken): void {
+    writePrivateFileDurably(this.path, JSON.stringify({ format: FORMAT, epoch: f.epoch, term: f.term }));
+    this.kept = { epoch: f.epoch, term: f.term };
   }
 
   private static read(path: string): FenceToken | undefined {

@@ -135,7 +135,12 @@ describe('reconcile loop', () => {
       expect((await t.health({})).transitLoaded).toBe(true);
       // tc filter del / ip link set xdp off, as an operator's cleanup script might.
       const off = hook === 'tc' ? ['tc', 'filter', 'del', 'dev', 'eth0', 'ingress'] : ['ip', 'link', 'set', 'dev', 'eth0', 'xdp', 'off'];
+      const removedAt = new Date();
       await must(['nsenter', `--net=${sw.netnsPath}`, ...off]);
+      // It took: Health says so at once, unless the loop has put it back already.
+      const rightAfter = (await t.health({})).transitLoaded;
+      const last = c.lastReconcile;
+      expect(rightAfter === false || (last !== undefined && last.at >= removedAt && last.repaired > 0), 'Health saw it gone').toBe(true);
       const seenAt = Date.now();
       await pingsWithin(a, b.ip, 10_000);
       expect((await t.health({})).transitLoaded).toBe(true);

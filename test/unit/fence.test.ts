@@ -1,7 +1,7 @@
 // The host's fence (src/transitd/fence.ts) as pure logic over a file in a
 // temporary directory: which terms are taken, which changes are admitted,
 // what is kept, and which files are refused.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HostFence, fenceText, parseFence } from '../../src/transitd/fence.js';
@@ -32,33 +32,50 @@ describe('parseFence', () => {
 describe('HostFence', () => {
   const at = (term: number, epoch = 'e1') => ({ epoch, term });
 
-  it('starts with none and no file; the first fence and a higher term of its epoch are kept on disk, nothing else is', () => {
+  it('starts with none and no file; the first admitted change claims the host, then a higher term of its epoch is kept on disk, nothing else is', () => {
     const path = fencePath();
     const f = new HostFence(path);
     expect(f.token).toBeUndefined();
-    f.admit(at(3), 'createVpc'); // nothing heard yet: any leadership may change the host
-    f.heard(at(7));
+    f.heard(at(3)); // a read claims nothing (a mistyped --store must not take the hosts)
+    expect(f.token).toBeUndefined();
+    expect(existsSync(path)).toBe(false);
+    f.admit(at(7), 'createVpc');
     expect(f.token).toEqual(at(7));
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ format: 'xvpc-fence/1', epoch: 'e1', term: 7 });
     f.heard(at(5));
-    f.heard(at(50, 'e2')); // another store's: kept not
+    f.heard(at(50, 'e2')); // another store's read: kept not
     expect(f.token).toEqual(at(7));
-    expect(new HostFence(path).token).toEqual(at(7)); // what a restarted transitd reads
+    f.heard(at(9)); // a later leader's read raises the term
+    expect(f.token).toEqual(at(9));
+    expect(new HostFence(path).token).toEqual(at(9)); // what a restarted transitd reads
   });
 
-  it('admits the same or a later term and a call without a fence; refuses an older term or another epoch, naming both', () => {
+  it('admits the same or a later term and a call without a fence; refuses an older term or another epoch, naming both and the way out', () => {
     const f = new HostFence(fencePath());
-    f.heard(at(10));
+    f.admit(at(10), 'createVpc');
     f.admit(at(10), 'createVpc');
     f.admit(at(11), 'createVpc');
+    expect(f.token).toEqual(at(11));
     f.admit(undefined, 'createVpc');
     expect(() => f.admit(at(9), 'deleteEndpoint')).toThrow(expect.objectContaining({
       code: 'FAILED_PRECONDITION',
-      message: 'deleteEndpoint refused: its controller\'s leadership (term 9) has ended; a later leader (term 10) programs this host',
+      message: expect.stringMatching(/^deleteEndpoint refused: its controller's leadership \(term 9\) has ended; a later leader \(term 11\) programs this host \(an etcd restored from a snapshot .*--bump-revision\)$/),
     }));
     expect(() => f.admit(at(99, 'e2'), 'deleteVpc')).toThrow(expect.objectContaining({
-      code: 'FAILED_PRECONDITION', message: expect.stringMatching(/^deleteVpc refused: this host is programmed by the controllers of another store \(epoch e1; this call's is e2/),
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringMatching(/^deleteVpc refused: this host is programmed by the controllers of another store \(epoch e1; this call's is e2\): a --store other than .* remove .*t\.fence, start it$/),
     }));
+    expect(f.token).toEqual(at(11));
+  });
+
+  it('a fence that cannot be written: a change is not started (UNAVAILABLE), a read goes on', () => {
+    const path = fencePath();
+    const f = new HostFence(path);
+    f.admit(at(1), 'createVpc');
+    rmSync(path.slice(0, path.lastIndexOf('/')), { recursive: true, force: true }); // its directory gone
+    expect(() => f.admit(at(2), 'createVpc')).toThrow(expect.objectContaining({ code: 'UNAVAILABLE', message: expect.stringMatching(/^createVpc not started: fence .* could not be written/) }));
+    expect(() => f.heard(at(3))).not.toThrow();
+    expect(f.token).toEqual(at(1));
   });
 
   it('refuses a file it did not write: unreadable, another format, or not private', () => {

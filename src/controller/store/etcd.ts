@@ -26,6 +26,7 @@ import { Etcd3, type IRangeResponse, type Lease } from 'etcd3';
 import { XvpcError } from '../../errors.js';
 import { etcdHosts } from './etcd-url.js';
 import type { Leadership } from './leadership.js';
+import { isEpoch, type FenceToken } from '../../transitd/client.js';
 import { StaleStoreError, type Store, type StoreChange, type StoreSnapshot, type StoredObject } from './store.js';
 
 /** Operations per transaction: under etcd's default --max-txn-ops of 128, with room for the version. */
@@ -51,7 +52,7 @@ export class EtcdStore implements Store, Leadership {
   private lease: Lease | undefined;
   private isLeader = false;
   /** This controller's latest leadership (Leadership.fence): the epoch, and the etcd revision at which it took the leader key. */
-  private leadership: { epoch: string; term: number } | undefined;
+  private leadership: FenceToken | undefined;
   private closed = false;
   private readonly listeners: ((leading: boolean) => void)[] = [];
   private campaignTimer: NodeJS.Timeout | undefined;
@@ -83,7 +84,7 @@ export class EtcdStore implements Store, Leadership {
 
   get leading(): boolean { return this.isLeader && performance.now() < this.leaseValidUntil; }
 
-  get fence(): { epoch: string; term: number } | undefined { return this.leadership; }
+  get fence(): FenceToken | undefined { return this.leadership; }
 
   get leaseMs(): number { return this.ttlSeconds * 1000; }
 
@@ -161,13 +162,16 @@ export class EtcdStore implements Store, Leadership {
         .commit();
       // Ours: taken now, or by an earlier try whose later steps failed (the key lives with the lease).
       const held = (await this.client.get(this.leaderKey).exec()).kvs[0];
-      if (held?.value.toString() !== this.id) return;
+      // Ours, and on this lease (one on an older lease of ours runs out with it).
+      if (held?.value.toString() !== this.id || String(held.lease) !== String(leaseId)) return;
       await this.client.if(this.versionKey, 'Create', '==', 0).then(this.client.put(this.versionKey).value('0')).commit();
       // The store's epoch: drawn by its first leader. Revisions only grow within one etcd's keyspace:
       // whoever takes the key next takes it at a higher one; an etcd replaced by an empty one draws anew.
       await this.client.if(this.epochKey, 'Create', '==', 0).then(this.client.put(this.epochKey).value(randomUUID())).commit();
       const epoch = await this.client.get(this.epochKey).string();
-      if (!epoch) throw new Error(`${this.epochKey}: not found right after it was made`);
+      if (!epoch || !isEpoch(epoch)) {
+        throw new XvpcError('FAILED_PRECONDITION', `${this.description}: ${this.epochKey} holds '${epoch ?? ''}', not a store epoch (letters, digits, '-'); not written by xvpc`);
+      }
       this.leadership = { epoch, term: Number(held.create_revision) };
       this.setLeading(true);
     });

@@ -1,5 +1,7 @@
 // Leadership among controllers that share one store: only the leader writes
 // the store and programs hosts; the others stand by until it goes.
+import type { FenceToken } from '../../transitd/client.js';
+
 export interface Leadership {
   /** this controller's id (what the leader key holds while it leads) */
   readonly id: string;
@@ -13,7 +15,7 @@ export interface Leadership {
    * drew) and a term every later leadership of the store exceeds. Undefined
    * before it first leads.
    */
-  readonly fence: { epoch: string; term: number } | undefined;
+  readonly fence: FenceToken | undefined;
   /** Called with true when this controller becomes leader, false when it stops. */
   onChange(fn: (leading: boolean) => void): void;
   /** Whether this controller leads within `ms`. */

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { XvpcError } from '../../errors.js';
 import { StaleStoreError, type Store, type StoreChange, type StoreSnapshot } from './store.js';
+import type { FenceToken } from '../../transitd/client.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
@@ -24,22 +25,25 @@ export class SqliteStore implements Store {
   private readonly getVersion: Database.Statement;
   private readonly setVersion: Database.Statement;
   private readonly apply: (changes: StoreChange[], expect: number) => number;
-  readonly epoch: string;
+  readonly fence: FenceToken;
 
   constructor(readonly path: string) {
     this.description = `sqlite:${path}`;
+    let db: Database.Database | undefined;
     try {
       closeSync(openSync(path, 'a', 0o600)); // made root-only before SQLite opens it
-      this.db = new Database(path, { timeout: 10_000 });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.exec(SCHEMA);
+      db = new Database(path, { timeout: 10_000 });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.exec(SCHEMA);
       // Drawn by whoever opens the file first (one statement: atomic against another process doing the same).
-      this.db.prepare('INSERT INTO identity (epoch) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM identity)').run(randomUUID());
-      this.epoch = this.db.prepare('SELECT epoch FROM identity').pluck().get() as string;
+      db.prepare('INSERT INTO identity (epoch) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM identity)').run(randomUUID());
+      this.fence = { epoch: db.prepare('SELECT epoch FROM identity').pluck().get() as string, term: 1 };
     } catch (err) {
+      if (db?.open) db.close(); // a Controller tries again at its next call: no handle left per try
       throw new XvpcError('FAILED_PRECONDITION', `store ${path}: ${(err as Error).message}`);
     }
+    this.db = db;
     this.put = this.db.prepare('INSERT INTO objects (kind, key, value) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value');
     this.del = this.db.prepare('DELETE FROM objects WHERE kind = ? AND key = ?');
     this.getVersion = this.db.prepare("SELECT value FROM meta WHERE name = 'version'").pluck();

@@ -7,6 +7,8 @@
 // controller whose picture is stale (another process wrote since) gets
 // StaleStoreError, reloads, and tries again.
 
+import type { FenceToken } from '../../transitd/client.js';
+
 export interface StoredObject { kind: string; key: string; value: unknown }
 
 /** One write of a commit: `value` undefined deletes the object. */
@@ -18,13 +20,13 @@ export interface Store {
   /** 'memory', 'sqlite:<path>' or 'etcd://...': for status and errors */
   readonly description: string;
   /**
-   * An id drawn when the store was made, which hosts remember as the store
-   * that programs them (src/transitd/fence.ts): the controllers of another
-   * store are refused rather than wiping hosts to match theirs. Undefined:
-   * this store's controllers are not fenced (memory); etcd's comes with its
-   * leadership (Leadership.fence).
+   * What this store's controllers send hosts (src/transitd/fence.ts), which
+   * remember the store that programs them and refuse the controllers of
+   * another: the embedded store's epoch (drawn when its file was made) with
+   * term 1 (its controllers take no turns). etcd's comes with its leadership
+   * (Leadership.fence). Undefined: not fenced (memory).
    */
-  readonly epoch?: string;
+  readonly fence?: FenceToken;
   /** Everything, with the version it was read at. */
   load(): Promise<StoreSnapshot>;
   /** The version now: bumped by every commit, by any process. */
