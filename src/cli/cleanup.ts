@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import { readdir } from 'node:fs/promises';
 import { cleanupAll } from '../droplet/index.js';
 import { PREFIX_RE, RUN_ROOT } from '../droplet/names.js';
-import { readRunFile, upAlive } from '../scenario/runfile.js';
+import { readRunFile, refuseWhileUpRuns } from '../scenario/runfile.js';
 import { type Command, checkPrefix, parse } from './args.js';
 
 /** Prefixes whose scenario run is up or still starting. */
@@ -48,11 +48,8 @@ export const cleanupCommand: Command = {
     }
     if (values.prefix !== undefined && !values.force) {
       const prefix = checkPrefix(values.prefix);
-      const run = await readRunFile(prefix).catch(() => undefined);
       // Removed under it, a running up would fail its next stage and write its run file again.
-      if (run?.state === 'starting' && upAlive(run) && run.pid !== process.pid) {
-        throw new Error(`prefix '${prefix}': its up (pid ${run.pid}) is still running; Ctrl-C it first, or give --force`);
-      }
+      refuseWhileUpRuns(prefix, await readRunFile(prefix).catch(() => undefined));
     }
     const summary = await cleanupAll(values.prefix !== undefined ? checkPrefix(values.prefix) : undefined);
     const parts = Object.entries(summary).filter(([k]) => k !== 'prefixes').map(([k, v]) => `${(v as unknown[]).length} ${k}`);

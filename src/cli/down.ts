@@ -1,6 +1,6 @@
 // `xvpc down P`: removes everything a scenario run made under prefix P.
 import { cleanupAll } from '../droplet/index.js';
-import { readRunFile, upAlive } from '../scenario/runfile.js';
+import { readRunFile, refuseWhileUpRuns } from '../scenario/runfile.js';
 import { type Command, UsageError, checkPrefix, parse } from './args.js';
 
 export const downCommand: Command = {
@@ -12,9 +12,7 @@ export const downCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('give one prefix');
     const prefix = checkPrefix(positionals[0]);
     const run = await readRunFile(prefix);
-    if (run?.state === 'starting' && upAlive(run) && run.pid !== process.pid && !values.force) {
-      throw new Error(`prefix '${prefix}': its up (pid ${run.pid}) is still running; Ctrl-C it first, or give --force`);
-    }
+    if (!values.force) refuseWhileUpRuns(prefix, run);
     const t0 = performance.now();
     const s = await cleanupAll(prefix);
     const removed = s.processes.length + s.namespaces.length + s.containers.length + s.pins.length + s.runDirs.length + s.locks.length;

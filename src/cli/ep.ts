@@ -17,6 +17,9 @@ const row = (e: Endpoint): EpRow => ({
 });
 const TYPES = ['simple', 'host', 'scaled'];
 
+/** --backends as the Controller takes them (endpoints named by IP). */
+const backendsOpt = (v: Values): Endpoint[] => (listOpt(v.backends as string) ?? []).map((ip) => ({ ip })) as Endpoint[];
+
 async function createEp(c: Parameters<ObjectKind['create']>[0], v: Values): Promise<unknown> {
   const type = (v.type as string | undefined) ?? 'simple';
   if (!TYPES.includes(type)) throw new UsageError(`--type must be one of ${TYPES.join(', ')}, not '${type}'`);
@@ -26,7 +29,7 @@ async function createEp(c: Parameters<ObjectKind['create']>[0], v: Values): Prom
     // Given and ignored, either would leave the user believing something that is not so.
     if (v.host !== undefined) throw new UsageError('--host: a scaled endpoint lives on no host (its backends do)');
     if (v['security-groups'] !== undefined) throw new UsageError('--security-groups: attach groups to a scaled endpoint\'s backends, not to it');
-    return c.createScaledEndpoint({ ...base, backends: (listOpt(v.backends as string) ?? []).map((ip) => ({ ip })) as Endpoint[] });
+    return c.createScaledEndpoint({ ...base, backends: backendsOpt(v) });
   }
   if (v.backends !== undefined) throw new UsageError('--backends: only a scaled endpoint (--type scaled) has backends');
   if (v.host === undefined) throw new UsageError('--host is required for a simple or host endpoint');
@@ -60,9 +63,7 @@ const ep: ObjectKind = {
     // A scaled endpoint's backends, replaced whole (what a network's delete asks for when one of its endpoints is a backend).
     update: {
       options: { vni: { type: 'string' }, 'net-id': { type: 'string' }, ip: { type: 'string' }, backends: { type: 'string' } },
-      run: (c, v) => c.updateScaledEndpoint({
-        vni: vniOpt(v), netId: netIdOpt(v), ip: v.ip as string, backends: (listOpt(v.backends as string) ?? []).map((ip) => ({ ip })) as Endpoint[],
-      }),
+      run: (c, v) => c.updateScaledEndpoint({ vni: vniOpt(v), netId: netIdOpt(v), ip: v.ip as string, backends: backendsOpt(v) }),
       done: (v) => `endpoint ${v.vni}/${v.ip}: backends ${v.backends}`,
     },
   },

@@ -56,4 +56,3 @@ export function modelFrom(objects: StoredObject[]): Model {
   }
   return m;
 }
-

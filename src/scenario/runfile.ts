@@ -72,3 +72,10 @@ export function upAlive(run: RunFile): boolean {
     return false;
   }
 }
+
+/** Refuses (an Error naming its pid) while the `up` making `run` still runs in another process: what `down` and `cleanup --prefix` ask unless --force. */
+export function refuseWhileUpRuns(prefix: string, run: RunFile | undefined): void {
+  if (run?.state === 'starting' && upAlive(run) && run.pid !== process.pid) {
+    throw new Error(`prefix '${prefix}': its up (pid ${run.pid}) is still running; Ctrl-C it first, or give --force`);
+  }
+}

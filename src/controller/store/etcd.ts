@@ -160,9 +160,9 @@ export class EtcdStore implements Store, Leadership {
       await this.client.if(this.leaderKey, 'Create', '==', 0)
         .then(this.client.put(this.leaderKey).value(this.id).lease(leaseId))
         .commit();
-      // Ours: taken now, or by an earlier try whose later steps failed (the key lives with the lease).
+      // Ours: taken now, or by an earlier try on this lease whose later steps failed (one on an
+      // older lease of ours runs out with that lease, so it is not leadership).
       const held = (await this.client.get(this.leaderKey).exec()).kvs[0];
-      // Ours, and on this lease (one on an older lease of ours runs out with it).
       if (held?.value.toString() !== this.id || String(held.lease) !== String(leaseId)) return;
       await this.client.if(this.versionKey, 'Create', '==', 0).then(this.client.put(this.versionKey).value('0')).commit();
       // The store's epoch: drawn by its first leader. Revisions only grow within one etcd's keyspace:
